@@ -1,0 +1,81 @@
+"""Diagnostics and exceptions shared by every stage.
+
+Every problem medpdf reports to a person goes through :class:`Diagnostic`, so
+`check`, `build` and `handout` all print the same one-line
+``path:line: level: message`` shape that editors and CI logs can jump to.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class Level(enum.Enum):
+    """Severity of a diagnostic; errors stop a monograph from being built."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem found in one source file."""
+
+    path: str
+    line: int | None
+    level: Level
+    message: str
+
+    def format(self) -> str:
+        """Render as ``path:line: level: message`` (line omitted when unknown)."""
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        # Messages are printed one per line: never let content smuggle a newline in.
+        message = " ".join(self.message.split())
+        return f"{where}: {self.level.value}: {message}"
+
+    @property
+    def is_error(self) -> bool:
+        """True when this diagnostic prevents the monograph from being built."""
+        return self.level is Level.ERROR
+
+
+def sort_key(diagnostic: Diagnostic) -> tuple[str, int, str]:
+    """Stable report order: by file, then line, then message."""
+    return (diagnostic.path, diagnostic.line or 0, diagnostic.message)
+
+
+def count_levels(diagnostics: Iterable[Diagnostic]) -> tuple[int, int]:
+    """Return ``(errors, warnings)``."""
+    errors = warnings = 0
+    for diagnostic in diagnostics:
+        if diagnostic.is_error:
+            errors += 1
+        else:
+            warnings += 1
+    return errors, warnings
+
+
+class MedpdfError(Exception):
+    """An expected failure that is shown to the user as one line, never a traceback."""
+
+
+class SourceError(MedpdfError):
+    """A monograph could not be read or understood."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        self.diagnostic = Diagnostic(path, line, Level.ERROR, message)
+        super().__init__(self.diagnostic.format())
+
+
+class RenderError(MedpdfError):
+    """Turning a valid monograph into a PDF failed."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.diagnostic = Diagnostic(path, None, Level.ERROR, message)
+        super().__init__(self.diagnostic.format())
+
+
+class UsageError(MedpdfError):
+    """The command line asked for something that does not exist (exit status 2)."""
