@@ -1,0 +1,135 @@
+"""Markdown to safe HTML.
+
+Monographs are written by many hands and treated as untrusted. Two layers keep
+them harmless: markdown-it's render rules escape raw tags outside a tiny inline
+safe list and drop images, then nh3 (the Ammonia sanitizer) re-parses the whole
+fragment against an allow list, so a bug in one layer is caught by the other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+#: Raw HTML the collection really uses, and nothing that can fetch or run anything.
+INLINE_SAFE_TAGS = frozenset({"sub", "sup", "i", "em", "b", "strong", "br"})
+
+#: Tags markdown-it itself emits for the syntax we enable.
+_MARKDOWN_TAGS = frozenset(
+    {
+        "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre",
+        "code", "hr", "a", "table", "thead", "tbody", "tr", "th", "td", "s",
+    }
+)  # fmt: skip
+
+ALLOWED_TAGS = _MARKDOWN_TAGS | INLINE_SAFE_TAGS
+
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+_TAG_NAME = re.compile(r"^<\s*(/?)\s*([A-Za-z][A-Za-z0-9-]*)")
+_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def is_allowed_link(url: str) -> bool:
+    """Only absolute http(s) and mailto links survive; relative ones would resolve to files."""
+    match = _SCHEME.match(url)
+    return bool(match) and match.group(1).lower() in LINK_SCHEMES
+
+
+def new_parser() -> MarkdownIt:
+    """The one markdown-it configuration medpdf uses, for structure and for HTML alike."""
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False, "maxNesting": 20})
+    md.enable(["table", "strikethrough"])
+    md.validateLink = is_allowed_link  # type: ignore[method-assign]
+    md.add_render_rule("html_inline", _render_html_inline)
+    md.add_render_rule("html_block", _render_html_block)
+    md.add_render_rule("image", _render_image)
+    return md
+
+
+def _render_html_inline(
+    self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    raw = tokens[idx].content
+    if raw.startswith(("<!--", "<?", "<!")):
+        return ""
+    match = _TAG_NAME.match(raw)
+    if match and match.group(2).lower() in INLINE_SAFE_TAGS:
+        closing, name = match.group(1), match.group(2).lower()
+        if name == "br":
+            return "<br>"
+        return f"<{closing}{name}>"
+    return escapeHtml(raw)
+
+
+def _render_html_block(
+    self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    # Block-level raw HTML keeps only its text and the inline safe tags.
+    cleaned = nh3.clean(
+        tokens[idx].content,
+        tags=set(INLINE_SAFE_TAGS),
+        attributes={},
+        clean_content_tags={"script", "style"},
+        strip_comments=True,
+    ).strip()
+    return f"<p>{cleaned}</p>\n" if cleaned else ""
+
+
+def _render_image(
+    self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    # Images would be fetched at render time; a handout shows their description instead.
+    token = tokens[idx]
+    alt = "".join(child.content for child in token.children or [])
+    return escapeHtml(alt)
+
+
+_PARSER = new_parser()
+
+
+def sanitize(html: str) -> str:
+    """The final allow-list pass over any HTML fragment built from content."""
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        attributes={"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}},
+        url_schemes=set(LINK_SCHEMES),
+        link_rel=None,
+        clean_content_tags={"script", "style"},
+        strip_comments=True,
+    )
+
+
+def to_html(source: str) -> str:
+    """Render a Markdown fragment to sanitized HTML."""
+    return sanitize(_PARSER.render(source))
+
+
+def to_inline_html(source: str) -> str:
+    """Render a one-paragraph fragment without the wrapping ``<p>``."""
+    return sanitize(_PARSER.renderInline(source))
+
+
+def block_tokens(source: str) -> list[Token]:
+    """Block-level tokens with line maps, for the model's section splitting."""
+    return _PARSER.parse(source)
+
+
+def plain_text(source: str) -> str:
+    """Text content of a Markdown fragment, for titles, metadata and matching."""
+    parts: list[str] = []
+    for token in _PARSER.parseInline(source):
+        for child in token.children or []:
+            if child.type in {"text", "code_inline"}:
+                parts.append(child.content)
+            elif child.type in {"softbreak", "hardbreak"}:
+                parts.append(" ")
+    return " ".join("".join(parts).split())

@@ -1,0 +1,311 @@
+"""Building the monograph model from a source's text.
+
+Pure functions over strings: front matter, section splitting, heading
+recognition and per-file warnings. Line numbers are kept so every problem can
+be reported as ``path:line``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import frontmatter
+import yaml
+
+from medpdf import markdown
+from medpdf.errors import Diagnostic, Level, SourceError
+from medpdf.sources import Source
+
+
+class SectionKind(enum.Enum):
+    """The standard sections, in the order a handout presents them."""
+
+    GENERIC_NAME = "Generic Name"
+    USAGE = "Usage"
+    DOSAGE = "Dosage"
+    SIDE_EFFECTS = "Side Effects"
+    HOW_IT_WORKS = "How it Works"
+    PRECAUTIONS = "Precautions"
+    FAQS = "FAQs"
+
+    @property
+    def key(self) -> str:
+        """Identifier for templates and CSS classes."""
+        return self.name.lower()
+
+
+STANDARD_ORDER: tuple[SectionKind, ...] = tuple(SectionKind)
+
+_ALIASES: dict[str, SectionKind] = {
+    "generic name": SectionKind.GENERIC_NAME,
+    "generic names": SectionKind.GENERIC_NAME,
+    "generic name(s)": SectionKind.GENERIC_NAME,
+    "usage": SectionKind.USAGE,
+    "usages": SectionKind.USAGE,
+    "uses": SectionKind.USAGE,
+    "use": SectionKind.USAGE,
+    "indications": SectionKind.USAGE,
+    "dosage": SectionKind.DOSAGE,
+    "dosages": SectionKind.DOSAGE,
+    "dose": SectionKind.DOSAGE,
+    "dosage and administration": SectionKind.DOSAGE,
+    "side effects": SectionKind.SIDE_EFFECTS,
+    "side effect": SectionKind.SIDE_EFFECTS,
+    "adverse effects": SectionKind.SIDE_EFFECTS,
+    "how it works": SectionKind.HOW_IT_WORKS,
+    "how they work": SectionKind.HOW_IT_WORKS,
+    "mechanism of action": SectionKind.HOW_IT_WORKS,
+    "precautions": SectionKind.PRECAUTIONS,
+    "precaution": SectionKind.PRECAUTIONS,
+    "warnings and precautions": SectionKind.PRECAUTIONS,
+    "faqs": SectionKind.FAQS,
+    "faq": SectionKind.FAQS,
+    "frequently asked questions": SectionKind.FAQS,
+}
+
+_PARENTHETICAL = re.compile(r"^(?P<name>.*?)\s*\((?P<qualifier>[^()]*)\)$")
+_DASHED = re.compile(r"^(?P<name>.*?)\s+[-\u2013\u2014]\s+(?P<qualifier>.+)$")
+_DISCLAIMER_LABEL = re.compile(
+    r"^\s*(?P<stars>[*_]{0,2})\s*(?:important\s+)?disclaimer\s*:?\s*[*_]{0,2}\s*:?\s*",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class HeadingMatch:
+    """What a section heading says about its section."""
+
+    kind: SectionKind | None
+    qualifier: str = ""
+    inline_value: str = ""
+
+
+def _alias(text: str) -> SectionKind | None:
+    return _ALIASES.get(" ".join(text.lower().split()))
+
+
+def classify_heading(heading: str) -> HeadingMatch:
+    """Recognise the real variants of the standard headings.
+
+    ``Dosage:``, ``Generic Name: X`` (value inline), ``Dosage (Not Applicable)``,
+    ``Side Effects - Combined`` and ``Cefixime Usage`` all map to a standard kind;
+    anything else is an unknown heading, kept as written.
+    """
+    text = heading.strip().rstrip(":").strip()
+    if kind := _alias(text):
+        return HeadingMatch(kind)
+    name, sep, value = text.partition(":")
+    if sep and (kind := _alias(name)):
+        return HeadingMatch(kind, inline_value=value.strip())
+    for pattern in (_PARENTHETICAL, _DASHED):
+        match = pattern.match(text)
+        if match and (kind := _alias(match.group("name"))):
+            return HeadingMatch(kind, qualifier=match.group("qualifier").strip())
+    if not sep:
+        for alias, kind in _ALIASES.items():
+            if text.lower().endswith(" " + alias):
+                prefix = text[: -len(alias)].strip()
+                if prefix:
+                    return HeadingMatch(kind, qualifier=prefix)
+    return HeadingMatch(None)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a monograph; ``kind`` is None for headings we do not know."""
+
+    heading: str
+    kind: SectionKind | None
+    qualifier: str
+    body: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Monograph:
+    """A parsed, validated monograph: what every later stage works from."""
+
+    slug: str
+    title: str
+    source_path: str
+    digest: str
+    metadata: Mapping[str, Any]
+    intro: str
+    sections: tuple[Section, ...]
+    disclaimer: str | None
+    warnings: tuple[Diagnostic, ...]
+
+    @property
+    def layout(self) -> str | None:
+        """The Jekyll layout named in front matter, kept for provenance."""
+        value = self.metadata.get("layout")
+        return str(value) if value is not None else None
+
+    def sections_of(self, kind: SectionKind) -> tuple[Section, ...]:
+        """All sections of one standard kind, in source order."""
+        return tuple(s for s in self.sections if s.kind is kind)
+
+    @property
+    def generic_name(self) -> str | None:
+        """The generic name as plain text, when the monograph states a single short one."""
+        found = self.sections_of(SectionKind.GENERIC_NAME)
+        if len(found) != 1 or found[0].qualifier:
+            return None
+        text = markdown.plain_text(found[0].body)
+        return text if 0 < len(text) <= 200 else None
+
+    def ordered_sections(self) -> tuple[Section, ...]:
+        """Sections in the standard order when each standard kind appears once.
+
+        Combination monographs repeat kinds per component; their own order is the
+        only one that keeps each component together, so it is left alone. An
+        unknown section travels with the standard section before it.
+        """
+        kinds = [s.kind for s in self.sections if s.kind is not None]
+        if len(kinds) != len(set(kinds)):
+            return self.sections
+        rank = -1
+        ranked: list[tuple[int, int, Section]] = []
+        for position, section in enumerate(self.sections):
+            if section.kind is not None:
+                rank = STANDARD_ORDER.index(section.kind)
+            ranked.append((rank, position, section))
+        return tuple(section for _, _, section in sorted(ranked, key=lambda r: r[:2]))
+
+
+def split_front_matter(source: Source) -> tuple[dict[str, Any], str, int]:
+    """Return ``(metadata, body, first_body_line)`` or raise :class:`SourceError`."""
+    handler = frontmatter.YAMLHandler()
+    text = source.text.lstrip("\ufeff")
+    stripped = text.lstrip()
+    lead = len(text) - len(stripped)
+    start_line = text.count("\n", 0, lead) + 1
+    if not handler.detect(stripped):
+        raise SourceError(source.display_path, 1, "missing front matter (expected '---' block)")
+    try:
+        raw_meta, body = handler.split(stripped)
+    except ValueError:
+        raise SourceError(
+            source.display_path, start_line, "front matter is not closed with '---'"
+        ) from None
+    try:
+        metadata = handler.load(raw_meta)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = start_line + 1 + mark.line if mark is not None else start_line
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise SourceError(source.display_path, line, f"broken front matter: {problem}") from None
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise SourceError(
+            source.display_path, start_line, "front matter must be a mapping of keys to values"
+        )
+    body_start = lead + len(stripped) - len(body)
+    return metadata, body, text.count("\n", 0, body_start) + 1
+
+
+def _title(metadata: Mapping[str, Any], path: str) -> str:
+    value = metadata.get("title")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise SourceError(path, 1, "front matter has no 'title'")
+    if isinstance(value, dict | list):
+        raise SourceError(path, 1, "front matter 'title' must be text")
+    return " ".join(str(value).split())
+
+
+def _strip_disclaimer_label(paragraph: str) -> str:
+    match = _DISCLAIMER_LABEL.match(paragraph)
+    if match is None:
+        return paragraph.strip()
+    rest = paragraph[match.end() :].strip()
+    if match.group("stars") in {"*", "_"} and rest.endswith(match.group("stars")):
+        rest = rest[:-1].rstrip()
+    return rest
+
+
+def build(source: Source) -> Monograph:
+    """Parse one source into a :class:`Monograph`, or raise :class:`SourceError`."""
+    path = source.display_path
+    metadata, body, offset = split_front_matter(source)
+    title = _title(metadata, path)
+    if not body.strip():
+        raise SourceError(path, offset, "monograph has no body text")
+
+    lines = body.splitlines()
+    tokens = markdown.block_tokens(body)
+    headings: list[tuple[int, int, int, str]] = []  # level, start line, end line, text
+    disclaimer_span: tuple[int, int] | None = None
+    for index, token in enumerate(tokens):
+        if token.map is None or token.level != 0:
+            continue
+        if token.type == "heading_open":
+            inline = tokens[index + 1]
+            text = markdown.plain_text(inline.content)
+            headings.append((int(token.tag[1]), token.map[0], token.map[1], text))
+        elif token.type == "paragraph_open":
+            content = tokens[index + 1].content
+            if _DISCLAIMER_LABEL.match(content):
+                disclaimer_span = (token.map[0], token.map[1])
+
+    disclaimer: str | None = None
+    if disclaimer_span is not None:
+        start, end = disclaimer_span
+        disclaimer = _strip_disclaimer_label("\n".join(lines[start:end])) or None
+        lines[start:end] = [""] * (end - start)
+
+    title_heading = 0
+    if headings and headings[0][0] == 1:
+        title_heading = 1
+    section_headings = headings[title_heading:]
+    section_level = min((h[0] for h in section_headings), default=0)
+    boundaries = [h for h in section_headings if h[0] == section_level]
+
+    intro_start = headings[0][2] if title_heading else 0
+    intro_end = boundaries[0][1] if boundaries else len(lines)
+    intro = "\n".join(lines[intro_start:intro_end]).strip()
+
+    sections: list[Section] = []
+    warnings: list[Diagnostic] = []
+    for position, (_, start, end, text) in enumerate(boundaries):
+        stop = boundaries[position + 1][1] if position + 1 < len(boundaries) else len(lines)
+        match = classify_heading(text)
+        section_body = "\n".join(lines[end:stop]).strip()
+        if match.inline_value:
+            section_body = f"{match.inline_value}\n\n{section_body}".strip()
+        heading = text.strip().rstrip(":").strip() or "(untitled)"
+        sections.append(
+            Section(heading, match.kind, match.qualifier, section_body, offset + start)
+        )
+        if match.kind is None:
+            warnings.append(
+                Diagnostic(path, offset + start, Level.WARNING, f"unknown heading '{heading}'")
+            )
+
+    present = {s.kind for s in sections}
+    missing = [kind.value for kind in STANDARD_ORDER if kind not in present]
+    if missing:
+        warnings.append(
+            Diagnostic(
+                path, None, Level.WARNING, f"missing standard sections: {', '.join(missing)}"
+            )
+        )
+    if not intro and not any(s.body for s in sections) and disclaimer is None:
+        raise SourceError(path, offset, "monograph has headings but no text")
+
+    return Monograph(
+        slug=source.slug,
+        title=title,
+        source_path=path,
+        digest=source.digest,
+        metadata=MappingProxyType(dict(metadata)),
+        intro=intro,
+        sections=tuple(sections),
+        disclaimer=disclaimer,
+        warnings=tuple(warnings),
+    )
