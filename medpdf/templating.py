@@ -1,0 +1,116 @@
+"""From the monograph model to print HTML through Jinja2 templates.
+
+Content only ever enters templates as data: autoescape is on, undefined names
+fail loudly (StrictUndefined), and the only ``Markup`` values are fragments the
+sanitizer has already cleaned. ``{{ 7*7 }}`` in a monograph therefore prints as
+written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from medpdf import __version__, markdown
+from medpdf.config import Config
+from medpdf.model import Monograph, Section, SectionKind
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """A section ready for a template: HTML already sanitized."""
+
+    key: str
+    heading: str
+    qualifier: str
+    html: Markup
+
+
+@dataclass(frozen=True)
+class MonographView:
+    """Everything a template may show about one monograph."""
+
+    slug: str
+    title: str
+    generic_name: str | None
+    intro_html: Markup
+    sections: tuple[SectionView, ...]
+    disclaimer_html: Markup | None
+    source_path: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class PageOptions:
+    """Document-wide settings the templates and stylesheets need."""
+
+    lang: str
+    paper: str
+    generated: dt.date
+    generator: str
+
+
+def _section_view(section: Section) -> SectionView:
+    return SectionView(
+        key=section.kind.key if section.kind else "other",
+        heading=section.kind.value if section.kind else section.heading,
+        qualifier=section.qualifier,
+        html=Markup(markdown.to_html(section.body)),
+    )
+
+
+def monograph_view(monograph: Monograph) -> MonographView:
+    """Convert the Markdown parts of a monograph to sanitized HTML."""
+    generic = monograph.generic_name
+    sections = monograph.ordered_sections()
+    if generic is not None:
+        # A single short generic name is shown under the title instead of as a section.
+        sections = tuple(s for s in sections if s.kind is not SectionKind.GENERIC_NAME)
+    return MonographView(
+        slug=monograph.slug,
+        title=monograph.title,
+        generic_name=generic,
+        intro_html=Markup(markdown.to_html(monograph.intro)),
+        sections=tuple(_section_view(s) for s in sections),
+        disclaimer_html=(
+            Markup(markdown.to_inline_html(monograph.disclaimer))
+            if monograph.disclaimer
+            else None
+        ),
+        source_path=monograph.source_path,
+        digest=monograph.digest[:12],
+    )
+
+
+def page_options(config: Config, today: dt.date | None = None) -> PageOptions:
+    """Settings shared by every document of one run."""
+    return PageOptions(
+        lang=config.lang,
+        paper=config.paper,
+        generated=today or dt.date.today(),
+        generator=f"medpdf {__version__}",
+    )
+
+
+@cache
+def environment(templates_dir: Path) -> jinja2.Environment:
+    """One Jinja2 environment per templates folder, strict and autoescaping."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_handout(view: MonographView, options: PageOptions, templates_dir: Path) -> str:
+    """The complete HTML document of one patient handout."""
+    template = environment(templates_dir).get_template("handout.html.j2")
+    return template.render(drug=view, page=options)
