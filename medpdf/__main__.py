@@ -1,0 +1,5 @@
+"""``python -m medpdf``."""
+
+from medpdf.cli import main
+
+main()
