@@ -9,6 +9,7 @@ message says so.
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import sys
 from collections.abc import Callable
@@ -120,11 +121,10 @@ def build_command(content_dir: Path) -> None:
     config = Config(content_dir=content_dir)
     collection = build.load_collection(content_dir)
     _print_diagnostics(collection.errors)
-    show_bar = sys.stderr.isatty()
     with click.progressbar(
         length=len(collection.monographs),
         label="handouts",
-        file=sys.stderr if show_bar else _Null(),
+        file=sys.stderr if sys.stderr.isatty() else io.StringIO(),
     ) as bar:
         report = build.build_handouts(collection, config, progress=lambda _: bar.update(1))
     _print_diagnostics(report.problems)
@@ -136,19 +136,6 @@ def build_command(content_dir: Path) -> None:
     )
     if failed:
         sys.exit(1)
-
-
-class _Null:
-    """A sink for the progress bar when stderr is not a terminal."""
-
-    def write(self, _text: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
-
-    def isatty(self) -> bool:
-        return False
 
 
 def main() -> None:

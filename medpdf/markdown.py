@@ -40,7 +40,7 @@ _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
 def is_allowed_link(url: str) -> bool:
     """Only absolute http(s) and mailto links survive; relative ones would resolve to files."""
     match = _SCHEME.match(url)
-    return bool(match) and match.group(1).lower() in LINK_SCHEMES
+    return match is not None and match.group(1).lower() in LINK_SCHEMES
 
 
 def new_parser() -> MarkdownIt:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from medpdf import markdown
 from medpdf.errors import Diagnostic, Level, SourceError
@@ -180,7 +180,7 @@ class Monograph:
 
 def split_front_matter(source: Source) -> tuple[dict[str, Any], str, int]:
     """Return ``(metadata, body, first_body_line)`` or raise :class:`SourceError`."""
-    handler = frontmatter.YAMLHandler()
+    handler = YAMLHandler()
     text = source.text.lstrip("\ufeff")
     stripped = text.lstrip()
     lead = len(text) - len(stripped)
@@ -279,9 +279,7 @@ def build(source: Source) -> Monograph:
         if match.inline_value:
             section_body = f"{match.inline_value}\n\n{section_body}".strip()
         heading = text.strip().rstrip(":").strip() or "(untitled)"
-        sections.append(
-            Section(heading, match.kind, match.qualifier, section_body, offset + start)
-        )
+        sections.append(Section(heading, match.kind, match.qualifier, section_body, offset + start))
         if match.kind is None:
             warnings.append(
                 Diagnostic(path, offset + start, Level.WARNING, f"unknown heading '{heading}'")

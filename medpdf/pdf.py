@@ -36,9 +36,7 @@ class RestrictedFetcher(weasyprint.URLFetcher):  # type: ignore[misc]
     """Serve ``data:`` URLs and files under the allowed folders; refuse everything else."""
 
     def __init__(self, allowed_dirs: Iterable[Path]) -> None:
-        super().__init__(
-            timeout=1, allowed_protocols=("data", "file"), allow_redirects=False
-        )
+        super().__init__(timeout=1, allowed_protocols=("data", "file"), allow_redirects=False)
         self._roots = tuple(d.resolve() for d in allowed_dirs)
         self.refused: list[str] = []
 

@@ -78,9 +78,7 @@ def monograph_view(monograph: Monograph) -> MonographView:
         intro_html=Markup(markdown.to_html(monograph.intro)),
         sections=tuple(_section_view(s) for s in sections),
         disclaimer_html=(
-            Markup(markdown.to_inline_html(monograph.disclaimer))
-            if monograph.disclaimer
-            else None
+            Markup(markdown.to_inline_html(monograph.disclaimer)) if monograph.disclaimer else None
         ),
         source_path=monograph.source_path,
         digest=monograph.digest[:12],
