@@ -16,13 +16,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rapidfuzz import fuzz, process
-
-from medpdf import model, pdf, sources, templating
+from medpdf import model, sources, templating
 from medpdf.config import Config
 from medpdf.errors import Diagnostic, Level, MedpdfError, RenderError, SourceError, UsageError
 from medpdf.model import Monograph
+
+if TYPE_CHECKING:
+    from medpdf import pdf
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ def load_collection(content_dir: Path) -> Collection:
 
 def suggestions(name: str, collection: Collection, limit: int = 3) -> list[str]:
     """Up to ``limit`` slugs that look like ``name``."""
+    from rapidfuzz import fuzz, process  # only needed when a name is not found
+
     choices = {m.slug: f"{m.slug} {m.title}".casefold() for m in collection.monographs}
     matches = process.extract(
         name.casefold(), choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=60
@@ -176,6 +180,9 @@ def write_atomic(target: Path, data: bytes) -> None:
 
 def render_handout(monograph: Monograph, config: Config) -> pdf.PdfResult:
     """Model → HTML → PDF bytes for one handout."""
+    # Imported here so that `check` never pays WeasyPrint's ~0.4 s import.
+    from medpdf import pdf
+
     view = templating.monograph_view(monograph)
     html = templating.render_handout(
         view, templating.page_options(config), config.resources.templates

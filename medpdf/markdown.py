@@ -33,6 +33,11 @@ ALLOWED_TAGS = _MARKDOWN_TAGS | INLINE_SAFE_TAGS
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
+#: Deepest quote/list nesting accepted; real monographs use three at most.
+MAX_DEPTH = 30
+
+_BLOCK_LEAD = re.compile(r"[ >]*(?:(?:[-*+]|\d{1,9}[.)])(?: [ >]*|$))*")
+_LIST_MARKER = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?= |$)")
 _TAG_NAME = re.compile(r"^<\s*(/?)\s*([A-Za-z][A-Za-z0-9-]*)")
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
 
@@ -43,9 +48,52 @@ def is_allowed_link(url: str) -> bool:
     return match is not None and match.group(1).lower() in LINK_SCHEMES
 
 
+def _excess_prefix(line: str) -> int:
+    """Length of the quote/list prefix of ``line`` if it nests past :data:`MAX_DEPTH`, else 0.
+
+    An upper estimate (quote markers, list markers, half the indentation) is
+    enough: it only has to stay well below markdown-it's own limit, past which
+    the rest of the document would be dropped without a word.
+    """
+    lead = _BLOCK_LEAD.match(line)
+    assert lead is not None  # the pattern matches the empty string
+    prefix = lead.group(0)
+    if len(prefix) <= MAX_DEPTH:
+        return 0
+    indent = len(prefix) - len(prefix.lstrip(" "))
+    depth = prefix.count(">") + len(_LIST_MARKER.findall(prefix)) + indent // 2
+    return len(prefix) if depth > MAX_DEPTH else 0
+
+
+def too_deep_line(lines: Sequence[str]) -> int | None:
+    """Index of the first line that :func:`flatten_nesting` would change."""
+    for index, line in enumerate(lines):
+        if _excess_prefix(line.expandtabs(4)):
+            return index
+    return None
+
+
+def flatten_nesting(source: str) -> str:
+    """Strip the quote/list markers of absurdly nested lines, keeping their text.
+
+    Line numbers are unchanged, so the model's line map stays valid.
+    """
+    lines = source.split("\n")
+    if too_deep_line(lines) is None:
+        return source
+    flat = []
+    for line in lines:
+        expanded = line.expandtabs(4)
+        cut = _excess_prefix(expanded)
+        flat.append(expanded[cut:] if cut else line)
+    return "\n".join(flat)
+
+
 def new_parser() -> MarkdownIt:
     """The one markdown-it configuration medpdf uses, for structure and for HTML alike."""
-    md = MarkdownIt("commonmark", {"html": True, "typographer": False, "maxNesting": 20})
+    # markdown-it silently drops the rest of a document past maxNesting, so sources
+    # are flattened well before that point (flatten_nesting); the limit is a backstop.
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False, "maxNesting": 100})
     md.enable(["table", "strikethrough"])
     md.validateLink = is_allowed_link  # type: ignore[method-assign]
     md.add_render_rule("html_inline", _render_html_inline)
@@ -110,17 +158,17 @@ def sanitize(html: str) -> str:
 
 def to_html(source: str) -> str:
     """Render a Markdown fragment to sanitized HTML."""
-    return sanitize(_PARSER.render(source))
+    return sanitize(_PARSER.render(flatten_nesting(source)))
 
 
 def to_inline_html(source: str) -> str:
     """Render a one-paragraph fragment without the wrapping ``<p>``."""
-    return sanitize(_PARSER.renderInline(source))
+    return sanitize(_PARSER.renderInline(flatten_nesting(source)))
 
 
 def block_tokens(source: str) -> list[Token]:
     """Block-level tokens with line maps, for the model's section splitting."""
-    return _PARSER.parse(source)
+    return _PARSER.parse(flatten_nesting(source))
 
 
 def plain_text(source: str) -> str:

@@ -70,8 +70,11 @@ _ALIASES: dict[str, SectionKind] = {
 
 _PARENTHETICAL = re.compile(r"^(?P<name>.*?)\s*\((?P<qualifier>[^()]*)\)$")
 _DASHED = re.compile(r"^(?P<name>.*?)\s+[-\u2013\u2014]\s+(?P<qualifier>.+)$")
+# "**Disclaimer:**", "**Disclaimer**:", "*Disclaimer: …*", "**Important Disclaimer:**";
+# the colon is required so that prose such as "Disclaimers are printed…" is not taken.
 _DISCLAIMER_LABEL = re.compile(
-    r"^\s*(?P<stars>[*_]{0,2})\s*(?:important\s+)?disclaimer\s*:?\s*[*_]{0,2}\s*:?\s*",
+    r"^\s*(?P<stars>[*_]{0,2})\s*(?:important\s+)?disclaimer\b\s*"
+    r"(?:[*_]{1,2}\s*:|:\s*[*_]{0,2})\s*",
     re.IGNORECASE,
 )
 
@@ -197,7 +200,9 @@ def split_front_matter(source: Source) -> tuple[dict[str, Any], str, int]:
         metadata = handler.load(raw_meta)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = start_line + 1 + mark.line if mark is not None else start_line
+        # YAML counts lines from the start of the block it was given; find that block's line.
+        meta_line = text.count("\n", 0, lead + stripped.find(raw_meta)) + 1
+        line = meta_line + mark.line if mark is not None else start_line
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise SourceError(source.display_path, line, f"broken front matter: {problem}") from None
     if metadata is None:
@@ -237,7 +242,21 @@ def build(source: Source) -> Monograph:
     if not body.strip():
         raise SourceError(path, offset, "monograph has no body text")
 
-    lines = body.splitlines()
+    # markdown-it counts only "\n" as a line break; str.splitlines would also split
+    # on U+2028, form feeds and others and put every later section off by a line.
+    lines = body.split("\n")
+    nesting: list[Diagnostic] = []
+    if (deep := markdown.too_deep_line(lines)) is not None:
+        nesting.append(
+            Diagnostic(
+                path,
+                offset + deep,
+                Level.WARNING,
+                f"Markdown nested more than {markdown.MAX_DEPTH} levels deep; shown flattened",
+            )
+        )
+        body = markdown.flatten_nesting(body)
+        lines = body.split("\n")
     tokens = markdown.block_tokens(body)
     headings: list[tuple[int, int, int, str]] = []  # level, start line, end line, text
     disclaimer_span: tuple[int, int] | None = None
@@ -271,7 +290,7 @@ def build(source: Source) -> Monograph:
     intro = "\n".join(lines[intro_start:intro_end]).strip()
 
     sections: list[Section] = []
-    warnings: list[Diagnostic] = []
+    warnings: list[Diagnostic] = nesting
     for position, (_, start, end, text) in enumerate(boundaries):
         stop = boundaries[position + 1][1] if position + 1 < len(boundaries) else len(lines)
         match = classify_heading(text)

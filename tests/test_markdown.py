@@ -1,0 +1,397 @@
+"""Markdown to safe HTML: what passes the sanitizer and what never does."""
+
+from __future__ import annotations
+
+import time
+from html.parser import HTMLParser
+
+import pytest
+
+from medpdf import markdown
+
+RENDERERS = {"block": markdown.to_html, "inline": markdown.to_inline_html}
+
+
+class _TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.comments: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_comment(self, data: str) -> None:
+        self.comments.append(data)
+
+
+def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    """Every real element in ``html`` (escaped text such as ``&lt;img&gt;`` is not one)."""
+    collector = _TagCollector()
+    collector.feed(html)
+    collector.close()
+    assert collector.comments == []
+    return collector.tags
+
+
+def assert_safe(html: str) -> None:
+    """Only allow-listed elements, no event handlers, no styles, only safe links."""
+    for tag, attrs in tags_of(html):
+        assert tag in markdown.ALLOWED_TAGS, (tag, html)
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name, html)
+            assert name in {"href", "title", "start", "align"}, (tag, name, html)
+            if name == "href":
+                assert tag == "a"
+                assert value is not None
+                assert value.split(":", 1)[0].lower() in {"http", "https", "mailto"}, html
+
+
+# --------------------------------------------------------------------------- safe inline tags
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("H<sub>2</sub>O", "H<sub>2</sub>O"),
+        ('H<sub class="x" onclick="alert(1)">2</sub>O', "H<sub>2</sub>O"),
+        ('10<sup style="color:red">6</sup>', "10<sup>6</sup>"),
+        ('<i title="t">Imaginaria</i>', "<i>Imaginaria</i>"),
+        ("<em id=a>stress</em>", "<em>stress</em>"),
+        ('<b onmouseover="alert(1)">bold</b>', "<b>bold</b>"),
+        ("<strong data-x=1>strong</strong>", "<strong>strong</strong>"),
+        ("one<br>two", "one<br>two"),
+        ("one<br/>two", "one<br>two"),
+        ("one<br class=x>two", "one<br>two"),
+        ("<SUB>2</SUB>", "<sub>2</sub>"),
+        ("H<sup>+</sup>, K<sup>+</sup>", "H<sup>+</sup>, K<sup>+</sup>"),
+    ],
+)
+def test_inline_safe_tags_pass_without_attributes(source: str, expected: str):
+    assert markdown.to_inline_html(source) == expected
+    assert markdown.to_html(source) == f"<p>{expected}</p>\n"
+
+
+def test_markdown_emphasis_and_lists_render():
+    html = markdown.to_html("**Common:** *mild* headache\n\n* one\n* two\n\n1. first\n")
+    assert "<strong>Common:</strong>" in html
+    assert "<em>mild</em>" in html
+    assert "<ul>\n<li>one</li>\n<li>two</li>\n</ul>" in html
+    assert "<ol>\n<li>first</li>\n</ol>" in html
+
+
+def test_tables_render_and_stay_safe():
+    html = markdown.to_html("| Dose | When |\n|:---|---:|\n| 5 mg | morning |\n")
+    assert "<table>" in html
+    assert "<td" in html and "5 mg" in html
+    assert_safe(html)
+
+
+def test_special_characters_are_kept_and_html_is_escaped():
+    text = "CaCO₃, ≥18 years, 5 µg/kg, m², β-blocker, H⁺ & K < 3 > 2"
+    html = markdown.to_html(text)
+    assert html == "<p>CaCO₃, ≥18 years, 5 µg/kg, m², β-blocker, H⁺ &amp; K &lt; 3 &gt; 2</p>\n"
+
+
+# --------------------------------------------------------------------------- dangerous HTML
+
+DANGEROUS = [
+    ("script", "<script>alert(1)</script>"),
+    ("script-upper", "<SCRIPT>alert(1)</SCRIPT>"),
+    ("style", "<style>body { display: none }</style>"),
+    ("img", '<img src="http://evil.example/x.png" onerror="alert(1)">'),
+    ("iframe", '<iframe src="http://evil.example/"></iframe>'),
+    ("object", '<object data="http://evil.example/x.swf"></object>'),
+    ("embed", '<embed src="http://evil.example/x.swf">'),
+    ("link", '<link rel="stylesheet" href="http://evil.example/x.css">'),
+    ("svg", "<svg onload=alert(1)><circle r=1 /></svg>"),
+    ("a-javascript", '<a href="javascript:alert(1)">click</a>'),
+    ("a-https", '<a href="https://example.org">raw link</a>'),
+    ("div-onclick", '<div onclick="alert(1)">text</div>'),
+    ("p-style", '<p style="color:red">text</p>'),
+    ("form", '<form action="http://evil.example"><input name=x></form>'),
+    ("meta", '<meta http-equiv="refresh" content="0;url=http://evil.example">'),
+    ("base", '<base href="http://evil.example/">'),
+    ("comment", "<!-- hidden note -->"),
+    ("cdata", "<![CDATA[ x ]]>"),
+    ("pi", "<?php echo 1; ?>"),
+]
+
+
+@pytest.mark.parametrize("renderer", RENDERERS.values(), ids=RENDERERS.keys())
+@pytest.mark.parametrize("position", ["alone", "inline"])
+@pytest.mark.parametrize(("name", "payload"), DANGEROUS, ids=[n for n, _ in DANGEROUS])
+def test_dangerous_html_is_escaped_or_dropped(renderer, position: str, name: str, payload: str):
+    source = payload if position == "alone" else f"Take with water {payload} after meals."
+    html = renderer(source)
+    assert_safe(html)
+    lowered = html.lower()
+    for marker in ("<script", "<style", "<img", "<iframe", "<object", "<embed", "<link", "<svg"):
+        assert marker not in lowered
+    for marker in ("<div", "<form", "<input", "<meta", "<base", "<!--", "<?", "<![cdata"):
+        assert marker not in lowered
+    assert "javascript:" not in "".join(
+        str(value) for _, attrs in tags_of(html) for value in attrs.values()
+    )
+    if position == "inline":
+        assert "Take with water" in html
+        assert "after meals." in html
+
+
+@pytest.mark.parametrize("renderer", RENDERERS.values(), ids=RENDERERS.keys())
+def test_html_comments_are_removed_with_their_text(renderer):
+    html = renderer("before <!-- secret note --> after")
+    assert "secret" not in html
+    assert "before" in html and "after" in html
+
+
+def test_raw_html_block_keeps_only_text_and_safe_tags():
+    html = markdown.to_html('<div onclick="alert(1)">GABA<sub>A</sub> <span>text</span></div>')
+    assert html == "<p>GABA<sub>A</sub> text</p>\n"
+
+
+def test_script_block_content_is_dropped():
+    html = markdown.to_html("<script>\nalert('pwned')\n</script>\n\nAfter.")
+    assert "pwned" not in html
+    assert "After." in html
+    assert_safe(html)
+
+
+def test_sanitize_is_an_allow_list_on_its_own():
+    dirty = (
+        '<p onclick="x" style="y">a</p><a href="javascript:alert(1)">j</a>'
+        '<a href="https://example.org" target="_blank" onclick="x">ok</a>'
+        "<script>alert(1)</script><img src=x><sub class=c>2</sub>"
+    )
+    clean = markdown.sanitize(dirty)
+    assert clean == '<p>a</p><a>j</a><a href="https://example.org">ok</a><sub>2</sub>'
+
+
+# --------------------------------------------------------------------------- links
+
+
+@pytest.mark.parametrize(
+    ("source", "href"),
+    [
+        ("[site](https://example.org/zentorex)", "https://example.org/zentorex"),
+        ("[site](http://example.org)", "http://example.org"),
+        ("[mail](mailto:pharmacy@example.org)", "mailto:pharmacy@example.org"),
+        ("<https://example.org/a>", "https://example.org/a"),
+        ('[site](https://example.org "Title")', "https://example.org"),
+        ("[SITE](HTTPS://example.org)", "HTTPS://example.org"),
+    ],
+)
+def test_allowed_markdown_links_become_anchors(source: str, href: str):
+    for html in (markdown.to_html(source), markdown.to_inline_html(source)):
+        assert_safe(html)
+        anchors = [attrs for tag, attrs in tags_of(html) if tag == "a"]
+        assert len(anchors) == 1
+        assert anchors[0]["href"] == href
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "[click](javascript:alert(1))",
+        "[click](JaVaScRiPt:alert(1))",
+        "[click](  javascript:alert(1))",
+        "[click](<javascript:alert(1)>)",
+        "[click](java&#115;cript:alert(1))",
+        "[click](vbscript:msgbox(1))",
+        "[click](file:///etc/passwd)",
+        "[click](data:text/html;base64,PHNjcmlwdD4=)",
+        "[click](../secret/notes.md)",
+        "[click](/etc/passwd)",
+        "[click](zentorex.md)",
+        "[click](#top)",
+        "[click](//evil.example/x)",
+        "<javascript:alert(1)>",
+        "<file:///etc/passwd>",
+        "[click][ref]\n\n[ref]: javascript:alert(1)",
+    ],
+)
+def test_disallowed_links_never_become_anchors(source: str):
+    for html in (markdown.to_html(source), markdown.to_inline_html(source)):
+        assert_safe(html)
+        assert [tag for tag, _ in tags_of(html) if tag == "a"] == []
+        assert "href" not in html
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://example.org", True),
+        ("http://example.org", True),
+        ("mailto:a@example.org", True),
+        ("HTTPS://example.org", True),
+        ("javascript:alert(1)", False),
+        ("file:///etc/passwd", False),
+        ("data:text/plain,hi", False),
+        ("ftp://example.org", False),
+        ("relative/path.md", False),
+        ("/absolute/path", False),
+        ("//example.org", False),
+        ("#fragment", False),
+        ("", False),
+    ],
+)
+def test_is_allowed_link(url: str, allowed: bool):
+    assert markdown.is_allowed_link(url) is allowed
+
+
+# --------------------------------------------------------------------------- images
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "![pill photo](https://example.org/pill.png)",
+        "![pill photo](http://example.org/pill.png)",
+        '![pill photo](/etc/passwd "title")',
+        "![pill photo](file:///etc/passwd)",
+        "![pill photo](data:image/png;base64,iVBORw0KGgo=)",
+        "![pill photo](pill.png)",
+        "[![pill photo](https://example.org/pill.png)](https://example.org)",
+        "![pill photo][img]\n\n[img]: https://example.org/pill.png",
+    ],
+)
+def test_markdown_images_never_produce_img(source: str):
+    for html in (markdown.to_html(source), markdown.to_inline_html(source)):
+        assert_safe(html)
+        assert "<img" not in html.lower()
+        assert "pill photo" in html
+
+
+def test_allowed_image_shows_its_description():
+    assert markdown.to_html("![A white round tablet](https://example.org/p.png)") == (
+        "<p>A white round tablet</p>\n"
+    )
+
+
+def test_image_description_is_escaped():
+    html = markdown.to_html("![<script>x</script>](https://example.org/p.png)")
+    assert "<script" not in html
+    assert_safe(html)
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["{{ 7*7 }}", "{% if true %}yes{% endif %}", "{# comment #}", "${7*7}", "<%= 7*7 %>"],
+)
+def test_template_syntax_stays_literal(source: str):
+    html = markdown.to_inline_html(source)
+    assert "49" not in html
+    assert html.replace("&lt;", "<").replace("&gt;", ">") == source
+
+
+def test_jinja_expression_in_block():
+    assert markdown.to_html("Dose: {{ 7*7 }} mg") == "<p>Dose: {{ 7*7 }} mg</p>\n"
+
+
+# --------------------------------------------------------------------------- hostile shapes
+
+DEEP = {
+    "blockquotes": ">" * 5000 + " deep",
+    "spaced-blockquotes": "> " * 5000 + "deep",
+    "bullets": "- " * 5000 + "deep",
+    "stars": "* " * 5000 + "deep",
+    "ordered": "1. " * 5000 + "deep",
+    "brackets": "[" * 5000,
+    "closing-brackets": "[" * 5000 + "x" + "](https://example.org)" * 5000,
+    "parens": "(" * 5000,
+    "emphasis": "*" * 5000 + "a" + "*" * 5000,
+    "underscores": "_" * 5000 + "a" + "_" * 5000,
+    "backticks": "`" * 5000,
+    "sub-tags": "<sub>" * 5000 + "x",
+    "image-brackets": "![" * 5000,
+    "indented-lists": "\n".join("  " * i + "- x" for i in range(500)),
+}
+
+
+@pytest.mark.parametrize("source", DEEP.values(), ids=DEEP.keys())
+def test_deep_nesting_returns_quickly(source: str):
+    started = time.perf_counter()
+    html = markdown.to_html(source)
+    inline = markdown.to_inline_html(source)
+    text = markdown.plain_text(source)
+    tokens = markdown.block_tokens(source)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+    assert isinstance(text, str)
+    assert tokens
+    assert_safe(html)
+    assert_safe(inline)
+
+
+@pytest.mark.parametrize(
+    "deep",
+    [
+        pytest.param(">" * 5000 + " deep", id="blockquotes"),
+        pytest.param("[" * 5000, id="brackets"),
+        pytest.param("- " * 5000 + "deep", id="bullets"),
+        pytest.param("- " * 10 + "deep", id="bullets-10"),
+        pytest.param("\n".join("  " * i + "- deep" for i in range(12)), id="indented-12"),
+    ],
+)
+def test_text_after_deep_nesting_is_not_lost(deep: str):
+    # Nesting may be flattened, but what follows must still reach the handout.
+    html = markdown.to_html(f"Before.\n\n{deep}\n\n### Precautions\n\nAvoid alcohol.\n")
+    assert "Before." in html
+    assert "<h3>Precautions</h3>" in html
+    assert "<p>Avoid alcohol.</p>" in html
+
+
+def test_deep_nesting_is_limited():
+    html = markdown.to_html(">" * 5000 + " deep")
+    assert html.count("<blockquote>") <= 25
+
+
+def test_null_and_control_characters():
+    html = markdown.to_html("a\x00b\x01c\x7fd")
+    assert "\x00" not in html
+    assert_safe(html)
+
+
+# --------------------------------------------------------------------------- plain_text
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("Zentorex", "Zentorex"),
+        ("**Zentorex** *sodium*", "Zentorex sodium"),
+        ("`code` text", "code text"),
+        ("[Zentorex](https://example.org) info", "Zentorex info"),
+        ("GABA<sub>A</sub> receptor", "GABAA receptor"),
+        ("Zen<script>x</script>torex", "Zenxtorex"),
+        ("line one\nline two", "line one line two"),
+        ("hard  \nbreak", "hard break"),
+        ("  spaced    out  ", "spaced out"),
+        ("CaCO₃ ≥ 5 µg β H⁺ m²", "CaCO₃ ≥ 5 µg β H⁺ m²"),
+        ("A &amp; B", "A & B"),
+        ("\\*literal\\*", "*literal*"),
+        ("", ""),
+    ],
+)
+def test_plain_text(source: str, expected: str):
+    assert markdown.plain_text(source) == expected
+
+
+def test_plain_text_never_contains_markup():
+    text = markdown.plain_text(
+        "<b>bold</b> <img src=x onerror=alert(1)> ![alt](https://x.org/a.png)"
+    )
+    assert "<" not in text and ">" not in text
+    assert "bold" in text
+
+
+def test_block_tokens_carry_line_maps():
+    tokens = markdown.block_tokens("# Title\n\n### Usage\nText.\n")
+    headings = [t for t in tokens if t.type == "heading_open"]
+    assert [(t.tag, t.map) for t in headings] == [("h1", [0, 1]), ("h3", [2, 3])]
