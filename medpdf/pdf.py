@@ -48,8 +48,14 @@ class RestrictedFetcher(weasyprint.URLFetcher):  # type: ignore[misc]
             return True
         if scheme != "file" or parts.netloc not in ("", "localhost"):
             return False
-        path = Path(url2pathname(parts.path)).resolve()
-        return any(path.is_relative_to(root) for root in self._roots) and path.is_file()
+        try:
+            path = Path(url2pathname(parts.path))
+            if not path.is_absolute():
+                return False
+            path = path.resolve()
+            return any(path.is_relative_to(root) for root in self._roots) and path.is_file()
+        except (OSError, ValueError):  # NUL bytes, over-long names: not a file we serve
+            return False
 
     def fetch(self, url: str, headers: Any = None) -> Any:
         """Fetch an allowed URL or raise :class:`FetchRefused`."""

@@ -1,0 +1,189 @@
+"""The real collection: check all of it, render a deterministic sample.
+
+Everything here goes through the ``corpus_dir`` fixture, so a fresh clone
+without ``../shared/corpus`` skips these tests. Budget: about a minute on two
+cores (one ``check`` run, one ``load_collection``, ~30 handouts).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from click.testing import CliRunner, Result
+
+from medpdf import build, model, sources
+from medpdf.cli import cli
+from medpdf.config import Config
+
+pytestmark = pytest.mark.corpus
+
+MM = 72 / 25.4
+HEADER_BAND = 22 * MM  # @page margins in styles/handout.css
+FOOTER_BAND = 24 * MM
+FOOTER_PHRASE = "not medical advice"
+SAMPLE_STEP = 200
+PLUS_TITLES = 4
+
+SUMMARY = re.compile(r"checked (\d+) monographs: (\d+) errors, (\d+) warnings")
+DIAGNOSTIC = re.compile(r"^\S.*?(:\d+)?: (error|warning): \S.*$")
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def no_space(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def corpus_paths(corpus_dir: Path) -> list[Path]:
+    return sources.discover(corpus_dir)
+
+
+@dataclass(frozen=True)
+class Checked:
+    result: Result
+    collection: build.Collection
+
+
+@pytest.fixture(scope="module")
+def checked(corpus_dir: Path) -> Checked:
+    """Run ``medpdf check`` once and keep the collection it loaded.
+
+    Loading the corpus takes ~10 s; the CLI's own ``build.load_collection``
+    call is observed instead of repeated (and repeated if it was not made).
+    """
+    loaded: list[build.Collection] = []
+    real = build.load_collection
+
+    def observe(content_dir: Path) -> build.Collection:
+        collection = real(content_dir)
+        loaded.append(collection)
+        return collection
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(build, "load_collection", observe)
+        result = CliRunner().invoke(cli, ["check", "--content", str(corpus_dir)])
+    collection = loaded[-1] if loaded else real(corpus_dir)
+    return Checked(result, collection)
+
+
+@pytest.fixture(scope="module")
+def collection(checked: Checked) -> build.Collection:
+    return checked.collection
+
+
+def test_check_whole_corpus(checked: Checked, corpus_paths: list[Path]) -> None:
+    result = checked.result
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert result.exit_code in (0, 1), result.output[-2000:]
+
+    summaries = SUMMARY.findall(result.stderr)
+    assert len(summaries) == 1, result.stderr[-2000:]
+    checked, errors, warnings = (int(n) for n in summaries[0])
+    assert 6200 <= checked < 6300
+    assert checked == len(corpus_paths)
+    # Exit status follows the error count (no --strict).
+    assert result.exit_code == (1 if errors else 0)
+
+    lines = result.stdout.splitlines()
+    assert len(lines) == errors + warnings
+    malformed = [line for line in lines if not DIAGNOSTIC.match(line)]
+    assert not malformed, malformed[:10]
+    assert sum(": error: " in line for line in lines) == errors
+
+
+def test_every_file_parses(collection: build.Collection, corpus_paths: list[Path]) -> None:
+    assert collection.files_seen == len(corpus_paths)
+    crashes = [d.format() for d in collection.diagnostics if "cannot parse" in d.message]
+    assert not crashes, crashes[:10]
+    # Nearly everything becomes a monograph; the rest are reported errors.
+    dropped = collection.files_seen - len(collection.monographs)
+    assert dropped == len({d.path for d in collection.errors})
+    assert len(collection.monographs) > 0.95 * collection.files_seen
+
+
+def sample_paths(paths: list[Path], collection: build.Collection) -> list[Path]:
+    """Every SAMPLE_STEP-th path, the largest file and a few '+' combinations."""
+    chosen = paths[::SAMPLE_STEP]
+    chosen.append(max(paths, key=lambda p: (p.stat().st_size, p.as_posix())))
+    plus = sorted((m for m in collection.monographs if "+" in m.title), key=lambda m: m.source_path)
+    assert len(plus) >= PLUS_TITLES
+    step = len(plus) // PLUS_TITLES
+    by_display = {sources.display_path(p): p for p in paths}
+    chosen += [by_display[m.source_path] for m in plus[::step][:PLUS_TITLES]]
+    return list(dict.fromkeys(chosen))  # keep order, drop repeats
+
+
+def check_pdf(path: Path, title: str) -> list[str]:
+    problems: list[str] = []
+    with pdfplumber.open(path) as doc:
+        pages = doc.pages
+        if not pages:
+            return ["no pages"]
+        first = pages[0]
+        body = first.crop((0, HEADER_BAND, first.width, first.height - FOOTER_BAND))
+        if no_space(title) not in no_space(body.extract_text() or ""):
+            problems.append(f"title {title!r} not on page 1")
+        total = len(pages)
+        for number, page in enumerate(pages, 1):
+            footer = page.crop((0, page.height - FOOTER_BAND, page.width, page.height))
+            footer_text = footer.extract_text() or ""
+            if FOOTER_PHRASE not in squash(footer_text):
+                problems.append(f"page {number}: no footer disclaimer in {footer_text!r}")
+            if f"Page {number} of {total}" not in footer_text:
+                problems.append(f"page {number}: no 'Page {number} of {total}'")
+    return problems
+
+
+def test_sample_renders(
+    corpus_paths: list[Path], collection: build.Collection, tmp_path: Path
+) -> None:
+    sample = sample_paths(corpus_paths, collection)
+    assert 25 <= len(sample) <= 45
+    config = Config(content_dir=tmp_path)
+    failures: dict[str, list[str]] = {}
+    for path in sample:
+        monograph = model.build(sources.read(path))
+        target = tmp_path / f"{monograph.slug}.pdf"
+        try:
+            result = build.write_handout(monograph, config, target)
+        except Exception as exc:
+            failures[monograph.source_path] = [f"render failed: {exc!r}"]
+            continue
+        problems = check_pdf(target, monograph.title)
+        if result.refused_urls:
+            problems.append(f"refused URLs: {result.refused_urls}")
+        if problems:
+            failures[monograph.source_path] = problems
+        target.unlink()
+    assert not failures, failures
+
+
+def test_handout_font_covers_every_character_of_the_corpus(corpus_paths: list[Path]) -> None:
+    # fontconfig would silently substitute another face for a missing glyph;
+    # the handout font must make that unnecessary for the whole collection.
+    import subprocess
+
+    from fontTools.ttLib import TTFont
+
+    used: set[str] = set()
+    for path in corpus_paths:
+        used.update(path.read_text(encoding="utf-8"))
+    printable = {c for c in used if c.isprintable() and not c.isspace()}
+    for style in ("DejaVu Sans", "DejaVu Sans:bold", "DejaVu Sans:oblique"):
+        font_file = subprocess.run(
+            ["fc-match", "-f", "%{file}", style], capture_output=True, text=True, check=True
+        ).stdout
+        assert "DejaVuSans" in font_file, (style, font_file)
+        cmap = TTFont(font_file).getBestCmap()
+        missing = sorted(c for c in printable if ord(c) not in cmap)
+        assert not missing, (style, missing)
