@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,13 @@ def _friendly_errors(func: F) -> F:
             sys.exit(1)
         except OSError as exc:
             click.echo(f"medpdf: error: {exc}", err=True)
+            sys.exit(1)
+        except Exception as exc:  # a bug in medpdf: still one line, unless debugging
+            if os.environ.get("MEDPDF_DEBUG"):
+                raise
+            click.echo(
+                f"medpdf: internal error: {exc!r} (set MEDPDF_DEBUG=1 for a traceback)", err=True
+            )
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
