@@ -256,6 +256,12 @@ def test_section_headings_in_order(alefacept: Handout) -> None:
     assert positions == sorted(positions)
 
 
+def test_no_page_ends_with_a_question_cut_from_its_answer(alefacept: Handout) -> None:
+    for number, page in enumerate(alefacept.pages[:-1], start=1):
+        last = [line for line in page.body.splitlines() if line.strip()][-1]
+        assert not last.startswith("Q:"), (number, last)
+
+
 def test_pdf_metadata_title_and_lang(alefacept: Handout) -> None:
     with pikepdf.open(alefacept.path) as pdf:
         assert "Alefacept" in str(pdf.docinfo["/Title"])
