@@ -409,6 +409,29 @@ def bench_corpus(k: int, probe: MemoryProbe, scratch: Path, naive: Path) -> None
         f"  per-handout ratio medpdf/baseline: median {statistics.median(ratios):.3f}, "
         f"min {min(ratios):.3f}, max {max(ratios):.3f}"
     )
+    bench_batch(chosen, scratch, sum(run.seconds for run in baseline_runs))
+
+
+def bench_batch(chosen: Sequence[Path], scratch: Path, baseline_total: float) -> None:
+    """The same handouts as one ``medpdf build`` (how a clinic renders many)."""
+    workdir = scratch / "batch"
+    content = workdir / "content"
+    content.mkdir(parents=True)
+    for source in chosen:
+        shutil.copy2(source, content / source.name)
+    argv = [sys.executable, "-m", "medpdf", "build", "--content", str(content)]
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    built = sorted((workdir / "output" / "handouts").glob("*.pdf"))
+    if done.returncode not in (0, 1) or not built:
+        raise BenchmarkError(f"medpdf build failed (exit {done.returncode}): {done.stderr}")
+    print(
+        f"batch: `medpdf build` of the same {len(chosen)} monographs in one process: "
+        f"{seconds:.2f} s for {len(built)} PDFs ({seconds / len(built):.3f} s each); "
+        f"baseline, one process each: {baseline_total:.2f} s; "
+        f"ratio medpdf/baseline {seconds / baseline_total:.3f}"
+    )
 
 
 def _pages_summary(pages: Sequence[str]) -> str:
