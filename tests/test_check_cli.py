@@ -14,42 +14,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import MINIMAL
 
 from medpdf import __version__, build
 from medpdf.cli import cli
 from medpdf.sources import MAX_SOURCE_BYTES
-
-CLEAN = """---
-layout: minimal-medicine
-title: {title}
----
-
-# {title}
-### Generic Name
-{title}
-
-### Usage
-{title} treats a pretend condition.
-
-### Dosage
-One tablet daily.
-
-### Side Effects
-Drowsiness.
-
-### How it Works
-It binds to an invented receptor.
-
-### Precautions
-Avoid alcohol.
-
-### FAQs
-**Q: Is {title} real?**
-
-A: No, it is invented for tests.
-
-**Disclaimer:** Invented for tests; not medical advice.
-"""
 
 #: A monograph that parses but earns a "missing standard sections" warning.
 INCOMPLETE = """---
@@ -84,7 +53,7 @@ def put(path: Path, data: str | bytes) -> Path:
 
 
 def clean(title: str) -> str:
-    return CLEAN.format(title=title)
+    return MINIMAL.format(title=title)
 
 
 def run(*args: str) -> Result:

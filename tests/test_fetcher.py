@@ -224,11 +224,17 @@ A: Sentinel answer text.
 """
 
 
-def test_hostile_monograph_fetches_nothing(
-    tmp_path: Path, listener: Listener, secret: Secret
-) -> None:
+@pytest.fixture
+def hostile_content(tmp_path: Path, listener: Listener, secret: Secret) -> Path:
     content = tmp_path / "content"
     write_monograph(content, "hostilex", hostile_monograph(secret, listener.base))
+    return content
+
+
+def test_hostile_monograph_fetches_nothing(
+    tmp_path: Path, hostile_content: Path, listener: Listener, secret: Secret
+) -> None:
+    content = hostile_content
     monograph = build.find_monograph(content, "hostilex")
     target = tmp_path / "out" / "hostilex.pdf"
     result = build.write_handout(monograph, Config(content_dir=content), target)
@@ -250,11 +256,10 @@ def test_hostile_monograph_fetches_nothing(
 
 
 def test_sanitizer_leaves_nothing_for_the_fetcher_to_refuse(
-    tmp_path: Path, listener: Listener, secret: Secret
+    hostile_content: Path, listener: Listener
 ) -> None:
     # The first layer drops every fetching element: WeasyPrint never even asks.
-    content = tmp_path / "content"
-    write_monograph(content, "hostilex", hostile_monograph(secret, listener.base))
+    content = hostile_content
     monograph = build.find_monograph(content, "hostilex")
     result = build.render_handout(monograph, Config(content_dir=content))
     assert result.refused_urls == ()
