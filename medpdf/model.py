@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
@@ -234,6 +234,44 @@ def _strip_disclaimer_label(paragraph: str) -> str:
     return rest
 
 
+class _Heading(NamedTuple):
+    level: int
+    start: int  # 0-based line of the heading in the body
+    end: int  # first line after it
+    text: str
+
+
+def _scan(body: str) -> tuple[list[_Heading], tuple[int, int] | None]:
+    """Top-level headings and the line span of the last disclaimer paragraph."""
+    tokens = markdown.block_tokens(body)
+    headings: list[_Heading] = []
+    disclaimer: tuple[int, int] | None = None
+    for index, token in enumerate(tokens):
+        if token.map is None or token.level != 0:
+            continue
+        if token.type == "heading_open":
+            text = markdown.plain_text(tokens[index + 1].content)
+            headings.append(_Heading(int(token.tag[1]), token.map[0], token.map[1], text))
+        elif token.type == "paragraph_open" and _DISCLAIMER_LABEL.match(tokens[index + 1].content):
+            disclaimer = (token.map[0], token.map[1])
+    return headings, disclaimer
+
+
+def _flatten_if_deep(body: str, path: str, offset: int) -> tuple[str, list[Diagnostic]]:
+    # markdown-it counts only "\n" as a line break; str.splitlines would also split
+    # on U+2028, form feeds and others and put every later section off by a line.
+    deep = markdown.too_deep_line(body.split("\n"))
+    if deep is None:
+        return body, []
+    warning = Diagnostic(
+        path,
+        offset + deep,
+        Level.WARNING,
+        f"Markdown nested more than {markdown.MAX_DEPTH} levels deep; shown flattened",
+    )
+    return markdown.flatten_nesting(body), [warning]
+
+
 def build(source: Source) -> Monograph:
     """Parse one source into a :class:`Monograph`, or raise :class:`SourceError`."""
     path = source.display_path
@@ -242,35 +280,9 @@ def build(source: Source) -> Monograph:
     if not body.strip():
         raise SourceError(path, offset, "monograph has no body text")
 
-    # markdown-it counts only "\n" as a line break; str.splitlines would also split
-    # on U+2028, form feeds and others and put every later section off by a line.
+    body, warnings = _flatten_if_deep(body, path, offset)
     lines = body.split("\n")
-    nesting: list[Diagnostic] = []
-    if (deep := markdown.too_deep_line(lines)) is not None:
-        nesting.append(
-            Diagnostic(
-                path,
-                offset + deep,
-                Level.WARNING,
-                f"Markdown nested more than {markdown.MAX_DEPTH} levels deep; shown flattened",
-            )
-        )
-        body = markdown.flatten_nesting(body)
-        lines = body.split("\n")
-    tokens = markdown.block_tokens(body)
-    headings: list[tuple[int, int, int, str]] = []  # level, start line, end line, text
-    disclaimer_span: tuple[int, int] | None = None
-    for index, token in enumerate(tokens):
-        if token.map is None or token.level != 0:
-            continue
-        if token.type == "heading_open":
-            inline = tokens[index + 1]
-            text = markdown.plain_text(inline.content)
-            headings.append((int(token.tag[1]), token.map[0], token.map[1], text))
-        elif token.type == "paragraph_open":
-            content = tokens[index + 1].content
-            if _DISCLAIMER_LABEL.match(content):
-                disclaimer_span = (token.map[0], token.map[1])
+    headings, disclaimer_span = _scan(body)
 
     disclaimer: str | None = None
     if disclaimer_span is not None:
@@ -278,31 +290,28 @@ def build(source: Source) -> Monograph:
         disclaimer = _strip_disclaimer_label("\n".join(lines[start:end])) or None
         lines[start:end] = [""] * (end - start)
 
-    title_heading = 0
-    if headings and headings[0][0] == 1:
-        title_heading = 1
-    section_headings = headings[title_heading:]
-    section_level = min((h[0] for h in section_headings), default=0)
-    boundaries = [h for h in section_headings if h[0] == section_level]
+    # A leading H1 repeats the title; sections are the shallowest headings after it.
+    title_heading = headings[0] if headings and headings[0].level == 1 else None
+    rest = headings[1:] if title_heading else headings
+    section_level = min((h.level for h in rest), default=0)
+    boundaries = [h for h in rest if h.level == section_level]
 
-    intro_start = headings[0][2] if title_heading else 0
-    intro_end = boundaries[0][1] if boundaries else len(lines)
+    intro_start = title_heading.end if title_heading else 0
+    intro_end = boundaries[0].start if boundaries else len(lines)
     intro = "\n".join(lines[intro_start:intro_end]).strip()
 
     sections: list[Section] = []
-    warnings: list[Diagnostic] = nesting
-    for position, (_, start, end, text) in enumerate(boundaries):
-        stop = boundaries[position + 1][1] if position + 1 < len(boundaries) else len(lines)
-        match = classify_heading(text)
-        section_body = "\n".join(lines[end:stop]).strip()
+    stops = [h.start for h in boundaries[1:]] + [len(lines)] if boundaries else []
+    for heading, stop in zip(boundaries, stops, strict=True):
+        match = classify_heading(heading.text)
+        section_body = "\n".join(lines[heading.end : stop]).strip()
         if match.inline_value:
             section_body = f"{match.inline_value}\n\n{section_body}".strip()
-        heading = text.strip().rstrip(":").strip() or "(untitled)"
-        sections.append(Section(heading, match.kind, match.qualifier, section_body, offset + start))
+        name = heading.text.strip().rstrip(":").strip() or "(untitled)"
+        line = offset + heading.start
+        sections.append(Section(name, match.kind, match.qualifier, section_body, line))
         if match.kind is None:
-            warnings.append(
-                Diagnostic(path, offset + start, Level.WARNING, f"unknown heading '{heading}'")
-            )
+            warnings.append(Diagnostic(path, line, Level.WARNING, f"unknown heading '{name}'"))
 
     present = {s.kind for s in sections}
     missing = [kind.value for kind in STANDARD_ORDER if kind not in present]
