@@ -120,13 +120,41 @@ def classify_heading(heading: str) -> HeadingMatch:
 
 @dataclass(frozen=True)
 class Section:
-    """One section of a monograph; ``kind`` is None for headings we do not know."""
+    """One section of a monograph; ``kind`` is None for headings we do not know.
+
+    ``component`` marks the per-drug sections of a combination monograph
+    (``### Alprazolam`` in "Mebeverine + Alprazolam"): not standard, but expected.
+    """
 
     heading: str
     kind: SectionKind | None
     qualifier: str
     body: str
     line: int
+    component: bool = False
+
+
+_WORDS = re.compile(r"[^\w]+")
+_COMPONENT_SPLIT = re.compile(r"\s*[+&/]\s*|\s+and\s+", re.IGNORECASE)
+_NUMBERING = re.compile(r"^\s*\d+[.)]\s*")
+
+
+def _words(text: str) -> str:
+    return _WORDS.sub(" ", text.casefold()).strip()
+
+
+def components_of(title: str) -> tuple[str, ...]:
+    """The drugs a combination title names ("A + B" -> ("a", "b")); () for a single drug."""
+    parts = tuple(p for p in (_words(part) for part in _COMPONENT_SPLIT.split(title)) if p)
+    return parts if len(parts) > 1 else ()
+
+
+def is_component_heading(heading: str, components: tuple[str, ...]) -> bool:
+    """True when ``heading`` names one component ("2. Cetirizine", "Metoprolol")."""
+    name = _words(_NUMBERING.sub("", heading))
+    return len(name) > 3 and any(
+        name == part or part.startswith(name) or name.startswith(part) for part in components
+    )
 
 
 @dataclass(frozen=True)
@@ -300,6 +328,7 @@ def build(source: Source) -> Monograph:
     intro_end = boundaries[0].start if boundaries else len(lines)
     intro = "\n".join(lines[intro_start:intro_end]).strip()
 
+    components = components_of(title)
     sections: list[Section] = []
     stops = [h.start for h in boundaries[1:]] + [len(lines)] if boundaries else []
     for heading, stop in zip(boundaries, stops, strict=True):
@@ -309,8 +338,11 @@ def build(source: Source) -> Monograph:
             section_body = f"{match.inline_value}\n\n{section_body}".strip()
         name = heading.text.strip().rstrip(":").strip() or "(untitled)"
         line = offset + heading.start
-        sections.append(Section(name, match.kind, match.qualifier, section_body, line))
-        if match.kind is None:
+        component = match.kind is None and is_component_heading(name, components)
+        sections.append(
+            Section(name, match.kind, match.qualifier, section_body, line, component=component)
+        )
+        if match.kind is None and not component:
             warnings.append(Diagnostic(path, line, Level.WARNING, f"unknown heading '{name}'"))
 
     present = {s.kind for s in sections}

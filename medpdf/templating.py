@@ -55,9 +55,15 @@ class PageOptions:
     generator: str
 
 
+def _section_key(section: Section) -> str:
+    if section.kind is not None:
+        return section.kind.key
+    return "component" if section.component else "other"
+
+
 def _section_view(section: Section) -> SectionView:
     return SectionView(
-        key=section.kind.key if section.kind else "other",
+        key=_section_key(section),
         heading=section.kind.value if section.kind else section.heading,
         qualifier=section.qualifier,
         html=Markup(markdown.to_html(section.body)),

@@ -235,9 +235,9 @@ def test_combination_with_per_component_sections():
     assert mono.sections_of(K.USAGE) == ()
     assert mono.generic_name is None
     assert mono.disclaimer is None
+    # Headings naming a component of the title are expected, not unknown.
+    assert [s.component for s in mono.sections] == [True, True, False, False]
     assert [(w.line, w.message) for w in mono.warnings] == [
-        (9, "unknown heading 'Aldravix'"),
-        (21, "unknown heading 'Serumet'"),
         (29, "unknown heading 'Combined Use of Aldravix and Serumet'"),
         (
             None,
@@ -757,3 +757,34 @@ def test_standard_order():
         "precautions",
         "faqs",
     ]
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Zentorex", ()),
+        ("Aldravix + Serumet", ("aldravix", "serumet")),
+        ("Velcitrin & Dorapam", ("velcitrin", "dorapam")),
+        ("Salt A/Salt B + Quorvalin", ("salt a", "salt b", "quorvalin")),
+        ("Quorvalin and Pellorin", ("quorvalin", "pellorin")),
+    ],
+)
+def test_components_of(title: str, expected: tuple[str, ...]):
+    assert model.components_of(title) == expected
+
+
+@pytest.mark.parametrize(
+    ("heading", "component"),
+    [
+        ("Aldravix", True),
+        ("2. Serumet", True),
+        ("Aldravix Hydrochloride", True),
+        ("Serumet:", True),
+        ("Ald", False),  # too short to be sure
+        ("Combined Use of Aldravix and Serumet", False),
+        ("Storage", False),
+    ],
+)
+def test_is_component_heading(heading: str, component: bool):
+    components = model.components_of("Aldravix + Serumet")
+    assert model.is_component_heading(heading, components) is component
