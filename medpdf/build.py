@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING
 
 from medpdf import model, sources, templating
 from medpdf.config import Config
-from medpdf.errors import Diagnostic, Level, MedpdfError, RenderError, SourceError, UsageError
+from medpdf.errors import (
+    Diagnostic,
+    Level,
+    MedpdfError,
+    RenderError,
+    SourceError,
+    UsageError,
+    sort_key,
+)
 from medpdf.model import Monograph
 
 if TYPE_CHECKING:
@@ -86,7 +94,7 @@ def parse_sources(items: Iterable[sources.Source | SourceError]) -> Collection:
         diagnostics.extend(mono.warnings)
     kept, duplicates = _duplicates(parsed)
     diagnostics.extend(duplicates)
-    diagnostics.sort(key=lambda d: (d.path, d.line or 0, d.level.value, d.message))
+    diagnostics.sort(key=sort_key)
     return Collection(tuple(kept), tuple(diagnostics), seen)
 
 

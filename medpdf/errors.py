@@ -19,7 +19,7 @@ class Level(enum.Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Diagnostic:
     """One problem found in one source file."""
 
@@ -41,9 +41,9 @@ class Diagnostic:
         return self.level is Level.ERROR
 
 
-def sort_key(diagnostic: Diagnostic) -> tuple[str, int, str]:
-    """Stable report order: by file, then line, then message."""
-    return (diagnostic.path, diagnostic.line or 0, diagnostic.message)
+def sort_key(diagnostic: Diagnostic) -> tuple[str, int, str, str]:
+    """Stable report order: by file, then line (file-wide first), level and message."""
+    return (diagnostic.path, diagnostic.line or 0, diagnostic.level.value, diagnostic.message)
 
 
 def count_levels(diagnostics: Iterable[Diagnostic]) -> tuple[int, int]:
