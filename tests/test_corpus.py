@@ -134,6 +134,9 @@ def check_pdf(path: Path, title: str) -> list[str]:
         if no_space(title) not in no_space(body.extract_text() or ""):
             problems.append(f"title {title!r} not on page 1")
         total = len(pages)
+        fonts = {char["fontname"] for page in pages for char in page.chars}
+        if foreign := sorted(f for f in fonts if "DejaVu" not in f):
+            problems.append(f"fonts other than DejaVu: {foreign}")
         for number, page in enumerate(pages, 1):
             footer = page.crop((0, page.height - FOOTER_BAND, page.width, page.height))
             footer_text = footer.extract_text() or ""
