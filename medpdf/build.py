@@ -157,7 +157,7 @@ def sweep_stale_temps(folder: Path) -> int:
     if not folder.is_dir():
         return removed
     for tmp in folder.glob(f".*{_TMP_SUFFIX}"):
-        parts = tmp.name.rsplit(".", 3)
+        parts = tmp.name.split(".")  # "", pid, random part, "medpdf-tmp"
         pid = parts[1] if len(parts) == 4 else ""
         if pid.isdigit() and not _pid_alive(int(pid)):
             with contextlib.suppress(OSError):
@@ -170,7 +170,11 @@ def write_atomic(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` so that readers see the old file or the new, never half."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=_TMP_SUFFIX
+        # Not named after the target: a 250-character slug plus a suffix would
+        # pass the file system's 255-byte name limit.
+        dir=target.parent,
+        prefix=f".{os.getpid()}.",
+        suffix=_TMP_SUFFIX,
     )
     tmp = Path(tmp_name)
     try:

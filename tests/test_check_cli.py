@@ -366,7 +366,7 @@ def test_build_renders_good_and_reports_broken(workdir: Path):
     put(content / "broken.md", "# Broken\nNo front matter here.\n")
     handouts = workdir / "output" / "handouts"
     # A temp file left behind by a killed writer (its PID cannot exist).
-    stale = put(handouts / ".zentorex.pdf.4999999.abc123.medpdf-tmp", b"half a pdf")
+    stale = put(handouts / ".4999999.abc123.medpdf-tmp", b"half a pdf")
 
     checked = run("check")
     result = run("build")
@@ -398,8 +398,8 @@ def test_build_missing_content_folder(workdir: Path):
 
 
 def test_sweep_keeps_temps_of_live_writers(tmp_path: Path):
-    live = put(tmp_path / f".a.pdf.{os.getpid()}.xyz.medpdf-tmp", b"in progress")
-    dead = put(tmp_path / ".b.pdf.4999999.xyz.medpdf-tmp", b"abandoned")
+    live = put(tmp_path / f".{os.getpid()}.xyz.medpdf-tmp", b"in progress")
+    dead = put(tmp_path / ".4999999.xyz.medpdf-tmp", b"abandoned")
     other = put(tmp_path / "c.pdf", b"%PDF-")
     assert build.sweep_stale_temps(tmp_path) == 1
     assert live.exists()
@@ -462,3 +462,13 @@ def test_unknown_command_is_a_usage_error(workdir: Path):
     result = run("frobnicate")
     assert result.exit_code == 2
     assert "No such command" in result.stderr
+
+
+def test_handout_with_a_250_character_slug_is_written(workdir: Path):
+    slug = "-".join(["zentorex"] * 27)[:250]
+    put(workdir / "content" / f"{slug}.md", clean("Longname"))
+    result = run("handout", "Longname")
+    assert result.exit_code == 0, result.output
+    target = workdir / "output" / "handouts" / f"{slug}.pdf"
+    assert target.read_bytes().startswith(b"%PDF-")
+    assert temp_leftovers(workdir) == []
