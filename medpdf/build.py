@@ -202,6 +202,14 @@ def render_handout(monograph: Monograph, config: Config) -> pdf.PdfResult:
     return pdf.render(html, config.resources.root, config.resources.readable_dirs)
 
 
+def refusal_warnings(monograph: Monograph, result: pdf.PdfResult) -> list[Diagnostic]:
+    """One warning per URL the PDF stage refused, in the ``check`` format."""
+    return [
+        Diagnostic(monograph.source_path, None, Level.WARNING, f"refused to fetch {url}")
+        for url in result.refused_urls
+    ]
+
+
 def write_handout(monograph: Monograph, config: Config, target: Path) -> pdf.PdfResult:
     """Render one handout and put it at ``target`` atomically."""
     try:
@@ -253,10 +261,7 @@ def build_handouts(
         else:
             built.append(target)
             pages += result.page_count
-            problems.extend(
-                Diagnostic(mono.source_path, None, Level.WARNING, f"refused to fetch {url}")
-                for url in result.refused_urls
-            )
+            problems.extend(refusal_warnings(mono, result))
         if progress is not None:
             progress(mono)
     return BuildReport(tuple(built), tuple(problems), pages, time.perf_counter() - started)

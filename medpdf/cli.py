@@ -116,8 +116,8 @@ def handout(name: str, content_dir: Path, output: Path | None) -> None:
     monograph = build.find_monograph(content_dir, name)
     target = output or config.handouts_dir / f"{monograph.slug}.pdf"
     result = build.write_handout(monograph, config, target)
-    for url in result.refused_urls:
-        click.echo(f"{monograph.source_path}: warning: refused to fetch {url}", err=True)
+    for warning in build.refusal_warnings(monograph, result):
+        click.echo(warning.format(), err=True)
     click.echo(f"wrote {target} ({result.page_count} pages)")
 
 

@@ -61,7 +61,8 @@ class RestrictedFetcher(weasyprint.URLFetcher):  # type: ignore[misc]
         """Fetch an allowed URL or raise :class:`FetchRefused`."""
         if not self.is_allowed(url):
             self.refused.append(url)
-            LOGGER.warning("refused to fetch %s (only project styles and assets)", url[:200])
+            # INFO: the build reports refusals per monograph; -v shows them as they happen.
+            LOGGER.info("refused to fetch %s (only project styles and assets)", url[:200])
             raise FetchRefused(f"medpdf does not fetch {url[:200]}")
         return super().fetch(url, headers)
 
@@ -91,8 +92,3 @@ def render(html: str, base_dir: Path, allowed_dirs: Iterable[Path]) -> PdfResult
         page.links[:] = [link for link in page.links if link[0] != "attachment"]
     data = document.write_pdf(**_SAFE_OPTIONS)
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
-
-
-def weasyprint_version() -> str:
-    """For cache keys and ``--version``."""
-    return str(weasyprint.__version__)
