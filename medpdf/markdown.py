@@ -65,28 +65,25 @@ def _excess_prefix(line: str) -> int:
     return len(prefix) if depth > MAX_DEPTH else 0
 
 
-def too_deep_line(lines: Sequence[str]) -> int | None:
-    """Index of the first line that :func:`flatten_nesting` would change."""
+def flatten_nesting_at(source: str) -> tuple[str, int | None]:
+    """Strip the quote/list markers of absurdly nested lines, keeping their text.
+
+    Returns the text and the index of the first line changed (None: unchanged).
+    Line numbers stay the same, so the model's line map stays valid.
+    """
+    lines = source.split("\n")
+    first: int | None = None
     for index, line in enumerate(lines):
-        if _excess_prefix(line.expandtabs(4)):
-            return index
-    return None
+        expanded = line.expandtabs(4)
+        if cut := _excess_prefix(expanded):
+            lines[index] = expanded[cut:]
+            first = index if first is None else first
+    return ("\n".join(lines), first) if first is not None else (source, None)
 
 
 def flatten_nesting(source: str) -> str:
-    """Strip the quote/list markers of absurdly nested lines, keeping their text.
-
-    Line numbers are unchanged, so the model's line map stays valid.
-    """
-    lines = source.split("\n")
-    if too_deep_line(lines) is None:
-        return source
-    flat = []
-    for line in lines:
-        expanded = line.expandtabs(4)
-        cut = _excess_prefix(expanded)
-        flat.append(expanded[cut:] if cut else line)
-    return "\n".join(flat)
+    """:func:`flatten_nesting_at` without the line index."""
+    return flatten_nesting_at(source)[0]
 
 
 def new_parser() -> MarkdownIt:

@@ -286,9 +286,7 @@ def _scan(body: str) -> tuple[list[_Heading], tuple[int, int] | None]:
 
 
 def _flatten_if_deep(body: str, path: str, offset: int) -> tuple[str, list[Diagnostic]]:
-    # markdown-it counts only "\n" as a line break; str.splitlines would also split
-    # on U+2028, form feeds and others and put every later section off by a line.
-    deep = markdown.too_deep_line(body.split("\n"))
+    flat, deep = markdown.flatten_nesting_at(body)
     if deep is None:
         return body, []
     warning = Diagnostic(
@@ -297,7 +295,7 @@ def _flatten_if_deep(body: str, path: str, offset: int) -> tuple[str, list[Diagn
         Level.WARNING,
         f"Markdown nested more than {markdown.MAX_DEPTH} levels deep; shown flattened",
     )
-    return markdown.flatten_nesting(body), [warning]
+    return flat, [warning]
 
 
 def build(source: Source) -> Monograph:
@@ -309,6 +307,8 @@ def build(source: Source) -> Monograph:
         raise SourceError(path, offset, "monograph has no body text")
 
     body, warnings = _flatten_if_deep(body, path, offset)
+    # markdown-it counts only "\n" as a line break; str.splitlines would also split
+    # on U+2028, form feeds and others and put every later section off by a line.
     lines = body.split("\n")
     headings, disclaimer_span = _scan(body)
 
