@@ -138,6 +138,8 @@ def _render_image(
 
 
 _PARSER = new_parser()
+# The model only needs block structure; skipping inline parsing halves `check`.
+_BLOCK_PARSER = new_parser().disable("inline")
 
 
 def sanitize(html: str) -> str:
@@ -164,8 +166,11 @@ def to_inline_html(source: str) -> str:
 
 
 def block_tokens(source: str) -> list[Token]:
-    """Block-level tokens with line maps, for the model's section splitting."""
-    return _PARSER.parse(flatten_nesting(source))
+    """Block-level tokens with line maps, for the model's section splitting.
+
+    Inline tokens keep their raw ``content`` but have no children.
+    """
+    return _BLOCK_PARSER.parse(flatten_nesting(source))
 
 
 def plain_text(source: str) -> str:
