@@ -10,17 +10,20 @@ half-written file.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from medpdf import model, sources, templating
+from medpdf.cache import Cache, Summary, digest_of, resources_fingerprint, software_fingerprint
 from medpdf.config import Config
 from medpdf.errors import (
+    BusyError,
     Diagnostic,
     Level,
     MedpdfError,
@@ -30,6 +33,7 @@ from medpdf.errors import (
     sort_key,
 )
 from medpdf.model import Monograph
+from medpdf.workers import Failure, Limits, RenderPool
 
 if TYPE_CHECKING:
     from medpdf import pdf
@@ -49,12 +53,24 @@ class Collection:
         return tuple(d for d in self.diagnostics if d.is_error)
 
 
-def _duplicates(monographs: Iterable[Monograph]) -> tuple[list[Monograph], list[Diagnostic]]:
+class _Named(Protocol):
+    @property
+    def slug(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def source_path(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def _duplicates(monographs: Iterable[N]) -> tuple[list[N], list[Diagnostic]]:
     """Keep the first of each slug and title (in path order); the rest are errors."""
-    kept: list[Monograph] = []
+    kept: list[N] = []
     problems: list[Diagnostic] = []
-    by_slug: dict[str, Monograph] = {}
-    by_title: dict[str, Monograph] = {}
+    by_slug: dict[str, N] = {}
+    by_title: dict[str, N] = {}
     for mono in monographs:
         title_key = mono.title.casefold()
         if (first := by_slug.get(mono.slug)) is not None:
@@ -103,19 +119,19 @@ def load_collection(content_dir: Path) -> Collection:
     return parse_sources(sources.read_all(content_dir))
 
 
-def suggestions(name: str, collection: Collection, limit: int = 3) -> list[str]:
+def suggestions(name: str, candidates: Iterable[_Named], limit: int = 3) -> list[str]:
     """Up to ``limit`` slugs that look like ``name``."""
     from rapidfuzz import fuzz, process  # only needed when a name is not found
 
-    choices = {m.slug: f"{m.slug} {m.title}".casefold() for m in collection.monographs}
+    choices = {m.slug: f"{m.slug} {m.title}".casefold() for m in candidates}
     matches = process.extract(
         name.casefold(), choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=60
     )
     return [slug for _, _, slug in matches]
 
 
-def find_monograph(content_dir: Path, name: str) -> Monograph:
-    """Resolve a slug or title (case-insensitive) to one monograph.
+def find_source(content_dir: Path, name: str) -> sources.Source:
+    """Resolve a slug or title (case-insensitive) to the source of one monograph.
 
     A slug is the file name, so the common case reads one file; a title needs
     the whole collection.
@@ -123,16 +139,21 @@ def find_monograph(content_dir: Path, name: str) -> Monograph:
     wanted = name.strip().casefold()
     for path in sources.discover(content_dir):
         if sources.slug_for(path) == wanted:
-            return model.build(sources.read(path))
-    collection = load_collection(content_dir)
-    for mono in collection.monographs:
-        if mono.title.casefold() == wanted:
-            return mono
-    hint = suggestions(name, collection)
+            return sources.read(path)
+    catalog = scan_catalog(content_dir)
+    for entry in catalog.entries:
+        if entry.title.casefold() == wanted:
+            return entry.source
+    hint = suggestions(name, catalog.entries)
     message = f"no monograph named '{name}' in {content_dir}"
     if hint:
         message += "; did you mean: " + ", ".join(hint) + "?"
     raise UsageError(message)
+
+
+def find_monograph(content_dir: Path, name: str) -> Monograph:
+    """The parsed monograph named ``name`` (slug or title)."""
+    return model.build(find_source(content_dir, name))
 
 
 _TMP_SUFFIX = ".medpdf-tmp"
@@ -222,6 +243,187 @@ def write_handout(monograph: Monograph, config: Config, target: Path) -> pdf.Pdf
     return result
 
 
+# -- catalog: what a batch build needs to know before rendering -------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A valid monograph source and its title; the model is rebuilt where it is rendered."""
+
+    source: sources.Source
+    title: str
+
+    @property
+    def slug(self) -> str:
+        """File-name slug."""
+        return self.source.slug
+
+    @property
+    def source_path(self) -> str:
+        """Path as shown to the user."""
+        return self.source.display_path
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every valid source of a collection, with the problems ``check`` would print."""
+
+    entries: tuple[Entry, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    files_seen: int
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """Problems that keep a file out of the build."""
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+
+def summarize(source: sources.Source) -> Summary:
+    """Parse one source for its title and problems, never raising."""
+    try:
+        mono = model.build(source)
+    except SourceError as exc:
+        return Summary.of(None, [exc.diagnostic])
+    except Exception as exc:  # a parser bug must not stop the other files
+        return Summary(None, ((None, Level.ERROR.value, f"cannot parse: {exc!r}"),))
+    return Summary.of(mono.title, mono.warnings)
+
+
+def _summary_key(source: sources.Source) -> str:
+    return digest_of("summary", software_fingerprint(), source.slug, source.text)
+
+
+def scan_catalog(content_dir: Path, store: Cache | None = None) -> Catalog:
+    """Read every source and validate it, reusing earlier parses of unchanged text.
+
+    The result holds exactly the diagnostics :func:`load_collection` reports, so
+    ``build`` and ``check`` agree, but an unchanged collection is not re-parsed.
+    """
+    items = list(sources.read_all(content_dir))
+    readable = [item for item in items if isinstance(item, sources.Source)]
+    keys = {item.path: _summary_key(item) for item in readable}
+    known = store.summaries(keys.values()) if store is not None else {}
+    fresh: list[tuple[str, Summary]] = []
+    entries: list[Entry] = []
+    diagnostics: list[Diagnostic] = []
+    for item in items:
+        if isinstance(item, SourceError):
+            diagnostics.append(item.diagnostic)
+            continue
+        key = keys[item.path]
+        summary = known.get(key)
+        if summary is None:
+            summary = summarize(item)
+            fresh.append((key, summary))
+        diagnostics.extend(summary.diagnostics(item.display_path))
+        if summary.title is not None:
+            entries.append(Entry(item, summary.title))
+    if store is not None and fresh:
+        store.put_summaries(fresh)
+    kept, duplicates = _duplicates(entries)
+    diagnostics.extend(duplicates)
+    diagnostics.sort(key=sort_key)
+    return Catalog(tuple(kept), tuple(diagnostics), len(items))
+
+
+# -- the output folder: one build at a time, a cache beside the PDFs ----------
+
+
+@contextlib.contextmanager
+def locked_output(output_dir: Path) -> Iterator[Cache]:
+    """Hold the output folder for this build and open its cache.
+
+    Two builds writing the same folder would race on the same files and the
+    same cache, so the second one is refused with a clear message.
+    """
+    from filelock import FileLock, Timeout
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(output_dir / ".medpdf.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise BusyError(
+            f"medpdf: error: another medpdf build is writing to {output_dir}; "
+            "try again when it has finished"
+        ) from None
+    try:
+        with Cache(output_dir / ".cache") as store:
+            yield store
+    finally:
+        lock.release()
+
+
+# -- batch handouts -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandoutJob:
+    """One handout to render in a worker: everything it needs, picklable."""
+
+    source: sources.Source
+    config: Config
+    target: Path
+    key: str
+
+
+@dataclass(frozen=True)
+class HandoutDone:
+    """What a worker reports back for a handout it wrote."""
+
+    pages: int
+    refused_urls: tuple[str, ...]
+
+
+def handout_task(job: HandoutJob) -> HandoutDone | Failure:
+    """Worker side: parse, render and write one handout; errors come back as values."""
+    try:
+        mono = model.build(job.source)
+        result = write_handout(mono, job.config, job.target)
+    except MemoryError:
+        raise  # the pool reports it with the limit that was hit
+    except MedpdfError as exc:
+        return Failure(str(exc).removeprefix(f"{job.source.display_path}: error: "))
+    except Exception as exc:
+        return Failure(f"rendering failed: {exc!r}")
+    return HandoutDone(result.page_count, result.refused_urls)
+
+
+def render_one_handout(
+    source: sources.Source, config: Config, target: Path, limits: Limits
+) -> HandoutDone:
+    """Render one handout in a worker process, under the same limits as a batch.
+
+    The source is parsed here first so a content error is reported with its line.
+    """
+    model.build(source)
+    job = HandoutJob(source, config, target, "")
+    with RenderPool(limits) as pool:
+        outcome = next(iter(pool.run(handout_task, [job])))
+    if isinstance(outcome.result, Failure):
+        raise RenderError(source.display_path, outcome.result.message)
+    return outcome.result
+
+
+def render_fingerprint(config: Config) -> str:
+    """Everything besides the monograph that shapes a PDF made with ``config``."""
+    options = {
+        k: str(v)
+        for k, v in sorted(vars(config).items())
+        if k not in {"content_dir", "output_dir", "resources"}
+    }
+    return digest_of(
+        software_fingerprint(),
+        resources_fingerprint(config.resources),
+        json.dumps(options, sort_keys=True),
+    )
+
+
+def handout_key(source: sources.Source, fingerprint: str) -> str:
+    """The cache key of one handout: its text, where it came from and the run."""
+    return digest_of("handout", fingerprint, source.display_path, source.slug, source.text)
+
+
 @dataclass(frozen=True)
 class BuildReport:
     """What a batch build did, for the summary line and the exit status."""
@@ -230,6 +432,8 @@ class BuildReport:
     problems: tuple[Diagnostic, ...]
     pages: int
     seconds: float
+    unchanged: int = 0
+    removed: int = 0
 
     @property
     def failed(self) -> int:
@@ -237,31 +441,72 @@ class BuildReport:
         return sum(1 for d in self.problems if d.is_error)
 
 
+def _remove_orphans(store: Cache, folder: Path, wanted: set[Path]) -> int:
+    """Delete handouts this cache wrote for monographs that are gone."""
+    orphans = [t for t in store.recorded_outputs(folder) if t not in wanted]
+    for target in orphans:
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+    store.forget_outputs(orphans)
+    return len(orphans)
+
+
 def build_handouts(
-    collection: Collection,
+    catalog: Catalog,
     config: Config,
-    progress: Callable[[Monograph], None] | None = None,
+    store: Cache,
+    limits: Limits,
+    progress: Callable[[int], None] | None = None,
 ) -> BuildReport:
-    """Render a handout for every valid monograph; a failure never stops the rest."""
+    """Render every handout whose inputs changed, in worker processes.
+
+    Results are recorded in the cache as each one finishes, so a build killed
+    midway keeps the work it completed; a failure never stops the rest.
+    """
     started = time.perf_counter()
+    folder = config.handouts_dir
+    sweep_stale_temps(folder)
+    fingerprint = render_fingerprint(config)
+    jobs: list[HandoutJob] = []
+    pages = 0
+    unchanged = 0
+    for entry in catalog.entries:
+        target = folder / f"{entry.slug}.pdf"
+        key = handout_key(entry.source, fingerprint)
+        done = store.output_current(target, key)
+        if done is not None:
+            unchanged += 1
+            pages += int(done.get("pages", 0))
+        else:
+            jobs.append(HandoutJob(entry.source, config, target, key))
+    if progress is not None and unchanged:
+        progress(unchanged)
+    removed = _remove_orphans(store, folder, {folder / f"{e.slug}.pdf" for e in catalog.entries})
+
     built: list[Path] = []
     problems: list[Diagnostic] = []
-    pages = 0
-    sweep_stale_temps(config.handouts_dir)
-    for mono in collection.monographs:
-        target = config.handouts_dir / f"{mono.slug}.pdf"
-        try:
-            result = write_handout(mono, config, target)
-        except RenderError as exc:
-            problems.append(exc.diagnostic)
-        except OSError as exc:
-            problems.append(
-                Diagnostic(mono.source_path, None, Level.ERROR, f"cannot write {target}: {exc}")
-            )
-        else:
-            built.append(target)
-            pages += result.page_count
-            problems.extend(refusal_warnings(mono, result))
-        if progress is not None:
-            progress(mono)
-    return BuildReport(tuple(built), tuple(problems), pages, time.perf_counter() - started)
+    if jobs:
+        with RenderPool(limits) as pool:
+            for outcome in pool.run(handout_task, jobs):
+                job = outcome.item
+                result = outcome.result
+                if isinstance(result, Failure):
+                    problems.append(
+                        Diagnostic(job.source.display_path, None, Level.ERROR, result.message)
+                    )
+                else:
+                    store.record_outputs([(job.target, job.key, {"pages": result.pages})])
+                    built.append(job.target)
+                    pages += result.pages
+                    problems.extend(
+                        Diagnostic(
+                            job.source.display_path, None, Level.WARNING, f"refused to fetch {url}"
+                        )
+                        for url in result.refused_urls
+                    )
+                if progress is not None:
+                    progress(1)
+    problems.sort(key=sort_key)
+    return BuildReport(
+        tuple(built), tuple(problems), pages, time.perf_counter() - started, unchanged, removed
+    )

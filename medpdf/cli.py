@@ -19,9 +19,10 @@ from typing import Any, TypeVar
 
 import click
 
-from medpdf import __version__, build
+from medpdf import __version__, build, sources
 from medpdf.config import Config
 from medpdf.errors import Diagnostic, MedpdfError, UsageError, count_levels
+from medpdf.workers import Limits, default_jobs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,6 +100,42 @@ def check(content_dir: Path, strict: bool) -> None:
         sys.exit(1)
 
 
+def limits_options(func: F) -> F:
+    """``--jobs`` and the per-render limits, shared by every command that renders."""
+    func = click.option(
+        "--memory-limit",
+        type=click.IntRange(min=128),
+        default=Limits.memory_mib,
+        show_default=True,
+        help="Memory limit of each render process, in MiB.",
+    )(func)
+    func = click.option(
+        "--time-limit",
+        type=click.FloatRange(min=1),
+        default=Limits.seconds,
+        show_default=True,
+        help="Seconds one handout may take to render.",
+    )(func)
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Render processes to run at once [default: one per CPU].",
+    )(func)
+
+
+def _limits(jobs: int | None, time_limit: float, memory_limit: int) -> Limits:
+    return Limits(jobs=jobs or default_jobs(), seconds=time_limit, memory_mib=memory_limit)
+
+
+def _progress(length: int, label: str) -> Any:
+    """A progress bar on a terminal; silent when output goes to a file or a pipe."""
+    return click.progressbar(
+        length=length, label=label, file=sys.stderr if sys.stderr.isatty() else io.StringIO()
+    )
+
+
 @cli.command()
 @click.argument("name")
 @content_option
@@ -109,40 +146,67 @@ def check(content_dir: Path, strict: bool) -> None:
     default=None,
     help="Where to write the PDF [default: output/handouts/<slug>.pdf].",
 )
+@limits_options
 @_friendly_errors
-def handout(name: str, content_dir: Path, output: Path | None) -> None:
+def handout(
+    name: str,
+    content_dir: Path,
+    output: Path | None,
+    jobs: int | None,
+    time_limit: float,
+    memory_limit: int,
+) -> None:
     """Render the patient handout of one drug, by slug or title."""
     config = Config(content_dir=content_dir)
-    monograph = build.find_monograph(content_dir, name)
-    target = output or config.handouts_dir / f"{monograph.slug}.pdf"
-    result = build.write_handout(monograph, config, target)
-    for warning in build.refusal_warnings(monograph, result):
-        click.echo(warning.format(), err=True)
-    click.echo(f"wrote {target} ({result.page_count} pages)")
+    source = build.find_source(content_dir, name)
+    target = output or config.handouts_dir / f"{source.slug}.pdf"
+    limits = _limits(1, time_limit, memory_limit)
+    result = build.render_one_handout(source, config, target, limits)
+    for url in result.refused_urls:
+        click.echo(f"{source.display_path}: warning: refused to fetch {url}", err=True)
+    click.echo(f"wrote {target} ({result.pages} pages)")
+
+
+def _run_handouts(config: Config, limits: Limits) -> int:
+    """Build every handout; returns how many monographs failed."""
+    sources.require_folder(config.content_dir)
+    with build.locked_output(config.output_dir) as store:
+        catalog = build.scan_catalog(config.content_dir, store)
+        _print_diagnostics(catalog.errors)
+        with _progress(len(catalog.entries), "handouts") as bar:
+            report = build.build_handouts(catalog, config, store, limits, progress=bar.update)
+    _print_diagnostics(report.problems)
+    failed = len(catalog.errors) + report.failed
+    click.echo(
+        f"handouts: {len(report.built)} built, {report.unchanged} unchanged, "
+        f"{report.removed} removed ({report.pages} pages) in {config.handouts_dir} "
+        f"in {report.seconds:.1f} s; {failed} monographs failed",
+        err=True,
+    )
+    return failed
+
+
+@cli.command()
+@content_option
+@limits_options
+@_friendly_errors
+def handouts(content_dir: Path, jobs: int | None, time_limit: float, memory_limit: int) -> None:
+    """Render a handout for every monograph whose inputs changed."""
+    config = Config(content_dir=content_dir)
+    if _run_handouts(config, _limits(jobs, time_limit, memory_limit)):
+        sys.exit(1)
 
 
 @cli.command(name="build")
 @content_option
+@limits_options
 @_friendly_errors
-def build_command(content_dir: Path) -> None:
-    """Check the collection, then render a handout for every monograph."""
+def build_command(
+    content_dir: Path, jobs: int | None, time_limit: float, memory_limit: int
+) -> None:
+    """Check the collection, then render every handout and the booklet."""
     config = Config(content_dir=content_dir)
-    collection = build.load_collection(content_dir)
-    _print_diagnostics(collection.errors)
-    with click.progressbar(
-        length=len(collection.monographs),
-        label="handouts",
-        file=sys.stderr if sys.stderr.isatty() else io.StringIO(),
-    ) as bar:
-        report = build.build_handouts(collection, config, progress=lambda _: bar.update(1))
-    _print_diagnostics(report.problems)
-    failed = len(collection.errors) + report.failed
-    click.echo(
-        f"built {len(report.built)} handouts ({report.pages} pages) in {config.handouts_dir} "
-        f"in {report.seconds:.1f} s; {failed} monographs failed",
-        err=True,
-    )
-    if failed:
+    if _run_handouts(config, _limits(jobs, time_limit, memory_limit)):
         sys.exit(1)
 
 

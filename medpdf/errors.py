@@ -79,3 +79,7 @@ class RenderError(MedpdfError):
 
 class UsageError(MedpdfError):
     """The command line asked for something that does not exist (exit status 2)."""
+
+
+class BusyError(MedpdfError):
+    """Another medpdf process holds the output folder (exit status 1)."""

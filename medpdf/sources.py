@@ -35,14 +35,19 @@ def slug_for(path: Path) -> str:
     return path.stem.lower()
 
 
+def require_folder(content_dir: Path) -> None:
+    """Fail early, before a build creates anything, when the content folder is missing."""
+    if not content_dir.is_dir():
+        raise UsageError(f"content folder '{content_dir}' does not exist")
+
+
 def discover(content_dir: Path) -> list[Path]:
     """Every monograph below ``content_dir`` in a stable order.
 
     Hidden and underscore-prefixed paths and README-style files are skipped so a
     collection can carry its own notes without them becoming monographs.
     """
-    if not content_dir.is_dir():
-        raise UsageError(f"content folder '{content_dir}' does not exist")
+    require_folder(content_dir)
     found: list[Path] = []
     for path in content_dir.rglob("*.md"):
         relative = path.relative_to(content_dir)

@@ -376,9 +376,10 @@ def test_build_renders_good_and_reports_broken(workdir: Path):
     assert result.stdout == expected + "\n"
     # `check` and `build` report the same errors in the same shape.
     assert [line for line in lines(checked.stdout) if ": error: " in line] == [expected]
-    summary = lines(result.stderr)[-1]
+    summary = next(line for line in lines(result.stderr) if line.startswith("handouts:"))
     assert re.fullmatch(
-        r"built 1 handouts \(1 pages\) in output/handouts in \d+\.\d s; 1 monographs failed",
+        r"handouts: 1 built, 0 unchanged, 0 removed \(1 pages\) in output/handouts "
+        r"in \d+\.\d s; 1 monographs failed",
         summary,
     ), summary
 
