@@ -197,6 +197,55 @@ def handouts(content_dir: Path, jobs: int | None, time_limit: float, memory_limi
         sys.exit(1)
 
 
+def _run_booklet(config: Config, limits: Limits, target: Path) -> int:
+    """Build the booklet; returns how many monographs were left out."""
+    from medpdf import booklet
+
+    sources.require_folder(config.content_dir)
+    with build.locked_output(config.output_dir) as store:
+        catalog = build.scan_catalog(config.content_dir, store)
+        _print_diagnostics(catalog.errors)
+        with _progress(len(catalog.entries), "booklet") as bar:
+            report = booklet.build_booklet(
+                catalog, config, store, limits, target, progress=bar.update
+            )
+    _print_diagnostics(report.problems)
+    failed = len(catalog.errors) + report.failed
+    where = report.target or "(nothing to put in it)"
+    click.echo(
+        f"booklet: {report.monographs} monographs, {report.pages} pages in {where} "
+        f"in {report.seconds:.1f} s ({report.chunks_laid_out} chunks laid out, "
+        f"{report.chunks_reused} reused); {failed} monographs left out",
+        err=True,
+    )
+    return failed
+
+
+@cli.command(name="booklet")
+@content_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the booklet [default: output/booklet.pdf].",
+)
+@limits_options
+@_friendly_errors
+def booklet_command(
+    content_dir: Path,
+    output: Path | None,
+    jobs: int | None,
+    time_limit: float,
+    memory_limit: int,
+) -> None:
+    """Build the reference booklet of every monograph (cover, contents, A-Z)."""
+    config = Config(content_dir=content_dir)
+    target = output or config.booklet_path
+    if _run_booklet(config, _limits(jobs, time_limit, memory_limit), target):
+        sys.exit(1)
+
+
 @cli.command(name="build")
 @content_option
 @limits_options
@@ -206,7 +255,10 @@ def build_command(
 ) -> None:
     """Check the collection, then render every handout and the booklet."""
     config = Config(content_dir=content_dir)
-    if _run_handouts(config, _limits(jobs, time_limit, memory_limit)):
+    limits = _limits(jobs, time_limit, memory_limit)
+    failed = _run_handouts(config, limits)
+    failed = max(failed, _run_booklet(config, limits, config.booklet_path))
+    if failed:
         sys.exit(1)
 
 

@@ -66,3 +66,8 @@ class Config:
     def handouts_dir(self) -> Path:
         """Where batch handouts are written."""
         return self.output_dir / "handouts"
+
+    @property
+    def booklet_path(self) -> Path:
+        """Where the reference booklet is written."""
+        return self.output_dir / "booklet.pdf"

@@ -9,7 +9,7 @@ inside the project's own templates/styles/assets folders and refuses the rest.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import weasyprint
+from weasyprint.text.fonts import FontConfiguration
 
 LOGGER = logging.getLogger(__name__)
 
@@ -76,6 +77,15 @@ class PdfResult:
     refused_urls: tuple[str, ...]
 
 
+def _write(document: Any) -> bytes:
+    # Belt and braces: no embedded files, whatever the HTML asked for.
+    document.metadata.attachments = []
+    for page in document.pages:
+        page.links[:] = [link for link in page.links if link[0] != "attachment"]
+    data: bytes = document.write_pdf(**_SAFE_OPTIONS)
+    return data
+
+
 def render(html: str, base_dir: Path, allowed_dirs: Iterable[Path]) -> PdfResult:
     """Lay out one HTML document and return the PDF bytes.
 
@@ -86,9 +96,42 @@ def render(html: str, base_dir: Path, allowed_dirs: Iterable[Path]) -> PdfResult
     document = weasyprint.HTML(
         string=html, base_url=base_dir.resolve().as_uri() + "/", url_fetcher=fetcher
     ).render(**_SAFE_OPTIONS)
-    # Belt and braces: no embedded files, whatever the HTML asked for.
-    document.metadata.attachments = []
-    for page in document.pages:
-        page.links[:] = [link for link in page.links if link[0] != "attachment"]
-    data = document.write_pdf(**_SAFE_OPTIONS)
+    data = _write(document)
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
+
+
+@dataclass(frozen=True)
+class CombinedResult:
+    """Several documents laid out separately and written as one PDF."""
+
+    data: bytes
+    page_counts: tuple[int, ...]
+    refused_urls: tuple[str, ...]
+
+
+def render_combined(
+    htmls: Sequence[str], base_dir: Path, allowed_dirs: Iterable[Path]
+) -> CombinedResult:
+    """Lay out each document on its own, then write all their pages as one PDF.
+
+    Each document keeps its own page counters (a drug's "page x of y"), while
+    the chunk shares one set of font subsets instead of one per document.
+    """
+    if not htmls:
+        raise ValueError("nothing to render")
+    fetcher = RestrictedFetcher(allowed_dirs)
+    fonts = FontConfiguration()
+    base_url = base_dir.resolve().as_uri() + "/"
+    documents = [
+        weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
+            font_config=fonts, **_SAFE_OPTIONS
+        )
+        for html in htmls
+    ]
+    pages = [page for document in documents for page in document.pages]
+    data = _write(documents[0].copy(pages))
+    return CombinedResult(
+        data=data,
+        page_counts=tuple(len(d.pages) for d in documents),
+        refused_urls=tuple(fetcher.refused),
+    )

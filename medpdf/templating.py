@@ -118,3 +118,45 @@ def render_handout(view: MonographView, options: PageOptions, templates_dir: Pat
     """The complete HTML document of one patient handout."""
     template = environment(templates_dir).get_template("handout.html.j2")
     return template.render(drug=view, page=options)
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    """One line of the booklet's contents."""
+
+    slug: str
+    title: str
+    page: int
+
+
+@dataclass(frozen=True)
+class TocGroup:
+    """The contents lines under one letter."""
+
+    letter: str
+    entries: tuple[TocEntry, ...]
+
+
+@dataclass(frozen=True)
+class BookletInfo:
+    """What the booklet's cover says about it."""
+
+    title: str
+    clinic: str | None
+    count: int
+
+
+def render_booklet_entry(
+    view: MonographView, options: PageOptions, letter: str, templates_dir: Path
+) -> str:
+    """One monograph of the booklet as its own HTML document."""
+    template = environment(templates_dir).get_template("booklet-entry.html.j2")
+    return template.render(drug=view, page=options, letter=letter)
+
+
+def render_booklet_front(
+    toc: tuple[TocGroup, ...], info: BookletInfo, options: PageOptions, templates_dir: Path
+) -> str:
+    """Cover, disclaimer and contents of the booklet."""
+    template = environment(templates_dir).get_template("booklet-front.html.j2")
+    return template.render(toc=toc, booklet=info, page=options)

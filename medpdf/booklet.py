@@ -1,0 +1,530 @@
+"""The reference booklet: every monograph in one PDF, built in cached chunks.
+
+One WeasyPrint document for ~18,000 pages would need far more memory than a
+clinic machine has, so the booklet is assembled in stages:
+
+1. monographs are sorted by title, grouped by letter and cut into *chunks*
+   whose boundaries depend on the slugs themselves (content-defined), so an
+   added or deleted monograph changes one chunk, not every later one;
+2. each chunk is laid out in a worker process, one WeasyPrint document per
+   monograph (its own "page x of y") written as one PDF, and cached by a key
+   of everything that shapes it — it carries no booklet-wide page numbers;
+3. the front matter (cover, disclaimer, contents with literal page numbers
+   from step 2) is laid out, then everything is merged with pikepdf, the
+   booklet-wide "Page X of Y" is stamped on every page, the contents links
+   (``x-dest:`` URIs) become real destinations, and the outline is written.
+
+An unchanged rebuild therefore does no layout, and an edit re-lays out one
+chunk (and the contents, if page numbers moved).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import subprocess
+import time
+import tomllib
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from medpdf import model, templating
+from medpdf.build import Catalog, Entry, render_fingerprint, sweep_stale_temps, write_atomic
+from medpdf.cache import Cache, digest_of
+from medpdf.config import Config
+from medpdf.errors import Diagnostic, Level, MedpdfError, sort_key
+from medpdf.sources import Source
+from medpdf.workers import Failure, Limits, RenderPool
+
+#: Average and largest number of monographs per chunk.
+CHUNK_TARGET = 24
+CHUNK_LIMIT = 48
+OTHER_LETTER = "#"
+LINK_SCHEME = "x-dest:"
+BOOKLET_TITLE = "Drug reference booklet"
+
+
+def letter_of(title: str) -> str:
+    """The A-Z group of a title; accents are ignored, anything else groups under ``#``."""
+    for char in unicodedata.normalize("NFKD", title):
+        if char.isalnum():
+            upper = char.upper()
+            return upper if "A" <= upper <= "Z" else OTHER_LETTER
+    return OTHER_LETTER
+
+
+def _order_key(entry: Entry) -> tuple[bool, str, str, str]:
+    letter = letter_of(entry.title)
+    return (letter == OTHER_LETTER, letter, entry.title.casefold(), entry.slug)
+
+
+def ordered(entries: Iterable[Entry]) -> list[Entry]:
+    """Alphabetical by title, letters A-Z first and ``#`` last."""
+    return sorted(entries, key=_order_key)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive monographs of one letter, laid out together and cached as one PDF."""
+
+    key: str
+    letter: str
+    opens_letter: bool
+    sources: tuple[Source, ...]
+
+
+def _is_boundary(slug: str) -> bool:
+    # Content-defined: whether a chunk ends after this monograph depends on its slug only.
+    return int(hashlib.sha256(slug.encode()).hexdigest()[:8], 16) % CHUNK_TARGET == 0
+
+
+def _chunk(letter: str, opens: bool, items: Sequence[Source], fingerprint: str) -> Chunk:
+    parts: list[str] = ["chunk", fingerprint, letter, str(opens)]
+    for source in items:
+        parts += [source.slug, source.display_path, source.text]
+    return Chunk(digest_of(*parts), letter, opens, tuple(items))
+
+
+def plan_chunks(entries: Sequence[Entry], fingerprint: str) -> list[Chunk]:
+    """Cut the ordered entries into chunks; letter changes always cut."""
+    chunks: list[Chunk] = []
+    current: list[Source] = []
+    letter = ""
+    opens = False
+    for entry in entries:
+        entry_letter = letter_of(entry.title)
+        if current and entry_letter != letter:
+            chunks.append(_chunk(letter, opens, current, fingerprint))
+            current = []
+        if not current:
+            opens = entry_letter != letter
+            letter = entry_letter
+        current.append(entry.source)
+        if _is_boundary(entry.slug) or len(current) >= CHUNK_LIMIT:
+            chunks.append(_chunk(letter, opens, current, fingerprint))
+            current, opens = [], False
+    if current:
+        chunks.append(_chunk(letter, opens, current, fingerprint))
+    return chunks
+
+
+# -- worker side ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """A chunk to lay out in a worker, and where to put its PDF."""
+
+    chunk: Chunk
+    config: Config
+    target: Path
+
+
+@dataclass(frozen=True)
+class ChunkDone:
+    """Pages per monograph of a chunk written by a worker."""
+
+    page_counts: tuple[int, ...]
+    refused_urls: tuple[str, ...]
+    sha256: str
+
+
+def chunk_task(job: ChunkJob) -> ChunkDone | Failure:
+    """Worker side: lay out one chunk and write its PDF; errors come back as values."""
+    from medpdf import pdf
+
+    try:
+        options = templating.page_options(job.config)
+        templates = job.config.resources.templates
+        htmls = []
+        for index, source in enumerate(job.chunk.sources):
+            view = templating.monograph_view(model.build(source))
+            letter = job.chunk.letter if job.chunk.opens_letter and index == 0 else ""
+            htmls.append(templating.render_booklet_entry(view, options, letter, templates))
+        resources = job.config.resources
+        result = pdf.render_combined(htmls, resources.root, resources.readable_dirs)
+        write_atomic(job.target, result.data)
+    except MemoryError:
+        raise
+    except MedpdfError as exc:
+        return Failure(str(exc))
+    except Exception as exc:
+        return Failure(f"rendering failed: {exc!r}")
+    return ChunkDone(
+        result.page_counts, result.refused_urls, hashlib.sha256(result.data).hexdigest()
+    )
+
+
+@dataclass(frozen=True)
+class FrontJob:
+    """Cover, disclaimer and contents to lay out in a worker."""
+
+    toc: tuple[templating.TocGroup, ...]
+    info: templating.BookletInfo
+    config: Config
+    target: Path
+
+
+def front_task(job: FrontJob) -> ChunkDone | Failure:
+    """Worker side: lay out the front matter and write its PDF."""
+    from medpdf import pdf
+
+    try:
+        options = templating.page_options(job.config)
+        html = templating.render_booklet_front(
+            job.toc, job.info, options, job.config.resources.templates
+        )
+        resources = job.config.resources
+        result = pdf.render(html, resources.root, resources.readable_dirs)
+        write_atomic(job.target, result.data)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        return Failure(f"laying out the booklet's front pages failed: {exc!r}")
+    return ChunkDone((result.page_count,), (), hashlib.sha256(result.data).hexdigest())
+
+
+# -- main side ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A monograph's place in the booklet (pages counted from 0 within the body)."""
+
+    slug: str
+    title: str
+    letter: str
+    first_page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class BookletReport:
+    """What a booklet build did."""
+
+    target: Path | None
+    monographs: int
+    pages: int
+    chunks_laid_out: int
+    chunks_reused: int
+    problems: tuple[Diagnostic, ...]
+    seconds: float
+
+    @property
+    def failed(self) -> int:
+        """Monographs left out of the booklet."""
+        return sum(1 for d in self.problems if d.is_error)
+
+
+def _chunk_seconds(limits: Limits) -> Callable[[ChunkJob], float]:
+    return lambda job: limits.seconds * len(job.chunk.sources)
+
+
+def _lay_out_chunks(
+    chunks: list[Chunk],
+    config: Config,
+    store: Cache,
+    pool: RenderPool,
+    problems: list[Diagnostic],
+    progress: Callable[[int], None] | None,
+) -> tuple[dict[str, tuple[int, ...]], list[Chunk], int]:
+    """Lay out every chunk not in the cache; a failing chunk is retried monograph by monograph.
+
+    Returns the page counts by chunk key, the chunks finally used (in order)
+    and how many were laid out.
+    """
+    counts: dict[str, tuple[int, ...]] = {}
+    todo: list[Chunk] = []
+    for chunk in chunks:
+        extra = store.blob(chunk.key)
+        if extra is not None and len(extra.get("pages", [])) == len(chunk.sources):
+            counts[chunk.key] = tuple(int(n) for n in extra["pages"])
+            if progress is not None:
+                progress(len(chunk.sources))
+        else:
+            todo.append(chunk)
+    laid_out = 0
+    replaced: dict[str, list[Chunk]] = {}
+    fingerprint = render_fingerprint(config)
+    for attempt in range(2):
+        jobs = [ChunkJob(c, config, store.blob_path(c.key)) for c in todo]
+        retry: list[Chunk] = []
+        for outcome in pool.run(chunk_task, jobs, seconds=_chunk_seconds(pool.limits)):
+            chunk = outcome.item.chunk
+            result = outcome.result
+            if isinstance(result, ChunkDone):
+                laid_out += 1
+                store.record_blob(chunk.key, result.sha256, {"pages": list(result.page_counts)})
+                counts[chunk.key] = result.page_counts
+                problems.extend(
+                    Diagnostic(chunk.sources[0].display_path, None, Level.WARNING, f"refused {url}")
+                    for url in result.refused_urls
+                )
+                if progress is not None:
+                    progress(len(chunk.sources))
+            elif attempt == 0 and len(chunk.sources) > 1:
+                # Find the monograph that failed: lay the others out one by one.
+                singles = [
+                    _chunk(chunk.letter, chunk.opens_letter and i == 0, [s], fingerprint)
+                    for i, s in enumerate(chunk.sources)
+                ]
+                replaced[chunk.key] = singles
+                retry.extend(singles)
+            else:
+                path = chunk.sources[0].display_path
+                problems.append(Diagnostic(path, None, Level.ERROR, result.message))
+                if progress is not None:
+                    progress(len(chunk.sources))
+        todo = retry
+        if not todo:
+            break
+    used: list[Chunk] = []
+    for chunk in chunks:
+        for part in replaced.get(chunk.key, [chunk]):
+            if part.key in counts:
+                used.append(part)
+    return counts, used, laid_out
+
+
+def _place(
+    chunks: list[Chunk], counts: dict[str, tuple[int, ...]], titles: dict[str, str]
+) -> list[Placed]:
+    placed: list[Placed] = []
+    page = 0
+    for chunk in chunks:
+        for source, pages in zip(chunk.sources, counts[chunk.key], strict=True):
+            title = titles[source.slug]
+            placed.append(Placed(source.slug, title, chunk.letter, page, pages))
+            page += pages
+    return placed
+
+
+def _toc(placed: Sequence[Placed], offset: int) -> tuple[templating.TocGroup, ...]:
+    groups: list[templating.TocGroup] = []
+    current: list[templating.TocEntry] = []
+    letter = ""
+    for item in placed:
+        if item.letter != letter and current:
+            groups.append(templating.TocGroup(letter, tuple(current)))
+            current = []
+        letter = item.letter
+        current.append(templating.TocEntry(item.slug, item.title, offset + item.first_page + 1))
+    if current:
+        groups.append(templating.TocGroup(letter, tuple(current)))
+    return tuple(groups)
+
+
+def _front_guess(count: int) -> int:
+    # Cover + disclaimer + contents at roughly 45 lines a page; corrected after one pass.
+    return 2 + max(1, math.ceil(count / 45))
+
+
+def _lay_out_front(
+    placed: Sequence[Placed],
+    config: Config,
+    store: Cache,
+    pool: RenderPool,
+    clinic: str | None,
+) -> tuple[str, int]:
+    """Lay out the front pages until their own page count agrees with the numbers they print."""
+    info = templating.BookletInfo(BOOKLET_TITLE, clinic, len(placed))
+    fingerprint = render_fingerprint(config)
+    front_pages = _front_guess(len(placed))
+    seconds = pool.limits.seconds * max(1, len(placed) // 100)
+    for _ in range(4):
+        toc = _toc(placed, front_pages)
+        options = templating.page_options(config)
+        key = digest_of("front", fingerprint, repr(toc), repr(info), options.generated.isoformat())
+        extra = store.blob(key)
+        if extra is None:
+            job = FrontJob(toc, info, config, store.blob_path(key))
+            outcome = next(iter(pool.run(front_task, [job], seconds=lambda _: seconds)))
+            if isinstance(outcome.result, Failure):
+                raise MedpdfError(f"medpdf: error: booklet: {outcome.result.message}")
+            extra = {"pages": list(outcome.result.page_counts)}
+            store.record_blob(key, outcome.result.sha256, extra)
+        actual = int(extra["pages"][0])
+        if actual == front_pages:
+            return key, actual
+        front_pages = actual
+    raise MedpdfError("medpdf: error: booklet: the contents' page count does not settle")
+
+
+@dataclass(frozen=True)
+class StampStyle:
+    """Where and how the booklet-wide page number is drawn (from styles/booklet-stamp.toml)."""
+
+    font: str
+    size_pt: float
+    color: str
+    right_mm: float
+    baseline_mm: float
+    text: str
+
+
+def load_stamp_style(styles_dir: Path) -> StampStyle:
+    """Read the stamp's geometry; it lives with the other presentation files."""
+    with (styles_dir / "booklet-stamp.toml").open("rb") as handle:
+        raw = tomllib.load(handle)
+    return StampStyle(
+        font=str(raw["font"]),
+        size_pt=float(raw["size_pt"]),
+        color=str(raw["color"]),
+        right_mm=float(raw["right_mm"]),
+        baseline_mm=float(raw["baseline_mm"]),
+        text=str(raw["text"]),
+    )
+
+
+@cache
+def _font_file(family: str) -> str:
+    """The font file fontconfig picks for ``family``, the same one WeasyPrint uses."""
+    found = subprocess.run(
+        ["fc-match", "--format=%{file}", family], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if not found:
+        raise MedpdfError(f"medpdf: error: no font file for '{family}' (is fontconfig set up?)")
+    return found
+
+
+def stamp_pdf(sizes: Sequence[tuple[float, float]], style: StampStyle) -> bytes:
+    """One page per booklet page holding only its "Page X of Y", drawn with reportlab.
+
+    WeasyPrint would take ~9 ms a page for this; reportlab takes well under 1 ms.
+    """
+    from reportlab.lib.colors import HexColor
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    font_name = "MedpdfStamp"
+    if font_name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(font_name, _font_file(style.font)))
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer, pageCompression=1, invariant=1)
+    total = len(sizes)
+    for number, (width, height) in enumerate(sizes, start=1):
+        sheet.setPageSize((width, height))
+        sheet.setFont(font_name, style.size_pt)
+        sheet.setFillColor(HexColor(style.color))
+        text = style.text.format(page=f"{number:,}", pages=f"{total:,}")
+        sheet.drawRightString(width - style.right_mm * mm, style.baseline_mm * mm, text)
+        sheet.showPage()
+    sheet.save()
+    return buffer.getvalue()
+
+
+def _assemble(
+    front_path: Path,
+    chunk_paths: Sequence[Path],
+    placed: Sequence[Placed],
+    front_pages: int,
+    config: Config,
+    target: Path,
+) -> int:
+    """Merge, stamp, link and outline; write ``target`` atomically. Returns the page count."""
+    import pikepdf
+
+    booklet = pikepdf.Pdf.new()
+    opened = []
+    for path in [front_path, *chunk_paths]:
+        part = pikepdf.Pdf.open(path)
+        opened.append(part)
+        booklet.pages.extend(part.pages)
+    pages = booklet.pages
+    total = len(pages)
+
+    sizes = [(float(p.mediabox[2]), float(p.mediabox[3])) for p in pages]
+    stamp = pikepdf.Pdf.open(
+        io.BytesIO(stamp_pdf(sizes, load_stamp_style(config.resources.styles)))
+    )
+    for page, overlay in zip(pages, stamp.pages, strict=True):
+        page.add_overlay(overlay, pikepdf.Rectangle(page.mediabox))
+
+    start = {item.slug: front_pages + item.first_page for item in placed}
+    for index in range(front_pages):
+        for annot in pages[index].obj.get("/Annots", []):
+            action = annot.get("/A")
+            uri = str(action.get("/URI", "")) if action is not None else ""
+            if uri.startswith(LINK_SCHEME) and uri[len(LINK_SCHEME) :] in start:
+                target_page = pages[start[uri[len(LINK_SCHEME) :]]]
+                del annot["/A"]
+                annot.Dest = pikepdf.Array([target_page.obj, pikepdf.Name.Fit])
+
+    with booklet.open_outline() as outline:
+        outline.root.append(pikepdf.OutlineItem("Contents", 2 if front_pages > 2 else 0))
+        letter_item: Any = None
+        for item in placed:
+            if letter_item is None or str(letter_item.title) != item.letter:
+                letter_item = pikepdf.OutlineItem(item.letter, start[item.slug])
+                outline.root.append(letter_item)
+            letter_item.children.append(pikepdf.OutlineItem(item.title, start[item.slug]))
+
+    booklet.Root.Lang = pikepdf.String(config.lang)
+    booklet.Root.PageMode = pikepdf.Name.UseOutlines
+    booklet.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+    booklet.docinfo[pikepdf.Name.Title] = BOOKLET_TITLE
+    booklet.docinfo[pikepdf.Name.Creator] = templating.page_options(config).generator
+    with booklet.open_metadata(set_pikepdf_as_editor=False) as meta:
+        meta["dc:title"] = BOOKLET_TITLE
+        meta["dc:language"] = [config.lang]
+
+    buffer = io.BytesIO()
+    booklet.save(buffer)
+    write_atomic(target, buffer.getvalue())
+    return total
+
+
+def build_booklet(
+    catalog: Catalog,
+    config: Config,
+    store: Cache,
+    limits: Limits,
+    target: Path,
+    clinic: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BookletReport:
+    """Build the booklet of every valid monograph, reusing cached chunks."""
+    started = time.perf_counter()
+    sweep_stale_temps(store.blob_dir)
+    sweep_stale_temps(target.parent)
+    entries = ordered(catalog.entries)
+    titles = {e.slug: e.title for e in entries}
+    chunks = plan_chunks(entries, render_fingerprint(config))
+    problems: list[Diagnostic] = []
+    if not chunks:
+        return BookletReport(None, 0, 0, 0, 0, (), time.perf_counter() - started)
+    with RenderPool(limits) as pool:
+        counts, used, laid_out = _lay_out_chunks(chunks, config, store, pool, problems, progress)
+        placed = _place(used, counts, titles)
+        if not placed:
+            problems.sort(key=sort_key)
+            return BookletReport(
+                None, 0, 0, laid_out, 0, tuple(problems), time.perf_counter() - started
+            )
+        front_key, front_pages = _lay_out_front(placed, config, store, pool, clinic)
+    total = _assemble(
+        store.blob_path(front_key),
+        [store.blob_path(c.key) for c in used],
+        placed,
+        front_pages,
+        config,
+        target,
+    )
+    store.prune_blobs([front_key, *(c.key for c in used)])
+    problems.sort(key=sort_key)
+    return BookletReport(
+        target,
+        len(placed),
+        total,
+        laid_out,
+        len(used) - laid_out,
+        tuple(problems),
+        time.perf_counter() - started,
+    )
