@@ -79,3 +79,11 @@ class RenderError(MedpdfError):
 
 class UsageError(MedpdfError):
     """The command line asked for something that does not exist (exit status 2)."""
+
+
+class ConfigError(UsageError):
+    """The config file (or a flag) holds a bad value: ``file:line: key: reason``, exit 2."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        where = path if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {' '.join(message.split())}")
