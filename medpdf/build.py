@@ -195,7 +195,7 @@ def render_handout(monograph: Monograph, config: Config) -> pdf.PdfResult:
     # Imported here so that `check` never pays WeasyPrint's ~0.4 s import.
     from medpdf import pdf
 
-    view = templating.monograph_view(monograph)
+    view = templating.monograph_view(monograph, config.online_url(monograph.slug))
     html = templating.render_handout(
         view, templating.page_options(config), config.resources.templates
     )

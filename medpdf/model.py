@@ -212,15 +212,21 @@ class Monograph:
         return tuple(section for _, _, section in sorted(ranked, key=lambda r: r[:2]))
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader that keeps an impossible date (``2024-13-45``) as text.
+try:  # the libyaml loader python-frontmatter uses too: same speed, same messages
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _FrontMatterLoader(_SafeLoader):
+    """Safe loader that keeps an impossible date (``2024-13-45``) as text.
 
     PyYAML raises a bare ValueError for those; as text, ``reviewed:`` can report
     it as a warning like any other bad value.
     """
 
 
-def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+def _timestamp_or_text(loader: _SafeLoader, node: yaml.ScalarNode) -> object:
     try:
         return loader.construct_yaml_timestamp(node)
     except ValueError:
