@@ -19,8 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
-from medpdf import __version__, build
-from medpdf.config import Config
+from medpdf import __version__, build, config
 from medpdf.errors import Diagnostic, MedpdfError, UsageError, count_levels
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,6 +32,41 @@ content_option = click.option(
     show_default=True,
     help="Folder of monographs (searched recursively).",
 )
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Clinic and output settings [default: ./medpdf.toml if present].",
+)
+
+
+def print_options(func: F) -> F:
+    """Flags that change how a handout looks; each wins over medpdf.toml."""
+    options = [
+        click.option(
+            "--paper",
+            type=click.Choice(config.PAPER_SIZES, case_sensitive=False),
+            default=None,
+            help="Page size [default: a4, or [output] paper].",
+        ),
+        click.option(
+            "--large-print/--no-large-print",
+            default=None,
+            help="Body text 16 pt, headings and margins scaled.",
+        ),
+        click.option("--lang", default=None, help="Language tag of the text, e.g. en or pt-BR."),
+        click.option(
+            "--patient-fields",
+            is_flag=True,
+            default=False,
+            help="Blank lines for patient name, prescriber and date on page 1.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def _friendly_errors(func: F) -> F:
@@ -84,10 +118,12 @@ def cli(verbose: bool) -> None:
 
 @cli.command()
 @content_option
+@config_option
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any).")
 @_friendly_errors
-def check(content_dir: Path, strict: bool) -> None:
+def check(content_dir: Path, config_file: Path | None, strict: bool) -> None:
     """Validate every monograph without rendering anything."""
+    config.load(config_file, content_dir=content_dir)  # a bad config is reported here too
     collection = build.load_collection(content_dir)
     _print_diagnostics(collection.diagnostics)
     errors, warnings = count_levels(collection.diagnostics)
@@ -109,13 +145,31 @@ def check(content_dir: Path, strict: bool) -> None:
     default=None,
     help="Where to write the PDF [default: output/handouts/<slug>.pdf].",
 )
+@config_option
+@print_options
 @_friendly_errors
-def handout(name: str, content_dir: Path, output: Path | None) -> None:
+def handout(
+    name: str,
+    content_dir: Path,
+    output: Path | None,
+    config_file: Path | None,
+    paper: str | None,
+    large_print: bool | None,
+    lang: str | None,
+    patient_fields: bool,
+) -> None:
     """Render the patient handout of one drug, by slug or title."""
-    config = Config(content_dir=content_dir)
+    settings = config.load(
+        config_file,
+        content_dir=content_dir,
+        paper=paper,
+        lang=lang,
+        large_print=large_print,
+        patient_fields=patient_fields or None,
+    )
     monograph = build.find_monograph(content_dir, name)
-    target = output or config.handouts_dir / f"{monograph.slug}.pdf"
-    result = build.write_handout(monograph, config, target)
+    target = output or settings.handouts_dir / f"{monograph.slug}.pdf"
+    result = build.write_handout(monograph, settings, target)
     for warning in build.refusal_warnings(monograph, result):
         click.echo(warning.format(), err=True)
     click.echo(f"wrote {target} ({result.page_count} pages)")
@@ -123,10 +177,26 @@ def handout(name: str, content_dir: Path, output: Path | None) -> None:
 
 @cli.command(name="build")
 @content_option
+@config_option
+@print_options
 @_friendly_errors
-def build_command(content_dir: Path) -> None:
+def build_command(
+    content_dir: Path,
+    config_file: Path | None,
+    paper: str | None,
+    large_print: bool | None,
+    lang: str | None,
+    patient_fields: bool,
+) -> None:
     """Check the collection, then render a handout for every monograph."""
-    config = Config(content_dir=content_dir)
+    settings = config.load(
+        config_file,
+        content_dir=content_dir,
+        paper=paper,
+        lang=lang,
+        large_print=large_print,
+        patient_fields=patient_fields or None,
+    )
     collection = build.load_collection(content_dir)
     _print_diagnostics(collection.errors)
     with click.progressbar(
@@ -134,11 +204,11 @@ def build_command(content_dir: Path) -> None:
         label="handouts",
         file=sys.stderr if sys.stderr.isatty() else io.StringIO(),
     ) as bar:
-        report = build.build_handouts(collection, config, progress=lambda _: bar.update(1))
+        report = build.build_handouts(collection, settings, progress=lambda _: bar.update(1))
     _print_diagnostics(report.problems)
     failed = len(collection.errors) + report.failed
     click.echo(
-        f"built {len(report.built)} handouts ({report.pages} pages) in {config.handouts_dir} "
+        f"built {len(report.built)} handouts ({report.pages} pages) in {settings.handouts_dir} "
         f"in {report.seconds:.1f} s; {failed} monographs failed",
         err=True,
     )
