@@ -178,7 +178,7 @@ class _Reader:
                     raise self.fail(name, None, f"unknown section (known: {known})")
                 raise self.fail("", name, f"unknown key outside a section (known: {known})")
             if not isinstance(value, dict):
-                raise self.fail(name, None, f"must be a table [{name}], not {_show(value)}")
+                raise self.fail("", name, f"must be a table [{name}], not {_show(value)}")
             for key in value:
                 if key not in _KEYS[name]:
                     known = ", ".join(sorted(_KEYS[name]))
