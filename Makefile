@@ -12,9 +12,10 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages WeasyPrint and the handouts need (Debian 12 names):
 #   Pango/HarfBuzz/fontconfig for text layout, libharfbuzz-subset0 for fast font
 #   subsetting (about 3x faster handouts), DejaVu fonts (the handout typeface),
-#   poppler-utils (pdftoppm/pdftotext, to look at what was built).
+#   poppler-utils (pdftoppm/pdftotext, to look at what was built),
+#   zbar-tools (zbarimg: the tests check that the printed QR code scans).
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
-                fontconfig fonts-dejavu-core fonts-dejavu-extra poppler-utils
+                fontconfig fonts-dejavu-core fonts-dejavu-extra poppler-utils zbar-tools
 
 .PHONY: all setup build test lint pytest clean
 

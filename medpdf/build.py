@@ -216,7 +216,7 @@ def render_handout(monograph: Monograph, config: Config) -> pdf.PdfResult:
     # Imported here so that `check` never pays WeasyPrint's ~0.4 s import.
     from medpdf import pdf
 
-    view = templating.monograph_view(monograph)
+    view = templating.monograph_view(monograph, config.online_url(monograph.slug))
     html = templating.render_handout(
         view, templating.page_options(config), config.resources.templates
     )
@@ -410,7 +410,7 @@ def render_fingerprint(config: Config) -> str:
     options = {
         k: str(v)
         for k, v in sorted(vars(config).items())
-        if k not in {"content_dir", "output_dir", "resources"}
+        if k not in {"content_dir", "output_dir", "resources", "max_grade"}
     }
     return digest_of(
         software_fingerprint(),

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
-from medpdf import __version__, build, sources
+from medpdf import __version__, build, config, sources
 from medpdf.config import Config
 from medpdf.errors import Diagnostic, MedpdfError, UsageError, count_levels
 from medpdf.workers import Limits, default_jobs
@@ -34,6 +34,41 @@ content_option = click.option(
     show_default=True,
     help="Folder of monographs (searched recursively).",
 )
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Clinic and output settings [default: ./medpdf.toml if present].",
+)
+
+
+def print_options(func: F) -> F:
+    """Flags that change how a handout looks; each wins over medpdf.toml."""
+    options = [
+        click.option(
+            "--paper",
+            type=click.Choice(config.PAPER_SIZES, case_sensitive=False),
+            default=None,
+            help="Page size [default: a4, or [output] paper].",
+        ),
+        click.option(
+            "--large-print/--no-large-print",
+            default=None,
+            help="Body text 16 pt, headings and margins scaled.",
+        ),
+        click.option("--lang", default=None, help="Language tag of the text, e.g. en or pt-BR."),
+        click.option(
+            "--patient-fields",
+            is_flag=True,
+            default=False,
+            help="Blank lines for patient name, prescriber and date on page 1.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def _friendly_errors(func: F) -> F:
@@ -85,10 +120,12 @@ def cli(verbose: bool) -> None:
 
 @cli.command()
 @content_option
+@config_option
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any).")
 @_friendly_errors
-def check(content_dir: Path, strict: bool) -> None:
+def check(content_dir: Path, config_file: Path | None, strict: bool) -> None:
     """Validate every monograph without rendering anything."""
+    config.load(config_file, content_dir=content_dir)  # a bad config is reported here too
     collection = build.load_collection(content_dir)
     _print_diagnostics(collection.diagnostics)
     errors, warnings = count_levels(collection.diagnostics)
@@ -125,6 +162,18 @@ def limits_options(func: F) -> F:
     )(func)
 
 
+def _settings(config_file: Path | None, content_dir: Path, look: dict[str, Any]) -> Config:
+    """medpdf.toml (or --config) with the print flags given on the command line on top."""
+    return config.load(
+        config_file,
+        content_dir=content_dir,
+        paper=look["paper"],
+        lang=look["lang"],
+        large_print=look["large_print"],
+        patient_fields=look["patient_fields"] or None,
+    )
+
+
 def _limits(jobs: int | None, time_limit: float, memory_limit: int) -> Limits:
     return Limits(jobs=jobs or default_jobs(), seconds=time_limit, memory_mib=memory_limit)
 
@@ -146,79 +195,103 @@ def _progress(length: int, label: str) -> Any:
     default=None,
     help="Where to write the PDF [default: output/handouts/<slug>.pdf].",
 )
+@config_option
+@print_options
 @limits_options
 @_friendly_errors
 def handout(
     name: str,
     content_dir: Path,
     output: Path | None,
+    config_file: Path | None,
     jobs: int | None,
     time_limit: float,
     memory_limit: int,
+    **look: Any,
 ) -> None:
     """Render the patient handout of one drug, by slug or title."""
-    config = Config(content_dir=content_dir)
+    settings = _settings(config_file, content_dir, look)
     source = build.find_source(content_dir, name)
-    target = output or config.handouts_dir / f"{source.slug}.pdf"
+    target = output or settings.handouts_dir / f"{source.slug}.pdf"
     limits = _limits(1, time_limit, memory_limit)
-    result = build.render_one_handout(source, config, target, limits)
+    result = build.render_one_handout(source, settings, target, limits)
     for url in result.refused_urls:
         click.echo(f"{source.display_path}: warning: refused to fetch {url}", err=True)
     click.echo(f"wrote {target} ({result.pages} pages)")
 
 
-def _run_handouts(config: Config, limits: Limits) -> int:
-    """Build every handout; returns how many monographs failed."""
+def _left_out(problems: list[Diagnostic]) -> str:
+    """The files a build left out, named in its last line."""
+    paths = sorted({d.path for d in problems if d.is_error})
+    if not paths:
+        return ""
+    shown = ", ".join(paths[:10])
+    more = f" and {len(paths) - 10} more" if len(paths) > 10 else ""
+    return f"left out: {shown}{more}"
+
+
+def _run(config: Config, limits: Limits, handouts: bool, booklet_target: Path | None) -> int:
+    """Lock the output folder, validate once, then build what was asked for.
+
+    Returns how many monographs failed anywhere.
+    """
     sources.require_folder(config.content_dir)
+    problems: list[Diagnostic] = []
     with build.locked_output(config.output_dir) as store:
         catalog = build.scan_catalog(config.content_dir, store)
         _print_diagnostics(catalog.errors)
-        with _progress(len(catalog.entries), "handouts") as bar:
-            report = build.build_handouts(catalog, config, store, limits, progress=bar.update)
-    _print_diagnostics(report.problems)
-    failed = len(catalog.errors) + report.failed
-    click.echo(
-        f"handouts: {len(report.built)} built, {report.unchanged} unchanged, "
-        f"{report.removed} removed ({report.pages} pages) in {config.handouts_dir} "
-        f"in {report.seconds:.1f} s; {failed} monographs failed",
-        err=True,
-    )
-    return failed
+        problems += catalog.errors
+        if handouts:
+            with _progress(len(catalog.entries), "handouts") as bar:
+                report = build.build_handouts(catalog, config, store, limits, progress=bar.update)
+            _print_diagnostics(report.problems)
+            problems += report.problems
+            click.echo(
+                f"handouts: {len(report.built)} built, {report.unchanged} unchanged, "
+                f"{report.removed} removed ({report.pages} pages) in {config.handouts_dir} "
+                f"in {report.seconds:.1f} s; {len(catalog.errors) + report.failed} "
+                "monographs failed",
+                err=True,
+            )
+        if booklet_target is not None:
+            from medpdf import booklet
+
+            with _progress(len(catalog.entries), "booklet") as bar:
+                made = booklet.build_booklet(
+                    catalog, config, store, limits, booklet_target, progress=bar.update
+                )
+            _print_diagnostics(made.problems)
+            problems += made.problems
+            click.echo(
+                f"booklet: {made.monographs} monographs, {made.pages} pages in "
+                f"{made.target or '(nothing to put in it)'} in {made.seconds:.1f} s "
+                f"({made.chunks_laid_out} chunks laid out, {made.chunks_reused} reused); "
+                f"{len(catalog.errors) + made.failed} monographs left out",
+                err=True,
+            )
+    if summary := _left_out(problems):
+        click.echo(summary, err=True)
+    return len({d.path for d in problems if d.is_error})
 
 
 @cli.command()
 @content_option
+@config_option
+@print_options
 @limits_options
 @_friendly_errors
-def handouts(content_dir: Path, jobs: int | None, time_limit: float, memory_limit: int) -> None:
+def handouts(
+    content_dir: Path,
+    config_file: Path | None,
+    jobs: int | None,
+    time_limit: float,
+    memory_limit: int,
+    **look: Any,
+) -> None:
     """Render a handout for every monograph whose inputs changed."""
-    config = Config(content_dir=content_dir)
-    if _run_handouts(config, _limits(jobs, time_limit, memory_limit)):
+    settings = _settings(config_file, content_dir, look)
+    if _run(settings, _limits(jobs, time_limit, memory_limit), True, None):
         sys.exit(1)
-
-
-def _run_booklet(config: Config, limits: Limits, target: Path) -> int:
-    """Build the booklet; returns how many monographs were left out."""
-    from medpdf import booklet
-
-    sources.require_folder(config.content_dir)
-    with build.locked_output(config.output_dir) as store:
-        catalog = build.scan_catalog(config.content_dir, store)
-        _print_diagnostics(catalog.errors)
-        with _progress(len(catalog.entries), "booklet") as bar:
-            report = booklet.build_booklet(
-                catalog, config, store, limits, target, progress=bar.update
-            )
-    _print_diagnostics(report.problems)
-    failed = len(catalog.errors) + report.failed
-    where = report.target or "(nothing to put in it)"
-    click.echo(
-        f"booklet: {report.monographs} monographs, {report.pages} pages in {where} "
-        f"in {report.seconds:.1f} s ({report.chunks_laid_out} chunks laid out, "
-        f"{report.chunks_reused} reused); {failed} monographs left out",
-        err=True,
-    )
-    return failed
 
 
 @cli.command(name="booklet")
@@ -230,34 +303,44 @@ def _run_booklet(config: Config, limits: Limits, target: Path) -> int:
     default=None,
     help="Where to write the booklet [default: output/booklet.pdf].",
 )
+@config_option
+@print_options
 @limits_options
 @_friendly_errors
 def booklet_command(
     content_dir: Path,
     output: Path | None,
+    config_file: Path | None,
     jobs: int | None,
     time_limit: float,
     memory_limit: int,
+    **look: Any,
 ) -> None:
     """Build the reference booklet of every monograph (cover, contents, A-Z)."""
-    config = Config(content_dir=content_dir)
-    target = output or config.booklet_path
-    if _run_booklet(config, _limits(jobs, time_limit, memory_limit), target):
+    settings = _settings(config_file, content_dir, look)
+    target = output or settings.booklet_path
+    if _run(settings, _limits(jobs, time_limit, memory_limit), False, target):
         sys.exit(1)
 
 
 @cli.command(name="build")
 @content_option
+@config_option
+@print_options
 @limits_options
 @_friendly_errors
 def build_command(
-    content_dir: Path, jobs: int | None, time_limit: float, memory_limit: int
+    content_dir: Path,
+    config_file: Path | None,
+    jobs: int | None,
+    time_limit: float,
+    memory_limit: int,
+    **look: Any,
 ) -> None:
     """Check the collection, then render every handout and the booklet."""
-    config = Config(content_dir=content_dir)
+    settings = _settings(config_file, content_dir, look)
     limits = _limits(jobs, time_limit, memory_limit)
-    failed = _run_handouts(config, limits)
-    failed = max(failed, _run_booklet(config, limits, config.booklet_path))
+    failed = _run(settings, limits, True, settings.booklet_path)
     if failed:
         sys.exit(1)
 

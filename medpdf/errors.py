@@ -83,3 +83,11 @@ class UsageError(MedpdfError):
 
 class BusyError(MedpdfError):
     """Another medpdf process holds the output folder (exit status 1)."""
+
+
+class ConfigError(UsageError):
+    """The config file (or a flag) holds a bad value: ``file:line: key: reason``, exit 2."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        where = path if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {' '.join(message.split())}")

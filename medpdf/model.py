@@ -7,6 +7,7 @@ be reported as ``path:line``.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 from collections.abc import Mapping
@@ -170,6 +171,8 @@ class Monograph:
     sections: tuple[Section, ...]
     disclaimer: str | None
     warnings: tuple[Diagnostic, ...]
+    #: When a person last reviewed the text (front matter ``reviewed:``), if stated.
+    reviewed: dt.date | None = None
 
     @property
     def layout(self) -> str | None:
@@ -209,6 +212,30 @@ class Monograph:
         return tuple(section for _, _, section in sorted(ranked, key=lambda r: r[:2]))
 
 
+try:  # the libyaml loader python-frontmatter uses too: same speed, same messages
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _FrontMatterLoader(_SafeLoader):
+    """Safe loader that keeps an impossible date (``2024-13-45``) as text.
+
+    PyYAML raises a bare ValueError for those; as text, ``reviewed:`` can report
+    it as a warning like any other bad value.
+    """
+
+
+def _timestamp_or_text(loader: _SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
 def split_front_matter(source: Source) -> tuple[dict[str, Any], str, int]:
     """Return ``(metadata, body, first_body_line)`` or raise :class:`SourceError`."""
     handler = YAMLHandler()
@@ -225,7 +252,7 @@ def split_front_matter(source: Source) -> tuple[dict[str, Any], str, int]:
             source.display_path, start_line, "front matter is not closed with '---'"
         ) from None
     try:
-        metadata = handler.load(raw_meta)
+        metadata = handler.load(raw_meta, Loader=_FrontMatterLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # YAML counts lines from the start of the block it was given; find that block's line.
@@ -250,6 +277,47 @@ def _title(metadata: Mapping[str, Any], path: str) -> str:
     if isinstance(value, dict | list):
         raise SourceError(path, 1, "front matter 'title' must be text")
     return " ".join(str(value).split())
+
+
+def _front_matter_line(text: str, key: str) -> int | None:
+    """Line of a top-level front matter key, for pointing a warning at it."""
+    pattern = re.compile(rf"^{re.escape(key)}\s*:", re.IGNORECASE)
+    for number, line in enumerate(text.split("\n"), 1):
+        if pattern.match(line):
+            return number
+        if number > 1 and line.strip() == "---":
+            break
+    return None
+
+
+def _reviewed(
+    metadata: Mapping[str, Any], source: Source
+) -> tuple[dt.date | None, list[Diagnostic]]:
+    """The ``reviewed:`` date (YAML date or ``YYYY-MM-DD`` text); a bad one is a warning.
+
+    Printed handouts show it, so staff can tell a stale printout; a wrong value is
+    reported rather than printed.
+    """
+    value = metadata.get("reviewed")
+    if value is None:
+        return None, []
+    if isinstance(value, dt.datetime):
+        return value.date(), []
+    if isinstance(value, dt.date):
+        return value, []
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()), []
+        except ValueError:
+            pass
+    shown = " ".join(str(value).split())[:60]
+    warning = Diagnostic(
+        source.display_path,
+        _front_matter_line(source.text, "reviewed"),
+        Level.WARNING,
+        f"front matter 'reviewed' is not a date (YYYY-MM-DD): '{shown}'; not printed",
+    )
+    return None, [warning]
 
 
 def _strip_disclaimer_label(paragraph: str) -> str:
@@ -306,7 +374,9 @@ def build(source: Source) -> Monograph:
     if not body.strip():
         raise SourceError(path, offset, "monograph has no body text")
 
-    body, warnings = _flatten_if_deep(body, path, offset)
+    reviewed, warnings = _reviewed(metadata, source)
+    body, flat_warnings = _flatten_if_deep(body, path, offset)
+    warnings.extend(flat_warnings)
     # markdown-it counts only "\n" as a line break; str.splitlines would also split
     # on U+2028, form feeds and others and put every later section off by a line.
     lines = body.split("\n")
@@ -366,4 +436,5 @@ def build(source: Source) -> Monograph:
         sections=tuple(sections),
         disclaimer=disclaimer,
         warnings=tuple(warnings),
+        reviewed=reviewed,
     )

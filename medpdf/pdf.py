@@ -28,6 +28,10 @@ _SAFE_OPTIONS: dict[str, Any] = {
     "custom_metadata": False,
 }
 
+# Tagged PDF/UA-1: a structure tree, /MarkInfo and /Lang from <html lang>, the
+# <title> shown as the window title, so screen readers can read the handout.
+_ACCESSIBLE_OPTIONS: dict[str, Any] = {"pdf_variant": "pdf/ua-1"}
+
 
 class FetchRefused(ValueError):
     """Raised inside WeasyPrint for a URL outside the allow list; WeasyPrint logs and skips it."""
@@ -77,12 +81,12 @@ class PdfResult:
     refused_urls: tuple[str, ...]
 
 
-def _write(document: Any) -> bytes:
+def _write(document: Any, options: dict[str, Any] | None = None) -> bytes:
     # Belt and braces: no embedded files, whatever the HTML asked for.
     document.metadata.attachments = []
     for page in document.pages:
         page.links[:] = [link for link in page.links if link[0] != "attachment"]
-    data: bytes = document.write_pdf(**_SAFE_OPTIONS)
+    data: bytes = document.write_pdf(**(options or {}), **_SAFE_OPTIONS)
     return data
 
 
@@ -95,8 +99,8 @@ def render(html: str, base_dir: Path, allowed_dirs: Iterable[Path]) -> PdfResult
     fetcher = RestrictedFetcher(allowed_dirs)
     document = weasyprint.HTML(
         string=html, base_url=base_dir.resolve().as_uri() + "/", url_fetcher=fetcher
-    ).render(**_SAFE_OPTIONS)
-    data = _write(document)
+    ).render(**_ACCESSIBLE_OPTIONS, **_SAFE_OPTIONS)
+    data = _write(document, _ACCESSIBLE_OPTIONS)
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
 
 

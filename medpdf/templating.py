@@ -14,10 +14,11 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
+import segno
 from markupsafe import Markup
 
 from medpdf import __version__, markdown
-from medpdf.config import Config
+from medpdf.config import ClinicInfo, Config
 from medpdf.model import Monograph, Section, SectionKind
 
 
@@ -32,6 +33,25 @@ class SectionView:
 
 
 @dataclass(frozen=True)
+class OnlineLink:
+    """The drug's web page and a vector QR code of it, as a ``data:`` URI image."""
+
+    url: str
+    qr_uri: str
+
+
+def online_link(url: str) -> OnlineLink:
+    """Encode ``url`` as an SVG QR code.
+
+    Error level M with the standard 4-module quiet zone scans reliably from
+    paper; SVG keeps it sharp at any print resolution. The size on the page is
+    set by the stylesheet (viewBox only, no intrinsic size).
+    """
+    code = segno.make(url, micro=False, error="m")
+    return OnlineLink(url=url, qr_uri=code.svg_data_uri(border=4, omitsize=True))
+
+
+@dataclass(frozen=True)
 class MonographView:
     """Everything a template may show about one monograph."""
 
@@ -43,6 +63,8 @@ class MonographView:
     disclaimer_html: Markup | None
     source_path: str
     digest: str
+    reviewed: dt.date | None = None
+    online: OnlineLink | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,9 @@ class PageOptions:
     paper: str
     generated: dt.date
     generator: str
+    large_print: bool = False
+    patient_fields: bool = False
+    clinic: ClinicInfo | None = None
 
 
 def _section_key(section: Section) -> str:
@@ -70,8 +95,11 @@ def _section_view(section: Section) -> SectionView:
     )
 
 
-def monograph_view(monograph: Monograph) -> MonographView:
-    """Convert the Markdown parts of a monograph to sanitized HTML."""
+def monograph_view(monograph: Monograph, online_url: str | None = None) -> MonographView:
+    """Convert the Markdown parts of a monograph to sanitized HTML.
+
+    ``online_url`` (the drug's web page, from the config) adds a QR code.
+    """
     generic = monograph.generic_name
     sections = monograph.ordered_sections()
     if generic is not None:
@@ -88,6 +116,8 @@ def monograph_view(monograph: Monograph) -> MonographView:
         ),
         source_path=monograph.source_path,
         digest=monograph.digest[:12],
+        reviewed=monograph.reviewed,
+        online=online_link(online_url) if online_url else None,
     )
 
 
@@ -96,8 +126,11 @@ def page_options(config: Config, today: dt.date | None = None) -> PageOptions:
     return PageOptions(
         lang=config.lang,
         paper=config.paper,
-        generated=today or dt.date.today(),
+        generated=today or config.printed,
         generator=f"medpdf {__version__}",
+        large_print=config.large_print,
+        patient_fields=config.patient_fields,
+        clinic=config.clinic,
     )
 
 
