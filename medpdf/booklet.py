@@ -407,7 +407,13 @@ def stamp_pdf(sizes: Sequence[tuple[float, float]], style: StampStyle) -> bytes:
     if font_name not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(font_name, _font_file(style.font)))
     buffer = io.BytesIO()
-    sheet = canvas.Canvas(buffer, pageCompression=1, invariant=1)
+    sheet = canvas.Canvas(
+        buffer,
+        pageCompression=1,
+        invariant=1,
+        initialFontName=font_name,  # otherwise every page also names Helvetica
+        initialFontSize=style.size_pt,
+    )
     total = len(sizes)
     for number, (width, height) in enumerate(sizes, start=1):
         sheet.setPageSize((width, height))

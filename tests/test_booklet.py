@@ -1,0 +1,295 @@
+"""The reference booklet, built from small invented collections and read back.
+
+One module-scoped build is shared by the read-only checks (building costs a
+few seconds); tests that edit the collection build their own.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pikepdf
+import pytest
+from click.testing import CliRunner
+from conftest import MINIMAL, write_monograph
+from pypdf import PdfReader
+
+from medpdf import booklet, build
+from medpdf.cli import cli
+from medpdf.config import Config
+from medpdf.workers import Limits
+
+# Invented drugs over several letters; "long" ones run to two or more pages.
+DRUGS = {
+    "zorvane": ("Zorvane", 1),
+    "abrelin": ("Abrelin", 1),
+    "acmotril": ("Acmotril", 4),
+    "brantix": ("Brantix", 1),
+    "bellumax": ("Bellumax", 2),
+    "cortinel": ("Cortinel", 1),
+    "ebrovan": ("Ébrovan", 1),
+    "nine-tonic": ("9-Tonic", 1),
+}
+ORDER = ["Abrelin", "Acmotril", "Bellumax", "Brantix", "Cortinel", "Ébrovan", "Zorvane", "9-Tonic"]
+LETTERS = {"A", "B", "C", "E", "Z", "#"}
+
+FILLER = (
+    "This paragraph is here to make the monograph longer, so that it runs over "
+    "more than one page of the booklet and page numbers have to be counted. "
+) * 6
+
+
+def monograph(title: str, length: int) -> str:
+    text = MINIMAL.format(title=title)
+    extra = "\n\n".join(f"Note {i}: {FILLER}" for i in range(length * 5 if length > 1 else 0))
+    return text.replace("### Dosage\n", f"### Dosage\n{extra}\n\n")
+
+
+def write_collection(folder: Path) -> Path:
+    for slug, (title, length) in DRUGS.items():
+        write_monograph(folder / slug[0], slug, monograph(title, length))
+    return folder
+
+
+def make(content: Path, output: Path) -> booklet.BookletReport:
+    config = Config(content_dir=content, output_dir=output)
+    with build.locked_output(output) as store:
+        catalog = build.scan_catalog(content, store)
+        return booklet.build_booklet(
+            catalog, config, store, Limits(jobs=2, seconds=60), config.booklet_path
+        )
+
+
+def page_texts(path: Path) -> list[str]:
+    return [page.extract_text() or "" for page in PdfReader(path).pages]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, booklet.BookletReport]:
+    root = tmp_path_factory.mktemp("booklet")
+    content = write_collection(root / "content")
+    # Small chunks, so the booklet is assembled from several of them.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(booklet, "CHUNK_LIMIT", 2)
+        report = make(content, root / "output")
+    assert report.target is not None
+    return report.target, report
+
+
+def starts_from_text(texts: list[str]) -> dict[str, int]:
+    """1-based page where each drug's title block is (its first page says 'page 1 of')."""
+    found = {}
+    for number, text in enumerate(texts, start=1):
+        for title in ORDER:
+            if re.search(rf"^{re.escape(title)}$", text, re.M) and "page 1 of " in text:
+                found.setdefault(title, number)
+    return found
+
+
+def toc_numbers(texts: list[str]) -> dict[str, int]:
+    numbers = {}
+    for text in texts[:3]:
+        for title in ORDER:
+            match = re.search(rf"^{re.escape(title)}[ .]*?(\d+)$", text, re.M)
+            if match:
+                numbers[title] = int(match.group(1))
+    return numbers
+
+
+def test_contents_numbers_are_the_real_start_pages(small):
+    path, report = small
+    texts = page_texts(path)
+    assert report.monographs == len(DRUGS)
+    assert report.chunks_laid_out >= 4
+    starts = starts_from_text(texts)
+    assert set(starts) == set(ORDER)
+    assert toc_numbers(texts) == starts
+    # Alphabetical, letters A-Z, then "#".
+    assert sorted(starts, key=starts.__getitem__) == ORDER
+
+
+def test_every_page_has_disclaimer_and_booklet_page_number(small):
+    path, _ = small
+    texts = page_texts(path)
+    total = len(texts)
+    assert total >= len(DRUGS) + 3 + 3  # front pages, and long drugs spill over
+    for number, text in enumerate(texts, start=1):
+        assert "not medical advice" in text, number
+        assert re.search(rf"\bPage {number} of {total}\b", text), (number, text[-200:])
+
+
+def test_drug_page_numbers_count_each_drug(small):
+    path, _ = small
+    texts = page_texts(path)
+    starts = starts_from_text(texts)
+    ordered_starts = [*sorted(starts.values()), len(texts) + 1]
+    for title, first in starts.items():
+        pages = ordered_starts[ordered_starts.index(first) + 1] - first
+        for offset in range(pages):
+            text = texts[first - 1 + offset]
+            assert f"page {offset + 1} of {pages} of this drug" in text, (title, offset)
+    long_pages = ordered_starts[ordered_starts.index(starts["Acmotril"]) + 1] - starts["Acmotril"]
+    assert long_pages >= 2
+
+
+def test_contents_links_land_on_the_start_page(small):
+    path, _ = small
+    texts = page_texts(path)
+    starts = starts_from_text(texts)
+    with pikepdf.open(path) as pdf:
+        page_index = {page.obj.objgen: n for n, page in enumerate(pdf.pages, start=1)}
+        links = []
+        for page in pdf.pages[:3]:
+            for annot in page.obj.get("/Annots", []):
+                if annot.get("/Subtype") == "/Link" and "/Dest" in annot:
+                    links.append(page_index[annot.Dest[0].objgen])
+                assert "/URI" not in annot.get("/A", {}), "an x-dest: link was left unresolved"
+    # WeasyPrint gives one link several rectangles (title, leader, number): compare sets.
+    assert set(links) == set(starts.values())
+    assert len(links) >= len(starts)
+
+
+def test_outline_is_letter_then_drug(small):
+    path, _ = small
+    texts = page_texts(path)
+    starts = starts_from_text(texts)
+    with pikepdf.open(path) as pdf, pdf.open_outline() as outline:
+        page_index = {page.obj.objgen: n for n, page in enumerate(pdf.pages, start=1)}
+        tree = {}
+        for item in outline.root:
+            if item.title == "Contents":
+                continue
+            tree[item.title] = {
+                child.title: page_index[child.destination[0].objgen] for child in item.children
+            }
+    assert set(tree) == LETTERS
+    flat = {title: page for children in tree.values() for title, page in children.items()}
+    assert flat == starts
+    assert set(tree["A"]) == {"Abrelin", "Acmotril"}
+    assert set(tree["E"]) == {"Ébrovan"}
+    assert set(tree["#"]) == {"9-Tonic"}
+
+
+def test_title_language_and_fonts(small):
+    path, _ = small
+    with pikepdf.open(path) as pdf:
+        assert str(pdf.Root.Lang) == "en"
+        assert str(pdf.docinfo["/Title"]) == booklet.BOOKLET_TITLE
+        assert not pdf.attachments
+        fonts = set()
+        for page in pdf.pages:
+            for font in page.obj.Resources.get("/Font", {}).values():
+                fonts.add(str(font.get("/BaseFont", "")))
+            for xobject in page.obj.Resources.get("/XObject", {}).values():
+                for font in xobject.get("/Resources", {}).get("/Font", {}).values():
+                    fonts.add(str(font.get("/BaseFont", "")))
+    assert fonts
+    assert all("DejaVu" in name for name in fonts), fonts
+
+
+def test_unchanged_rebuild_lays_nothing_out_and_edit_matches_cold(tmp_path: Path):
+    content = write_collection(tmp_path / "content")
+    first = make(content, tmp_path / "out")
+    assert first.target is not None
+    again = make(content, tmp_path / "out")
+    assert again.chunks_laid_out == 0
+    assert page_texts(first.target) == page_texts(again.target)
+
+    # Edit one monograph so it grows a page, add one and delete one.
+    write_monograph(content / "b", "brantix", monograph("Brantix", 3))
+    write_monograph(content / "d", "dovarex", monograph("Dovarex", 1))
+    (content / "z" / "zorvane.md").unlink()
+    incremental = make(content, tmp_path / "out")
+    assert 1 <= incremental.chunks_laid_out < first.chunks_laid_out + 2
+
+    cold = make(content, tmp_path / "cold")
+    assert incremental.target is not None and cold.target is not None
+    assert page_texts(incremental.target) == page_texts(cold.target)
+    text = "\n".join(page_texts(cold.target))
+    assert "Dovarex" in text and "Zorvane" not in text
+
+
+def test_damaged_cache_means_rebuild_not_wrong_booklet(tmp_path: Path):
+    content = write_collection(tmp_path / "content")
+    first = make(content, tmp_path / "out")
+    assert first.target is not None
+    expected = page_texts(first.target)
+    blobs = sorted((tmp_path / "out" / ".cache" / "blobs").glob("*.pdf"))
+    assert blobs
+    blobs[0].write_bytes(blobs[0].read_bytes()[:100])  # truncated chunk
+    (tmp_path / "out" / ".cache" / "medpdf.sqlite3").write_bytes(b"not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{tmp_path / 'out' / '.cache' / 'medpdf.sqlite3'}{suffix}").unlink(missing_ok=True)
+    again = make(content, tmp_path / "out")
+    assert again.chunks_laid_out >= 1
+    assert again.target is not None
+    assert page_texts(again.target) == expected
+
+
+def test_damaged_cached_files_are_laid_out_again(tmp_path: Path):
+    content = write_collection(tmp_path / "content")
+    first = make(content, tmp_path / "out")
+    assert first.target is not None
+    expected = page_texts(first.target)
+    for blob in (tmp_path / "out" / ".cache" / "blobs").glob("*.pdf"):
+        data = blob.read_bytes()  # same size, second half zeroed: only the hash can tell
+        blob.write_bytes(data[: len(data) // 2] + bytes(len(data) - len(data) // 2))
+    again = make(content, tmp_path / "out")
+    assert again.chunks_laid_out == first.chunks_laid_out
+    assert again.target is not None
+    assert page_texts(again.target) == expected
+
+
+def test_cli_booklet_leaves_out_bad_monographs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    write_monograph(tmp_path / "content", "abrelin", monograph("Abrelin", 1))
+    write_monograph(tmp_path / "content", "brantix", monograph("Brantix", 1))
+    write_monograph(tmp_path / "content", "broken", "no front matter at all\n")
+    result = CliRunner().invoke(cli, ["booklet", "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "content/broken.md:1: error: missing front matter" in result.stdout
+    summary = result.stderr.strip().splitlines()
+    assert re.fullmatch(
+        r"booklet: 2 monographs, \d+ pages in output/booklet\.pdf in \d+\.\d s "
+        r"\(\d+ chunks laid out, 0 reused\); 1 monographs left out",
+        summary[-2],
+    ), summary
+    assert summary[-1] == "left out: content/broken.md"
+    texts = page_texts(tmp_path / "output" / "booklet.pdf")
+    assert "Brantix" in "\n".join(texts)
+    assert [p.name for p in (tmp_path / "output").iterdir() if p.suffix == ".pdf"] == [
+        "booklet.pdf"
+    ]
+
+
+def test_empty_collection_writes_no_booklet(tmp_path: Path):
+    content = tmp_path / "content"
+    content.mkdir()
+    report = make(content, tmp_path / "out")
+    assert report.target is None
+    assert not (tmp_path / "out" / "booklet.pdf").exists()
+
+
+def test_chunks_are_content_defined():
+    """Adding a monograph changes the chunk it lands in, not every later chunk."""
+    from medpdf.sources import Source
+
+    def entry(slug: str) -> build.Entry:
+        title = slug.capitalize()
+        return build.Entry(Source(Path(f"{slug}.md"), f"{slug}.md", slug, title, slug), title)
+
+    names = [f"a{n:04d}" for n in range(0, 400, 2)]
+    before = booklet.plan_chunks(booklet.ordered(entry(n) for n in names), "fp")
+    after = booklet.plan_chunks(booklet.ordered(entry(n) for n in [*names, "a0101"]), "fp")
+    changed = {c.key for c in after} - {c.key for c in before}
+    assert len(before) > 4
+    assert len(changed) == 1
+    assert all(len(c.sources) <= booklet.CHUNK_LIMIT for c in after)
+
+
+def test_letter_of():
+    assert booklet.letter_of("Ébrovan") == "E"
+    assert booklet.letter_of("  alpha") == "A"
+    assert booklet.letter_of("5-FU") == "#"
+    assert booklet.letter_of("β-blocker") == "#"
