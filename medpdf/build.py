@@ -235,7 +235,7 @@ def write_handout(monograph: Monograph, config: Config, target: Path) -> pdf.Pdf
     """Render one handout and put it at ``target`` atomically."""
     try:
         result = render_handout(monograph, config)
-    except MedpdfError:
+    except (MedpdfError, MemoryError):
         raise
     except Exception as exc:
         raise RenderError(monograph.source_path, f"rendering failed: {exc!r}") from exc

@@ -9,10 +9,12 @@ A worker that dies takes only its own task with it; the batch goes on.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import resource
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -46,8 +48,26 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker if the build that started it dies (even by SIGKILL).
+
+    Without it, workers of a killed build would go on writing into ``output/``.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the pool's own pipes still end them
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _init_worker(memory_mib: int) -> None:
     """Runs first in every worker: cap its address space and quiet WeasyPrint's logs."""
+    _die_with_parent()
     limit = memory_mib * MIB
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
