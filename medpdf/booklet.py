@@ -367,10 +367,13 @@ class StampStyle:
     text: str
 
 
-def load_stamp_style(styles_dir: Path) -> StampStyle:
+def load_stamp_style(styles_dir: Path, large_print: bool = False) -> StampStyle:
     """Read the stamp's geometry; it lives with the other presentation files."""
     with (styles_dir / "booklet-stamp.toml").open("rb") as handle:
         raw = tomllib.load(handle)
+    overrides = raw.pop("large_print", {})
+    if large_print:
+        raw.update(overrides)
     return StampStyle(
         font=str(raw["font"]),
         size_pt=float(raw["size_pt"]),
@@ -448,7 +451,7 @@ def _assemble(
 
     sizes = [(float(p.mediabox[2]), float(p.mediabox[3])) for p in pages]
     stamp = pikepdf.Pdf.open(
-        io.BytesIO(stamp_pdf(sizes, load_stamp_style(config.resources.styles)))
+        io.BytesIO(stamp_pdf(sizes, load_stamp_style(config.resources.styles, config.large_print)))
     )
     for page, overlay in zip(pages, stamp.pages, strict=True):
         page.add_overlay(overlay, pikepdf.Rectangle(page.mediabox))
