@@ -28,7 +28,7 @@ import time
 import tomllib
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -162,31 +162,33 @@ def chunk_task(job: ChunkJob) -> ChunkDone | Failure:
 
 @dataclass(frozen=True)
 class FrontJob:
-    """Cover, disclaimer and contents to lay out in a worker."""
+    """One part of the front pages to lay out in a worker: the cover, or one letter's contents."""
 
+    part: str  # "cover" or "contents"
     toc: tuple[templating.TocGroup, ...]
+    first: bool
     info: templating.BookletInfo
     config: Config
     target: Path
 
 
 def front_task(job: FrontJob) -> ChunkDone | Failure:
-    """Worker side: lay out the front matter and write its PDF."""
+    """Worker side: lay out one front part and write its PDF."""
     from medpdf import pdf
 
     try:
         options = templating.page_options(job.config)
         html = templating.render_booklet_front(
-            job.toc, job.info, options, job.config.resources.templates
+            job.part, job.toc, job.first, job.info, options, job.config.resources.templates
         )
         resources = job.config.resources
-        result = pdf.render(html, resources.root, resources.readable_dirs)
+        result = pdf.render_combined([html], resources.root, resources.readable_dirs)
         write_atomic(job.target, result.data)
     except MemoryError:
         raise
     except Exception as exc:
         return Failure(f"laying out the booklet's front pages failed: {exc!r}")
-    return ChunkDone((result.page_count,), (), hashlib.sha256(result.data).hexdigest())
+    return ChunkDone(result.page_counts, (), hashlib.sha256(result.data).hexdigest())
 
 
 # -- main side ------------------------------------------------------------------
@@ -319,9 +321,14 @@ def _toc(placed: Sequence[Placed], offset: int) -> tuple[templating.TocGroup, ..
     return tuple(groups)
 
 
-def _front_guess(count: int) -> int:
-    # Cover + disclaimer + contents at roughly 45 lines a page; corrected after one pass.
-    return 2 + max(1, math.ceil(count / 45))
+def _front_seconds(limits: Limits) -> Callable[[FrontJob], float]:
+    # A letter's contents can run to dozens of pages: more time than one handout.
+    return lambda job: limits.seconds * 4
+
+
+def _contents_guess(group: templating.TocGroup) -> int:
+    # About 45 lines a page; corrected by the layout passes.
+    return max(1, math.ceil((len(group.entries) + 3) / 45))
 
 
 def _lay_out_front(
@@ -330,27 +337,47 @@ def _lay_out_front(
     store: Cache,
     pool: RenderPool,
     clinic: str | None,
-) -> tuple[str, int]:
-    """Lay out the front pages until their own page count agrees with the numbers they print."""
+) -> tuple[list[str], int]:
+    """Lay out cover and contents until the contents' length agrees with the numbers it prints.
+
+    Returns the cache keys of the front parts in order and their page count.
+    Parts are laid out in parallel and cached, so after an edit that moves no
+    page only the cover (whose date may change) is looked up again.
+    """
     info = templating.BookletInfo(BOOKLET_TITLE, clinic, len(placed))
     fingerprint = render_fingerprint(config)
-    front_pages = _front_guess(len(placed))
-    seconds = pool.limits.seconds * max(1, len(placed) // 100)
+    printed = templating.page_options(config).generated.isoformat()
+    groups = _toc(placed, 0)
+    front_pages = 2 + sum(_contents_guess(g) for g in groups)
     for _ in range(4):
-        toc = _toc(placed, front_pages)
-        options = templating.page_options(config)
-        key = digest_of("front", fingerprint, repr(toc), repr(info), options.generated.isoformat())
-        extra = store.blob(key)
-        if extra is None:
-            job = FrontJob(toc, info, config, store.blob_path(key))
-            outcome = next(iter(pool.run(front_task, [job], seconds=lambda _: seconds)))
+        jobs: list[FrontJob] = [FrontJob("cover", (), False, info, config, Path())]
+        for index, group in enumerate(_toc(placed, front_pages)):
+            jobs.append(FrontJob("contents", (group,), index == 0, info, config, Path()))
+        keys = [
+            digest_of(
+                "front", fingerprint, job.part, repr(job.toc), str(job.first), repr(info), printed
+            )
+            for job in jobs
+        ]
+        pages: dict[str, int] = {}
+        todo: list[FrontJob] = []
+        for key, job in zip(keys, jobs, strict=True):
+            extra = store.blob(key)
+            if extra is not None:
+                pages[key] = int(extra["pages"][0])
+            else:
+                todo.append(replace(job, target=store.blob_path(key)))
+        for outcome in pool.run(front_task, todo, seconds=_front_seconds(pool.limits)):
             if isinstance(outcome.result, Failure):
                 raise MedpdfError(f"medpdf: error: booklet: {outcome.result.message}")
-            extra = {"pages": list(outcome.result.page_counts)}
-            store.record_blob(key, outcome.result.sha256, extra)
-        actual = int(extra["pages"][0])
+            key = outcome.item.target.stem
+            store.record_blob(
+                key, outcome.result.sha256, {"pages": list(outcome.result.page_counts)}
+            )
+            pages[key] = outcome.result.page_counts[0]
+        actual = sum(pages[key] for key in keys)
         if actual == front_pages:
-            return key, actual
+            return keys, actual
         front_pages = actual
     raise MedpdfError("medpdf: error: booklet: the contents' page count does not settle")
 
@@ -430,7 +457,7 @@ def stamp_pdf(sizes: Sequence[tuple[float, float]], style: StampStyle) -> bytes:
 
 
 def _assemble(
-    front_path: Path,
+    front_paths: Sequence[Path],
     chunk_paths: Sequence[Path],
     placed: Sequence[Placed],
     front_pages: int,
@@ -442,10 +469,19 @@ def _assemble(
 
     booklet = pikepdf.Pdf.new()
     opened = []
-    for path in [front_path, *chunk_paths]:
+    # Pages are grafted into the page tree directly: pikepdf's PageList.extend
+    # re-reads the page list for every page, which made 18,000 pages take minutes.
+    tree = booklet.Root.Pages
+    kids = pikepdf.Array()
+    for path in [*front_paths, *chunk_paths]:
         part = pikepdf.Pdf.open(path)
         opened.append(part)
-        booklet.pages.extend(part.pages)
+        for page in part.pages:
+            copied = booklet.copy_foreign(page.obj)
+            copied.Parent = tree
+            kids.append(copied)
+    tree.Kids = kids
+    tree.Count = len(kids)
     pages = booklet.pages
     total = len(pages)
 
@@ -517,16 +553,16 @@ def build_booklet(
             return BookletReport(
                 None, 0, 0, laid_out, 0, tuple(problems), time.perf_counter() - started
             )
-        front_key, front_pages = _lay_out_front(placed, config, store, pool, clinic)
+        front_keys, front_pages = _lay_out_front(placed, config, store, pool, clinic)
     total = _assemble(
-        store.blob_path(front_key),
+        [store.blob_path(key) for key in front_keys],
         [store.blob_path(c.key) for c in used],
         placed,
         front_pages,
         config,
         target,
     )
-    store.prune_blobs([front_key, *(c.key for c in used)])
+    store.prune_blobs([*front_keys, *(c.key for c in used)])
     problems.sort(key=sort_key)
     return BookletReport(
         target,

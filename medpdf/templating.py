@@ -188,8 +188,13 @@ def render_booklet_entry(
 
 
 def render_booklet_front(
-    toc: tuple[TocGroup, ...], info: BookletInfo, options: PageOptions, templates_dir: Path
+    part: str,
+    toc: tuple[TocGroup, ...],
+    first: bool,
+    info: BookletInfo,
+    options: PageOptions,
+    templates_dir: Path,
 ) -> str:
-    """Cover, disclaimer and contents of the booklet."""
+    """One part of the booklet's front pages: ``cover``, or ``contents`` of one letter."""
     template = environment(templates_dir).get_template("booklet-front.html.j2")
-    return template.render(toc=toc, booklet=info, page=options)
+    return template.render(part=part, toc=toc, first=first, booklet=info, page=options)

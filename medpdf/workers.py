@@ -119,23 +119,32 @@ class RenderPool:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self._pool = ProcessPool(
-            max_workers=limits.jobs,
-            max_tasks=limits.tasks_per_worker,
-            initializer=_init_worker,
-            initargs=(limits.memory_mib,),
-            context=multiprocessing.get_context("spawn"),
-        )
+        self._started: ProcessPool | None = None
+
+    @property
+    def _pool(self) -> ProcessPool:
+        # Started on first use: a build with nothing to render starts no process.
+        if self._started is None:
+            self._started = ProcessPool(
+                max_workers=self.limits.jobs,
+                max_tasks=self.limits.tasks_per_worker,
+                initializer=_init_worker,
+                initargs=(self.limits.memory_mib,),
+                context=multiprocessing.get_context("spawn"),
+            )
+        return self._started
 
     def __enter__(self) -> RenderPool:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._started is None:
+            return
         if exc_info[0] is None:
-            self._pool.close()  # type: ignore[no-untyped-call]
+            self._started.close()  # type: ignore[no-untyped-call]
         else:
-            self._pool.stop()  # type: ignore[no-untyped-call]
-        self._pool.join()
+            self._started.stop()  # type: ignore[no-untyped-call]
+        self._started.join()
 
     def run(
         self,
