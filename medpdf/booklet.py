@@ -456,12 +456,30 @@ def stamp_pdf(sizes: Sequence[tuple[float, float]], style: StampStyle) -> bytes:
     return buffer.getvalue()
 
 
+def _stamp_key(config: Config, total: int) -> str:
+    return digest_of("stamp", render_fingerprint(config), str(total))
+
+
+def _cached_stamp(store: Cache, config: Config, pages: Any) -> Path:
+    """The page-number stamp for this many pages, drawn once per page count and paper."""
+    key = _stamp_key(config, len(pages))
+    path = store.blob_path(key)
+    if store.blob(key) is None:
+        sizes = [(float(p.mediabox[2]), float(p.mediabox[3])) for p in pages]
+        style = load_stamp_style(config.resources.styles, config.large_print)
+        data = stamp_pdf(sizes, style)
+        write_atomic(path, data)
+        store.record_blob(key, hashlib.sha256(data).hexdigest(), {"pages": [len(sizes)]})
+    return path
+
+
 def _assemble(
     front_paths: Sequence[Path],
     chunk_paths: Sequence[Path],
     placed: Sequence[Placed],
     front_pages: int,
     config: Config,
+    store: Cache,
     target: Path,
 ) -> int:
     """Merge, stamp, link and outline; write ``target`` atomically. Returns the page count."""
@@ -485,10 +503,7 @@ def _assemble(
     pages = booklet.pages
     total = len(pages)
 
-    sizes = [(float(p.mediabox[2]), float(p.mediabox[3])) for p in pages]
-    stamp = pikepdf.Pdf.open(
-        io.BytesIO(stamp_pdf(sizes, load_stamp_style(config.resources.styles, config.large_print)))
-    )
+    stamp = pikepdf.Pdf.open(_cached_stamp(store, config, pages))
     for page, overlay in zip(pages, stamp.pages, strict=True):
         page.add_overlay(overlay, pikepdf.Rectangle(page.mediabox))
 
@@ -532,10 +547,10 @@ def build_booklet(
     store: Cache,
     limits: Limits,
     target: Path,
-    clinic: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> BookletReport:
     """Build the booklet of every valid monograph, reusing cached chunks."""
+    clinic = config.clinic.name if config.clinic is not None else None
     started = time.perf_counter()
     sweep_stale_temps(store.blob_dir)
     sweep_stale_temps(target.parent)
@@ -554,15 +569,24 @@ def build_booklet(
                 None, 0, 0, laid_out, 0, tuple(problems), time.perf_counter() - started
             )
         front_keys, front_pages = _lay_out_front(placed, config, store, pool, clinic)
-    total = _assemble(
-        [store.blob_path(key) for key in front_keys],
-        [store.blob_path(c.key) for c in used],
-        placed,
-        front_pages,
-        config,
-        target,
-    )
-    store.prune_blobs([*front_keys, *(c.key for c in used)])
+    parts = [*front_keys, *(c.key for c in used)]
+    key = digest_of("booklet", render_fingerprint(config), *parts)
+    done = store.output_current(target, key)
+    if done is not None:  # nothing changed: the booklet on disk is this one
+        total = int(done["pages"])
+    else:
+        total = _assemble(
+            [store.blob_path(k) for k in front_keys],
+            [store.blob_path(c.key) for c in used],
+            placed,
+            front_pages,
+            config,
+            store,
+            target,
+        )
+        store.record_outputs([(target, key, {"pages": total})])
+    stamp_key = _stamp_key(config, total)
+    store.prune_blobs([*parts, stamp_key])
     problems.sort(key=sort_key)
     return BookletReport(
         target,
