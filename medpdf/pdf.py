@@ -18,6 +18,8 @@ from urllib.request import url2pathname
 
 import weasyprint
 
+from medpdf.markdown import is_allowed_link
+
 LOGGER = logging.getLogger(__name__)
 
 # Options that are security decisions, not styling: kept in one place.
@@ -67,6 +69,10 @@ class RestrictedFetcher(weasyprint.URLFetcher):  # type: ignore[misc]
         return super().fetch(url, headers)
 
 
+def _is_safe_link(kind: str, target: str) -> bool:
+    return kind == "internal" or (kind == "external" and is_allowed_link(target))
+
+
 @dataclass(frozen=True)
 class PdfResult:
     """A rendered PDF and what WeasyPrint was refused while making it."""
@@ -86,9 +92,10 @@ def render(html: str, base_dir: Path, allowed_dirs: Iterable[Path]) -> PdfResult
     document = weasyprint.HTML(
         string=html, base_url=base_dir.resolve().as_uri() + "/", url_fetcher=fetcher
     ).render(**_SAFE_OPTIONS)
-    # Belt and braces: no embedded files, whatever the HTML asked for.
+    # Belt and braces: no embedded files and no javascript:/file: links, whatever the
+    # HTML asked for; in-document anchors and the sanitizer's link schemes stay.
     document.metadata.attachments = []
     for page in document.pages:
-        page.links[:] = [link for link in page.links if link[0] != "attachment"]
+        page.links[:] = [link for link in page.links if _is_safe_link(link[0], link[1])]
     data = document.write_pdf(**_SAFE_OPTIONS)
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
