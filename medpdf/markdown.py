@@ -36,10 +36,18 @@ LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 #: Deepest quote/list nesting accepted; real monographs use three at most.
 MAX_DEPTH = 30
 
+#: Deepest element nesting kept in a sanitized fragment. WeasyPrint lays out
+#: recursively and hits Python's recursion limit at ~130 nested list elements;
+#: thousands of ``*`` or ``<sub>`` nest inline elements far past that.
+MAX_ELEMENT_DEPTH = 80
+
 _BLOCK_LEAD = re.compile(r"[ >]*(?:(?:[-*+]|\d{1,9}[.)])(?: [ >]*|$))*")
 _LIST_MARKER = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?= |$)")
 _TAG_NAME = re.compile(r"^<\s*(/?)\s*([A-Za-z][A-Za-z0-9-]*)")
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
+# A tag in serializer output: text there has "<" escaped, attribute values are double-quoted.
+_SERIALIZED_TAG = re.compile(r'<(/?)([A-Za-z][A-Za-z0-9]*)(?:[^>"]|"[^"]*")*>')
+_VOID_TAGS = frozenset({"br", "hr"})
 
 
 def is_allowed_link(url: str) -> bool:
@@ -142,7 +150,7 @@ _PARSER = new_parser()
 
 def sanitize(html: str) -> str:
     """The final allow-list pass over any HTML fragment built from content."""
-    return nh3.clean(
+    cleaned = nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),
         attributes={"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}},
@@ -151,6 +159,36 @@ def sanitize(html: str) -> str:
         clean_content_tags={"script", "style"},
         strip_comments=True,
     )
+    return limit_depth(cleaned)
+
+
+def limit_depth(html: str, max_depth: int = MAX_ELEMENT_DEPTH) -> str:
+    """Unwrap elements nested deeper than ``max_depth``, keeping their text.
+
+    Works on balanced serializer output (nh3's), where every ``<`` starts a tag.
+    """
+    if html.count("<") <= 2 * max_depth:  # cannot be that deep: the common case
+        return html
+    out: list[str] = []
+    kept: list[bool] = []  # for each open element: was its tag kept?
+    depth = pos = 0
+    for match in _SERIALIZED_TAG.finditer(html):
+        out.append(html[pos : match.start()])
+        pos = match.end()
+        closing, name = match.group(1), match.group(2).lower()
+        if name in _VOID_TAGS:
+            out.append(match.group(0))
+        elif not closing:
+            keep = depth < max_depth
+            kept.append(keep)
+            depth += keep
+            if keep:
+                out.append(match.group(0))
+        elif kept and kept.pop():
+            depth -= 1
+            out.append(match.group(0))
+    out.append(html[pos:])
+    return "".join(out)
 
 
 def to_html(source: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from html.parser import HTMLParser
 
@@ -395,3 +396,43 @@ def test_block_tokens_carry_line_maps():
     tokens = markdown.block_tokens("# Title\n\n### Usage\nText.\n")
     headings = [t for t in tokens if t.type == "heading_open"]
     assert [(t.tag, t.map) for t in headings] == [("h1", [0, 1]), ("h3", [2, 3])]
+
+
+def _max_depth(html: str) -> int:
+    depth = deepest = 0
+    for match in re.finditer(r"<(/?)([a-z0-9]+)[^>]*>", html):
+        if match.group(2) in {"br", "hr"}:
+            continue
+        depth += -1 if match.group(1) else 1
+        deepest = max(deepest, depth)
+    assert depth == 0, html[:200]
+    return deepest
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("*" * 5000 + "deep" + "*" * 5000, id="stars"),
+        pytest.param("_" * 5000 + "deep" + "_" * 5000, id="underscores"),
+        pytest.param("*a " * 3000 + "deep" + " b*" * 3000, id="spaced-stars"),
+        pytest.param("~~a " * 3000 + "deep" + " b~~" * 3000, id="strikethrough"),
+        pytest.param("<sub>" * 5000 + "deep", id="sub-tags"),
+        pytest.param("<em><strong>" * 3000 + "deep", id="mixed-tags"),
+    ],
+)
+@pytest.mark.parametrize("renderer", RENDERERS.values(), ids=RENDERERS.keys())
+def test_inline_nesting_is_capped_and_text_kept(renderer, source: str):
+    # WeasyPrint recursed past Python's limit on thousands of nested inline elements.
+    html = renderer(source)
+    assert "deep" in html
+    assert _max_depth(html) <= markdown.MAX_ELEMENT_DEPTH
+    assert_safe(html)
+
+
+def test_limit_depth_unwraps_only_what_is_too_deep():
+    html = '<p><a href="https://x.example/" title="a<b>c"><em><b>t</b></em></a> u<br></p>'
+    assert markdown.limit_depth(html, 10) == html
+    assert markdown.limit_depth(html, 2) == (
+        '<p><a href="https://x.example/" title="a<b>c">t</a> u<br></p>'
+    )
+    assert markdown.limit_depth("<p>x</p>" * 100, 1) == "<p>x</p>" * 100
