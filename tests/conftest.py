@@ -15,12 +15,15 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pdfplumber
 import pikepdf
 import pypdf
 import pytest
+
+from medpdf import markdown
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MEDPDF_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -245,3 +248,44 @@ def assert_pdf_safe(data: bytes, marker: str, text: str | None = None) -> None:
     assert_marker_absent(data, marker, text)
     assert_no_embedded_files(data)
     assert_no_active_content(data)
+
+
+# --------------------------------------------------------------------------- HTML checks
+
+
+class _TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.comments: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_comment(self, data: str) -> None:
+        self.comments.append(data)
+
+
+def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    """Every real element in ``html`` (escaped text such as ``&lt;img&gt;`` is not one)."""
+    collector = _TagCollector()
+    collector.feed(html)
+    collector.close()
+    assert collector.comments == []
+    return collector.tags
+
+
+def assert_safe(html: str) -> None:
+    """Only allow-listed elements, no event handlers, no styles, only safe links."""
+    for tag, attrs in tags_of(html):
+        assert tag in markdown.ALLOWED_TAGS, (tag, html)
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name, html)
+            assert name in {"href", "title", "start", "align"}, (tag, name, html)
+            if name == "href":
+                assert tag == "a"
+                assert value is not None
+                assert value.split(":", 1)[0].lower() in {"http", "https", "mailto"}, html
