@@ -36,6 +36,11 @@ LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 #: Deepest quote/list nesting accepted; real monographs use three at most.
 MAX_DEPTH = 30
 
+#: ``[`` in one paragraph past which unclosed or deeply nested ones become text.
+#: markdown-it looks for each ``[``'s ``]`` up to maxNesting tokens ahead, so a
+#: 400 kB paragraph of ``![`` took 28 s to check; real monographs have at most 3.
+MAX_BRACKETS = 20
+
 #: Deepest element nesting kept in a sanitized fragment. WeasyPrint lays out
 #: recursively and hits Python's recursion limit at ~130 nested list elements;
 #: thousands of ``*`` or ``<sub>`` nest inline elements far past that.
@@ -73,20 +78,66 @@ def _excess_prefix(line: str) -> int:
     return len(prefix) if depth > MAX_DEPTH else 0
 
 
+def _defuse_brackets(paragraph: str) -> tuple[str, int | None]:
+    """``&#91;`` for each ``[`` that no ``]`` closes or that nests past :data:`MAX_DEPTH`.
+
+    markdown-it shows ``&#91;`` as ``[`` and never tries to match it; links with
+    both brackets (a long reference list) keep working. Returns the text and
+    the index of the first ``[`` replaced (None: none).
+    """
+    open_at: list[int] = []
+    closes: dict[int, int] = {}  # "]" index -> the "[" index it closes
+    for index, char in enumerate(paragraph):
+        if char == "[":
+            open_at.append(index)
+        elif char == "]" and open_at:
+            closes[index] = open_at.pop()
+    defuse = set(open_at)
+    opens = set(closes.values())
+    depth = 0
+    for index in sorted(opens | closes.keys()):
+        if index in opens:
+            depth += 1
+            if depth > MAX_DEPTH:
+                defuse.add(index)
+        else:
+            depth -= 1
+    if not defuse:
+        return paragraph, None
+    chars = list(paragraph)
+    for index in defuse:
+        chars[index] = "&#91;"
+    return "".join(chars), min(defuse)
+
+
 def flatten_nesting_at(source: str) -> tuple[str, int | None]:
     """Strip the quote/list markers of absurdly nested lines, keeping their text.
 
-    Returns the text and the index of the first line changed (None: unchanged).
-    Line numbers stay the same, so the model's line map stays valid.
+    Paragraphs with more than :data:`MAX_BRACKETS` ``[`` lose their unclosed and
+    deeply nested ones (:func:`_defuse_brackets`). Returns the text and the index
+    of the first line changed (None: unchanged). Line numbers stay the same, so
+    the model's line map stays valid.
     """
     lines = source.split("\n")
-    first: int | None = None
-    for index, line in enumerate(lines):
-        expanded = line.expandtabs(4)
-        if cut := _excess_prefix(expanded):
-            lines[index] = expanded[cut:]
-            first = index if first is None else first
-    return ("\n".join(lines), first) if first is not None else (source, None)
+    changed: list[int] = []
+    brackets = start = 0  # "[" seen since the blank line before line `start`
+    for index, line in enumerate([*lines, ""]):
+        if not line.strip():
+            if brackets > MAX_BRACKETS:
+                paragraph = "\n".join(lines[start:index])
+                defused, first = _defuse_brackets(paragraph)
+                if first is not None:
+                    lines[start:index] = defused.split("\n")
+                    changed.append(start + paragraph.count("\n", 0, first))
+            brackets, start = 0, index + 1
+            continue
+        if len(line) > MAX_DEPTH:  # a shorter line cannot have too deep a prefix
+            expanded = line.expandtabs(4)
+            if cut := _excess_prefix(expanded):
+                line = lines[index] = expanded[cut:]
+                changed.append(index)
+        brackets += line.count("[")
+    return ("\n".join(lines), min(changed)) if changed else (source, None)
 
 
 def flatten_nesting(source: str) -> str:

@@ -293,7 +293,8 @@ def _flatten_if_deep(body: str, path: str, offset: int) -> tuple[str, list[Diagn
         path,
         offset + deep,
         Level.WARNING,
-        f"Markdown nested more than {markdown.MAX_DEPTH} levels deep; shown flattened",
+        f"Markdown nested more than {markdown.MAX_DEPTH} levels deep, or more than "
+        f"{markdown.MAX_BRACKETS} '[' in a paragraph; shown flattened",
     )
     return flat, [warning]
 

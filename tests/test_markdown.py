@@ -398,3 +398,51 @@ def test_limit_depth_unwraps_only_what_is_too_deep():
         '<p><a href="https://x.example/" title="a<b>c">t</a> u<br></p>'
     )
     assert markdown.limit_depth("<p>x</p>" * 100, 1) == "<p>x</p>" * 100
+
+
+@pytest.fixture
+def label_scans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts markdown-it's skipToken calls: the work of matching brackets."""
+    calls = [0]
+    original = markdown._PARSER.inline.skipToken
+
+    def counting(state):
+        calls[0] += 1
+        return original(state)
+
+    monkeypatch.setattr(markdown._PARSER.inline, "skipToken", counting)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("![" * 5000, id="image-brackets"),
+        pytest.param("![\n" * 5000, id="image-brackets-lines"),
+        pytest.param(("![" * 100 + "\n\n") * 50, id="image-bracket-paragraphs"),
+        pytest.param("[a\n" * 5000, id="bracket-lines"),
+        pytest.param("[" * 5000 + "x" + "](https://example.org)" * 5000, id="closed"),
+    ],
+)
+def test_bracket_matching_work_stays_linear(label_scans: list[int], source: str):
+    # Each unclosed "[" made markdown-it scan up to maxNesting tokens ahead: ~400
+    # scans per bracket, so a 2 MiB file of "![" took minutes to check.
+    markdown.block_tokens(source)
+    assert label_scans[0] <= 3 * source.count("[")
+
+
+def test_unclosed_brackets_become_text_and_links_survive():
+    source = "See [leaflet](https://example.org/l) and [notes](https://example.org/n).\n" + (
+        "[" * 30 + " literal"
+    )
+    html = markdown.to_html(source)
+    assert html.count("<a href=") == 2
+    assert "[" * 30 + " literal" in html
+    flat, first = markdown.flatten_nesting_at("Intro.\n\n" + source)
+    assert first == 3  # the line with the unclosed brackets
+    assert flat.count("&#91;") == 30
+
+
+def test_few_brackets_are_left_alone():
+    source = "[" * markdown.MAX_BRACKETS + " text"
+    assert markdown.flatten_nesting_at(source) == (source, None)

@@ -480,6 +480,7 @@ def test_body_without_headings_is_intro():
         pytest.param(">" * 5000 + " deep", id="blockquotes"),
         pytest.param("- " * 5000 + "deep", id="bullets"),
         pytest.param("\n".join("  " * i + "- deep" for i in range(200)), id="indented-200"),
+        pytest.param("Text\n" + "![" * 5000 + " deep", id="unclosed-brackets"),
     ],
 )
 def test_absurd_nesting_is_flattened_with_a_warning_on_its_line(deep: str):
