@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import click
 
-from medpdf import __version__, build
+from medpdf import __version__, build, readability
 from medpdf.config import Config
-from medpdf.errors import Diagnostic, MedpdfError, UsageError, count_levels
+from medpdf.errors import Diagnostic, MedpdfError, UsageError, count_levels, sort_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,12 +85,27 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @content_option
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any).")
+@click.option(
+    "--max-grade",
+    type=click.FloatRange(min=0),
+    default=readability.DEFAULT_MAX_GRADE,
+    show_default=True,
+    help="Warn when a monograph's Flesch-Kincaid reading grade is above this.",
+)
+@click.option("--report", is_flag=True, help="Also print the reading grade distribution.")
 @_friendly_errors
-def check(content_dir: Path, strict: bool) -> None:
+def check(content_dir: Path, strict: bool, max_grade: float, report: bool) -> None:
     """Validate every monograph without rendering anything."""
     collection = build.load_collection(content_dir)
-    _print_diagnostics(collection.diagnostics)
-    errors, warnings = count_levels(collection.diagnostics)
+    grades = readability.grades(collection.monographs)
+    diagnostics = sorted(
+        [*collection.diagnostics, *readability.warnings(grades, max_grade)], key=sort_key
+    )
+    _print_diagnostics(diagnostics)
+    if report:
+        click.echo("")
+        click.echo(readability.report(grades, max_grade), nl=False)
+    errors, warnings = count_levels(diagnostics)
     click.echo(
         f"checked {collection.files_seen} monographs: {errors} errors, {warnings} warnings",
         err=True,

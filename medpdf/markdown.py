@@ -267,3 +267,21 @@ def plain_text(source: str) -> str:
             elif child.type in {"softbreak", "hardbreak"}:
                 parts.append(" ")
     return " ".join("".join(parts).split())
+
+
+_TERMINAL = (".", "!", "?", ":", ";")
+
+
+def sentence_of(inline: Token) -> str:
+    """Plain text of one inline token (a paragraph, heading, cell), ended as a sentence.
+
+    Readability formulas count sentences by their full stops; a list item or a
+    heading without one would otherwise run into the next as one long sentence.
+    """
+    parts = [
+        " " if child.type in {"softbreak", "hardbreak"} else child.content
+        for child in inline.children or []
+        if child.type in {"text", "code_inline", "softbreak", "hardbreak"}
+    ]
+    text = " ".join("".join(parts).split())
+    return text if not text or text.endswith(_TERMINAL) else text + "."

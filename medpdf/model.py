@@ -170,6 +170,9 @@ class Monograph:
     sections: tuple[Section, ...]
     disclaimer: str | None
     warnings: tuple[Diagnostic, ...]
+    #: What a patient reads, as plain sentences: intro and sections without the
+    #: title heading and disclaimer. Kept from the parse for readability checks.
+    plain_text: str = ""
 
     @property
     def layout(self) -> str | None:
@@ -269,12 +272,21 @@ class _Heading(NamedTuple):
     text: str
 
 
-def _scan(body: str) -> tuple[list[_Heading], tuple[int, int] | None]:
-    """Top-level headings and the line span of the last disclaimer paragraph."""
+class _Scan(NamedTuple):
+    headings: list[_Heading]
+    disclaimer: tuple[int, int] | None  # line span of the last disclaimer paragraph
+    sentences: list[tuple[int, str]]  # (first line, plain text) of every text block
+
+
+def _scan(body: str) -> _Scan:
+    """Top-level headings, the disclaimer's span and the text of every block."""
     tokens = markdown.block_tokens(body)
     headings: list[_Heading] = []
     disclaimer: tuple[int, int] | None = None
+    sentences: list[tuple[int, str]] = []
     for index, token in enumerate(tokens):
+        if token.type == "inline" and token.map is not None:
+            sentences.append((token.map[0], markdown.sentence_of(token)))
         if token.map is None or token.level != 0:
             continue
         if token.type == "heading_open":
@@ -282,7 +294,7 @@ def _scan(body: str) -> tuple[list[_Heading], tuple[int, int] | None]:
             headings.append(_Heading(int(token.tag[1]), token.map[0], token.map[1], text))
         elif token.type == "paragraph_open" and _DISCLAIMER_LABEL.match(tokens[index + 1].content):
             disclaimer = (token.map[0], token.map[1])
-    return headings, disclaimer
+    return _Scan(headings, disclaimer, sentences)
 
 
 def _flatten_if_deep(body: str, path: str, offset: int) -> tuple[str, list[Diagnostic]]:
@@ -311,7 +323,7 @@ def build(source: Source) -> Monograph:
     # markdown-it counts only "\n" as a line break; str.splitlines would also split
     # on U+2028, form feeds and others and put every later section off by a line.
     lines = body.split("\n")
-    headings, disclaimer_span = _scan(body)
+    headings, disclaimer_span, sentences = _scan(body)
 
     disclaimer: str | None = None
     if disclaimer_span is not None:
@@ -324,6 +336,12 @@ def build(source: Source) -> Monograph:
     rest = headings[1:] if title_heading else headings
     section_level = min((h.level for h in rest), default=0)
     boundaries = [h for h in rest if h.level == section_level]
+
+    # The title, the section headings and the disclaimer are not what a patient reads.
+    skipped = {h.start for h in boundaries}
+    skipped.update(range(*disclaimer_span) if disclaimer_span else ())
+    skipped.update(range(title_heading.end) if title_heading else ())
+    plain_text = " ".join(text for line, text in sentences if text and line not in skipped)
 
     intro_start = title_heading.end if title_heading else 0
     intro_end = boundaries[0].start if boundaries else len(lines)
@@ -367,4 +385,5 @@ def build(source: Source) -> Monograph:
         sections=tuple(sections),
         disclaimer=disclaimer,
         warnings=tuple(warnings),
+        plain_text=plain_text,
     )

@@ -213,7 +213,7 @@ def assert_one_error_per_broken_file(output: str) -> None:
 
 
 def test_check_and_build_of_a_hostile_collection(workspace: Workspace) -> None:
-    checked = run("check")
+    checked = run("check", "--max-grade", "1000")  # reading grades are not the point here
     assert checked.exit_code == 1
     assert_one_error_per_broken_file(checked.stdout)
     warnings = [line for line in checked.stdout.splitlines() if ": warning: " in line]
