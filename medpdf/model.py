@@ -7,6 +7,7 @@ be reported as ``path:line``.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 from collections.abc import Mapping
@@ -250,7 +251,8 @@ def _title(metadata: Mapping[str, Any], path: str) -> str:
     value = metadata.get("title")
     if value is None or (isinstance(value, str) and not value.strip()):
         raise SourceError(path, 1, "front matter has no 'title'")
-    if isinstance(value, dict | list):
+    # YAML can also make sets and bytes (!!set, !!binary); their repr is no title.
+    if not isinstance(value, str | int | float | dt.date):
         raise SourceError(path, 1, "front matter 'title' must be text")
     return " ".join(str(value).split())
 

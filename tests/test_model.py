@@ -570,6 +570,8 @@ def error_of(text: str) -> SourceError:
         ),
         ("---\ntitle:\n  - Zentorex\n---\n# Z\nOne.\n", 1, "front matter 'title' must be text"),
         ("---\ntitle: {a: 1}\n---\n# Z\nOne.\n", 1, "front matter 'title' must be text"),
+        ("---\ntitle: !!binary aGk=\n---\n# Z\nOne.\n", 1, "front matter 'title' must be text"),
+        ("---\ntitle: !!set {a, b}\n---\n# Z\nOne.\n", 1, "front matter 'title' must be text"),
         (
             "---\n- Zentorex\n- Pellorin\n---\n# Z\nOne.\n",
             1,
