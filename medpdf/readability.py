@@ -13,6 +13,7 @@ time of ``check`` on the real collection.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import statistics
 from collections import Counter
@@ -91,7 +92,7 @@ def count(text: str) -> TextCounts:
     # A sentence's whitespace-separated pieces stand in for its words: the same
     # for real prose, and one regex pass over the text instead of one per sentence.
     sentences = sum(len(piece.split()) > 2 for piece in _SENTENCE_END.split(lowered))
-    total = sum(syllables(word) * times for word, times in words.items())
+    total = sum(map(operator.mul, map(syllables, words), words.values()))  # no Python frames
     return TextCounts(max(sentences, 1), words.total(), total)
 
 
