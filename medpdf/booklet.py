@@ -36,7 +36,7 @@ from typing import Any
 from medpdf import model, templating
 from medpdf.build import Catalog, Entry, render_fingerprint, sweep_stale_temps, write_atomic
 from medpdf.cache import Cache, digest_of
-from medpdf.config import Config
+from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.errors import Diagnostic, Level, MedpdfError, sort_key
 from medpdf.sources import Source
 from medpdf.workers import Failure, Limits, RenderPool
@@ -45,7 +45,6 @@ from medpdf.workers import Failure, Limits, RenderPool
 CHUNK_TARGET = 24
 CHUNK_LIMIT = 48
 OTHER_LETTER = "#"
-LINK_SCHEME = "x-dest:"
 BOOKLET_TITLE = "Drug reference booklet"
 
 
@@ -512,8 +511,8 @@ def _assemble(
         for annot in pages[index].obj.get("/Annots", []):
             action = annot.get("/A")
             uri = str(action.get("/URI", "")) if action is not None else ""
-            if uri.startswith(LINK_SCHEME) and uri[len(LINK_SCHEME) :] in start:
-                target_page = pages[start[uri[len(LINK_SCHEME) :]]]
+            if uri.startswith(CROSS_DOCUMENT_SCHEME) and uri[len(CROSS_DOCUMENT_SCHEME) :] in start:
+                target_page = pages[start[uri[len(CROSS_DOCUMENT_SCHEME) :]]]
                 del annot["/A"]
                 annot.Dest = pikepdf.Array([target_page.obj, pikepdf.Name.Fit])
 

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import click
 
-from medpdf import __version__, build, config, sources
+from medpdf import __version__, build, config, readability, sources
 from medpdf.config import Config
-from medpdf.errors import Diagnostic, MedpdfError, UsageError, count_levels
+from medpdf.errors import Diagnostic, MedpdfError, UsageError, count_levels, sort_key
 from medpdf.workers import Limits, default_jobs
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -122,13 +122,35 @@ def cli(verbose: bool) -> None:
 @content_option
 @config_option
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any).")
+@click.option(
+    "--max-grade",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Warn when a monograph's Flesch-Kincaid reading grade is above this "
+    "[default: [check] max_grade of medpdf.toml, else 8].",
+)
+@click.option("--report", is_flag=True, help="Also print the reading grade distribution.")
 @_friendly_errors
-def check(content_dir: Path, config_file: Path | None, strict: bool) -> None:
+def check(
+    content_dir: Path,
+    config_file: Path | None,
+    strict: bool,
+    max_grade: float | None,
+    report: bool,
+) -> None:
     """Validate every monograph without rendering anything."""
-    config.load(config_file, content_dir=content_dir)  # a bad config is reported here too
+    settings = config.load(config_file, content_dir=content_dir)  # a bad file is reported here
+    threshold = max_grade if max_grade is not None else settings.max_grade
     collection = build.load_collection(content_dir)
-    _print_diagnostics(collection.diagnostics)
-    errors, warnings = count_levels(collection.diagnostics)
+    grades = readability.grades(collection.monographs)
+    diagnostics = sorted(
+        [*collection.diagnostics, *readability.warnings(grades, threshold)], key=sort_key
+    )
+    _print_diagnostics(diagnostics)
+    if report:
+        click.echo("")
+        click.echo(readability.report(grades, threshold), nl=False)
+    errors, warnings = count_levels(diagnostics)
     click.echo(
         f"checked {collection.files_seen} monographs: {errors} errors, {warnings} warnings",
         err=True,

@@ -24,6 +24,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 PAPER_SIZES = ("a4", "letter")
 
+#: Links between the separately laid-out parts of the booklet: kept as URIs by
+#: the PDF stage, turned into in-document destinations after the merge. Content
+#: cannot make them: the sanitizer keeps only http(s) and mailto links.
+CROSS_DOCUMENT_SCHEME = "x-dest:"
+
 
 def _resources_root() -> Path:
     bundled = PACKAGE_DIR / "_resources"

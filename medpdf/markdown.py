@@ -36,10 +36,23 @@ LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 #: Deepest quote/list nesting accepted; real monographs use three at most.
 MAX_DEPTH = 30
 
+#: ``[`` in one paragraph past which unclosed or deeply nested ones become text.
+#: markdown-it looks for each ``[``'s ``]`` up to maxNesting tokens ahead, so a
+#: 400 kB paragraph of ``![`` took 28 s to check; real monographs have at most 3.
+MAX_BRACKETS = 20
+
+#: Deepest element nesting kept in a sanitized fragment. WeasyPrint lays out
+#: recursively and hits Python's recursion limit at ~130 nested list elements;
+#: thousands of ``*`` or ``<sub>`` nest inline elements far past that.
+MAX_ELEMENT_DEPTH = 80
+
 _BLOCK_LEAD = re.compile(r"[ >]*(?:(?:[-*+]|\d{1,9}[.)])(?: [ >]*|$))*")
 _LIST_MARKER = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?= |$)")
 _TAG_NAME = re.compile(r"^<\s*(/?)\s*([A-Za-z][A-Za-z0-9-]*)")
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
+# A tag in serializer output: text there has "<" escaped, attribute values are double-quoted.
+_SERIALIZED_TAG = re.compile(r'<(/?)([A-Za-z][A-Za-z0-9]*)(?:[^>"]|"[^"]*")*>')
+_VOID_TAGS = frozenset({"br", "hr"})
 
 
 def is_allowed_link(url: str) -> bool:
@@ -65,20 +78,66 @@ def _excess_prefix(line: str) -> int:
     return len(prefix) if depth > MAX_DEPTH else 0
 
 
+def _defuse_brackets(paragraph: str) -> tuple[str, int | None]:
+    """``&#91;`` for each ``[`` that no ``]`` closes or that nests past :data:`MAX_DEPTH`.
+
+    markdown-it shows ``&#91;`` as ``[`` and never tries to match it; links with
+    both brackets (a long reference list) keep working. Returns the text and
+    the index of the first ``[`` replaced (None: none).
+    """
+    open_at: list[int] = []
+    closes: dict[int, int] = {}  # "]" index -> the "[" index it closes
+    for index, char in enumerate(paragraph):
+        if char == "[":
+            open_at.append(index)
+        elif char == "]" and open_at:
+            closes[index] = open_at.pop()
+    defuse = set(open_at)
+    opens = set(closes.values())
+    depth = 0
+    for index in sorted(opens | closes.keys()):
+        if index in opens:
+            depth += 1
+            if depth > MAX_DEPTH:
+                defuse.add(index)
+        else:
+            depth -= 1
+    if not defuse:
+        return paragraph, None
+    chars = list(paragraph)
+    for index in defuse:
+        chars[index] = "&#91;"
+    return "".join(chars), min(defuse)
+
+
 def flatten_nesting_at(source: str) -> tuple[str, int | None]:
     """Strip the quote/list markers of absurdly nested lines, keeping their text.
 
-    Returns the text and the index of the first line changed (None: unchanged).
-    Line numbers stay the same, so the model's line map stays valid.
+    Paragraphs with more than :data:`MAX_BRACKETS` ``[`` lose their unclosed and
+    deeply nested ones (:func:`_defuse_brackets`). Returns the text and the index
+    of the first line changed (None: unchanged). Line numbers stay the same, so
+    the model's line map stays valid.
     """
     lines = source.split("\n")
-    first: int | None = None
-    for index, line in enumerate(lines):
-        expanded = line.expandtabs(4)
-        if cut := _excess_prefix(expanded):
-            lines[index] = expanded[cut:]
-            first = index if first is None else first
-    return ("\n".join(lines), first) if first is not None else (source, None)
+    changed: list[int] = []
+    brackets = start = 0  # "[" seen since the blank line before line `start`
+    for index, line in enumerate([*lines, ""]):
+        if not line.strip():
+            if brackets > MAX_BRACKETS:
+                paragraph = "\n".join(lines[start:index])
+                defused, first = _defuse_brackets(paragraph)
+                if first is not None:
+                    lines[start:index] = defused.split("\n")
+                    changed.append(start + paragraph.count("\n", 0, first))
+            brackets, start = 0, index + 1
+            continue
+        if len(line) > MAX_DEPTH:  # a shorter line cannot have too deep a prefix
+            expanded = line.expandtabs(4)
+            if cut := _excess_prefix(expanded):
+                line = lines[index] = expanded[cut:]
+                changed.append(index)
+        brackets += line.count("[")
+    return ("\n".join(lines), min(changed)) if changed else (source, None)
 
 
 def flatten_nesting(source: str) -> str:
@@ -144,7 +203,7 @@ _BLOCK_PARSER = new_parser().disable("inline")
 
 def sanitize(html: str) -> str:
     """The final allow-list pass over any HTML fragment built from content."""
-    return nh3.clean(
+    cleaned = nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),
         attributes={"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}},
@@ -153,6 +212,36 @@ def sanitize(html: str) -> str:
         clean_content_tags={"script", "style"},
         strip_comments=True,
     )
+    return limit_depth(cleaned)
+
+
+def limit_depth(html: str, max_depth: int = MAX_ELEMENT_DEPTH) -> str:
+    """Unwrap elements nested deeper than ``max_depth``, keeping their text.
+
+    Works on balanced serializer output (nh3's), where every ``<`` starts a tag.
+    """
+    if html.count("<") <= 2 * max_depth:  # cannot be that deep: the common case
+        return html
+    out: list[str] = []
+    kept: list[bool] = []  # for each open element: was its tag kept?
+    depth = pos = 0
+    for match in _SERIALIZED_TAG.finditer(html):
+        out.append(html[pos : match.start()])
+        pos = match.end()
+        closing, name = match.group(1), match.group(2).lower()
+        if name in _VOID_TAGS:
+            out.append(match.group(0))
+        elif not closing:
+            keep = depth < max_depth
+            kept.append(keep)
+            depth += keep
+            if keep:
+                out.append(match.group(0))
+        elif kept and kept.pop():
+            depth -= 1
+            out.append(match.group(0))
+    out.append(html[pos:])
+    return "".join(out)
 
 
 def to_html(source: str) -> str:
@@ -183,3 +272,22 @@ def plain_text(source: str) -> str:
             elif child.type in {"softbreak", "hardbreak"}:
                 parts.append(" ")
     return " ".join("".join(parts).split())
+
+
+_TERMINAL = (".", "!", "?", ":", ";")
+
+
+def sentence_of(source: str) -> str:
+    """Plain text of one block's inline Markdown (a paragraph, heading, cell), ended as a sentence.
+
+    Readability formulas count sentences by their full stops; a list item or a
+    heading without one would otherwise run into the next as one long sentence.
+    """
+    parts = [
+        " " if child.type in {"softbreak", "hardbreak"} else child.content
+        for token in _PARSER.parseInline(source)
+        for child in token.children or []
+        if child.type in {"text", "code_inline", "softbreak", "hardbreak"}
+    ]
+    text = " ".join("".join(parts).split())
+    return text if not text or text.endswith(_TERMINAL) else text + "."

@@ -173,6 +173,10 @@ class Monograph:
     warnings: tuple[Diagnostic, ...]
     #: When a person last reviewed the text (front matter ``reviewed:``), if stated.
     reviewed: dt.date | None = None
+    #: What a patient reads: the inline Markdown of every block of the intro and
+    #: sections (not the title heading or the disclaimer), for readability checks.
+    #: Raw, so that builds, which never grade, do not pay for inline parsing.
+    text_blocks: tuple[str, ...] = ()
 
     @property
     def layout(self) -> str | None:
@@ -274,7 +278,8 @@ def _title(metadata: Mapping[str, Any], path: str) -> str:
     value = metadata.get("title")
     if value is None or (isinstance(value, str) and not value.strip()):
         raise SourceError(path, 1, "front matter has no 'title'")
-    if isinstance(value, dict | list):
+    # YAML can also make sets and bytes (!!set, !!binary); their repr is no title.
+    if not isinstance(value, str | int | float | dt.date):
         raise SourceError(path, 1, "front matter 'title' must be text")
     return " ".join(str(value).split())
 
@@ -337,12 +342,21 @@ class _Heading(NamedTuple):
     text: str
 
 
-def _scan(body: str) -> tuple[list[_Heading], tuple[int, int] | None]:
-    """Top-level headings and the line span of the last disclaimer paragraph."""
+class _Scan(NamedTuple):
+    headings: list[_Heading]
+    disclaimer: tuple[int, int] | None  # line span of the last disclaimer paragraph
+    sentences: list[tuple[int, str]]  # (first line, inline Markdown) of every text block
+
+
+def _scan(body: str) -> _Scan:
+    """Top-level headings, the disclaimer's span and the text of every block."""
     tokens = markdown.block_tokens(body)
     headings: list[_Heading] = []
     disclaimer: tuple[int, int] | None = None
+    sentences: list[tuple[int, str]] = []
     for index, token in enumerate(tokens):
+        if token.type == "inline" and token.map is not None:
+            sentences.append((token.map[0], token.content))
         if token.map is None or token.level != 0:
             continue
         if token.type == "heading_open":
@@ -350,7 +364,7 @@ def _scan(body: str) -> tuple[list[_Heading], tuple[int, int] | None]:
             headings.append(_Heading(int(token.tag[1]), token.map[0], token.map[1], text))
         elif token.type == "paragraph_open" and _DISCLAIMER_LABEL.match(tokens[index + 1].content):
             disclaimer = (token.map[0], token.map[1])
-    return headings, disclaimer
+    return _Scan(headings, disclaimer, sentences)
 
 
 def _flatten_if_deep(body: str, path: str, offset: int) -> tuple[str, list[Diagnostic]]:
@@ -361,7 +375,8 @@ def _flatten_if_deep(body: str, path: str, offset: int) -> tuple[str, list[Diagn
         path,
         offset + deep,
         Level.WARNING,
-        f"Markdown nested more than {markdown.MAX_DEPTH} levels deep; shown flattened",
+        f"Markdown nested more than {markdown.MAX_DEPTH} levels deep, or more than "
+        f"{markdown.MAX_BRACKETS} '[' in a paragraph; shown flattened",
     )
     return flat, [warning]
 
@@ -380,7 +395,7 @@ def build(source: Source) -> Monograph:
     # markdown-it counts only "\n" as a line break; str.splitlines would also split
     # on U+2028, form feeds and others and put every later section off by a line.
     lines = body.split("\n")
-    headings, disclaimer_span = _scan(body)
+    headings, disclaimer_span, sentences = _scan(body)
 
     disclaimer: str | None = None
     if disclaimer_span is not None:
@@ -393,6 +408,12 @@ def build(source: Source) -> Monograph:
     rest = headings[1:] if title_heading else headings
     section_level = min((h.level for h in rest), default=0)
     boundaries = [h for h in rest if h.level == section_level]
+
+    # The title, the section headings and the disclaimer are not what a patient reads.
+    skipped = {h.start for h in boundaries}
+    skipped.update(range(*disclaimer_span) if disclaimer_span else ())
+    skipped.update(range(title_heading.end) if title_heading else ())
+    text_blocks = tuple(text for line, text in sentences if text.strip() and line not in skipped)
 
     intro_start = title_heading.end if title_heading else 0
     intro_end = boundaries[0].start if boundaries else len(lines)
@@ -437,4 +458,5 @@ def build(source: Source) -> Monograph:
         disclaimer=disclaimer,
         warnings=tuple(warnings),
         reviewed=reviewed,
+        text_blocks=text_blocks,
     )

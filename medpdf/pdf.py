@@ -19,6 +19,9 @@ from urllib.request import url2pathname
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 
+from medpdf.config import CROSS_DOCUMENT_SCHEME
+from medpdf.markdown import is_allowed_link
+
 LOGGER = logging.getLogger(__name__)
 
 # Options that are security decisions, not styling: kept in one place.
@@ -72,6 +75,14 @@ class RestrictedFetcher(weasyprint.URLFetcher):  # type: ignore[misc]
         return super().fetch(url, headers)
 
 
+def _is_safe_link(kind: str, target: str, cross_document: bool) -> bool:
+    if kind == "internal":
+        return True
+    if kind != "external":
+        return False
+    return is_allowed_link(target) or (cross_document and target.startswith(CROSS_DOCUMENT_SCHEME))
+
+
 @dataclass(frozen=True)
 class PdfResult:
     """A rendered PDF and what WeasyPrint was refused while making it."""
@@ -81,11 +92,16 @@ class PdfResult:
     refused_urls: tuple[str, ...]
 
 
-def _write(document: Any, options: dict[str, Any] | None = None) -> bytes:
-    # Belt and braces: no embedded files, whatever the HTML asked for.
+def _write(
+    document: Any, options: dict[str, Any] | None = None, cross_document: bool = False
+) -> bytes:
+    # Belt and braces: no embedded files and no javascript:/file: links, whatever the
+    # HTML asked for; in-document anchors and the sanitizer's link schemes stay.
     document.metadata.attachments = []
     for page in document.pages:
-        page.links[:] = [link for link in page.links if link[0] != "attachment"]
+        page.links[:] = [
+            link for link in page.links if _is_safe_link(link[0], link[1], cross_document)
+        ]
     data: bytes = document.write_pdf(**(options or {}), **_SAFE_OPTIONS)
     return data
 
@@ -133,7 +149,7 @@ def render_combined(
         for html in htmls
     ]
     pages = [page for document in documents for page in document.pages]
-    data = _write(documents[0].copy(pages))
+    data = _write(documents[0].copy(pages), cross_document=True)
     return CombinedResult(
         data=data,
         page_counts=tuple(len(d.pages) for d in documents),

@@ -18,7 +18,7 @@ import segno
 from markupsafe import Markup
 
 from medpdf import __version__, markdown
-from medpdf.config import ClinicInfo, Config
+from medpdf.config import CROSS_DOCUMENT_SCHEME, ClinicInfo, Config
 from medpdf.model import Monograph, Section, SectionKind
 
 
@@ -197,4 +197,6 @@ def render_booklet_front(
 ) -> str:
     """One part of the booklet's front pages: ``cover``, or ``contents`` of one letter."""
     template = environment(templates_dir).get_template("booklet-front.html.j2")
-    return template.render(part=part, toc=toc, first=first, booklet=info, page=options)
+    return template.render(
+        part=part, toc=toc, first=first, booklet=info, page=options, link=CROSS_DOCUMENT_SCHEME
+    )

@@ -1,15 +1,29 @@
 """Shared test helpers.
 
 Tests that need the real collection use the ``corpus_dir`` fixture, which skips
-cleanly when ``../shared/corpus`` is absent (a user's fresh clone).
+cleanly when ``../shared/corpus`` is absent (a user's fresh clone). The security
+tests share a loopback ``listener`` that records every request, a ``secret`` file
+holding a unique marker, and PDF checks that look for either.
 """
 
 from __future__ import annotations
 
+import http.server
+import io
 import os
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
+import pdfplumber
+import pikepdf
+import pypdf
 import pytest
+
+from medpdf import markdown
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MEDPDF_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -66,3 +80,212 @@ A: No, it is a test fixture.
 
 **Disclaimer:** Fixture disclaimer for {title}.
 """
+
+
+# --------------------------------------------------------------------------- listener
+
+
+@dataclass
+class Listener:
+    """A loopback HTTP server that answers everything and remembers it."""
+
+    server: http.server.ThreadingHTTPServer
+    requests: list[str] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            seen.append(f"{self.command} {self.path}")
+            body = b"p::after { content: 'HTTP-REACHED' }"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_HEAD = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Listener(server, seen)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+# --------------------------------------------------------------------------- secret
+
+
+@dataclass(frozen=True)
+class Secret:
+    path: Path
+    marker: str
+
+    @property
+    def uri(self) -> str:
+        return self.path.as_uri()
+
+
+@pytest.fixture
+def secret(tmp_path: Path) -> Secret:
+    marker = f"MEDPDF-SECRET-{uuid.uuid4().hex}"
+    path = tmp_path / "private" / "secret.css"
+    path.parent.mkdir()
+    # Valid CSS, so loading it as a stylesheet would print the marker; as an
+    # attachment or image its bytes would be embedded.
+    path.write_text(f"/* {marker} */\nbody::after {{ content: '{marker}'; }}\n", encoding="utf-8")
+    return Secret(path, marker)
+
+
+# --------------------------------------------------------------------------- PDF checks
+
+
+def pdf_texts(data: bytes) -> str:
+    with pdfplumber.open(io.BytesIO(data)) as doc:
+        return "\n".join(page.extract_text() or "" for page in doc.pages)
+
+
+def pypdf_text(data: bytes) -> str:
+    """Text as pypdf extracts it: a second extractor, and faster than pdfplumber."""
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def assert_marker_absent(data: bytes, marker: str, text: str | None = None) -> None:
+    """The marker is in no raw byte, no extracted text, no decoded stream and no PDF string."""
+    needle = marker.encode()
+    assert needle not in data
+    assert marker not in (pypdf_text(data) if text is None else text)
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        for obj in doc.objects:  # every stream is an indirect object
+            if isinstance(obj, pikepdf.Stream):
+                try:
+                    decoded = obj.read_bytes()
+                except pikepdf.PdfError:
+                    decoded = obj.read_raw_bytes()
+                assert needle not in decoded, f"marker in stream {obj.objgen}"
+        for dictionary in pdf_dictionaries(doc):
+            for key, value in dictionary.items():
+                assert marker not in key
+                values = value if isinstance(value, pikepdf.Array) else [value]
+                for item in values:
+                    if isinstance(item, pikepdf.String):
+                        assert needle not in bytes(item), f"marker in {key}"
+
+
+def assert_no_embedded_files(data: bytes) -> None:
+    """No /EmbeddedFiles name tree, no file specifications, no file attachment annotations."""
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        names = doc.Root.get("/Names")
+        assert names is None or "/EmbeddedFiles" not in names
+        assert len(doc.attachments) == 0
+        for page in doc.pages:
+            for annot in page.get("/Annots", []):
+                assert annot.get("/Subtype") != "/FileAttachment"
+        for obj in pdf_dictionaries(doc):
+            assert obj.get("/Type") not in ("/EmbeddedFile", "/Filespec")
+            assert obj.get("/Subtype") != "/FileAttachment"
+            assert "/EF" not in obj and "/EmbeddedFiles" not in obj
+
+
+_ACTIVE_KEYS = ("/JS", "/JavaScript", "/AA", "/OpenAction", "/Launch", "/XFA", "/AcroForm")
+_ACTIVE_ACTIONS = ("/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToR", "/GoToE")
+
+
+def pdf_dictionaries(doc: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary | pikepdf.Stream]:
+    """Every dictionary in the file, direct ones nested in arrays and dictionaries included."""
+    seen: set[tuple[int, int]] = set()
+    todo: list[object] = [doc.trailer, *doc.objects]
+    while todo:
+        obj = todo.pop()
+        if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream | pikepdf.Array):
+            if obj.is_indirect:
+                if obj.objgen in seen:
+                    continue
+                seen.add(obj.objgen)
+            if isinstance(obj, pikepdf.Array):
+                todo.extend(obj)
+            else:
+                yield obj
+                todo.extend(obj.values())
+
+
+def assert_no_active_content(data: bytes) -> None:
+    """No scripts, automatic actions, forms or links other than http(s)/mailto in the PDF."""
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        for obj in pdf_dictionaries(doc):
+            for key in _ACTIVE_KEYS:
+                assert key not in obj, (key, obj)
+            assert obj.get("/S") not in _ACTIVE_ACTIONS, obj
+            assert obj.get("/Subtype") != "/FileAttachment"
+            if "/URI" in obj:
+                uri = str(obj["/URI"]).strip().lower()
+                assert uri.startswith(("http://", "https://", "mailto:")), uri
+
+
+def assert_pdf_safe(data: bytes, marker: str, text: str | None = None) -> None:
+    """Every check a PDF built from hostile content must pass (``text``: already extracted)."""
+    assert data.startswith(b"%PDF-")
+    assert_marker_absent(data, marker, text)
+    assert_no_embedded_files(data)
+    assert_no_active_content(data)
+
+
+# --------------------------------------------------------------------------- HTML checks
+
+
+class _TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.comments: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_comment(self, data: str) -> None:
+        self.comments.append(data)
+
+
+def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    """Every real element in ``html`` (escaped text such as ``&lt;img&gt;`` is not one)."""
+    collector = _TagCollector()
+    collector.feed(html)
+    collector.close()
+    assert collector.comments == []
+    return collector.tags
+
+
+def assert_safe(html: str) -> None:
+    """Only allow-listed elements, no event handlers, no styles, only safe links."""
+    for tag, attrs in tags_of(html):
+        assert tag in markdown.ALLOWED_TAGS, (tag, html)
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name, html)
+            assert name in {"href", "title", "start", "align"}, (tag, name, html)
+            if name == "href":
+                assert tag == "a"
+                assert value is not None
+                assert value.split(":", 1)[0].lower() in {"http", "https", "mailto"}, html

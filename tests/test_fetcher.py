@@ -10,21 +10,24 @@ request may reach the listener and the marker may not reach the PDF.
 from __future__ import annotations
 
 import base64
-import http.server
 import io
 import struct
-import threading
-import uuid
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 import pdfplumber
 import pikepdf
 import pytest
-from conftest import write_monograph
+from conftest import (
+    Listener,
+    Secret,
+    assert_marker_absent,
+    assert_no_active_content,
+    assert_no_embedded_files,
+    pdf_texts,
+    write_monograph,
+)
 
 from medpdf import build, pdf
 from medpdf.config import DEFAULT_RESOURCES, Config
@@ -32,55 +35,7 @@ from medpdf.config import DEFAULT_RESOURCES, Config
 STYLES = DEFAULT_RESOURCES.styles
 
 
-# --------------------------------------------------------------------------- listener
-
-
-@dataclass
-class Listener:
-    """A loopback HTTP server that answers everything and remembers it."""
-
-    server: http.server.ThreadingHTTPServer
-    requests: list[str] = field(default_factory=list)
-
-    @property
-    def base(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    seen: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            seen.append(f"{self.command} {self.path}")
-            body = b"p::after { content: 'HTTP-REACHED' }"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/css")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        do_GET = do_POST = do_HEAD = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Listener(server, seen)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+# --------------------------------------------------------------------------- helpers
 
 
 def test_listener_records_requests(listener: Listener) -> None:
@@ -90,69 +45,6 @@ def test_listener_records_requests(listener: Listener) -> None:
     with urllib.request.urlopen(f"{listener.base}/probe", timeout=5) as response:
         assert b"HTTP-REACHED" in response.read()
     assert listener.requests == ["GET /probe"]
-
-
-# --------------------------------------------------------------------------- secret
-
-
-@dataclass(frozen=True)
-class Secret:
-    path: Path
-    marker: str
-
-    @property
-    def uri(self) -> str:
-        return self.path.as_uri()
-
-
-@pytest.fixture
-def secret(tmp_path: Path) -> Secret:
-    marker = f"MEDPDF-SECRET-{uuid.uuid4().hex}"
-    path = tmp_path / "private" / "secret.css"
-    path.parent.mkdir()
-    # Valid CSS, so loading it as a stylesheet would print the marker; as an
-    # attachment or image its bytes would be embedded.
-    path.write_text(f"/* {marker} */\nbody::after {{ content: '{marker}'; }}\n", encoding="utf-8")
-    return Secret(path, marker)
-
-
-# --------------------------------------------------------------------------- PDF checks
-
-
-def pdf_texts(data: bytes) -> str:
-    with pdfplumber.open(io.BytesIO(data)) as doc:
-        return "\n".join(page.extract_text() or "" for page in doc.pages)
-
-
-def assert_marker_absent(data: bytes, marker: str) -> None:
-    needle = marker.encode()
-    assert needle not in data
-    assert marker not in pdf_texts(data)
-    with pikepdf.open(io.BytesIO(data)) as doc:
-        for obj in doc.objects:
-            if isinstance(obj, pikepdf.Stream):
-                try:
-                    decoded = obj.read_bytes()
-                except pikepdf.PdfError:
-                    decoded = obj.read_raw_bytes()
-                assert needle not in decoded, f"marker in stream {obj.objgen}"
-            elif isinstance(obj, pikepdf.Dictionary | pikepdf.Array):
-                assert marker not in repr(obj)
-        assert marker not in repr(doc.docinfo)
-
-
-def assert_no_embedded_files(data: bytes) -> None:
-    with pikepdf.open(io.BytesIO(data)) as doc:
-        names = doc.Root.get("/Names")
-        assert names is None or "/EmbeddedFiles" not in names
-        assert len(doc.attachments) == 0
-        for page in doc.pages:
-            for annot in page.get("/Annots", []):
-                assert annot.get("/Subtype") != "/FileAttachment"
-        for obj in doc.objects:
-            if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-                assert obj.get("/Type") not in ("/EmbeddedFile", "/Filespec")
-                assert obj.get("/Subtype") != "/FileAttachment"
 
 
 def png_data_url(width: int = 8, height: int = 8) -> str:
@@ -251,6 +143,7 @@ def test_hostile_monograph_fetches_nothing(
     assert_marker_absent(data, secret.marker)
     assert "HTTP-REACHED" not in text
     assert_no_embedded_files(data)
+    assert_no_active_content(data)
     with pdfplumber.open(io.BytesIO(data)) as doc:
         assert all(not page.images for page in doc.pages)
 
@@ -281,6 +174,7 @@ def hostile_html(secret: Secret, listener: Listener, extra_head: str = "") -> tu
         f"ftp://127.0.0.1:{listener.port}/img.png",
         "https://example.invalid/background.png",
         f"{h}/svg-image.png",
+        # <use href> to another file: WeasyPrint 70 does not even ask for it.
     ]
     html = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Hand written</title>
@@ -309,6 +203,10 @@ def hostile_html(secret: Secret, listener: Listener, extra_head: str = "") -> tu
 <object data="{s}" type="text/plain"></object>
 <iframe src="{s}"></iframe>
 <svg width="20" height="20"><image href="{h}/svg-image.png" width="10" height="10"/></svg>
+<svg width="20" height="20"><use href="{h}/svg-use.svg#shape"/></svg>
+<script>document.write("SCRIPT-RAN")</script>
+<p><a href="javascript:alert(1)">js link</a> <a href="JaVaScRiPt:alert(2)">js upper</a>
+<a href="{s}">file link</a> <a href="https://example.org/">web link</a> <a href="#ok">anchor</a></p>
 <p><a rel="attachment" href="{s}">attached secret</a></p>
 <p><a rel="attachment" href="styles/handout.css">attached stylesheet</a></p>
 <p><img id="ok" src="{png_data_url()}" style="width: 40px; height: 40px" alt=""></p>
@@ -337,6 +235,22 @@ def test_render_leaks_no_secret(rendered: tuple[pdf.PdfResult, list[str]], secre
 def test_render_embeds_no_files(rendered: tuple[pdf.PdfResult, list[str]]) -> None:
     # Even attachments the fetcher may serve (project files, data: URLs) are dropped.
     assert_no_embedded_files(rendered[0].data)
+
+
+def test_render_keeps_only_web_and_internal_links(
+    rendered: tuple[pdf.PdfResult, list[str]],
+) -> None:
+    # javascript: and file: hrefs would become clickable PDF actions; only the
+    # https link and the in-document anchor survive.
+    data = rendered[0].data
+    assert_no_active_content(data)
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        links = [annot for page in doc.pages for annot in page.get("/Annots", [])]
+        uris = [str(link.A.URI) for link in links if "/A" in link]
+        anchors = [link for link in links if "/Dest" in link]
+    assert uris == ["https://example.org/"]
+    assert len(anchors) == 1
+    assert "SCRIPT-RAN" not in pdf_texts(data)
 
 
 def test_render_reports_refused_urls(rendered: tuple[pdf.PdfResult, list[str]]) -> None:

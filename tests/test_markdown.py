@@ -2,52 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import time
-from html.parser import HTMLParser
 
 import pytest
+from conftest import assert_safe, tags_of
 
 from medpdf import markdown
 
 RENDERERS = {"block": markdown.to_html, "inline": markdown.to_inline_html}
-
-
-class _TagCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.comments: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_comment(self, data: str) -> None:
-        self.comments.append(data)
-
-
-def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    """Every real element in ``html`` (escaped text such as ``&lt;img&gt;`` is not one)."""
-    collector = _TagCollector()
-    collector.feed(html)
-    collector.close()
-    assert collector.comments == []
-    return collector.tags
-
-
-def assert_safe(html: str) -> None:
-    """Only allow-listed elements, no event handlers, no styles, only safe links."""
-    for tag, attrs in tags_of(html):
-        assert tag in markdown.ALLOWED_TAGS, (tag, html)
-        for name, value in attrs.items():
-            assert not name.startswith("on"), (tag, name, html)
-            assert name in {"href", "title", "start", "align"}, (tag, name, html)
-            if name == "href":
-                assert tag == "a"
-                assert value is not None
-                assert value.split(":", 1)[0].lower() in {"http", "https", "mailto"}, html
 
 
 # --------------------------------------------------------------------------- safe inline tags
@@ -395,3 +358,91 @@ def test_block_tokens_carry_line_maps():
     tokens = markdown.block_tokens("# Title\n\n### Usage\nText.\n")
     headings = [t for t in tokens if t.type == "heading_open"]
     assert [(t.tag, t.map) for t in headings] == [("h1", [0, 1]), ("h3", [2, 3])]
+
+
+def _max_depth(html: str) -> int:
+    depth = deepest = 0
+    for match in re.finditer(r"<(/?)([a-z0-9]+)[^>]*>", html):
+        if match.group(2) in {"br", "hr"}:
+            continue
+        depth += -1 if match.group(1) else 1
+        deepest = max(deepest, depth)
+    assert depth == 0, html[:200]
+    return deepest
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("*" * 5000 + "deep" + "*" * 5000, id="stars"),
+        pytest.param("_" * 5000 + "deep" + "_" * 5000, id="underscores"),
+        pytest.param("*a " * 3000 + "deep" + " b*" * 3000, id="spaced-stars"),
+        pytest.param("~~a " * 3000 + "deep" + " b~~" * 3000, id="strikethrough"),
+        pytest.param("<sub>" * 5000 + "deep", id="sub-tags"),
+        pytest.param("<em><strong>" * 3000 + "deep", id="mixed-tags"),
+    ],
+)
+@pytest.mark.parametrize("renderer", RENDERERS.values(), ids=RENDERERS.keys())
+def test_inline_nesting_is_capped_and_text_kept(renderer, source: str):
+    # WeasyPrint recursed past Python's limit on thousands of nested inline elements.
+    html = renderer(source)
+    assert "deep" in html
+    assert _max_depth(html) <= markdown.MAX_ELEMENT_DEPTH
+    assert_safe(html)
+
+
+def test_limit_depth_unwraps_only_what_is_too_deep():
+    html = '<p><a href="https://x.example/" title="a<b>c"><em><b>t</b></em></a> u<br></p>'
+    assert markdown.limit_depth(html, 10) == html
+    assert markdown.limit_depth(html, 2) == (
+        '<p><a href="https://x.example/" title="a<b>c">t</a> u<br></p>'
+    )
+    assert markdown.limit_depth("<p>x</p>" * 100, 1) == "<p>x</p>" * 100
+
+
+@pytest.fixture
+def label_scans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts markdown-it's skipToken calls: the work of matching brackets."""
+    calls = [0]
+    original = markdown._PARSER.inline.skipToken
+
+    def counting(state):
+        calls[0] += 1
+        return original(state)
+
+    monkeypatch.setattr(markdown._PARSER.inline, "skipToken", counting)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("![" * 5000, id="image-brackets"),
+        pytest.param("![\n" * 5000, id="image-brackets-lines"),
+        pytest.param(("![" * 100 + "\n\n") * 50, id="image-bracket-paragraphs"),
+        pytest.param("[a\n" * 5000, id="bracket-lines"),
+        pytest.param("[" * 5000 + "x" + "](https://example.org)" * 5000, id="closed"),
+    ],
+)
+def test_bracket_matching_work_stays_linear(label_scans: list[int], source: str):
+    # Each unclosed "[" made markdown-it scan up to maxNesting tokens ahead: ~400
+    # scans per bracket, so a 2 MiB file of "![" took minutes to check.
+    markdown.block_tokens(source)
+    assert label_scans[0] <= 3 * source.count("[")
+
+
+def test_unclosed_brackets_become_text_and_links_survive():
+    source = "See [leaflet](https://example.org/l) and [notes](https://example.org/n).\n" + (
+        "[" * 30 + " literal"
+    )
+    html = markdown.to_html(source)
+    assert html.count("<a href=") == 2
+    assert "[" * 30 + " literal" in html
+    flat, first = markdown.flatten_nesting_at("Intro.\n\n" + source)
+    assert first == 3  # the line with the unclosed brackets
+    assert flat.count("&#91;") == 30
+
+
+def test_few_brackets_are_left_alone():
+    source = "[" * markdown.MAX_BRACKETS + " text"
+    assert markdown.flatten_nesting_at(source) == (source, None)

@@ -480,6 +480,7 @@ def test_body_without_headings_is_intro():
         pytest.param(">" * 5000 + " deep", id="blockquotes"),
         pytest.param("- " * 5000 + "deep", id="bullets"),
         pytest.param("\n".join("  " * i + "- deep" for i in range(200)), id="indented-200"),
+        pytest.param("Text\n" + "![" * 5000 + " deep", id="unclosed-brackets"),
     ],
 )
 def test_absurd_nesting_is_flattened_with_a_warning_on_its_line(deep: str):
@@ -569,6 +570,8 @@ def error_of(text: str) -> SourceError:
         ),
         ("---\ntitle:\n  - Zentorex\n---\n# Z\nOne.\n", 1, "front matter 'title' must be text"),
         ("---\ntitle: {a: 1}\n---\n# Z\nOne.\n", 1, "front matter 'title' must be text"),
+        ("---\ntitle: !!binary aGk=\n---\n# Z\nOne.\n", 1, "front matter 'title' must be text"),
+        ("---\ntitle: !!set {a, b}\n---\n# Z\nOne.\n", 1, "front matter 'title' must be text"),
         (
             "---\n- Zentorex\n- Pellorin\n---\n# Z\nOne.\n",
             1,
