@@ -559,7 +559,9 @@ def build_booklet(
     problems: list[Diagnostic] = []
     if not chunks:
         return BookletReport(None, 0, 0, 0, 0, (), time.perf_counter() - started)
-    with RenderPool(limits) as pool:
+    # A chunk is ~24 handouts' worth of layout: recycle workers after fewer tasks.
+    chunk_limits = replace(limits, tasks_per_worker=max(1, limits.tasks_per_worker // 5))
+    with RenderPool(chunk_limits) as pool:
         counts, used, laid_out = _lay_out_chunks(chunks, config, store, pool, problems, progress)
         placed = _place(used, counts, titles)
         if not placed:

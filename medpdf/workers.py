@@ -36,7 +36,7 @@ class Limits:
     jobs: int = field(default_factory=lambda: default_jobs())
     seconds: float = 120.0
     memory_mib: int = 1024
-    tasks_per_worker: int = 40
+    tasks_per_worker: int = 200
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
