@@ -347,7 +347,10 @@ def _lay_out_front(
     fingerprint = render_fingerprint(config)
     printed = templating.page_options(config).generated.isoformat()
     groups = _toc(placed, 0)
-    front_pages = 2 + sum(_contents_guess(g) for g in groups)
+    # Start from last build's count: after an edit it is almost always still right,
+    # and a wrong start costs one extra layout of every letter's contents.
+    hint = store.recall("booklet-front-pages")
+    front_pages = int(hint) if hint and hint.isdigit() else 2 + sum(map(_contents_guess, groups))
     for _ in range(4):
         jobs: list[FrontJob] = [FrontJob("cover", (), False, info, config, Path())]
         for index, group in enumerate(_toc(placed, front_pages)):
@@ -376,6 +379,7 @@ def _lay_out_front(
             pages[key] = outcome.result.page_counts[0]
         actual = sum(pages[key] for key in keys)
         if actual == front_pages:
+            store.remember("booklet-front-pages", str(actual))
             return keys, actual
         front_pages = actual
     raise MedpdfError("medpdf: error: booklet: the contents' page count does not settle")

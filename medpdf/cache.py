@@ -157,6 +157,18 @@ class Cache:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    # -- small facts remembered between builds ----------------------------
+
+    def recall(self, name: str) -> str | None:
+        """A value stored with :meth:`remember`; a hint, never trusted for output."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def remember(self, name: str, value: str) -> None:
+        """Keep a small value for the next build."""
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
     # -- parse summaries -------------------------------------------------
 
     def summaries(self, keys: Iterable[str]) -> dict[str, Summary]:
