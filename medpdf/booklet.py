@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 import subprocess
 import time
@@ -34,12 +35,21 @@ from pathlib import Path
 from typing import Any
 
 from medpdf import model, templating
-from medpdf.build import Catalog, Entry, render_fingerprint, sweep_stale_temps, write_atomic
+from medpdf.build import (
+    Catalog,
+    Entry,
+    render_fingerprint,
+    sweep_stale_temps,
+    write_atomic,
+    write_atomic_with,
+)
 from medpdf.cache import Cache, digest_of
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.errors import Diagnostic, Level, MedpdfError, sort_key
 from medpdf.sources import Source
 from medpdf.workers import Failure, Limits, RenderPool
+
+LOGGER = logging.getLogger(__name__)
 
 #: Average and largest number of monographs per chunk.
 CHUNK_TARGET = 24
@@ -538,9 +548,7 @@ def _assemble(
         meta["dc:title"] = BOOKLET_TITLE
         meta["dc:language"] = [config.lang]
 
-    buffer = io.BytesIO()
-    booklet.save(buffer)
-    write_atomic(target, buffer.getvalue())
+    write_atomic_with(target, booklet.save)
     return total
 
 
@@ -567,6 +575,12 @@ def build_booklet(
     chunk_limits = replace(limits, tasks_per_worker=max(1, limits.tasks_per_worker // 5))
     with RenderPool(chunk_limits) as pool:
         counts, used, laid_out = _lay_out_chunks(chunks, config, store, pool, problems, progress)
+        LOGGER.info(
+            "booklet: %d of %d chunks laid out (%.1f s)",
+            laid_out,
+            len(chunks),
+            time.perf_counter() - started,
+        )
         placed = _place(used, counts, titles)
         if not placed:
             problems.sort(key=sort_key)
@@ -574,6 +588,9 @@ def build_booklet(
                 None, 0, 0, laid_out, 0, tuple(problems), time.perf_counter() - started
             )
         front_keys, front_pages = _lay_out_front(placed, config, store, pool, clinic)
+        LOGGER.info(
+            "booklet: %d front pages ready (%.1f s)", front_pages, time.perf_counter() - started
+        )
     parts = [*front_keys, *(c.key for c in used)]
     key = digest_of("booklet", render_fingerprint(config), *parts)
     done = store.output_current(target, key)
@@ -590,6 +607,9 @@ def build_booklet(
             target,
         )
         store.record_outputs([(target, key, {"pages": total})])
+        LOGGER.info(
+            "booklet: merged and stamped %d pages (%.1f s)", total, time.perf_counter() - started
+        )
     stamp_key = _stamp_key(config, total)
     store.prune_blobs([*parts, stamp_key])
     problems.sort(key=sort_key)
