@@ -40,10 +40,9 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Collection:
-    """Every monograph that parsed, and every problem found on the way."""
+class Checked:
+    """What validating a collection found, whichever form its valid files take."""
 
-    monographs: tuple[Monograph, ...]
     diagnostics: tuple[Diagnostic, ...]
     files_seen: int
 
@@ -51,6 +50,13 @@ class Collection:
     def errors(self) -> tuple[Diagnostic, ...]:
         """Problems that keep a file out of the build."""
         return tuple(d for d in self.diagnostics if d.is_error)
+
+
+@dataclass(frozen=True)
+class Collection(Checked):
+    """Every monograph that parsed, and every problem found on the way (for ``check``)."""
+
+    monographs: tuple[Monograph, ...]
 
 
 class _Named(Protocol):
@@ -111,7 +117,7 @@ def parse_sources(items: Iterable[sources.Source | SourceError]) -> Collection:
     kept, duplicates = _duplicates(parsed)
     diagnostics.extend(duplicates)
     diagnostics.sort(key=sort_key)
-    return Collection(tuple(kept), tuple(diagnostics), seen)
+    return Collection(diagnostics=tuple(diagnostics), files_seen=seen, monographs=tuple(kept))
 
 
 def load_collection(content_dir: Path) -> Collection:
@@ -270,17 +276,10 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Catalog:
-    """Every valid source of a collection, with the problems ``check`` would print."""
+class Catalog(Checked):
+    """Every valid source of a collection, with the problems ``check`` would print (for builds)."""
 
     entries: tuple[Entry, ...]
-    diagnostics: tuple[Diagnostic, ...]
-    files_seen: int
-
-    @property
-    def errors(self) -> tuple[Diagnostic, ...]:
-        """Problems that keep a file out of the build."""
-        return tuple(d for d in self.diagnostics if d.is_error)
 
 
 def summarize(source: sources.Source) -> Summary:
@@ -328,7 +327,7 @@ def scan_catalog(content_dir: Path, store: Cache | None = None) -> Catalog:
     kept, duplicates = _duplicates(entries)
     diagnostics.extend(duplicates)
     diagnostics.sort(key=sort_key)
-    return Catalog(tuple(kept), tuple(diagnostics), len(items))
+    return Catalog(diagnostics=tuple(diagnostics), files_seen=len(items), entries=tuple(kept))
 
 
 # -- the output folder: one build at a time, a cache beside the PDFs ----------
