@@ -38,6 +38,7 @@ from medpdf import model, templating
 from medpdf.build import (
     Catalog,
     Entry,
+    refusal_warnings,
     render_fingerprint,
     sweep_stale_temps,
     write_atomic,
@@ -272,10 +273,7 @@ def _lay_out_chunks(
                 laid_out += 1
                 store.record_blob(chunk.key, result.sha256, {"pages": list(result.page_counts)})
                 counts[chunk.key] = result.page_counts
-                problems.extend(
-                    Diagnostic(chunk.sources[0].display_path, None, Level.WARNING, f"refused {url}")
-                    for url in result.refused_urls
-                )
+                problems += refusal_warnings(chunk.sources[0].display_path, result.refused_urls)
                 if progress is not None:
                     progress(len(chunk.sources))
             elif attempt == 0 and len(chunk.sources) > 1:

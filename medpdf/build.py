@@ -234,12 +234,9 @@ def render_handout(monograph: Monograph, config: Config) -> pdf.PdfResult:
     return pdf.render(html, config.resources.root, config.resources.readable_dirs)
 
 
-def refusal_warnings(monograph: Monograph, result: pdf.PdfResult) -> list[Diagnostic]:
+def refusal_warnings(path: str, urls: Iterable[str]) -> list[Diagnostic]:
     """One warning per URL the PDF stage refused, in the ``check`` format."""
-    return [
-        Diagnostic(monograph.source_path, None, Level.WARNING, f"refused to fetch {url}")
-        for url in result.refused_urls
-    ]
+    return [Diagnostic(path, None, Level.WARNING, f"refused to fetch {url}") for url in urls]
 
 
 def write_handout(monograph: Monograph, config: Config, target: Path) -> pdf.PdfResult:
@@ -502,12 +499,7 @@ def build_handouts(
                     store.record_outputs([(job.target, job.key, {"pages": result.pages})])
                     built.append(job.target)
                     pages += result.pages
-                    problems.extend(
-                        Diagnostic(
-                            job.source.display_path, None, Level.WARNING, f"refused to fetch {url}"
-                        )
-                        for url in result.refused_urls
-                    )
+                    problems += refusal_warnings(job.source.display_path, result.refused_urls)
                 if progress is not None:
                     progress(1)
     problems.sort(key=sort_key)

@@ -237,8 +237,8 @@ def handout(
     target = output or settings.handouts_dir / f"{source.slug}.pdf"
     limits = _limits(1, time_limit, memory_limit)
     result = build.render_one_handout(source, settings, target, limits)
-    for url in result.refused_urls:
-        click.echo(f"{source.display_path}: warning: refused to fetch {url}", err=True)
+    for warning in build.refusal_warnings(source.display_path, result.refused_urls):
+        click.echo(warning.format(), err=True)
     click.echo(f"wrote {target} ({result.pages} pages)")
 
 
