@@ -160,11 +160,9 @@ def chunk_task(job: ChunkJob) -> ChunkDone | Failure:
         result = pdf.render_combined(htmls, resources.root, resources.readable_dirs)
         write_atomic(job.target, result.data)
     except MemoryError:
-        raise
-    except MedpdfError as exc:
-        return Failure(str(exc))
+        raise  # the pool reports it with the limit that was hit
     except Exception as exc:
-        return Failure(f"rendering failed: {exc!r}")
+        return Failure.of(exc)
     return ChunkDone(
         result.page_counts, result.refused_urls, hashlib.sha256(result.data).hexdigest()
     )

@@ -383,10 +383,8 @@ def handout_task(job: HandoutJob) -> HandoutDone | Failure:
         result = write_handout(mono, job.config, job.target)
     except MemoryError:
         raise  # the pool reports it with the limit that was hit
-    except MedpdfError as exc:
-        return Failure(str(exc).removeprefix(f"{job.source.display_path}: error: "))
     except Exception as exc:
-        return Failure(f"rendering failed: {exc!r}")
+        return Failure.of(exc)
     return HandoutDone(result.page_count, result.refused_urls)
 
 

@@ -242,14 +242,14 @@ class Cache:
         """Where the blob of ``key`` lives (written by a worker, then recorded)."""
         return self.blob_dir / f"{key}.pdf"
 
-    def blob(self, key: str, verify: bool = True) -> dict[str, Any] | None:
+    def blob(self, key: str) -> dict[str, Any] | None:
         """The extra data of a stored blob whose file is present and intact."""
         row = self._db.execute("SELECT sha256, extra FROM blobs WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         path = self.blob_path(key)
         try:
-            if verify and hashlib.sha256(path.read_bytes()).hexdigest() != row[0]:
+            if hashlib.sha256(path.read_bytes()).hexdigest() != row[0]:
                 LOGGER.info("cached %s is damaged; rebuilding it", path.name)
                 return None
         except OSError:

@@ -23,6 +23,8 @@ from typing import Generic, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
+from medpdf.errors import RenderError, SourceError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -82,6 +84,14 @@ class Failure:
     """Why a task produced nothing, as one line for the build summary."""
 
     message: str
+
+    @classmethod
+    def of(cls, exc: Exception) -> Failure:
+        """The message of a task's exception, without the path the caller adds again."""
+        if isinstance(exc, SourceError | RenderError):
+            line = exc.diagnostic.line
+            return cls(f"line {line}: {exc.diagnostic.message}" if line else exc.diagnostic.message)
+        return cls(f"rendering failed: {exc!r}")
 
 
 @dataclass(frozen=True)
