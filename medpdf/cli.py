@@ -159,6 +159,17 @@ def check(
         sys.exit(1)
 
 
+def output_option(default: str) -> Callable[[F], F]:
+    """``-o/--output`` for the commands that write one PDF."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help=f"Where to write the PDF [default: {default}].",
+    )
+
+
 def limits_options(func: F) -> F:
     """``--jobs`` and the per-render limits, shared by every command that renders."""
     func = click.option(
@@ -210,13 +221,7 @@ def _progress(length: int, label: str) -> Any:
 @cli.command()
 @click.argument("name")
 @content_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Where to write the PDF [default: output/handouts/<slug>.pdf].",
-)
+@output_option("output/handouts/<slug>.pdf")
 @config_option
 @print_options
 @limits_options
@@ -318,13 +323,7 @@ def handouts(
 
 @cli.command(name="booklet")
 @content_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Where to write the booklet [default: output/booklet.pdf].",
-)
+@output_option("output/booklet.pdf")
 @config_option
 @print_options
 @limits_options
