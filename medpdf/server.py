@@ -188,9 +188,7 @@ class Listing:
 
     def suggestions(self, query: str) -> list[Entry]:
         """Close names for a query that matched nothing (typos)."""
-        titles = build.suggestions(query, self.entries)
-        by_title = {e.title: e for e in self.entries}
-        return [by_title[t] for t in titles if t in by_title]
+        return [self.by_slug[slug] for slug in build.suggestions(query, self.entries)]
 
 
 def scan(content_dir: Path, cache_folder: Path) -> Listing:
@@ -688,4 +686,7 @@ def run(settings: StationSettings, sock: socket.socket, access_log: bool) -> Non
             timeout_graceful_shutdown=5,
         )
     )
-    server.run(sockets=[sock])
+    # uvicorn shuts down gracefully (workers included), then re-raises the
+    # signal it caught; Ctrl+C is how staff stop the station, not an error.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
