@@ -425,6 +425,7 @@ def serve(
         limits=_limits(jobs, time_limit, memory_limit),
         queue=queue,
         cache_mib=cache_size,
+        allowed_hosts=server.hosts_for(host),
     )
     sock = server.listen(host, port)
     click.echo(
@@ -432,6 +433,12 @@ def serve(
         f"with {settings.limits.jobs} render workers; press Ctrl+C to stop",
         err=True,
     )
+    if settings.allowed_hosts == ("*",):
+        click.echo(
+            f"medpdf: warning: the station has no login; anyone who can reach {host} "
+            "on this network can use it",
+            err=True,
+        )
     verbose = logging.getLogger("medpdf").isEnabledFor(logging.INFO)
     server.run(settings, sock, access_log=verbose)
 

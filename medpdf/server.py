@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import ipaddress
 import logging
 import os
 import socket
@@ -32,6 +33,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -75,8 +77,11 @@ class StationSettings:
     queue: int = 32
     #: Size of the folder of rendered PDFs; the least recently used go first.
     cache_mib: int = 512
-    #: Seconds between refreshes of the drug list when files change (watcher debounce).
+    #: Milliseconds the file watcher waits for more changes before rescanning.
     watch_debounce_ms: int = 200
+    #: Host names the station answers to ("*": any). A station on loopback
+    #: answers only to loopback names, so a web page cannot reach it by DNS rebinding.
+    allowed_hosts: tuple[str, ...] = ("*",)
 
     @property
     def cache_dir(self) -> Path:
@@ -148,14 +153,17 @@ class Listing:
     """The drugs the station offers, as scanned from the content folder."""
 
     entries: tuple[Entry, ...]
+    folded: tuple[str, ...]
     by_slug: dict[str, Entry]
     errors: int
 
     @classmethod
     def of(cls, entries: Iterable[Entry], errors: int) -> Listing:
-        """A listing in A-Z order of titles, indexed by slug."""
-        ordered = tuple(sorted(entries, key=lambda e: (fold(e.title), e.slug)))
-        return cls(ordered, {e.slug: e for e in ordered}, errors)
+        """A listing in A-Z order of titles, indexed by slug, with titles folded for search."""
+        keyed = sorted((fold(e.title), e.slug, e) for e in entries)
+        ordered = tuple(entry for _, _, entry in keyed)
+        folded = tuple(title for title, _, _ in keyed)
+        return cls(ordered, folded, {e.slug: e for e in ordered}, errors)
 
     def find(self, slug: str) -> Entry | None:
         """The entry with this slug (an exact lookup: no path is built from it)."""
@@ -171,8 +179,7 @@ class Listing:
         if not words:
             return list(self.entries)
         ranked: list[tuple[int, str, Entry]] = []
-        for entry in self.entries:
-            title = fold(entry.title)
+        for title, entry in zip(self.folded, self.entries, strict=True):
             haystack = f"{title} {entry.slug}"
             if not all(word in haystack for word in words):
                 continue
@@ -623,8 +630,18 @@ def create_app(settings: StationSettings) -> Starlette:
     ]
     handlers = {HTTPException: _error_page}
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     app.add_middleware(_SecurityHeaders)
     return app
+
+
+def hosts_for(host: str) -> tuple[str, ...]:
+    """The Host names a station listening on ``host`` should accept."""
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    return ("127.0.0.1", "localhost", "[::1]", "::1") if loopback else ("*",)
 
 
 class _SecurityHeaders:

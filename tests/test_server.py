@@ -229,6 +229,19 @@ def test_unknown_drug_page_names_it(client: TestClient) -> None:
     assert 'href="/"' in response.text
 
 
+def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> None:
+    content = make_content(tmp_path / "content")
+    hosts = server.hosts_for("127.0.0.1")
+    settings = settings_for(tmp_path, content, allowed_hosts=hosts)
+    with TestClient(server.create_app(settings), base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/health", headers={"host": "localhost:8000"}).status_code == 200
+        # A page on another site that rebinds its name to 127.0.0.1 gets nothing.
+        assert client.get("/drugs.json", headers={"host": "evil.example"}).status_code == 400
+    assert server.hosts_for("0.0.0.0") == ("*",)
+    assert server.hosts_for("::1") == hosts
+
+
 def test_booklet_is_served_once_built(site: tuple[TestClient, Path]) -> None:
     client, tmp = site
     missing = client.get("/booklet.pdf")
