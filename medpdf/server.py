@@ -286,7 +286,6 @@ class Renderer:
         self.shelf = shelf
         self.queue = queue
         self.running = 0
-        self.waiting = 0
         self.rendered = 0
         self._slots = asyncio.Semaphore(pool.limits.jobs)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
@@ -299,7 +298,7 @@ class Renderer:
             return data
         task = self._in_flight.get(key)
         if task is None:
-            if self.waiting >= self.queue:
+            if len(self._in_flight) >= self.pool.limits.jobs + self.queue:
                 raise Busy
             task = asyncio.create_task(self._render(key, source, config))
             self._in_flight[key] = task
@@ -311,12 +310,13 @@ class Renderer:
             raise RenderFailed("the rendered PDF could not be kept; raise --cache-size")
         return data
 
+    @property
+    def waiting(self) -> int:
+        """Renders asked for that wait for a free worker."""
+        return len(self._in_flight) - self.running
+
     async def _render(self, key: str, source: sources.Source, config: Config) -> None:
-        self.waiting += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self.waiting -= 1
+        await self._slots.acquire()
         self.running += 1
         try:
             job = HandoutJob(source, config, self.shelf.path(key), key)

@@ -23,12 +23,21 @@ import pdfplumber
 import psutil
 import pypdf
 import pytest
+from conftest import (
+    MINIMAL,
+    Listener,
+    Secret,
+    assert_pdf_safe,
+    pdf_texts,
+    tags_of,
+    write_monograph,
+)
 from starlette.testclient import TestClient
+from test_hostile_content import hostile_html
 
-from medpdf import server
+from medpdf import markdown, server
 from medpdf.config import Config
 from medpdf.workers import Failure, Limits
-from tests.conftest import MINIMAL, pdf_texts, write_monograph
 
 DRUGS = {
     "alpha-blocker": "Alphablockin",
@@ -259,6 +268,43 @@ def test_booklet_is_served_once_built(site: tuple[TestClient, Path]) -> None:
         booklet.unlink()
 
 
+def test_hostile_monograph_through_the_station(
+    tmp_path: Path, listener: Listener, secret: Secret
+) -> None:
+    """Preview, page and PDF of the threat model's hostile file fetch and run nothing."""
+    content = make_content(tmp_path / "content")
+    write_monograph(content, "hostilex", hostile_html(secret, listener.base))
+    with TestClient(server.create_app(settings_for(tmp_path, content))) as client:
+        preview = client.get("/drug/hostilex/preview")
+        benign = client.get("/drug/gamma/preview")
+        page = client.get("/drug/hostilex")
+        home = client.get("/", params={"q": "hostilex"})
+        names = client.get("/drugs.json").text
+        pdf = client.get("/drug/hostilex.pdf")
+    assert {r.status_code for r in (preview, page, home, pdf)} == {200}
+    # The page around the monograph is the benign fixture's; the rest must be allow-listed.
+    template_tags = {tag for tag, _ in tags_of(benign.text)}
+    for tag, attrs in tags_of(preview.text):
+        assert tag in template_tags | markdown.ALLOWED_TAGS, tag
+        assert not any(name.startswith("on") or name == "style" for name in attrs), (tag, attrs)
+        if tag == "link":
+            assert attrs["href"] in {
+                f"styles/{n}" for n in ("handout.css", "paper-a4.css", "serve/preview.css")
+            }
+        if tag == "base":
+            assert attrs["href"] == "/static/"
+        if tag == "a":
+            assert str(attrs["href"]).split(":", 1)[0] in {"http", "https", "mailto"}
+    for response in (preview, page, home):
+        assert secret.marker not in response.text
+        assert "<script" not in response.text.replace('<script src="/static/assets/serve/', "")
+        assert "<b>bold</b>" not in response.text  # the title is text, not markup
+    assert "{% if true %}JINJA-RAN{% endif %} stays literal." in preview.text
+    assert "<b>bold</b>" in names  # JSON carries the title as data; the script sets textContent
+    assert_pdf_safe(pdf.content, secret.marker)
+    assert listener.requests == []
+
+
 # --------------------------------------------------------------------------- live changes
 
 
@@ -372,6 +418,30 @@ def test_renders_are_bounded_and_extra_requests_are_refused(tmp_path: Path) -> N
         assert results == [b"%PDF-fake"] * 4
         assert len(pool.started) == 3  # the twin shared the first render
         assert (renderer.running, renderer.waiting, renderer.rendered) == (0, 0, 3)
+
+    asyncio.run(scenario())
+
+
+def test_a_free_worker_takes_a_render_even_with_no_queue(tmp_path: Path) -> None:
+    from medpdf import sources
+
+    content = make_content(tmp_path / "content")
+    config = Config(content_dir=content, output_dir=tmp_path / "output")
+    texts = [sources.read(p) for p in sorted(content.glob("*.md"))]
+
+    async def scenario() -> None:
+        shelf = server.PdfShelf(tmp_path / "shelf", 1 << 20)
+        pool = FakePool(2, shelf)
+        renderer = server.Renderer(pool, shelf, queue=0)  # type: ignore[arg-type]
+        first = asyncio.create_task(renderer.handout(texts[0], config))
+        second = asyncio.create_task(renderer.handout(texts[1], config))
+        await asyncio.sleep(0.05)
+        assert (renderer.running, renderer.waiting) == (2, 0)
+        with pytest.raises(server.Busy):
+            await renderer.handout(texts[2], config)
+        for future in pool.started:
+            future.set_result(object())
+        assert await asyncio.gather(first, second) == [b"%PDF-fake"] * 2
 
     asyncio.run(scenario())
 
