@@ -389,7 +389,7 @@ def build_command(
 @click.option(
     "--queue",
     type=click.IntRange(min=0),
-    default=32,
+    default=64,
     show_default=True,
     help="Renders that may wait for a free worker; more requests get 503 Busy.",
 )

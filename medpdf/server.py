@@ -74,7 +74,7 @@ class StationSettings:
     config: Config
     limits: Limits
     #: Renders that may wait for a free worker; more are answered 503.
-    queue: int = 32
+    queue: int = 64
     #: Size of the folder of rendered PDFs; the least recently used go first.
     cache_mib: int = 512
     #: Milliseconds the file watcher waits for more changes before rescanning.
