@@ -32,6 +32,7 @@ from conftest import (
     tags_of,
     write_monograph,
 )
+from private_cups import Cups
 from starlette.testclient import TestClient
 from test_hostile_content import hostile_html
 
@@ -369,6 +370,118 @@ def test_a_render_over_the_time_limit_is_a_500_page(tmp_path: Path) -> None:
     assert response.status_code == 500
     assert "rendering took longer than the 0.01 s limit and was stopped" in response.text
     assert not list((tmp_path / "output" / ".cache" / "station").glob("*.pdf"))
+
+
+# --------------------------------------------------------------------------- printing
+
+STATION = "http://127.0.0.1:8000"
+
+
+@pytest.fixture
+def printing_site(
+    tmp_path: Path, cups: Cups, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, Cups]]:
+    monkeypatch.setenv("CUPS_SERVER", str(cups.socket))
+    for name in ("LPDEST", "PRINTER"):
+        monkeypatch.delenv(name, raising=False)
+    content = make_content(tmp_path / "content")
+    app = server.create_app(settings_for(tmp_path, content))
+    with TestClient(app, base_url=STATION) as client:
+        yield client, cups
+
+
+def queued_jobs(cups: Cups) -> list[str]:
+    return cups.tool("lpstat", "-W", "all", "-o").stdout.split()
+
+
+def test_the_station_prints_on_a_real_cups_printer(
+    printing_site: tuple[TestClient, Cups],
+) -> None:
+    client, cups = printing_site
+    page = client.get("/drug/gamma", params={"paper": "letter", "patient_fields": "1"}).text
+    assert f'<option value="{cups.printer}">{cups.printer}</option>' in page
+    assert '<option value="full" disabled>full \u2013 Out of toner</option>' in page
+    assert '<input type="hidden" name="paper" value="letter">' in page
+    form = {"printer": cups.printer, "copies": "2", "paper": "letter", "patient_fields": "1"}
+    sent = client.post(
+        "/drug/gamma/print", data=form, headers={"origin": STATION}, follow_redirects=False
+    )
+    assert sent.status_code == 303, sent.text
+    location = sent.headers["location"]
+    match = re.fullmatch(
+        r"/drug/gamma\?paper=letter&patient_fields=1&sent=(\S+)&copies=2", location
+    )
+    assert match, location
+    pdf, accounting = cups.wait_for_pdf(match.group(1))
+    text = pdf_texts(pdf.read_bytes())
+    assert "Gammazol treats an imaginary condition." in text
+    assert "Patient name" in text
+    with pdfplumber.open(pdf) as doc:
+        assert (round(doc.pages[0].width), round(doc.pages[0].height)) == (612, 792)
+    assert accounting.endswith("copies=2 media=Letter title=Gammazol \u2013 patient handout")
+    after = client.get(location).text
+    assert f"Sent 2 copies to {cups.printer} (job {match.group(1)})." in after
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"origin": "http://evil.example"},
+        {"origin": STATION, "sec-fetch-site": "cross-site"},
+    ],
+)
+def test_only_the_stations_own_page_can_print(
+    printing_site: tuple[TestClient, Cups], headers: dict[str, str]
+) -> None:
+    client, cups = printing_site
+    before = queued_jobs(cups)
+    response = client.post(
+        "/drug/gamma/print", data={"printer": cups.printer, "copies": "1"}, headers=headers
+    )
+    assert response.status_code == 403
+    assert "Printing can only be started from the station&#39;s own pages." in response.text
+    assert queued_jobs(cups) == before
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "message"),
+    [
+        ({"copies": "0"}, 400, "copies must be a whole number from 1 to 20"),
+        ({"copies": "lots"}, 400, "copies must be a whole number from 1 to 20"),
+        ({"printer": "nosuch"}, 400, "no printer named &#39;nosuch&#39;; printers: full, "),
+        ({"printer": "full"}, 502, "printer &#39;full&#39; is not accepting jobs (Out of toner)"),
+        (
+            {"printer": "paused"},
+            502,
+            "printer &#39;paused&#39; is stopped (Paused for maintenance)",
+        ),
+    ],
+)
+def test_print_problems_are_one_line_pages(
+    printing_site: tuple[TestClient, Cups], form: dict[str, str], status: int, message: str
+) -> None:
+    client, cups = printing_site
+    data = {"printer": cups.printer, "copies": "1", **form}
+    response = client.post("/drug/gamma/print", data=data, headers={"origin": STATION})
+    assert response.status_code == status
+    assert message in response.text
+
+
+def test_a_station_without_cups_says_so_and_still_offers_the_pdf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    socket_path = tmp_path / "no-cupsd.sock"
+    monkeypatch.setenv("CUPS_SERVER", str(socket_path))
+    content = make_content(tmp_path / "content")
+    with TestClient(server.create_app(settings_for(tmp_path, content)), base_url=STATION) as client:
+        page = client.get("/drug/gamma").text
+        posted = client.post("/drug/gamma/print", data={"copies": "1"}, headers={"origin": STATION})
+    assert "Direct printing is not available: " in page
+    assert 'id="print"' not in page
+    assert 'id="open-pdf"' in page
+    assert posted.status_code == 502
+    assert "Direct printing is not available: " in posted.text
 
 
 # --------------------------------------------------------------------------- bounds
