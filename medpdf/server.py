@@ -403,7 +403,8 @@ class Station:
         """The drug of a URL, or a 404 page."""
         entry = self.listing.find(slug)
         if entry is None:
-            raise HTTPException(404, f"There is no drug called “{slug}” in this collection.")
+            shown = slug if len(slug) <= 80 else f"{slug[:80]}…"
+            raise HTTPException(404, f"There is no drug called “{shown}” in this collection.")
         return entry
 
     def fresh_source(self, entry: Entry) -> sources.Source:
@@ -563,6 +564,9 @@ async def drug_pdf(request: Request) -> Response:
 #: Copies one click may print; more is a mistake at a clinic counter.
 MAX_COPIES = 20
 
+#: The print form is a handful of short fields; anything bigger is not from its page.
+MAX_FORM_BYTES = 4096
+
 _JOB_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,127}-[0-9]{1,9}$")
 
 
@@ -592,7 +596,10 @@ async def drug_print(request: Request) -> Response:
     if not _same_origin(request):
         raise HTTPException(403, "Printing can only be started from the station's own pages.")
     entry = station.entry(request.path_params["slug"])
-    form = await request.form()
+    size = request.headers.get("content-length", "")
+    if not size.isdigit() or int(size) > MAX_FORM_BYTES:
+        raise HTTPException(413, "The print form was too large.")
+    form = await request.form(max_files=0, max_fields=10)
     options = HandoutOptions.parse(form, station.config)
     copies_text = str(form.get("copies", "1")).strip()
     if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
@@ -686,6 +693,7 @@ async def _error_page(request: Request, exc: Exception) -> Response:
         400: "Bad request",
         403: "Not allowed",
         405: "Not allowed",
+        413: "Too large",
         502: "The printer could not take the job",
         404: "Not found",
         422: "This monograph has an error",

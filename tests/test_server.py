@@ -468,6 +468,22 @@ def test_print_problems_are_one_line_pages(
     assert message in response.text
 
 
+def test_an_oversized_print_form_is_refused_unread(printing_site: tuple[TestClient, Cups]) -> None:
+    client, cups = printing_site
+    before = queued_jobs(cups)
+    data = {"printer": cups.printer, "copies": "1", "padding": "x" * 100_000}
+    response = client.post("/drug/gamma/print", data=data, headers={"origin": STATION})
+    assert response.status_code == 413
+    assert queued_jobs(cups) == before
+
+
+def test_a_long_unknown_slug_is_shortened_on_the_404_page(client: TestClient) -> None:
+    response = client.get("/drug/" + "x" * 5000)
+    assert response.status_code == 404
+    assert "x" * 80 + "…" in response.text
+    assert "x" * 81 not in response.text
+
+
 def test_a_station_without_cups_says_so_and_still_offers_the_pdf(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
