@@ -13,9 +13,12 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 #   Pango/HarfBuzz/fontconfig for text layout, libharfbuzz-subset0 for fast font
 #   subsetting (about 3x faster handouts), DejaVu fonts (the handout typeface),
 #   poppler-utils (pdftoppm/pdftotext, to look at what was built),
-#   zbar-tools (zbarimg: the tests check that the printed QR code scans).
+#   zbar-tools (zbarimg: the tests check that the printed QR code scans),
+#   chromium (tests/test_browser.py drives it headless through Playwright against
+#   `medpdf serve`; Playwright's own browser download is not used).
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
-                fontconfig fonts-dejavu-core fonts-dejavu-extra poppler-utils zbar-tools
+                fontconfig fonts-dejavu-core fonts-dejavu-extra poppler-utils zbar-tools \
+                chromium
 
 .PHONY: all setup build test lint pytest clean
 
