@@ -57,13 +57,17 @@ def digest_of(*parts: str | bytes) -> str:
     return hasher.hexdigest()
 
 
+#: Resource subfolders that never reach a PDF: the printing station's web pages.
+_SCREEN_ONLY = "serve"
+
+
 def _files_digest(folders: Iterable[Path], pattern: str = "*") -> str:
     parts: list[str | bytes] = []
     for folder in folders:
         if not folder.is_dir():
             continue
         for path in sorted(p for p in folder.rglob(pattern) if p.is_file()):
-            if "__pycache__" in path.parts:
+            if "__pycache__" in path.parts or path.relative_to(folder).parts[0] == _SCREEN_ONLY:
                 continue
             parts += [path.relative_to(folder).as_posix(), path.read_bytes()]
     return digest_of(*parts)

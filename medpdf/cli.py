@@ -8,6 +8,7 @@ message says so.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import logging
@@ -364,6 +365,75 @@ def build_command(
     failed = _run(settings, limits, True, settings.booklet_path)
     if failed:
         sys.exit(1)
+
+
+@cli.command()
+@content_option
+@config_option
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("output"),
+    show_default=True,
+    help="Output folder: the booklet is served from it, rendered PDFs are kept in it.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--queue",
+    type=click.IntRange(min=0),
+    default=32,
+    show_default=True,
+    help="Renders that may wait for a free worker; more requests get 503 Busy.",
+)
+@click.option(
+    "--cache-size",
+    type=click.IntRange(min=1),
+    default=512,
+    show_default=True,
+    help="MiB of rendered PDFs to keep; the least recently used go first.",
+)
+@limits_options
+@_friendly_errors
+def serve(
+    content_dir: Path,
+    config_file: Path | None,
+    output_dir: Path,
+    host: str,
+    port: int,
+    queue: int,
+    cache_size: int,
+    jobs: int | None,
+    time_limit: float,
+    memory_limit: int,
+) -> None:
+    """Run the clinic printing station: search, preview and print handouts in a browser."""
+    from medpdf import server
+
+    sources.require_folder(content_dir)
+    settings = server.StationSettings(
+        config=dataclasses.replace(
+            config.load(config_file, content_dir=content_dir), output_dir=output_dir
+        ),
+        limits=_limits(jobs, time_limit, memory_limit),
+        queue=queue,
+        cache_mib=cache_size,
+    )
+    sock = server.listen(host, port)
+    click.echo(
+        f"medpdf: serving {server.url_of(sock)} from {content_dir} "
+        f"with {settings.limits.jobs} render workers; press Ctrl+C to stop",
+        err=True,
+    )
+    verbose = logging.getLogger("medpdf").isEnabledFor(logging.INFO)
+    server.run(settings, sock, access_log=verbose)
 
 
 def main() -> None:

@@ -78,6 +78,9 @@ class PageOptions:
     large_print: bool = False
     patient_fields: bool = False
     clinic: ClinicInfo | None = None
+    #: Set when the handout is shown in a browser (the printing station's
+    #: preview): where the stylesheets are served, and a screen stylesheet.
+    screen_base: str | None = None
 
 
 def _section_key(section: Section) -> str:
@@ -151,6 +154,11 @@ def render_handout(view: MonographView, options: PageOptions, templates_dir: Pat
     """The complete HTML document of one patient handout."""
     template = environment(templates_dir).get_template("handout.html.j2")
     return template.render(drug=view, page=options)
+
+
+def render_page(name: str, templates_dir: Path, **context: object) -> str:
+    """One page of the printing station's web interface, from ``templates/serve/``."""
+    return environment(templates_dir).get_template(f"serve/{name}.html.j2").render(**context)
 
 
 @dataclass(frozen=True)

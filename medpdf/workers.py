@@ -156,6 +156,23 @@ class RenderPool:
             self._started.stop()  # type: ignore[no-untyped-call]
         self._started.join()
 
+    def submit(
+        self, function: Callable[[T], R], item: T, seconds: float | None = None
+    ) -> Future[R]:
+        """Start one task; its future fails if the worker dies, times out or raises.
+
+        For callers with their own event loop (the web server); :meth:`failure`
+        turns such an exception into the one-line message a batch would print.
+        """
+        timeout = self.limits.seconds if seconds is None else seconds
+        future: Future[R] = self._pool.schedule(function, args=(item,), timeout=timeout)
+        return future
+
+    def failure(self, exc: BaseException, seconds: float | None = None) -> Failure:
+        """What a failed future of :meth:`submit` means, as one line."""
+        timeout = self.limits.seconds if seconds is None else seconds
+        return Failure(_describe(exc, self.limits, timeout))
+
     def run(
         self,
         function: Callable[[T], R],
@@ -166,11 +183,10 @@ class RenderPool:
         pending: dict[Future[R], tuple[T, float]] = {}
         for item in items:
             timeout = seconds(item) if seconds else self.limits.seconds
-            future = self._pool.schedule(function, args=(item,), timeout=timeout)
-            pending[future] = (item, timeout)
+            pending[self.submit(function, item, timeout)] = (item, timeout)
         for finished in as_completed(pending):
             item, timeout = pending.pop(finished)
             try:
                 yield Outcome(item, finished.result())
             except Exception as exc:  # the worker died, timed out or raised
-                yield Outcome(item, Failure(_describe(exc, self.limits, timeout)))
+                yield Outcome(item, self.failure(exc, timeout))

@@ -1,0 +1,176 @@
+// The printing station's only script. Without it every page still works:
+// the search form filters on the server and the options form reloads the page.
+"use strict";
+
+document.documentElement.classList.add("js");
+
+const SHOWN = 200; // matches drawn at once; the count says how many more there are
+
+function fold(text) {
+  return text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
+}
+
+// --- home: filter as you type, keyboard navigation -------------------------
+
+function setUpSearch(input) {
+  const list = document.getElementById("results");
+  const count = document.getElementById("count");
+  const form = document.getElementById("search-form");
+  let drugs = [];
+  let active = -1;
+
+  function rank(title, words) {
+    if (title.startsWith(words[0])) return 0;
+    if ((" " + title).includes(" " + words[0]) || title.includes("-" + words[0])) return 1;
+    return 2;
+  }
+
+  function matches(query) {
+    const words = fold(query).split(/\s+/).filter(Boolean);
+    if (!words.length) return drugs;
+    const found = [];
+    for (const drug of drugs) {
+      const haystack = drug.folded + " " + drug.slug;
+      if (words.every((w) => haystack.includes(w))) {
+        found.push([rank(drug.folded, words), drug]);
+      }
+    }
+    found.sort((a, b) => a[0] - b[0] || (a[1].folded < b[1].folded ? -1 : 1));
+    return found.map((pair) => pair[1]);
+  }
+
+  function draw() {
+    const query = input.value;
+    const found = matches(query);
+    list.replaceChildren();
+    for (const drug of found.slice(0, SHOWN)) {
+      const item = document.createElement("li");
+      item.setAttribute("role", "option");
+      const link = document.createElement("a");
+      link.href = "/drug/" + encodeURIComponent(drug.slug);
+      link.textContent = drug.title;
+      item.append(link);
+      list.append(item);
+    }
+    if (found.length > SHOWN) {
+      const more = document.createElement("li");
+      more.className = "more";
+      more.textContent = `… and ${found.length - SHOWN} more: keep typing to narrow the list`;
+      list.append(more);
+    }
+    count.textContent = query.trim()
+      ? `${found.length} of ${drugs.length} drugs match “${query.trim()}”`
+      : `${drugs.length} drugs`;
+    active = -1;
+    const url = new URL(window.location.href);
+    if (query.trim()) url.searchParams.set("q", query.trim());
+    else url.searchParams.delete("q");
+    history.replaceState(null, "", url);
+  }
+
+  function options() {
+    return Array.from(list.querySelectorAll("li[role=option]"));
+  }
+
+  function highlight(index) {
+    const items = options();
+    if (!items.length) return;
+    active = Math.max(0, Math.min(index, items.length - 1));
+    items.forEach((item, i) => {
+      item.classList.toggle("active", i === active);
+      item.setAttribute("aria-selected", i === active ? "true" : "false");
+    });
+    const current = items[active];
+    current.scrollIntoView({ block: "nearest" });
+  }
+
+  input.addEventListener("input", draw);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown") {
+      highlight(active + 1);
+      event.preventDefault();
+    } else if (event.key === "ArrowUp") {
+      highlight(active - 1);
+      event.preventDefault();
+    } else if (event.key === "Escape") {
+      input.value = "";
+      draw();
+    } else if (event.key === "Enter") {
+      const items = options();
+      const chosen = items[active >= 0 ? active : 0];
+      if (chosen && (active >= 0 || items.length === 1 || input.value.trim())) {
+        event.preventDefault();
+        window.location.href = chosen.querySelector("a").href;
+      }
+    }
+  });
+  form.addEventListener("submit", (event) => {
+    if (drugs.length) event.preventDefault();
+  });
+
+  fetch(list.dataset.list)
+    .then((response) => response.json())
+    .then((data) => {
+      drugs = data.map((d) => ({ slug: d.slug, title: d.title, folded: fold(d.title) }));
+      if (input.value) draw();
+    })
+    .catch(() => {}); // the server-side search still works
+}
+
+// --- drug page: options update the PDF link and the preview; edits show up -----
+
+function setUpOptions(form) {
+  const link = document.getElementById("open-pdf");
+  const preview = document.getElementById("preview");
+  const version = document.getElementById("version");
+  const changed = document.getElementById("changed");
+  const slug = encodeURIComponent(form.dataset.slug);
+
+  function query() {
+    const params = new URLSearchParams();
+    params.set("paper", form.elements.paper.value);
+    for (const name of ["large_print", "patient_fields"]) {
+      const box = form.elements[name];
+      const byDefault = form.dataset["default" + name.replace(/(^|_)(\w)/g, (_, __, c) => c.toUpperCase())];
+      if (box.checked || byDefault === "1") params.set(name, box.checked ? "1" : "0");
+    }
+    return params.toString();
+  }
+
+  function update() {
+    const q = query();
+    link.href = `/drug/${slug}.pdf?${q}`;
+    preview.src = `/drug/${slug}/preview?${q}`;
+    history.replaceState(null, "", `/drug/${slug}?${q}`);
+  }
+
+  form.addEventListener("change", update);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    update();
+  });
+
+  // Live preview for editors: when the monograph file changes, reload the preview.
+  async function poll() {
+    if (document.visibilityState !== "visible") return;
+    try {
+      const response = await fetch(`/drug/${slug}.json`, { cache: "no-store" });
+      if (!response.ok) return;
+      const state = await response.json();
+      if (state.version !== form.dataset.version) {
+        form.dataset.version = state.version;
+        version.textContent = state.version;
+        changed.hidden = false;
+        preview.src = `/drug/${slug}/preview?${query()}&v=${state.version}`;
+      }
+    } catch (error) {
+      // the station is restarting: try again on the next tick
+    }
+  }
+  setInterval(poll, 2000);
+}
+
+const searchBox = document.getElementById("search");
+if (searchBox) setUpSearch(searchBox);
+const optionsForm = document.getElementById("options");
+if (optionsForm) setUpOptions(optionsForm);
