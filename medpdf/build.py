@@ -409,7 +409,7 @@ def render_fingerprint(config: Config) -> str:
     options = {
         k: str(v)
         for k, v in sorted(vars(config).items())
-        if k not in {"content_dir", "output_dir", "resources", "max_grade"}
+        if k not in {"content_dir", "output_dir", "resources", "max_grade", "printer"}
     }
     return digest_of(
         software_fingerprint(),

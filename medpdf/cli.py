@@ -14,13 +14,14 @@ import io
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from medpdf import __version__, build, config, readability, sources
+from medpdf import __version__, build, config, model, printing, readability, sources
 from medpdf.config import Config
 from medpdf.errors import Diagnostic, MedpdfError, UsageError, count_levels, sort_key
 from medpdf.workers import Limits, default_jobs
@@ -196,7 +197,9 @@ def limits_options(func: F) -> F:
     )(func)
 
 
-def _settings(config_file: Path | None, content_dir: Path, look: dict[str, Any]) -> Config:
+def _settings(
+    config_file: Path | None, content_dir: Path, look: dict[str, Any], printer: str | None = None
+) -> Config:
     """medpdf.toml (or --config) with the print flags given on the command line on top."""
     return config.load(
         config_file,
@@ -205,6 +208,7 @@ def _settings(config_file: Path | None, content_dir: Path, look: dict[str, Any])
         lang=look["lang"],
         large_print=look["large_print"],
         patient_fields=look["patient_fields"] or None,
+        printer=printer,
     )
 
 
@@ -246,6 +250,57 @@ def handout(
     for warning in build.refusal_warnings(source.display_path, result.refused_urls):
         click.echo(warning.format(), err=True)
     click.echo(f"wrote {target} ({result.pages} pages)")
+
+
+@cli.command(name="print")
+@click.argument("name")
+@click.option(
+    "--printer",
+    default=None,
+    help="CUPS printer (queue) name [default: [print] printer, else CUPS's default].",
+)
+@click.option(
+    "--copies",
+    type=click.IntRange(min=1, max=100),
+    default=1,
+    show_default=True,
+    help="Copies to print.",
+)
+@content_option
+@config_option
+@print_options
+@limits_options
+@_friendly_errors
+def print_command(
+    name: str,
+    printer: str | None,
+    copies: int,
+    content_dir: Path,
+    config_file: Path | None,
+    jobs: int | None,
+    time_limit: float,
+    memory_limit: int,
+    **look: Any,
+) -> None:
+    """Render the patient handout of one drug and send it to a CUPS printer."""
+    settings = _settings(config_file, content_dir, look, printer)
+    source = build.find_source(content_dir, name)
+    title = printing.job_title(model.build(source).title)
+    # Ask CUPS first: a wrong printer name should not cost a render.
+    destination = printing.choose_printer(printing.destinations(), settings.printer)
+    with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
+        target = Path(folder) / f"{source.slug}.pdf"
+        result = build.render_one_handout(
+            source, settings, target, _limits(1, time_limit, memory_limit)
+        )
+        for warning in build.refusal_warnings(source.display_path, result.refused_urls):
+            click.echo(warning.format(), err=True)
+        job = printing.submit(target, destination, title=title, copies=copies, paper=settings.paper)
+    copies_note = f", {job.copies} copies" if job.copies > 1 else ""
+    click.echo(
+        f"sent {source.slug} handout ({result.pages} pages{copies_note}) to {job.printer} "
+        f"as job {job.job_id}"
+    )
 
 
 def _left_out(problems: list[Diagnostic]) -> str:
@@ -389,7 +444,7 @@ def build_command(
 @click.option(
     "--queue",
     type=click.IntRange(min=0),
-    default=32,
+    default=64,
     show_default=True,
     help="Renders that may wait for a free worker; more requests get 503 Busy.",
 )
@@ -425,6 +480,7 @@ def serve(
         limits=_limits(jobs, time_limit, memory_limit),
         queue=queue,
         cache_mib=cache_size,
+        allowed_hosts=server.hosts_for(host),
     )
     sock = server.listen(host, port)
     click.echo(
@@ -432,6 +488,12 @@ def serve(
         f"with {settings.limits.jobs} render workers; press Ctrl+C to stop",
         err=True,
     )
+    if settings.allowed_hosts == ("*",):
+        click.echo(
+            f"medpdf: warning: the station has no login; anyone who can reach {host} "
+            "on this network can use it",
+            err=True,
+        )
     verbose = logging.getLogger("medpdf").isEnabledFor(logging.INFO)
     server.run(settings, sock, access_log=verbose)
 

@@ -97,6 +97,7 @@ class Config:
     patient_fields: bool = False
     qr_url: str | None = None
     max_grade: int = 8
+    printer: str | None = None  # CUPS queue for `medpdf print`; None: CUPS's default
     clinic: ClinicInfo | None = None
     printed: dt.date = field(default_factory=dt.date.today)
     resources: Resources = DEFAULT_RESOURCES
@@ -132,6 +133,7 @@ _KEYS: dict[str, frozenset[str]] = {
     "clinic": frozenset({"name", "address", "phone", "logo"}),
     "output": frozenset({"paper", "large_print", "lang", "qr_url"}),
     "check": frozenset({"max_grade"}),
+    "print": frozenset({"printer"}),
 }
 
 
@@ -275,6 +277,12 @@ class _Reader:
             )
         return {"max_grade": value}
 
+    def printing(self, table: dict[str, Any]) -> dict[str, Any]:
+        """Config fields from the [print] table."""
+        if (name := self.text_value(table, "print", "printer")) is None:
+            return {}
+        return {"printer": check_printer(name, lambda m: self.fail("print", "printer", m))}
+
 
 Fail = Callable[[str], Exception]
 
@@ -306,6 +314,23 @@ def check_qr_url(value: str, fail: Fail) -> str:
     return value
 
 
+def check_printer(value: str, fail: Fail) -> str:
+    """A CUPS destination name (``Office`` or ``Office/duplex``), as ``lp -d`` takes it.
+
+    CUPS names are printable characters without spaces, tabs, ``/`` or ``#``
+    (``/`` only separates an lpoptions instance); refusing others here gives a
+    clear line instead of "no printer named" listing printers that look the same.
+    """
+    name = value.strip()
+    queue, slash, instance = name.partition("/")
+    bad_instance = bool(slash) and (not instance or "/" in instance)
+    if not queue or name.startswith("-") or len(queue) > 127 or bad_instance:
+        raise fail(f"must be a CUPS printer name, not {_show(value)}")
+    if any(ch.isspace() or not ch.isprintable() or ch == "#" for ch in name):
+        raise fail(f"a CUPS printer name has no spaces or '#', not {_show(value)}")
+    return name
+
+
 def load(
     path: Path | None = None,
     *,
@@ -314,6 +339,7 @@ def load(
     lang: str | None = None,
     large_print: bool | None = None,
     patient_fields: bool | None = None,
+    printer: str | None = None,
 ) -> Config:
     """The run's config: defaults, then ``path`` (or ./medpdf.toml), then the flags.
 
@@ -335,6 +361,8 @@ def load(
         settings["large_print"] = large_print
     if patient_fields is not None:
         settings["patient_fields"] = patient_fields
+    if printer is not None:
+        settings["printer"] = check_printer(printer, lambda m: ConfigError("--printer", None, m))
     return Config(**settings)
 
 
@@ -360,6 +388,7 @@ def read_file(path: Path) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     settings.update(reader.output(tables.get("output", {})))
     settings.update(reader.check(tables.get("check", {})))
+    settings.update(reader.printing(tables.get("print", {})))
     if "clinic" in tables:
         settings["clinic"] = reader.clinic(tables["clinic"])
     return settings

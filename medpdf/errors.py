@@ -91,3 +91,22 @@ class ConfigError(UsageError):
     def __init__(self, path: str, line: int | None, message: str) -> None:
         where = path if line is None else f"{path}:{line}"
         super().__init__(f"{where}: {' '.join(message.split())}")
+
+
+class PrintError(MedpdfError):
+    """CUPS could not take the job: client missing, scheduler down, printer refusing (exit 1).
+
+    The message is squeezed onto one line, because parts of it come from ``lp``
+    and ``lpstat``, whose own messages may span several.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.reason = " ".join(message.split())
+        super().__init__(f"medpdf: error: {self.reason}")
+
+
+class PrinterChoiceError(UsageError):
+    """No printer of that name, or none given and no default: a bad command line (exit 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))

@@ -21,9 +21,13 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import ipaddress
 import logging
 import os
+import re
 import socket
+import tempfile
+import time
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -32,15 +36,22 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
-from medpdf import __version__, build, model, sources, templating
+from medpdf import __version__, build, model, printing, sources, templating
 from medpdf.build import Entry, HandoutJob, handout_key, handout_task, render_fingerprint
 from medpdf.cache import Cache
 from medpdf.config import PAPER_SIZES, Config, Resources
-from medpdf.errors import MedpdfError, SourceError, UsageError
+from medpdf.errors import MedpdfError, PrinterChoiceError, PrintError, SourceError, UsageError
 from medpdf.workers import Failure, Limits, RenderPool
 
 LOGGER = logging.getLogger(__name__)
@@ -72,11 +83,16 @@ class StationSettings:
     config: Config
     limits: Limits
     #: Renders that may wait for a free worker; more are answered 503.
-    queue: int = 32
+    queue: int = 64
     #: Size of the folder of rendered PDFs; the least recently used go first.
     cache_mib: int = 512
-    #: Seconds between refreshes of the drug list when files change (watcher debounce).
+    #: Milliseconds the file watcher waits for more changes before rescanning.
     watch_debounce_ms: int = 200
+    #: Host names the station answers to ("*": any). A station on loopback
+    #: answers only to loopback names, so a web page cannot reach it by DNS rebinding.
+    allowed_hosts: tuple[str, ...] = ("*",)
+    #: Seconds the list of CUPS printers is reused before lpstat is asked again.
+    printers_ttl: float = 10.0
 
     @property
     def cache_dir(self) -> Path:
@@ -148,14 +164,17 @@ class Listing:
     """The drugs the station offers, as scanned from the content folder."""
 
     entries: tuple[Entry, ...]
+    folded: tuple[str, ...]
     by_slug: dict[str, Entry]
     errors: int
 
     @classmethod
     def of(cls, entries: Iterable[Entry], errors: int) -> Listing:
-        """A listing in A-Z order of titles, indexed by slug."""
-        ordered = tuple(sorted(entries, key=lambda e: (fold(e.title), e.slug)))
-        return cls(ordered, {e.slug: e for e in ordered}, errors)
+        """A listing in A-Z order of titles, indexed by slug, with titles folded for search."""
+        keyed = sorted((fold(e.title), e.slug, e) for e in entries)
+        ordered = tuple(entry for _, _, entry in keyed)
+        folded = tuple(title for title, _, _ in keyed)
+        return cls(ordered, folded, {e.slug: e for e in ordered}, errors)
 
     def find(self, slug: str) -> Entry | None:
         """The entry with this slug (an exact lookup: no path is built from it)."""
@@ -171,8 +190,7 @@ class Listing:
         if not words:
             return list(self.entries)
         ranked: list[tuple[int, str, Entry]] = []
-        for entry in self.entries:
-            title = fold(entry.title)
+        for title, entry in zip(self.folded, self.entries, strict=True):
             haystack = f"{title} {entry.slug}"
             if not all(word in haystack for word in words):
                 continue
@@ -188,9 +206,7 @@ class Listing:
 
     def suggestions(self, query: str) -> list[Entry]:
         """Close names for a query that matched nothing (typos)."""
-        titles = build.suggestions(query, self.entries)
-        by_title = {e.title: e for e in self.entries}
-        return [by_title[t] for t in titles if t in by_title]
+        return [self.by_slug[slug] for slug in build.suggestions(query, self.entries)]
 
 
 def scan(content_dir: Path, cache_folder: Path) -> Listing:
@@ -281,7 +297,6 @@ class Renderer:
         self.shelf = shelf
         self.queue = queue
         self.running = 0
-        self.waiting = 0
         self.rendered = 0
         self._slots = asyncio.Semaphore(pool.limits.jobs)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
@@ -294,7 +309,7 @@ class Renderer:
             return data
         task = self._in_flight.get(key)
         if task is None:
-            if self.waiting >= self.queue:
+            if len(self._in_flight) >= self.pool.limits.jobs + self.queue:
                 raise Busy
             task = asyncio.create_task(self._render(key, source, config))
             self._in_flight[key] = task
@@ -306,12 +321,13 @@ class Renderer:
             raise RenderFailed("the rendered PDF could not be kept; raise --cache-size")
         return data
 
+    @property
+    def waiting(self) -> int:
+        """Renders asked for that wait for a free worker."""
+        return len(self._in_flight) - self.running
+
     async def _render(self, key: str, source: sources.Source, config: Config) -> None:
-        self.waiting += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self.waiting -= 1
+        await self._slots.acquire()
         self.running += 1
         try:
             job = HandoutJob(source, config, self.shelf.path(key), key)
@@ -347,6 +363,20 @@ class Station:
         shelf = PdfShelf(settings.cache_dir, settings.cache_mib * 1024 * 1024)
         self.renderer = Renderer(self.pool, shelf, settings.queue)
         self._refresh_lock = asyncio.Lock()
+        self._printers: tuple[printing.Destinations | None, str | None] = (None, None)
+        self._printers_asked = -float("inf")
+
+    async def printers(self) -> tuple[printing.Destinations | None, str | None]:
+        """CUPS's printers (asked at most every few seconds), or why there are none."""
+        now = time.monotonic()
+        if now - self._printers_asked > self.settings.printers_ttl:
+            try:
+                found = await asyncio.to_thread(printing.destinations)
+                self._printers = (found, None if found.printers else found.listing())
+            except PrintError as exc:
+                self._printers = (None, exc.reason.removeprefix("cannot print: "))
+            self._printers_asked = now
+        return self._printers
 
     async def refresh(self) -> None:
         """Rescan the content folder (files added, removed or renamed)."""
@@ -456,9 +486,15 @@ async def drug_page(request: Request) -> Response:
     source = station.fresh_source(entry)
     mono = station.monograph(source)
     options = HandoutOptions.parse(request.query_params, station.config)
+    printers, no_printing = await station.printers()
     return station.page(
         "drug",
         drug=mono,
+        printers=printers.printers if printers else (),
+        chosen_printer=station.config.printer or (printers.default if printers else None),
+        no_printing=no_printing,
+        sent=_sent_notice(request.query_params),
+        max_copies=MAX_COPIES,
         options=options,
         query=options.query(station.config),
         defaults=station.config,
@@ -492,16 +528,10 @@ async def drug_preview(request: Request) -> Response:
     return HTMLResponse(html, headers={"Content-Security-Policy": _PREVIEW_POLICY})
 
 
-async def drug_pdf(request: Request) -> Response:
-    """The handout PDF, rendered in a worker on first request and kept."""
-    station = _station(request)
-    entry = station.entry(request.path_params["slug"])
-    source = station.fresh_source(entry)
-    station.monograph(source)  # a content error is a 422 page with its line, not a 500
-    options = HandoutOptions.parse(request.query_params, station.config)
-    config = options.apply(station.config, dt.date.today())
+async def _handout_bytes(station: Station, source: sources.Source, config: Config) -> bytes:
+    """The handout PDF, or the error page that says why there is none."""
     try:
-        data = await station.renderer.handout(source, config)
+        return await station.renderer.handout(source, config)
     except Busy:
         raise HTTPException(
             503,
@@ -510,6 +540,16 @@ async def drug_pdf(request: Request) -> Response:
         ) from None
     except RenderFailed as exc:
         raise HTTPException(500, f"{source.display_path}: {exc}") from None
+
+
+async def drug_pdf(request: Request) -> Response:
+    """The handout PDF, rendered in a worker on first request and kept."""
+    station = _station(request)
+    entry = station.entry(request.path_params["slug"])
+    source = station.fresh_source(entry)
+    station.monograph(source)  # a content error is a 422 page with its line, not a 500
+    options = HandoutOptions.parse(request.query_params, station.config)
+    data = await _handout_bytes(station, source, options.apply(station.config, dt.date.today()))
     return Response(
         data,
         media_type="application/pdf",
@@ -518,6 +558,75 @@ async def drug_pdf(request: Request) -> Response:
             "Cache-Control": "no-cache",
         },
     )
+
+
+#: Copies one click may print; more is a mistake at a clinic counter.
+MAX_COPIES = 20
+
+_JOB_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,127}-[0-9]{1,9}$")
+
+
+def _sent_notice(query: Any) -> str | None:
+    """The "sent" line after printing (the redirect carries the job id CUPS gave)."""
+    job = str(query.get("sent", ""))
+    if not _JOB_ID.match(job):
+        return None
+    copies = str(query.get("copies", "1"))
+    count = f"{copies} copies" if copies.isdigit() and copies != "1" else "1 copy"
+    return f"Sent {count} to {job.rsplit('-', 1)[0]} (job {job})."
+
+
+def _same_origin(request: Request) -> bool:
+    """A form posted by the station's own page, not by another site in the same browser."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+
+
+async def drug_print(request: Request) -> Response:
+    """Render the handout (or take it from the shelf) and queue it on a CUPS printer."""
+    station = _station(request)
+    if not _same_origin(request):
+        raise HTTPException(403, "Printing can only be started from the station's own pages.")
+    entry = station.entry(request.path_params["slug"])
+    form = await request.form()
+    options = HandoutOptions.parse(form, station.config)
+    copies_text = str(form.get("copies", "1")).strip()
+    if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
+        raise HTTPException(400, f"copies must be a whole number from 1 to {MAX_COPIES}")
+    copies = int(copies_text)
+    found, problem = await station.printers()
+    if found is None:
+        raise HTTPException(502, f"Direct printing is not available: {problem}")
+    try:
+        printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
+    except PrinterChoiceError as exc:
+        raise HTTPException(400, str(exc)) from None
+    except PrintError as exc:
+        raise HTTPException(502, exc.reason) from None
+    source = station.fresh_source(entry)
+    mono = station.monograph(source)
+    config = options.apply(station.config, dt.date.today())
+    data = await _handout_bytes(station, source, config)
+    job = await asyncio.to_thread(_send, data, printer, mono.title, copies, options.paper)
+    query = f"{options.query(station.config)}&sent={job.job_id}&copies={job.copies}"
+    return RedirectResponse(f"/drug/{entry.slug}?{query}", status_code=303)
+
+
+def _send(data: bytes, printer: str, title: str, copies: int, paper: str) -> printing.PrintJob:
+    """Hand the PDF to lp from a private temporary file (lp has read it when it returns)."""
+    with tempfile.TemporaryDirectory(prefix="medpdf-station-") as folder:
+        path = Path(folder) / "handout.pdf"
+        path.write_bytes(data)
+        try:
+            return printing.submit(
+                path, printer, title=printing.job_title(title), copies=copies, paper=paper
+            )
+        except PrintError as exc:
+            raise HTTPException(502, exc.reason) from None
 
 
 async def booklet_pdf(request: Request) -> Response:
@@ -575,6 +684,9 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     station = _station(request)
     titles = {
         400: "Bad request",
+        403: "Not allowed",
+        405: "Not allowed",
+        502: "The printer could not take the job",
         404: "Not found",
         422: "This monograph has an error",
         500: "The handout could not be made",
@@ -617,6 +729,7 @@ def create_app(settings: StationSettings) -> Starlette:
         Route("/drug/{slug:str}.pdf", drug_pdf),
         Route("/drug/{slug:str}.json", drug_state),
         Route("/drug/{slug:str}/preview", drug_preview),
+        Route("/drug/{slug:str}/print", drug_print, methods=["POST"]),
         Route("/drug/{slug:str}", drug_page),
         Route("/booklet.pdf", booklet_pdf),
         Route("/health", health),
@@ -625,12 +738,26 @@ def create_app(settings: StationSettings) -> Starlette:
     ]
     handlers = {HTTPException: _error_page}
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     app.add_middleware(_SecurityHeaders)
     return app
 
 
+def hosts_for(host: str) -> tuple[str, ...]:
+    """The Host names a station listening on ``host`` should accept."""
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    return ("127.0.0.1", "localhost", "[::1]", "::1") if loopback else ("*",)
+
+
 class _SecurityHeaders:
-    """Headers every response carries: no sniffing, no referrer leaks."""
+    """Headers every response carries: no sniffing, no referrer to other sites.
+
+    Not ``no-referrer``: with it browsers send ``Origin: null`` on form posts, and
+    the print form's same-origin check would refuse the station's own page.
+    """
 
     def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
         self.app = app
@@ -645,7 +772,7 @@ class _SecurityHeaders:
                 headers = list(message.get("headers", []))
                 headers += [
                     (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
+                    (b"referrer-policy", b"same-origin"),
                 ]
                 message["headers"] = headers
             await send(message)
@@ -688,4 +815,7 @@ def run(settings: StationSettings, sock: socket.socket, access_log: bool) -> Non
             timeout_graceful_shutdown=5,
         )
     )
-    server.run(sockets=[sock])
+    # uvicorn shuts down gracefully (workers included), then re-raises the
+    # signal it caught; Ctrl+C is how staff stop the station, not an error.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])

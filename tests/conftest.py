@@ -23,6 +23,9 @@ import pikepdf
 import pypdf
 import pytest
 
+# The private CUPS scheduler fixture, for the printing tests of the CLI and the station.
+from private_cups import cups  # noqa: F401
+
 from medpdf import markdown
 
 REPO = Path(__file__).resolve().parent.parent

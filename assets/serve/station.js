@@ -124,6 +124,7 @@ function setUpOptions(form) {
   const preview = document.getElementById("preview");
   const version = document.getElementById("version");
   const changed = document.getElementById("changed");
+  const printForm = document.getElementById("print");
   const slug = encodeURIComponent(form.dataset.slug);
 
   function query() {
@@ -139,6 +140,11 @@ function setUpOptions(form) {
 
   function update() {
     const q = query();
+    if (printForm) {
+      printForm.elements.paper.value = form.elements.paper.value;
+      printForm.elements.large_print.value = form.elements.large_print.checked ? "1" : "0";
+      printForm.elements.patient_fields.value = form.elements.patient_fields.checked ? "1" : "0";
+    }
     link.href = `/drug/${slug}.pdf?${q}`;
     preview.src = `/drug/${slug}/preview?${q}`;
     history.replaceState(null, "", `/drug/${slug}?${q}`);

@@ -1,0 +1,686 @@
+"""The printing station (`medpdf serve`) through its HTTP interface.
+
+The app runs in-process under Starlette's TestClient with its real worker pool,
+so every PDF here was rendered by a spawn-started worker, as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pdfplumber
+import psutil
+import pypdf
+import pytest
+from conftest import (
+    MINIMAL,
+    Listener,
+    Secret,
+    assert_pdf_safe,
+    pdf_texts,
+    tags_of,
+    write_monograph,
+)
+from private_cups import Cups
+from starlette.testclient import TestClient
+from test_hostile_content import hostile_html
+
+from medpdf import markdown, server
+from medpdf.config import Config
+from medpdf.workers import Failure, Limits
+
+DRUGS = {
+    "alpha-blocker": "Alphablockin",
+    "beta-cafe": "Bétacafé",
+    "gamma": "Gammazol",
+    "zeta-alpha": "Zetalpha Combination",
+}
+
+
+def make_content(folder: Path) -> Path:
+    for slug, title in DRUGS.items():
+        write_monograph(folder, slug, MINIMAL.format(title=title))
+    return folder
+
+
+def settings_for(tmp: Path, content: Path, **changes: object) -> server.StationSettings:
+    config = Config(content_dir=content, output_dir=tmp / "output")
+    options: dict[str, object] = {"config": config, "limits": Limits(jobs=1, seconds=60)}
+    options.update(changes)
+    return server.StationSettings(**options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Path]]:
+    tmp = tmp_path_factory.mktemp("station")
+    content = make_content(tmp / "content")
+    with TestClient(server.create_app(settings_for(tmp, content))) as client:
+        yield client, tmp
+
+
+@pytest.fixture
+def client(site: tuple[TestClient, Path]) -> TestClient:
+    return site[0]
+
+
+def links(html: str) -> list[str]:
+    return re.findall(r'<li role="option"><a href="/drug/([^"]+)">', html)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def test_home_lists_every_drug_in_title_order(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert links(response.text) == ["alpha-blocker", "beta-cafe", "gamma", "zeta-alpha"]
+    assert 'id="search"' in response.text
+    assert "4 drugs" in response.text
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_search_without_script_filters_on_the_server(client: TestClient) -> None:
+    # Titles starting with the word come before titles containing it.
+    assert links(client.get("/", params={"q": "alpha"}).text) == ["alpha-blocker", "zeta-alpha"]
+    # Accents and case do not matter; every word must match.
+    assert links(client.get("/", params={"q": "BETACAFE"}).text) == ["beta-cafe"]
+    assert links(client.get("/", params={"q": "zet comb"}).text) == ["zeta-alpha"]
+    page = client.get("/", params={"q": "gamazol"}).text
+    assert links(page) == []
+    assert re.search(r'Did you mean\s*<a href="/drug/gamma">Gammazol</a>\?', page)
+
+
+def test_search_text_is_escaped(client: TestClient) -> None:
+    page = client.get("/", params={"q": "<script>alert(1)</script>"}).text
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_drug_list_for_the_search_script(client: TestClient) -> None:
+    data = client.get("/drugs.json").json()
+    assert data[0] == {"slug": "alpha-blocker", "title": "Alphablockin"}
+    assert [d["slug"] for d in data] == ["alpha-blocker", "beta-cafe", "gamma", "zeta-alpha"]
+
+
+def test_drug_page_shows_options_and_pdf_link(client: TestClient) -> None:
+    page = client.get("/drug/gamma", params={"paper": "letter", "large_print": "1"})
+    assert page.status_code == 200
+    assert "<h1>Gammazol</h1>" in page.text
+    assert 'href="/drug/gamma.pdf?paper=letter&amp;large_print=1"' in page.text
+    assert 'src="/drug/gamma/preview?paper=letter&amp;large_print=1"' in page.text
+    assert '<option value="letter" selected>' in page.text
+    assert 'name="large_print" value="1" checked' in page.text
+    assert 'name="patient_fields" value="1">' in page.text
+
+
+def test_preview_is_the_handout_html_without_scripts(client: TestClient) -> None:
+    response = client.get("/drug/gamma/preview", params={"patient_fields": "1"})
+    assert response.status_code == 200
+    html = response.text
+    assert "<h1>Gammazol</h1>" in html
+    assert "Gammazol treats an imaginary condition." in html
+    assert "Patient name" in html
+    assert '<base href="/static/">' in html
+    assert "styles/serve/preview.css" in html
+    assert "script-src" not in response.headers["content-security-policy"]
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    # Every stylesheet the preview links is served.
+    for href in re.findall(r'<link rel="stylesheet" href="([^"]+)">', html):
+        assert client.get(f"/static/{href}").status_code == 200, href
+
+
+def test_health(client: TestClient) -> None:
+    data = client.get("/health").json()
+    assert data["status"] == "ok"
+    assert data["monographs"] == 4
+    assert data["workers"] == 1
+    assert client.get("/health").headers["cache-control"] == "no-store"
+
+
+# --------------------------------------------------------------------------- PDFs
+
+
+def test_pdf_is_the_handout_with_the_options_asked_for(client: TestClient) -> None:
+    a4 = client.get("/drug/alpha-blocker.pdf")
+    assert a4.status_code == 200
+    assert a4.headers["content-type"] == "application/pdf"
+    assert a4.headers["content-disposition"] == 'inline; filename="alpha-blocker.pdf"'
+    reader = pypdf.PdfReader(io.BytesIO(a4.content))
+    assert "Alphablockin" in reader.metadata.title
+    assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == [595, 842]
+
+    letter = client.get("/drug/alpha-blocker.pdf?paper=letter&large_print=1&patient_fields=1")
+    reader = pypdf.PdfReader(io.BytesIO(letter.content))
+    assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == [612, 792]
+    text = pdf_texts(letter.content)
+    assert "Alphablockin treats an imaginary condition." in text
+    assert "Patient name" in text
+    with pdfplumber.open(io.BytesIO(letter.content)) as doc:
+        words = doc.pages[0].extract_words(extra_attrs=["size"])
+    sizes = {round(w["size"], 2) for w in words if w["text"] in {"treats", "imaginary"}}
+    assert sizes and min(sizes) >= 16, "large print asks for 16 pt body text"
+
+
+def test_second_request_comes_from_the_cache(client: TestClient) -> None:
+    first = client.get("/drug/beta-cafe.pdf?paper=letter")
+    done = client.get("/health").json()["renders_done"]
+    second = client.get("/drug/beta-cafe.pdf?paper=letter")
+    assert second.content == first.content
+    assert client.get("/health").json()["renders_done"] == done
+
+
+def test_identical_requests_at_once_share_one_render(client: TestClient) -> None:
+    before = client.get("/health").json()["renders_done"]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: client.get("/drug/gamma.pdf?patient_fields=1"), range(8)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert client.get("/health").json()["renders_done"] == before + 1
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("paper=a3", "paper must be one of a4, letter"),
+        ("large_print=maybe", "large_print must be 1 or 0"),
+    ],
+)
+def test_bad_options_are_a_400_page(client: TestClient, query: str, message: str) -> None:
+    response = client.get(f"/drug/gamma.pdf?{query}")
+    assert response.status_code == 400
+    assert message in response.text
+    assert "<h1>Bad request</h1>" in response.text
+
+
+# --------------------------------------------------------------------------- 404s and paths
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/drug/nothing",
+        "/drug/nothing.pdf",
+        "/drug/..%2F..%2Fetc%2Fpasswd",
+        "/drug/..%2F..%2Fetc%2Fpasswd.pdf",
+        "/drug/%2e%2e",
+        "/static/../../etc/passwd",
+        "/static/%2e%2e/%2e%2e/etc/passwd",
+        "/static/..%2F..%2Fmedpdf%2Fserver.py",
+        "/static/styles/../../medpdf/server.py",
+        "/static/templates/handout.html.j2",
+        "/static/styles/booklet-stamp.toml",
+        "/static//etc/passwd",
+        "/no/such/page",
+    ],
+)
+def test_unknown_paths_are_404_pages_and_read_nothing(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "<h1>Not found</h1>" in response.text
+    assert "root:" not in response.text
+    assert "def " not in response.text
+
+
+def test_unknown_drug_page_names_it(client: TestClient) -> None:
+    response = client.get("/drug/nothing")
+    assert "There is no drug called “nothing” in this collection." in response.text
+    assert 'href="/"' in response.text
+
+
+def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> None:
+    content = make_content(tmp_path / "content")
+    hosts = server.hosts_for("127.0.0.1")
+    settings = settings_for(tmp_path, content, allowed_hosts=hosts)
+    with TestClient(server.create_app(settings), base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/health", headers={"host": "localhost:8000"}).status_code == 200
+        # A page on another site that rebinds its name to 127.0.0.1 gets nothing.
+        assert client.get("/drugs.json", headers={"host": "evil.example"}).status_code == 400
+    assert server.hosts_for("0.0.0.0") == ("*",)
+    assert server.hosts_for("::1") == hosts
+
+
+def test_booklet_is_served_once_built(site: tuple[TestClient, Path]) -> None:
+    client, tmp = site
+    missing = client.get("/booklet.pdf")
+    assert missing.status_code == 404
+    assert "The booklet has not been built yet" in missing.text
+    booklet = tmp / "output" / "booklet.pdf"
+    booklet.write_bytes(client.get("/drug/gamma.pdf").content)
+    try:
+        response = client.get("/booklet.pdf")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/pdf"
+        assert response.content == booklet.read_bytes()
+        assert 'href="/booklet.pdf"' in client.get("/").text
+    finally:
+        booklet.unlink()
+
+
+def test_hostile_monograph_through_the_station(
+    tmp_path: Path, listener: Listener, secret: Secret
+) -> None:
+    """Preview, page and PDF of the threat model's hostile file fetch and run nothing."""
+    content = make_content(tmp_path / "content")
+    write_monograph(content, "hostilex", hostile_html(secret, listener.base))
+    with TestClient(server.create_app(settings_for(tmp_path, content))) as client:
+        preview = client.get("/drug/hostilex/preview")
+        benign = client.get("/drug/gamma/preview")
+        page = client.get("/drug/hostilex")
+        home = client.get("/", params={"q": "hostilex"})
+        names = client.get("/drugs.json").text
+        pdf = client.get("/drug/hostilex.pdf")
+    assert {r.status_code for r in (preview, page, home, pdf)} == {200}
+    # The page around the monograph is the benign fixture's; the rest must be allow-listed.
+    template_tags = {tag for tag, _ in tags_of(benign.text)}
+    for tag, attrs in tags_of(preview.text):
+        assert tag in template_tags | markdown.ALLOWED_TAGS, tag
+        assert not any(name.startswith("on") or name == "style" for name in attrs), (tag, attrs)
+        if tag == "link":
+            assert attrs["href"] in {
+                f"styles/{n}" for n in ("handout.css", "paper-a4.css", "serve/preview.css")
+            }
+        if tag == "base":
+            assert attrs["href"] == "/static/"
+        if tag == "a":
+            assert str(attrs["href"]).split(":", 1)[0] in {"http", "https", "mailto"}
+    for response in (preview, page, home):
+        assert secret.marker not in response.text
+        assert "<script" not in response.text.replace('<script src="/static/assets/serve/', "")
+        assert "<b>bold</b>" not in response.text  # the title is text, not markup
+    assert "{% if true %}JINJA-RAN{% endif %} stays literal." in preview.text
+    assert "<b>bold</b>" in names  # JSON carries the title as data; the script sets textContent
+    assert_pdf_safe(pdf.content, secret.marker)
+    assert listener.requests == []
+
+
+# --------------------------------------------------------------------------- live changes
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
+    content = make_content(tmp_path / "content")
+    settings = settings_for(tmp_path, content, watch_debounce_ms=50)
+    with TestClient(server.create_app(settings)) as client:
+        yield client, content
+
+
+def wait_for(check: object, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_an_edited_monograph_shows_on_the_next_request(live: tuple[TestClient, Path]) -> None:
+    client, content = live
+    before = client.get("/drug/gamma.pdf").content
+    assert "One tablet daily." in pdf_texts(before)
+    path = content / "gamma.md"
+    path.write_text(path.read_text().replace("One tablet daily.", "Two tablets at night."))
+    page = client.get("/drug/gamma/preview").text
+    assert "Two tablets at night." in page
+    after = client.get("/drug/gamma.pdf").content
+    assert "Two tablets at night." in pdf_texts(after)
+    assert "One tablet daily." not in pdf_texts(after)
+    state = client.get("/drug/gamma.json").json()
+    assert state["version"] in client.get("/drug/gamma").text
+
+
+def test_a_broken_edit_is_a_one_line_error_page(live: tuple[TestClient, Path]) -> None:
+    client, content = live
+    (content / "gamma.md").write_text("---\ntitle: [unclosed\n---\n# Gammazol\n")
+    response = client.get("/drug/gamma.pdf")
+    assert response.status_code == 422
+    assert re.search(r"gamma\.md:\d+: error: ", response.text)
+    assert "Traceback" not in response.text
+
+
+def test_added_and_removed_files_change_the_list(live: tuple[TestClient, Path]) -> None:
+    client, content = live
+    write_monograph(content, "delta", MINIMAL.format(title="Deltamine"))
+    wait_for(lambda: "delta" in links(client.get("/").text))
+    assert client.get("/drug/delta").status_code == 200
+    (content / "gamma.md").unlink()
+    # The drug's own requests know at once; the list follows the watcher.
+    assert client.get("/drug/gamma").status_code == 404
+    wait_for(lambda: "gamma" not in links(client.get("/").text))
+    assert client.get("/health").json()["monographs"] == 4
+
+
+def test_a_render_over_the_time_limit_is_a_500_page(tmp_path: Path) -> None:
+    content = make_content(tmp_path / "content")
+    settings = settings_for(tmp_path, content, limits=Limits(jobs=1, seconds=0.01))
+    with TestClient(server.create_app(settings)) as client:
+        response = client.get("/drug/gamma.pdf")
+    assert response.status_code == 500
+    assert "rendering took longer than the 0.01 s limit and was stopped" in response.text
+    assert not list((tmp_path / "output" / ".cache" / "station").glob("*.pdf"))
+
+
+# --------------------------------------------------------------------------- printing
+
+STATION = "http://127.0.0.1:8000"
+
+
+@pytest.fixture
+def printing_site(
+    tmp_path: Path, cups: Cups, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, Cups]]:
+    monkeypatch.setenv("CUPS_SERVER", str(cups.socket))
+    for name in ("LPDEST", "PRINTER"):
+        monkeypatch.delenv(name, raising=False)
+    content = make_content(tmp_path / "content")
+    app = server.create_app(settings_for(tmp_path, content))
+    with TestClient(app, base_url=STATION) as client:
+        yield client, cups
+
+
+def queued_jobs(cups: Cups) -> list[str]:
+    return cups.tool("lpstat", "-W", "all", "-o").stdout.split()
+
+
+def test_the_station_prints_on_a_real_cups_printer(
+    printing_site: tuple[TestClient, Cups],
+) -> None:
+    client, cups = printing_site
+    page = client.get("/drug/gamma", params={"paper": "letter", "patient_fields": "1"}).text
+    assert f'<option value="{cups.printer}">{cups.printer}</option>' in page
+    assert '<option value="full" disabled>full \u2013 Out of toner</option>' in page
+    assert '<input type="hidden" name="paper" value="letter">' in page
+    form = {"printer": cups.printer, "copies": "2", "paper": "letter", "patient_fields": "1"}
+    sent = client.post(
+        "/drug/gamma/print", data=form, headers={"origin": STATION}, follow_redirects=False
+    )
+    assert sent.status_code == 303, sent.text
+    location = sent.headers["location"]
+    match = re.fullmatch(
+        r"/drug/gamma\?paper=letter&patient_fields=1&sent=(\S+)&copies=2", location
+    )
+    assert match, location
+    pdf, accounting = cups.wait_for_pdf(match.group(1))
+    text = pdf_texts(pdf.read_bytes())
+    assert "Gammazol treats an imaginary condition." in text
+    assert "Patient name" in text
+    with pdfplumber.open(pdf) as doc:
+        assert (round(doc.pages[0].width), round(doc.pages[0].height)) == (612, 792)
+    assert accounting.endswith("copies=2 media=Letter title=Gammazol \u2013 patient handout")
+    after = client.get(location).text
+    assert f"Sent 2 copies to {cups.printer} (job {match.group(1)})." in after
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"origin": "http://evil.example"},
+        {"origin": STATION, "sec-fetch-site": "cross-site"},
+    ],
+)
+def test_only_the_stations_own_page_can_print(
+    printing_site: tuple[TestClient, Cups], headers: dict[str, str]
+) -> None:
+    client, cups = printing_site
+    before = queued_jobs(cups)
+    response = client.post(
+        "/drug/gamma/print", data={"printer": cups.printer, "copies": "1"}, headers=headers
+    )
+    assert response.status_code == 403
+    assert "Printing can only be started from the station&#39;s own pages." in response.text
+    assert queued_jobs(cups) == before
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "message"),
+    [
+        ({"copies": "0"}, 400, "copies must be a whole number from 1 to 20"),
+        ({"copies": "lots"}, 400, "copies must be a whole number from 1 to 20"),
+        ({"printer": "nosuch"}, 400, "no printer named &#39;nosuch&#39;; printers: full, "),
+        ({"printer": "full"}, 502, "printer &#39;full&#39; is not accepting jobs (Out of toner)"),
+        (
+            {"printer": "paused"},
+            502,
+            "printer &#39;paused&#39; is stopped (Paused for maintenance)",
+        ),
+    ],
+)
+def test_print_problems_are_one_line_pages(
+    printing_site: tuple[TestClient, Cups], form: dict[str, str], status: int, message: str
+) -> None:
+    client, cups = printing_site
+    data = {"printer": cups.printer, "copies": "1", **form}
+    response = client.post("/drug/gamma/print", data=data, headers={"origin": STATION})
+    assert response.status_code == status
+    assert message in response.text
+
+
+def test_a_station_without_cups_says_so_and_still_offers_the_pdf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    socket_path = tmp_path / "no-cupsd.sock"
+    monkeypatch.setenv("CUPS_SERVER", str(socket_path))
+    content = make_content(tmp_path / "content")
+    with TestClient(server.create_app(settings_for(tmp_path, content)), base_url=STATION) as client:
+        page = client.get("/drug/gamma").text
+        posted = client.post("/drug/gamma/print", data={"copies": "1"}, headers={"origin": STATION})
+    assert "Direct printing is not available: " in page
+    assert 'id="print"' not in page
+    assert 'id="open-pdf"' in page
+    assert posted.status_code == 502
+    assert "Direct printing is not available: " in posted.text
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+class FakePool:
+    """Stands in for the worker pool: renders finish when the test says so."""
+
+    def __init__(self, jobs: int, shelf: server.PdfShelf) -> None:
+        self.limits = Limits(jobs=jobs)
+        self.shelf = shelf
+        self.started: list[concurrent.futures.Future[object]] = []
+
+    def submit(self, function: object, job: object, seconds: float | None = None) -> object:
+        future: concurrent.futures.Future[object] = concurrent.futures.Future()
+        self.started.append(future)
+        target = job.target  # type: ignore[attr-defined]
+        future.add_done_callback(lambda _: target.write_bytes(b"%PDF-fake"))
+        return future
+
+    def failure(self, exc: BaseException, seconds: float | None = None) -> Failure:
+        return Failure(str(exc))
+
+
+def test_renders_are_bounded_and_extra_requests_are_refused(tmp_path: Path) -> None:
+    from medpdf import sources
+
+    content = make_content(tmp_path / "content")
+    config = Config(content_dir=content, output_dir=tmp_path / "output")
+    texts = [sources.read(p) for p in sorted(content.glob("*.md"))]
+
+    async def scenario() -> None:
+        shelf = server.PdfShelf(tmp_path / "shelf", 1 << 20)
+        pool = FakePool(1, shelf)
+        renderer = server.Renderer(pool, shelf, queue=2)  # type: ignore[arg-type]
+        tasks = [asyncio.create_task(renderer.handout(s, config)) for s in texts[:3]]
+        twin = asyncio.create_task(renderer.handout(texts[0], config))
+        await asyncio.sleep(0.05)
+        assert (renderer.running, renderer.waiting) == (1, 2)
+        assert len(pool.started) == 1  # one worker: one render at a time
+        with pytest.raises(server.Busy):
+            await renderer.handout(texts[3], config)
+        for _ in range(3):
+            pool.started[-1].set_result(object())
+            await asyncio.sleep(0.05)
+        results = await asyncio.gather(*tasks, twin)
+        assert results == [b"%PDF-fake"] * 4
+        assert len(pool.started) == 3  # the twin shared the first render
+        assert (renderer.running, renderer.waiting, renderer.rendered) == (0, 0, 3)
+
+    asyncio.run(scenario())
+
+
+def test_a_free_worker_takes_a_render_even_with_no_queue(tmp_path: Path) -> None:
+    from medpdf import sources
+
+    content = make_content(tmp_path / "content")
+    config = Config(content_dir=content, output_dir=tmp_path / "output")
+    texts = [sources.read(p) for p in sorted(content.glob("*.md"))]
+
+    async def scenario() -> None:
+        shelf = server.PdfShelf(tmp_path / "shelf", 1 << 20)
+        pool = FakePool(2, shelf)
+        renderer = server.Renderer(pool, shelf, queue=0)  # type: ignore[arg-type]
+        first = asyncio.create_task(renderer.handout(texts[0], config))
+        second = asyncio.create_task(renderer.handout(texts[1], config))
+        await asyncio.sleep(0.05)
+        assert (renderer.running, renderer.waiting) == (2, 0)
+        with pytest.raises(server.Busy):
+            await renderer.handout(texts[2], config)
+        for future in pool.started:
+            future.set_result(object())
+        assert await asyncio.gather(first, second) == [b"%PDF-fake"] * 2
+
+    asyncio.run(scenario())
+
+
+def test_the_shelf_evicts_the_least_recently_used(tmp_path: Path) -> None:
+    shelf = server.PdfShelf(tmp_path, max_bytes=2500)
+    for number, key in enumerate(["a", "b", "c"]):
+        shelf.path(key).write_bytes(b"x" * 1000)
+        os.utime(shelf.path(key), (1000 + number, 1000 + number))
+        if key == "b":
+            assert shelf.read("a") is not None  # "a" is now the most recently used
+        shelf.added(key)
+    assert sorted(p.stem for p in tmp_path.glob("*.pdf")) == ["a", "c"]
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("stop", "status"),
+    # Ctrl+C is a normal end; after SIGTERM uvicorn re-raises the signal, as services do.
+    [(signal.SIGINT, 0), (signal.SIGTERM, -signal.SIGTERM)],
+)
+def test_serve_command_reports_its_url_and_stops_with_its_workers(
+    tmp_path: Path, stop: signal.Signals, status: int
+) -> None:
+    import httpx
+
+    content = make_content(tmp_path / "content")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "medpdf",
+            "serve",
+            "--content",
+            str(content),
+            "--port",
+            "0",
+            "--output",
+            str(tmp_path / "output"),
+            "-j",
+            "2",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        match = re.search(r"serving (http://127\.0\.0\.1:\d+/)", line)
+        assert match, line
+        url = match.group(1)
+        wait_for(lambda: _answers(httpx, url + "health"), 30)
+        pdf = httpx.get(url + "drug/gamma.pdf", timeout=60)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert len(children) >= 2  # the render workers
+        process.send_signal(stop)
+        assert process.wait(timeout=20) == status
+        assert "Traceback" not in process.stderr.read()
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, f"workers left running: {alive}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _answers(httpx: object, url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200  # type: ignore[attr-defined,no-any-return]
+    except Exception:
+        return False
+
+
+def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    content = make_content(tmp_path / "content")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "medpdf",
+                "serve",
+                "--content",
+                str(content),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"medpdf: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+
+
+def test_serve_without_content_folder_is_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "medpdf",
+            "serve",
+            "--content",
+            str(tmp_path / "none"),
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip() == f"medpdf: error: content folder '{tmp_path / 'none'}' does not exist"
+    )
