@@ -17,10 +17,12 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 #   cups cups-client printer-driver-cups-pdf (`medpdf print` talks to CUPS with lp/lpstat;
 #   the printing test starts its own private CUPS daemon with a cups-pdf virtual printer and
 #   reads back the PDF it prints. In a container without systemd the postinst scripts start
-#   no service and the install still succeeds; on a systemd host it enables cups.service).
+#   no service and the install still succeeds; on a systemd host it enables cups.service),
+#   chromium (tests/test_browser.py drives it headless through Playwright against
+#   `medpdf serve`; Playwright's own browser download is not used).
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
                 fontconfig fonts-dejavu-core fonts-dejavu-extra poppler-utils zbar-tools \
-                cups cups-client printer-driver-cups-pdf
+                cups cups-client printer-driver-cups-pdf chromium
 
 .PHONY: all setup build test lint pytest clean
 

@@ -1,4 +1,4 @@
-"""Pieces shared by ``benchmarks/handouts.py`` and ``benchmarks/booklet.py``.
+"""Pieces shared by the benchmarks (``handouts.py``, ``booklet.py``, ``serve.py``).
 
 * :class:`TreeSampler` polls ``/proc`` every 0.2 s and records the largest sum of
   RSS over a process and all of its descendants (worker processes included).
@@ -75,18 +75,22 @@ def _rss_bytes(pid: int) -> int:
         return 0
 
 
-def tree_rss(root: int) -> tuple[int, int]:
-    """Summed RSS in bytes of ``root`` and all its descendants, and how many processes."""
+def tree_pids(root: int) -> list[int]:
+    """``root`` and every process descended from it that is visible in /proc right now."""
     children = _parent_map()
-    total = 0
-    count = 0
+    found = []
     pending = [root]
     while pending:
         pid = pending.pop()
-        total += _rss_bytes(pid)
-        count += 1
+        found.append(pid)
         pending.extend(children.get(pid, ()))
-    return total, count
+    return found
+
+
+def tree_rss(root: int) -> tuple[int, int]:
+    """Summed RSS in bytes of ``root`` and all its descendants, and how many processes."""
+    pids = tree_pids(root)
+    return sum(_rss_bytes(pid) for pid in pids), len(pids)
 
 
 class TreeSampler:
@@ -318,21 +322,28 @@ def verdict(ok: bool | None) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """A plain table: first column left-aligned, the rest right-aligned."""
+def print_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = False
+) -> None:
+    """A table, first column left-aligned and the rest right-aligned: plain, or Markdown."""
     widths = [
         max(len(headers[i]), *(len(row[i]) for row in rows)) if rows else len(headers[i])
         for i in range(len(headers))
     ]
+    if markdown:
+        widths = [max(width, 3) for width in widths]
 
     def line(cells: Sequence[str]) -> str:
-        first = f"  {cells[0]:<{widths[0]}}"
-        rest = "".join(
-            f"  {cell:>{width}}" for cell, width in zip(cells[1:], widths[1:], strict=True)
-        )
-        return first + rest
+        first = f"{cells[0]:<{widths[0]}}"
+        rest = [f"{cell:>{width}}" for cell, width in zip(cells[1:], widths[1:], strict=True)]
+        if markdown:
+            return "| " + " | ".join([first, *rest]) + " |"
+        return "  " + "  ".join([first, *rest])
 
     print(line(headers))
+    if markdown:
+        rules = [":" + "-" * (widths[0] - 1)] + ["-" * (width - 1) + ":" for width in widths[1:]]
+        print(line(rules))
     for row in rows:
         print(line(row))
 

@@ -1,0 +1,232 @@
+"""The printing station in a real browser: search, open a drug, pick options, get the PDF.
+
+A ``medpdf serve --port 0`` subprocess serves a temporary collection of small
+fixture monographs; Playwright drives Debian's Chromium (``/usr/bin/chromium``,
+headless) against it. The module skips only when Chromium or the ``playwright``
+package is missing; ``make test`` installs both.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pdfplumber
+import pypdf
+import pytest
+from conftest import MINIMAL, REPO, write_monograph
+
+CHROMIUM = Path("/usr/bin/chromium")
+INSTALL_HINT = "`make test` installs it (Debian package chromium, Python package playwright)"
+
+if not CHROMIUM.is_file():
+    pytest.skip(f"{CHROMIUM} not found; {INSTALL_HINT}", allow_module_level=True)
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason=f"the playwright package is not installed; {INSTALL_HINT}"
+)
+Browser = sync_api.Browser
+BrowserContext = sync_api.BrowserContext
+Locator = sync_api.Locator
+Page = sync_api.Page
+expect = sync_api.expect
+
+#: Headless flags for a machine without a GPU, running as root, on a closed network
+#: (without the background-networking ones Chromium keeps calling Google services).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TITLES = ["Alefacept", "Alendronate", "Ibuprofen", "Zolpidem"]
+LETTER = (612.0, 792.0)
+SERVING = re.compile(r"serving (http://\S+?/)")
+START_TIMEOUT = 30.0
+TIMEOUT_MS = 20_000  # a cold render of one handout takes about a second
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def at(self, path: str) -> str:
+        return self.url.rstrip("/") + path
+
+
+def wait_for_url(process: subprocess.Popen[bytes], log: Path) -> str:
+    """The URL from the ``serving http://HOST:PORT/`` line the server prints when listening."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        found = SERVING.search(log.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return found.group(1)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    raise AssertionError(f"medpdf serve did not report its URL (exit {process.poll()}): {text}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("serve")
+    content = root / "content"
+    for title in TITLES:
+        write_monograph(content / title[0].lower(), title.lower(), MINIMAL.format(title=title))
+    log = root / "serve.log"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    argv = [sys.executable, "-m", "medpdf", "serve", "--content", str(content)]
+    argv += ["--output", str(root / "output"), "--host", "127.0.0.1", "--port", "0", "-j", "1"]
+    with log.open("wb") as sink:
+        # cwd without a medpdf.toml, so the server runs on defaults.
+        process = subprocess.Popen(argv, cwd=root, env=env, stdout=sink, stderr=sink)
+    try:
+        url = wait_for_url(process, log)
+        yield Server(url, process, log)
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_api.sync_playwright() as playwright:
+        # Playwright gives every launch a fresh --user-data-dir under /tmp.
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(base_url=server.url)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def result(page: Page, title: str) -> Locator:
+    """The ``<li>`` of the results list whose link is exactly ``title``."""
+    return page.locator("#results li").filter(has=page.get_by_role("link", name=title, exact=True))
+
+
+def pdf_title_and_pages(data: bytes) -> tuple[str, list[tuple[float, float]], str]:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    title = str(reader.metadata.title if reader.metadata else "")
+    sizes = [(float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages]
+    return title, sizes, reader.pages[0].extract_text()
+
+
+def test_search_keyboard_options_and_pdf(page: Page, server: Server):
+    page.goto("/")
+    for title in TITLES:
+        expect(result(page, title)).to_be_visible()
+
+    page.locator("#search").press_sequentially("alen")
+    expect(result(page, "Alendronate")).to_be_visible()
+    for gone in ("Alefacept", "Ibuprofen", "Zolpidem"):
+        expect(result(page, gone)).to_be_hidden()
+
+    page.locator("#search").press("ArrowDown")
+    active = page.locator("#results .active")
+    expect(active).to_have_count(1)
+    expect(active).to_contain_text("Alendronate")
+    expect(page.locator('#results [aria-selected="true"]')).to_contain_text("Alendronate")
+    page.locator("#search").press("Enter")
+    page.wait_for_url(re.compile(r"/drug/alendronate$"))
+    expect(page.locator("h1")).to_have_text("Alendronate")
+    expect(page.locator("iframe#preview")).to_be_attached()
+
+    link = page.locator("a#open-pdf")
+    expect(link).to_have_attribute("href", re.compile(r"^/drug/alendronate\.pdf\?paper=a4"))
+    page.locator('#options select[name="paper"]').select_option("letter")
+    page.locator('#options input[name="large_print"]').check()
+    expect(link).to_have_attribute("href", re.compile(r"large_print=1"))
+    href = link.get_attribute("href") or ""
+    parts = urlsplit(href)
+    assert parts.path == "/drug/alendronate.pdf"
+    assert parse_qs(parts.query) == {"paper": ["letter"], "large_print": ["1"]}
+
+    response = page.request.get(server.at(href), timeout=TIMEOUT_MS * 3)
+    assert response.status == 200, response.text()[:500]
+    assert response.headers["content-type"].startswith("application/pdf")
+    data = response.body()
+    assert data.startswith(b"%PDF-")
+    title, sizes, first_page = pdf_title_and_pages(data)
+    assert "Alendronate" in title
+    assert "Alendronate" in first_page
+    assert sizes and all(size == LETTER for size in sizes)
+    with pdfplumber.open(io.BytesIO(data)) as doc:
+        words = doc.pages[0].extract_words(extra_attrs=["size"])
+    body = [w["size"] for w in words if w["text"] == "imaginary"]
+    assert body and min(body) >= 16 - 0.01  # large print
+
+
+def test_click_a_result_opens_the_drug(page: Page):
+    page.goto("/")
+    page.locator("#search").fill("zol")
+    expect(result(page, "Ibuprofen")).to_be_hidden()
+    page.get_by_role("link", name="Zolpidem", exact=True).click()
+    page.wait_for_url(re.compile(r"/drug/zolpidem$"))
+    expect(page.locator("h1")).to_have_text("Zolpidem")
+    expect(page.locator("a#open-pdf")).to_have_attribute(
+        "href", re.compile(r"^/drug/zolpidem\.pdf\?paper=a4")
+    )
+
+
+def test_search_without_javascript_filters_on_the_server(browser: Browser, server: Server):
+    ctx = browser.new_context(base_url=server.url, java_script_enabled=False)
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto("/")
+        page.locator("#search").fill("ibu")
+        page.locator("#search").press("Enter")
+        page.wait_for_url(re.compile(r"/\?q=ibu$"))
+        expect(page.locator("#results li")).to_have_count(1)
+        expect(result(page, "Ibuprofen")).to_be_visible()
+    finally:
+        ctx.close()
+
+
+def test_unknown_drug_shows_the_404_page(page: Page):
+    response = page.goto("/drug/no-such-drug")
+    assert response is not None
+    assert response.status == 404
+    assert response.headers["content-type"].startswith("text/html")
+    expect(page.locator("body")).to_contain_text(re.compile(r"not found|404", re.IGNORECASE))
