@@ -365,17 +365,19 @@ class Station:
         self._refresh_lock = asyncio.Lock()
         self._printers: tuple[printing.Destinations | None, str | None] = (None, None)
         self._printers_asked = -float("inf")
+        self._printers_lock = asyncio.Lock()
 
     async def printers(self) -> tuple[printing.Destinations | None, str | None]:
         """CUPS's printers (asked at most every few seconds), or why there are none."""
-        now = time.monotonic()
-        if now - self._printers_asked > self.settings.printers_ttl:
-            try:
-                found = await asyncio.to_thread(printing.destinations)
-                self._printers = (found, None if found.printers else found.listing())
-            except PrintError as exc:
-                self._printers = (None, exc.reason.removeprefix("cannot print: "))
-            self._printers_asked = now
+        async with self._printers_lock:  # many pages at once share one lookup
+            now = time.monotonic()
+            if now - self._printers_asked > self.settings.printers_ttl:
+                try:
+                    found = await asyncio.to_thread(printing.destinations)
+                    self._printers = (found, None if found.printers else found.listing())
+                except PrintError as exc:
+                    self._printers = (None, exc.reason.removeprefix("cannot print: "))
+                self._printers_asked = time.monotonic()
         return self._printers
 
     async def refresh(self) -> None:
@@ -791,7 +793,10 @@ class _SecurityHeaders:
 def listen(host: str, port: int) -> socket.socket:
     """Bind the listening socket first, so ``--port 0`` can report the port it got."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP given explicitly: asyncio sets TCP_NODELAY on accepted connections
+    # only when the listening socket says it is TCP; without it every keep-alive
+    # response waits ~40 ms for the client's delayed acknowledgement.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

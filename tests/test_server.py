@@ -484,6 +484,41 @@ def test_a_long_unknown_slug_is_shortened_on_the_404_page(client: TestClient) ->
     assert "x" * 81 not in response.text
 
 
+def test_many_pages_at_once_share_one_printer_lookup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from medpdf import printing
+
+    calls: list[float] = []
+
+    def slow_destinations() -> printing.Destinations:
+        calls.append(time.monotonic())
+        time.sleep(0.3)
+        return printing.Destinations((printing.Printer("Front-Desk"),), "Front-Desk")
+
+    monkeypatch.setattr(printing, "destinations", slow_destinations)
+    content = make_content(tmp_path / "content")
+    app = server.create_app(settings_for(tmp_path, content))
+    with (
+        TestClient(app, base_url=STATION) as client,
+        concurrent.futures.ThreadPoolExecutor(12) as pool,
+    ):
+        pages = list(pool.map(lambda _: client.get("/drug/gamma").text, range(12)))
+    assert len(calls) == 1
+    assert all('<option value="Front-Desk" selected>Front-Desk</option>' in p for p in pages)
+
+
+def test_the_listening_socket_is_tcp_so_responses_are_not_delayed() -> None:
+    # asyncio turns on TCP_NODELAY for accepted connections only when the
+    # listening socket was made with IPPROTO_TCP (else ~40 ms per keep-alive answer).
+    sock = server.listen("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert server.url_of(sock).startswith("http://127.0.0.1:")
+    finally:
+        sock.close()
+
+
 def test_a_station_without_cups_says_so_and_still_offers_the_pdf(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
