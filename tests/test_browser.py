@@ -24,6 +24,7 @@ import pdfplumber
 import pypdf
 import pytest
 from conftest import MINIMAL, REPO, write_monograph
+from private_cups import Cups
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL_HINT = "`make test` installs it (Debian package chromium, Python package playwright)"
@@ -230,3 +231,80 @@ def test_unknown_drug_shows_the_404_page(page: Page):
     assert response.status == 404
     assert response.headers["content-type"].startswith("text/html")
     expect(page.locator("body")).to_contain_text(re.compile(r"not found|404", re.IGNORECASE))
+
+
+# --------------------------------------------------------------------------- printing, live edits
+
+
+@pytest.fixture(scope="module")
+def printing_server(
+    tmp_path_factory: pytest.TempPathFactory, cups: Cups
+) -> Iterator[tuple[Server, Path]]:
+    """A station whose CUPS is the private scheduler with the cups-pdf printer."""
+    root = tmp_path_factory.mktemp("serve-print")
+    content = root / "content"
+    for title in TITLES:
+        write_monograph(content, title.lower(), MINIMAL.format(title=title))
+    log = root / "serve.log"
+    env = {k: v for k, v in cups.env.items() if k not in {"LPDEST", "PRINTER"}}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    argv = [sys.executable, "-m", "medpdf", "serve", "--content", str(content)]
+    argv += ["--output", str(root / "output"), "--port", "0", "-j", "1"]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(argv, cwd=root, env=env, stdout=sink, stderr=sink)
+    try:
+        yield Server(wait_for_url(process, log), process, log), content
+    finally:
+        stop(process)
+
+
+def test_print_button_sends_the_handout_to_a_real_cups_printer(
+    browser: Browser, printing_server: tuple[Server, Path], cups: Cups
+):
+    station, _ = printing_server
+    ctx = browser.new_context(base_url=station.url)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = ctx.new_page()
+        page.goto("/drug/ibuprofen")
+        page.locator('#options select[name="paper"]').select_option("letter")
+        page.locator('#options input[name="patient_fields"]').check()
+        page.locator("#print select#printer").select_option(cups.printer)
+        page.locator("#print input#copies").fill("2")
+        page.locator("#print button[type=submit]").click()
+        page.wait_for_url(re.compile(r"sent="))
+        notice = page.locator("#sent")
+        expect(notice).to_contain_text(f"Sent 2 copies to {cups.printer} (job {cups.printer}-")
+        job = re.search(r"\(job (\S+)\)", notice.inner_text())
+        assert job, notice.inner_text()
+    finally:
+        ctx.close()
+    pdf, accounting = cups.wait_for_pdf(job.group(1))
+    with pdfplumber.open(pdf) as doc:
+        text = "\n".join(p.extract_text() or "" for p in doc.pages)
+        size = (round(doc.pages[0].width), round(doc.pages[0].height))
+    assert "Ibuprofen treats an imaginary condition." in text
+    assert "Patient name" in text  # the option chosen on the page reached the print
+    assert size == (612, 792)
+    assert " copies=2 media=Letter " in accounting
+
+
+def test_an_edit_on_disk_refreshes_the_open_preview(
+    browser: Browser, printing_server: tuple[Server, Path]
+):
+    station, content = printing_server
+    ctx = browser.new_context(base_url=station.url)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = ctx.new_page()
+        page.goto("/drug/zolpidem")
+        preview = page.frame_locator("iframe#preview")
+        expect(preview.locator("body")).to_contain_text("One tablet daily.")
+        path = content / "zolpidem.md"
+        path.write_text(path.read_text().replace("One tablet daily.", "Half a tablet at bedtime."))
+        expect(page.locator("#changed")).to_be_visible()
+        expect(preview.locator("body")).to_contain_text("Half a tablet at bedtime.")
+        version = page.locator("#version").inner_text()
+        assert version == page.request.get(station.at("/drug/zolpidem.json")).json()["version"]
+    finally:
+        ctx.close()
