@@ -258,27 +258,30 @@ def printing_server(
         stop(process)
 
 
-def test_print_button_sends_the_handout_to_a_real_cups_printer(
-    browser: Browser, printing_server: tuple[Server, Path], cups: Cups
-):
-    station, _ = printing_server
-    ctx = browser.new_context(base_url=station.url)
+@pytest.fixture
+def station_page(browser: Browser, printing_server: tuple[Server, Path]) -> Iterator[Page]:
+    """A page in a fresh browser context on the station that can print."""
+    ctx = browser.new_context(base_url=printing_server[0].url)
     ctx.set_default_timeout(TIMEOUT_MS)
     try:
-        page = ctx.new_page()
-        page.goto("/drug/ibuprofen")
-        page.locator('#options select[name="paper"]').select_option("letter")
-        page.locator('#options input[name="patient_fields"]').check()
-        page.locator("#print select#printer").select_option(cups.printer)
-        page.locator("#print input#copies").fill("2")
-        page.locator("#print button[type=submit]").click()
-        page.wait_for_url(re.compile(r"sent="))
-        notice = page.locator("#sent")
-        expect(notice).to_contain_text(f"Sent 2 copies to {cups.printer} (job {cups.printer}-")
-        job = re.search(r"\(job (\S+)\)", notice.inner_text())
-        assert job, notice.inner_text()
+        yield ctx.new_page()
     finally:
         ctx.close()
+
+
+def test_print_button_sends_the_handout_to_a_real_cups_printer(station_page: Page, cups: Cups):
+    page = station_page
+    page.goto("/drug/ibuprofen")
+    page.locator('#options select[name="paper"]').select_option("letter")
+    page.locator('#options input[name="patient_fields"]').check()
+    page.locator("#print select#printer").select_option(cups.printer)
+    page.locator("#print input#copies").fill("2")
+    page.locator("#print button[type=submit]").click()
+    page.wait_for_url(re.compile(r"sent="))
+    notice = page.locator("#sent")
+    expect(notice).to_contain_text(f"Sent 2 copies to {cups.printer} (job {cups.printer}-")
+    job = re.search(r"\(job (\S+)\)", notice.inner_text())
+    assert job, notice.inner_text()
     pdf, accounting = cups.wait_for_pdf(job.group(1))
     with pdfplumber.open(pdf) as doc:
         text = "\n".join(p.extract_text() or "" for p in doc.pages)
@@ -290,21 +293,16 @@ def test_print_button_sends_the_handout_to_a_real_cups_printer(
 
 
 def test_an_edit_on_disk_refreshes_the_open_preview(
-    browser: Browser, printing_server: tuple[Server, Path]
+    station_page: Page, printing_server: tuple[Server, Path]
 ):
     station, content = printing_server
-    ctx = browser.new_context(base_url=station.url)
-    ctx.set_default_timeout(TIMEOUT_MS)
-    try:
-        page = ctx.new_page()
-        page.goto("/drug/zolpidem")
-        preview = page.frame_locator("iframe#preview")
-        expect(preview.locator("body")).to_contain_text("One tablet daily.")
-        path = content / "zolpidem.md"
-        path.write_text(path.read_text().replace("One tablet daily.", "Half a tablet at bedtime."))
-        expect(page.locator("#changed")).to_be_visible()
-        expect(preview.locator("body")).to_contain_text("Half a tablet at bedtime.")
-        version = page.locator("#version").inner_text()
-        assert version == page.request.get(station.at("/drug/zolpidem.json")).json()["version"]
-    finally:
-        ctx.close()
+    page = station_page
+    page.goto("/drug/zolpidem")
+    preview = page.frame_locator("iframe#preview")
+    expect(preview.locator("body")).to_contain_text("One tablet daily.")
+    path = content / "zolpidem.md"
+    path.write_text(path.read_text().replace("One tablet daily.", "Half a tablet at bedtime."))
+    expect(page.locator("#changed")).to_be_visible()
+    expect(preview.locator("body")).to_contain_text("Half a tablet at bedtime.")
+    version = page.locator("#version").inner_text()
+    assert version == page.request.get(station.at("/drug/zolpidem.json")).json()["version"]

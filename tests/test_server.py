@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
 import psutil
@@ -557,17 +558,21 @@ class FakePool:
         return Failure(str(exc))
 
 
-def test_renders_are_bounded_and_extra_requests_are_refused(tmp_path: Path) -> None:
+def fake_renderer(tmp_path: Path, jobs: int, queue: int) -> tuple[Any, FakePool, Config, list[Any]]:
+    """A renderer on a fake pool, its config and the fixture sources to render."""
     from medpdf import sources
 
     content = make_content(tmp_path / "content")
     config = Config(content_dir=content, output_dir=tmp_path / "output")
     texts = [sources.read(p) for p in sorted(content.glob("*.md"))]
+    shelf = server.PdfShelf(tmp_path / "shelf", 1 << 20)
+    pool = FakePool(jobs, shelf)
+    return server.Renderer(pool, shelf, queue), pool, config, texts  # type: ignore[arg-type]
 
+
+def test_renders_are_bounded_and_extra_requests_are_refused(tmp_path: Path) -> None:
     async def scenario() -> None:
-        shelf = server.PdfShelf(tmp_path / "shelf", 1 << 20)
-        pool = FakePool(1, shelf)
-        renderer = server.Renderer(pool, shelf, queue=2)  # type: ignore[arg-type]
+        renderer, pool, config, texts = fake_renderer(tmp_path, jobs=1, queue=2)
         tasks = [asyncio.create_task(renderer.handout(s, config)) for s in texts[:3]]
         twin = asyncio.create_task(renderer.handout(texts[0], config))
         await asyncio.sleep(0.05)
@@ -587,16 +592,8 @@ def test_renders_are_bounded_and_extra_requests_are_refused(tmp_path: Path) -> N
 
 
 def test_a_free_worker_takes_a_render_even_with_no_queue(tmp_path: Path) -> None:
-    from medpdf import sources
-
-    content = make_content(tmp_path / "content")
-    config = Config(content_dir=content, output_dir=tmp_path / "output")
-    texts = [sources.read(p) for p in sorted(content.glob("*.md"))]
-
     async def scenario() -> None:
-        shelf = server.PdfShelf(tmp_path / "shelf", 1 << 20)
-        pool = FakePool(2, shelf)
-        renderer = server.Renderer(pool, shelf, queue=0)  # type: ignore[arg-type]
+        renderer, pool, config, texts = fake_renderer(tmp_path, jobs=2, queue=0)
         first = asyncio.create_task(renderer.handout(texts[0], config))
         second = asyncio.create_task(renderer.handout(texts[1], config))
         await asyncio.sleep(0.05)
