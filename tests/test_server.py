@@ -621,6 +621,9 @@ def test_the_shelf_evicts_the_least_recently_used(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the command
 
 
+SERVE = [sys.executable, "-m", "medpdf", "serve"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -638,21 +641,9 @@ def test_serve_command_reports_its_url_and_stops_with_its_workers(
     import httpx
 
     content = make_content(tmp_path / "content")
+    output = str(tmp_path / "output")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "medpdf",
-            "serve",
-            "--content",
-            str(content),
-            "--port",
-            "0",
-            "--output",
-            str(tmp_path / "output"),
-            "-j",
-            "2",
-        ],
+        [*SERVE, "--content", str(content), "--port", "0", "--output", output, "-j", "2"],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -692,16 +683,7 @@ def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "medpdf",
-                "serve",
-                "--content",
-                str(content),
-                "--port",
-                str(port),
-            ],
+            [*SERVE, "--content", str(content), "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=30,
@@ -714,16 +696,7 @@ def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
 
 def test_serve_without_content_folder_is_one_line(tmp_path: Path) -> None:
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "medpdf",
-            "serve",
-            "--content",
-            str(tmp_path / "none"),
-            "--port",
-            str(free_port()),
-        ],
+        [*SERVE, "--content", str(tmp_path / "none"), "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=30,
