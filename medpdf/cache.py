@@ -128,6 +128,8 @@ class Cache:
         self._db_path = folder / "medpdf.sqlite3"
         try:
             self._db = self._connect()
+        except sqlite3.OperationalError:
+            raise  # busy or unreadable now (another process writing): not damage
         except sqlite3.DatabaseError as exc:
             LOGGER.warning("build cache %s is damaged (%s); starting a new one", folder, exc)
             for suffix in ("", "-wal", "-shm"):

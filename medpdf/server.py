@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import socket
+import sqlite3
 import tempfile
 import time
 import unicodedata
@@ -210,9 +211,17 @@ class Listing:
 
 
 def scan(content_dir: Path, cache_folder: Path) -> Listing:
-    """Scan the content folder, reusing the build cache's parse summaries."""
-    with Cache(cache_folder) as store:
-        catalog = build.scan_catalog(content_dir, store)
+    """Scan the content folder, reusing the build cache's parse summaries.
+
+    A build may hold the cache for a while; the station then parses everything
+    itself rather than wait or fail.
+    """
+    try:
+        with Cache(cache_folder) as store:
+            catalog = build.scan_catalog(content_dir, store)
+    except sqlite3.OperationalError as exc:
+        LOGGER.info("build cache busy (%s); scanning without it", exc)
+        catalog = build.scan_catalog(content_dir, None)
     return Listing.of(catalog.entries, len(catalog.errors))
 
 

@@ -705,3 +705,30 @@ def test_serve_without_content_folder_is_one_line(tmp_path: Path) -> None:
     assert (
         done.stderr.strip() == f"medpdf: error: content folder '{tmp_path / 'none'}' does not exist"
     )
+
+
+def test_a_busy_build_cache_is_neither_deleted_nor_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from medpdf.cache import Cache
+
+    content = make_content(tmp_path / "content")
+    cache_folder = tmp_path / "output" / ".cache"
+    Cache(cache_folder).close()
+    database = cache_folder / "medpdf.sqlite3"
+    assert database.exists()
+
+    def busy(self: Cache) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(Cache, "_connect", busy)
+    listing = server.scan(content, cache_folder)  # parses everything itself
+    assert [e.slug for e in listing.entries] == [
+        "alpha-blocker",
+        "beta-cafe",
+        "gamma",
+        "zeta-alpha",
+    ]
+    assert database.exists(), "a busy cache must not be taken for a damaged one"
