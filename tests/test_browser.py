@@ -168,6 +168,9 @@ def test_search_keyboard_options_and_pdf(page: Page, server: Server):
     expect(active).to_have_count(1)
     expect(active).to_contain_text("Alendronate")
     expect(page.locator('#results [aria-selected="true"]')).to_contain_text("Alendronate")
+    # Screen readers follow the highlight through the search box's active descendant.
+    chosen = page.locator("#search").get_attribute("aria-activedescendant")
+    expect(page.locator(f"#{chosen}")).to_contain_text("Alendronate")
     page.locator("#search").press("Enter")
     page.wait_for_url(re.compile(r"/drug/alendronate$"))
     expect(page.locator("h1")).to_have_text("Alendronate")

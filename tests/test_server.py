@@ -76,7 +76,7 @@ def client(site: tuple[TestClient, Path]) -> TestClient:
 
 
 def links(html: str) -> list[str]:
-    return re.findall(r'<li role="option"><a href="/drug/([^"]+)">', html)
+    return re.findall(r'<li role="option" id="result-\d+"><a href="/drug/([^"]+)">', html)
 
 
 # --------------------------------------------------------------------------- pages

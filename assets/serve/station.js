@@ -43,8 +43,9 @@ function setUpSearch(input) {
     const query = input.value;
     const found = matches(query);
     list.replaceChildren();
-    for (const drug of found.slice(0, SHOWN)) {
+    for (const [index, drug] of found.slice(0, SHOWN).entries()) {
       const item = document.createElement("li");
+      item.id = `result-${index + 1}`;
       item.setAttribute("role", "option");
       const link = document.createElement("a");
       link.href = "/drug/" + encodeURIComponent(drug.slug);
@@ -62,6 +63,7 @@ function setUpSearch(input) {
       ? `${found.length} of ${drugs.length} drugs match “${query.trim()}”`
       : `${drugs.length} drugs`;
     active = -1;
+    input.removeAttribute("aria-activedescendant");
     const url = new URL(window.location.href);
     if (query.trim()) url.searchParams.set("q", query.trim());
     else url.searchParams.delete("q");
@@ -81,6 +83,7 @@ function setUpSearch(input) {
       item.setAttribute("aria-selected", i === active ? "true" : "false");
     });
     const current = items[active];
+    input.setAttribute("aria-activedescendant", current.id);  // read out by screen readers
     current.scrollIntoView({ block: "nearest" });
   }
 
