@@ -394,6 +394,8 @@ def booklet_command(
     **look: Any,
 ) -> None:
     """Build the reference booklet of every monograph (cover, contents, A-Z)."""
+    if look["patient_fields"]:
+        raise UsageError("--patient-fields is for handouts; the booklet has no patient fields")
     settings = _settings(config_file, content_dir, look)
     target = output or settings.booklet_path
     if _run(settings, _limits(jobs, time_limit, memory_limit), False, target):

@@ -270,6 +270,17 @@ def test_cli_booklet_leaves_out_bad_monographs(tmp_path: Path, monkeypatch: pyte
     ]
 
 
+def test_booklet_refuses_patient_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    write_monograph(tmp_path / "content", "abrelin", monograph("Abrelin", 1))
+    result = CliRunner().invoke(cli, ["booklet", "--patient-fields"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "medpdf: error: --patient-fields is for handouts; the booklet has no patient fields\n"
+    )
+    assert not (tmp_path / "output").exists()
+
+
 def test_empty_collection_writes_no_booklet(tmp_path: Path):
     content = tmp_path / "content"
     content.mkdir()
