@@ -8,6 +8,7 @@ package is missing; ``make test`` installs both.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -92,14 +93,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("serve")
-    content = root / "content"
-    for title in TITLES:
-        write_monograph(content / title[0].lower(), title.lower(), MINIMAL.format(title=title))
+@contextlib.contextmanager
+def station_on(content: Path, root: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``medpdf serve`` on ``content`` with one worker, output and log under ``root``."""
     log = root / "serve.log"
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     argv = [sys.executable, "-m", "medpdf", "serve", "--content", str(content)]
     argv += ["--output", str(root / "output"), "--host", "127.0.0.1", "--port", "0", "-j", "1"]
@@ -107,10 +105,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         # cwd without a medpdf.toml, so the server runs on defaults.
         process = subprocess.Popen(argv, cwd=root, env=env, stdout=sink, stderr=sink)
     try:
-        url = wait_for_url(process, log)
-        yield Server(url, process, log)
+        yield Server(wait_for_url(process, log), process, log)
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("serve")
+    content = root / "content"
+    for title in TITLES:
+        write_monograph(content / title[0].lower(), title.lower(), MINIMAL.format(title=title))
+    with station_on(content, root) as station:
+        yield station
 
 
 @pytest.fixture(scope="module")
@@ -248,17 +255,9 @@ def printing_server(
     content = root / "content"
     for title in TITLES:
         write_monograph(content, title.lower(), MINIMAL.format(title=title))
-    log = root / "serve.log"
     env = {k: v for k, v in cups.env.items() if k not in {"LPDEST", "PRINTER"}}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    argv = [sys.executable, "-m", "medpdf", "serve", "--content", str(content)]
-    argv += ["--output", str(root / "output"), "--port", "0", "-j", "1"]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(argv, cwd=root, env=env, stdout=sink, stderr=sink)
-    try:
-        yield Server(wait_for_url(process, log), process, log), content
-    finally:
-        stop(process)
+    with station_on(content, root, env) as station:
+        yield station, content
 
 
 @pytest.fixture
@@ -309,3 +308,33 @@ def test_an_edit_on_disk_refreshes_the_open_preview(
     expect(preview.locator("body")).to_contain_text("Half a tablet at bedtime.")
     version = page.locator("#version").inner_text()
     assert version == page.request.get(station.at("/drug/zolpidem.json")).json()["version"]
+
+
+# --------------------------------------------------------------------------- the whole collection
+
+
+@pytest.mark.corpus
+def test_search_as_you_type_over_the_whole_collection(
+    browser: Browser, corpus_dir: Path, tmp_path: Path
+):
+    """The script filters ~6,300 names as the server does; the keyboard still works."""
+    with station_on(corpus_dir, tmp_path) as station:
+        ctx = browser.new_context(base_url=station.url)
+        ctx.set_default_timeout(TIMEOUT_MS * 3)
+        try:
+            page = ctx.new_page()
+            page.goto("/")
+            count = page.locator("#count").inner_text()
+            assert int(re.fullmatch(r"(\d+) drugs", count).group(1)) > 6000
+            page.locator("#search").press_sequentially("insulin")
+            expect(page.locator("#count")).to_contain_text("match “insulin”")
+            shown = [a.get_attribute("href") for a in page.locator("#results li a").all()]
+            server_side = page.request.get(station.at("/?q=insulin")).text()
+            expected = re.findall(r'id="result-\d+"><a href="([^"]+)">', server_side)
+            assert shown == expected and len(shown) > 5
+            page.locator("#search").press("ArrowDown")
+            page.locator("#search").press("Enter")
+            page.wait_for_url(re.compile(re.escape(str(expected[0])) + "$"))
+            expect(page.locator("h1")).to_contain_text(re.compile("insulin", re.IGNORECASE))
+        finally:
+            ctx.close()
