@@ -496,8 +496,15 @@ def serve(
             "on this network can use it",
             err=True,
         )
+
+    def ready(listing: server.Listing) -> None:
+        problems = (
+            f"; {listing.errors} left out for errors (see medpdf check)" if listing.errors else ""
+        )
+        click.echo(f"medpdf: ready: {len(listing.entries)} monographs{problems}", err=True)
+
     verbose = logging.getLogger("medpdf").isEnabledFor(logging.INFO)
-    server.run(settings, sock, access_log=verbose)
+    server.run(settings, sock, access_log=verbose, ready=ready)
 
 
 def main() -> None:

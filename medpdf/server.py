@@ -723,13 +723,20 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(settings: StationSettings) -> Starlette:
-    """The station's ASGI app; the worker pool starts with it and stops with it."""
+def create_app(
+    settings: StationSettings, ready: Callable[[Listing], None] | None = None
+) -> Starlette:
+    """The station's ASGI app; the worker pool starts with it and stops with it.
+
+    ``ready`` is called once the collection is scanned and requests are answered.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         station = Station(settings)
         app.state.station = station
+        if ready is not None:
+            ready(station.listing)
         stop = asyncio.Event()
         watcher = asyncio.create_task(station.watch(stop))
         for _ in range(settings.limits.jobs):  # start the workers now, not on first request
@@ -824,13 +831,18 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/"
 
 
-def run(settings: StationSettings, sock: socket.socket, access_log: bool) -> None:
+def run(
+    settings: StationSettings,
+    sock: socket.socket,
+    access_log: bool,
+    ready: Callable[[Listing], None] | None = None,
+) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM); workers stop with the server."""
     import uvicorn
 
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            create_app(settings, ready),
             log_level="info" if access_log else "warning",
             access_log=access_log,
             lifespan="on",

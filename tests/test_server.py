@@ -641,6 +641,7 @@ def test_serve_command_reports_its_url_and_stops_with_its_workers(
     import httpx
 
     content = make_content(tmp_path / "content")
+    (content / "broken.md").write_text("no front matter\n")
     output = str(tmp_path / "output")
     process = subprocess.Popen(
         [*SERVE, "--content", str(content), "--port", "0", "--output", output, "-j", "2"],
@@ -653,7 +654,9 @@ def test_serve_command_reports_its_url_and_stops_with_its_workers(
         match = re.search(r"serving (http://127\.0\.0\.1:\d+/)", line)
         assert match, line
         url = match.group(1)
-        wait_for(lambda: _answers(httpx, url + "health"), 30)
+        ready = "medpdf: ready: 4 monographs; 1 left out for errors (see medpdf check)\n"
+        assert process.stderr.readline() == ready
+        assert _answers(httpx, url + "health")
         pdf = httpx.get(url + "drug/gamma.pdf", timeout=60)
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
         children = psutil.Process(process.pid).children(recursive=True)
