@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import ipaddress
 import logging
 import os
@@ -432,7 +433,7 @@ class Station:
     def monograph(self, source: sources.Source) -> model.Monograph:
         """The model of a source that was valid at scan time but may not be now."""
         try:
-            return model.build(source)
+            return _parsed(source)
         except SourceError as exc:
             raise HTTPException(422, exc.diagnostic.format()) from None
 
@@ -447,6 +448,12 @@ class Station:
             **context,
         )
         return HTMLResponse(html, status, headers={"Content-Security-Policy": _PAGE_POLICY})
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(source: sources.Source) -> model.Monograph:
+    """Parse a monograph once per version of its text: pages re-read the file, not re-parse it."""
+    return model.build(source)
 
 
 def _static_files(resources: Resources) -> dict[str, Path]:
