@@ -142,6 +142,15 @@ def test_preview_is_the_handout_html_without_scripts(client: TestClient) -> None
         assert client.get(f"/static/{href}").status_code == 200, href
 
 
+def test_pages_are_compressed_and_pdfs_are_not(client: TestClient) -> None:
+    gzip = {"accept-encoding": "gzip"}
+    assert client.get("/", headers=gzip).headers["content-encoding"] == "gzip"
+    assert client.get("/drug/gamma", headers=gzip).headers["content-encoding"] == "gzip"
+    pdf = client.get("/drug/gamma.pdf", headers=gzip)
+    assert "content-encoding" not in pdf.headers
+    assert pdf.content.startswith(b"%PDF-")
+
+
 def test_health(client: TestClient) -> None:
     data = client.get("/health").json()
     assert data["status"] == "ok"
