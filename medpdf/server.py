@@ -773,10 +773,11 @@ def create_app(
     handlers = {HTTPException: _error_page}
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     # The full drug list is ~700 kB of HTML; the fastest gzip level makes it ~120 kB for
-    # a few milliseconds (measured on the whole collection). PDFs are compressed already.
+    # a few milliseconds (measured on the whole collection). Small pages are not worth
+    # the CPU on a station that mostly serves its own computer; PDFs are compressed already.
     app.add_middleware(
         GZipMiddleware,
-        minimum_size=1024,
+        minimum_size=32 * 1024,
         compresslevel=1,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf"),
     )

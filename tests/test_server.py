@@ -142,11 +142,21 @@ def test_preview_is_the_handout_html_without_scripts(client: TestClient) -> None
         assert client.get(f"/static/{href}").status_code == 200, href
 
 
-def test_pages_are_compressed_and_pdfs_are_not(client: TestClient) -> None:
+def test_big_lists_are_compressed_small_pages_and_pdfs_are_not(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    for number in range(1200):  # lists over 32 kB, as in any real collection
+        write_monograph(content, f"drug-{number:04}", MINIMAL.format(title=f"Drug {number:04}"))
     gzip = {"accept-encoding": "gzip"}
-    assert client.get("/", headers=gzip).headers["content-encoding"] == "gzip"
-    assert client.get("/drug/gamma", headers=gzip).headers["content-encoding"] == "gzip"
-    pdf = client.get("/drug/gamma.pdf", headers=gzip)
+    with TestClient(server.create_app(settings_for(tmp_path, content))) as client:
+        home = client.get("/", headers=gzip)
+        names = client.get("/drugs.json", headers=gzip)
+        page = client.get("/drug/drug-0007", headers=gzip)
+        pdf = client.get("/drug/drug-0007.pdf", headers=gzip)
+    assert home.headers["content-encoding"] == "gzip"
+    assert len(links(home.text)) == 1200
+    assert names.headers["content-encoding"] == "gzip"
+    assert len(names.json()) == 1200
+    assert "content-encoding" not in page.headers
     assert "content-encoding" not in pdf.headers
     assert pdf.content.startswith(b"%PDF-")
 
