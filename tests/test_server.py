@@ -626,6 +626,22 @@ def test_a_free_worker_takes_a_render_even_with_no_queue(tmp_path: Path) -> None
     asyncio.run(scenario())
 
 
+def test_a_full_queue_is_a_503_page_with_retry_after(
+    site: tuple[TestClient, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = site
+
+    async def full(self: server.Renderer, source: object, config: object) -> bytes:
+        raise server.Busy
+
+    monkeypatch.setattr(server.Renderer, "handout", full)
+    response = client.get("/drug/gamma.pdf?paper=letter&large_print=1")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "busy rendering other handouts. Try again in a few seconds." in response.text
+    assert "<h1>Busy</h1>" in response.text
+
+
 def test_the_shelf_evicts_the_least_recently_used(tmp_path: Path) -> None:
     shelf = server.PdfShelf(tmp_path, max_bytes=2500)
     for number, key in enumerate(["a", "b", "c"]):
