@@ -53,7 +53,7 @@ from starlette.routing import Route
 from medpdf import __version__, build, model, printing, sources, templating
 from medpdf.build import Entry, HandoutJob, handout_key, handout_task, render_fingerprint
 from medpdf.cache import Cache
-from medpdf.config import PAPER_SIZES, Config, Resources
+from medpdf.config import PAPER_SIZES, Config, Resources, check_paper
 from medpdf.errors import MedpdfError, PrinterChoiceError, PrintError, SourceError, UsageError
 from medpdf.workers import Failure, Limits, RenderPool
 
@@ -114,9 +114,9 @@ class HandoutOptions:
     @classmethod
     def parse(cls, query: Any, defaults: Config) -> HandoutOptions:
         """Options from a query string; a bad value is the client's error (400)."""
-        paper = str(query.get("paper", defaults.paper)).strip().lower()
-        if paper not in PAPER_SIZES:
-            raise HTTPException(400, f"paper must be one of {', '.join(PAPER_SIZES)}")
+        paper = check_paper(
+            str(query.get("paper", defaults.paper)), lambda m: HTTPException(400, f"paper {m}")
+        )
         return cls(
             paper=paper,
             large_print=_flag(query, "large_print", defaults.large_print),

@@ -213,7 +213,7 @@ def test_identical_requests_at_once_share_one_render(client: TestClient) -> None
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("paper=a3", "paper must be one of a4, letter"),
+        ("paper=a3", "paper must be &#34;a4&#34; or &#34;letter&#34;, not &#34;a3&#34;"),
         ("large_print=maybe", "large_print must be 1 or 0"),
     ],
 )
