@@ -37,32 +37,8 @@ CORPUS = REPO.parent / "shared" / "corpus"
 GNU_TIME = Path("/usr/bin/time")
 PSUTIL_POLL_SECONDS = 0.01
 
-# The baseline: what someone would write in ten minutes. No sanitizing, no
-# templates, no URL restrictions, naive front-matter stripping.
-BASELINE_SCRIPT = """\
-import sys
-
-import markdown_it
-import weasyprint
-
-source, out = sys.argv[1], sys.argv[2]
-with open(source, encoding="utf-8") as handle:
-    text = handle.read()
-if text.startswith("---"):
-    parts = text.split("---", 2)
-    body = parts[2] if len(parts) == 3 else text
-else:
-    body = text
-html = (
-    "<html><head><meta charset='utf-8'><style>"
-    "@page { size: A4; margin: 2cm }"
-    "body { font-family: 'DejaVu Sans'; font-size: 12pt }"
-    "</style></head><body>"
-    + markdown_it.MarkdownIt().render(body)
-    + "</body></html>"
-)
-weasyprint.HTML(string=html).write_pdf(out)
-"""
+#: The baseline, shared with handouts.py: what someone would write in ten minutes.
+NAIVE_SCRIPT = Path(__file__).resolve().parent / "naive_handouts.py"
 
 
 class BenchmarkError(Exception):
@@ -227,9 +203,10 @@ def medpdf_job(name: str, content: Path, output: Path, label: str | None = None)
     return Job("medpdf", label or name, argv, output)
 
 
-def baseline_job(script: Path, source: Path, output: Path, label: str) -> Job:
-    """``python naive.py SOURCE OUTPUT``."""
-    return Job("baseline", label, (sys.executable, str(script), str(source), str(output)), output)
+def baseline_job(source: Path, out_dir: Path, label: str) -> Job:
+    """``python naive_handouts.py OUT_DIR SOURCE``, which writes ``OUT_DIR/00000.pdf``."""
+    argv = (sys.executable, str(NAIVE_SCRIPT), str(out_dir), str(source))
+    return Job("baseline", label, argv, out_dir / "00000.pdf")
 
 
 def find_source(content: Path, name: str) -> Path:
@@ -352,14 +329,14 @@ def corpus_sample(k: int) -> list[Path]:
     return [files[int(i * step)] for i in range(k)]
 
 
-def bench_main(args: argparse.Namespace, probe: MemoryProbe, scratch: Path, naive: Path) -> None:
+def bench_main(args: argparse.Namespace, probe: MemoryProbe, scratch: Path) -> None:
     """N interleaved runs of medpdf and the baseline on one handout, after a warm-up each."""
     content: Path = args.content.resolve()
     name: str = args.name
     mine = medpdf_job(name, content, scratch / "medpdf.pdf")
     run_job(mine, probe, scratch)  # warm-up, not counted; medpdf's own errors surface first
     source = find_source(content, name)
-    other = baseline_job(naive, source, scratch / "baseline.pdf", name)
+    other = baseline_job(source, scratch / "baseline", name)
     run_job(other, probe, scratch)  # warm-up, not counted
     medpdf_runs, baseline_runs = timed_pairs([(mine, other)] * args.runs, probe, scratch)
     print()
@@ -371,7 +348,7 @@ def bench_main(args: argparse.Namespace, probe: MemoryProbe, scratch: Path, naiv
     )
 
 
-def bench_corpus(k: int, probe: MemoryProbe, scratch: Path, naive: Path) -> None:
+def bench_corpus(k: int, probe: MemoryProbe, scratch: Path) -> None:
     """One timed run of each tool per sampled corpus handout; medians over handouts."""
     if k <= 0:
         return
@@ -391,7 +368,7 @@ def bench_corpus(k: int, probe: MemoryProbe, scratch: Path, naive: Path) -> None
         pairs.append(
             (
                 medpdf_job(source.stem, folder, folder / "medpdf.pdf", label),
-                baseline_job(naive, source, folder / "baseline.pdf", label),
+                baseline_job(source, folder / "baseline", label),
             )
         )
     medpdf_runs, baseline_runs = timed_pairs(pairs, probe, scratch)
@@ -478,10 +455,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="medpdf-bench-") as tmp:
             scratch = Path(tmp)
-            naive = scratch / "naive_handout.py"
-            naive.write_text(BASELINE_SCRIPT, encoding="utf-8")
-            bench_main(args, probe, scratch, naive)
-            bench_corpus(args.corpus_sample, probe, scratch, naive)
+            bench_main(args, probe, scratch)
+            bench_corpus(args.corpus_sample, probe, scratch)
     except BenchmarkError as exc:
         print(f"handout.py: error: {exc}", file=sys.stderr)
         return 1

@@ -73,35 +73,9 @@ from _common import (
 
 SCRIPT = "handouts.py"
 SPEEDUP_GOAL = 2.5
+#: The baseline, shared with handout.py: a serial loop as someone would write it in ten minutes.
+NAIVE_SCRIPT = Path(__file__).resolve().parent / "naive_handouts.py"
 UNCHANGED_GOAL_SECONDS = 10.0
-
-# The naive serial loop: what someone would write in ten minutes.
-NAIVE_SCRIPT = """\
-import sys
-from pathlib import Path
-
-import markdown_it
-import weasyprint
-
-listing, out_dir = Path(sys.argv[1]), Path(sys.argv[2])
-md = markdown_it.MarkdownIt()
-for index, name in enumerate(listing.read_text(encoding="utf-8").splitlines()):
-    text = Path(name).read_text(encoding="utf-8")
-    if text.startswith("---"):
-        parts = text.split("---", 2)
-        body = parts[2] if len(parts) == 3 else text
-    else:
-        body = text
-    html = (
-        "<html><head><meta charset='utf-8'><style>"
-        "@page { size: A4; margin: 2cm }"
-        "body { font-family: 'DejaVu Sans'; font-size: 12pt }"
-        "</style></head><body>"
-        + md.render(body)
-        + "</body></html>"
-    )
-    weasyprint.HTML(string=html).write_pdf(out_dir / f"{index:05d}.pdf")
-"""
 
 
 @dataclass(frozen=True)
@@ -134,13 +108,9 @@ def warm_up(cwd: Path) -> None:
 def run_naive(files: Sequence[Path], workdir: Path) -> Row:
     """The serial loop over ``files`` in one process; PDFs checked and counted afterwards."""
     workdir.mkdir(parents=True)
-    script = workdir / "naive_handouts.py"
-    script.write_text(NAIVE_SCRIPT, encoding="utf-8")
-    listing = workdir / "files.txt"
-    listing.write_text("".join(f"{path}\n" for path in files), encoding="utf-8")
     out = workdir / "pdf"
-    out.mkdir()
-    run = run_measured([sys.executable, str(script), str(listing), str(out)], workdir)
+    argv = [sys.executable, str(NAIVE_SCRIPT), str(out), *map(str, files)]
+    run = run_measured(argv, workdir)
     if run.returncode != 0:
         raise BenchmarkError(
             f"naive loop failed (exit {run.returncode}): {last_lines(run.stderr or run.stdout)}"
