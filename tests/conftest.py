@@ -22,11 +22,13 @@ import pdfplumber
 import pikepdf
 import pypdf
 import pytest
+from click.testing import CliRunner, Result
 
 # The private CUPS scheduler fixture, for the printing tests of the CLI and the station.
 from private_cups import cups  # noqa: F401
 
 from medpdf import markdown
+from medpdf.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MEDPDF_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -83,6 +85,18 @@ A: No, it is a test fixture.
 
 **Disclaimer:** Fixture disclaimer for {title}.
 """
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def invoke_cli(*args: str) -> Result:
+    """Run ``medpdf ARGS`` in-process; whatever it prints, never a traceback."""
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output
+    assert "Traceback" not in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
 
 
 # --------------------------------------------------------------------------- listener

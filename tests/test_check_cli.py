@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import MINIMAL
+from click.testing import Result
+from conftest import MINIMAL, invoke_cli
 
 from medpdf import __version__, build
-from medpdf.cli import cli
 from medpdf.sources import MAX_SOURCE_BYTES
 
 #: A monograph that parses but earns a "missing standard sections" warning.
@@ -54,18 +53,6 @@ def put(path: Path, data: str | bytes) -> Path:
 
 def clean(title: str) -> str:
     return MINIMAL.format(title=title)
-
-
-def run(*args: str) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    assert_no_traceback(result)
-    return result
-
-
-def assert_no_traceback(result: Result) -> None:
-    assert "Traceback" not in result.output
-    assert "Traceback" not in result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
 
 
 def lines(text: str) -> list[str]:
@@ -147,7 +134,7 @@ BROKEN_INPUTS = [
 def test_check_reports_one_broken_file(workdir: Path, data: str | bytes, expected: str | None):
     put(workdir / "content" / "good.md", clean("Quorvalin"))
     put(workdir / "content" / "bad.md", data)
-    result = run("check")
+    result = invoke_cli("check")
     assert result.exit_code == 1
     [match] = assert_diagnostic_lines(result.stdout)
     assert match["path"] == "content/bad.md"
@@ -172,7 +159,7 @@ def test_check_reports_every_problem_sorted(workdir: Path):
     put(content / "a" / "no-title.md", "---\nlayout: minimal-medicine\n---\n# T\nText.\n")
     put(content / "a" / "empty.md", "---\ntitle: Empty\n---\n")
     put(content / "a" / "warned.md", INCOMPLETE)
-    result = run("check", "--content", "content")
+    result = invoke_cli("check", "--content", "content")
     assert result.exit_code == 1
     assert_diagnostic_lines(result.stdout)
     out = lines(result.stdout)
@@ -199,7 +186,7 @@ def test_check_is_not_stopped_by_deeply_nested_content(workdir: Path):
         "Drowsiness.", ">" * 5000 + " deep\n\n" + "[" * 5000 + "\n\n" + "](" * 5000
     )
     put(workdir / "content" / "zentorex.md", hostile)
-    result = run("check")
+    result = invoke_cli("check")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert len(lines) == 1
@@ -212,7 +199,7 @@ def test_check_is_not_stopped_by_deeply_nested_content(workdir: Path):
 def test_check_refuses_oversized_files(workdir: Path):
     big = clean("Zentorex") + "x" * (MAX_SOURCE_BYTES + 1)
     put(workdir / "content" / "big.md", big)
-    result = run("check")
+    result = invoke_cli("check")
     assert result.exit_code == 1
     size = len(big.encode())
     assert result.stdout == (
@@ -229,7 +216,7 @@ def test_warnings_only_exit_zero(workdir: Path):
         workdir / "content" / "zentorex.md",
         clean("Zentorex").replace("### Precautions", "### Storage"),
     )
-    result = run("check")
+    result = invoke_cli("check")
     assert result.exit_code == 0
     # Sorted by path, then line; a warning without a line comes first.
     assert lines(result.stdout) == [
@@ -244,7 +231,7 @@ def test_warnings_only_exit_zero(workdir: Path):
 
 def test_strict_turns_warnings_into_failure(workdir: Path):
     put(workdir / "content" / "pellorin.md", INCOMPLETE)
-    result = run("check", "--strict")
+    result = invoke_cli("check", "--strict")
     assert result.exit_code == 1
     assert len(assert_diagnostic_lines(result.stdout)) == 1
     assert summary_of(result) == (1, 0, 1)
@@ -252,13 +239,13 @@ def test_strict_turns_warnings_into_failure(workdir: Path):
 
 def test_strict_on_clean_folder_passes(workdir: Path):
     put(workdir / "content" / "zentorex.md", clean("Zentorex"))
-    assert run("check", "--strict").exit_code == 0
+    assert invoke_cli("check", "--strict").exit_code == 0
 
 
 def test_clean_folder(workdir: Path):
     put(workdir / "content" / "zentorex.md", clean("Zentorex"))
     put(workdir / "content" / "q" / "quorvalin.md", clean("Quorvalin"))
-    result = run("check")
+    result = invoke_cli("check")
     assert result.exit_code == 0
     assert result.stdout == ""
     assert result.stderr == "checked 2 monographs: 0 errors, 0 warnings\n"
@@ -272,7 +259,7 @@ def test_notes_hidden_and_underscore_files_are_not_monographs(workdir: Path):
     put(content / ".hidden" / "secret.md", "not a monograph")
     put(content / ".dotfile.md", "not a monograph")
     put(content / "notes.txt", "not markdown")
-    result = run("check")
+    result = invoke_cli("check")
     assert result.exit_code == 0
     assert result.stdout == ""
     assert summary_of(result) == (1, 0, 0)
@@ -280,7 +267,7 @@ def test_notes_hidden_and_underscore_files_are_not_monographs(workdir: Path):
 
 def test_empty_content_folder(workdir: Path):
     (workdir / "content").mkdir()
-    result = run("check")
+    result = invoke_cli("check")
     assert result.exit_code == 0
     assert summary_of(result) == (0, 0, 0)
 
@@ -290,7 +277,7 @@ def test_empty_content_folder(workdir: Path):
     [(("check",), "content"), (("check", "--content", "nowhere"), "nowhere")],
 )
 def test_missing_content_folder(workdir: Path, args: tuple[str, ...], folder: str):
-    result = run(*args)
+    result = invoke_cli(*args)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == f"medpdf: error: content folder '{folder}' does not exist\n"
@@ -309,7 +296,7 @@ def similar_collection(workdir: Path) -> Path:
 
 
 def test_handout_unknown_name_suggests_up_to_three(similar_collection: Path):
-    result = run("handout", "zentorrex")
+    result = invoke_cli("handout", "zentorrex")
     assert result.exit_code == 2
     assert result.stdout == ""
     [line] = lines(result.stderr)
@@ -325,14 +312,14 @@ def test_handout_unknown_name_suggests_up_to_three(similar_collection: Path):
 
 
 def test_handout_unknown_name_without_lookalikes(similar_collection: Path):
-    result = run("handout", "qqqwwwzzz")
+    result = invoke_cli("handout", "qqqwwwzzz")
     assert result.exit_code == 2
     assert result.stderr == "medpdf: error: no monograph named 'qqqwwwzzz' in content\n"
 
 
 def test_handout_of_broken_monograph_is_one_check_line(workdir: Path):
     put(workdir / "content" / "zentorex.md", "# Zentorex\nNo front matter.\n")
-    result = run("handout", "zentorex")
+    result = invoke_cli("handout", "zentorex")
     assert result.exit_code == 1
     assert result.stderr == (
         "content/zentorex.md:1: error: missing front matter (expected '---' block)\n"
@@ -341,14 +328,14 @@ def test_handout_of_broken_monograph_is_one_check_line(workdir: Path):
 
 
 def test_handout_missing_content_folder(workdir: Path):
-    result = run("handout", "zentorex", "--content", "nowhere")
+    result = invoke_cli("handout", "zentorex", "--content", "nowhere")
     assert result.exit_code == 2
     assert result.stderr == "medpdf: error: content folder 'nowhere' does not exist\n"
 
 
 def test_handout_by_title_writes_pdf(workdir: Path):
     put(workdir / "content" / "zentorex-xr.md", clean("Zentorex XR"))
-    result = run("handout", "zentorex xr", "-o", "out/zx.pdf")
+    result = invoke_cli("handout", "zentorex xr", "-o", "out/zx.pdf")
     assert result.exit_code == 0, result.output
     assert re.fullmatch(r"wrote out/zx\.pdf \([1-9]\d* pages\)\n", result.stdout), result.stdout
     pdf = workdir / "out" / "zx.pdf"
@@ -368,8 +355,8 @@ def test_build_renders_good_and_reports_broken(workdir: Path):
     # A temp file left behind by a killed writer (its PID cannot exist).
     stale = put(handouts / ".4999999.abc123.medpdf-tmp", b"half a pdf")
 
-    checked = run("check")
-    result = run("build")
+    checked = invoke_cli("check")
+    result = invoke_cli("build")
 
     assert result.exit_code == 1
     expected = "content/broken.md:1: error: missing front matter (expected '---' block)"
@@ -392,7 +379,7 @@ def test_build_renders_good_and_reports_broken(workdir: Path):
 
 
 def test_build_missing_content_folder(workdir: Path):
-    result = run("build", "--content", "nowhere")
+    result = invoke_cli("build", "--content", "nowhere")
     assert result.exit_code == 2
     assert result.stderr == "medpdf: error: content folder 'nowhere' does not exist\n"
     assert not (workdir / "output").exists()
@@ -414,7 +401,7 @@ def test_sweep_keeps_temps_of_live_writers(tmp_path: Path):
 @pytest.mark.parametrize("command", [[], ["check"], ["handout"], ["build"]])
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help(command: list[str], flag: str):
-    result = run(*command, flag)
+    result = invoke_cli(*command, flag)
     assert result.exit_code == 0
     assert result.stdout.startswith("Usage: ")
     assert result.stderr == ""
@@ -434,13 +421,13 @@ def test_help(command: list[str], flag: str):
     ],
 )
 def test_help_lists_options(command: list[str], words: list[str]):
-    out = run(*command, "--help").stdout
+    out = invoke_cli(*command, "--help").stdout
     for word in words:
         assert word in out
 
 
 def test_version():
-    result = run("--version")
+    result = invoke_cli("--version")
     assert result.exit_code == 0
     assert result.stdout == f"medpdf, version {__version__}\n"
 
@@ -460,7 +447,7 @@ def test_version_subprocess(tmp_path: Path):
 
 
 def test_unknown_command_is_a_usage_error(workdir: Path):
-    result = run("frobnicate")
+    result = invoke_cli("frobnicate")
     assert result.exit_code == 2
     assert "No such command" in result.stderr
 
@@ -468,7 +455,7 @@ def test_unknown_command_is_a_usage_error(workdir: Path):
 def test_handout_with_a_250_character_slug_is_written(workdir: Path):
     slug = "-".join(["zentorex"] * 27)[:250]
     put(workdir / "content" / f"{slug}.md", clean("Longname"))
-    result = run("handout", "Longname")
+    result = invoke_cli("handout", "Longname")
     assert result.exit_code == 0, result.output
     target = workdir / "output" / "handouts" / f"{slug}.pdf"
     assert target.read_bytes().startswith(b"%PDF-")

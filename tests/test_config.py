@@ -11,11 +11,9 @@ import pickle
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import MINIMAL, REPO, write_monograph
+from conftest import MINIMAL, REPO, invoke_cli, write_monograph
 
 from medpdf import config
-from medpdf.cli import cli
 from medpdf.config import ClinicInfo, Config
 from medpdf.errors import ConfigError
 
@@ -52,13 +50,6 @@ def write(folder: Path, text: str, name: str = "medpdf.toml") -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def run(*args: str) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 # --------------------------------------------------------------------------- good files
@@ -207,7 +198,7 @@ def test_bad_values_name_file_line_and_key(project: Path, text: str, expected: s
 )
 def test_cli_exits_2_with_one_line(project: Path, command: str, text: str, expected: str) -> None:
     write(project, text)
-    result = run(*command.split())
+    result = invoke_cli(*command.split())
     assert result.exit_code == 2, result.output
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert result.stderr.startswith(f"medpdf: error: {expected}")
@@ -216,10 +207,10 @@ def test_cli_exits_2_with_one_line(project: Path, command: str, text: str, expec
 
 def test_cli_config_option_and_missing_file(project: Path) -> None:
     write(project, '[output]\npaper = "a3"\n', "other.toml")
-    result = run("handout", "zentorex", "--config", "other.toml")
+    result = invoke_cli("handout", "zentorex", "--config", "other.toml")
     assert result.exit_code == 2
     assert result.stderr.startswith("medpdf: error: other.toml:2: output.paper:")
-    result = run("check", "--config", "absent.toml")
+    result = invoke_cli("check", "--config", "absent.toml")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "medpdf: error: absent.toml: cannot read config: No such file or directory"
@@ -227,7 +218,7 @@ def test_cli_config_option_and_missing_file(project: Path) -> None:
 
 
 def test_cli_bad_lang_flag(project: Path) -> None:
-    result = run("handout", "zentorex", "--lang", "english please")
+    result = invoke_cli("handout", "zentorex", "--lang", "english please")
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("medpdf: error: --lang: must be a language tag")
 

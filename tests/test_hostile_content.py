@@ -17,10 +17,16 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from click.testing import CliRunner, Result
-from conftest import MINIMAL, Listener, Secret, assert_pdf_safe, pypdf_text, write_monograph
+from conftest import (
+    MINIMAL,
+    Listener,
+    Secret,
+    assert_pdf_safe,
+    invoke_cli,
+    pypdf_text,
+    write_monograph,
+)
 
-from medpdf.cli import cli
 from medpdf.sources import MAX_SOURCE_BYTES
 
 
@@ -187,13 +193,6 @@ def workspace(
     return Workspace(tmp_path, listener, secret)
 
 
-def run(*args: str) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    assert "Traceback" not in result.output
-    return result
-
-
 def error_lines(output: str) -> dict[str, str]:
     """``{slug: line}`` for each error line; fails on a second error for one file."""
     found: dict[str, str] = {}
@@ -213,7 +212,7 @@ def assert_one_error_per_broken_file(output: str) -> None:
 
 
 def test_check_and_build_of_a_hostile_collection(workspace: Workspace) -> None:
-    checked = run("check", "--max-grade", "1000")  # reading grades are not the point here
+    checked = invoke_cli("check", "--max-grade", "1000")  # reading grades are not the point here
     assert checked.exit_code == 1
     assert_one_error_per_broken_file(checked.stdout)
     warnings = [line for line in checked.stdout.splitlines() if ": warning: " in line]
@@ -224,7 +223,7 @@ def test_check_and_build_of_a_hostile_collection(workspace: Workspace) -> None:
         f"checked {files} monographs: {len(BROKEN)} errors, 1 warnings"
     )
 
-    built = run("build")
+    built = invoke_cli("build")
     assert built.exit_code == 1
     # The same one-line errors as `check`, and nothing about the hostile files.
     assert_one_error_per_broken_file(built.stdout)
@@ -264,7 +263,7 @@ def test_check_and_build_of_a_hostile_collection(workspace: Workspace) -> None:
 
 @pytest.mark.parametrize("slug", sorted(set(BROKEN) - {"zz-duplicate"}))
 def test_handout_of_a_broken_file_is_its_one_check_line(workspace: Workspace, slug: str) -> None:
-    result = run("handout", slug)
+    result = invoke_cli("handout", slug)
     assert result.exit_code == 1
     assert result.stdout == ""
     [line] = result.stderr.splitlines()

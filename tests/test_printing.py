@@ -23,12 +23,11 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
-from click.testing import CliRunner, Result
-from conftest import MINIMAL, write_monograph
+from click.testing import Result
+from conftest import MINIMAL, invoke_cli, write_monograph
 from private_cups import Cups, which_tool
 
 from medpdf import build, printing
-from medpdf.cli import cli
 from medpdf.config import Config
 
 DRUG = "Zentorex"
@@ -45,13 +44,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("CUPS_SERVER", "LPDEST", "PRINTER"):
         monkeypatch.delenv(name, raising=False)
     return work
-
-
-def run(*args: str) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 def error_line(result: Result) -> str:
@@ -155,7 +147,7 @@ def pdf_text_and_size(path: Path) -> tuple[str, tuple[float, float], int]:
 
 
 def test_handout_goes_to_the_cups_default_with_title_copies_and_media(fake_cups: FakeCups):
-    result = run("print", DRUG.lower(), "--copies", "3", "--paper", "letter")
+    result = invoke_cli("print", DRUG.lower(), "--copies", "3", "--paper", "letter")
     assert result.exit_code == 0, result.output
     pages = re.fullmatch(
         r"sent zentorex handout \((\d+) pages, 3 copies\) to Office as job Office-7\n",
@@ -180,7 +172,7 @@ def test_no_cups_client(fake_cups: FakeCups, tmp_path: Path, monkeypatch: pytest
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    result = run("print", DRUG.lower())
+    result = invoke_cli("print", DRUG.lower())
     assert result.exit_code == 1
     line = error_line(result)
     assert "'lp' was not found" in line
@@ -196,7 +188,7 @@ def test_lp_missing_but_lpstat_present_fails_before_rendering(
     (fake_cups.bin / "lpstat").rename(lonely / "lpstat")
     monkeypatch.setenv("PATH", str(lonely))
     started = time.monotonic()
-    result = run("print", DRUG.lower())
+    result = invoke_cli("print", DRUG.lower())
     assert result.exit_code == 1
     assert "'lp' was not found" in error_line(result)
     assert time.monotonic() - started < 2  # nothing was rendered
@@ -205,7 +197,7 @@ def test_lp_missing_but_lpstat_present_fails_before_rendering(
 def test_scheduler_not_running_names_the_server(fake_cups: FakeCups):
     fake_cups.answer("lpstat-r", "scheduler is not running\n")
     fake_cups.answer("lpstat-H", "/run/cups/cups.sock")
-    result = run("print", DRUG.lower(), "--printer", "Office")
+    result = invoke_cli("print", DRUG.lower(), "--printer", "Office")
     assert result.exit_code == 1
     line = error_line(result)
     assert "CUPS scheduler at /run/cups/cups.sock is not running" in line
@@ -218,7 +210,7 @@ def test_a_hung_scheduler_is_a_one_line_timeout(
     (fake_cups.answers / "lpstat-r.sleep").write_text("30", encoding="utf-8")
     monkeypatch.setattr(printing, "LPSTAT_TIMEOUT", 0.5)
     started = time.monotonic()
-    result = run("print", DRUG.lower())
+    result = invoke_cli("print", DRUG.lower())
     assert time.monotonic() - started < 10
     assert result.exit_code == 1
     assert "lpstat got no answer from the CUPS scheduler at localhost:631 within 0.5 s" in (
@@ -227,7 +219,7 @@ def test_a_hung_scheduler_is_a_one_line_timeout(
 
 
 def test_unknown_printer_lists_the_printers(fake_cups: FakeCups):
-    result = run("print", DRUG.lower(), "--printer", "Ofice")
+    result = invoke_cli("print", DRUG.lower(), "--printer", "Ofice")
     assert result.exit_code == 2
     assert error_line(result) == (
         "medpdf: error: no printer named 'Ofice'; printers: Lab, Office (default)"
@@ -237,7 +229,7 @@ def test_unknown_printer_lists_the_printers(fake_cups: FakeCups):
 
 def test_no_default_and_no_printer_given(fake_cups: FakeCups):
     fake_cups.printers(IDLE.format(name="Office"), ACCEPTING.format(name="Office"), default=None)
-    result = run("print", DRUG.lower())
+    result = invoke_cli("print", DRUG.lower())
     assert result.exit_code == 2
     line = error_line(result)
     assert "no printer given and CUPS has no default printer" in line
@@ -249,7 +241,7 @@ def test_a_scheduler_without_printers_says_so(fake_cups: FakeCups):
     fake_cups.answer("lpstat-p", err="lpstat: No destinations added.\n", rc=1)
     fake_cups.answer("lpstat-a", err="lpstat: No destinations added.\n", rc=1)
     fake_cups.answer("lpstat-d", "no system default destination\n")
-    result = run("print", DRUG.lower(), "--printer", "Office")
+    result = invoke_cli("print", DRUG.lower(), "--printer", "Office")
     assert result.exit_code == 2
     assert error_line(result) == (
         "medpdf: error: no printer named 'Office'; CUPS has no printers yet "
@@ -265,7 +257,7 @@ def test_stopped_printer(fake_cups: FakeCups):
         ACCEPTING.format(name="Lab"),
         default="Office",
     )
-    result = run("print", DRUG.lower(), "--printer", "Lab")
+    result = invoke_cli("print", DRUG.lower(), "--printer", "Lab")
     assert result.exit_code == 1
     assert error_line(result) == (
         "medpdf: error: printer 'Lab' is stopped (Paused for maintenance); jobs would wait "
@@ -280,7 +272,7 @@ def test_printer_not_accepting_jobs(fake_cups: FakeCups):
         REJECTING.format(name="Office", reason="Out of toner"),
         default="Office",
     )
-    result = run("print", DRUG.lower())
+    result = invoke_cli("print", DRUG.lower())
     assert result.exit_code == 1
     assert error_line(result) == (
         "medpdf: error: printer 'Office' is not accepting jobs (Out of toner); "
@@ -290,7 +282,7 @@ def test_printer_not_accepting_jobs(fake_cups: FakeCups):
 
 def test_lp_refusing_the_job_shows_its_message_on_one_line(fake_cups: FakeCups):
     fake_cups.answer("lp", err="lp: Error - the job was refused.\nlp: second line\n", rc=1)
-    result = run("print", DRUG.lower(), "--printer", "Lab")
+    result = invoke_cli("print", DRUG.lower(), "--printer", "Lab")
     assert result.exit_code == 1
     assert error_line(result) == (
         "medpdf: error: printer 'Lab' refused the job: lp: Error - the job was refused. "
@@ -300,7 +292,7 @@ def test_lp_refusing_the_job_shows_its_message_on_one_line(fake_cups: FakeCups):
 
 
 def test_unknown_drug_is_checked_before_cups(fake_cups: FakeCups):
-    result = run("print", "zentorx")
+    result = invoke_cli("print", "zentorx")
     assert result.exit_code == 2
     assert "did you mean: zentorex?" in error_line(result)
     assert not (fake_cups.answers / "calls").exists()
@@ -311,10 +303,10 @@ def test_unknown_drug_is_checked_before_cups(fake_cups: FakeCups):
 
 def test_config_printer_is_used_and_the_flag_wins(fake_cups: FakeCups, project: Path):
     (project / "medpdf.toml").write_text('[print]\nprinter = "Ghost"\n', encoding="utf-8")
-    result = run("print", DRUG.lower())
+    result = invoke_cli("print", DRUG.lower())
     assert result.exit_code == 2
     assert "no printer named 'Ghost';" in error_line(result)
-    result = run("print", DRUG.lower(), "--printer", "lab/duplex")  # CUPS spelling is used
+    result = invoke_cli("print", DRUG.lower(), "--printer", "lab/duplex")  # CUPS spelling is used
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith("to Lab/duplex as job Office-7\n")
     assert fake_cups.lp_args is not None and fake_cups.lp_args[:2] == ["-d", "Lab/duplex"]
@@ -341,7 +333,7 @@ def test_config_printer_is_used_and_the_flag_wins(fake_cups: FakeCups, project: 
 )
 def test_bad_print_settings_are_one_line(fake_cups: FakeCups, project: Path, toml: str, message):
     (project / "medpdf.toml").write_text(toml, encoding="utf-8")
-    result = run("print", DRUG.lower())
+    result = invoke_cli("print", DRUG.lower())
     assert result.exit_code == 2
     assert error_line(result) == f"medpdf: error: {message}"
     assert not (fake_cups.answers / "calls").exists()
@@ -424,7 +416,7 @@ def real_cups_env(cups: Cups, project: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_real_cups_unknown_printer_lists_its_printers(real_cups_env: Cups):
-    result = run("print", DRUG.lower(), "--printer", "nosuch")
+    result = invoke_cli("print", DRUG.lower(), "--printer", "nosuch")
     assert result.exit_code == 2
     assert error_line(result) == (
         f"medpdf: error: no printer named 'nosuch'; printers: full, {real_cups_env.printer}, paused"
@@ -432,23 +424,23 @@ def test_real_cups_unknown_printer_lists_its_printers(real_cups_env: Cups):
 
 
 def test_real_cups_without_default_printer(real_cups_env: Cups):
-    result = run("print", DRUG.lower())
+    result = invoke_cli("print", DRUG.lower())
     assert result.exit_code == 2
     assert "no printer given and CUPS has no default printer" in error_line(result)
 
 
 def test_real_cups_stopped_and_rejecting_printers(real_cups_env: Cups):
-    result = run("print", DRUG.lower(), "--printer", "paused")
+    result = invoke_cli("print", DRUG.lower(), "--printer", "paused")
     assert result.exit_code == 1
     assert "printer 'paused' is stopped (Paused for maintenance)" in error_line(result)
-    result = run("print", DRUG.lower(), "--printer", "FULL")  # CUPS names ignore case
+    result = invoke_cli("print", DRUG.lower(), "--printer", "FULL")  # CUPS names ignore case
     assert result.exit_code == 1
     assert "printer 'full' is not accepting jobs (Out of toner)" in error_line(result)
 
 
 def test_real_lp_refusal_is_shown(real_cups_env: Cups):
     # The private scheduler allows at most 5 copies (MaxCopies 5), so lp itself refuses.
-    result = run("print", DRUG.lower(), "--printer", real_cups_env.printer, "--copies", "9")
+    result = invoke_cli("print", DRUG.lower(), "--printer", real_cups_env.printer, "--copies", "9")
     assert result.exit_code == 1
     assert error_line(result) == (
         f"medpdf: error: printer '{real_cups_env.printer}' refused the job: lp: Bad copies value 9."
@@ -460,7 +452,7 @@ def test_real_scheduler_not_running(project: Path, tmp_path: Path, monkeypatch: 
         pytest.skip("needs the Debian package cups-client (`make test` installs it)")
     socket = tmp_path / "no-cupsd.sock"
     monkeypatch.setenv("CUPS_SERVER", str(socket))
-    result = run("print", DRUG.lower(), "--printer", "Office")
+    result = invoke_cli("print", DRUG.lower(), "--printer", "Office")
     assert result.exit_code == 1
     assert f"the CUPS scheduler at {socket} is not running or cannot be reached" in error_line(
         result
