@@ -410,9 +410,11 @@ def naive_server(content: Path, host: str) -> None:
     from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
-    from medpdf import build, config
+    from medpdf import config, templating
+    from medpdf.build import catalog
+    from medpdf.pdf import render
 
-    found = {m.slug: m for m in build.load_collection(content).monographs}
+    found = {m.slug: m for m in catalog.scan(content).monographs}
 
     def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         text = f"<!doctype html><title>{html.escape(title)}</title>{body}"
@@ -434,13 +436,14 @@ def naive_server(content: Path, host: str) -> None:
         if monograph is None:
             return page("Not found", "<h1>Not found</h1>", 404)
         query = request.query_params
-        settings = config.Config(
+        settings = config.make(
             content_dir=content,
             paper=query.get("paper", "a4"),
             large_print=query.get("large_print") == "1",
             patient_fields=query.get("patient_fields") == "1",
         )
-        result = build.render_handout(monograph, settings)
+        html_text = templating.monograph_html(monograph, settings)
+        result = render.render(html_text, settings.resources)
         return Response(result.data, media_type="application/pdf")
 
     app = Starlette(

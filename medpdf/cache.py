@@ -28,7 +28,7 @@ from medpdf.errors import Diagnostic, Level
 
 LOGGER = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Libraries whose version can change what a page looks like or what a file parses to.
 _LIBRARIES = (
@@ -85,9 +85,32 @@ def software_fingerprint() -> str:
     return digest_of(_files_digest([PACKAGE_DIR], "*.py"), *versions)
 
 
-def resources_fingerprint(resources: Resources) -> str:
-    """Templates, styles and assets: a changed stylesheet invalidates every PDF."""
-    return _files_digest(resources.readable_dirs)
+def _stat_signature(folders: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of every file: cheap to take, changes with any edit."""
+    found: list[tuple[str, int, int]] = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                found.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
+
+
+@cache
+def _presentation(resources: Resources, signature: tuple[tuple[str, int, int], ...]) -> str:
+    return digest_of(software_fingerprint(), _files_digest(resources.readable_dirs))
+
+
+def presentation_fingerprint(resources: Resources) -> str:
+    """Code, libraries, templates, styles and assets: what every PDF's look depends on.
+
+    Hashing every file costs ~1 ms; it is redone only when a file's size or
+    modification time changed, so a run (or the station, per request) may ask
+    as often as it likes and still see an edited stylesheet.
+    """
+    return _presentation(resources, _stat_signature(resources.readable_dirs))
 
 
 @dataclass(frozen=True)

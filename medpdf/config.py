@@ -1,33 +1,39 @@
-"""Where things live, which options a build runs with, and reading ``medpdf.toml``.
+"""Where things live, the settings a run uses, and reading ``medpdf.toml``.
 
-The presentation files (``templates/``, ``styles/``, ``assets/``) sit at the
-repository root in a checkout and inside the package in a wheel; finding them in
-one place keeps every other module free of path guessing.
+Settings are the options of :mod:`medpdf.options`: this module only applies
+that table (defaults, then the file, then the flags) and knows nothing of any
+single option. The presentation files (``templates/``, ``styles/``,
+``assets/``) sit at the repository root in a checkout and inside the package
+in a wheel; finding them here keeps every other module free of path guessing.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
+import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import quote
 
+from medpdf import options
 from medpdf.errors import ConfigError
+from medpdf.options import OPTIONS, QR_URL, KeyedFail, Option
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-PAPER_SIZES = ("a4", "letter")
+T = TypeVar("T")
 
 #: Links between the separately laid-out parts of the booklet: kept as URIs by
 #: the PDF stage, turned into in-document destinations after the merge. Content
 #: cannot make them: the sanitizer keeps only http(s) and mailto links.
 CROSS_DOCUMENT_SCHEME = "x-dest:"
+
+CONFIG_FILE = Path("medpdf.toml")
 
 
 def _resources_root() -> Path:
@@ -67,40 +73,66 @@ class Resources:
 DEFAULT_RESOURCES = Resources(_resources_root())
 
 
-@dataclass(frozen=True)
-class ClinicInfo:
-    """The clinic a handout is printed for; the logo is already a ``data:`` URI.
+def today() -> dt.date:
+    """The date printed on what is made now.
 
-    Reading the logo here (not in the PDF stage) keeps the restricted fetcher
-    strict and makes the logo's bytes part of the config a cache key is built from.
+    ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention, also honoured by
+    Sphinx) fixes it, so a build can be reproduced or dated on purpose.
     """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+    return dt.date.today()
 
-    name: str | None = None
-    address: str | None = None
-    phone: str | None = None
-    logo_uri: str | None = None
+
+def _default_values() -> tuple[tuple[str, Any], ...]:
+    return tuple(options.defaults().items())
 
 
 @dataclass(frozen=True)
 class Config:
-    """Options for one run: everything that changes a PDF, as plain picklable values.
+    """The settings of one run, as plain picklable, hashable values.
 
-    ``printed`` is fixed when the config is made, so every handout of a run (and
-    every worker process) prints the same date.
+    ``values`` holds every option of the table, by name; read one with
+    ``config[options.PAPER]``. ``given`` names those a file or flag set (the
+    rest are defaults). ``printed`` is fixed when the config is made, so every
+    document of a run (and every worker) prints the same date.
     """
 
     content_dir: Path = Path("content")
     output_dir: Path = Path("output")
-    paper: str = "a4"
-    lang: str = "en"
-    large_print: bool = False
-    patient_fields: bool = False
-    qr_url: str | None = None
-    max_grade: int = 8
-    printer: str | None = None  # CUPS queue for `medpdf print`; None: CUPS's default
-    clinic: ClinicInfo | None = None
-    printed: dt.date = field(default_factory=dt.date.today)
+    values: tuple[tuple[str, Any], ...] = field(default_factory=_default_values)
+    given: frozenset[str] = frozenset()
+    printed: dt.date = field(default_factory=today)
     resources: Resources = DEFAULT_RESOURCES
+
+    @cached_property
+    def settings(self) -> Mapping[str, Any]:
+        """``values`` as a mapping (cached: frozen dataclasses still have a ``__dict__``)."""
+        return dict(self.values)
+
+    def __getitem__(self, option: Option[T]) -> T:
+        value: T = self.settings[option.name]
+        return value
+
+    def is_given(self, option: Option[Any]) -> bool:
+        """True when a file or flag set the option, rather than its default."""
+        return option.name in self.given
+
+    def replace(self, **changes: Any) -> Config:
+        """The same config with some option values changed (already validated)."""
+        unknown = set(changes) - set(self.settings)
+        if unknown:
+            raise KeyError(f"no such option: {', '.join(sorted(unknown))}")
+        merged = {**self.settings, **changes}
+        return Config(
+            self.content_dir,
+            self.output_dir,
+            tuple(merged.items()),
+            self.given | set(changes),
+            self.printed,
+            self.resources,
+        )
 
     @property
     def handouts_dir(self) -> Path:
@@ -112,42 +144,35 @@ class Config:
         """Where the reference booklet is written."""
         return self.output_dir / "booklet.pdf"
 
+    @property
+    def cache_dir(self) -> Path:
+        """The build cache beside the outputs."""
+        return self.output_dir / ".cache"
+
     def online_url(self, slug: str) -> str | None:
         """The drug's online page, with the slug percent-encoded; None without ``qr_url``."""
-        if self.qr_url is None:
+        url = self[QR_URL]
+        if url is None:
             return None
-        return self.qr_url.replace("{slug}", quote(slug, safe=""))
+        return url.replace("{slug}", quote(slug, safe=""))
 
 
-CONFIG_FILE = Path("medpdf.toml")
+def make(
+    *,
+    content_dir: Path = Path("content"),
+    output_dir: Path = Path("output"),
+    printed: dt.date | None = None,
+    resources: Resources = DEFAULT_RESOURCES,
+    **values: Any,
+) -> Config:
+    """A config from Python values (tests, benchmarks): defaults with ``values`` on top."""
+    base = Config(content_dir, output_dir, printed=printed or today(), resources=resources)
+    return base.replace(**values) if values else base
 
-#: Logos are small images; anything bigger is a mistake (or not a logo).
-MAX_LOGO_BYTES = 1024 * 1024
 
-_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+# -- medpdf.toml ---------------------------------------------------------------------
+
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
-_LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-_KEYS: dict[str, frozenset[str]] = {
-    "clinic": frozenset({"name", "address", "phone", "logo"}),
-    "output": frozenset({"paper", "large_print", "lang", "qr_url"}),
-    "check": frozenset({"max_grade"}),
-    "print": frozenset({"printer"}),
-}
-
-
-def _show(value: object) -> str:
-    """A value as it would be written in TOML, for error messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value if len(value) <= 60 else value[:57] + "...")
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    return str(value)
 
 
 def _key_line(text: str, table: str, key: str | None) -> int | None:
@@ -167,207 +192,66 @@ def _key_line(text: str, table: str, key: str | None) -> int | None:
     return None
 
 
-class _Reader:
-    """Validates one parsed TOML document and reports the first problem with its key."""
+def _layout(table: Iterable[Option[Any]]) -> dict[str, dict[str | None, Option[Any]]]:
+    """TOML table name → key → option (key None: the whole table is one option)."""
+    found: dict[str, dict[str | None, Option[Any]]] = {}
+    for option in table:
+        if option.toml is not None:
+            name, key = option.toml
+            found.setdefault(name, {})[key] = option
+    return found
 
-    def __init__(self, path: Path, text: str) -> None:
+
+class _Reader:
+    """Validates one parsed TOML document against the option table."""
+
+    def __init__(self, path: Path, text: str, table: Iterable[Option[Any]]) -> None:
         self.path = path
         self.text = text
+        self.layout = _layout(table)
 
     def fail(self, table: str, key: str | None, message: str) -> ConfigError:
         """An error naming the file, the line when found, and the dotted key."""
-        line = _key_line(self.text, table, key)
+        line = _key_line(self.text, table, key) if table else _key_line(self.text, "", key)
         name = ".".join(part for part in (table, key) if part)
         return ConfigError(str(self.path), line, f"{name}: {message}")
 
-    def tables(self, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        """The known tables, refusing unknown sections, keys and non-table values."""
-        found: dict[str, dict[str, Any]] = {}
+    def read(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Option values by name, refusing unknown tables and keys and bad values."""
+        known = ", ".join(f"[{n}]" for n in self.layout)
+        found: dict[str, Any] = {}
+        folder = self.path.resolve().parent
         for name, value in data.items():
-            if name not in _KEYS:
-                known = ", ".join(f"[{n}]" for n in _KEYS)
+            keys = self.layout.get(name)
+            if keys is None:
                 if isinstance(value, dict):
                     raise self.fail(name, None, f"unknown section (known: {known})")
                 raise self.fail("", name, f"unknown key outside a section (known: {known})")
             if not isinstance(value, dict):
-                raise self.fail("", name, f"must be a table [{name}], not {_show(value)}")
-            for key in value:
-                if key not in _KEYS[name]:
-                    known = ", ".join(sorted(_KEYS[name]))
-                    raise self.fail(name, key, f"unknown key (known: {known})")
-            found[name] = value
+                raise self.fail("", name, f"must be a table [{name}], not {options.show(value)}")
+            whole = keys.get(None)
+            if whole is not None:
+                found[whole.name] = self._value(whole, name, None, value, folder)
+                continue
+            for key, raw in value.items():
+                option = keys.get(key)
+                if option is None:
+                    listed = ", ".join(sorted(k for k in keys if k is not None))
+                    raise self.fail(name, key, f"unknown key (known: {listed})")
+                found[option.name] = self._value(option, name, key, raw, folder)
         return found
 
-    def text_value(self, table: dict[str, Any], name: str, key: str) -> str | None:
-        """A non-empty single-line string, or None when absent."""
-        if key not in table:
-            return None
-        value = table[key]
-        if not isinstance(value, str):
-            raise self.fail(name, key, f"must be a string, not {_show(value)}")
-        if not value.strip() or "\n" in value:
-            raise self.fail(name, key, "must be one non-empty line of text")
-        return value.strip()
-
-    def bool_value(self, table: dict[str, Any], name: str, key: str) -> bool | None:
-        """True/false, or None when absent."""
-        if key not in table:
-            return None
-        value = table[key]
-        if not isinstance(value, bool):
-            raise self.fail(name, key, f"must be true or false, not {_show(value)}")
-        return value
-
-    def logo(self, value: str) -> str:
-        """Read the logo file into a ``data:`` URI, refusing anything outside the project."""
-        project = self.path.resolve().parent
-        candidate = Path(value)
-        path = (candidate if candidate.is_absolute() else project / candidate).resolve()
-        if not path.is_relative_to(project):
-            raise self.fail("clinic", "logo", f"must be inside the project folder {project}")
-        mime = _LOGO_TYPES.get(path.suffix.lower())
-        if mime is None:
-            raise self.fail("clinic", "logo", f"must be an .svg or .png file, not {_show(value)}")
+    def _value(
+        self, option: Option[Any], table: str, key: str | None, raw: object, folder: Path
+    ) -> Any:
         try:
-            if path.stat().st_size > MAX_LOGO_BYTES:
-                raise self.fail("clinic", "logo", f"is larger than {MAX_LOGO_BYTES} bytes")
-            data = path.read_bytes()
-        except OSError as exc:
-            raise self.fail(
-                "clinic", "logo", f"cannot read {value}: {exc.strerror or exc}"
-            ) from None
-        looks_right = data.startswith(_PNG_MAGIC) if mime == "image/png" else b"<svg" in data[:4096]
-        if not looks_right:
-            kind = "PNG" if mime == "image/png" else "SVG"
-            raise self.fail("clinic", "logo", f"{value} is not a {kind} image")
-        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-    def clinic(self, table: dict[str, Any]) -> ClinicInfo | None:
-        """The [clinic] table; None when it says nothing."""
-        logo = self.text_value(table, "clinic", "logo")
-        info = ClinicInfo(
-            name=self.text_value(table, "clinic", "name"),
-            address=self.text_value(table, "clinic", "address"),
-            phone=self.text_value(table, "clinic", "phone"),
-            logo_uri=self.logo(logo) if logo else None,
-        )
-        return info if info != ClinicInfo() else None
-
-    def output(self, table: dict[str, Any]) -> dict[str, Any]:
-        """Config fields from the [output] table."""
-        found: dict[str, Any] = {}
-        if (paper := self.text_value(table, "output", "paper")) is not None:
-            found["paper"] = check_paper(paper, lambda m: self.fail("output", "paper", m))
-        if (large := self.bool_value(table, "output", "large_print")) is not None:
-            found["large_print"] = large
-        if (lang := self.text_value(table, "output", "lang")) is not None:
-            found["lang"] = check_lang(lang, lambda m: self.fail("output", "lang", m))
-        if (url := self.text_value(table, "output", "qr_url")) is not None:
-            found["qr_url"] = check_qr_url(url, lambda m: self.fail("output", "qr_url", m))
-        return found
-
-    def check(self, table: dict[str, Any]) -> dict[str, Any]:
-        """Config fields from the [check] table."""
-        if "max_grade" not in table:
-            return {}
-        value = table["max_grade"]
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
-            raise self.fail(
-                "check", "max_grade", f"must be a whole number 1-20, not {_show(value)}"
-            )
-        return {"max_grade": value}
-
-    def printing(self, table: dict[str, Any]) -> dict[str, Any]:
-        """Config fields from the [print] table."""
-        if (name := self.text_value(table, "print", "printer")) is None:
-            return {}
-        return {"printer": check_printer(name, lambda m: self.fail("print", "printer", m))}
+            return option.kind.from_toml(raw, lambda m: self.fail(table, key, m), folder)
+        except KeyedFail as exc:  # a key inside a table-valued option
+            raise self.fail(table, exc.key, exc.message) from None
 
 
-Fail = Callable[[str], Exception]
-
-
-def check_paper(value: str, fail: Fail) -> str:
-    """``a4`` or ``letter`` (any case)."""
-    paper = value.strip().lower()
-    if paper not in PAPER_SIZES:
-        raise fail(f'must be "a4" or "letter", not {_show(value)}')
-    return paper
-
-
-def check_lang(value: str, fail: Fail) -> str:
-    """A BCP 47-like tag (``en``, ``pt-BR``, ``zh-Hant-TW``): it becomes ``<html lang>``."""
-    if not _LANG_TAG.match(value):
-        raise fail(f'must be a language tag such as "en" or "pt-BR", not {_show(value)}')
-    return value
-
-
-def check_qr_url(value: str, fail: Fail) -> str:
-    """An http(s) URL with a ``{slug}`` placeholder."""
-    if "{slug}" not in value:
-        raise fail(f"must contain {{slug}}, not {_show(value)}")
-    parts = urlsplit(value.replace("{slug}", "slug"))
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise fail(f"must be an http:// or https:// URL, not {_show(value)}")
-    if any(ch.isspace() for ch in value):
-        raise fail("must not contain spaces")
-    return value
-
-
-def check_printer(value: str, fail: Fail) -> str:
-    """A CUPS destination name (``Office`` or ``Office/duplex``), as ``lp -d`` takes it.
-
-    CUPS names are printable characters without spaces, tabs, ``/`` or ``#``
-    (``/`` only separates an lpoptions instance); refusing others here gives a
-    clear line instead of "no printer named" listing printers that look the same.
-    """
-    name = value.strip()
-    queue, slash, instance = name.partition("/")
-    bad_instance = bool(slash) and (not instance or "/" in instance)
-    if not queue or name.startswith("-") or len(queue) > 127 or bad_instance:
-        raise fail(f"must be a CUPS printer name, not {_show(value)}")
-    if any(ch.isspace() or not ch.isprintable() or ch == "#" for ch in name):
-        raise fail(f"a CUPS printer name has no spaces or '#', not {_show(value)}")
-    return name
-
-
-def load(
-    path: Path | None = None,
-    *,
-    content_dir: Path | None = None,
-    paper: str | None = None,
-    lang: str | None = None,
-    large_print: bool | None = None,
-    patient_fields: bool | None = None,
-    printer: str | None = None,
-) -> Config:
-    """The run's config: defaults, then ``path`` (or ./medpdf.toml), then the flags.
-
-    A flag left as None was not given and does not override the file. Raises
-    :class:`ConfigError` (one line naming the file, line and key, or the flag).
-    """
-    settings: dict[str, Any] = {}
-    if path is None and CONFIG_FILE.is_file():
-        path = CONFIG_FILE
-    if path is not None:
-        settings = read_file(path)
-    if content_dir is not None:
-        settings["content_dir"] = content_dir
-    if paper is not None:
-        settings["paper"] = check_paper(paper, lambda m: ConfigError("--paper", None, m))
-    if lang is not None:
-        settings["lang"] = check_lang(lang, lambda m: ConfigError("--lang", None, m))
-    if large_print is not None:
-        settings["large_print"] = large_print
-    if patient_fields is not None:
-        settings["patient_fields"] = patient_fields
-    if printer is not None:
-        settings["printer"] = check_printer(printer, lambda m: ConfigError("--printer", None, m))
-    return Config(**settings)
-
-
-def read_file(path: Path) -> dict[str, Any]:
-    """Config fields set by one TOML file."""
+def read_file(path: Path, table: Iterable[Option[Any]] = OPTIONS) -> dict[str, Any]:
+    """Option values set by one TOML file, by option name."""
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:
@@ -383,12 +267,32 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(
             str(path), line, f"invalid TOML: {_TOML_LINE.sub('', message).strip()}"
         ) from None
-    reader = _Reader(path, text)
-    tables = reader.tables(data)
-    settings: dict[str, Any] = {}
-    settings.update(reader.output(tables.get("output", {})))
-    settings.update(reader.check(tables.get("check", {})))
-    settings.update(reader.printing(tables.get("print", {})))
-    if "clinic" in tables:
-        settings["clinic"] = reader.clinic(tables["clinic"])
-    return settings
+    return _Reader(path, text, table).read(data)
+
+
+def load(
+    path: Path | None = None,
+    *,
+    content_dir: Path | None = None,
+    output_dir: Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    table: Iterable[Option[Any]] = OPTIONS,
+) -> Config:
+    """The run's config: defaults, then ``path`` (or ./medpdf.toml), then the flags.
+
+    ``flags`` holds values already parsed by each option's rule (the CLI does
+    that); a flag left as None was not given and does not override the file.
+    Raises :class:`ConfigError` (one line naming the file, line and key).
+    """
+    table = tuple(table)
+    if path is None and CONFIG_FILE.is_file():
+        path = CONFIG_FILE
+    settings = read_file(path, table) if path is not None else {}
+    settings.update({name: value for name, value in (flags or {}).items() if value is not None})
+    values = {**options.defaults(table), **settings}
+    return Config(
+        content_dir=content_dir if content_dir is not None else Path("content"),
+        output_dir=output_dir if output_dir is not None else Path("output"),
+        values=tuple(values.items()),
+        given=frozenset(settings),
+    )

@@ -58,23 +58,37 @@ def count_levels(diagnostics: Iterable[Diagnostic]) -> tuple[int, int]:
 
 
 class MedpdfError(Exception):
-    """An expected failure that is shown to the user as one line, never a traceback."""
+    """An expected failure, shown to the user as one line, never a traceback.
+
+    Exceptions carry data, not presentation: ``message`` is the bare reason.
+    Only the CLI adds ``medpdf: error:``; the station shows ``message`` as it is.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = " ".join(message.split())
+        super().__init__(self.message)
 
 
-class SourceError(MedpdfError):
+class DiagnosedError(MedpdfError):
+    """A failure about one file, reported in the ``check`` format (``path:line: error: ...``)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+        super().__init__(diagnostic.format())
+
+
+class SourceError(DiagnosedError):
     """A monograph could not be read or understood."""
 
     def __init__(self, path: str, line: int | None, message: str) -> None:
-        self.diagnostic = Diagnostic(path, line, Level.ERROR, message)
-        super().__init__(self.diagnostic.format())
+        super().__init__(Diagnostic(path, line, Level.ERROR, message))
 
 
-class RenderError(MedpdfError):
+class RenderError(DiagnosedError):
     """Turning a valid monograph into a PDF failed."""
 
     def __init__(self, path: str, message: str) -> None:
-        self.diagnostic = Diagnostic(path, None, Level.ERROR, message)
-        super().__init__(self.diagnostic.format())
+        super().__init__(Diagnostic(path, None, Level.ERROR, message))
 
 
 class UsageError(MedpdfError):
@@ -90,7 +104,7 @@ class ConfigError(UsageError):
 
     def __init__(self, path: str, line: int | None, message: str) -> None:
         where = path if line is None else f"{path}:{line}"
-        super().__init__(f"{where}: {' '.join(message.split())}")
+        super().__init__(f"{where}: {message}")
 
 
 class PrintError(MedpdfError):
@@ -100,13 +114,6 @@ class PrintError(MedpdfError):
     and ``lpstat``, whose own messages may span several.
     """
 
-    def __init__(self, message: str) -> None:
-        self.reason = " ".join(message.split())
-        super().__init__(f"medpdf: error: {self.reason}")
-
 
 class PrinterChoiceError(UsageError):
     """No printer of that name, or none given and no default: a bad command line (exit 2)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))

@@ -20,13 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medpdf.errors import PrinterChoiceError, PrintError
+from medpdf.options import PAPERS
 
 #: lpstat answers from the scheduler's memory; lp also uploads the whole PDF.
 LPSTAT_TIMEOUT = 15.0
 LP_TIMEOUT = 60.0
-
-#: ``--paper`` → the IPP media name CUPS and every PPD know.
-MEDIA = {"a4": "A4", "letter": "Letter"}
 
 #: IPP ``name`` values are at most 255 octets; the drug part of a job title stays well inside.
 MAX_TITLE_BYTES = 200
@@ -90,7 +88,7 @@ def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise PrintError(
-            f"cannot print: the CUPS client command '{name}' was not found on PATH; "
+            f"the CUPS client command '{name}' was not found on PATH; "
             f"install the Debian package {CLIENT_PACKAGE} (apt-get install {CLIENT_PACKAGE})"
         )
     return path
@@ -123,8 +121,7 @@ def _run(tool: str, args: Sequence[str], timeout: float) -> subprocess.Completed
         return _exec(tool, args, timeout)
     except subprocess.TimeoutExpired:
         raise PrintError(
-            f"cannot print: {tool} got no answer from the CUPS scheduler at {server()} "
-            f"within {timeout:g} s"
+            f"{tool} got no answer from the CUPS scheduler at {server()} within {timeout:g} s"
         ) from None
 
 
@@ -152,7 +149,7 @@ def require_scheduler() -> None:
     completed = _run("lpstat", ["-r"], LPSTAT_TIMEOUT)
     if "scheduler is running" not in completed.stdout.splitlines():
         raise PrintError(
-            f"cannot print: the CUPS scheduler at {server()} is not running or cannot be "
+            f"the CUPS scheduler at {server()} is not running or cannot be "
             "reached; start it (service cups start) or set CUPS_SERVER to a running one"
         )
 
@@ -272,7 +269,17 @@ def submit(pdf: Path, printer: str, *, title: str, copies: int = 1, paper: str =
     """Queue ``pdf`` on ``printer``; lp uploads it before returning, so it may be deleted then."""
     if copies < 1:
         raise ValueError("copies must be at least 1")
-    args = ["-d", printer, "-t", title, "-n", str(copies), "-o", f"media={MEDIA[paper]}", str(pdf)]
+    args = [
+        "-d",
+        printer,
+        "-t",
+        title,
+        "-n",
+        str(copies),
+        "-o",
+        f"media={PAPERS[paper].cups_media}",
+        str(pdf),
+    ]
     completed = _run("lp", args, LP_TIMEOUT)
     if completed.returncode != 0:
         raise PrintError(f"printer '{printer}' refused the job: {_message(completed)}")

@@ -9,7 +9,7 @@ written.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -18,8 +18,18 @@ import segno
 from markupsafe import Markup
 
 from medpdf import __version__, markdown
-from medpdf.config import CROSS_DOCUMENT_SCHEME, ClinicInfo, Config
+from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.model import Monograph, Section, SectionKind
+from medpdf.options import (
+    CLINIC,
+    LANG,
+    LARGE_PRINT,
+    PAPER,
+    PAPERS,
+    PATIENT_FIELDS,
+    ClinicInfo,
+    Paper,
+)
 
 
 @dataclass(frozen=True)
@@ -72,8 +82,9 @@ class PageOptions:
     """Document-wide settings the templates and stylesheets need."""
 
     lang: str
-    paper: str
-    generated: dt.date
+    paper: Paper
+    #: The date printed in the footer; None where it is stamped later (the booklet).
+    generated: dt.date | None
     generator: str
     large_print: bool = False
     patient_fields: bool = False
@@ -124,16 +135,20 @@ def monograph_view(monograph: Monograph, online_url: str | None = None) -> Monog
     )
 
 
-def page_options(config: Config, today: dt.date | None = None) -> PageOptions:
-    """Settings shared by every document of one run."""
+def page_options(config: Config, *, dated: bool = True) -> PageOptions:
+    """Settings shared by every document of one run.
+
+    ``dated=False`` leaves the date out of the layout: the booklet's parts are
+    cached across days and its date is stamped when they are merged.
+    """
     return PageOptions(
-        lang=config.lang,
-        paper=config.paper,
-        generated=today or config.printed,
+        lang=config[LANG],
+        paper=PAPERS[config[PAPER]],
+        generated=config.printed if dated else None,
         generator=f"medpdf {__version__}",
-        large_print=config.large_print,
-        patient_fields=config.patient_fields,
-        clinic=config.clinic,
+        large_print=config[LARGE_PRINT],
+        patient_fields=config[PATIENT_FIELDS],
+        clinic=config[CLINIC],
     )
 
 
@@ -150,10 +165,30 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     )
 
 
-def render_handout(view: MonographView, options: PageOptions, templates_dir: Path) -> str:
-    """The complete HTML document of one patient handout."""
-    template = environment(templates_dir).get_template("handout.html.j2")
-    return template.render(drug=view, page=options)
+def monograph_html(
+    monograph: Monograph,
+    config: Config,
+    *,
+    booklet_letter: str | None = None,
+    screen_base: str | None = None,
+) -> str:
+    """The one way a monograph becomes HTML: handouts, booklet entries and the station's preview.
+
+    ``booklet_letter`` makes it a booklet entry (a non-empty letter opens that
+    letter's group); ``screen_base`` makes it a handout shown in a browser,
+    with stylesheets served from that URL.
+    """
+    templates = environment(config.resources.templates)
+    if booklet_letter is not None:
+        page = page_options(config, dated=False)
+        view = monograph_view(monograph)
+        template = templates.get_template("booklet-entry.html.j2")
+        return template.render(drug=view, page=page, letter=booklet_letter)
+    page = page_options(config)
+    if screen_base is not None:
+        page = replace(page, screen_base=screen_base)
+    view = monograph_view(monograph, config.online_url(monograph.slug))
+    return templates.get_template("handout.html.j2").render(drug=view, page=page)
 
 
 def render_page(name: str, templates_dir: Path, **context: object) -> str:
@@ -187,24 +222,16 @@ class BookletInfo:
     count: int
 
 
-def render_booklet_entry(
-    view: MonographView, options: PageOptions, letter: str, templates_dir: Path
-) -> str:
-    """One monograph of the booklet as its own HTML document."""
-    template = environment(templates_dir).get_template("booklet-entry.html.j2")
-    return template.render(drug=view, page=options, letter=letter)
-
-
 def render_booklet_front(
     part: str,
     toc: tuple[TocGroup, ...],
     first: bool,
     info: BookletInfo,
-    options: PageOptions,
-    templates_dir: Path,
+    config: Config,
 ) -> str:
     """One part of the booklet's front pages: ``cover``, or ``contents`` of one letter."""
-    template = environment(templates_dir).get_template("booklet-front.html.j2")
+    template = environment(config.resources.templates).get_template("booklet-front.html.j2")
+    page = page_options(config, dated=False)
     return template.render(
-        part=part, toc=toc, first=first, booklet=info, page=options, link=CROSS_DOCUMENT_SCHEME
+        part=part, toc=toc, first=first, booklet=info, page=page, link=CROSS_DOCUMENT_SCHEME
     )

@@ -19,11 +19,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
-from medpdf.errors import RenderError, SourceError
+from medpdf.config import Config
+from medpdf.errors import DiagnosedError
+from medpdf.options import JOBS, MEMORY_LIMIT, TIME_LIMIT
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,6 +46,16 @@ class Limits:
     def __post_init__(self) -> None:
         if self.jobs < 1:
             raise ValueError("jobs must be at least 1")
+
+    @classmethod
+    def of(cls, config: Config) -> Limits:
+        """The limits the options of ``config`` ask for."""
+        jobs = config[JOBS]
+        return cls(
+            jobs=int(jobs) if jobs is not None else default_jobs(),
+            seconds=float(config[TIME_LIMIT]),
+            memory_mib=int(config[MEMORY_LIMIT]),
+        )
 
 
 def default_jobs() -> int:
@@ -88,10 +101,25 @@ class Failure:
     @classmethod
     def of(cls, exc: Exception) -> Failure:
         """The message of a task's exception, without the path the caller adds again."""
-        if isinstance(exc, SourceError | RenderError):
+        if isinstance(exc, DiagnosedError):
             line = exc.diagnostic.line
             return cls(f"line {line}: {exc.diagnostic.message}" if line else exc.diagnostic.message)
         return cls(f"rendering failed: {exc!r}")
+
+
+def guarded(function: Callable[[T], R], item: T) -> R | Failure:
+    """Run one task; its exceptions come back as a :class:`Failure` value.
+
+    The one wrapper every worker task goes through, so a failure reads the same
+    whichever product it belongs to. MemoryError is left to the pool, which
+    reports it with the limit that was hit.
+    """
+    try:
+        return function(item)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        return Failure.of(exc)
 
 
 @dataclass(frozen=True)
@@ -158,14 +186,16 @@ class RenderPool:
 
     def submit(
         self, function: Callable[[T], R], item: T, seconds: float | None = None
-    ) -> Future[R]:
+    ) -> Future[R | Failure]:
         """Start one task; its future fails if the worker dies, times out or raises.
 
         For callers with their own event loop (the web server); :meth:`failure`
         turns such an exception into the one-line message a batch would print.
         """
         timeout = self.limits.seconds if seconds is None else seconds
-        future: Future[R] = self._pool.schedule(function, args=(item,), timeout=timeout)
+        future: Future[R | Failure] = self._pool.schedule(
+            guarded, args=(function, item), timeout=timeout
+        )
         return future
 
     def failure(self, exc: BaseException, seconds: float | None = None) -> Failure:
@@ -180,7 +210,7 @@ class RenderPool:
         seconds: Callable[[T], float] | None = None,
     ) -> Iterator[Outcome[T, R]]:
         """Run ``function`` on every item; yield each outcome as soon as it is known."""
-        pending: dict[Future[R], tuple[T, float]] = {}
+        pending: dict[Future[R | Failure], tuple[T, float]] = {}
         for item in items:
             timeout = seconds(item) if seconds else self.limits.seconds
             pending[self.submit(function, item, timeout)] = (item, timeout)
@@ -190,3 +220,61 @@ class RenderPool:
                 yield Outcome(item, finished.result())
             except Exception as exc:  # the worker died, timed out or raised
                 yield Outcome(item, self.failure(exc, timeout))
+
+
+class _Overtime(BaseException):
+    """Raised in the main thread by the alarm of :func:`run_here`."""
+
+
+def run_here(function: Callable[[T], R], item: T, limits: Limits) -> R | Failure:
+    """Run one task in this process, under the same time and memory limits as a worker.
+
+    A one-shot command renders one document: spawning a worker that imports
+    WeasyPrint again cost ~0.4 s, more than the render. The time limit is an
+    alarm (a render is Python between short calls into Pango, so the alarm is
+    taken within milliseconds); the memory limit is ``limits.memory_mib`` of
+    address space on top of what the process holds now, lifted afterwards.
+    """
+
+    def overtime(signum: int, frame: object) -> None:
+        raise _Overtime
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    budget = _address_space() + limits.memory_mib * MIB
+    if hard != resource.RLIM_INFINITY:
+        budget = min(budget, hard)
+    previous = signal.signal(signal.SIGALRM, overtime)
+    resource.setrlimit(resource.RLIMIT_AS, (budget, hard))
+    signal.setitimer(signal.ITIMER_REAL, limits.seconds)
+    try:
+        return guarded(function, item)
+    except (_Overtime, MemoryError) as exc:
+        reason = FutureTimeout() if isinstance(exc, _Overtime) else exc
+        return Failure(_describe(reason, limits, limits.seconds))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _address_space() -> int:
+    """Bytes of virtual memory this process maps now (Linux), 0 where unknown."""
+    try:
+        with Path("/proc/self/statm").open(encoding="ascii") as handle:
+            return int(handle.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def stop_helpers() -> None:
+    """Stop multiprocessing's resource tracker, so a command leaves no process behind.
+
+    Spawned pools start it; it would only notice that its parent is gone some
+    time after the command has exited, and a supervisor waiting on the process
+    group would see it still running.
+    """
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker  # no public way to stop it
+    if getattr(tracker, "_pid", None) is not None:
+        tracker._stop()  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""The clinic printing station: a small local web app over the build stages.
+"""The clinic printing station's web app: its state, routes and middleware.
 
 Staff search the collection, preview a handout with the options they need and
 open its PDF for printing. The design follows from where it runs, a shared
@@ -20,18 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import datetime as dt
 import functools
 import ipaddress
 import logging
-import os
 import re
-import socket
-import sqlite3
 import tempfile
 import time
-import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,12 +45,15 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from medpdf import __version__, build, model, printing, sources, templating
-from medpdf.build import Entry, HandoutJob, handout_key, handout_task, render_fingerprint
-from medpdf.cache import Cache
-from medpdf.config import PAPER_SIZES, Config, Resources, check_paper
-from medpdf.errors import MedpdfError, PrinterChoiceError, PrintError, SourceError, UsageError
-from medpdf.workers import Failure, Limits, RenderPool
+from medpdf import __version__, model, options, printing, sources, templating
+from medpdf.build.catalog import Entry
+from medpdf.build.render import RunContext, warm_up
+from medpdf.config import Resources, today
+from medpdf.errors import MedpdfError, PrinterChoiceError, PrintError, SourceError
+from medpdf.options import CACHE_SIZE, CLINIC, PAPER, PAPERS, PRINTER, QUEUE
+from medpdf.station.listing import Listing, scan
+from medpdf.station.renderer import Busy, PdfShelf, Renderer, RenderFailed
+from medpdf.workers import RenderPool
 
 LOGGER = logging.getLogger(__name__)
 
@@ -75,20 +73,14 @@ _PREVIEW_POLICY = (
     "frame-ancestors 'self'; base-uri 'self'; form-action 'none'"
 )
 
-_TRUE = frozenset({"1", "true", "on", "yes"})
-_FALSE = frozenset({"", "0", "false", "off", "no"})
-
 
 @dataclass(frozen=True)
 class StationSettings:
     """How the station renders and how much it may hold at once."""
 
-    config: Config
-    limits: Limits
-    #: Renders that may wait for a free worker; more are answered 503.
-    queue: int = 64
-    #: Size of the folder of rendered PDFs; the least recently used go first.
-    cache_mib: int = 512
+    #: The run every request starts from (medpdf.toml and the flags); its
+    #: station options are what a request may change.
+    context: RunContext
     #: Milliseconds the file watcher waits for more changes before rescanning.
     watch_debounce_ms: int = 200
     #: Host names the station answers to ("*": any). A station on loopback
@@ -100,265 +92,7 @@ class StationSettings:
     @property
     def cache_dir(self) -> Path:
         """Rendered PDFs, beside the build cache but never pruned by builds."""
-        return self.config.output_dir / ".cache" / "station"
-
-
-@dataclass(frozen=True)
-class HandoutOptions:
-    """The handout options a request may set; the rest come from medpdf.toml."""
-
-    paper: str
-    large_print: bool
-    patient_fields: bool
-
-    @classmethod
-    def parse(cls, query: Any, defaults: Config) -> HandoutOptions:
-        """Options from a query string; a bad value is the client's error (400)."""
-        paper = check_paper(
-            str(query.get("paper", defaults.paper)), lambda m: HTTPException(400, f"paper {m}")
-        )
-        return cls(
-            paper=paper,
-            large_print=_flag(query, "large_print", defaults.large_print),
-            patient_fields=_flag(query, "patient_fields", defaults.patient_fields),
-        )
-
-    def query(self, defaults: Config) -> str:
-        """The query string that asks for these options again (off is said only when needed)."""
-        parts = [f"paper={self.paper}"]
-        for name, value, default in (
-            ("large_print", self.large_print, defaults.large_print),
-            ("patient_fields", self.patient_fields, defaults.patient_fields),
-        ):
-            if value or default:
-                parts.append(f"{name}={int(value)}")
-        return "&".join(parts)
-
-    def apply(self, config: Config, today: dt.date) -> Config:
-        """The run config of one request: these options, printed today."""
-        return dataclasses.replace(
-            config,
-            paper=self.paper,
-            large_print=self.large_print,
-            patient_fields=self.patient_fields,
-            printed=today,
-        )
-
-
-def _flag(query: Any, name: str, default: bool) -> bool:
-    if name not in query:
-        return default
-    value = str(query[name]).strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise HTTPException(400, f"{name} must be 1 or 0")
-
-
-def fold(text: str) -> str:
-    """Case- and accent-free text, so "cafe" finds "Café" and "beta" finds "Beta"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-@dataclass(frozen=True)
-class Listing:
-    """The drugs the station offers, as scanned from the content folder."""
-
-    entries: tuple[Entry, ...]
-    folded: tuple[str, ...]
-    by_slug: dict[str, Entry]
-    errors: int
-
-    @classmethod
-    def of(cls, entries: Iterable[Entry], errors: int) -> Listing:
-        """A listing in A-Z order of titles, indexed by slug, with titles folded for search."""
-        keyed = sorted((fold(e.title), e.slug, e) for e in entries)
-        ordered = tuple(entry for _, _, entry in keyed)
-        folded = tuple(title for title, _, _ in keyed)
-        return cls(ordered, folded, {e.slug: e for e in ordered}, errors)
-
-    def find(self, slug: str) -> Entry | None:
-        """The entry with this slug (an exact lookup: no path is built from it)."""
-        return self.by_slug.get(slug)
-
-    def search(self, query: str) -> list[Entry]:
-        """Entries whose title or slug contains every word of ``query``.
-
-        Titles that start with the query come first, then those with a word that
-        does, then the rest, each in A-Z order.
-        """
-        words = fold(query).split()
-        if not words:
-            return list(self.entries)
-        ranked: list[tuple[int, str, Entry]] = []
-        for title, entry in zip(self.folded, self.entries, strict=True):
-            haystack = f"{title} {entry.slug}"
-            if not all(word in haystack for word in words):
-                continue
-            if title.startswith(words[0]):
-                rank = 0
-            elif f" {words[0]}" in f" {title}" or f"-{words[0]}" in title:
-                rank = 1
-            else:
-                rank = 2
-            ranked.append((rank, title, entry))
-        ranked.sort(key=lambda item: (item[0], item[1]))
-        return [entry for _, _, entry in ranked]
-
-    def suggestions(self, query: str) -> list[Entry]:
-        """Close names for a query that matched nothing (typos)."""
-        return [self.by_slug[slug] for slug in build.suggestions(query, self.entries)]
-
-
-def scan(content_dir: Path, cache_folder: Path) -> Listing:
-    """Scan the content folder, reusing the build cache's parse summaries.
-
-    A build may hold the cache for a while; the station then parses everything
-    itself rather than wait or fail.
-    """
-    try:
-        with Cache(cache_folder) as store:
-            catalog = build.scan_catalog(content_dir, store)
-    except sqlite3.OperationalError as exc:
-        LOGGER.info("build cache busy (%s); scanning without it", exc)
-        catalog = build.scan_catalog(content_dir, None)
-    return Listing.of(catalog.entries, len(catalog.errors))
-
-
-class PdfShelf:
-    """Rendered PDFs on disk, named by their cache key, bounded in total size.
-
-    A file is only ever complete (workers write to a temporary name and
-    rename), so presence means valid. Reading touches the file, which makes
-    the modification time a least-recently-used order for eviction.
-    """
-
-    def __init__(self, folder: Path, max_bytes: int) -> None:
-        self.folder = folder
-        self.max_bytes = max_bytes
-        folder.mkdir(parents=True, exist_ok=True)
-        build.sweep_stale_temps(folder)
-        self._size = sum(p.stat().st_size for p in folder.glob("*.pdf"))
-
-    def path(self, key: str) -> Path:
-        """Where the PDF of ``key`` is (or will be) kept."""
-        return self.folder / f"{key}.pdf"
-
-    def read(self, key: str) -> bytes | None:
-        """The PDF of ``key`` if it is kept, marking it recently used."""
-        path = self.path(key)
-        try:
-            data = path.read_bytes()
-            os.utime(path)
-        except OSError:
-            return None
-        return data
-
-    def added(self, key: str) -> None:
-        """Account for a new PDF and evict the oldest others while over the limit."""
-        with contextlib.suppress(OSError):
-            self._size += self.path(key).stat().st_size
-        if self._size <= self.max_bytes:
-            return
-        kept = sorted(self.folder.glob("*.pdf"), key=_mtime)
-        self._size = sum(p.stat().st_size for p in kept)
-        for old in kept:
-            if self._size <= self.max_bytes:
-                break
-            if old.stem == key:
-                continue
-            with contextlib.suppress(OSError):
-                size = old.stat().st_size
-                old.unlink()
-                self._size -= size
-
-    @property
-    def count(self) -> int:
-        """PDFs kept now."""
-        return sum(1 for _ in self.folder.glob("*.pdf"))
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-class Busy(Exception):
-    """Too many renders are waiting: the client should try again shortly."""
-
-
-class RenderFailed(Exception):
-    """A render failed in its worker; the message is one line for the page."""
-
-
-class Renderer:
-    """Handout PDFs on demand: cached, shared between identical requests, bounded.
-
-    At most ``limits.jobs`` renders run at once (one per worker) and at most
-    ``queue`` more wait; beyond that :class:`Busy` is raised at once, so a
-    burst of requests costs a 503, not memory.
-    """
-
-    def __init__(self, pool: RenderPool, shelf: PdfShelf, queue: int) -> None:
-        self.pool = pool
-        self.shelf = shelf
-        self.queue = queue
-        self.running = 0
-        self.rendered = 0
-        self._slots = asyncio.Semaphore(pool.limits.jobs)
-        self._in_flight: dict[str, asyncio.Task[None]] = {}
-
-    async def handout(self, source: sources.Source, config: Config) -> bytes:
-        """The PDF of ``source`` rendered with ``config``, from the shelf when it is there."""
-        key = handout_key(source, render_fingerprint(config))
-        data = self.shelf.read(key)
-        if data is not None:
-            return data
-        task = self._in_flight.get(key)
-        if task is None:
-            if len(self._in_flight) >= self.pool.limits.jobs + self.queue:
-                raise Busy
-            task = asyncio.create_task(self._render(key, source, config))
-            self._in_flight[key] = task
-            task.add_done_callback(lambda _: self._in_flight.pop(key, None))
-        # A client that goes away does not cancel the render: the next one gets it.
-        await asyncio.shield(task)
-        data = self.shelf.read(key)
-        if data is None:  # evicted at once by a tiny cache limit: render was still right
-            raise RenderFailed("the rendered PDF could not be kept; raise --cache-size")
-        return data
-
-    @property
-    def waiting(self) -> int:
-        """Renders asked for that wait for a free worker."""
-        return len(self._in_flight) - self.running
-
-    async def _render(self, key: str, source: sources.Source, config: Config) -> None:
-        await self._slots.acquire()
-        self.running += 1
-        try:
-            job = HandoutJob(source, config, self.shelf.path(key), key)
-            future = self.pool.submit(handout_task, job)
-            try:
-                result = await asyncio.wrap_future(future)
-            except Exception as exc:  # the worker died, timed out or raised
-                raise RenderFailed(self.pool.failure(exc).message) from None
-            if isinstance(result, Failure):
-                raise RenderFailed(result.message)
-            self.rendered += 1
-            self.shelf.added(key)
-        finally:
-            self.running -= 1
-            self._slots.release()
-
-
-def warm_up(_: object) -> None:
-    """Worker side: import the PDF stage so the first request does not pay for it."""
-    from medpdf import pdf  # noqa: F401
+        return self.context.config.cache_dir / "station"
 
 
 class Station:
@@ -366,13 +100,14 @@ class Station:
 
     def __init__(self, settings: StationSettings) -> None:
         self.settings = settings
-        self.config = settings.config
-        self.resources = settings.config.resources
-        self.listing = scan(self.config.content_dir, self.config.output_dir / ".cache")
+        self.context = settings.context
+        self.config = settings.context.config
+        self.resources = self.config.resources
+        self.listing = scan(self.config.content_dir, self.config.cache_dir)
         self.static = _static_files(self.resources)
-        self.pool = RenderPool(settings.limits)
-        shelf = PdfShelf(settings.cache_dir, settings.cache_mib * 1024 * 1024)
-        self.renderer = Renderer(self.pool, shelf, settings.queue)
+        self.pool = RenderPool(self.context.limits)
+        shelf = PdfShelf(settings.cache_dir, int(self.config[CACHE_SIZE]) * 1024 * 1024)
+        self.renderer = Renderer(self.pool, shelf, int(self.config[QUEUE]))
         self._refresh_lock = asyncio.Lock()
         self._printers: tuple[printing.Destinations | None, str | None] = (None, None)
         self._printers_asked = -float("inf")
@@ -387,7 +122,7 @@ class Station:
                     found = await asyncio.to_thread(printing.destinations)
                     self._printers = (found, None if found.printers else found.listing())
                 except PrintError as exc:
-                    self._printers = (None, exc.reason.removeprefix("cannot print: "))
+                    self._printers = (None, exc.message)
                 self._printers_asked = time.monotonic()
         return self._printers
 
@@ -395,7 +130,7 @@ class Station:
         """Rescan the content folder (files added, removed or renamed)."""
         async with self._refresh_lock:
             self.listing = await asyncio.to_thread(
-                scan, self.config.content_dir, self.config.output_dir / ".cache"
+                scan, self.config.content_dir, self.config.cache_dir
             )
         LOGGER.info("drug list refreshed: %d monographs", len(self.listing.entries))
 
@@ -438,12 +173,21 @@ class Station:
         except SourceError as exc:
             raise HTTPException(422, exc.diagnostic.format()) from None
 
+    def request_context(self, query: Any) -> RunContext:
+        """The run of one request: the station options it sets, printed today.
+
+        A bad value is the client's error (400), reported by the option's own rule.
+        """
+        values = options.from_query(query, self.config.settings, lambda m: HTTPException(400, m))
+        config = dataclasses.replace(self.config.replace(**values), printed=today())
+        return RunContext(config, self.context.presentation, self.context.limits)
+
     def page(self, name: str, status: int = 200, **context: object) -> HTMLResponse:
         """An HTML page of the station's own templates."""
         html = templating.render_page(
             name,
             self.resources.templates,
-            clinic=self.config.clinic,
+            clinic=self.config[CLINIC],
             booklet=self.config.booklet_path.is_file(),
             version=__version__,
             **context,
@@ -505,20 +249,20 @@ async def drug_page(request: Request) -> Response:
     entry = station.entry(request.path_params["slug"])
     source = station.fresh_source(entry)
     mono = station.monograph(source)
-    options = HandoutOptions.parse(request.query_params, station.config)
+    chosen = station.request_context(request.query_params).config.settings
     printers, no_printing = await station.printers()
     return station.page(
         "drug",
         drug=mono,
         printers=printers.printers if printers else (),
-        chosen_printer=station.config.printer or (printers.default if printers else None),
+        chosen_printer=station.config[PRINTER] or (printers.default if printers else None),
         no_printing=no_printing,
         sent=_sent_notice(request.query_params),
         max_copies=MAX_COPIES,
-        options=options,
-        query=options.query(station.config),
-        defaults=station.config,
-        papers=PAPER_SIZES,
+        options=chosen,
+        query=options.to_query(chosen),
+        defaults=station.config.settings,
+        papers=tuple(PAPERS.values()),
         digest=source.digest[:12],
         source_path=source.display_path,
     )
@@ -540,18 +284,15 @@ async def drug_preview(request: Request) -> Response:
     station = _station(request)
     entry = station.entry(request.path_params["slug"])
     mono = station.monograph(station.fresh_source(entry))
-    options = HandoutOptions.parse(request.query_params, station.config)
-    config = options.apply(station.config, dt.date.today())
-    view = templating.monograph_view(mono, config.online_url(mono.slug))
-    page = dataclasses.replace(templating.page_options(config), screen_base="/static/")
-    html = templating.render_handout(view, page, station.resources.templates)
+    config = station.request_context(request.query_params).config
+    html = templating.monograph_html(mono, config, screen_base="/static/")
     return HTMLResponse(html, headers={"Content-Security-Policy": _PREVIEW_POLICY})
 
 
-async def _handout_bytes(station: Station, source: sources.Source, config: Config) -> bytes:
+async def _handout_bytes(station: Station, source: sources.Source, context: RunContext) -> bytes:
     """The handout PDF, or the error page that says why there is none."""
     try:
-        return await station.renderer.handout(source, config)
+        return await station.renderer.handout(source, context)
     except Busy:
         raise HTTPException(
             503,
@@ -568,8 +309,8 @@ async def drug_pdf(request: Request) -> Response:
     entry = station.entry(request.path_params["slug"])
     source = station.fresh_source(entry)
     station.monograph(source)  # a content error is a 422 page with its line, not a 500
-    options = HandoutOptions.parse(request.query_params, station.config)
-    data = await _handout_bytes(station, source, options.apply(station.config, dt.date.today()))
+    context = station.request_context(request.query_params)
+    data = await _handout_bytes(station, source, context)
     return Response(
         data,
         media_type="application/pdf",
@@ -619,7 +360,7 @@ async def drug_print(request: Request) -> Response:
     if not size.isdigit() or int(size) > MAX_FORM_BYTES:
         raise HTTPException(413, "The print form was too large.")
     form = await request.form(max_files=0, max_fields=10)
-    options = HandoutOptions.parse(form, station.config)
+    context = station.request_context(form)
     copies_text = str(form.get("copies", "1")).strip()
     if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
         raise HTTPException(400, f"copies must be a whole number from 1 to {MAX_COPIES}")
@@ -632,13 +373,14 @@ async def drug_print(request: Request) -> Response:
     except PrinterChoiceError as exc:
         raise HTTPException(400, str(exc)) from None
     except PrintError as exc:
-        raise HTTPException(502, exc.reason) from None
+        raise HTTPException(502, exc.message) from None
     source = station.fresh_source(entry)
     mono = station.monograph(source)
-    config = options.apply(station.config, dt.date.today())
-    data = await _handout_bytes(station, source, config)
-    job = await asyncio.to_thread(_send, data, printer, mono.title, copies, options.paper)
-    query = f"{options.query(station.config)}&sent={job.job_id}&copies={job.copies}"
+    data = await _handout_bytes(station, source, context)
+    paper = context.config[PAPER]
+    job = await asyncio.to_thread(_send, data, printer, mono.title, copies, paper)
+    chosen = options.to_query(context.config.settings)
+    query = f"{chosen}&sent={job.job_id}&copies={job.copies}"
     return RedirectResponse(f"/drug/{entry.slug}?{query}", status_code=303)
 
 
@@ -652,7 +394,7 @@ def _send(data: bytes, printer: str, title: str, copies: int, paper: str) -> pri
                 path, printer, title=printing.job_title(title), copies=copies, paper=paper
             )
         except PrintError as exc:
-            raise HTTPException(502, exc.reason) from None
+            raise HTTPException(502, exc.message) from None
 
 
 async def booklet_pdf(request: Request) -> Response:
@@ -696,7 +438,7 @@ async def health(request: Request) -> Response:
             "renders_running": renderer.running,
             "renders_waiting": renderer.waiting,
             "renders_done": renderer.rendered,
-            "workers": station.settings.limits.jobs,
+            "workers": station.context.limits.jobs,
             "cached_pdfs": renderer.shelf.count,
             "booklet": station.config.booklet_path.is_file(),
         },
@@ -747,7 +489,7 @@ def create_app(
             ready(station.listing)
         stop = asyncio.Event()
         watcher = asyncio.create_task(station.watch(stop))
-        for _ in range(settings.limits.jobs):  # start the workers now, not on first request
+        for _ in range(settings.context.limits.jobs):  # start the workers now, not on first request
             station.pool.submit(warm_up, None)
         try:
             yield
@@ -821,52 +563,3 @@ class _SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """Bind the listening socket first, so ``--port 0`` can report the port it got."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP given explicitly: asyncio sets TCP_NODELAY on accepted connections
-    # only when the listening socket says it is TCP; without it every keep-alive
-    # response waits ~40 ms for the client's delayed acknowledgement.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    """The address a browser should open."""
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
-
-
-def run(
-    settings: StationSettings,
-    sock: socket.socket,
-    access_log: bool,
-    ready: Callable[[Listing], None] | None = None,
-) -> None:
-    """Serve until interrupted (Ctrl+C or SIGTERM); workers stop with the server."""
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, ready),
-            log_level="info" if access_log else "warning",
-            access_log=access_log,
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-        )
-    )
-    # uvicorn shuts down gracefully (workers included), then re-raises the
-    # signal it caught; Ctrl+C is how staff stop the station, not an error.
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run(sockets=[sock])

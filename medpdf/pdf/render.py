@@ -4,11 +4,19 @@ Monograph text is untrusted, and WeasyPrint's default fetcher reads ``file://``
 URLs and makes HTTP requests. Everything WeasyPrint loads therefore goes
 through :class:`RestrictedFetcher`, which serves ``data:`` URLs and files
 inside the project's own templates/styles/assets folders and refuses the rest.
+
+The stylesheets a template links in its ``<head>`` are parsed once per process
+and handed to WeasyPrint as parsed objects, in the same order: re-parsing them
+cost about 20 ms of a 155 ms handout, and a booklet chunk parsed them once per
+monograph. They apply as the only stylesheets besides WeasyPrint's own
+defaults, so the cascade among them is unchanged.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +27,7 @@ from urllib.request import url2pathname
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 
-from medpdf.config import CROSS_DOCUMENT_SCHEME
+from medpdf.config import CROSS_DOCUMENT_SCHEME, Resources
 from medpdf.markdown import is_allowed_link
 
 LOGGER = logging.getLogger(__name__)
@@ -106,16 +114,51 @@ def _write(
     return data
 
 
-def render(html: str, base_dir: Path, allowed_dirs: Iterable[Path]) -> PdfResult:
+#: ``<link rel="stylesheet" href="...">`` as medpdf's own templates write it.
+_LINK = re.compile(r'<link rel="stylesheet" href="([^"<>]+)">\s*')
+
+
+@functools.cache
+def _stylesheet(path: str, size: int, mtime_ns: int, fetcher_roots: tuple[Path, ...]) -> Any:
+    """One parsed stylesheet, kept until the file changes."""
+    return weasyprint.CSS(filename=path, url_fetcher=RestrictedFetcher(fetcher_roots))
+
+
+def _split_stylesheets(html: str, resources: Resources) -> tuple[str, list[Any]]:
+    """The document without its stylesheet links, and those stylesheets parsed (cached)."""
+    head_end = html.find("</head>")
+    if head_end < 0:
+        return html, []
+    head = html[:head_end]
+    sheets: list[Any] = []
+    for href in _LINK.findall(head):
+        path = (resources.root / href).resolve()
+        if not path.is_relative_to(resources.styles.resolve()) or not path.is_file():
+            continue  # left in place: the fetcher decides, as for any other link
+        stat = path.stat()
+        sheets.append(
+            _stylesheet(str(path), stat.st_size, stat.st_mtime_ns, resources.readable_dirs)
+        )
+        head = head.replace(f'<link rel="stylesheet" href="{href}">', "", 1)
+    return head + html[head_end:], sheets
+
+
+def _document(html: str, resources: Resources, fetcher: RestrictedFetcher, **options: Any) -> Any:
+    body, sheets = _split_stylesheets(html, resources)
+    base_url = resources.root.resolve().as_uri() + "/"
+    return weasyprint.HTML(string=body, base_url=base_url, url_fetcher=fetcher).render(
+        stylesheets=sheets, **options, **_SAFE_OPTIONS
+    )
+
+
+def render(html: str, resources: Resources) -> PdfResult:
     """Lay out one HTML document and return the PDF bytes.
 
-    ``base_dir`` resolves the template's relative links (``styles/…``); content
-    cannot add any, as the sanitizer drops every fetching element.
+    Relative links of the template (``styles/…``) resolve against the resources
+    root; content cannot add any, as the sanitizer drops every fetching element.
     """
-    fetcher = RestrictedFetcher(allowed_dirs)
-    document = weasyprint.HTML(
-        string=html, base_url=base_dir.resolve().as_uri() + "/", url_fetcher=fetcher
-    ).render(**_ACCESSIBLE_OPTIONS, **_SAFE_OPTIONS)
+    fetcher = RestrictedFetcher(resources.readable_dirs)
+    document = _document(html, resources, fetcher, **_ACCESSIBLE_OPTIONS)
     data = _write(document, _ACCESSIBLE_OPTIONS)
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
 
@@ -129,9 +172,7 @@ class CombinedResult:
     refused_urls: tuple[str, ...]
 
 
-def render_combined(
-    htmls: Sequence[str], base_dir: Path, allowed_dirs: Iterable[Path]
-) -> CombinedResult:
+def render_combined(htmls: Sequence[str], resources: Resources) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one PDF.
 
     Each document keeps its own page counters (a drug's "page x of y"), while
@@ -139,15 +180,9 @@ def render_combined(
     """
     if not htmls:
         raise ValueError("nothing to render")
-    fetcher = RestrictedFetcher(allowed_dirs)
+    fetcher = RestrictedFetcher(resources.readable_dirs)
     fonts = FontConfiguration()
-    base_url = base_dir.resolve().as_uri() + "/"
-    documents = [
-        weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
-            font_config=fonts, **_SAFE_OPTIONS
-        )
-        for html in htmls
-    ]
+    documents = [_document(html, resources, fetcher, font_config=fonts) for html in htmls]
     pages = [page for document in documents for page in document.pages]
     data = _write(documents[0].copy(pages), cross_document=True)
     return CombinedResult(

@@ -1,0 +1,170 @@
+"""Gather and validate: every monograph of a collection, or why it is left out.
+
+Like MkDocs, a run reads and checks the whole collection before any PDF is
+made. ``check``, the builds and the station all go through :func:`scan`, so
+they report exactly the same problems; with a cache, an unchanged file is not
+parsed again (its title and problems are remembered by a key of its text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from medpdf import model, sources
+from medpdf.cache import Cache, Summary, digest_of, software_fingerprint
+from medpdf.errors import Diagnostic, Level, SourceError, UsageError, sort_key
+from medpdf.model import Monograph
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A valid monograph: its source, its title, and its model when the scan kept it."""
+
+    source: sources.Source
+    title: str
+    #: Kept when the file was parsed in this scan (always without a cache, as for ``check``).
+    monograph: Monograph | None = None
+
+    @property
+    def slug(self) -> str:
+        """File-name slug."""
+        return self.source.slug
+
+    @property
+    def source_path(self) -> str:
+        """Path as shown to the user."""
+        return self.source.display_path
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every valid monograph of a collection and every problem found on the way."""
+
+    entries: tuple[Entry, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    files_seen: int
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """Problems that keep a file out of the build."""
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+    @property
+    def monographs(self) -> tuple[Monograph, ...]:
+        """The models parsed in this scan."""
+        return tuple(e.monograph for e in self.entries if e.monograph is not None)
+
+
+@dataclass(frozen=True)
+class _Examined:
+    summary: Summary
+    monograph: Monograph | None
+
+
+def _examine(source: sources.Source) -> _Examined:
+    """Parse one source for its title and problems, never raising."""
+    try:
+        mono = model.build(source)
+    except SourceError as exc:
+        return _Examined(Summary.of(None, [exc.diagnostic]), None)
+    except Exception as exc:  # a parser bug must not stop the other files
+        return _Examined(
+            Summary(None, ((None, Level.ERROR.value, f"cannot parse: {exc!r}"),)), None
+        )
+    return _Examined(Summary.of(mono.title, mono.warnings), mono)
+
+
+def _summary_key(source: sources.Source) -> str:
+    return digest_of("summary", software_fingerprint(), source.slug, source.text)
+
+
+def _duplicates(entries: Iterable[Entry]) -> tuple[list[Entry], list[Diagnostic]]:
+    """Keep the first of each slug and title (in path order); the rest are errors."""
+    kept: list[Entry] = []
+    problems: list[Diagnostic] = []
+    by_slug: dict[str, Entry] = {}
+    by_title: dict[str, Entry] = {}
+    for entry in entries:
+        title_key = entry.title.casefold()
+        if (first := by_slug.get(entry.slug)) is not None:
+            message = f"duplicate slug '{entry.slug}' (also {first.source_path})"
+        elif (first := by_title.get(title_key)) is not None:
+            message = f"duplicate title '{entry.title}' (also {first.source_path})"
+        else:
+            by_slug[entry.slug] = entry
+            by_title[title_key] = entry
+            kept.append(entry)
+            continue
+        problems.append(Diagnostic(entry.source_path, None, Level.ERROR, message))
+    return kept, problems
+
+
+def scan(content_dir: Path, store: Cache | None = None) -> Catalog:
+    """Read every source and validate it, reusing earlier parses of unchanged text."""
+    items = list(sources.read_all(content_dir))
+    readable = [item for item in items if isinstance(item, sources.Source)]
+    keys = {item.path: _summary_key(item) for item in readable} if store is not None else {}
+    known = store.summaries(keys.values()) if store is not None else {}
+    fresh: list[tuple[str, Summary]] = []
+    entries: list[Entry] = []
+    diagnostics: list[Diagnostic] = []
+    for item in items:
+        if isinstance(item, SourceError):
+            diagnostics.append(item.diagnostic)
+            continue
+        key = keys.get(item.path)
+        summary = known.get(key) if key is not None else None
+        monograph = None
+        if summary is None:
+            examined = _examine(item)
+            summary, monograph = examined.summary, examined.monograph
+            if key is not None:
+                fresh.append((key, summary))
+        diagnostics.extend(summary.diagnostics(item.display_path))
+        if summary.title is not None:
+            entries.append(Entry(item, summary.title, monograph))
+    if store is not None and fresh:
+        store.put_summaries(fresh)
+    kept, duplicates = _duplicates(entries)
+    diagnostics.extend(duplicates)
+    diagnostics.sort(key=sort_key)
+    return Catalog(tuple(kept), tuple(diagnostics), len(items))
+
+
+def suggestions(name: str, candidates: Iterable[Entry], limit: int = 3) -> list[str]:
+    """Up to ``limit`` slugs that look like ``name``."""
+    from rapidfuzz import fuzz, process  # only needed when a name is not found
+
+    choices = {e.slug: f"{e.slug} {e.title}".casefold() for e in candidates}
+    matches = process.extract(
+        name.casefold(), choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=60
+    )
+    return [slug for _, _, slug in matches]
+
+
+def find_source(content_dir: Path, name: str) -> sources.Source:
+    """Resolve a slug or title (case-insensitive) to the source of one monograph.
+
+    A slug is the file name, so the common case reads one file; a title needs
+    the whole collection.
+    """
+    wanted = name.strip().casefold()
+    for path in sources.discover(content_dir):
+        if sources.slug_for(path) == wanted:
+            return sources.read(path)
+    catalog = scan(content_dir)
+    for entry in catalog.entries:
+        if entry.title.casefold() == wanted:
+            return entry.source
+    hint = suggestions(name, catalog.entries)
+    message = f"no monograph named '{name}' in {content_dir}"
+    if hint:
+        message += "; did you mean: " + ", ".join(hint) + "?"
+    raise UsageError(message)
+
+
+def find_monograph(content_dir: Path, name: str) -> Monograph:
+    """The parsed monograph named ``name`` (slug or title)."""
+    return model.build(find_source(content_dir, name))

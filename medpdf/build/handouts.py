@@ -1,0 +1,167 @@
+"""Patient handouts: every one of a collection in worker processes, or one at once here.
+
+A batch renders only the handouts whose layout key changed; the printed date
+is not in that key, so an unchanged handout keeps the day it was made and a
+build on the next day lays out nothing. A one-shot command (``handout``,
+``print``) wants today's date: it reuses a recorded output only when it was
+made today, and otherwise renders in this process, under the same limits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from medpdf.build.catalog import Catalog
+from medpdf.build.outputs import sweep_stale_temps
+from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_task
+from medpdf.cache import Cache
+from medpdf.errors import Diagnostic, Level, RenderError, sort_key
+from medpdf.sources import Source
+from medpdf.workers import Failure, RenderPool, run_here
+
+
+def refusal_warnings(path: str, urls: Iterable[str]) -> list[Diagnostic]:
+    """One warning per URL the PDF stage refused, in the ``check`` format."""
+    return [Diagnostic(path, None, Level.WARNING, f"refused to fetch {url}") for url in urls]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a batch build did, for the summary line and the exit status."""
+
+    built: tuple[Path, ...]
+    problems: tuple[Diagnostic, ...]
+    pages: int
+    seconds: float
+    unchanged: int = 0
+    removed: int = 0
+
+    @property
+    def failed(self) -> int:
+        """Monographs that produced no PDF."""
+        return sum(1 for d in self.problems if d.is_error)
+
+
+def _remove_orphans(store: Cache, folder: Path, wanted: set[Path]) -> int:
+    """Delete handouts this cache wrote for monographs that are gone."""
+    orphans = [t for t in store.recorded_outputs(folder) if t not in wanted]
+    for target in orphans:
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+    store.forget_outputs(orphans)
+    return len(orphans)
+
+
+def _record(store: Cache, job: HandoutJob, key: str, result: Rendered) -> None:
+    printed = job.context.config.printed.isoformat()
+    store.record_outputs([(job.target, key, {"pages": result.pages, "printed": printed})])
+
+
+def build_handouts(
+    catalog: Catalog,
+    context: RunContext,
+    store: Cache,
+    progress: Callable[[int], None] | None = None,
+) -> BuildReport:
+    """Render every handout whose inputs changed, in worker processes.
+
+    Results are recorded in the cache as each one finishes, so a build killed
+    midway keeps the work it completed; a failure never stops the rest.
+    """
+    started = time.perf_counter()
+    folder = context.config.handouts_dir
+    sweep_stale_temps(folder)
+    jobs: list[tuple[HandoutJob, str]] = []
+    pages = 0
+    unchanged = 0
+    for entry in catalog.entries:
+        target = folder / f"{entry.slug}.pdf"
+        key = handout_key(entry.source, context)
+        done = store.output_current(target, key)
+        if done is not None:
+            unchanged += 1
+            pages += int(done.get("pages", 0))
+        else:
+            jobs.append((HandoutJob(entry.source, context, target), key))
+    if progress is not None and unchanged:
+        progress(unchanged)
+    removed = _remove_orphans(store, folder, {folder / f"{e.slug}.pdf" for e in catalog.entries})
+
+    keys = {id(job): key for job, key in jobs}
+    built: list[Path] = []
+    problems: list[Diagnostic] = []
+    if jobs:
+        with RenderPool(context.limits) as pool:
+            for outcome in pool.run(handout_task, [job for job, _ in jobs]):
+                job, result = outcome.item, outcome.result
+                path = job.source.display_path
+                if isinstance(result, Failure):
+                    problems.append(Diagnostic(path, None, Level.ERROR, result.message))
+                else:
+                    _record(store, job, keys[id(job)], result)
+                    built.append(job.target)
+                    pages += result.pages
+                    problems += refusal_warnings(path, result.refused_urls)
+                if progress is not None:
+                    progress(1)
+    problems.sort(key=sort_key)
+    return BuildReport(
+        tuple(built), tuple(problems), pages, time.perf_counter() - started, unchanged, removed
+    )
+
+
+@dataclass(frozen=True)
+class OneHandout:
+    """What a one-shot handout produced."""
+
+    pages: int
+    refused_urls: tuple[str, ...]
+    reused: bool
+
+
+@contextlib.contextmanager
+def _optional_cache(folder: Path) -> Iterator[Cache | None]:
+    """The build cache if it can be opened now; a busy or unwritable one is skipped."""
+    try:
+        store = Cache(folder)
+    except (sqlite3.OperationalError, OSError):
+        yield None
+        return
+    with store:
+        yield store
+
+
+@contextlib.contextmanager
+def _no_cache() -> Iterator[Cache | None]:
+    yield None
+
+
+def render_one(
+    source: Source, context: RunContext, target: Path, *, cached: bool = True
+) -> OneHandout:
+    """One handout at ``target``, dated today: reused when this layout was written today.
+
+    Rendered in this process under the run's time and memory limits; a
+    content error is reported with its line. ``cached=False`` neither looks in
+    nor records to the build cache (a temporary file for printing).
+    """
+    key = handout_key(source, context)
+    today = context.config.printed.isoformat()
+    opened = _optional_cache(context.config.cache_dir) if cached else _no_cache()
+    with opened as store:
+        done = store.output_current(target, key) if store is not None else None
+        if done is not None and done.get("printed") == today:
+            return OneHandout(int(done.get("pages", 0)), (), reused=True)
+        job = HandoutJob(source, context, target)
+        result = run_here(handout_task, job, context.limits)
+        if isinstance(result, Failure):
+            raise RenderError(source.display_path, result.message)
+        if store is not None:
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: the next run renders
+                _record(store, job, key, result)
+    return OneHandout(result.pages, result.refused_urls, reused=False)

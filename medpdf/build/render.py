@@ -1,0 +1,146 @@
+"""The render path every product shares: source → model → HTML → PDF, in a worker or here.
+
+A :class:`RunContext` is made once per run (or once per station request's
+options) and travels with every task: the config and the presentation
+fingerprint, computed once instead of once per product and per request. The
+tasks below are what worker processes run; :func:`medpdf.workers.guarded`
+turns whatever they raise into a failure value, the same for every product.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from medpdf import model, templating
+from medpdf.build.outputs import write_atomic
+from medpdf.cache import digest_of, presentation_fingerprint
+from medpdf.config import Config
+from medpdf.options import output_values
+from medpdf.sources import Source
+from medpdf.workers import Limits
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """One run's settings and the fingerprint of everything besides content that shapes a PDF."""
+
+    config: Config
+    presentation: str
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def of(cls, config: Config, limits: Limits | None = None) -> RunContext:
+        """Compute the presentation fingerprint (code, libraries, templates, styles) once."""
+        return cls(config, presentation_fingerprint(config.resources), limits or Limits.of(config))
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Presentation plus the options that change a PDF (an allowlist from the option table)."""
+        return digest_of(self.presentation, output_values(self.config.settings))
+
+    def with_options(self, **changes: Any) -> RunContext:
+        """The same run with some options changed (the station's per-request options)."""
+        return RunContext(self.config.replace(**changes), self.presentation, self.limits)
+
+
+def handout_key(source: Source, context: RunContext) -> str:
+    """The cache key of one handout's layout: its text, where it came from and the run.
+
+    The printed date is not part of it: whether an output of another day will
+    do is the caller's decision (batch builds keep it, one-shot commands do not).
+    """
+    return digest_of("handout", context.fingerprint, source.display_path, source.slug, source.text)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a task reports back for a PDF it wrote."""
+
+    page_counts: tuple[int, ...]
+    refused_urls: tuple[str, ...]
+    sha256: str
+
+    @property
+    def pages(self) -> int:
+        """Pages in all."""
+        return sum(self.page_counts)
+
+
+def _written(
+    target: Path, data: bytes, counts: tuple[int, ...], refused: tuple[str, ...]
+) -> Rendered:
+    write_atomic(target, data)
+    return Rendered(counts, refused, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class HandoutJob:
+    """One handout to render: everything it needs, picklable."""
+
+    source: Source
+    context: RunContext
+    target: Path
+
+
+def handout_task(job: HandoutJob) -> Rendered:
+    """Parse, render and write one handout."""
+    from medpdf.pdf import render  # a worker imports WeasyPrint; `check` never does
+
+    html = templating.monograph_html(model.build(job.source), job.context.config)
+    result = render.render(html, job.context.config.resources)
+    return _written(job.target, result.data, (result.page_count,), result.refused_urls)
+
+
+@dataclass(frozen=True)
+class EntriesJob:
+    """Booklet entries laid out together and written as one PDF (a chunk)."""
+
+    sources: tuple[Source, ...]
+    #: The letter each entry opens ("" for none), one per source.
+    letters: tuple[str, ...]
+    context: RunContext
+    target: Path
+
+
+def entries_task(job: EntriesJob) -> Rendered:
+    """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF."""
+    from medpdf.pdf import render
+
+    config = job.context.config
+    htmls = [
+        templating.monograph_html(model.build(source), config, booklet_letter=letter)
+        for source, letter in zip(job.sources, job.letters, strict=True)
+    ]
+    result = render.render_combined(htmls, config.resources)
+    return _written(job.target, result.data, result.page_counts, result.refused_urls)
+
+
+@dataclass(frozen=True)
+class FrontJob:
+    """One part of the booklet's front pages: the cover, or one letter's contents."""
+
+    part: str  # "cover" or "contents"
+    toc: tuple[templating.TocGroup, ...]
+    first: bool
+    info: templating.BookletInfo
+    context: RunContext
+    target: Path
+
+
+def front_task(job: FrontJob) -> Rendered:
+    """Lay out one front part and write its PDF."""
+    from medpdf.pdf import render
+
+    config = job.context.config
+    html = templating.render_booklet_front(job.part, job.toc, job.first, job.info, config)
+    result = render.render_combined([html], config.resources)
+    return _written(job.target, result.data, result.page_counts, result.refused_urls)
+
+
+def warm_up(_: object) -> None:
+    """Worker side: import the PDF stage so the first real task does not pay for it."""
+    from medpdf.pdf import render  # noqa: F401

@@ -1,0 +1,22 @@
+"""The clinic printing station: a small local web app over the build stages.
+
+Staff search the collection, preview a handout with the options they need and
+open its PDF for printing. The design follows from where it runs, a shared
+clinic computer:
+
+- no render happens in the server process: PDFs are made by the same bounded
+  worker pool as batch builds, at most one per worker at a time, and requests
+  beyond a short queue are turned away (503) instead of piling up in memory
+  (``renderer``);
+- identical requests in flight share one render, and finished PDFs are kept in
+  a size-bounded folder under ``output/``, keyed by everything that shapes them;
+- every drug request re-reads its monograph, so an editor's change shows on the
+  next request; a file watcher refreshes the list when files come and go
+  (``app``, with search in ``listing``);
+- no file is ever found by joining a request path: drugs are looked up by slug
+  in the scanned catalog, static files in a list made at start-up;
+- the options a request may set are the table's station options
+  (:mod:`medpdf.options`), parsed by the same rules as flags and ``medpdf.toml``.
+
+``serve`` binds the socket and runs uvicorn.
+"""

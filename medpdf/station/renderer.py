@@ -1,0 +1,153 @@
+"""Handout PDFs on demand: rendered in the worker pool, shared, bounded, and kept on a shelf.
+
+No render happens in the server process. At most one render runs per worker
+and a short queue waits; beyond that a request is turned away at once
+(:class:`Busy`, a 503) instead of piling up in memory. Identical requests in
+flight share one render, and finished PDFs are kept in a size-bounded folder,
+keyed by the handout's layout key and the day it is printed for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
+from medpdf.build.outputs import sweep_stale_temps
+from medpdf.build.render import HandoutJob, RunContext, handout_key, handout_task
+from medpdf.cache import digest_of
+from medpdf.sources import Source
+from medpdf.workers import Failure, RenderPool
+
+
+class PdfShelf:
+    """Rendered PDFs on disk, named by their cache key, bounded in total size.
+
+    A file is only ever complete (workers write to a temporary name and
+    rename), so presence means valid. Reading touches the file, which makes
+    the modification time a least-recently-used order for eviction.
+    """
+
+    def __init__(self, folder: Path, max_bytes: int) -> None:
+        self.folder = folder
+        self.max_bytes = max_bytes
+        folder.mkdir(parents=True, exist_ok=True)
+        sweep_stale_temps(folder)
+        self._size = sum(p.stat().st_size for p in folder.glob("*.pdf"))
+
+    def path(self, key: str) -> Path:
+        """Where the PDF of ``key`` is (or will be) kept."""
+        return self.folder / f"{key}.pdf"
+
+    def read(self, key: str) -> bytes | None:
+        """The PDF of ``key`` if it is kept, marking it recently used."""
+        path = self.path(key)
+        try:
+            data = path.read_bytes()
+            os.utime(path)
+        except OSError:
+            return None
+        return data
+
+    def added(self, key: str) -> None:
+        """Account for a new PDF and evict the oldest others while over the limit."""
+        with contextlib.suppress(OSError):
+            self._size += self.path(key).stat().st_size
+        if self._size <= self.max_bytes:
+            return
+        kept = sorted(self.folder.glob("*.pdf"), key=_mtime)
+        self._size = sum(p.stat().st_size for p in kept)
+        for old in kept:
+            if self._size <= self.max_bytes:
+                break
+            if old.stem == key:
+                continue
+            with contextlib.suppress(OSError):
+                size = old.stat().st_size
+                old.unlink()
+                self._size -= size
+
+    @property
+    def count(self) -> int:
+        """PDFs kept now."""
+        return sum(1 for _ in self.folder.glob("*.pdf"))
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+class Busy(Exception):
+    """Too many renders are waiting: the client should try again shortly."""
+
+
+class RenderFailed(Exception):
+    """A render failed in its worker; the message is one line for the page."""
+
+
+class Renderer:
+    """Handout PDFs on demand: cached, shared between identical requests, bounded.
+
+    At most ``limits.jobs`` renders run at once (one per worker) and at most
+    ``queue`` more wait; beyond that :class:`Busy` is raised at once, so a
+    burst of requests costs a 503, not memory.
+    """
+
+    def __init__(self, pool: RenderPool, shelf: PdfShelf, queue: int) -> None:
+        self.pool = pool
+        self.shelf = shelf
+        self.queue = queue
+        self.running = 0
+        self.rendered = 0
+        self._slots = asyncio.Semaphore(pool.limits.jobs)
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+
+    async def handout(self, source: Source, context: RunContext) -> bytes:
+        """The PDF of ``source`` rendered in ``context``, from the shelf when it is there.
+
+        Kept per day: a handout printed today says so in its footer.
+        """
+        key = digest_of(handout_key(source, context), context.config.printed.isoformat())
+        data = self.shelf.read(key)
+        if data is not None:
+            return data
+        task = self._in_flight.get(key)
+        if task is None:
+            if len(self._in_flight) >= self.pool.limits.jobs + self.queue:
+                raise Busy
+            task = asyncio.create_task(self._render(key, source, context))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        # A client that goes away does not cancel the render: the next one gets it.
+        await asyncio.shield(task)
+        data = self.shelf.read(key)
+        if data is None:  # evicted at once by a tiny cache limit: render was still right
+            raise RenderFailed("the rendered PDF could not be kept; raise --cache-size")
+        return data
+
+    @property
+    def waiting(self) -> int:
+        """Renders asked for that wait for a free worker."""
+        return len(self._in_flight) - self.running
+
+    async def _render(self, key: str, source: Source, context: RunContext) -> None:
+        await self._slots.acquire()
+        self.running += 1
+        try:
+            job = HandoutJob(source, context, self.shelf.path(key))
+            future = self.pool.submit(handout_task, job)
+            try:
+                result = await asyncio.wrap_future(future)
+            except Exception as exc:  # the worker died, timed out or raised
+                raise RenderFailed(self.pool.failure(exc).message) from None
+            if isinstance(result, Failure):
+                raise RenderFailed(result.message)
+            self.rendered += 1
+            self.shelf.added(key)
+        finally:
+            self.running -= 1
+            self._slots.release()
