@@ -24,6 +24,7 @@ import importlib.metadata
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -134,6 +135,9 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
+    #: User + system CPU seconds of the command and every process it waited for
+    #: (its workers), from getrusage(RUSAGE_CHILDREN) before and after.
+    cpu_seconds: float = 0.0
 
     @property
     def peak_mib(self) -> float:
@@ -144,6 +148,7 @@ class Measured:
 def run_measured(argv: Sequence[str], cwd: Path) -> Measured:
     """Run ``argv`` in ``cwd`` under a :class:`TreeSampler`; output goes to temp files."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         child = subprocess.Popen(list(argv), cwd=cwd, stdout=out, stderr=err, text=True)
         try:
@@ -154,6 +159,8 @@ def run_measured(argv: Sequence[str], cwd: Path) -> Measured:
             child.wait()
             raise
         seconds = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         out.seek(0)
         err.seek(0)
         return Measured(
@@ -164,6 +171,7 @@ def run_measured(argv: Sequence[str], cwd: Path) -> Measured:
             returncode,
             out.read(),
             err.read(),
+            cpu,
         )
 
 

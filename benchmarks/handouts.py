@@ -172,6 +172,7 @@ def print_results(rows: Sequence[Row], naive: Row) -> None:
             f"{row.run.peak_mib:.0f}",
             str(row.run.peak_processes),
             f"{row.per_second / naive.per_second:.2f}x" if naive.per_second else "n/a",
+            f"{1000 * row.run.cpu_seconds / row.built:.0f}" if row.built else "-",
         ]
         for row in rows
     ]
@@ -187,6 +188,7 @@ def print_results(rows: Sequence[Row], naive: Row) -> None:
             "peak MiB",
             "procs",
             "vs naive/s",
+            "CPU ms/built",
         ],
         table,
     )

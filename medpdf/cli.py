@@ -34,7 +34,7 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import MAX_GRADE, OPTIONS, PAPER, PRINTER, Boolean, Option
+from medpdf.options import MAX_GRADE, PAPER, PRINTER, Boolean, Option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,7 +77,7 @@ def _click_option(option: Option[Any]) -> Callable[[F], F]:
     )
 
 
-def table_options(command: str, table: Iterable[Option[Any]] = OPTIONS) -> Callable[[F], F]:
+def table_options(command: str, table: Iterable[Option[Any]] | None = None) -> Callable[[F], F]:
     """Add the flag of every option that lists ``command``."""
 
     def decorate(func: F) -> F:

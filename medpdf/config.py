@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from medpdf import options
 from medpdf.errors import ConfigError
-from medpdf.options import OPTIONS, QR_URL, KeyedFail, Option
+from medpdf.options import QR_URL, KeyedFail, Option
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -250,7 +250,7 @@ class _Reader:
             raise self.fail(table, exc.key, exc.message) from None
 
 
-def read_file(path: Path, table: Iterable[Option[Any]] = OPTIONS) -> dict[str, Any]:
+def read_file(path: Path, table: Iterable[Option[Any]] | None = None) -> dict[str, Any]:
     """Option values set by one TOML file, by option name."""
     try:
         text = path.read_bytes().decode("utf-8")
@@ -267,7 +267,7 @@ def read_file(path: Path, table: Iterable[Option[Any]] = OPTIONS) -> dict[str, A
         raise ConfigError(
             str(path), line, f"invalid TOML: {_TOML_LINE.sub('', message).strip()}"
         ) from None
-    return _Reader(path, text, table).read(data)
+    return _Reader(path, text, options.table_or_all(table)).read(data)
 
 
 def load(
@@ -276,7 +276,7 @@ def load(
     content_dir: Path | None = None,
     output_dir: Path | None = None,
     flags: Mapping[str, Any] | None = None,
-    table: Iterable[Option[Any]] = OPTIONS,
+    table: Iterable[Option[Any]] | None = None,
 ) -> Config:
     """The run's config: defaults, then ``path`` (or ./medpdf.toml), then the flags.
 
@@ -284,7 +284,7 @@ def load(
     that); a flag left as None was not given and does not override the file.
     Raises :class:`ConfigError` (one line naming the file, line and key).
     """
-    table = tuple(table)
+    table = options.table_or_all(table)
     if path is None and CONFIG_FILE.is_file():
         path = CONFIG_FILE
     settings = read_file(path, table) if path is not None else {}

@@ -542,19 +542,26 @@ OPTIONS: tuple[Option[Any], ...] = (
 )
 
 
-def defaults(table: Iterable[Option[Any]] = OPTIONS) -> dict[str, Any]:
+def table_or_all(table: Iterable[Option[Any]] | None) -> tuple[Option[Any], ...]:
+    """``table``, or the module's :data:`OPTIONS` as it is at call time (tests extend it)."""
+    return tuple(OPTIONS if table is None else table)
+
+
+def defaults(table: Iterable[Option[Any]] | None = None) -> dict[str, Any]:
     """Every option's default, by name."""
-    return {option.name: option.default for option in table}
+    return {option.name: option.default for option in table_or_all(table)}
 
 
-def for_command(command: str, table: Iterable[Option[Any]] = OPTIONS) -> list[Option[Any]]:
+def for_command(command: str, table: Iterable[Option[Any]] | None = None) -> list[Option[Any]]:
     """The options whose flag ``command`` takes, in table order."""
-    return [o for o in table if o.flag is not None and command in o.commands]
+    return [o for o in table_or_all(table) if o.flag is not None and command in o.commands]
 
 
-def output_values(values: Mapping[str, Any], table: Iterable[Option[Any]] = OPTIONS) -> str:
+def output_values(values: Mapping[str, Any], table: Iterable[Option[Any]] | None = None) -> str:
     """The options that change a PDF, as stable text for cache keys (an allowlist)."""
-    shown = {o.name: o.kind.to_text(values[o.name]) for o in table if o.changes_output}
+    shown = {
+        o.name: o.kind.to_text(values[o.name]) for o in table_or_all(table) if o.changes_output
+    }
     return json.dumps(shown, sort_keys=True)
 
 
@@ -562,11 +569,11 @@ def from_query(
     query: Mapping[str, str],
     values: Mapping[str, Any],
     fail: Fail,
-    table: Iterable[Option[Any]] = OPTIONS,
+    table: Iterable[Option[Any]] | None = None,
 ) -> dict[str, Any]:
     """``values`` with the station options a request sets; absent ones keep their value."""
     changed = dict(values)
-    for option in table:
+    for option in table_or_all(table):
         if option.station and option.name in query:
             name = option.name
 
@@ -577,6 +584,7 @@ def from_query(
     return changed
 
 
-def to_query(values: Mapping[str, Any], table: Iterable[Option[Any]] = OPTIONS) -> str:
+def to_query(values: Mapping[str, Any], table: Iterable[Option[Any]] | None = None) -> str:
     """The query string that asks the station for these station options again."""
-    return urlencode([(o.name, o.kind.to_text(values[o.name])) for o in table if o.station])
+    chosen = [o for o in table_or_all(table) if o.station]
+    return urlencode([(o.name, o.kind.to_text(values[o.name])) for o in chosen])
