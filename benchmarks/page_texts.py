@@ -1,0 +1,159 @@
+"""Extract the text of every page medpdf prints for a sample of the corpus, as JSON.
+
+The output is a fixed point to compare two versions of medpdf against: run this
+script once with each version (``--medpdf`` picks how medpdf is run) and compare
+the two JSON files with ``compare_texts.py``.
+
+What it does:
+
+1. picks ``--count`` monographs evenly spaced over the sorted paths of
+   ``--corpus`` (``<letter>/<slug>.md``; deterministic) and copies them into
+   ``WORK/content/<letter>/<slug>.md``;
+2. runs ``<medpdf> handouts --content WORK/content`` and then
+   ``<medpdf> booklet --content WORK/content`` with ``WORK`` as the working folder,
+   so the PDFs land in ``WORK/output/handouts/<slug>.pdf`` and
+   ``WORK/output/booklet.pdf``;
+3. extracts the text of each page with pypdf, collapses every run of whitespace
+   to one space, and replaces the printed date with ``<date>`` so that runs made
+   on different days compare equal: every ISO date that follows "Printed", and
+   that same date anywhere else in the same PDF (pypdf puts the booklet cover's
+   "Printed" label and its date far apart);
+4. writes ``{"handouts": {slug: [page text, ...]}, "booklet": [page text, ...]}``.
+
+Usage::
+
+    python page_texts.py --corpus ../shared/corpus --count 50 \\
+        --medpdf "python -m medpdf" --work /tmp/pt-work --out texts.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pypdf import PdfReader
+
+#: Files medpdf's discovery skips (see ``medpdf.sources``); never sampled.
+IGNORED_NAMES = frozenset({"readme.md", "license.md", "changelog.md"})
+PRINTED_DATE = re.compile(r"(Printed)\s*(\d{4}-\d{2}-\d{2})")
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    """Every monograph of the corpus, sorted by path, skipped the way medpdf skips files."""
+    found = []
+    for path in corpus.rglob("*.md"):
+        relative = path.relative_to(corpus)
+        if any(part.startswith((".", "_")) for part in relative.parts):
+            continue
+        if path.name.lower() in IGNORED_NAMES or not path.is_file():
+            continue
+        found.append(path)
+    return sorted(found, key=lambda path: path.relative_to(corpus).as_posix())
+
+
+def even_sample(files: Sequence[Path], count: int) -> list[Path]:
+    """``count`` files evenly spaced over ``files`` (all of them if there are fewer)."""
+    if count >= len(files):
+        return list(files)
+    return [files[index * len(files) // count] for index in range(count)]
+
+
+def copy_sample(files: Sequence[Path], corpus: Path, content: Path) -> None:
+    """Copy ``files`` into ``content``, keeping their path relative to ``corpus``."""
+    for source in files:
+        target = content / source.relative_to(corpus)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+
+def run_medpdf(prefix: Sequence[str], args: Sequence[str], work: Path) -> None:
+    """Run ``prefix + args`` in ``work``; exit with its output if it fails."""
+    argv = [*prefix, *args]
+    done = subprocess.run(argv, cwd=work, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        sys.exit(f"page_texts: {shlex.join(argv)} exited with status {done.returncode}")
+
+
+def normalise(pages: Sequence[str]) -> list[str]:
+    """One space between words, and no printed date (see the module docstring)."""
+    texts = [" ".join(text.split()) for text in pages]
+    dates = {match.group(2) for text in texts for match in PRINTED_DATE.finditer(text)}
+    texts = [PRINTED_DATE.sub(r"\1 <date>", text) for text in texts]
+    for date in sorted(dates):
+        texts = [text.replace(date, "<date>") for text in texts]
+    return texts
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """The normalised text of each page of ``pdf``."""
+    return normalise([page.extract_text() or "" for page in PdfReader(pdf).pages])
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        description="Build handouts and the booklet of an evenly spaced corpus sample with "
+        "medpdf and write the text of every page as JSON."
+    )
+    parser.add_argument("--corpus", type=Path, required=True, help="monograph collection")
+    parser.add_argument(
+        "--count", type=int, default=50, help="monographs in the sample (default 50)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument(
+        "--medpdf",
+        default="python -m medpdf",
+        help='command prefix that runs medpdf, shell-split (default "python -m medpdf")',
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        required=True,
+        help="working folder (created; must not exist or be empty)",
+    )
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    if not args.corpus.is_dir():
+        parser.error(f"--corpus {args.corpus} is not a folder")
+    if args.work.exists() and any(args.work.iterdir()):
+        parser.error(f"--work {args.work} is not empty")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build, extract and write the JSON; 0 on success."""
+    args = parse_args(argv)
+    corpus = args.corpus.resolve()
+    work = args.work.resolve()
+    content = work / "content"
+    prefix = shlex.split(args.medpdf)
+
+    sample = even_sample(corpus_files(corpus), args.count)
+    copy_sample(sample, corpus, content)
+    run_medpdf(prefix, ["handouts", "--content", str(content)], work)
+    run_medpdf(prefix, ["booklet", "--content", str(content)], work)
+
+    handouts_dir = work / "output" / "handouts"
+    handouts = {pdf.stem: page_texts(pdf) for pdf in sorted(handouts_dir.glob("*.pdf"))}
+    booklet = page_texts(work / "output" / "booklet.pdf")
+    result = {"handouts": handouts, "booklet": booklet}
+    args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    pages = sum(len(texts) for texts in handouts.values())
+    print(
+        f"{len(sample)} monographs sampled; {len(handouts)} handouts ({pages} pages), "
+        f"booklet {len(booklet)} pages -> {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
