@@ -247,7 +247,9 @@ def handout(
     settings = _settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
     target = output or settings.handouts_dir / f"{source.slug}.pdf"
-    made = handouts.render_one(source, render.RunContext.of(settings), target)
+    # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
+    context = render.RunContext.of(settings)
+    made = handouts.render_one(source, context, target, cached=output is None)
     for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""

@@ -25,7 +25,7 @@ from typing import Generic, TypeVar
 from pebble import ProcessExpired, ProcessPool
 
 from medpdf.config import Config
-from medpdf.errors import DiagnosedError
+from medpdf.errors import DiagnosedError, Diagnostic
 from medpdf.options import JOBS, MEMORY_LIMIT, TIME_LIMIT
 
 T = TypeVar("T")
@@ -97,13 +97,16 @@ class Failure:
     """Why a task produced nothing, as one line for the build summary."""
 
     message: str
+    #: The problem in ``check`` form, when the task found one in its file.
+    diagnostic: Diagnostic | None = None
 
     @classmethod
     def of(cls, exc: Exception) -> Failure:
         """The message of a task's exception, without the path the caller adds again."""
         if isinstance(exc, DiagnosedError):
-            line = exc.diagnostic.line
-            return cls(f"line {line}: {exc.diagnostic.message}" if line else exc.diagnostic.message)
+            found = exc.diagnostic
+            message = f"line {found.line}: {found.message}" if found.line else found.message
+            return cls(message, found)
         return cls(f"rendering failed: {exc!r}")
 
 

@@ -184,7 +184,9 @@ def test_search_keyboard_options_and_pdf(page: Page, server: Server):
     expect(page.locator("iframe#preview")).to_be_attached()
 
     link = page.locator("a#open-pdf")
-    expect(link).to_have_attribute("href", re.compile(r"^/drug/alendronate\.pdf\?paper=a4"))
+    # The page's own link carries every station option, each at the station's default.
+    defaults = "paper=a4&large_print=0&patient_fields=0"
+    expect(link).to_have_attribute("href", f"/drug/alendronate.pdf?{defaults}")
     page.locator('#options select[name="paper"]').select_option("letter")
     page.locator('#options input[name="large_print"]').check()
     expect(link).to_have_attribute("href", re.compile(r"large_print=1"))
@@ -216,7 +218,7 @@ def test_click_a_result_opens_the_drug(page: Page):
     page.wait_for_url(re.compile(r"/drug/zolpidem$"))
     expect(page.locator("h1")).to_have_text("Zolpidem")
     expect(page.locator("a#open-pdf")).to_have_attribute(
-        "href", re.compile(r"^/drug/zolpidem\.pdf\?paper=a4")
+        "href", "/drug/zolpidem.pdf?paper=a4&large_print=0&patient_fields=0"
     )
 
 

@@ -16,7 +16,8 @@ from conftest import assert_safe, tags_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medpdf import build, markdown, model
+from medpdf import markdown, model, sources
+from medpdf.build import catalog
 from medpdf.cli import cli
 from medpdf.errors import Diagnostic, MedpdfError
 from medpdf.sources import Source
@@ -107,10 +108,19 @@ def test_model_build_gives_a_monograph_or_a_source_error(text: str) -> None:
 
 @FAST
 @given(st.lists(MONOGRAPH, max_size=4))
-def test_parse_sources_reports_instead_of_raising(texts: list[str]) -> None:
-    collection = build.parse_sources(_source(t, f"f{i}") for i, t in enumerate(texts))
+def test_catalog_scan_reports_instead_of_raising(texts: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        content = Path(tmp) / "content"
+        content.mkdir()
+        paths = [content / f"f{i}.md" for i in range(len(texts))]
+        for path, text in zip(paths, texts, strict=True):
+            path.write_bytes(text.encode("utf-8"))
+        collection = catalog.scan(content)
+        shown = {sources.display_path(path) for path in paths}
     assert collection.files_seen == len(texts)
-    assert {d.path for d in collection.diagnostics} <= {f"f{i}.md" for i in range(len(texts))}
+    assert {d.path for d in collection.diagnostics} <= shown
+    # Without a cache every entry keeps the model parsed in this scan.
+    assert all(entry.monograph is not None for entry in collection.entries)
     # "cannot parse" is the catch-all for a bug in medpdf: it must never be needed.
     assert not [d for d in collection.diagnostics if d.message.startswith("cannot parse")]
     # Each file is either a monograph or (exactly) one error line.

@@ -16,7 +16,8 @@ import pytest
 from click.testing import Result
 from conftest import MINIMAL, invoke_cli
 
-from medpdf import __version__, build
+from medpdf import __version__
+from medpdf.build.outputs import sweep_stale_temps
 from medpdf.sources import MAX_SOURCE_BYTES
 
 #: A monograph that parses but earns a "missing standard sections" warning.
@@ -283,6 +284,120 @@ def test_missing_content_folder(workdir: Path, args: tuple[str, ...], folder: st
     assert result.stderr == f"medpdf: error: content folder '{folder}' does not exist\n"
 
 
+# --------------------------------------------------------------------------- check: reading grade
+
+#: Patient text far above grade 8: the same in every section, so no other warning.
+HARD = (
+    "Concomitant administration with cytochrome P450 3A4 inhibitors necessitates "
+    "individualized therapeutic monitoring, particularly in hepatically compromised "
+    "populations exhibiting diminished metabolic clearance."
+)
+GRADE_LINE = re.compile(
+    r"^reading grade: (?P<above>\d+) of (?P<total>\d+) monographs are above grade 8 "
+    r"\(Flesch-Kincaid, median \d+\.\d\); --max-grade N or \[check\] max_grade warns for "
+    r"each, --report shows the distribution$"
+)
+PER_FILE = re.compile(
+    r"^content/(?P<slug>[a-z]+)\.md: warning: reading grade (?P<grade>\d+\.\d) is above 6 "
+    r"\(Flesch-Kincaid\)$"
+)
+
+
+def hard(title: str) -> str:
+    text = clean(title)
+    for sentence in (
+        f"{title} treats an imaginary condition.",
+        "One tablet daily.",
+        "Drowsiness.",
+        "It binds to a receptor.",
+        "Avoid alcohol.",
+        "No, it is a test fixture.",
+    ):
+        assert sentence in text
+        text = text.replace(sentence, HARD)
+    return text
+
+
+@pytest.fixture
+def graded(workdir: Path) -> Path:
+    """Two monographs far above grade 8 and a plain one between 6 and 8 (MINIMAL: 6.8)."""
+    put(workdir / "content" / "hardazepam.md", hard("Hardazepam"))
+    put(workdir / "content" / "knottamine.md", hard("Knottamine"))
+    put(workdir / "content" / "zentorex.md", clean("Zentorex"))
+    return workdir
+
+
+def test_check_without_a_ceiling_prints_one_grade_summary(graded: Path):
+    result = invoke_cli("check")
+    assert result.exit_code == 0
+    assert result.stdout == ""  # no per-file grade warning
+    summary, counts = lines(result.stderr)
+    match = GRADE_LINE.match(summary)
+    assert match, summary
+    assert (match["above"], match["total"]) == ("2", "3")
+    assert counts == "checked 3 monographs: 0 errors, 0 warnings"
+
+
+def test_check_summary_is_absent_when_nothing_is_above_grade_8(workdir: Path):
+    put(workdir / "content" / "zentorex.md", clean("Zentorex"))
+    result = invoke_cli("check")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == "checked 1 monographs: 0 errors, 0 warnings\n"
+
+
+def assert_warned_per_file(result: Result) -> None:
+    assert result.exit_code == 0, result.output
+    found = [PER_FILE.match(line) for line in lines(result.stdout)]
+    assert all(found), result.stdout
+    grades = {m["slug"]: float(m["grade"]) for m in found if m}
+    assert list(grades) == ["hardazepam", "knottamine", "zentorex"]
+    assert grades["hardazepam"] > 16 and grades["knottamine"] > 16
+    assert 6 < grades["zentorex"] < 8  # not counted by the default summary, warned at 6
+    assert lines(result.stderr) == ["checked 3 monographs: 0 errors, 3 warnings"]
+
+
+def test_check_max_grade_flag_warns_per_file(graded: Path):
+    assert_warned_per_file(invoke_cli("check", "--max-grade", "6"))
+
+
+def test_check_max_grade_in_medpdf_toml_warns_per_file(graded: Path):
+    put(graded / "medpdf.toml", "[check]\nmax_grade = 6\n")
+    assert_warned_per_file(invoke_cli("check"))
+    # The flag wins over the file.
+    result = invoke_cli("check", "--max-grade", "20")
+    assert result.exit_code == 0
+    assert [line.split(": ")[0] for line in lines(result.stdout)] == [
+        "content/hardazepam.md",
+        "content/knottamine.md",
+    ]
+    assert all(line.endswith(" is above 20 (Flesch-Kincaid)") for line in lines(result.stdout))
+
+
+def test_check_max_grade_warnings_count_for_strict(graded: Path):
+    assert invoke_cli("check", "--strict").exit_code == 0  # the summary is not a warning
+    assert invoke_cli("check", "--strict", "--max-grade", "6").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("flag", "toml", "reason"),
+    [
+        ("0", "0", "must be a number from 1 to 20, not 0"),
+        ("20.5", "20.5", "must be a number from 1 to 20, not 20.5"),
+        ("six", '"six"', 'must be a number, not "six"'),
+    ],
+)
+def test_max_grade_flag_and_file_share_one_rule(graded: Path, flag: str, toml: str, reason: str):
+    result = invoke_cli("check", "--max-grade", flag)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert lines(result.stderr)[-1] == f"Error: Invalid value for '--max-grade': {reason}"
+    put(graded / "medpdf.toml", f"[check]\nmax_grade = {toml}\n")
+    result = invoke_cli("check")
+    assert result.exit_code == 2
+    assert result.stderr == f"medpdf: error: medpdf.toml:2: check.max_grade: {reason}\n"
+
+
 # --------------------------------------------------------------------------- handout
 
 SIMILAR = ["zentorex", "zentorax", "zentorix", "zentorox", "zentorux"]
@@ -341,6 +456,11 @@ def test_handout_by_title_writes_pdf(workdir: Path):
     pdf = workdir / "out" / "zx.pdf"
     assert pdf.read_bytes().startswith(b"%PDF-")
     assert temp_leftovers(workdir) == []
+    # -o writes the PDF there only: nothing, not even the build cache, goes to output/.
+    assert not (workdir / "output").exists()
+    again = invoke_cli("handout", "zentorex xr", "-o", "out/zx.pdf")
+    assert again.exit_code == 0, again.output
+    assert re.fullmatch(r"wrote out/zx\.pdf \([1-9]\d* pages\)\n", again.stdout), again.stdout
     assert not (workdir / "output").exists()
 
 
@@ -389,7 +509,7 @@ def test_sweep_keeps_temps_of_live_writers(tmp_path: Path):
     live = put(tmp_path / f".{os.getpid()}.xyz.medpdf-tmp", b"in progress")
     dead = put(tmp_path / ".4999999.xyz.medpdf-tmp", b"abandoned")
     other = put(tmp_path / "c.pdf", b"%PDF-")
-    assert build.sweep_stale_temps(tmp_path) == 1
+    assert sweep_stale_temps(tmp_path) == 1
     assert live.exists()
     assert not dead.exists()
     assert other.exists()
@@ -415,9 +535,12 @@ def test_help(command: list[str], flag: str):
 @pytest.mark.parametrize(
     ("command", "words"),
     [
-        (["check"], ["--content", "--strict"]),
-        (["handout"], ["NAME", "--content", "--output"]),
-        (["build"], ["--content"]),
+        (["check"], ["--content", "--strict", "--report", "--max-grade X"]),
+        (
+            ["handout"],
+            ["NAME", "--content", "--output", "--paper", "--patient-fields / --no-patient-fields"],
+        ),
+        (["build"], ["--content", "--large-print / --no-large-print", "--jobs N"]),
     ],
 )
 def test_help_lists_options(command: list[str], words: list[str]):

@@ -2,7 +2,7 @@
 
 Everything here goes through the ``corpus_dir`` fixture, so a fresh clone
 without ``../shared/corpus`` skips these tests. Budget: about a minute on two
-cores (one ``check`` run, one ``load_collection``, ~30 handouts).
+cores (one ``check`` run, one catalog scan, ~30 handouts).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import pdfplumber
 import pytest
 from click.testing import CliRunner, Result
 
-from medpdf import build, model, sources
+from medpdf import config, model, sources
+from medpdf.build import catalog
+from medpdf.build.handouts import render_one
+from medpdf.build.render import RunContext
 from medpdf.cli import cli
-from medpdf.config import Config
 
 pytestmark = pytest.mark.corpus
 
@@ -29,6 +31,11 @@ SAMPLE_STEP = 200
 PLUS_TITLES = 4
 
 SUMMARY = re.compile(r"checked (\d+) monographs: (\d+) errors, (\d+) warnings")
+GRADE_SUMMARY = re.compile(
+    r"reading grade: [\d,]+ of [\d,]+ monographs are above grade 8 "
+    r"\(Flesch-Kincaid, median \d+\.\d\); --max-grade N or \[check\] max_grade warns for each, "
+    r"--report shows the distribution"
+)
 DIAGNOSTIC = re.compile(r"^\S.*?(:\d+)?: (error|warning): \S.*$")
 
 
@@ -48,33 +55,33 @@ def corpus_paths(corpus_dir: Path) -> list[Path]:
 @dataclass(frozen=True)
 class Checked:
     result: Result
-    collection: build.Collection
+    collection: catalog.Catalog
 
 
 @pytest.fixture(scope="module")
 def checked(corpus_dir: Path) -> Checked:
-    """Run ``medpdf check`` once and keep the collection it loaded.
+    """Run ``medpdf check`` once and keep the catalog it scanned.
 
-    Loading the corpus takes ~10 s; the CLI's own ``build.load_collection``
-    call is observed instead of repeated (and repeated if it was not made).
+    Scanning the corpus takes ~10 s; the CLI's own ``catalog.scan`` call is
+    observed instead of repeated (and repeated if it was not made).
     """
-    loaded: list[build.Collection] = []
-    real = build.load_collection
+    loaded: list[catalog.Catalog] = []
+    real = catalog.scan
 
-    def observe(content_dir: Path) -> build.Collection:
-        collection = real(content_dir)
-        loaded.append(collection)
-        return collection
+    def observe(content_dir: Path, store: object = None) -> catalog.Catalog:
+        found = real(content_dir, store)  # type: ignore[arg-type]
+        loaded.append(found)
+        return found
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(build, "load_collection", observe)
+        patch.setattr(catalog, "scan", observe)
         result = CliRunner().invoke(cli, ["check", "--content", str(corpus_dir)])
     collection = loaded[-1] if loaded else real(corpus_dir)
     return Checked(result, collection)
 
 
 @pytest.fixture(scope="module")
-def collection(checked: Checked) -> build.Collection:
+def collection(checked: Checked) -> catalog.Catalog:
     return checked.collection
 
 
@@ -93,15 +100,20 @@ def test_check_whole_corpus(checked: Checked, corpus_paths: list[Path]) -> None:
     assert checked == len(corpus_paths)
     # Exit status follows the error count (no --strict).
     assert result.exit_code == (1 if errors else 0)
+    # Without --max-grade or [check] max_grade, reading grades are one summary line.
+    grade_lines = [line for line in result.stderr.splitlines() if line.startswith("reading grade")]
+    assert len(grade_lines) == 1, result.stderr[-2000:]
+    assert GRADE_SUMMARY.fullmatch(grade_lines[0]), grade_lines[0]
 
     lines = result.stdout.splitlines()
     assert len(lines) == errors + warnings
+    assert not [line for line in lines if ": warning: reading grade " in line]
     malformed = [line for line in lines if not DIAGNOSTIC.match(line)]
     assert not malformed, malformed[:10]
     assert sum(": error: " in line for line in lines) == errors
 
 
-def test_every_file_parses(collection: build.Collection, corpus_paths: list[Path]) -> None:
+def test_every_file_parses(collection: catalog.Catalog, corpus_paths: list[Path]) -> None:
     assert collection.files_seen == len(corpus_paths)
     crashes = [d.format() for d in collection.diagnostics if "cannot parse" in d.message]
     assert not crashes, crashes[:10]
@@ -111,7 +123,7 @@ def test_every_file_parses(collection: build.Collection, corpus_paths: list[Path
     assert len(collection.monographs) > 0.95 * collection.files_seen
 
 
-def sample_paths(paths: list[Path], collection: build.Collection) -> list[Path]:
+def sample_paths(paths: list[Path], collection: catalog.Catalog) -> list[Path]:
     """Every SAMPLE_STEP-th path, the largest file and a few '+' combinations."""
     chosen = paths[::SAMPLE_STEP]
     chosen.append(max(paths, key=lambda p: (p.stat().st_size, p.as_posix())))
@@ -148,17 +160,18 @@ def check_pdf(path: Path, title: str) -> list[str]:
 
 
 def test_sample_renders(
-    corpus_paths: list[Path], collection: build.Collection, tmp_path: Path
+    corpus_paths: list[Path], collection: catalog.Catalog, tmp_path: Path
 ) -> None:
     sample = sample_paths(corpus_paths, collection)
     assert 25 <= len(sample) <= 45
-    config = Config(content_dir=tmp_path)
+    context = RunContext.of(config.make(content_dir=tmp_path, output_dir=tmp_path / "output"))
     failures: dict[str, list[str]] = {}
     for path in sample:
-        monograph = model.build(sources.read(path))
+        source = sources.read(path)
+        monograph = model.build(source)
         target = tmp_path / f"{monograph.slug}.pdf"
         try:
-            result = build.write_handout(monograph, config, target)
+            result = render_one(source, context, target, cached=False)
         except Exception as exc:
             failures[monograph.source_path] = [f"render failed: {exc!r}"]
             continue

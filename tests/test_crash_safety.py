@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL, write_monograph
+from conftest import MINIMAL, normalised_page_texts, write_monograph
 from pypdf import PdfReader
 
 NAMES = [f"{prefix}{suffix}" for prefix in ("Alva", "Brio", "Cento") for suffix in "nrs"]
@@ -25,17 +28,53 @@ def write_collection(content: Path, version: str) -> None:
 
 
 def medpdf(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """``medpdf ARGS`` in its own session, so its process group is its own and its workers'."""
     return subprocess.Popen(
         [sys.executable, "-m", "medpdf", *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
 
 
-def pdf_texts(path: Path) -> list[str]:
-    return [page.extract_text() or "" for page in PdfReader(path, strict=True).pages]
+def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Poll ``check`` until it holds or ``seconds`` pass; its last answer."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return check()
+        time.sleep(0.02)
+    return True
+
+
+def group_members(pgid: int) -> list[str]:
+    """``pid state command`` of every process left in the group, zombies included."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :]
+        state, _, group = rest.split()[:3]
+        if int(group) == pgid:
+            found.append(f"{stat.parent.name} {state} {name}")
+    return found
+
+
+def live_members(pgid: int) -> list[str]:
+    """The group's processes that still run (a zombie no longer writes anything)."""
+    return [m for m in group_members(pgid) if m.split()[1] != "Z"]
+
+
+def group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def every_pdf(output: Path) -> list[Path]:
@@ -43,7 +82,7 @@ def every_pdf(output: Path) -> list[Path]:
 
 
 def edition(path: Path) -> str:
-    text = "\n".join(pdf_texts(path))
+    text = " ".join(normalised_page_texts(path))
     found = {v for v in ("v1", "v2") if f"Edition {v}." in text}
     assert len(found) == 1, (path, found)
     return found.pop()
@@ -68,9 +107,11 @@ def test_sigkill_at_a_random_moment_leaves_only_complete_pdfs(tmp_path: Path):
         time.sleep(moment)
         victim.kill()
         victim.wait()
-        time.sleep(0.5)  # workers follow their parent (PR_SET_PDEATHSIG)
 
         context = f"seed {seed}, attempt {attempt}, killed after {moment:.2f} s"
+        # Workers follow their parent (PR_SET_PDEATHSIG) before anything is looked at.
+        gone = wait_until(lambda pgid=victim.pid: not live_members(pgid))
+        assert gone, (context, live_members(victim.pid))
         for path in every_pdf(tmp_path / "output"):
             assert PdfReader(path, strict=True).pages, context  # complete and readable
         for path in before:
@@ -101,8 +142,10 @@ def test_sigkill_at_a_random_moment_leaves_only_complete_pdfs(tmp_path: Path):
     for name in NAMES:
         relative = Path("output/handouts") / f"{name.lower()}.pdf"
         assert edition(tmp_path / relative) == "v1"
-        assert pdf_texts(tmp_path / relative) == pdf_texts(clean_root / relative)
-    assert pdf_texts(tmp_path / "output/booklet.pdf") == pdf_texts(
+        assert normalised_page_texts(tmp_path / relative) == normalised_page_texts(
+            clean_root / relative
+        )
+    assert normalised_page_texts(tmp_path / "output/booklet.pdf") == normalised_page_texts(
         clean_root / "output/booklet.pdf"
     )
 
@@ -132,3 +175,30 @@ def test_lock_is_released_after_a_build(tmp_path: Path, command: str):
     for _ in range(2):
         run = medpdf(tmp_path, command, "--jobs", "1")
         assert run.wait(timeout=300) == 0, run.stderr.read() if run.stderr else ""
+
+
+@pytest.mark.parametrize(
+    "command", [("handout", "alvan"), ("handouts", "--jobs", "2")], ids=lambda c: c[0]
+)
+def test_one_shot_commands_leave_no_process_behind(tmp_path: Path, command: tuple[str, ...]):
+    """Once the command has exited nothing of its process group is left, so a
+    supervisor waiting on the group (systemd, a CI runner) returns at once."""
+    for name in ("Alvan", "Brion"):
+        write_monograph(tmp_path / "content", name.lower(), MINIMAL.format(title=name))
+    outputs = []
+    for _ in range(2):  # a fresh render, then today's output reused
+        run = medpdf(tmp_path, *command)
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+        assert "Traceback" not in err
+        outputs.append(out)
+        pgid = run.pid  # its own session: the command leads its own process group
+        gone = wait_until(lambda pgid=pgid: group_gone(pgid), seconds=5)
+        assert gone, f"left behind by {' '.join(command)}: {group_members(pgid)}"
+    assert (tmp_path / "output" / "handouts" / "alvan.pdf").is_file()
+    if command[0] == "handout":
+        target = Path("output/handouts/alvan.pdf")
+        assert re.fullmatch(rf"wrote {re.escape(str(target))} \(\d+ pages\)\n", outputs[0])
+        assert re.fullmatch(
+            rf"wrote {re.escape(str(target))} \(\d+ pages, unchanged\)\n", outputs[1]
+        )

@@ -27,8 +27,8 @@ from click.testing import Result
 from conftest import MINIMAL, invoke_cli, write_monograph
 from private_cups import Cups, which_tool
 
-from medpdf import build, printing
-from medpdf.config import Config
+from medpdf import config, options, printing
+from medpdf.build.render import RunContext
 
 DRUG = "Zentorex"
 SENTENCE = "Zentorex treats an imaginary condition."
@@ -340,9 +340,13 @@ def test_bad_print_settings_are_one_line(fake_cups: FakeCups, project: Path, tom
 
 
 def test_the_printer_setting_does_not_invalidate_built_handouts():
-    assert build.render_fingerprint(Config(printer="Office")) == build.render_fingerprint(
-        Config(printer="Lab")
-    )
+    def fingerprint(**values: object) -> str:
+        return RunContext.of(config.make(**values)).fingerprint
+
+    assert not options.PRINTER.changes_output
+    assert fingerprint(printer="Office") == fingerprint(printer="Lab") == fingerprint()
+    # The fingerprint does see the options that change a PDF.
+    assert fingerprint(printer="Office", paper="letter") != fingerprint(printer="Office")
 
 
 def test_job_title_is_one_bounded_line():

@@ -117,6 +117,23 @@ def test_warnings_respect_the_threshold():
     assert readability.warnings(graded, 13) == []
 
 
+def test_summary_counts_those_above_the_ceiling():
+    graded = [
+        readability.Grade("a.md", "A", 7.96, 100),
+        readability.Grade("b.md", "B", 8.04, 100),
+        readability.Grade("c.md", "C", 12.34, 100),
+    ]
+    assert readability.summary(graded, 8) == (
+        "reading grade: 1 of 3 monographs are above grade 8 (Flesch-Kincaid, median 8.0); "
+        "--max-grade N or [check] max_grade warns for each, --report shows the distribution"
+    )
+    all_above = readability.summary(graded, 7.5)
+    assert all_above is not None
+    assert all_above.startswith("reading grade: 3 of 3 monographs are above grade 7.5 ")
+    assert readability.summary(graded, 13) is None
+    assert readability.summary([], 8) is None
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -136,30 +153,83 @@ def check(*args: str) -> Result:
 GRADE_WARNING = re.compile(
     r"^content/hard\.md: warning: reading grade (\d+\.\d) is above 8 \(Flesch-Kincaid\)$"
 )
+GRADE_SUMMARY = re.compile(
+    r"^reading grade: 1 of 2 monographs are above grade 8 \(Flesch-Kincaid, median \d+\.\d\); "
+    r"--max-grade N or \[check\] max_grade warns for each, --report shows the distribution$"
+)
 
 
-def test_check_warns_above_the_default_grade(content: Path):
+def test_check_summarises_above_the_default_grade(content: Path):
+    # Without a ceiling of its own, check prints one summary line, not a warning per file.
     result = check()
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    summary, counts = result.stderr.splitlines()
+    assert GRADE_SUMMARY.match(summary), summary
+    assert counts == "checked 2 monographs: 0 errors, 0 warnings"
+    # The summary line is not a warning, so --strict does not fail on it.
+    assert check("--strict").exit_code == 0
+
+
+def test_check_warns_above_an_explicit_grade(content: Path):
+    # Asking for the default ceiling explicitly still warns for each file, as before.
+    result = check("--max-grade", "8")
     assert result.exit_code == 0
     [line] = result.stdout.splitlines()
     match = GRADE_WARNING.match(line)
     assert match, line
     assert float(match.group(1)) > 16
     assert result.stderr == "checked 2 monographs: 0 errors, 1 warnings\n"
-    assert check("--strict").exit_code == 1
+    assert check("--max-grade", "8", "--strict").exit_code == 1
 
 
 def test_max_grade_moves_the_threshold(content: Path):
-    assert check("--max-grade", "100").stdout == ""
-    low = check("--max-grade", "0.5").stdout.splitlines()
-    assert [line.split(":")[0] for line in low] == ["content/easy.md", "content/hard.md"]
-    assert all(line.endswith("is above 0.5 (Flesch-Kincaid)") for line in low)
+    def warned(ceiling: str) -> list[str]:
+        out = check("--max-grade", ceiling).stdout.splitlines()
+        assert all(line.endswith(f"is above {ceiling} (Flesch-Kincaid)") for line in out), out
+        return [line.split(":")[0] for line in out]
+
+    # The easy monograph grades 3.9, the hard one far above 20.
+    assert warned("20") == ["content/hard.md"]
+    assert warned("4") == ["content/hard.md"]
+    assert warned("3.5") == ["content/easy.md", "content/hard.md"]
+    assert warned("1") == ["content/easy.md", "content/hard.md"]
 
 
-def test_max_grade_must_be_a_number(content: Path):
-    result = check("--max-grade", "-1")
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("-1", "must be a number from 1 to 20, not -1"),
+        ("0.5", "must be a number from 1 to 20, not 0.5"),
+        ("21", "must be a number from 1 to 20, not 21"),
+        ("eight", 'must be a number, not "eight"'),
+        ("nan", 'must be a finite number, not "nan"'),
+    ],
+)
+def test_max_grade_must_be_a_number_from_1_to_20(content: Path, value: str, reason: str):
+    result = check("--max-grade", value)
     assert result.exit_code == 2
-    assert "--max-grade" in result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for '--max-grade': {reason}"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("-1", "must be a number from 1 to 20, not -1"),
+        ("0.5", "must be a number from 1 to 20, not 0.5"),
+        ("21", "must be a number from 1 to 20, not 21"),
+        ('"eight"', 'must be a number, not "eight"'),
+    ],
+)
+def test_check_max_grade_in_medpdf_toml_follows_the_same_rule(
+    content: Path, value: str, reason: str
+):
+    (content.parent / "medpdf.toml").write_text(f"[check]\nmax_grade = {value}\n", "utf-8")
+    result = check()
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"medpdf: error: medpdf.toml:2: check.max_grade: {reason}\n"
 
 
 def test_report_prints_histogram_median_and_worst(content: Path):
@@ -168,14 +238,17 @@ def test_report_prints_histogram_median_and_worst(content: Path):
     result = check("--report")
     assert result.exit_code == 0
     out = result.stdout.splitlines()
-    assert GRADE_WARNING.match(out[0])
-    assert out[1] == ""
+    # No per-file warning without an explicit ceiling: the summary goes to stderr.
+    assert out[0] == ""
+    summary, counts = result.stderr.splitlines()
+    assert summary.startswith("reading grade: 1 of 13 monographs are above grade 8 "), summary
+    assert counts == "checked 13 monographs: 0 errors, 0 warnings"
     header = re.fullmatch(
         r"reading grade \(Flesch-Kincaid\) of 13 monographs: median (\d+\.\d), 1 above 8",
-        out[2],
+        out[1],
     )
-    assert header, out[2]
-    bands = out[3:10]
+    assert header, out[1]
+    bands = out[2:9]
     assert [line.split("|")[0].strip() for line in bands] == [
         "< 6", "6-8", "8-10", "10-12", "12-14", "14-16", ">= 16"
     ]  # fmt: skip
@@ -183,8 +256,8 @@ def test_report_prints_histogram_median_and_worst(content: Path):
     assert sum(counts) == 13
     assert counts[0] == 12  # the twelve easy ones, drawn as the widest bar
     assert bands[0].count("#") == 40
-    assert out[10] == "worst 10:"
-    worst = out[11:]
+    assert out[9] == "worst 10:"
+    worst = out[10:]
     assert len(worst) == 10
     assert re.fullmatch(r"\s+\d+\.\d  content/hard\.md  \(Hardazepam\)", worst[0])
     grades = [float(line.split()[0]) for line in worst]

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,9 @@ from private_cups import Cups
 from starlette.testclient import TestClient
 from test_hostile_content import hostile_html
 
-from medpdf import markdown, server
-from medpdf.config import Config
+from medpdf import config, markdown
+from medpdf.build.render import RunContext
+from medpdf.station import app, listing, renderer, serve
 from medpdf.workers import Failure, Limits
 
 DRUGS = {
@@ -55,18 +56,19 @@ def make_content(folder: Path) -> Path:
     return folder
 
 
-def settings_for(tmp: Path, content: Path, **changes: object) -> server.StationSettings:
-    config = Config(content_dir=content, output_dir=tmp / "output")
-    options: dict[str, object] = {"config": config, "limits": Limits(jobs=1, seconds=60)}
-    options.update(changes)
-    return server.StationSettings(**options)  # type: ignore[arg-type]
+def settings_for(
+    tmp: Path, content: Path, limits: Limits | None = None, **changes: Any
+) -> app.StationSettings:
+    cfg = config.make(content_dir=content, output_dir=tmp / "output")
+    context = RunContext.of(cfg, limits or Limits(jobs=1, seconds=60))
+    return app.StationSettings(context, **changes)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Path]]:
     tmp = tmp_path_factory.mktemp("station")
     content = make_content(tmp / "content")
-    with TestClient(server.create_app(settings_for(tmp, content))) as client:
+    with TestClient(app.create_app(settings_for(tmp, content))) as client:
         yield client, tmp
 
 
@@ -119,8 +121,10 @@ def test_drug_page_shows_options_and_pdf_link(client: TestClient) -> None:
     page = client.get("/drug/gamma", params={"paper": "letter", "large_print": "1"})
     assert page.status_code == 200
     assert "<h1>Gammazol</h1>" in page.text
-    assert 'href="/drug/gamma.pdf?paper=letter&amp;large_print=1"' in page.text
-    assert 'src="/drug/gamma/preview?paper=letter&amp;large_print=1"' in page.text
+    # The query carries every station option, the ones not asked for at their defaults.
+    query = "paper=letter&amp;large_print=1&amp;patient_fields=0"
+    assert f'href="/drug/gamma.pdf?{query}"' in page.text
+    assert f'src="/drug/gamma/preview?{query}"' in page.text
     assert '<option value="letter" selected>' in page.text
     assert 'name="large_print" value="1" checked' in page.text
     assert 'name="patient_fields" value="1">' in page.text
@@ -147,7 +151,7 @@ def test_big_lists_are_compressed_small_pages_and_pdfs_are_not(tmp_path: Path) -
     for number in range(1200):  # lists over 32 kB, as in any real collection
         write_monograph(content, f"drug-{number:04}", MINIMAL.format(title=f"Drug {number:04}"))
     gzip = {"accept-encoding": "gzip"}
-    with TestClient(server.create_app(settings_for(tmp_path, content))) as client:
+    with TestClient(app.create_app(settings_for(tmp_path, content))) as client:
         home = client.get("/", headers=gzip)
         names = client.get("/drugs.json", headers=gzip)
         page = client.get("/drug/drug-0007", headers=gzip)
@@ -237,8 +241,8 @@ def test_bad_options_are_a_400_page(client: TestClient, query: str, message: str
         "/drug/%2e%2e",
         "/static/../../etc/passwd",
         "/static/%2e%2e/%2e%2e/etc/passwd",
-        "/static/..%2F..%2Fmedpdf%2Fserver.py",
-        "/static/styles/../../medpdf/server.py",
+        "/static/..%2F..%2Fmedpdf%2Fstation%2Fapp.py",
+        "/static/styles/../../medpdf/station/app.py",
         "/static/templates/handout.html.j2",
         "/static/styles/booklet-stamp.toml",
         "/static//etc/passwd",
@@ -261,15 +265,15 @@ def test_unknown_drug_page_names_it(client: TestClient) -> None:
 
 def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> None:
     content = make_content(tmp_path / "content")
-    hosts = server.hosts_for("127.0.0.1")
+    hosts = app.hosts_for("127.0.0.1")
     settings = settings_for(tmp_path, content, allowed_hosts=hosts)
-    with TestClient(server.create_app(settings), base_url="http://127.0.0.1:8000") as client:
+    with TestClient(app.create_app(settings), base_url="http://127.0.0.1:8000") as client:
         assert client.get("/health").status_code == 200
         assert client.get("/health", headers={"host": "localhost:8000"}).status_code == 200
         # A page on another site that rebinds its name to 127.0.0.1 gets nothing.
         assert client.get("/drugs.json", headers={"host": "evil.example"}).status_code == 400
-    assert server.hosts_for("0.0.0.0") == ("*",)
-    assert server.hosts_for("::1") == hosts
+    assert app.hosts_for("0.0.0.0") == ("*",)
+    assert app.hosts_for("::1") == hosts
 
 
 def test_booklet_is_served_once_built(site: tuple[TestClient, Path]) -> None:
@@ -295,7 +299,7 @@ def test_hostile_monograph_through_the_station(
     """Preview, page and PDF of the threat model's hostile file fetch and run nothing."""
     content = make_content(tmp_path / "content")
     write_monograph(content, "hostilex", hostile_html(secret, listener.base))
-    with TestClient(server.create_app(settings_for(tmp_path, content))) as client:
+    with TestClient(app.create_app(settings_for(tmp_path, content))) as client:
         preview = client.get("/drug/hostilex/preview")
         benign = client.get("/drug/gamma/preview")
         page = client.get("/drug/hostilex")
@@ -333,7 +337,7 @@ def test_hostile_monograph_through_the_station(
 def live(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
     content = make_content(tmp_path / "content")
     settings = settings_for(tmp_path, content, watch_debounce_ms=50)
-    with TestClient(server.create_app(settings)) as client:
+    with TestClient(app.create_app(settings)) as client:
         yield client, content
 
 
@@ -384,8 +388,8 @@ def test_added_and_removed_files_change_the_list(live: tuple[TestClient, Path]) 
 
 def test_a_render_over_the_time_limit_is_a_500_page(tmp_path: Path) -> None:
     content = make_content(tmp_path / "content")
-    settings = settings_for(tmp_path, content, limits=Limits(jobs=1, seconds=0.01))
-    with TestClient(server.create_app(settings)) as client:
+    settings = settings_for(tmp_path, content, Limits(jobs=1, seconds=0.01))
+    with TestClient(app.create_app(settings)) as client:
         response = client.get("/drug/gamma.pdf")
     assert response.status_code == 500
     assert "rendering took longer than the 0.01 s limit and was stopped" in response.text
@@ -405,8 +409,8 @@ def printing_site(
     for name in ("LPDEST", "PRINTER"):
         monkeypatch.delenv(name, raising=False)
     content = make_content(tmp_path / "content")
-    app = server.create_app(settings_for(tmp_path, content))
-    with TestClient(app, base_url=STATION) as client:
+    station = app.create_app(settings_for(tmp_path, content))
+    with TestClient(station, base_url=STATION) as client:
         yield client, cups
 
 
@@ -429,7 +433,7 @@ def test_the_station_prints_on_a_real_cups_printer(
     assert sent.status_code == 303, sent.text
     location = sent.headers["location"]
     match = re.fullmatch(
-        r"/drug/gamma\?paper=letter&patient_fields=1&sent=(\S+)&copies=2", location
+        r"/drug/gamma\?paper=letter&large_print=0&patient_fields=1&sent=(\S+)&copies=2", location
     )
     assert match, location
     pdf, accounting = cups.wait_for_pdf(match.group(1))
@@ -518,9 +522,9 @@ def test_many_pages_at_once_share_one_printer_lookup(
 
     monkeypatch.setattr(printing, "destinations", slow_destinations)
     content = make_content(tmp_path / "content")
-    app = server.create_app(settings_for(tmp_path, content))
+    station = app.create_app(settings_for(tmp_path, content))
     with (
-        TestClient(app, base_url=STATION) as client,
+        TestClient(station, base_url=STATION) as client,
         concurrent.futures.ThreadPoolExecutor(12) as pool,
     ):
         pages = list(pool.map(lambda _: client.get("/drug/gamma").text, range(12)))
@@ -531,10 +535,10 @@ def test_many_pages_at_once_share_one_printer_lookup(
 def test_the_listening_socket_is_tcp_so_responses_are_not_delayed() -> None:
     # asyncio turns on TCP_NODELAY for accepted connections only when the
     # listening socket was made with IPPROTO_TCP (else ~40 ms per keep-alive answer).
-    sock = server.listen("127.0.0.1", 0)
+    sock = serve.listen("127.0.0.1", 0)
     try:
         assert sock.proto == socket.IPPROTO_TCP
-        assert server.url_of(sock).startswith("http://127.0.0.1:")
+        assert serve.url_of(sock).startswith("http://127.0.0.1:")
     finally:
         sock.close()
 
@@ -545,7 +549,7 @@ def test_a_station_without_cups_says_so_and_still_offers_the_pdf(
     socket_path = tmp_path / "no-cupsd.sock"
     monkeypatch.setenv("CUPS_SERVER", str(socket_path))
     content = make_content(tmp_path / "content")
-    with TestClient(server.create_app(settings_for(tmp_path, content)), base_url=STATION) as client:
+    with TestClient(app.create_app(settings_for(tmp_path, content)), base_url=STATION) as client:
         page = client.get("/drug/gamma").text
         posted = client.post("/drug/gamma/print", data={"copies": "1"}, headers={"origin": STATION})
     assert "Direct printing is not available: " in page
@@ -561,7 +565,7 @@ def test_a_station_without_cups_says_so_and_still_offers_the_pdf(
 class FakePool:
     """Stands in for the worker pool: renders finish when the test says so."""
 
-    def __init__(self, jobs: int, shelf: server.PdfShelf) -> None:
+    def __init__(self, jobs: int, shelf: renderer.PdfShelf) -> None:
         self.limits = Limits(jobs=jobs)
         self.shelf = shelf
         self.started: list[concurrent.futures.Future[object]] = []
@@ -577,48 +581,60 @@ class FakePool:
         return Failure(str(exc))
 
 
-def fake_renderer(tmp_path: Path, jobs: int, queue: int) -> tuple[Any, FakePool, Config, list[Any]]:
-    """A renderer on a fake pool, its config and the fixture sources to render."""
+def fake_renderer(
+    tmp_path: Path, jobs: int, queue: int
+) -> tuple[renderer.Renderer, FakePool, RunContext, list[Any]]:
+    """A renderer on a fake pool, its run context and the fixture sources to render."""
     from medpdf import sources
 
     content = make_content(tmp_path / "content")
-    config = Config(content_dir=content, output_dir=tmp_path / "output")
+    cfg = config.make(content_dir=content, output_dir=tmp_path / "output")
+    context = RunContext.of(cfg, Limits(jobs=jobs))
     texts = [sources.read(p) for p in sorted(content.glob("*.md"))]
-    shelf = server.PdfShelf(tmp_path / "shelf", 1 << 20)
+    shelf = renderer.PdfShelf(tmp_path / "shelf", 1 << 20)
     pool = FakePool(jobs, shelf)
-    return server.Renderer(pool, shelf, queue), pool, config, texts  # type: ignore[arg-type]
+    return renderer.Renderer(pool, shelf, queue), pool, context, texts  # type: ignore[arg-type]
+
+
+async def settled(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Let the event loop run until ``check()`` holds (fail after ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
 
 
 def test_renders_are_bounded_and_extra_requests_are_refused(tmp_path: Path) -> None:
     async def scenario() -> None:
-        renderer, pool, config, texts = fake_renderer(tmp_path, jobs=1, queue=2)
-        tasks = [asyncio.create_task(renderer.handout(s, config)) for s in texts[:3]]
-        twin = asyncio.create_task(renderer.handout(texts[0], config))
-        await asyncio.sleep(0.05)
-        assert (renderer.running, renderer.waiting) == (1, 2)
+        shop, pool, context, texts = fake_renderer(tmp_path, jobs=1, queue=2)
+        tasks = [asyncio.create_task(shop.handout(s, context)) for s in texts[:3]]
+        twin = asyncio.create_task(shop.handout(texts[0], context))
+        await settled(lambda: shop.running == 1 and shop.waiting == 2)
+        assert (shop.running, shop.waiting) == (1, 2)
         assert len(pool.started) == 1  # one worker: one render at a time
-        with pytest.raises(server.Busy):
-            await renderer.handout(texts[3], config)
-        for _ in range(3):
-            pool.started[-1].set_result(object())
-            await asyncio.sleep(0.05)
+        with pytest.raises(renderer.Busy):
+            await shop.handout(texts[3], context)
+        for number in range(3):
+            await settled(lambda n=number: len(pool.started) == n + 1)
+            assert shop.running == 1
+            pool.started[number].set_result(object())
         results = await asyncio.gather(*tasks, twin)
         assert results == [b"%PDF-fake"] * 4
         assert len(pool.started) == 3  # the twin shared the first render
-        assert (renderer.running, renderer.waiting, renderer.rendered) == (0, 0, 3)
+        assert (shop.running, shop.waiting, shop.rendered) == (0, 0, 3)
 
     asyncio.run(scenario())
 
 
 def test_a_free_worker_takes_a_render_even_with_no_queue(tmp_path: Path) -> None:
     async def scenario() -> None:
-        renderer, pool, config, texts = fake_renderer(tmp_path, jobs=2, queue=0)
-        first = asyncio.create_task(renderer.handout(texts[0], config))
-        second = asyncio.create_task(renderer.handout(texts[1], config))
-        await asyncio.sleep(0.05)
-        assert (renderer.running, renderer.waiting) == (2, 0)
-        with pytest.raises(server.Busy):
-            await renderer.handout(texts[2], config)
+        shop, pool, context, texts = fake_renderer(tmp_path, jobs=2, queue=0)
+        first = asyncio.create_task(shop.handout(texts[0], context))
+        second = asyncio.create_task(shop.handout(texts[1], context))
+        await settled(lambda: len(pool.started) == 2)
+        assert (shop.running, shop.waiting) == (2, 0)
+        with pytest.raises(renderer.Busy):
+            await shop.handout(texts[2], context)
         for future in pool.started:
             future.set_result(object())
         assert await asyncio.gather(first, second) == [b"%PDF-fake"] * 2
@@ -631,10 +647,10 @@ def test_a_full_queue_is_a_503_page_with_retry_after(
 ) -> None:
     client, _ = site
 
-    async def full(self: server.Renderer, source: object, config: object) -> bytes:
-        raise server.Busy
+    async def full(self: renderer.Renderer, source: object, context: object) -> bytes:
+        raise renderer.Busy
 
-    monkeypatch.setattr(server.Renderer, "handout", full)
+    monkeypatch.setattr(renderer.Renderer, "handout", full)
     response = client.get("/drug/gamma.pdf?paper=letter&large_print=1")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
@@ -643,7 +659,7 @@ def test_a_full_queue_is_a_503_page_with_retry_after(
 
 
 def test_the_shelf_evicts_the_least_recently_used(tmp_path: Path) -> None:
-    shelf = server.PdfShelf(tmp_path, max_bytes=2500)
+    shelf = renderer.PdfShelf(tmp_path, max_bytes=2500)
     for number, key in enumerate(["a", "b", "c"]):
         shelf.path(key).write_bytes(b"x" * 1000)
         os.utime(shelf.path(key), (1000 + number, 1000 + number))
@@ -762,8 +778,8 @@ def test_a_busy_build_cache_is_neither_deleted_nor_fatal(
         raise sqlite3.OperationalError("database is locked")
 
     monkeypatch.setattr(Cache, "_connect", busy)
-    listing = server.scan(content, cache_folder)  # parses everything itself
-    assert [e.slug for e in listing.entries] == [
+    found = listing.scan(content, cache_folder)  # parses everything itself
+    assert [e.slug for e in found.entries] == [
         "alpha-blocker",
         "beta-cafe",
         "gamma",

@@ -20,7 +20,7 @@ from medpdf.build.catalog import Catalog
 from medpdf.build.outputs import sweep_stale_temps
 from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_task
 from medpdf.cache import Cache
-from medpdf.errors import Diagnostic, Level, RenderError, sort_key
+from medpdf.errors import DiagnosedError, Diagnostic, Level, RenderError, sort_key
 from medpdf.sources import Source
 from medpdf.workers import Failure, RenderPool, run_here
 
@@ -125,8 +125,14 @@ class OneHandout:
 
 
 @contextlib.contextmanager
-def _optional_cache(folder: Path) -> Iterator[Cache | None]:
-    """The build cache if it can be opened now; a busy or unwritable one is skipped."""
+def _optional_cache(folder: Path, create: bool) -> Iterator[Cache | None]:
+    """The build cache if it can be opened now; a busy or unwritable one is skipped.
+
+    Looking up never creates it: a command that fails leaves no ``output/`` behind.
+    """
+    if not create and not folder.is_dir():
+        yield None
+        return
     try:
         store = Cache(folder)
     except (sqlite3.OperationalError, OSError):
@@ -136,11 +142,6 @@ def _optional_cache(folder: Path) -> Iterator[Cache | None]:
         yield store
 
 
-@contextlib.contextmanager
-def _no_cache() -> Iterator[Cache | None]:
-    yield None
-
-
 def render_one(
     source: Source, context: RunContext, target: Path, *, cached: bool = True
 ) -> OneHandout:
@@ -148,20 +149,25 @@ def render_one(
 
     Rendered in this process under the run's time and memory limits; a
     content error is reported with its line. ``cached=False`` neither looks in
-    nor records to the build cache (a temporary file for printing).
+    nor records to the build cache (a file outside the output folder).
     """
     key = handout_key(source, context)
     today = context.config.printed.isoformat()
-    opened = _optional_cache(context.config.cache_dir) if cached else _no_cache()
-    with opened as store:
-        done = store.output_current(target, key) if store is not None else None
-        if done is not None and done.get("printed") == today:
-            return OneHandout(int(done.get("pages", 0)), (), reused=True)
-        job = HandoutJob(source, context, target)
-        result = run_here(handout_task, job, context.limits)
-        if isinstance(result, Failure):
-            raise RenderError(source.display_path, result.message)
-        if store is not None:
-            with contextlib.suppress(sqlite3.OperationalError):  # busy: the next run renders
-                _record(store, job, key, result)
+    folder = context.config.cache_dir
+    if cached:
+        with _optional_cache(folder, create=False) as store:
+            done = store.output_current(target, key) if store is not None else None
+            if done is not None and done.get("printed") == today:
+                return OneHandout(int(done.get("pages", 0)), (), reused=True)
+    job = HandoutJob(source, context, target)
+    result = run_here(handout_task, job, context.limits)
+    if isinstance(result, Failure):
+        if result.diagnostic is not None:
+            raise DiagnosedError(result.diagnostic)
+        raise RenderError(source.display_path, result.message)
+    if cached:
+        with _optional_cache(folder, create=True) as store:
+            if store is not None:
+                with contextlib.suppress(sqlite3.OperationalError):  # busy: the next run renders
+                    _record(store, job, key, result)
     return OneHandout(result.pages, result.refused_urls, reused=False)
