@@ -182,6 +182,29 @@ def pdf_texts(data: bytes) -> str:
         return "\n".join(page.extract_text() or "" for page in doc.pages)
 
 
+def normalise(text: str) -> str:
+    """``text`` with every run of whitespace as one space (PDF text breaks lines anywhere)."""
+    return " ".join(text.split())
+
+
+def normalised_page_texts(source: bytes | Path) -> list[str]:
+    """Each page's extracted text (pypdf, strict), whitespace-normalised.
+
+    Where a line breaks depends on everything printed before it (a temporary
+    path, a date), so compare phrases against this, normalised the same way
+    (:func:`normalise`), never against the raw extraction.
+    """
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    return [
+        normalise(page.extract_text() or "") for page in pypdf.PdfReader(stream, strict=True).pages
+    ]
+
+
+def normalised_text(source: bytes | Path) -> str:
+    """The whole document's normalised text, pages joined by one space."""
+    return " ".join(normalised_page_texts(source))
+
+
 def pypdf_text(data: bytes) -> str:
     """Text as pypdf extracts it: a second extractor, and faster than pdfplumber."""
     return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)

@@ -6,19 +6,19 @@ few seconds); tests that edit the collection build their own.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import pikepdf
 import pytest
-from click.testing import CliRunner
-from conftest import MINIMAL, write_monograph
-from pypdf import PdfReader
+from conftest import MINIMAL, invoke_cli, normalised_page_texts, normalised_text, write_monograph
 
-from medpdf import booklet, build
-from medpdf.cli import cli
-from medpdf.config import Config
-from medpdf.workers import Limits
+from medpdf import config
+from medpdf.build import booklet
+from medpdf.build.catalog import Entry, scan
+from medpdf.build.outputs import locked_output
+from medpdf.build.render import RunContext
 
 # Invented drugs over several letters; "long" ones run to two or more pages.
 DRUGS = {
@@ -33,6 +33,8 @@ DRUGS = {
 }
 ORDER = ["Abrelin", "Acmotril", "Bellumax", "Brantix", "Cortinel", "Ébrovan", "Zorvane", "9-Tonic"]
 LETTERS = {"A", "B", "C", "E", "Z", "#"}
+#: The date the booklets made by :func:`make` carry.
+PRINTED = dt.date(2030, 1, 2)
 
 FILLER = (
     "This paragraph is here to make the monograph longer, so that it runs over "
@@ -52,17 +54,13 @@ def write_collection(folder: Path) -> Path:
     return folder
 
 
-def make(content: Path, output: Path) -> booklet.BookletReport:
-    config = Config(content_dir=content, output_dir=output)
-    with build.locked_output(output) as store:
-        catalog = build.scan_catalog(content, store)
-        return booklet.build_booklet(
-            catalog, config, store, Limits(jobs=2, seconds=60), config.booklet_path
-        )
-
-
-def page_texts(path: Path) -> list[str]:
-    return [page.extract_text() or "" for page in PdfReader(path).pages]
+def make(content: Path, output: Path, printed: dt.date = PRINTED) -> booklet.BookletReport:
+    settings = config.make(
+        content_dir=content, output_dir=output, printed=printed, jobs=2, time_limit=60
+    )
+    with locked_output(output) as store:
+        catalog = scan(content, store)
+        return booklet.build_booklet(catalog, RunContext.of(settings), store, settings.booklet_path)
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +76,11 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, booklet.Bookl
 
 
 def starts_from_text(texts: list[str]) -> dict[str, int]:
-    """1-based page where each drug's title block is (its first page says 'page 1 of')."""
+    """1-based page where each drug starts (its running footer says '<title> page 1 of')."""
     found = {}
     for number, text in enumerate(texts, start=1):
         for title in ORDER:
-            if re.search(rf"^{re.escape(title)}$", text, re.M) and "page 1 of " in text:
+            if re.search(rf"(?<!\S){re.escape(title)} page 1 of \d+ of this drug", text):
                 found.setdefault(title, number)
     return found
 
@@ -95,7 +93,7 @@ def toc_numbers(texts: list[str]) -> dict[str, int]:
     numbers = {}
     for text in texts[: front_pages(texts)]:
         for title in ORDER:
-            match = re.search(rf"^{re.escape(title)}[ .]*?(\d+)$", text, re.M)
+            match = re.search(rf"(?<!\S){re.escape(title)}[ .]*?(\d+)(?!\S)", text)
             if match:
                 numbers[title] = int(match.group(1))
     return numbers
@@ -103,7 +101,7 @@ def toc_numbers(texts: list[str]) -> dict[str, int]:
 
 def test_contents_numbers_are_the_real_start_pages(small):
     path, report = small
-    texts = page_texts(path)
+    texts = normalised_page_texts(path)
     assert report.monographs == len(DRUGS)
     assert report.chunks_laid_out >= 4
     starts = starts_from_text(texts)
@@ -112,23 +110,30 @@ def test_contents_numbers_are_the_real_start_pages(small):
     # Cover, disclaimer, then each letter's contents on a page of its own.
     assert front_pages(texts) == 2 + len(LETTERS)
     assert "Contents" in texts[2]
+    assert texts[0].count("Printed") == 1  # the stamp's, not a cover row
     # Alphabetical, letters A-Z, then "#".
     assert sorted(starts, key=starts.__getitem__) == ORDER
 
 
 def test_every_page_has_disclaimer_and_booklet_page_number(small):
     path, _ = small
-    texts = page_texts(path)
+    texts = normalised_page_texts(path)
     total = len(texts)
     assert total >= len(DRUGS) + 3 + 3  # front pages, and long drugs spill over
     for number, text in enumerate(texts, start=1):
         assert "not medical advice" in text, number
-        assert re.search(rf"\bPage {number} of {total}\b", text), (number, text[-200:])
+        # The stamp: "Page X of Y" and below it the run's date, the only date on the page
+        # (neither the cover nor the entry footers carry one).
+        assert f"Page {number} of {total} Printed {PRINTED.isoformat()}" in text, (
+            number,
+            text[-200:],
+        )
+        assert text.count("Printed") == 1, (number, text)
 
 
 def test_drug_page_numbers_count_each_drug(small):
     path, _ = small
-    texts = page_texts(path)
+    texts = normalised_page_texts(path)
     starts = starts_from_text(texts)
     ordered_starts = [*sorted(starts.values()), len(texts) + 1]
     for title, first in starts.items():
@@ -142,7 +147,7 @@ def test_drug_page_numbers_count_each_drug(small):
 
 def test_contents_links_land_on_the_start_page(small):
     path, _ = small
-    texts = page_texts(path)
+    texts = normalised_page_texts(path)
     starts = starts_from_text(texts)
     with pikepdf.open(path) as pdf:
         page_index = {page.obj.objgen: n for n, page in enumerate(pdf.pages, start=1)}
@@ -159,7 +164,7 @@ def test_contents_links_land_on_the_start_page(small):
 
 def test_outline_is_letter_then_drug(small):
     path, _ = small
-    texts = page_texts(path)
+    texts = normalised_page_texts(path)
     starts = starts_from_text(texts)
     with pikepdf.open(path) as pdf, pdf.open_outline() as outline:
         page_index = {page.obj.objgen: n for n, page in enumerate(pdf.pages, start=1)}
@@ -201,7 +206,7 @@ def test_unchanged_rebuild_lays_nothing_out_and_edit_matches_cold(tmp_path: Path
     assert first.target is not None
     again = make(content, tmp_path / "out")
     assert again.chunks_laid_out == 0
-    assert page_texts(first.target) == page_texts(again.target)
+    assert normalised_page_texts(first.target) == normalised_page_texts(again.target)
 
     # Edit one monograph so it grows a page, add one and delete one.
     write_monograph(content / "b", "brantix", monograph("Brantix", 3))
@@ -212,8 +217,8 @@ def test_unchanged_rebuild_lays_nothing_out_and_edit_matches_cold(tmp_path: Path
 
     cold = make(content, tmp_path / "cold")
     assert incremental.target is not None and cold.target is not None
-    assert page_texts(incremental.target) == page_texts(cold.target)
-    text = "\n".join(page_texts(cold.target))
+    assert normalised_page_texts(incremental.target) == normalised_page_texts(cold.target)
+    text = normalised_text(cold.target)
     assert "Dovarex" in text and "Zorvane" not in text
 
 
@@ -221,7 +226,7 @@ def test_damaged_cache_means_rebuild_not_wrong_booklet(tmp_path: Path):
     content = write_collection(tmp_path / "content")
     first = make(content, tmp_path / "out")
     assert first.target is not None
-    expected = page_texts(first.target)
+    expected = normalised_page_texts(first.target)
     blobs = sorted((tmp_path / "out" / ".cache" / "blobs").glob("*.pdf"))
     assert blobs
     blobs[0].write_bytes(blobs[0].read_bytes()[:100])  # truncated chunk
@@ -231,21 +236,21 @@ def test_damaged_cache_means_rebuild_not_wrong_booklet(tmp_path: Path):
     again = make(content, tmp_path / "out")
     assert again.chunks_laid_out >= 1
     assert again.target is not None
-    assert page_texts(again.target) == expected
+    assert normalised_page_texts(again.target) == expected
 
 
 def test_damaged_cached_files_are_laid_out_again(tmp_path: Path):
     content = write_collection(tmp_path / "content")
     first = make(content, tmp_path / "out")
     assert first.target is not None
-    expected = page_texts(first.target)
+    expected = normalised_page_texts(first.target)
     for blob in (tmp_path / "out" / ".cache" / "blobs").glob("*.pdf"):
         data = blob.read_bytes()  # same size, second half zeroed: only the hash can tell
         blob.write_bytes(data[: len(data) // 2] + bytes(len(data) - len(data) // 2))
     again = make(content, tmp_path / "out")
     assert again.chunks_laid_out == first.chunks_laid_out
     assert again.target is not None
-    assert page_texts(again.target) == expected
+    assert normalised_page_texts(again.target) == expected
 
 
 def test_cli_booklet_leaves_out_bad_monographs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -253,7 +258,7 @@ def test_cli_booklet_leaves_out_bad_monographs(tmp_path: Path, monkeypatch: pyte
     write_monograph(tmp_path / "content", "abrelin", monograph("Abrelin", 1))
     write_monograph(tmp_path / "content", "brantix", monograph("Brantix", 1))
     write_monograph(tmp_path / "content", "broken", "no front matter at all\n")
-    result = CliRunner().invoke(cli, ["booklet", "--jobs", "1"])
+    result = invoke_cli("booklet", "--jobs", "1")
     assert result.exit_code == 1, result.output
     assert "content/broken.md:1: error: missing front matter" in result.stdout
     summary = result.stderr.strip().splitlines()
@@ -263,8 +268,7 @@ def test_cli_booklet_leaves_out_bad_monographs(tmp_path: Path, monkeypatch: pyte
         summary[-2],
     ), summary
     assert summary[-1] == "left out: content/broken.md"
-    texts = page_texts(tmp_path / "output" / "booklet.pdf")
-    assert "Brantix" in "\n".join(texts)
+    assert "Brantix" in normalised_text(tmp_path / "output" / "booklet.pdf")
     assert [p.name for p in (tmp_path / "output").iterdir() if p.suffix == ".pdf"] == [
         "booklet.pdf"
     ]
@@ -273,11 +277,10 @@ def test_cli_booklet_leaves_out_bad_monographs(tmp_path: Path, monkeypatch: pyte
 def test_booklet_refuses_patient_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
     write_monograph(tmp_path / "content", "abrelin", monograph("Abrelin", 1))
-    result = CliRunner().invoke(cli, ["booklet", "--patient-fields"])
-    assert result.exit_code == 2
-    assert result.stderr == (
-        "medpdf: error: --patient-fields is for handouts; the booklet has no patient fields\n"
-    )
+    for flag in ("--patient-fields", "--no-patient-fields"):
+        result = invoke_cli("booklet", flag)
+        assert result.exit_code == 2
+        assert f"Error: No such option '{flag}'" in result.stderr
     assert not (tmp_path / "output").exists()
 
 
@@ -293,9 +296,9 @@ def test_chunks_are_content_defined():
     """Adding a monograph changes the chunk it lands in, not every later chunk."""
     from medpdf.sources import Source
 
-    def entry(slug: str) -> build.Entry:
+    def entry(slug: str) -> Entry:
         title = slug.capitalize()
-        return build.Entry(Source(Path(f"{slug}.md"), f"{slug}.md", slug, title, slug), title)
+        return Entry(Source(Path(f"{slug}.md"), f"{slug}.md", slug, title, slug), title)
 
     names = [f"a{n:04d}" for n in range(0, 400, 2)]
     before = booklet.plan_chunks(booklet.ordered(entry(n) for n in names), "fp")
@@ -311,3 +314,56 @@ def test_letter_of():
     assert booklet.letter_of("  alpha") == "A"
     assert booklet.letter_of("5-FU") == "#"
     assert booklet.letter_of("β-blocker") == "#"
+
+
+def run_on(day: dt.date, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """``medpdf build`` in-process with the clock at ``day``: its handouts and booklet summaries."""
+    midday = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(midday.timestamp())))
+    result = invoke_cli("build", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    [handouts] = [line for line in result.stderr.splitlines() if line.startswith("handouts: ")]
+    [book] = [line for line in result.stderr.splitlines() if line.startswith("booklet: ")]
+    return handouts, book
+
+
+def test_the_next_day_costs_no_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    slugs = ["abrelin", "brantix", "cortinel"]
+    for slug in slugs:
+        write_monograph(tmp_path / "content", slug, monograph(DRUGS[slug][0], 1))
+    day = dt.date(2030, 1, 2)
+    next_day = day + dt.timedelta(days=1)
+    target = tmp_path / "output" / "booklet.pdf"
+    handout_dir = tmp_path / "output" / "handouts"
+
+    handouts, book = run_on(day, monkeypatch)
+    assert handouts.startswith(f"handouts: {len(slugs)} built, 0 unchanged, 0 removed ")
+    # One letter each: one chunk each.
+    assert f"({len(slugs)} chunks laid out, 0 reused)" in book, book
+    assert all(f"Printed {day}" in page for page in normalised_page_texts(target))
+    data, mtime = target.read_bytes(), target.stat().st_mtime_ns
+
+    # The next day, nothing changed: no layout, and the booklet (and its date) is kept.
+    handouts, book = run_on(next_day, monkeypatch)
+    assert handouts.startswith(f"handouts: 0 built, {len(slugs)} unchanged, 0 removed ")
+    assert "(0 chunks laid out, " in book, book
+    assert target.read_bytes() == data
+    assert target.stat().st_mtime_ns == mtime
+    for slug in slugs:
+        assert f"Printed {day}" in normalised_text(handout_dir / f"{slug}.pdf"), slug
+
+    # An edit that day lays out its chunk again; the re-assembled booklet carries the new date.
+    edited = monograph("Brantix", 1).replace("One tablet daily.", "Two tablets at night.")
+    write_monograph(tmp_path / "content", "brantix", edited)
+    handouts, book = run_on(next_day, monkeypatch)
+    assert handouts.startswith(f"handouts: 1 built, {len(slugs) - 1} unchanged, 0 removed ")
+    assert "(1 chunks laid out, " in book, book
+    assert target.read_bytes() != data
+    texts = normalised_page_texts(target)
+    assert "Two tablets at night." in " ".join(texts)
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} of {len(texts)} Printed {next_day}" in text, (number, text)
+        assert text.count("Printed") == 1, (number, text)
+    assert f"Printed {next_day}" in normalised_text(handout_dir / "brantix.pdf")
+    assert f"Printed {day}" in normalised_text(handout_dir / "abrelin.pdf")

@@ -25,12 +25,18 @@ from conftest import (
     assert_marker_absent,
     assert_no_active_content,
     assert_no_embedded_files,
-    pdf_texts,
+    normalise,
+    normalised_page_texts,
+    normalised_text,
     write_monograph,
 )
 
-from medpdf import build, pdf
-from medpdf.config import DEFAULT_RESOURCES, Config
+from medpdf import config, templating
+from medpdf.build.catalog import find_monograph, find_source
+from medpdf.build.handouts import render_one
+from medpdf.build.render import RunContext
+from medpdf.config import DEFAULT_RESOURCES, Resources
+from medpdf.pdf import render as pdf
 
 STYLES = DEFAULT_RESOURCES.styles
 
@@ -127,17 +133,22 @@ def test_hostile_monograph_fetches_nothing(
     tmp_path: Path, hostile_content: Path, listener: Listener, secret: Secret
 ) -> None:
     content = hostile_content
-    monograph = build.find_monograph(content, "hostilex")
+    source = find_source(content, "hostilex")
     target = tmp_path / "out" / "hostilex.pdf"
-    result = build.write_handout(monograph, Config(content_dir=content), target)
+    # The path `medpdf handout` takes: rendered here, under the run's limits.
+    settings = config.make(content_dir=content, output_dir=tmp_path / "out")
+    made = render_one(source, RunContext.of(settings), target)
+    assert not made.reused
+    assert made.refused_urls == ()
     data = target.read_bytes()
-    assert data == result.data
 
     # It really rendered the hostile text (so the payloads were in play).
-    text = pdf_texts(data)
-    assert "Sentinel answer text." in text
+    pages = normalised_page_texts(data)
+    assert len(pages) == made.pages
+    text = " ".join(pages)
+    assert normalise("Sentinel answer text.") in text
     assert "Hostilex" in text
-    assert "pill picture" in text  # the markdown image's alt text instead of the image
+    assert normalise("pill picture") in text  # the markdown image's alt text instead of the image
 
     assert listener.requests == []
     assert_marker_absent(data, secret.marker)
@@ -153,8 +164,10 @@ def test_sanitizer_leaves_nothing_for_the_fetcher_to_refuse(
 ) -> None:
     # The first layer drops every fetching element: WeasyPrint never even asks.
     content = hostile_content
-    monograph = build.find_monograph(content, "hostilex")
-    result = build.render_handout(monograph, Config(content_dir=content))
+    settings = config.make(content_dir=content)
+    html = templating.monograph_html(find_monograph(content, "hostilex"), settings)
+    result = pdf.render(html, settings.resources)
+    assert result.data.startswith(b"%PDF-")
     assert result.refused_urls == ()
     assert listener.requests == []
 
@@ -217,7 +230,7 @@ def hostile_html(secret: Secret, listener: Listener, extra_head: str = "") -> tu
 @pytest.fixture
 def rendered(listener: Listener, secret: Secret) -> tuple[pdf.PdfResult, list[str]]:
     html, refused = hostile_html(secret, listener)
-    result = pdf.render(html, DEFAULT_RESOURCES.root, DEFAULT_RESOURCES.readable_dirs)
+    result = pdf.render(html, DEFAULT_RESOURCES)
     return result, refused
 
 
@@ -225,7 +238,7 @@ def test_render_reaches_no_listener(
     rendered: tuple[pdf.PdfResult, list[str]], listener: Listener
 ) -> None:
     assert listener.requests == []
-    assert "HTTP-REACHED" not in pdf_texts(rendered[0].data)
+    assert "HTTP-REACHED" not in normalised_text(rendered[0].data)
 
 
 def test_render_leaks_no_secret(rendered: tuple[pdf.PdfResult, list[str]], secret: Secret) -> None:
@@ -250,7 +263,7 @@ def test_render_keeps_only_web_and_internal_links(
         anchors = [link for link in links if "/Dest" in link]
     assert uris == ["https://example.org/"]
     assert len(anchors) == 1
-    assert "SCRIPT-RAN" not in pdf_texts(data)
+    assert "SCRIPT-RAN" not in normalised_text(data)
 
 
 def test_render_reports_refused_urls(rendered: tuple[pdf.PdfResult, list[str]]) -> None:
@@ -275,9 +288,9 @@ def test_render_still_uses_project_css_and_data_urls(
         title = [c for c in page.chars if c["text"] in "Handwritten"]
         assert {round(c["size"]) for c in title if c["size"] > 20} == {24}
         assert all("DejaVu-Sans" in c["fontname"] for c in page.chars)
-        text = page.extract_text()
-        assert "Patient information" in text  # @top-right
-        assert "Page 1 of 1" in text  # @bottom-right
+        text = normalised_page_texts(result.data)[0]
+        assert normalise("Patient information") in text  # @top-right
+        assert normalise("Page 1 of 1") in text  # @bottom-right
         # The data: URL PNG is drawn (and it is the only image).
         assert len(page.images) == 1
         image = page.images[0]
@@ -299,14 +312,15 @@ def test_render_refuses_fetches_nested_in_data_urls(listener: Listener, secret: 
 </head><body><p>Nested</p>
 <img src="data:image/svg+xml,{quote(svg)}" alt="">
 </body></html>"""
-    result = pdf.render(html, DEFAULT_RESOURCES.root, DEFAULT_RESOURCES.readable_dirs)
+    result = pdf.render(html, DEFAULT_RESOURCES)
     assert listener.requests == []
     assert_marker_absent(result.data, secret.marker)
     assert f"{h}/nested-import.css" in result.refused_urls
 
 
 def test_render_refuses_symlink_out_of_an_allowed_folder(tmp_path: Path, secret: Secret) -> None:
-    allowed = tmp_path / "allowed"
+    resources = Resources(tmp_path)
+    allowed = resources.styles
     allowed.mkdir()
     (allowed / "real.css").write_text("h1 { font-size: 30pt; }", encoding="utf-8")
     (allowed / "link.css").symlink_to(secret.path)
@@ -314,7 +328,7 @@ def test_render_refuses_symlink_out_of_an_allowed_folder(tmp_path: Path, secret:
 <link rel="stylesheet" href="{(allowed / "real.css").as_uri()}">
 <link rel="stylesheet" href="{(allowed / "link.css").as_uri()}">
 </head><body><h1>Symlinked</h1></body></html>"""
-    result = pdf.render(html, tmp_path, [allowed])
+    result = pdf.render(html, resources)
     assert_marker_absent(result.data, secret.marker)
     assert result.refused_urls == ((allowed / "link.css").as_uri(),)
     with pdfplumber.open(io.BytesIO(result.data)) as doc:

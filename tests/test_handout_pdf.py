@@ -1,10 +1,11 @@
 # ruff: noqa: RUF001 (the typographic characters are what is under test)
 """Open real handout PDFs and check what a patient (and a PDF reader) gets.
 
-Every test here renders through the public build path (``find_monograph`` and
-``write_handout``) and inspects the written file with pdfplumber, pikepdf and
-fontTools, so a change to templates, CSS, sanitizer or WeasyPrint options that
-breaks the printed result fails here.
+Every test here renders through the public render path (``find_monograph``,
+``templating.monograph_html``, ``medpdf.pdf.render.render``, ``write_atomic``)
+and inspects the written file with pdfplumber, pikepdf and fontTools, so a
+change to templates, CSS, sanitizer or WeasyPrint options that breaks the
+printed result fails here.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from pathlib import Path
 import pdfplumber
 import pikepdf
 import pytest
-from conftest import REPO, write_monograph
+from conftest import REPO, normalise, write_monograph
 from fontTools.ttLib import TTFont
 
-from medpdf import build
+from medpdf import config, templating
+from medpdf.build.catalog import find_monograph
+from medpdf.build.outputs import write_atomic
 from medpdf.config import Config
+from medpdf.model import Monograph
+from medpdf.pdf.render import render as render_pdf
 
 MM = 72 / 25.4
 #: The page margins of styles/handout.css: the running header lives above the
@@ -34,7 +39,7 @@ HEADER_BAND = 22 * MM
 FOOTER_BAND = 24 * MM
 A4 = (595.0, 842.0)
 
-FOOTER_PHRASE = "not medical advice"
+FOOTER_PHRASE = normalise("not medical advice")
 SECTION_HEADINGS = [
     "What it is used for",
     "How to take it",
@@ -43,15 +48,15 @@ SECTION_HEADINGS = [
     "Warnings and precautions",
     "Questions and answers",
 ]
-ALEFACEPT_DISCLAIMER = (
+ALEFACEPT_DISCLAIMER = normalise(
     "This information is for educational purposes only and does not constitute medical "
     "advice. Always consult with a healthcare professional for any health concerns or "
     "before making any decisions related to your health or treatment. The information "
     "provided here reflects the knowledge surrounding Alefacept during its time on the "
     "market and does not include updated information given its discontinuation."
 )
-DEFAULT_DISCLAIMER_START = "This information is for educational purposes only"
-DEFAULT_DISCLAIMER_END = "before starting, stopping or changing any treatment."
+DEFAULT_DISCLAIMER_START = normalise("This information is for educational purposes only")
+DEFAULT_DISCLAIMER_END = normalise("before starting, stopping or changing any treatment.")
 
 #: Characters the collection really uses; DejaVu Sans must draw every one.
 SPECIAL_CHARS = "≥≤₂₃²³βαµ⁺½éö’–…"
@@ -64,11 +69,6 @@ DEJAVU_SANS_SUBSET = re.compile(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def squash(text: str) -> str:
-    """Collapse every run of whitespace to one space (PDF text wraps anywhere)."""
-    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -110,14 +110,21 @@ def page_texts(path: Path) -> tuple[PageText, ...]:
     return tuple(result)
 
 
-def render(content_dir: Path, name: str, target: Path) -> Handout:
-    monograph = build.find_monograph(content_dir, name)
-    result = build.write_handout(monograph, Config(content_dir=content_dir), target)
+def write_handout(settings: Config, name: str, target: Path) -> tuple[Monograph, int]:
+    """The handout of ``name`` written to ``target``: (its monograph, its page count)."""
+    monograph = find_monograph(settings.content_dir, name)
+    result = render_pdf(templating.monograph_html(monograph, settings), settings.resources)
+    write_atomic(target, result.data)
     assert target.is_file()
     assert target.read_bytes() == result.data
+    return monograph, result.page_count
+
+
+def render(content_dir: Path, name: str, target: Path) -> Handout:
+    _, page_count = write_handout(config.make(content_dir=content_dir), name, target)
     pages = page_texts(target)
-    assert len(pages) == result.page_count
-    return Handout(target, result.page_count, pages)
+    assert len(pages) == page_count
+    return Handout(target, page_count, pages)
 
 
 def font_dicts(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
@@ -210,31 +217,31 @@ def test_title_on_first_page(alefacept: Handout) -> None:
 def test_running_header_on_every_page(alefacept: Handout) -> None:
     for number, page in enumerate(alefacept.pages, 1):
         assert page.header.startswith("Alefacept"), (number, page.header)
-        assert "Patient information" in page.header, number
+        assert "Patient information" in normalise(page.header), number
 
 
 def test_footer_disclaimer_on_every_page(alefacept: Handout) -> None:
     for number, page in enumerate(alefacept.pages, 1):
-        assert FOOTER_PHRASE in squash(page.footer), (number, page.footer)
-        assert "For information only" in page.footer, number
+        assert FOOTER_PHRASE in normalise(page.footer), (number, page.footer)
+        assert normalise("For information only") in normalise(page.footer), number
 
 
 def test_page_x_of_y_on_every_page(alefacept: Handout) -> None:
     total = alefacept.page_count
     for number, page in enumerate(alefacept.pages, 1):
-        found = re.findall(r"Page (\d+) of (\d+)", page.footer)
+        found = re.findall(r"Page (\d+) of (\d+)", normalise(page.footer))
         assert found == [(str(number), str(total))], (number, page.footer)
 
 
 def test_full_disclaimer_once_on_last_page(alefacept: Handout) -> None:
     *others, last = alefacept.pages
-    assert squash(last.body).count(ALEFACEPT_DISCLAIMER) == 1
-    assert squash(alefacept.text).count(ALEFACEPT_DISCLAIMER) == 1
+    assert normalise(last.body).count(ALEFACEPT_DISCLAIMER) == 1
+    assert normalise(alefacept.text).count(ALEFACEPT_DISCLAIMER) == 1
     for page in others:
         assert "Disclaimer" not in page.body
     assert "Disclaimer" in last.body.splitlines()
     # The monograph's own disclaimer replaces the default one, not added to it.
-    assert "Always consult a doctor, pharmacist" not in alefacept.text
+    assert normalise("Always consult a doctor, pharmacist") not in normalise(alefacept.text)
 
 
 def test_section_headings_in_order(alefacept: Handout) -> None:
@@ -250,7 +257,7 @@ def test_section_headings_in_order(alefacept: Handout) -> None:
             headings += [line for line in (h2.extract_text() or "").splitlines() if line]
     assert headings == SECTION_HEADINGS
     # And in the running text, in the same order.
-    text = squash(alefacept.text)
+    text = normalise(alefacept.text)
     positions = [text.find(h) for h in SECTION_HEADINGS]
     assert -1 not in positions
     assert positions == sorted(positions)
@@ -332,10 +339,10 @@ def glyphs(tmp_path_factory: pytest.TempPathFactory) -> Handout:
 
 
 def test_special_characters_survive_text_extraction(glyphs: Handout) -> None:
-    text = glyphs.text
+    text = normalise(glyphs.text)
     missing = [ch for ch in SPECIAL_CHARS if ch not in text]
     assert not missing, missing
-    assert "CO₂ and SO₃" in text
+    assert normalise("CO₂ and SO₃") in text
     assert "Döbereiner’s" in text
 
 
@@ -391,9 +398,10 @@ def test_jinja_syntax_in_content_prints_literally(tmp_path: Path) -> None:
     first = handout.pages[0]
     assert first.body.splitlines()[0] == "Injecto {{ 7*7 }}"  # the h1
     assert first.header.startswith("Injecto {{ 7*7 }}")
-    text = squash(handout.text)
-    assert "Literal braces: {{ 7*7 }} and {% if true %}yes{% endif %} and {# hidden #}." in text
-    assert "Made up {{ 7*7 }}." in text
+    text = normalise(handout.text)
+    literal = "Literal braces: {{ 7*7 }} and {% if true %}yes{% endif %} and {# hidden #}."
+    assert normalise(literal) in text
+    assert normalise("Made up {{ 7*7 }}.") in text
     readable = [line for line in handout.text.splitlines() if not line.startswith("Printed ")]
     assert not any("49" in line for line in readable), readable
     with pikepdf.open(handout.path) as pdf:
@@ -426,19 +434,21 @@ def test_long_monograph_has_header_footer_and_counter_on_every_page(long_handout
     assert total >= 10
     for number, page in enumerate(long_handout.pages, 1):
         assert page.header.startswith("Longdrug"), (number, page.header)
-        assert FOOTER_PHRASE in squash(page.footer), (number, page.footer)
-        assert re.findall(r"Page (\d+) of (\d+)", page.footer) == [(str(number), str(total))]
+        assert FOOTER_PHRASE in normalise(page.footer), (number, page.footer)
+        assert re.findall(r"Page (\d+) of (\d+)", normalise(page.footer)) == [
+            (str(number), str(total))
+        ]
 
 
 def test_long_monograph_keeps_every_paragraph_and_one_default_disclaimer(
     long_handout: Handout,
 ) -> None:
-    text = squash(long_handout.text)
+    text = normalise(long_handout.text)
     numbers = [int(n) for n in re.findall(r"Paragraph (\d+)\.", text)]
     assert numbers == list(range(1, 201))
     *others, last = long_handout.pages
     # No disclaimer in the source: the default one, once, at the end.
     assert text.count(DEFAULT_DISCLAIMER_START) == 1
-    assert DEFAULT_DISCLAIMER_START in squash(last.body)
-    assert DEFAULT_DISCLAIMER_END in squash(last.body)
-    assert not any(DEFAULT_DISCLAIMER_START in squash(p.body) for p in others)
+    assert DEFAULT_DISCLAIMER_START in normalise(last.body)
+    assert DEFAULT_DISCLAIMER_END in normalise(last.body)
+    assert not any(DEFAULT_DISCLAIMER_START in normalise(p.body) for p in others)
