@@ -287,17 +287,17 @@ class Clinic(Kind[ClinicInfo | None]):
         """Each key one line of text; the logo read into a ``data:`` URI. None when empty."""
         if not isinstance(value, dict):
             raise fail(f"must be a table [clinic], not {show(value)}")
+        for key in value:
+            if key not in self.keys:
+                raise KeyedFail(key, f"unknown key (known: {', '.join(sorted(self.keys))})")
         fields: dict[str, str | None] = {}
         for key in self.keys:
             raw = value.get(key)
-            if raw is None:
-                fields[key] = None
-                continue
-            if not isinstance(raw, str):
-                raise KeyedFail(key, f"must be a string, not {show(raw)}")
-            if not raw.strip() or "\n" in raw:
-                raise KeyedFail(key, "must be one non-empty line of text")
-            fields[key] = raw.strip()
+
+            def failing(message: str, key: str = key) -> Exception:
+                return KeyedFail(key, message)
+
+            fields[key] = None if raw is None else Text().from_toml(raw, failing, folder)
         logo = fields.pop("logo")
         info = ClinicInfo(**fields, logo_uri=_logo_uri(logo, folder) if logo else None)
         return info if info != ClinicInfo() else None

@@ -323,6 +323,10 @@ def test_build_station_and_patient_fields_are_read(project: Path) -> None:
 
 NEW_BAD = [
     (
+        '[clinic]\nname = "Willowbank"\nadress = "4 Orchard Lane"\n',
+        "medpdf.toml:3: clinic.adress: unknown key (known: address, logo, name, phone)",
+    ),
+    (
         "[build]\nworkers = 2\n",
         "medpdf.toml:2: build.workers: unknown key (known: jobs, memory_limit, time_limit)",
     ),
