@@ -178,10 +178,16 @@ def _progress(label: str, length: int) -> Iterator[Callable[[int], None]]:
 
 
 def _settings(
-    command: str, config_file: Path | None, content_dir: Path, given: Mapping[str, Any]
+    command: str,
+    config_file: Path | None,
+    content_dir: Path,
+    given: Mapping[str, Any],
+    output_dir: Path | None = None,
 ) -> config.Config:
     """medpdf.toml (or --config) with the command's flags on top."""
-    return config.load(config_file, content_dir=content_dir, flags=_flags(command, given))
+    return config.load(
+        config_file, content_dir=content_dir, output_dir=output_dir, flags=_flags(command, given)
+    )
 
 
 # -- commands ----------------------------------------------------------------------
@@ -390,9 +396,7 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
     from medpdf.station.listing import Listing
 
     sources.require_folder(content_dir)
-    settings = config.load(
-        config_file, content_dir=content_dir, output_dir=output_dir, flags=_flags("serve", given)
-    )
+    settings = _settings("serve", config_file, content_dir, given, output_dir)
     host = settings[HOST]
     station = app.StationSettings(RunContext.of(settings), allowed_hosts=app.hosts_for(host))
     sock = serving.listen(host, int(settings[PORT]))

@@ -212,7 +212,7 @@ class _Reader:
 
     def fail(self, table: str, key: str | None, message: str) -> ConfigError:
         """An error naming the file, the line when found, and the dotted key."""
-        line = _key_line(self.text, table, key) if table else _key_line(self.text, "", key)
+        line = _key_line(self.text, table, key)
         name = ".".join(part for part in (table, key) if part)
         return ConfigError(str(self.path), line, f"{name}: {message}")
 

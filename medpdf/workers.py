@@ -39,8 +39,8 @@ class Limits:
     """Bounds for every render; exceeding one fails that render only."""
 
     jobs: int = field(default_factory=lambda: default_jobs())
-    seconds: float = 120.0
-    memory_mib: int = 1024
+    seconds: float = TIME_LIMIT.default
+    memory_mib: int = int(MEMORY_LIMIT.default)
     tasks_per_worker: int = 200
 
     def __post_init__(self) -> None:

@@ -263,9 +263,10 @@ def _lay_out_front(
     # A letter's contents can run to dozens of pages: more time than one handout.
     seconds = pool.limits.seconds * 4
     for _ in range(4):
-        jobs = [FrontJob("cover", (), False, info, context, store.blob_path(""))]
+        # Targets are set once the keys are known; a job's key does not depend on it.
+        jobs = [FrontJob("cover", (), False, info, context, Path())]
         for index, group in enumerate(_toc(placed, front_pages)):
-            jobs.append(FrontJob("contents", (group,), index == 0, info, context, jobs[0].target))
+            jobs.append(FrontJob("contents", (group,), index == 0, info, context, Path()))
         keys = [
             digest_of(
                 "front", context.fingerprint, job.part, repr(job.toc), str(job.first), repr(info)
