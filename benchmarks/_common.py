@@ -218,8 +218,8 @@ def even_sample(files: Sequence[Path], count: int) -> list[Path]:
     """``count`` files spread evenly over ``files`` (all of them when ``count`` is larger)."""
     if count >= len(files):
         return list(files)
-    step = len(files) / count
-    return [files[int(i * step)] for i in range(count)]
+    # Integer arithmetic: the same picks on every machine, no float rounding.
+    return [files[index * len(files) // count] for index in range(count)]
 
 
 def copy_sample(files: Sequence[Path], corpus: Path, content: Path) -> None:

@@ -32,45 +32,15 @@ import argparse
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from _common import copy_sample, corpus_files, even_sample
 from pypdf import PdfReader
 
-#: Files medpdf's discovery skips (see ``medpdf.sources``); never sampled.
-IGNORED_NAMES = frozenset({"readme.md", "license.md", "changelog.md"})
 PRINTED_DATE = re.compile(r"(Printed)\s*(\d{4}-\d{2}-\d{2})")
-
-
-def corpus_files(corpus: Path) -> list[Path]:
-    """Every monograph of the corpus, sorted by path, skipped the way medpdf skips files."""
-    found = []
-    for path in corpus.rglob("*.md"):
-        relative = path.relative_to(corpus)
-        if any(part.startswith((".", "_")) for part in relative.parts):
-            continue
-        if path.name.lower() in IGNORED_NAMES or not path.is_file():
-            continue
-        found.append(path)
-    return sorted(found, key=lambda path: path.relative_to(corpus).as_posix())
-
-
-def even_sample(files: Sequence[Path], count: int) -> list[Path]:
-    """``count`` files evenly spaced over ``files`` (all of them if there are fewer)."""
-    if count >= len(files):
-        return list(files)
-    return [files[index * len(files) // count] for index in range(count)]
-
-
-def copy_sample(files: Sequence[Path], corpus: Path, content: Path) -> None:
-    """Copy ``files`` into ``content``, keeping their path relative to ``corpus``."""
-    for source in files:
-        target = content / source.relative_to(corpus)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
 
 
 def run_medpdf(prefix: Sequence[str], args: Sequence[str], work: Path) -> None:
