@@ -22,7 +22,8 @@ from urllib.parse import quote
 
 from medpdf import options
 from medpdf.errors import ConfigError
-from medpdf.options import QR_URL, KeyedFail, Option
+from medpdf.kinds import KeyedFail, show
+from medpdf.options import QR_URL, Option
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -228,7 +229,7 @@ class _Reader:
                     raise self.fail(name, None, f"unknown section (known: {known})")
                 raise self.fail("", name, f"unknown key outside a section (known: {known})")
             if not isinstance(value, dict):
-                raise self.fail("", name, f"must be a table [{name}], not {options.show(value)}")
+                raise self.fail("", name, f"must be a table [{name}], not {show(value)}")
             whole = keys.get(None)
             if whole is not None:
                 found[whole.name] = self._value(whole, name, None, value, folder)

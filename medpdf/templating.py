@@ -19,17 +19,9 @@ from markupsafe import Markup
 
 from medpdf import __version__, markdown
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
+from medpdf.kinds import PAPERS, ClinicInfo, Paper
 from medpdf.model import Monograph, Section, SectionKind
-from medpdf.options import (
-    CLINIC,
-    LANG,
-    LARGE_PRINT,
-    PAPER,
-    PAPERS,
-    PATIENT_FIELDS,
-    ClinicInfo,
-    Paper,
-)
+from medpdf.options import CLINIC, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
 
 
 @dataclass(frozen=True)

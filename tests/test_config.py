@@ -15,6 +15,7 @@ from conftest import MINIMAL, REPO, invoke_cli, write_monograph
 
 from medpdf import config, options
 from medpdf.errors import ConfigError
+from medpdf.kinds import ClinicInfo
 from medpdf.options import (
     CLINIC,
     LANG,
@@ -23,7 +24,6 @@ from medpdf.options import (
     PAPER,
     PATIENT_FIELDS,
     QR_URL,
-    ClinicInfo,
 )
 
 LOGO = REPO / "tests" / "fixtures" / "clinic" / "logo.svg"

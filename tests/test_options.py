@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException
 from medpdf import config, options
 from medpdf.build.render import RunContext
 from medpdf.errors import ConfigError
-from medpdf.options import OPTIONS, PAPERS, Choice, Invalidates, Number, Option
+from medpdf.kinds import PAPERS, Choice, Number
+from medpdf.options import OPTIONS, Invalidates, Option
 
 INK = Option(
     "ink_colour",

@@ -39,7 +39,7 @@ from test_hostile_content import hostile_html
 
 from medpdf import config, markdown
 from medpdf.build.render import RunContext
-from medpdf.station import app, listing, renderer, serve
+from medpdf.station import app, listing, renderer, serve, state
 from medpdf.workers import Failure, Limits
 
 DRUGS = {
@@ -58,10 +58,10 @@ def make_content(folder: Path) -> Path:
 
 def settings_for(
     tmp: Path, content: Path, limits: Limits | None = None, **changes: Any
-) -> app.StationSettings:
+) -> state.StationSettings:
     cfg = config.make(content_dir=content, output_dir=tmp / "output")
     context = RunContext.of(cfg, limits or Limits(jobs=1, seconds=60))
-    return app.StationSettings(context, **changes)
+    return state.StationSettings(context, **changes)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,9 @@ import socket
 from collections.abc import Callable
 
 from medpdf.errors import UsageError
-from medpdf.station.app import StationSettings, create_app
+from medpdf.station.app import create_app
 from medpdf.station.listing import Listing
+from medpdf.station.state import StationSettings
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -12,183 +12,31 @@ message says so.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import io
 import logging
-import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from medpdf import __version__, config, options, sources
+from medpdf import __version__, config, sources
+from medpdf.cli.flags import (
+    config_option,
+    configure_logging,
+    content_option,
+    friendly_errors,
+    load_settings,
+    output_option,
+    print_diagnostics,
+    progress,
+    table_options,
+)
 from medpdf.errors import (
-    DiagnosedError,
-    Diagnostic,
-    MedpdfError,
-    UsageError,
     count_levels,
     sort_key,
 )
-from medpdf.options import MAX_GRADE, PAPER, PRINTER, Boolean, Option
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-# -- flags from the option table -------------------------------------------------
-
-
-class _OptionType(click.ParamType):  # type: ignore[type-arg]
-    """A click type that parses with the option's own rule."""
-
-    def __init__(self, option: Option[Any]) -> None:
-        self.option = option
-        self.name = option.kind.metavar
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if not isinstance(value, str):
-            return value
-        return self.option.kind.from_text(value, lambda message: self.fail(message, param, ctx))
-
-
-def _help(option: Option[Any]) -> str:
-    where = f", or [{option.toml[0]}] {option.toml[1]}" if option.toml and option.toml[1] else ""
-    default = option.default
-    shown = "none" if default is None else option.kind.to_text(default)
-    if isinstance(option.kind, Boolean):
-        shown = "yes" if default else "no"
-    return f"{option.help} [default: {shown}{where}]"
-
-
-def _click_option(option: Option[Any]) -> Callable[[F], F]:
-    assert option.flag is not None
-    if isinstance(option.kind, Boolean):
-        negative = "--no-" + option.flag.removeprefix("--")
-        return click.option(
-            f"{option.flag}/{negative}", option.name, default=None, help=_help(option)
-        )
-    short = ["-j"] if option.name == "jobs" else []
-    return click.option(
-        *short, option.flag, option.name, type=_OptionType(option), default=None, help=_help(option)
-    )
-
-
-def table_options(command: str, table: Iterable[Option[Any]] | None = None) -> Callable[[F], F]:
-    """Add the flag of every option that lists ``command``."""
-
-    def decorate(func: F) -> F:
-        for option in reversed(options.for_command(command, table)):
-            func = _click_option(option)(func)
-        return func
-
-    return decorate
-
-
-def _flags(command: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The table options among a command's keyword arguments (None: not given)."""
-    names = {o.name for o in options.for_command(command)}
-    return {name: value for name, value in given.items() if name in names}
-
-
-content_option = click.option(
-    "--content",
-    "content_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("content"),
-    show_default=True,
-    help="Folder of monographs (searched recursively).",
-)
-
-config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Settings file [default: ./medpdf.toml if present].",
-)
-
-
-def output_option(default: str) -> Callable[[F], F]:
-    """``-o/--output`` for the commands that write one PDF."""
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help=f"Where to write the PDF [default: {default}].",
-    )
-
-
-# -- one place that prints problems -------------------------------------------------
-
-
-def _friendly_errors(func: F) -> F:
-    """Turn medpdf's own errors into one line and the right exit status; leave no process."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from medpdf.workers import stop_helpers
-
-        try:
-            return func(*args, **kwargs)
-        except DiagnosedError as exc:  # already a `check` line: path:line: error: ...
-            click.echo(exc.diagnostic.format(), err=True)
-            sys.exit(2 if isinstance(exc, UsageError) else 1)
-        except MedpdfError as exc:
-            click.echo(f"medpdf: error: {exc.message}", err=True)
-            sys.exit(2 if isinstance(exc, UsageError) else 1)
-        except OSError as exc:
-            click.echo(f"medpdf: error: {exc}", err=True)
-            sys.exit(1)
-        except Exception as exc:  # a bug in medpdf: still one line, unless debugging
-            if os.environ.get("MEDPDF_DEBUG"):
-                raise
-            click.echo(
-                f"medpdf: internal error: {exc!r} (set MEDPDF_DEBUG=1 for a traceback)", err=True
-            )
-            sys.exit(1)
-        finally:
-            stop_helpers()
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(format="medpdf: %(levelname)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("medpdf").setLevel(logging.INFO if verbose else logging.WARNING)
-    # WeasyPrint reports every refused URL and unsupported CSS; medpdf reports what matters.
-    logging.getLogger("weasyprint").setLevel(logging.WARNING if verbose else logging.ERROR)
-
-
-def _print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
-    for diagnostic in diagnostics:
-        click.echo(diagnostic.format())
-
-
-@contextlib.contextmanager
-def _progress(label: str, length: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal; silent when output goes to a file or a pipe."""
-    stream = sys.stderr if sys.stderr.isatty() else io.StringIO()
-    with click.progressbar(length=length, label=label, file=stream) as bar:
-        yield bar.update
-
-
-def _settings(
-    command: str,
-    config_file: Path | None,
-    content_dir: Path,
-    given: Mapping[str, Any],
-    output_dir: Path | None = None,
-) -> config.Config:
-    """medpdf.toml (or --config) with the command's flags on top."""
-    return config.load(
-        config_file, content_dir=content_dir, output_dir=output_dir, flags=_flags(command, given)
-    )
-
+from medpdf.options import MAX_GRADE, PAPER, PRINTER
 
 # -- commands ----------------------------------------------------------------------
 
@@ -198,7 +46,7 @@ def _settings(
 @click.option("-v", "--verbose", is_flag=True, help="Log refused URLs and WeasyPrint warnings.")
 def cli(verbose: bool) -> None:
     """Print-ready patient handouts and a reference booklet from drug monographs."""
-    _configure_logging(verbose)
+    configure_logging(verbose)
 
 
 @cli.command()
@@ -207,7 +55,7 @@ def cli(verbose: bool) -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any).")
 @click.option("--report", is_flag=True, help="Also print the reading grade distribution.")
 @table_options("check")
-@_friendly_errors
+@friendly_errors
 def check(
     content_dir: Path, config_file: Path | None, strict: bool, report: bool, **given: Any
 ) -> None:
@@ -215,14 +63,16 @@ def check(
     from medpdf import readability
     from medpdf.build import catalog
 
-    settings = _settings("check", config_file, content_dir, given)  # a bad file is reported here
+    settings = load_settings(
+        "check", config_file, content_dir, given
+    )  # a bad file is reported here
     threshold = float(settings[MAX_GRADE])
     collection = catalog.scan(content_dir)
     grades = readability.grades(collection.monographs)
     per_file = settings.is_given(MAX_GRADE)
     warnings = readability.warnings(grades, threshold) if per_file else []
     diagnostics = sorted([*collection.diagnostics, *warnings], key=sort_key)
-    _print_diagnostics(diagnostics)
+    print_diagnostics(diagnostics)
     if not per_file and (line := readability.summary(grades, threshold)):
         click.echo(line, err=True)
     if report:
@@ -243,14 +93,14 @@ def check(
 @output_option("output/handouts/<slug>.pdf")
 @config_option
 @table_options("handout")
-@_friendly_errors
+@friendly_errors
 def handout(
     name: str, content_dir: Path, output: Path | None, config_file: Path | None, **given: Any
 ) -> None:
     """Render the patient handout of one drug, by slug or title."""
     from medpdf.build import catalog, handouts, render
 
-    settings = _settings("handout", config_file, content_dir, given)
+    settings = load_settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
     target = output or settings.handouts_dir / f"{source.slug}.pdf"
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
@@ -274,7 +124,7 @@ def handout(
 @content_option
 @config_option
 @table_options("print")
-@_friendly_errors
+@friendly_errors
 def print_command(
     name: str, copies: int, content_dir: Path, config_file: Path | None, **given: Any
 ) -> None:
@@ -282,7 +132,7 @@ def print_command(
     from medpdf import model, printing
     from medpdf.build import catalog, handouts, render
 
-    settings = _settings("print", config_file, content_dir, given)
+    settings = load_settings("print", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
     title = printing.job_title(model.build(source).title)
     # Ask CUPS first: a wrong printer name should not cost a render.
@@ -306,18 +156,18 @@ def _build(settings: config.Config, handouts: bool, booklet_target: Path | None)
     from medpdf import build
 
     def catalog_found(found: Any) -> None:
-        _print_diagnostics(found.errors)
+        print_diagnostics(found.errors)
 
     report = build.run(
         build.render.RunContext.of(settings),
         handouts=handouts,
         booklet_target=booklet_target,
-        progress=_progress,
+        progress=progress,
         on_catalog=catalog_found,
     )
     errors = len(report.catalog_errors)
     if (made := report.handouts) is not None:
-        _print_diagnostics(made.problems)
+        print_diagnostics(made.problems)
         click.echo(
             f"handouts: {len(made.built)} built, {made.unchanged} unchanged, "
             f"{made.removed} removed ({made.pages} pages) in {settings.handouts_dir} "
@@ -325,7 +175,7 @@ def _build(settings: config.Config, handouts: bool, booklet_target: Path | None)
             err=True,
         )
     if (book := report.booklet) is not None:
-        _print_diagnostics(book.problems)
+        print_diagnostics(book.problems)
         click.echo(
             f"booklet: {book.monographs} monographs, {book.pages} pages in "
             f"{book.target or '(nothing to put in it)'} in {book.seconds:.1f} s "
@@ -343,10 +193,10 @@ def _build(settings: config.Config, handouts: bool, booklet_target: Path | None)
 @content_option
 @config_option
 @table_options("handouts")
-@_friendly_errors
+@friendly_errors
 def handouts(content_dir: Path, config_file: Path | None, **given: Any) -> None:
     """Render a handout for every monograph whose inputs changed."""
-    _build(_settings("handouts", config_file, content_dir, given), True, None)
+    _build(load_settings("handouts", config_file, content_dir, given), True, None)
 
 
 @cli.command(name="booklet")
@@ -354,12 +204,12 @@ def handouts(content_dir: Path, config_file: Path | None, **given: Any) -> None:
 @output_option("output/booklet.pdf")
 @config_option
 @table_options("booklet")
-@_friendly_errors
+@friendly_errors
 def booklet_command(
     content_dir: Path, output: Path | None, config_file: Path | None, **given: Any
 ) -> None:
     """Build the reference booklet of every monograph (cover, contents, A-Z)."""
-    settings = _settings("booklet", config_file, content_dir, given)
+    settings = load_settings("booklet", config_file, content_dir, given)
     _build(settings, False, output or settings.booklet_path)
 
 
@@ -367,10 +217,10 @@ def booklet_command(
 @content_option
 @config_option
 @table_options("build")
-@_friendly_errors
+@friendly_errors
 def build_command(content_dir: Path, config_file: Path | None, **given: Any) -> None:
     """Check the collection, then render every handout and the booklet."""
-    settings = _settings("build", config_file, content_dir, given)
+    settings = load_settings("build", config_file, content_dir, given)
     _build(settings, True, settings.booklet_path)
 
 
@@ -386,19 +236,19 @@ def build_command(content_dir: Path, config_file: Path | None, **given: Any) -> 
     help="Output folder: the booklet is served from it, rendered PDFs are kept in it.",
 )
 @table_options("serve")
-@_friendly_errors
+@friendly_errors
 def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given: Any) -> None:
     """Run the clinic printing station: search, preview and print handouts in a browser."""
     from medpdf.build.render import RunContext
     from medpdf.options import HOST, PORT
-    from medpdf.station import app
+    from medpdf.station import app, state
     from medpdf.station import serve as serving
     from medpdf.station.listing import Listing
 
     sources.require_folder(content_dir)
-    settings = _settings("serve", config_file, content_dir, given, output_dir)
+    settings = load_settings("serve", config_file, content_dir, given, output_dir)
     host = settings[HOST]
-    station = app.StationSettings(RunContext.of(settings), allowed_hosts=app.hosts_for(host))
+    station = state.StationSettings(RunContext.of(settings), allowed_hosts=app.hosts_for(host))
     sock = serving.listen(host, int(settings[PORT]))
     click.echo(
         f"medpdf: serving {serving.url_of(sock)} from {content_dir} "

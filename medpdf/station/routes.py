@@ -1,0 +1,308 @@
+"""The station's pages and endpoints, one function per route.
+
+No render happens in the server process: PDFs come from the :class:`Renderer`
+(the bounded worker pool), and identical requests in flight share one render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Route
+
+from medpdf import __version__, options, printing, sources, templating
+from medpdf.build.render import RunContext
+from medpdf.errors import PrinterChoiceError, PrintError
+from medpdf.kinds import PAPERS
+from medpdf.options import PAPER, PRINTER
+from medpdf.station.renderer import Busy, RenderFailed
+from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, Station
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _station(request: Request) -> Station:
+    station: Station = request.app.state.station
+    return station
+
+
+async def home(request: Request) -> Response:
+    """The drug list with a search box; ``?q=`` filters without JavaScript."""
+    station = _station(request)
+    query = str(request.query_params.get("q", ""))[:200]
+    listing = station.listing
+    found = listing.search(query)
+    return station.page(
+        "home",
+        query=query,
+        entries=found,
+        total=len(listing.entries),
+        suggestions=listing.suggestions(query) if query.strip() and not found else [],
+        errors=listing.errors,
+    )
+
+
+async def drug_list(request: Request) -> Response:
+    """Slugs and titles of every drug, for the search box's script."""
+    entries = _station(request).listing.entries
+    return JSONResponse([{"slug": e.slug, "title": e.title} for e in entries])
+
+
+async def drug_page(request: Request) -> Response:
+    """One drug: its options, a preview and the button that opens the PDF."""
+    station = _station(request)
+    entry = station.entry(request.path_params["slug"])
+    source = station.fresh_source(entry)
+    mono = station.monograph(source)
+    chosen = station.request_context(request.query_params).config.settings
+    printers, no_printing = await station.printers()
+    return station.page(
+        "drug",
+        drug=mono,
+        printers=printers.printers if printers else (),
+        chosen_printer=station.config[PRINTER] or (printers.default if printers else None),
+        no_printing=no_printing,
+        sent=_sent_notice(request.query_params),
+        max_copies=MAX_COPIES,
+        options=chosen,
+        query=options.to_query(chosen),
+        defaults=station.config.settings,
+        papers=tuple(PAPERS.values()),
+        digest=source.digest[:12],
+        source_path=source.display_path,
+    )
+
+
+async def drug_state(request: Request) -> Response:
+    """The version of a drug's text, polled by its page to refresh the preview."""
+    station = _station(request)
+    entry = station.entry(request.path_params["slug"])
+    source = station.fresh_source(entry)
+    return JSONResponse(
+        {"slug": entry.slug, "title": entry.title, "version": source.digest[:12]},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def drug_preview(request: Request) -> Response:
+    """The handout as HTML, styled for the screen; no WeasyPrint involved."""
+    station = _station(request)
+    entry = station.entry(request.path_params["slug"])
+    mono = station.monograph(station.fresh_source(entry))
+    config = station.request_context(request.query_params).config
+    html = templating.monograph_html(mono, config, screen_base="/static/")
+    return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
+
+
+async def _handout_bytes(station: Station, source: sources.Source, context: RunContext) -> bytes:
+    """The handout PDF, or the error page that says why there is none."""
+    try:
+        return await station.renderer.handout(source, context)
+    except Busy:
+        raise HTTPException(
+            503,
+            "The printing station is busy rendering other handouts. Try again in a few seconds.",
+            headers={"Retry-After": "5"},
+        ) from None
+    except RenderFailed as exc:
+        raise HTTPException(500, f"{source.display_path}: {exc}") from None
+
+
+async def drug_pdf(request: Request) -> Response:
+    """The handout PDF, rendered in a worker on first request and kept."""
+    station = _station(request)
+    entry = station.entry(request.path_params["slug"])
+    source = station.fresh_source(entry)
+    station.monograph(source)  # a content error is a 422 page with its line, not a 500
+    context = station.request_context(request.query_params)
+    data = await _handout_bytes(station, source, context)
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{entry.slug}.pdf"',
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+#: Copies one click may print; more is a mistake at a clinic counter.
+MAX_COPIES = 20
+
+#: The print form is a handful of short fields; anything bigger is not from its page.
+MAX_FORM_BYTES = 4096
+
+_JOB_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,127}-[0-9]{1,9}$")
+
+
+def _sent_notice(query: Any) -> str | None:
+    """The "sent" line after printing (the redirect carries the job id CUPS gave)."""
+    job = str(query.get("sent", ""))
+    if not _JOB_ID.match(job):
+        return None
+    copies = str(query.get("copies", "1"))
+    count = f"{copies} copies" if copies.isdigit() and copies != "1" else "1 copy"
+    return f"Sent {count} to {job.rsplit('-', 1)[0]} (job {job})."
+
+
+def _same_origin(request: Request) -> bool:
+    """A form posted by the station's own page, not by another site in the same browser."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+
+
+async def drug_print(request: Request) -> Response:
+    """Render the handout (or take it from the shelf) and queue it on a CUPS printer."""
+    station = _station(request)
+    if not _same_origin(request):
+        raise HTTPException(403, "Printing can only be started from the station's own pages.")
+    entry = station.entry(request.path_params["slug"])
+    size = request.headers.get("content-length", "")
+    if not size.isdigit() or int(size) > MAX_FORM_BYTES:
+        raise HTTPException(413, "The print form was too large.")
+    form = await request.form(max_files=0, max_fields=10)
+    context = station.request_context(form)
+    copies_text = str(form.get("copies", "1")).strip()
+    if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
+        raise HTTPException(400, f"copies must be a whole number from 1 to {MAX_COPIES}")
+    copies = int(copies_text)
+    found, problem = await station.printers()
+    if found is None:
+        raise HTTPException(502, f"Direct printing is not available: {problem}")
+    try:
+        printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
+    except PrinterChoiceError as exc:
+        raise HTTPException(400, str(exc)) from None
+    except PrintError as exc:
+        raise HTTPException(502, exc.message) from None
+    source = station.fresh_source(entry)
+    mono = station.monograph(source)
+    data = await _handout_bytes(station, source, context)
+    paper = context.config[PAPER]
+    job = await asyncio.to_thread(_send, data, printer, mono.title, copies, paper)
+    chosen = options.to_query(context.config.settings)
+    query = f"{chosen}&sent={job.job_id}&copies={job.copies}"
+    return RedirectResponse(f"/drug/{entry.slug}?{query}", status_code=303)
+
+
+def _send(data: bytes, printer: str, title: str, copies: int, paper: str) -> printing.PrintJob:
+    """Hand the PDF to lp from a private temporary file (lp has read it when it returns)."""
+    with tempfile.TemporaryDirectory(prefix="medpdf-station-") as folder:
+        path = Path(folder) / "handout.pdf"
+        path.write_bytes(data)
+        try:
+            return printing.submit(
+                path, printer, title=printing.job_title(title), copies=copies, paper=paper
+            )
+        except PrintError as exc:
+            raise HTTPException(502, exc.message) from None
+
+
+async def booklet_pdf(request: Request) -> Response:
+    """The reference booklet as last built by ``medpdf booklet``."""
+    target = _station(request).config.booklet_path
+    if not target.is_file():
+        raise HTTPException(
+            404, "The booklet has not been built yet. Run “medpdf booklet” on this computer."
+        )
+    return FileResponse(
+        target,
+        media_type="application/pdf",
+        content_disposition_type="inline",
+        filename="booklet.pdf",
+    )
+
+
+async def static_file(request: Request) -> Response:
+    """A stylesheet or script from the list made at start-up."""
+    path = _station(request).static.get(request.path_params["path"])
+    if path is None:
+        raise HTTPException(404, "No such file.")
+    return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix, "text/plain"))
+
+
+async def no_icon(request: Request) -> Response:
+    """Browsers ask for an icon on every visit; there is none, and that is not an error."""
+    return Response(status_code=204)
+
+
+async def health(request: Request) -> Response:
+    """For monitoring: what the station holds and is doing now."""
+    station = _station(request)
+    renderer = station.renderer
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": __version__,
+            "monographs": len(station.listing.entries),
+            "monographs_with_errors": station.listing.errors,
+            "renders_running": renderer.running,
+            "renders_waiting": renderer.waiting,
+            "renders_done": renderer.rendered,
+            "workers": station.context.limits.jobs,
+            "cached_pdfs": renderer.shelf.count,
+            "booklet": station.config.booklet_path.is_file(),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def error_page(request: Request, exc: Exception) -> Response:
+    """Every error as a page of the station's own look, with a way back."""
+    assert isinstance(exc, HTTPException)
+    station = _station(request)
+    titles = {
+        400: "Bad request",
+        403: "Not allowed",
+        405: "Not allowed",
+        413: "Too large",
+        502: "The printer could not take the job",
+        404: "Not found",
+        422: "This monograph has an error",
+        500: "The handout could not be made",
+        503: "Busy",
+    }
+    response = station.page(
+        "error",
+        status=exc.status_code,
+        code=exc.status_code,
+        title=titles.get(exc.status_code, "Error"),
+        message=exc.detail,
+    )
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+#: Every path the station answers; nothing else is served.
+ROUTES = [
+    Route("/", home),
+    Route("/drugs.json", drug_list),
+    Route("/drug/{slug:str}.pdf", drug_pdf),
+    Route("/drug/{slug:str}.json", drug_state),
+    Route("/drug/{slug:str}/preview", drug_preview),
+    Route("/drug/{slug:str}/print", drug_print, methods=["POST"]),
+    Route("/drug/{slug:str}", drug_page),
+    Route("/booklet.pdf", booklet_pdf),
+    Route("/health", health),
+    Route("/static/{path:path}", static_file),
+    Route("/favicon.ico", no_icon),
+]

@@ -1,0 +1,194 @@
+"""The station's state: its settings, the scanned collection, printers and renderer.
+
+One :class:`Station` lives for the app's lifetime; routes reach it through
+``request.app.state``. Every drug request re-reads its monograph, so an editor's
+change shows on the next request; a file watcher refreshes the list when files
+come and go. No file is ever found by joining a request path: drugs are looked
+up by slug in the scanned catalog, static files in a list made at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.responses import (
+    HTMLResponse,
+)
+
+from medpdf import __version__, model, options, printing, sources, templating
+from medpdf.build.catalog import Entry
+from medpdf.build.render import RunContext
+from medpdf.config import Resources, today
+from medpdf.errors import MedpdfError, PrintError, SourceError
+from medpdf.options import CACHE_SIZE, CLINIC, QUEUE
+from medpdf.station.listing import scan
+from medpdf.station.renderer import PdfShelf, Renderer
+from medpdf.workers import RenderPool
+
+LOGGER = logging.getLogger(__name__)
+
+#: Files the web pages may load: (folder attribute of Resources, subfolder, pattern).
+_STATIC = (("styles", "", "*.css"), ("styles", "serve", "*.css"), ("assets", "serve", "*.js"))
+
+#: Media types of the static files the station serves.
+MEDIA_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+
+#: Pages may run their own script and nothing else; the preview runs none.
+_PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+PREVIEW_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'self'; font-src 'self'; "
+    "frame-ancestors 'self'; base-uri 'self'; form-action 'none'"
+)
+
+
+@dataclass(frozen=True)
+class StationSettings:
+    """How the station renders and how much it may hold at once."""
+
+    #: The run every request starts from (medpdf.toml and the flags); its
+    #: station options are what a request may change.
+    context: RunContext
+    #: Milliseconds the file watcher waits for more changes before rescanning.
+    watch_debounce_ms: int = 200
+    #: Host names the station answers to ("*": any). A station on loopback
+    #: answers only to loopback names, so a web page cannot reach it by DNS rebinding.
+    allowed_hosts: tuple[str, ...] = ("*",)
+    #: Seconds the list of CUPS printers is reused before lpstat is asked again.
+    printers_ttl: float = 10.0
+
+    @property
+    def cache_dir(self) -> Path:
+        """Rendered PDFs, beside the build cache but never pruned by builds."""
+        return self.context.config.cache_dir / "station"
+
+
+class Station:
+    """The state of one running station: settings, drug list, renderer."""
+
+    def __init__(self, settings: StationSettings) -> None:
+        self.settings = settings
+        self.context = settings.context
+        self.config = settings.context.config
+        self.resources = self.config.resources
+        self.listing = scan(self.config.content_dir, self.config.cache_dir)
+        self.static = _static_files(self.resources)
+        self.pool = RenderPool(self.context.limits)
+        shelf = PdfShelf(settings.cache_dir, int(self.config[CACHE_SIZE]) * 1024 * 1024)
+        self.renderer = Renderer(self.pool, shelf, int(self.config[QUEUE]))
+        self._refresh_lock = asyncio.Lock()
+        self._printers: tuple[printing.Destinations | None, str | None] = (None, None)
+        self._printers_asked = -float("inf")
+        self._printers_lock = asyncio.Lock()
+
+    async def printers(self) -> tuple[printing.Destinations | None, str | None]:
+        """CUPS's printers (asked at most every few seconds), or why there are none."""
+        async with self._printers_lock:  # many pages at once share one lookup
+            now = time.monotonic()
+            if now - self._printers_asked > self.settings.printers_ttl:
+                try:
+                    found = await asyncio.to_thread(printing.destinations)
+                    self._printers = (found, None if found.printers else found.listing())
+                except PrintError as exc:
+                    self._printers = (None, exc.message)
+                self._printers_asked = time.monotonic()
+        return self._printers
+
+    async def refresh(self) -> None:
+        """Rescan the content folder (files added, removed or renamed)."""
+        async with self._refresh_lock:
+            self.listing = await asyncio.to_thread(
+                scan, self.config.content_dir, self.config.cache_dir
+            )
+        LOGGER.info("drug list refreshed: %d monographs", len(self.listing.entries))
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Refresh the drug list whenever a file under the content folder changes."""
+        from watchfiles import awatch
+
+        debounce = self.settings.watch_debounce_ms
+        async for _ in awatch(
+            self.config.content_dir, stop_event=stop, debounce=debounce, recursive=True
+        ):
+            try:
+                await self.refresh()
+            except (OSError, MedpdfError) as exc:  # the folder vanished: keep the last list
+                LOGGER.warning("cannot rescan %s: %s", self.config.content_dir, exc)
+
+    def entry(self, slug: str) -> Entry:
+        """The drug of a URL, or a 404 page."""
+        entry = self.listing.find(slug)
+        if entry is None:
+            shown = slug if len(slug) <= 80 else f"{slug[:80]}…"
+            raise HTTPException(404, f"There is no drug called “{shown}” in this collection.")
+        return entry
+
+    def fresh_source(self, entry: Entry) -> sources.Source:
+        """The monograph as it is on disk now, so an edit shows on the next request."""
+        try:
+            return sources.read(entry.source.path)
+        except SourceError as exc:
+            if not entry.source.path.exists():
+                raise HTTPException(
+                    404, f"“{entry.title}” was removed from the collection."
+                ) from None
+            raise HTTPException(422, exc.diagnostic.format()) from None
+
+    def monograph(self, source: sources.Source) -> model.Monograph:
+        """The model of a source that was valid at scan time but may not be now."""
+        try:
+            return parsed(source)
+        except SourceError as exc:
+            raise HTTPException(422, exc.diagnostic.format()) from None
+
+    def request_context(self, query: Any) -> RunContext:
+        """The run of one request: the station options it sets, printed today.
+
+        A bad value is the client's error (400), reported by the option's own rule.
+        """
+        values = options.from_query(query, self.config.settings, lambda m: HTTPException(400, m))
+        config = dataclasses.replace(self.config.replace(**values), printed=today())
+        return RunContext(config, self.context.presentation, self.context.limits)
+
+    def page(self, name: str, status: int = 200, **context: object) -> HTMLResponse:
+        """An HTML page of the station's own templates."""
+        html = templating.render_page(
+            name,
+            self.resources.templates,
+            clinic=self.config[CLINIC],
+            booklet=self.config.booklet_path.is_file(),
+            version=__version__,
+            **context,
+        )
+        return HTMLResponse(html, status, headers={"Content-Security-Policy": _PAGE_POLICY})
+
+
+@functools.lru_cache(maxsize=512)
+def parsed(source: sources.Source) -> model.Monograph:
+    """Parse a monograph once per version of its text: pages re-read the file, not re-parse it."""
+    return model.build(source)
+
+
+def _static_files(resources: Resources) -> dict[str, Path]:
+    """Every file the pages may load, by its URL path below ``/static/``."""
+    found: dict[str, Path] = {}
+    for attribute, subfolder, pattern in _STATIC:
+        base: Path = getattr(resources, attribute)
+        folder = base / subfolder if subfolder else base
+        for path in sorted(folder.glob(pattern)):
+            if path.is_file() and not path.is_symlink():
+                found[path.relative_to(base.parent).as_posix()] = path
+    return found
+
+
+# -- routes -----------------------------------------------------------------------
