@@ -29,6 +29,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Resources
 from medpdf.markdown import is_allowed_link
+from medpdf.pdf import archival
 
 LOGGER = logging.getLogger(__name__)
 
@@ -39,9 +40,11 @@ _SAFE_OPTIONS: dict[str, Any] = {
     "custom_metadata": False,
 }
 
-# Tagged PDF/UA-1: a structure tree, /MarkInfo and /Lang from <html lang>, the
-# <title> shown as the window title, so screen readers can read the handout.
-_ACCESSIBLE_OPTIONS: dict[str, Any] = {"pdf_variant": "pdf/ua-1"}
+# Tagged PDF/UA-1 (a structure tree, /MarkInfo and /Lang from <html lang>, the
+# <title> shown as the window title, so screen readers can read the handout) and
+# archival PDF/A-2a at once: WeasyPrint's pdf/a-2a variant tags the file as its
+# pdf/ua-1 does; medpdf.pdf.archival then adds the PDF/UA-1 identification.
+_HANDOUT_OPTIONS: dict[str, Any] = {"pdf_variant": archival.VARIANT}
 
 
 class FetchRefused(ValueError):
@@ -158,8 +161,8 @@ def render(html: str, resources: Resources) -> PdfResult:
     root; content cannot add any, as the sanitizer drops every fetching element.
     """
     fetcher = RestrictedFetcher(resources.readable_dirs)
-    document = _document(html, resources, fetcher, **_ACCESSIBLE_OPTIONS)
-    data = _write(document, _ACCESSIBLE_OPTIONS)
+    document = _document(html, resources, fetcher, **_HANDOUT_OPTIONS)
+    data = archival.declare_accessible(_write(document, _HANDOUT_OPTIONS))
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
 
 
