@@ -117,3 +117,10 @@ class PrintError(MedpdfError):
 
 class PrinterChoiceError(UsageError):
     """No printer of that name, or none given and no default: a bad command line (exit 2)."""
+
+
+class RecordError(MedpdfError):
+    """The record of what was handed out cannot be read or written (damaged, busy), exit 1.
+
+    A damaged record is reported, never replaced: it is the clinic's evidence.
+    """

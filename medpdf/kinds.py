@@ -194,6 +194,13 @@ def check_qr_url(value: str, fail: Fail) -> str:
     return value
 
 
+def check_record_folder(value: str, fail: Fail) -> str:
+    """A folder path (relative ones to the working folder, as ``--content`` and ``--output``)."""
+    if "\x00" in value or not value.strip():
+        raise fail(f"must be a folder path, not {show(value)}")
+    return value.strip()
+
+
 def check_printer(value: str, fail: Fail) -> str:
     """A CUPS destination name (``Office`` or ``Office/duplex``), as ``lp -d`` takes it.
 

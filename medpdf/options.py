@@ -34,6 +34,7 @@ from medpdf.kinds import (
     check_lang,
     check_printer,
     check_qr_url,
+    check_record_folder,
 )
 
 T = TypeVar("T")
@@ -165,7 +166,23 @@ PRINTER: Option[str | None] = Option(
     "CUPS printer (queue) name; none: CUPS's default.",
     toml=("print", "printer"),
     flag="--printer",
-    commands=frozenset({"print"}),
+    commands=frozenset({"print", "reprint"}),
+)
+RECORD_FOLDER: Option[str | None] = Option(
+    "record_folder",
+    Text(check_record_folder, metavar="DIR"),
+    None,
+    "Folder of the record of what was handed out (SQLite database and kept PDFs); "
+    "none: record/ in the output folder.",
+    toml=("record", "folder"),
+)
+KEEP_DAYS: Option[float | None] = Option(
+    "keep_days",
+    Number(1, whole=True),
+    None,
+    "Days a record is kept; older ones are pruned, with PDFs no kept record points to; "
+    "none: keep everything.",
+    toml=("record", "keep_days"),
 )
 JOBS: Option[float | None] = Option(
     "jobs",
@@ -241,6 +258,8 @@ OPTIONS: tuple[Option[Any], ...] = (
     CLINIC,
     MAX_GRADE,
     PRINTER,
+    RECORD_FOLDER,
+    KEEP_DAYS,
     JOBS,
     TIME_LIMIT,
     MEMORY_LIMIT,

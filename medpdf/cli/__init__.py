@@ -129,21 +129,33 @@ def print_command(
     name: str, copies: int, content_dir: Path, config_file: Path | None, **given: Any
 ) -> None:
     """Render the patient handout of one drug and send it to a CUPS printer."""
-    from medpdf import model, printing
+    from medpdf import model, printing, record
     from medpdf.build import catalog, handouts, render
 
     settings = load_settings("print", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
-    title = printing.job_title(model.build(source).title)
-    # Ask CUPS first: a wrong printer name should not cost a render.
+    monograph = model.build(source)
+    title = printing.job_title(monograph.title)
+    # Ask CUPS and open the record first: neither problem should cost a render.
     destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
+    kept = record.open_for(settings)
     with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
         target = Path(folder) / f"{source.slug}.pdf"
         made = handouts.render_one(source, render.RunContext.of(settings), target, cached=False)
         for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
             click.echo(warning.format(), err=True)
         paper = settings[PAPER]
-        job = printing.submit(target, destination, title=title, copies=copies, paper=paper)
+        _, job = record.send(
+            kept,
+            target.read_bytes(),
+            [record.Drug.of(monograph)],
+            record.recorded_options(settings.settings),
+            lambda: printing.submit(target, destination, title=title, copies=copies, paper=paper),
+            via="cli",
+            day=settings.printed,
+            copies=copies,
+            printer=destination,
+        )
     copies_note = f", {job.copies} copies" if job.copies > 1 else ""
     click.echo(
         f"sent {source.slug} handout ({made.pages} pages{copies_note}) to {job.printer} "
@@ -275,3 +287,9 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="medpdf")
+
+
+from medpdf.cli.record import history, reprint  # noqa: E402  (commands of their own module)
+
+cli.add_command(history)
+cli.add_command(reprint)

@@ -1,0 +1,142 @@
+"""The record of what was handed out: which edition of which leaflet, when, how.
+
+A clinic must be able to say which edition of a leaflet a patient got and
+print that same edition again after the monograph has changed. Every PDF
+medpdf hands out (``medpdf print``, the station's PDF and print button,
+``medpdf reprint``, packs) is recorded here with the drugs and their editions
+(the content version the footer prints), the options, and the printer and
+CUPS job where printed; the exact PDF is kept once per distinct content.
+Never patient data: a handout's patient lines are blank and no form text is
+kept.
+
+For other products (packs): render the PDF, then::
+
+    from medpdf import record
+    record.keep(config, pdf_bytes, [record.Drug.of(m) for m in monographs],
+                action=record.WRITTEN, via="pack")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from medpdf.config import Config
+from medpdf.errors import PrintError
+from medpdf.options import KEEP_DAYS, RECORD_FOLDER
+from medpdf.printing import PrintJob
+from medpdf.record.entries import (
+    ACTIONS,
+    OPENED,
+    PRINTED,
+    WRITTEN,
+    Drug,
+    Entry,
+    as_json,
+    line,
+    recorded_options,
+)
+from medpdf.record.store import Record
+
+__all__ = [
+    "ACTIONS",
+    "OPENED",
+    "PRINTED",
+    "WRITTEN",
+    "Drug",
+    "Entry",
+    "Record",
+    "as_json",
+    "folder_of",
+    "keep",
+    "line",
+    "open_for",
+    "reader_for",
+    "recorded_options",
+    "send",
+]
+
+
+def folder_of(config: Config) -> Path:
+    """``[record] folder``, else ``record/`` in the output folder."""
+    chosen = config[RECORD_FOLDER]
+    return Path(chosen) if chosen else config.output_dir / "record"
+
+
+def open_for(config: Config) -> Record:
+    """The run's record, checked, cleaned of what killed writers left, and pruned."""
+    days = config[KEEP_DAYS]
+    return Record.open(
+        folder_of(config), keep_days=int(days) if days else None, today=config.printed
+    )
+
+
+def reader_for(config: Config) -> Record:
+    """The run's record for reading only: nothing is created, swept or pruned."""
+    return Record(folder_of(config))
+
+
+def keep(
+    config: Config,
+    pdf: bytes,
+    drugs: Sequence[Drug],
+    *,
+    action: str,
+    via: str,
+    printer: str | None = None,
+    job: str | None = None,
+    copies: int | None = None,
+    reprint_of: int | None = None,
+) -> Entry:
+    """Record one PDF handed out with ``config``'s options and printed date; returns the record."""
+    return open_for(config).keep(
+        pdf,
+        drugs,
+        recorded_options(config.settings),
+        action=action,
+        via=via,
+        day=config.printed,
+        printer=printer,
+        job=job,
+        copies=copies,
+        reprint_of=reprint_of,
+    )
+
+
+def send(
+    kept: Record,
+    pdf: bytes,
+    drugs: Sequence[Drug],
+    chosen: Iterable[tuple[str, str | None]],
+    submit: Callable[[], PrintJob],
+    *,
+    via: str,
+    day: dt.date,
+    copies: int,
+    printer: str,
+    reprint_of: int | None = None,
+) -> tuple[Entry, PrintJob]:
+    """Record a print, hand it to CUPS with ``submit``, then note the job id CUPS gave.
+
+    Recorded first, so a print is never out without its record (killed after
+    ``lp``, the record says "job unknown"); forgotten again if CUPS refuses it.
+    """
+    entry = kept.keep(
+        pdf,
+        drugs,
+        chosen,
+        action=PRINTED,
+        via=via,
+        day=day,
+        printer=printer,
+        copies=copies,
+        reprint_of=reprint_of,
+    )
+    try:
+        job = submit()
+    except PrintError:
+        kept.forget(entry.id)  # nothing went out
+        raise
+    kept.set_job(entry.id, job.job_id)
+    return entry, job

@@ -1,0 +1,421 @@
+"""The record on disk: a SQLite database in WAL mode and the kept PDFs beside it.
+
+Layout of the record folder (``output/record/`` unless ``[record] folder``)::
+
+    record.sqlite       one row per PDF handed out, and the drugs in it
+    pdf/ab/abcd….pdf    each distinct PDF once, named by its SHA-256
+
+Consistency, also against ``kill -9`` at any instant: a PDF is written to a
+temporary name, synced and renamed into ``pdf/`` *inside* the write
+transaction that inserts its record, and the commit comes last. A killed
+writer therefore leaves at worst a PDF no record points to, or a temporary
+file; the next writer to open the record removes both (under the same write
+lock, so it never takes a file from a writer that is still between rename and
+commit). Pruning deletes records first and files after, so no record ever
+lacks its PDF. Several processes (the station, ``medpdf print``, packs) write
+at once: WAL lets readers go on, ``BEGIN IMMEDIATE`` and a generous busy
+timeout queue the writers, and nothing is lost.
+
+A damaged database is reported in one line and left exactly as it is: it is
+the clinic's evidence of what was handed out, never a cache to rebuild.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from medpdf.build.outputs import sweep_stale_temps, write_atomic
+from medpdf.errors import RecordError, UsageError
+from medpdf.record.entries import ACTIONS, Drug, Entry
+
+DATABASE = "record.sqlite"
+ARCHIVE = "pdf"
+SCHEMA_VERSION = 1
+
+#: Seconds a writer waits for another to commit; a record write takes milliseconds.
+BUSY_TIMEOUT = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    day TEXT NOT NULL,
+    action TEXT NOT NULL,
+    via TEXT NOT NULL,
+    options TEXT NOT NULL,
+    pdf TEXT NOT NULL,
+    pages INTEGER NOT NULL,
+    printer TEXT,
+    job TEXT,
+    copies INTEGER,
+    user TEXT,
+    reprint_of INTEGER
+);
+CREATE TABLE IF NOT EXISTS record_drugs (
+    record INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    slug TEXT NOT NULL,
+    title TEXT NOT NULL,
+    edition TEXT NOT NULL,
+    PRIMARY KEY (record, position)
+);
+CREATE INDEX IF NOT EXISTS records_day ON records(day);
+CREATE INDEX IF NOT EXISTS records_pdf ON records(pdf);
+CREATE INDEX IF NOT EXISTS record_drugs_slug ON record_drugs(slug);
+"""
+
+_COLUMNS = "id, at, day, action, via, options, pdf, pages, printer, job, copies, user, reprint_of"
+
+
+def page_count(pdf: bytes) -> int:
+    """Pages of a PDF; anything that is not one is a caller's mistake (ValueError)."""
+    import pikepdf
+
+    try:
+        with pikepdf.open(io.BytesIO(pdf)) as document:
+            return len(document.pages)
+    except pikepdf.PdfError as exc:
+        raise ValueError(f"not a PDF: {exc}") from None
+
+
+class Record:
+    """One record folder. Holds no connection: each operation opens its own.
+
+    That makes one object safe to share between the station's threads, and
+    every process sees the others' commits at once.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file."""
+        return self.folder / DATABASE
+
+    @property
+    def archive(self) -> Path:
+        """The kept PDFs, by SHA-256."""
+        return self.folder / ARCHIVE
+
+    def pdf_path(self, sha256: str) -> Path:
+        """Where the PDF with this SHA-256 is kept."""
+        return self.archive / sha256[:2] / f"{sha256}.pdf"
+
+    # -- opening ----------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, folder: Path, keep_days: int | None = None, today: dt.date | None = None
+    ) -> Record:
+        """Create or check the record, remove what killed writers left, prune old records.
+
+        Raises :class:`RecordError` (one line) for a damaged or unusable database.
+        """
+        record = cls(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RecordError(f"cannot create the record folder {folder}: {exc}") from None
+        with record._connection() as db:
+            record._check(db)
+            db.execute("PRAGMA journal_mode=WAL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RecordError(
+                    f"the record database {record.database} was made by a newer medpdf "
+                    f"(schema {version}); use that version"
+                )
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if keep_days is not None:
+            record.prune(keep_days, today or dt.date.today())
+        record.sweep()
+        return record
+
+    def _check(self, db: sqlite3.Connection) -> None:
+        """Fail with one line when SQLite finds the file damaged."""
+        result = db.execute("PRAGMA quick_check").fetchone()[0]
+        if result != "ok":
+            raise self._damaged(result)
+
+    def _damaged(self, reason: object) -> RecordError:
+        return RecordError(
+            f"the record database {self.database} is damaged ({reason}); it was left as it "
+            "is: restore it from a backup, or move it aside to start a new record"
+        )
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode; SQLite's errors become one-line RecordErrors."""
+        db: sqlite3.Connection | None = None
+        try:
+            db = sqlite3.connect(self.database, timeout=BUSY_TIMEOUT, isolation_level=None)
+            yield db
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise RecordError(
+                    f"the record database {self.database} stayed busy for {BUSY_TIMEOUT:g} s"
+                ) from None
+            raise RecordError(f"cannot use the record database {self.database}: {exc}") from None
+        except sqlite3.DatabaseError as exc:  # not a database, malformed image
+            raise self._damaged(exc) from None
+        finally:
+            if db is not None:
+                db.close()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding SQLite's write lock from the start."""
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    # -- writing ----------------------------------------------------------------
+
+    def keep(
+        self,
+        pdf: bytes,
+        drugs: Sequence[Drug],
+        chosen: Iterable[tuple[str, str | None]],
+        *,
+        action: str,
+        via: str,
+        day: dt.date,
+        printer: str | None = None,
+        job: str | None = None,
+        copies: int | None = None,
+        user: str | None = None,
+        reprint_of: int | None = None,
+    ) -> Entry:
+        """Record one PDF handed out, keeping the PDF itself once per distinct content.
+
+        ``chosen`` are the options as :func:`recorded_options` gives them (only
+        those that change a PDF, as text). Returns the new record.
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        if not drugs:
+            raise ValueError("a record names at least one drug")
+        sha256 = hashlib.sha256(pdf).hexdigest()
+        pages = page_count(pdf)
+        chosen = tuple(sorted(chosen))
+        at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        target = self.pdf_path(sha256)
+        with self._writing() as db:
+            # Renamed into place under the write lock, committed after: see the module doc.
+            if not _complete(target, len(pdf)):
+                write_atomic(target, pdf)
+                _sync_folder(target.parent)
+            cursor = db.execute(
+                f"INSERT INTO records ({_COLUMNS}) VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    at,
+                    day.isoformat(),
+                    action,
+                    via,
+                    json.dumps(dict(chosen), sort_keys=True),
+                    sha256,
+                    pages,
+                    printer,
+                    job,
+                    copies,
+                    user,
+                    reprint_of,
+                ),
+            )
+            number = int(cursor.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO record_drugs VALUES (?,?,?,?,?)",
+                [(number, i, d.slug, d.title, d.edition) for i, d in enumerate(drugs)],
+            )
+        return Entry(
+            number,
+            at,
+            day.isoformat(),
+            action,
+            via,
+            tuple(drugs),
+            chosen,
+            sha256,
+            pages,
+            printer,
+            job,
+            copies,
+            user,
+            reprint_of,
+        )
+
+    def set_job(self, number: int, job: str) -> None:
+        """Note the job id CUPS gave, once it has accepted the job."""
+        with self._writing() as db:
+            db.execute("UPDATE records SET job = ? WHERE id = ?", (job, number))
+
+    def forget(self, number: int) -> None:
+        """Remove a record of something that did not happen (CUPS refused the job)."""
+        with self._writing() as db:
+            db.execute("DELETE FROM record_drugs WHERE record = ?", (number,))
+            db.execute("DELETE FROM records WHERE id = ?", (number,))
+        self.sweep()
+
+    def prune(self, keep_days: int, today: dt.date) -> int:
+        """Delete records printed more than ``keep_days`` days before ``today``.
+
+        Their PDFs go only when no remaining record points to them (the sweep
+        after the commit), so a kept record never loses its edition.
+        """
+        cutoff = (today - dt.timedelta(days=keep_days)).isoformat()
+        with self._writing() as db:
+            old = "SELECT id FROM records WHERE day < ?"
+            db.execute(f"DELETE FROM record_drugs WHERE record IN ({old})", (cutoff,))
+            removed = db.execute("DELETE FROM records WHERE day < ?", (cutoff,)).rowcount
+        self.sweep()
+        return int(removed)
+
+    def sweep(self) -> int:
+        """Remove kept PDFs no record points to, and temporary files of dead writers.
+
+        Runs under the write lock: a live writer renames and commits while
+        holding it, so a file without a record here is truly left over.
+        """
+        removed = 0
+        with self._writing() as db:
+            wanted = {row[0] for row in db.execute("SELECT DISTINCT pdf FROM records")}
+            for folder in _subfolders(self.archive):
+                removed += sweep_stale_temps(folder)
+                for path in folder.glob("*.pdf"):
+                    if path.stem not in wanted:
+                        with contextlib.suppress(FileNotFoundError):
+                            path.unlink()
+                            removed += 1
+        return removed
+
+    # -- reading ----------------------------------------------------------------
+
+    def entries(
+        self,
+        name: str | None = None,
+        since: dt.date | None = None,
+        day: dt.date | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """Records, oldest first: of a drug (slug or title contains ``name``), since a day."""
+        if not self.database.is_file():
+            return []  # nothing handed out yet; reading never creates the record
+        where = ["1"]
+        values: list[Any] = []
+        if since is not None:
+            where.append("day >= ?")
+            values.append(since.isoformat())
+        if day is not None:
+            where.append("day = ?")
+            values.append(day.isoformat())
+        if name:
+            pattern = "%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(
+                "EXISTS (SELECT 1 FROM record_drugs d WHERE d.record = records.id AND "
+                "(d.slug LIKE ? ESCAPE '\\' OR d.title LIKE ? ESCAPE '\\'))"
+            )
+            values += [pattern, pattern]
+        order = "DESC" if newest_first else "ASC"
+        bounded = f" LIMIT {int(limit)}" if limit is not None else ""
+        query = f"SELECT {_COLUMNS} FROM records WHERE {' AND '.join(where)} ORDER BY id {order}"
+        with self._connection() as db:
+            rows = db.execute(query + bounded, values).fetchall()
+            drugs = self._drugs(db, [row[0] for row in rows])
+        return [_entry(row, drugs.get(row[0], ())) for row in rows]
+
+    def _drugs(self, db: sqlite3.Connection, numbers: list[int]) -> dict[int, tuple[Drug, ...]]:
+        found: dict[int, list[Drug]] = {}
+        for start in range(0, len(numbers), 500):  # SQLite's bound-parameter limit
+            part = numbers[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for record, slug, title, edition in db.execute(
+                "SELECT record, slug, title, edition FROM record_drugs "
+                f"WHERE record IN ({marks}) ORDER BY record, position",
+                part,
+            ):
+                found.setdefault(record, []).append(Drug(slug, title, edition))
+        return {number: tuple(drugs) for number, drugs in found.items()}
+
+    def entry(self, number: int) -> Entry:
+        """One record by its ID; an unknown ID is a usage error (exit 2)."""
+        if self.database.is_file():
+            with self._connection() as db:
+                row = db.execute(f"SELECT {_COLUMNS} FROM records WHERE id = ?", (number,))
+                found = row.fetchone()
+                if found is not None:
+                    return _entry(found, self._drugs(db, [number]).get(number, ()))
+        raise UsageError(f"no record {number} in {self.database}")
+
+    def pdf_of(self, entry: Entry) -> bytes:
+        """The exact PDF a record handed out, checked against its SHA-256."""
+        path = self.pdf_path(entry.pdf)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise RecordError(
+                f"the kept PDF of record {entry.id} is missing ({path}: {exc.strerror or exc})"
+            ) from None
+        if hashlib.sha256(data).hexdigest() != entry.pdf:
+            raise RecordError(f"the kept PDF of record {entry.id} is damaged ({path})")
+        return data
+
+
+def _entry(row: Sequence[Any], drugs: Iterable[Drug]) -> Entry:
+    (number, at, day, action, via, chosen, pdf, pages, printer, job, copies, user, again) = row
+    values = json.loads(chosen)
+    return Entry(
+        int(number),
+        at,
+        day,
+        action,
+        via,
+        tuple(drugs),
+        tuple(sorted(values.items())),
+        pdf,
+        int(pages),
+        printer,
+        job,
+        copies,
+        user,
+        again,
+    )
+
+
+def _complete(path: Path, size: int) -> bool:
+    """A kept PDF is only ever complete (renamed into place), so its size is enough."""
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename durable before the commit that refers to it."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return [p for p in folder.iterdir() if p.is_dir()]
