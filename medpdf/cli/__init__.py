@@ -251,6 +251,7 @@ def build_command(content_dir: Path, config_file: Path | None, **given: Any) -> 
 @friendly_errors
 def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given: Any) -> None:
     """Run the clinic printing station: search, preview and print handouts in a browser."""
+    from medpdf import record
     from medpdf.build.render import RunContext
     from medpdf.options import HOST, PORT
     from medpdf.station import app, state
@@ -259,6 +260,7 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
 
     sources.require_folder(content_dir)
     settings = load_settings("serve", config_file, content_dir, given, output_dir)
+    record.open_for(settings)  # a damaged record stops the station here, in one line
     host = settings[HOST]
     station = state.StationSettings(RunContext.of(settings), allowed_hosts=app.hosts_for(host))
     sock = serving.listen(host, int(settings[PORT]))

@@ -6,7 +6,6 @@ No render happens in the server process: PDFs come from the :class:`Renderer`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import tempfile
@@ -29,6 +28,7 @@ from medpdf.build.render import RunContext
 from medpdf.errors import PrinterChoiceError, PrintError
 from medpdf.kinds import PAPERS
 from medpdf.options import PAPER, PRINTER
+from medpdf.station import printed
 from medpdf.station.renderer import Busy, RenderFailed
 from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, Station
 
@@ -127,17 +127,11 @@ async def drug_pdf(request: Request) -> Response:
     station = _station(request)
     entry = station.entry(request.path_params["slug"])
     source = station.fresh_source(entry)
-    station.monograph(source)  # a content error is a 422 page with its line, not a 500
+    mono = station.monograph(source)  # a content error is a 422 page with its line, not a 500
     context = station.request_context(request.query_params)
     data = await _handout_bytes(station, source, context)
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="{entry.slug}.pdf"',
-            "Cache-Control": "no-cache",
-        },
-    )
+    await printed.keep_opened(station, data, mono, context)
+    return printed.pdf_response(data, f"{entry.slug}.pdf")
 
 
 #: Copies one click may print; more is a mistake at a clinic counter.
@@ -197,7 +191,15 @@ async def drug_print(request: Request) -> Response:
     mono = station.monograph(source)
     data = await _handout_bytes(station, source, context)
     paper = context.config[PAPER]
-    job = await asyncio.to_thread(_send, data, printer, mono.title, copies, paper)
+    job = await printed.keep_printed(
+        station,
+        data,
+        mono,
+        context,
+        lambda: _send(data, printer, mono.title, copies, paper),
+        printer,
+        copies,
+    )
     chosen = options.to_query(context.config.settings)
     query = f"{chosen}&sent={job.job_id}&copies={job.copies}"
     return RedirectResponse(f"/drug/{entry.slug}?{query}", status_code=303)
@@ -208,12 +210,9 @@ def _send(data: bytes, printer: str, title: str, copies: int, paper: str) -> pri
     with tempfile.TemporaryDirectory(prefix="medpdf-station-") as folder:
         path = Path(folder) / "handout.pdf"
         path.write_bytes(data)
-        try:
-            return printing.submit(
-                path, printer, title=printing.job_title(title), copies=copies, paper=paper
-            )
-        except PrintError as exc:
-            raise HTTPException(502, exc.message) from None
+        return printing.submit(
+            path, printer, title=printing.job_title(title), copies=copies, paper=paper
+        )
 
 
 async def booklet_pdf(request: Request) -> Response:
@@ -302,6 +301,8 @@ ROUTES = [
     Route("/drug/{slug:str}/print", drug_print, methods=["POST"]),
     Route("/drug/{slug:str}", drug_page),
     Route("/booklet.pdf", booklet_pdf),
+    Route("/printed", printed.printed_page),
+    Route("/printed/{number:int}.pdf", printed.printed_pdf),
     Route("/health", health),
     Route("/static/{path:path}", static_file),
     Route("/favicon.ico", no_icon),

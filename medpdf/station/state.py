@@ -23,7 +23,7 @@ from starlette.responses import (
     HTMLResponse,
 )
 
-from medpdf import __version__, model, options, printing, sources, templating
+from medpdf import __version__, model, options, printing, record, sources, templating
 from medpdf.build.catalog import Entry
 from medpdf.build.render import RunContext
 from medpdf.config import Resources, today
@@ -86,6 +86,8 @@ class Station:
         self.pool = RenderPool(self.context.limits)
         shelf = PdfShelf(settings.cache_dir, int(self.config[CACHE_SIZE]) * 1024 * 1024)
         self.renderer = Renderer(self.pool, shelf, int(self.config[QUEUE]))
+        # Checked, swept and pruned once at start; a damaged one stops the station.
+        self.record = record.open_for(self.config)
         self._refresh_lock = asyncio.Lock()
         self._printers: tuple[printing.Destinations | None, str | None] = (None, None)
         self._printers_asked = -float("inf")

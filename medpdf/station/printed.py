@@ -1,0 +1,146 @@
+"""The station's side of the record: every PDF it hands out is recorded; the "Printed" page.
+
+A PDF leaves the station only after its record is committed, so the record
+is never behind what staff handed out; if the record cannot be written the
+request fails with one line (a 500 page) instead. The record is written from
+a thread (SQLite blocks), each write on its own connection.
+
+``GET /printed`` lists today's records, newest first; ``?drug=`` searches every
+day by drug slug or title. ``GET /printed/<id>.pdf`` opens the exact PDF a
+record kept (that is a hand-out too, recorded as a reprint).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from medpdf import record
+from medpdf.build.render import RunContext
+from medpdf.config import today
+from medpdf.errors import PrintError, RecordError, UsageError
+from medpdf.model import Monograph
+from medpdf.printing import PrintJob
+from medpdf.station.state import Station
+
+#: Records one page shows; a search that finds more says so.
+PAGE_SIZE = 200
+
+
+def pdf_response(data: bytes, filename: str) -> Response:
+    """A PDF shown in the browser's viewer."""
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+async def keep_opened(station: Station, data: bytes, drug: Monograph, context: RunContext) -> None:
+    """Record a handout PDF the station is about to send to a browser."""
+    chosen = record.recorded_options(context.config.settings)
+    try:
+        await asyncio.to_thread(
+            station.record.keep,
+            data,
+            [record.Drug.of(drug)],
+            chosen,
+            action=record.OPENED,
+            via="station",
+            day=context.config.printed,
+        )
+    except RecordError as exc:
+        raise HTTPException(500, f"The handout was not handed out: {exc.message}") from None
+
+
+async def keep_printed(
+    station: Station,
+    data: bytes,
+    drug: Monograph,
+    context: RunContext,
+    submit: Callable[[], PrintJob],
+    printer: str,
+    copies: int,
+) -> PrintJob:
+    """Record a print, send it with ``submit``, note the job id; a refused job is forgotten."""
+    try:
+        _, job = await asyncio.to_thread(
+            record.send,
+            station.record,
+            data,
+            [record.Drug.of(drug)],
+            record.recorded_options(context.config.settings),
+            submit,
+            via="station",
+            day=context.config.printed,
+            copies=copies,
+            printer=printer,
+        )
+    except RecordError as exc:
+        raise HTTPException(500, f"Nothing was printed: {exc.message}") from None
+    except PrintError as exc:
+        raise HTTPException(502, exc.message) from None
+    return job
+
+
+async def printed_page(request: Request) -> Response:
+    """Today's records, or every record of a drug (``?drug=``), newest first."""
+    station: Station = request.app.state.station
+    drug = str(request.query_params.get("drug", "")).strip()[:200]
+    day = None if drug else today()
+    try:
+        found = await asyncio.to_thread(
+            station.record.entries,
+            name=drug or None,
+            day=day,
+            newest_first=True,
+            limit=PAGE_SIZE + 1,
+        )
+    except RecordError as exc:
+        raise HTTPException(500, exc.message) from None
+    return station.page(
+        "printed",
+        drug=drug,
+        day=day,
+        day_label=_long_date(day) if day else None,
+        entries=found[:PAGE_SIZE],
+        more=len(found) > PAGE_SIZE,
+        page_size=PAGE_SIZE,
+    )
+
+
+async def printed_pdf(request: Request) -> Response:
+    """The exact PDF a record kept, opened again (and recorded as a reprint)."""
+    station: Station = request.app.state.station
+    number = int(request.path_params["number"])
+    try:
+        original = await asyncio.to_thread(station.record.entry, number)
+        data = await asyncio.to_thread(station.record.pdf_of, original)
+        await asyncio.to_thread(
+            station.record.keep,
+            data,
+            original.drugs,
+            original.options,
+            action=record.OPENED,
+            via="station",
+            day=today(),
+            reprint_of=original.id,
+        )
+    except UsageError:
+        raise HTTPException(404, f"There is no record {number}.") from None
+    except RecordError as exc:
+        raise HTTPException(500, exc.message) from None
+    slug = original.drugs[0].slug if len(original.drugs) == 1 else "handouts"
+    return pdf_response(data, f"{slug}-record-{original.id}.pdf")
+
+
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day.strftime('%B %Y')}"
