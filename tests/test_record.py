@@ -37,16 +37,14 @@ CHOSEN = (("paper", "a4"), ("large_print", "0"), ("patient_fields", "0"), ("lang
 TODAY = dt.date(2026, 12, 1)
 
 
-def small_pdf(label: str, pages: int = 1, padding: int = 0) -> bytes:
-    """A valid PDF whose bytes differ per label (and, with padding, is that much larger)."""
+def small_pdf(label: str, pages: int = 1) -> bytes:
+    """A valid PDF whose bytes differ per label (and per call)."""
     pdf = pikepdf.new()
     for _ in range(pages):
         pdf.add_blank_page()
     pdf.docinfo["/Title"] = label
-    if padding:
-        pdf.Root["/Padding"] = pdf.make_stream(os.urandom(padding))
     out = io.BytesIO()
-    pdf.save(out, compress_streams=False)
+    pdf.save(out, compress_streams=False)  # a random /ID: call once per PDF wanted
     return out.getvalue()
 
 
@@ -254,7 +252,8 @@ def test_a_job_cups_refuses_leaves_no_record(
 
 def test_what_a_killed_writer_leaves_is_cleaned_by_the_next_run(folder: Path):
     kept = Record.open(folder)
-    good = kept.keep(small_pdf("good"), [ZEN], CHOSEN, action=record.OPENED, via="x", day=TODAY)
+    data = small_pdf("good")
+    good = kept.keep(data, [ZEN], CHOSEN, action=record.OPENED, via="x", day=TODAY)
     # Killed after the rename, before the commit: a PDF no record points to.
     orphan = kept.pdf_path(hashlib.sha256(b"orphan").hexdigest())
     orphan.parent.mkdir(parents=True, exist_ok=True)
@@ -274,7 +273,7 @@ def test_what_a_killed_writer_leaves_is_cleaned_by_the_next_run(folder: Path):
 
     Record.open(folder)
     assert not orphan.exists() and not temp.exists() and live.exists()
-    assert Record(folder).pdf_of(good) == small_pdf("good")
+    assert Record(folder).pdf_of(good) == data
     live.unlink()
     assert_consistent(folder)
 
