@@ -413,3 +413,31 @@ def test_the_api_refuses_what_is_not_a_pdf(folder: Path):
         entry = kept.keep(small_pdf("z"), [ZEN], CHOSEN, action=record.OPENED, via="x", day=TODAY)
         kept.pdf_path(entry.pdf).unlink()
         kept.pdf_of(entry)
+
+
+# --------------------------------------------------------------------------- archival PDFs
+
+
+def test_handouts_are_archival_pdf_a_2a_and_accessible_pdf_ua_1(
+    project: Path,  # noqa: F811
+):
+    for name in ("one.pdf", "two.pdf"):
+        made = invoke_cli("handout", DRUG.lower(), "-o", name)
+        assert made.exit_code == 0, made.output
+    data = (project / "one.pdf").read_bytes()
+    # Deterministic, so that a day's hand-outs of one edition share one kept file.
+    assert (project / "two.pdf").read_bytes() == data
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert pdf.pdf_version == "1.7"
+        meta = pdf.open_metadata()
+        assert (meta.get("pdfaid:part"), meta.get("pdfaid:conformance")) == ("2", "A")
+        assert meta.get("pdfuaid:part") == "1"
+        assert meta.get("dc:title") == f"{DRUG} \u2013 patient information"
+        (intent,) = pdf.Root.OutputIntents
+        assert intent.S == "/GTS_PDFA1"
+        assert str(intent.OutputConditionIdentifier).endswith("sRGB")
+        assert intent.DestOutputProfile.N == 3  # an RGB ICC profile is embedded
+        assert "/StructTreeRoot" in pdf.Root and bool(pdf.Root.MarkInfo.Marked)
+        assert str(pdf.Root.Lang) == "en"
+        assert len(pdf.trailer.ID) == 2
+        assert "/EmbeddedFiles" not in pdf.Root.get("/Names", {})

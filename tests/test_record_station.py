@@ -54,7 +54,7 @@ def test_every_pdf_the_station_hands_out_is_on_the_printed_page(
     page = client.get("/printed").text
     assert "Printed today" in page
     assert f'Gammazol <span class="edition">version {edition}</span>' in page
-    assert "Letter, large print" in page and "opened: opened in a browser" in page
+    assert "Letter, large print" in page and "Opened in a browser" in page
     assert '<a href="/printed/1.pdf"' in page
 
     again = client.get("/printed/1.pdf")
@@ -132,7 +132,7 @@ def test_station_prints_and_cli_reprints_through_a_real_cups_are_recorded(
         job = re.search(r"sent=([^&]+)", sent.headers["location"])
         assert job is not None
         page = client.get("/printed").text
-        assert f"printed: {cups.printer} job {job.group(1)}, 2 copies" in page
+        assert f"Printed on {cups.printer} job {job.group(1)}, 2 copies" in page
     first, _ = cups.wait_for_pdf(job.group(1))
     assert GAMMA_SENTENCE in normalised_text(first)
 
