@@ -24,17 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import io
 import json
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.errors import RecordError, UsageError
+from medpdf.record.archive import Archive, page_count
 from medpdf.record.entries import ACTIONS, Drug, Entry
 
 DATABASE = "record.sqlite"
@@ -76,17 +73,6 @@ CREATE INDEX IF NOT EXISTS record_drugs_slug ON record_drugs(slug);
 _COLUMNS = "id, at, day, action, via, options, pdf, pages, printer, job, copies, user, reprint_of"
 
 
-def page_count(pdf: bytes) -> int:
-    """Pages of a PDF; anything that is not one is a caller's mistake (ValueError)."""
-    import pikepdf
-
-    try:
-        with pikepdf.open(io.BytesIO(pdf)) as document:
-            return len(document.pages)
-    except pikepdf.PdfError as exc:
-        raise ValueError(f"not a PDF: {exc}") from None
-
-
 class Record:
     """One record folder. Holds no connection: each operation opens its own.
 
@@ -104,13 +90,13 @@ class Record:
         return self.folder / DATABASE
 
     @property
-    def archive(self) -> Path:
+    def archive(self) -> Archive:
         """The kept PDFs, by SHA-256."""
-        return self.folder / ARCHIVE
+        return Archive(self.folder / ARCHIVE)
 
     def pdf_path(self, sha256: str) -> Path:
         """Where the PDF with this SHA-256 is kept."""
-        return self.archive / sha256[:2] / f"{sha256}.pdf"
+        return self.archive.path(sha256)
 
     # -- opening ----------------------------------------------------------------
 
@@ -218,16 +204,12 @@ class Record:
             raise ValueError(f"unknown action {action!r}")
         if not drugs:
             raise ValueError("a record names at least one drug")
-        sha256 = hashlib.sha256(pdf).hexdigest()
         pages = page_count(pdf)
         chosen = tuple(sorted(chosen))
         at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        target = self.pdf_path(sha256)
         with self._writing() as db:
             # Renamed into place under the write lock, committed after: see the module doc.
-            if not _complete(target, len(pdf)):
-                write_atomic(target, pdf)
-                _sync_folder(target.parent)
+            sha256 = self.archive.put(pdf)
             cursor = db.execute(
                 f"INSERT INTO records ({_COLUMNS}) VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
@@ -299,17 +281,9 @@ class Record:
         Runs under the write lock: a live writer renames and commits while
         holding it, so a file without a record here is truly left over.
         """
-        removed = 0
         with self._writing() as db:
             wanted = {row[0] for row in db.execute("SELECT DISTINCT pdf FROM records")}
-            for folder in _subfolders(self.archive):
-                removed += sweep_stale_temps(folder)
-                for path in folder.glob("*.pdf"):
-                    if path.stem not in wanted:
-                        with contextlib.suppress(FileNotFoundError):
-                            path.unlink()
-                            removed += 1
-        return removed
+            return self.archive.keep_only(wanted)
 
     # -- reading ----------------------------------------------------------------
 
@@ -376,14 +350,13 @@ class Record:
         """The exact PDF a record handed out, checked against its SHA-256."""
         path = self.pdf_path(entry.pdf)
         try:
-            data = path.read_bytes()
+            return self.archive.read(entry.pdf)
         except OSError as exc:
             raise RecordError(
                 f"the kept PDF of record {entry.id} is missing ({path}: {exc.strerror or exc})"
             ) from None
-        if hashlib.sha256(data).hexdigest() != entry.pdf:
-            raise RecordError(f"the kept PDF of record {entry.id} is damaged ({path})")
-        return data
+        except ValueError:
+            raise RecordError(f"the kept PDF of record {entry.id} is damaged ({path})") from None
 
 
 def _entry(row: Sequence[Any], drugs: Iterable[Drug]) -> Entry:
@@ -405,26 +378,3 @@ def _entry(row: Sequence[Any], drugs: Iterable[Drug]) -> Entry:
         user,
         again,
     )
-
-
-def _complete(path: Path, size: int) -> bool:
-    """A kept PDF is only ever complete (renamed into place), so its size is enough."""
-    try:
-        return path.stat().st_size == size
-    except OSError:
-        return False
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make a rename durable before the commit that refers to it."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _subfolders(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return [p for p in folder.iterdir() if p.is_dir()]
