@@ -174,7 +174,8 @@ class Record:
             try:
                 yield db
             except BaseException:
-                db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                    db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
 
