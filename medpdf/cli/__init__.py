@@ -275,3 +275,8 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="medpdf")
+
+
+from medpdf.cli.pack import pack  # noqa: E402  (commands in their own modules)
+
+cli.add_command(pack)
