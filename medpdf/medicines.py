@@ -54,7 +54,7 @@ def _blocks(body: str) -> list[str]:
     for block in re.split(r"\n\s*\n", body):
         items = re.split(r"\n\s*(?=[*+\u2022-]\s|\d+[.)]\s)", block.strip())
         for item in items:
-            lines = [line.strip() for line in item.splitlines() if not line.lstrip().startswith("#")]
+            lines = [line.strip() for line in item.splitlines() if not line.strip().startswith("#")]
             text = markdown.plain_text(re.sub(r"^(?:[*+\u2022-]|\d+[.)])\s+", "", " ".join(lines)))
             # "Usage:" written as a label at the start of the paragraph (combinations).
             text = re.sub(r"^(?:usage|uses?|indications?)\s*:\s*", "", text, flags=re.I)
@@ -153,7 +153,7 @@ def names_of(monograph: Monograph) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Place:
-    """A part of a leaflet: ``key`` is a section key ("how_it_works", "intro"), ``heading`` its own."""
+    """A part of a leaflet: a section key ("how_it_works", "intro") and its own heading."""
 
     key: str
     heading: str

@@ -161,7 +161,7 @@ def read_file(path: Path) -> PackRequest:
         raise fail(f"unknown key '{unknown[0]}' (keys: name, medicine)", unknown[0])
     title = data.get("name")
     if title is not None and (not isinstance(title, str) or not slug_of(title)):
-        raise fail("name: must be a short text such as \"my-medicines\"", "name")
+        raise fail('name: must be a short text such as "my-medicines"', "name")
     entries = data.get("medicine", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise fail("medicine: write each one as a [[medicine]] table", "medicine")

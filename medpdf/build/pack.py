@@ -2,7 +2,7 @@
 
 The names are resolved like ``medpdf handout`` resolves one (slug or title; an
 unknown one exits 2 with close suggestions), a name given twice counts once,
-and 1–20 medicines make a pack. Every document of the pack goes through the
+and 1 to 20 medicines make a pack. Every document of the pack goes through the
 one render path: page 1 and the closing disclaimer from ``pack.html.j2``, each
 medicine from :func:`medpdf.templating.monograph_html`. They are laid out as
 separate documents (each keeps its own "page x of y") and written as one tagged
@@ -167,7 +167,8 @@ def make_pack(request: PackRequest, context: RunContext, target: Path | None = N
     wanted = request.settle(
         [(m.title, names | {m.title}) for m, names in zip(monographs, answers, strict=True)]
     )
-    destination = target or packs_dir(config) / f"{default_name(request, [s.slug for s in found])}.pdf"
+    name = default_name(request, [source.slug for source in found])
+    destination = target or packs_dir(config) / f"{name}.pdf"
     limits = replace(context.limits, seconds=context.limits.seconds * (len(found) + 1))
     job = PackJob(tuple(found), wanted, context, destination)
     result = run_here(pack_task, job, limits)
