@@ -32,7 +32,7 @@ from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
 from medpdf.workers import Failure, run_here
 
 #: A purpose longer than this is shortened; large print has less room per line.
-PURPOSE_LIMIT = {False: 90, True: 60}
+PURPOSE_LIMIT = {False: 90, True: 70}
 
 
 def packs_dir(config: Config) -> Path:
