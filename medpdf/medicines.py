@@ -87,7 +87,9 @@ def shorten(text: str, limit: int = PURPOSE_LIMIT) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cuts = [m.start() for m in _CLAUSE_BREAKS.finditer(text) if _MIN_CLAUSE <= m.start() <= limit]
+    cuts = [
+        m.start() for m in _CLAUSE_BREAKS.finditer(text) if _MIN_CLAUSE <= m.start() <= limit - 1
+    ]
     if cuts:
         return text[: cuts[-1]].rstrip(" ,;:") + "…"
     cut = text.rfind(" ", 0, limit - 1)

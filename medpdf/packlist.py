@@ -134,9 +134,11 @@ def from_flags(
     return PackRequest(tuple(all_names), times, texts, base.title if base else None)
 
 
-def _line_of(text: str, needle: str) -> int | None:
+def _line_of(text: str, needle: str, after: str | None = None) -> int | None:
+    """The first line holding ``needle`` (after the first line holding ``after``, if given)."""
+    start = (_line_of(text, after) or 0) if after else 0
     for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
+        if number > start and needle in line:
             return number
     return None
 
@@ -153,8 +155,8 @@ def read_file(path: Path) -> PackRequest:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(where, None, f"not valid TOML: {exc}") from None
 
-    def fail(message: str, needle: str | None = None) -> ConfigError:
-        return ConfigError(where, _line_of(text, needle) if needle else None, message)
+    def fail(message: str, needle: str | None = None, after: str | None = None) -> ConfigError:
+        return ConfigError(where, _line_of(text, needle, after) if needle else None, message)
 
     unknown = sorted(set(data) - {"name", "medicine"})
     if unknown:
@@ -181,25 +183,29 @@ def _entry(
     fail: Any,
 ) -> str:
     label = f"medicine {number}"
+    name = entry.get("name")
+    anchor = f'"{name}"' if isinstance(name, str) else None
     unknown = sorted(set(entry) - {"name", "take", "note"})
     if unknown:
-        raise fail(f"{label}: unknown key '{unknown[0]}' (keys: name, take, note)", unknown[0])
-    name = entry.get("name")
+        message = f"{label}: unknown key '{unknown[0]}' (keys: name, take, note)"
+        raise fail(message, unknown[0], anchor)
     if not isinstance(name, str) or not name.strip():
         raise fail(f"{label}: needs a name")
     take = entry.get("take")
+    key = "take"
     try:
         if take is not None:
             if not isinstance(take, str | list):
                 raise UsageError(f"{label}: take must be a list of times")
             times[name] = parse_times(take, f"{label} ({name}): take")
         note = entry.get("note")
+        key = "note"
         if note is not None:
             if not isinstance(note, str):
                 raise UsageError(f"{label} ({name}): note must be text")
             notes[name] = _note(note, f"{label} ({name}): note")
     except UsageError as exc:
-        raise fail(exc.message, name) from None
+        raise fail(exc.message, key, anchor) from None
     return name.strip()
 
 
