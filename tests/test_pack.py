@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ import pdfplumber
 import pikepdf
 import pytest
 from conftest import invoke_cli, normalise, normalised_page_texts, write_monograph
+from private_cups import Cups
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pack"
 LOGO = Path(__file__).parent / "fixtures" / "clinic" / "logo.svg"
@@ -321,3 +324,54 @@ def test_a_broken_medicine_names_its_file_and_nothing_is_written(tmp_path: Path)
     assert len(result.stderr.strip().splitlines()) == 1
     assert not target.exists()
     assert not list(tmp_path.glob(".*medpdf-tmp"))
+
+
+# -- printing a pack ----------------------------------------------------------------------------
+
+
+def test_print_with_several_names_prints_their_pack_through_a_real_cups(
+    cups: Cups, project: Path
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "medpdf",
+            "print",
+            "zorvatin",
+            "klemorex",
+            "--printer",
+            cups.printer,
+        ],
+        cwd=project,
+        env=cups.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    sent = re.fullmatch(
+        rf"sent medication pack of 2 medicines \((\d+) pages\) to {cups.printer} "
+        rf"as job ({cups.printer}-\d+)\n",
+        done.stdout,
+    )
+    assert sent, done.stdout
+    pdf, accounting = cups.wait_for_pdf(sent.group(2))
+    pages = normalised_page_texts(pdf)
+    assert len(pages) == int(sent.group(1))
+    assert "My medicines" in pages[0] and "Zorvatin" in pages[0] and "Klémorex" in pages[0]
+    assert f"Page 1 of {len(pages)}" in pages[0]
+    assert "title=My medicines: Zorvatin, Klémorex \u2013 patient handout" in accounting
+    assert not (project / "output" / "packs").exists() or not any(
+        (project / "output" / "packs").glob("zorvatin*")
+    )
+
+
+def test_print_with_an_unknown_name_among_several_asks_no_printer(project: Path) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        patch.setenv("PATH", "/nonexistent")  # no lp or lpstat: CUPS must not be reached
+        result = invoke_cli("print", "zorvatin", "zorvatn")
+    assert result.exit_code == 2
+    assert "no monograph named 'zorvatn'" in result.stderr

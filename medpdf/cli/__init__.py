@@ -113,7 +113,7 @@ def handout(
 
 
 @cli.command(name="print")
-@click.argument("name")
+@click.argument("names", nargs=-1, required=True)
 @click.option(
     "--copies",
     type=click.IntRange(min=1, max=100),
@@ -126,14 +126,22 @@ def handout(
 @table_options("print")
 @friendly_errors
 def print_command(
-    name: str, copies: int, content_dir: Path, config_file: Path | None, **given: Any
+    names: tuple[str, ...], copies: int, content_dir: Path, config_file: Path | None, **given: Any
 ) -> None:
-    """Render the patient handout of one drug and send it to a CUPS printer."""
+    """Render the patient handout of one drug and send it to a CUPS printer.
+
+    Given several drugs, print their medication pack (as ``medpdf pack`` makes it).
+    """
     from medpdf import model, printing
     from medpdf.build import catalog, handouts, render
 
     settings = load_settings("print", config_file, content_dir, given)
-    source = catalog.find_source(content_dir, name)
+    if len(names) > 1:
+        from medpdf.cli.pack import print_pack
+
+        print_pack(names, copies, settings)
+        return
+    source = catalog.find_source(content_dir, names[0])
     title = printing.job_title(model.build(source).title)
     # Ask CUPS first: a wrong printer name should not cost a render.
     destination = printing.choose_printer(printing.destinations(), settings[PRINTER])

@@ -15,6 +15,7 @@ from medpdf.cli.flags import (
     output_option,
     table_options,
 )
+from medpdf.config import Config
 
 
 @click.command(name="pack")
@@ -73,4 +74,31 @@ def pack(
     click.echo(
         f"wrote {made.target} ({len(made.titles)} medicines: {', '.join(made.titles)}; "
         f"{made.pages} pages)"
+    )
+
+
+def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
+    """``medpdf print`` with several names: their pack, rendered into a temporary folder."""
+    import tempfile
+
+    from medpdf import packlist, printing
+    from medpdf.build import handouts, render
+    from medpdf.build import pack as packs
+    from medpdf.options import PAPER, PRINTER
+
+    request = packlist.from_flags(names, (), ())
+    packs.resolve(settings.content_dir, request.names)  # an unknown name is checked before CUPS
+    destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
+    with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
+        made = packs.make_pack(request, render.RunContext.of(settings), Path(folder) / "pack.pdf")
+        for warning in handouts.refusal_warnings("medication pack", made.refused_urls):
+            click.echo(warning.format(), err=True)
+        title = printing.job_title("My medicines: " + ", ".join(made.titles))
+        job = printing.submit(
+            made.target, destination, title=title, copies=copies, paper=settings[PAPER]
+        )
+    copies_note = f", {job.copies} copies" if job.copies > 1 else ""
+    click.echo(
+        f"sent medication pack of {len(made.titles)} medicines ({made.pages} pages{copies_note}) "
+        f"to {job.printer} as job {job.job_id}"
     )
