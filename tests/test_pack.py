@@ -375,3 +375,29 @@ def test_print_with_an_unknown_name_among_several_asks_no_printer(project: Path)
         result = invoke_cli("print", "zorvatin", "zorvatn")
     assert result.exit_code == 2
     assert "no monograph named 'zorvatn'" in result.stderr
+
+
+def test_a_medicine_that_fails_to_render_names_itself_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from medpdf import templating
+
+    real = templating.monograph_html
+
+    def failing(monograph: object, *args: object, **kwargs: object) -> str:
+        if getattr(monograph, "slug", "") == "klemorex":
+            raise ValueError("invented layout failure")
+        return real(monograph, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(templating, "monograph_html", failing)
+    content = make_content(tmp_path)
+    target = tmp_path / "p.pdf"
+    result = invoke_cli(
+        "pack", "--content", str(content), "zorvatin", "klemorex", "-o", str(target)
+    )
+    assert result.exit_code == 1
+    assert re.match(
+        r"^\S*klemorex\.md: error: rendering failed: .*invented layout failure", result.stderr
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not target.exists()
