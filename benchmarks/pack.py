@@ -59,7 +59,8 @@ def main() -> None:
         def one_pack() -> None:
             pack.pack_task(pack.PackJob(tuple(found), wanted, context, out / "pack.pdf"))
 
-        handouts(), one_pack()  # warm-up: imports, fonts, stylesheets
+        handouts()  # warm-up: imports, fonts, stylesheets
+        one_pack()
         separate: list[tuple[float, float]] = []
         packed: list[tuple[float, float]] = []
         for run in range(args.runs):
