@@ -23,7 +23,7 @@ from pathlib import Path
 
 from medpdf import model, packview, sources, templating
 from medpdf.build import catalog
-from medpdf.build.outputs import write_atomic
+from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.build.render import Rendered, RunContext
 from medpdf.config import Config
 from medpdf.errors import DiagnosedError, RenderError, UsageError
@@ -171,6 +171,7 @@ def make_pack(request: PackRequest, context: RunContext, target: Path | None = N
     destination = target or packs_dir(config) / f"{name}.pdf"
     limits = replace(context.limits, seconds=context.limits.seconds * (len(found) + 1))
     job = PackJob(tuple(found), wanted, context, destination)
+    sweep_stale_temps(destination.parent)  # what a killed earlier run left behind
     result = run_here(pack_task, job, limits)
     if isinstance(result, Failure):
         if result.diagnostic is not None:
