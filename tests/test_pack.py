@@ -155,6 +155,7 @@ def test_the_wallet_card_is_a_bank_card_with_a_dashed_cut_line(a4_pack: Pack) ->
         page = pdf.pages[0]
         dashed = [line for line in page.lines if line.get("dash") and line["dash"][0]]
         text = normalise(page.extract_text())
+        key = [w for w in page.extract_words() if w["text"] == "bedtime"]
     assert len(dashed) == 4
     width = (max(d["x1"] for d in dashed) - min(d["x0"] for d in dashed)) / MM
     height = (max(d["bottom"] for d in dashed) - min(d["top"] for d in dashed)) / MM
@@ -162,6 +163,8 @@ def test_the_wallet_card_is_a_bank_card_with_a_dashed_cut_line(a4_pack: Pack) ->
     assert height == pytest.approx(54.0, abs=0.5)
     assert "Cut out along the dashed line" in text
     assert "M morning · N noon · E evening · B bedtime" in text
+    # Nothing of the card runs past its cut line.
+    assert len(key) == 1 and key[0]["bottom"] < max(d["bottom"] for d in dashed)
 
 
 # -- the handouts after it ---------------------------------------------------------------
