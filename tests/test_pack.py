@@ -293,6 +293,7 @@ def test_different_disclaimers_stay_with_each_medicine(tmp_path: Path) -> None:
         (["zorvatin", "--take", "klemorex=noon"], "--take klemorex: not a medicine of this pack"),
         (["zorvatin", "--note", "zorvatin"], "--note 'zorvatin': expected NAME=VALUE"),
         ([], "a pack needs at least one medicine"),
+        (["--from", "missing.toml"], "cannot read the medicine list missing.toml"),
     ],
 )
 def test_bad_requests_are_one_line_and_exit_2(

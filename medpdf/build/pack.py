@@ -84,9 +84,10 @@ class PackJob:
     target: Path
 
 
-def _entry_html(source: sources.Source, config: Config, own_disclaimer: bool) -> str:
+def _entry_html(
+    source: sources.Source, monograph: model.Monograph, config: Config, own_disclaimer: bool
+) -> str:
     try:
-        monograph = model.build(source)
         return templating.monograph_html(
             monograph, config, in_pack=True, own_disclaimer=own_disclaimer
         )
@@ -118,7 +119,10 @@ def pack_task(job: PackJob) -> Rendered:
     view = packview.pack_view(monographs, job.wanted, limit)
     own = view.shared_disclaimer is None
     htmls = [packview.pack_html("schedule", view, config)]
-    htmls += [_entry_html(source, config, own) for source in job.sources]
+    htmls += [
+        _entry_html(source, monograph, config, own)
+        for source, monograph in zip(job.sources, monographs, strict=True)
+    ]
     if not own:
         htmls.append(packview.pack_html("disclaimer", view, config))
     try:
