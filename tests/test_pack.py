@@ -405,3 +405,19 @@ def test_a_medicine_that_fails_to_render_names_itself_and_nothing_is_written(
     )
     assert len(result.stderr.strip().splitlines()) == 1
     assert not target.exists()
+
+
+def test_a_misspelt_name_suggests_the_single_medicine_before_its_combinations(
+    tmp_path: Path,
+) -> None:
+    content = tmp_path / "content"
+    for slug, title in [
+        ("velarin-anthex", "Velarin + Anthex"),
+        ("velarin-bromid", "Velarin + Bromid"),
+        ("velarin-cotrel", "Velarin + Cotrel"),
+        ("velarin", "Velarin"),
+    ]:
+        write_monograph(content, slug, f"---\ntitle: {title}\n---\n\n# {title}\n### Usage\nX.\n")
+    result = invoke_cli("pack", "--content", str(content), "velarn", "-o", str(tmp_path / "p.pdf"))
+    assert result.exit_code == 2
+    assert "did you mean: velarin, " in result.stderr
