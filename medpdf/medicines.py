@@ -44,6 +44,10 @@ _PARENTHESES = re.compile(r"\s*\([^()]*\)")
 _USED = re.compile(
     r"\b(?:used|prescribed|indicated|taken|given)\s+(?:\w+ly\s+)?(?:to|for|in|as)\b", re.I
 )
+# Blocks that label something else ("Generic Name: X" in an intro): not what it is for.
+_OTHER_LABEL = re.compile(
+    r"^(?:generic names?|brand names?|dosage|side effects?|precautions?|notes?)\s*:", re.I
+)
 #: A purpose shorter than this after cutting a clause is cut at a word instead.
 _MIN_CLAUSE = 35
 
@@ -58,7 +62,7 @@ def _blocks(body: str) -> list[str]:
             text = markdown.plain_text(re.sub(r"^(?:[*+\u2022-]|\d+[.)])\s+", "", " ".join(lines)))
             # "Usage:" written as a label at the start of the paragraph (combinations).
             text = re.sub(r"^(?:usage|uses?|indications?)\s*:\s*", "", text, flags=re.I)
-            if text:
+            if text and not _OTHER_LABEL.match(text):
                 found.append(text)
     return found
 
