@@ -94,6 +94,16 @@ def clinic_pack(project: Path) -> Iterator[Pack]:
     yield Pack(target, result.output, normalised_page_texts(target))
 
 
+def count_tags(node: object, kind: str) -> int:
+    """Structure elements of one kind under ``node``."""
+    if isinstance(node, pikepdf.Array):
+        return sum(count_tags(child, kind) for child in node)
+    if isinstance(node, pikepdf.Dictionary):
+        own = 1 if node.get("/S") == kind else 0
+        return own + (count_tags(node.K, kind) if "/K" in node else 0)
+    return 0
+
+
 def leaflet_starts(pack: Pack) -> dict[str, int]:
     """Page index where each medicine's leaflet starts (its own page 1), in page order."""
     found = {
@@ -208,6 +218,10 @@ def test_the_pack_is_tagged_with_title_and_language(a4_pack: Pack) -> None:
         assert str(pdf.Root.Lang) == "en"
         assert str(pdf.docinfo["/Title"]) == "My medicines \u2013 " + ", ".join(TITLES)
         assert str(pdf.open_metadata().get("pdfuaid:part")) == "1"
+        assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle) is True
+        # My medicines, one per medicine, the closing disclaimer; the schedule is a table.
+        assert count_tags(pdf.Root.StructTreeRoot, "/H1") == 1 + len(TITLES) + 1
+        assert count_tags(pdf.Root.StructTreeRoot, "/TH") >= 6
         # The stamped page number is an artifact, not untagged content.
         content = pdf.pages[0].Contents
         streams = content if isinstance(content, pikepdf.Array) else [content]
