@@ -53,7 +53,7 @@ class Invalidates(enum.Enum):
 
 #: Command groups, so that each option lists where its flag appears.
 HANDOUT_COMMANDS = frozenset({"handout", "handouts", "build", "print"})
-LOOK_COMMANDS = HANDOUT_COMMANDS | {"booklet"}
+LOOK_COMMANDS = HANDOUT_COMMANDS | {"booklet", "pack"}
 RENDER_COMMANDS = LOOK_COMMANDS | {"serve"}
 BATCH_COMMANDS = frozenset({"handouts", "booklet", "build", "serve"})
 

@@ -163,12 +163,16 @@ def monograph_html(
     *,
     booklet_letter: str | None = None,
     screen_base: str | None = None,
+    in_pack: bool = False,
+    own_disclaimer: bool = True,
 ) -> str:
     """The one way a monograph becomes HTML: handouts, booklet entries and the station's preview.
 
     ``booklet_letter`` makes it a booklet entry (a non-empty letter opens that
     letter's group); ``screen_base`` makes it a handout shown in a browser,
-    with stylesheets served from that URL.
+    with stylesheets served from that URL; ``in_pack`` makes it a handout of a
+    medication pack, whose first page carries the patient fields and whose end
+    carries the disclaimer when ``own_disclaimer`` is false.
     """
     templates = environment(config.resources.templates)
     if booklet_letter is not None:
@@ -180,6 +184,10 @@ def monograph_html(
     if screen_base is not None:
         page = replace(page, screen_base=screen_base)
     view = monograph_view(monograph, config.online_url(monograph.slug))
+    if in_pack:
+        page = replace(page, patient_fields=False)
+        template = templates.get_template("pack-entry.html.j2")
+        return template.render(drug=view, page=page, own_disclaimer=own_disclaimer)
     return templates.get_template("handout.html.j2").render(drug=view, page=page)
 
 

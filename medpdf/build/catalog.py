@@ -134,14 +134,27 @@ def scan(content_dir: Path, store: Cache | None = None) -> Catalog:
 
 
 def suggestions(name: str, candidates: Iterable[Entry], limit: int = 3) -> list[str]:
-    """Up to ``limit`` slugs that look like ``name``."""
+    """Up to ``limit`` slugs that look like ``name``.
+
+    Slug and title are scored apart, each entry by its better one: scored as
+    one string "slug title", "metformn" found every "metformin + …"
+    combination as close as Metformin itself and left Metformin out.
+    """
     from rapidfuzz import fuzz, process  # only needed when a name is not found
 
-    choices = {e.slug: f"{e.slug} {e.title}".casefold() for e in candidates}
-    matches = process.extract(
-        name.casefold(), choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=60
-    )
-    return [slug for _, _, slug in matches]
+    entries = list(candidates)
+    wanted = name.casefold()
+    best: dict[str, float] = {}
+    for choices in (
+        {e.slug: e.slug.casefold() for e in entries},
+        {e.slug: e.title.casefold() for e in entries},
+    ):
+        for _, score, slug in process.extract(
+            wanted, choices, scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=60
+        ):
+            best[slug] = max(score, best.get(slug, 0.0))
+    ranked = sorted(best, key=lambda slug: -best[slug])
+    return ranked[:limit]
 
 
 def find_source(content_dir: Path, name: str) -> sources.Source:

@@ -113,7 +113,7 @@ def handout(
 
 
 @cli.command(name="print")
-@click.argument("name")
+@click.argument("names", nargs=-1, required=True)
 @click.option(
     "--copies",
     type=click.IntRange(min=1, max=100),
@@ -126,14 +126,22 @@ def handout(
 @table_options("print")
 @friendly_errors
 def print_command(
-    name: str, copies: int, content_dir: Path, config_file: Path | None, **given: Any
+    names: tuple[str, ...], copies: int, content_dir: Path, config_file: Path | None, **given: Any
 ) -> None:
-    """Render the patient handout of one drug and send it to a CUPS printer."""
+    """Render the patient handout of one drug and send it to a CUPS printer.
+
+    Given several drugs, print their medication pack (as ``medpdf pack`` makes it).
+    """
     from medpdf import model, printing, record
     from medpdf.build import catalog, handouts, render
 
     settings = load_settings("print", config_file, content_dir, given)
-    source = catalog.find_source(content_dir, name)
+    if len(names) > 1:
+        from medpdf.cli.pack import print_pack
+
+        print_pack(names, copies, settings)
+        return
+    source = catalog.find_source(content_dir, names[0])
     monograph = model.build(source)
     title = printing.job_title(monograph.title)
     # Ask CUPS and open the record first: neither problem should cost a render.
@@ -291,7 +299,9 @@ def main() -> None:
     cli(prog_name="medpdf")
 
 
-from medpdf.cli.record import history, reprint  # noqa: E402  (commands of their own module)
+from medpdf.cli.pack import pack  # noqa: E402  (commands in their own modules)
+from medpdf.cli.record import history, reprint  # noqa: E402
 
+cli.add_command(pack)
 cli.add_command(history)
 cli.add_command(reprint)

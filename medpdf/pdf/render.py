@@ -175,19 +175,28 @@ class CombinedResult:
     refused_urls: tuple[str, ...]
 
 
-def render_combined(htmls: Sequence[str], resources: Resources) -> CombinedResult:
+def render_combined(
+    htmls: Sequence[str], resources: Resources, *, accessible: bool = False
+) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one PDF.
 
     Each document keeps its own page counters (a drug's "page x of y"), while
     the chunk shares one set of font subsets instead of one per document.
+    ``accessible`` makes the whole what a handout is, tagged PDF/UA-1 and
+    PDF/A-2a (a medication pack); the title and language are the first document's.
     """
     if not htmls:
         raise ValueError("nothing to render")
     fetcher = RestrictedFetcher(resources.readable_dirs)
     fonts = FontConfiguration()
-    documents = [_document(html, resources, fetcher, font_config=fonts) for html in htmls]
+    options = _HANDOUT_OPTIONS if accessible else {}
+    documents = [
+        _document(html, resources, fetcher, font_config=fonts, **options) for html in htmls
+    ]
     pages = [page for document in documents for page in document.pages]
-    data = _write(documents[0].copy(pages), cross_document=True)
+    data = _write(documents[0].copy(pages), options, cross_document=True)
+    if accessible:
+        data = archival.declare_accessible(data)
     return CombinedResult(
         data=data,
         page_counts=tuple(len(d.pages) for d in documents),

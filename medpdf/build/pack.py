@@ -1,0 +1,186 @@
+"""Medication packs: "My medicines" and each medicine's handout, as one PDF.
+
+The names are resolved like ``medpdf handout`` resolves one (slug or title; an
+unknown one exits 2 with close suggestions), a name given twice counts once,
+and 1 to 20 medicines make a pack. Every document of the pack goes through the
+one render path: page 1 and the closing disclaimer from ``pack.html.j2``, each
+medicine from :func:`medpdf.templating.monograph_html`. They are laid out as
+separate documents (each keeps its own "page x of y") and written as one tagged
+PDF (PDF/UA-1, the outline My medicines → each medicine); the pack-wide "Page
+X of Y" is stamped on afterwards as a pagination artifact.
+
+The pack renders in this process under the run's limits, a time limit of
+n + 1 times the per-handout one. A medicine that cannot be rendered is named
+in one line and nothing is written: the PDF reaches its target atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from medpdf import model, packview, sources, templating
+from medpdf.build import catalog
+from medpdf.build.outputs import sweep_stale_temps, write_atomic
+from medpdf.build.render import Rendered, RunContext
+from medpdf.config import Config
+from medpdf.errors import DiagnosedError, RenderError, UsageError
+from medpdf.options import LARGE_PRINT
+from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
+from medpdf.workers import Failure, run_here
+
+#: A purpose longer than this is shortened; large print has less room per line.
+PURPOSE_LIMIT = {False: 90, True: 70}
+
+
+def packs_dir(config: Config) -> Path:
+    """Where packs are written unless ``-o`` says otherwise."""
+    return config.output_dir / "packs"
+
+
+def resolve(content_dir: Path, names: Sequence[str]) -> tuple[list[sources.Source], list[set[str]]]:
+    """The sources the names stand for, in order, each once; and the names each answers to.
+
+    Slugs are file names, so the common case reads only those files; titles
+    need one scan of the collection, done at most once.
+    """
+    if not names:
+        raise UsageError("a pack needs at least one medicine")
+    sources.require_folder(content_dir)
+    by_slug = {sources.slug_for(p): p for p in sources.discover(content_dir)}
+    by_title: dict[str, sources.Source] | None = None
+    found: list[sources.Source] = []
+    answers: list[set[str]] = []
+    for name in names:
+        wanted = name.strip().casefold()
+        if wanted in by_slug:
+            source = sources.read(by_slug[wanted])
+        else:
+            if by_title is None:
+                by_title = {e.title.casefold(): e.source for e in catalog.scan(content_dir).entries}
+            if wanted not in by_title:
+                catalog.find_source(content_dir, name)  # raises the message `handout` gives
+            source = by_title[wanted]
+        slugs = [s.slug for s in found]
+        if source.slug in slugs:
+            answers[slugs.index(source.slug)].add(wanted)
+            continue
+        found.append(source)
+        answers.append({wanted, source.slug})
+        if len(found) > MAX_MEDICINES:
+            raise UsageError(f"a pack holds at most {MAX_MEDICINES} medicines")
+    return found, answers
+
+
+@dataclass(frozen=True)
+class PackJob:
+    """One pack to render: everything it needs, picklable (the station may pool it)."""
+
+    sources: tuple[sources.Source, ...]
+    wanted: tuple[Wanted, ...]
+    context: RunContext
+    target: Path
+
+
+def _entry_html(
+    source: sources.Source, monograph: model.Monograph, config: Config, own_disclaimer: bool
+) -> str:
+    try:
+        return templating.monograph_html(
+            monograph, config, in_pack=True, own_disclaimer=own_disclaimer
+        )
+    except DiagnosedError:
+        raise
+    except Exception as exc:
+        raise RenderError(source.display_path, f"rendering failed: {exc!r}") from exc
+
+
+def _blame(job: PackJob, htmls: Sequence[str], failure: Exception) -> RenderError:
+    """Which medicine made the layout fail: each handout laid out alone (the failure path only)."""
+    from medpdf.pdf import render
+
+    for source, html in zip(job.sources, htmls[1:], strict=False):
+        try:
+            render.render(html, job.context.config.resources)
+        except Exception as exc:
+            return RenderError(source.display_path, f"rendering failed: {exc!r}")
+    return RenderError("medication pack", f"rendering failed: {failure!r}")
+
+
+def pack_task(job: PackJob) -> Rendered:
+    """Lay out page 1, every handout and the shared disclaimer; stamp; write atomically."""
+    from medpdf.pdf import overlay, render, stamp
+
+    config = job.context.config
+    monographs = tuple(model.build(source) for source in job.sources)
+    limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
+    view = packview.pack_view(monographs, job.wanted, limit)
+    own = view.shared_disclaimer is None
+    htmls = [packview.pack_html("schedule", view, config)]
+    htmls += [
+        _entry_html(source, monograph, config, own)
+        for source, monograph in zip(job.sources, monographs, strict=True)
+    ]
+    if not own:
+        htmls.append(packview.pack_html("disclaimer", view, config))
+    try:
+        result = render.render_combined(htmls, config.resources, accessible=True)
+    except Exception as exc:
+        raise _blame(job, htmls, exc) from exc
+    style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], "pack-stamp.toml")
+    data = overlay.stamp_artifacts(
+        result.data, lambda sizes: stamp.stamp_pdf(sizes, style, config.printed)
+    )
+    write_atomic(job.target, data)
+    return Rendered(result.page_counts, result.refused_urls, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class PackMade:
+    """What a pack holds and where it went."""
+
+    target: Path
+    titles: tuple[str, ...]
+    page_counts: tuple[int, ...]
+    refused_urls: tuple[str, ...]
+
+    @property
+    def pages(self) -> int:
+        """Pages in all."""
+        return sum(self.page_counts)
+
+
+def default_name(request: PackRequest, slugs: Sequence[str]) -> str:
+    """The request's own name, else the medicines' slugs (shortened with a hash when long)."""
+    if request.title:
+        return request.title
+    joined = slug_of("-".join(slugs))
+    if len(joined) <= 60:
+        return joined
+    digest = hashlib.sha256("\n".join(slugs).encode()).hexdigest()[:8]
+    return f"{joined[:50].rstrip('-')}-{digest}"
+
+
+def make_pack(request: PackRequest, context: RunContext, target: Path | None = None) -> PackMade:
+    """Resolve, check and render one pack; ``target`` defaults to output/packs/<name>.pdf."""
+    config = context.config
+    found, answers = resolve(config.content_dir, request.names)
+    monographs = [model.build(source) for source in found]  # a broken file names itself here
+    wanted = request.settle(
+        [(m.title, names | {m.title}) for m, names in zip(monographs, answers, strict=True)]
+    )
+    name = default_name(request, [source.slug for source in found])
+    destination = target or packs_dir(config) / f"{name}.pdf"
+    limits = replace(context.limits, seconds=context.limits.seconds * (len(found) + 1))
+    job = PackJob(tuple(found), wanted, context, destination)
+    sweep_stale_temps(destination.parent)  # what a killed earlier run left behind
+    result = run_here(pack_task, job, limits)
+    if isinstance(result, Failure):
+        if result.diagnostic is not None:
+            raise DiagnosedError(result.diagnostic)
+        raise RenderError("medication pack", result.message)
+    return PackMade(
+        destination, tuple(m.title for m in monographs), result.page_counts, result.refused_urls
+    )

@@ -1,0 +1,118 @@
+"""``medpdf pack``: a patient's medicines in one handout (see :mod:`medpdf.build.pack`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from medpdf.cli.flags import (
+    config_option,
+    content_option,
+    friendly_errors,
+    load_settings,
+    output_option,
+    table_options,
+)
+from medpdf.config import Config
+
+
+@click.command(name="pack")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--take",
+    "takes",
+    multiple=True,
+    metavar="NAME=TIMES",
+    help="When to take a medicine: morning, noon, evening, bedtime, comma-separated "
+    "(ticked on page 1; without it the boxes are left to tick by hand). Repeatable.",
+)
+@click.option(
+    "--note",
+    "notes",
+    multiple=True,
+    metavar='NAME="TEXT"',
+    help='A short note for a medicine\'s row, e.g. --note metformin="with food". Repeatable.',
+)
+@click.option(
+    "--from",
+    "from_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Read the medicines, times and notes from a TOML file ([[medicine]] name, take, note).",
+)
+@content_option
+@output_option("output/packs/<name>.pdf")
+@config_option
+@table_options("pack")
+@friendly_errors
+def pack(
+    names: tuple[str, ...],
+    takes: tuple[str, ...],
+    notes: tuple[str, ...],
+    from_file: Path | None,
+    content_dir: Path,
+    output: Path | None,
+    config_file: Path | None,
+    **given: Any,
+) -> None:
+    """Render a medication pack: "My medicines" schedule, then each medicine's handout.
+
+    NAMES are slugs or titles, 1 to 20 of them; a name given twice counts once.
+    """
+    from medpdf import packlist
+    from medpdf.build import handouts, render
+    from medpdf.build import pack as packs
+
+    base = packlist.read_file(from_file) if from_file is not None else None
+    request = packlist.from_flags(names, takes, notes, base)
+    settings = load_settings("pack", config_file, content_dir, given)
+    made = packs.make_pack(request, render.RunContext.of(settings), output)
+    for warning in handouts.refusal_warnings(str(made.target), made.refused_urls):
+        click.echo(warning.format(), err=True)
+    click.echo(
+        f"wrote {made.target} ({len(made.titles)} medicines: {', '.join(made.titles)}; "
+        f"{made.pages} pages)"
+    )
+
+
+def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
+    """``medpdf print`` with several names: their pack, rendered into a temporary folder."""
+    import tempfile
+
+    from medpdf import model, packlist, printing, record
+    from medpdf.build import handouts, render
+    from medpdf.build import pack as packs
+    from medpdf.options import PAPER, PRINTER
+
+    request = packlist.from_flags(names, (), ())
+    # Unknown names, the printer and the record are checked before anything is rendered.
+    found, _ = packs.resolve(settings.content_dir, request.names)
+    destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
+    kept = record.open_for(settings)
+    drugs = [record.Drug.of(model.build(source)) for source in found]
+    with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
+        made = packs.make_pack(request, render.RunContext.of(settings), Path(folder) / "pack.pdf")
+        for warning in handouts.refusal_warnings("medication pack", made.refused_urls):
+            click.echo(warning.format(), err=True)
+        title = printing.job_title("My medicines: " + ", ".join(made.titles))
+        paper = settings[PAPER]
+        _, job = record.send(
+            kept,
+            made.target.read_bytes(),
+            drugs,
+            record.recorded_options(settings.settings),
+            lambda: printing.submit(
+                made.target, destination, title=title, copies=copies, paper=paper
+            ),
+            via="pack",
+            day=settings.printed,
+            copies=copies,
+            printer=destination,
+        )
+    copies_note = f", {job.copies} copies" if job.copies > 1 else ""
+    click.echo(
+        f"sent medication pack of {len(made.titles)} medicines ({made.pages} pages{copies_note}) "
+        f"to {job.printer} as job {job.job_id}"
+    )

@@ -1,0 +1,74 @@
+"""The medication pack's own pages as HTML: "My medicines" first, the shared disclaimer last.
+
+The medicines' handouts in between come from :func:`medpdf.templating.monograph_html`
+(the one render path); this module only adds the two pages a pack has and a
+handout has not. Every word a patient reads on them is in
+``templates/pack.html.j2``, so that it can be translated with the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from medpdf import markdown, medicines
+from medpdf.config import Config
+from medpdf.model import Monograph
+from medpdf.packlist import Wanted
+from medpdf.templating import environment, page_options
+
+
+@dataclass(frozen=True)
+class Row:
+    """One medicine on the schedule and the wallet card."""
+
+    slug: str
+    title: str
+    purpose: str
+    #: The times ticked (words of :data:`medpdf.medicines.TIMES`); empty boxes for the rest.
+    times: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class PackView:
+    """Everything the pack's own pages show."""
+
+    rows: tuple[Row, ...]
+    mentions: tuple[medicines.Mention, ...]
+    times: tuple[str, ...]
+    #: The monographs' common disclaimer, printed once at the end; None when they differ.
+    shared_disclaimer: Markup | None
+
+
+def shared_disclaimer(monographs: tuple[Monograph, ...]) -> str | None:
+    """The disclaimer text when every monograph has the same one ("" for the default)."""
+    texts = {" ".join((m.disclaimer or "").split()) for m in monographs}
+    return texts.pop() if len(texts) == 1 else None
+
+
+def pack_view(
+    monographs: tuple[Monograph, ...],
+    wanted: tuple[Wanted, ...],
+    purpose_limit: int = medicines.PURPOSE_LIMIT,
+) -> PackView:
+    """Rows in the order asked for, mentions among the medicines, and the common disclaimer."""
+    rows = tuple(
+        Row(m.slug, m.title, medicines.purpose(m, purpose_limit), w.times, w.note)
+        for m, w in zip(monographs, wanted, strict=True)
+    )
+    common = shared_disclaimer(monographs)
+    html = Markup(markdown.to_inline_html(common)) if common else Markup("")
+    return PackView(
+        rows=rows,
+        mentions=medicines.mentions(monographs),
+        times=medicines.TIMES,
+        shared_disclaimer=html if common is not None else None,
+    )
+
+
+def pack_html(part: str, view: PackView, config: Config) -> str:
+    """One of the pack's own documents: ``schedule`` (page 1) or ``disclaimer`` (the end)."""
+    template = environment(config.resources.templates).get_template("pack.html.j2")
+    return template.render(part=part, pack=view, page=page_options(config))
