@@ -272,7 +272,8 @@ def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> No
         assert client.get("/health", headers={"host": "localhost:8000"}).status_code == 200
         # A page on another site that rebinds its name to 127.0.0.1 gets nothing.
         assert client.get("/drugs.json", headers={"host": "evil.example"}).status_code == 400
-    assert app.hosts_for("0.0.0.0") == ("*",)
+    # Beyond loopback: the configured names (and IP literals, which no other site owns).
+    assert app.hosts_for("0.0.0.0", ("printing.clinic.lan",)) == ("localhost", "printing.clinic.lan")
     assert app.hosts_for("::1") == hosts
 
 
@@ -432,10 +433,13 @@ def test_the_station_prints_on_a_real_cups_printer(
     )
     assert sent.status_code == 303, sent.text
     location = sent.headers["location"]
-    match = re.fullmatch(
-        r"/drug/gamma\?paper=letter&large_print=0&patient_fields=1&sent=(\S+)&copies=2", location
-    )
-    assert match, location
+    # The page after printing asks the station's own record by a random token.
+    assert re.fullmatch(
+        r"/drug/gamma\?paper=letter&large_print=0&patient_fields=1&sent=[\w-]{22}", location
+    ), location
+    after = client.get(location).text
+    match = re.search(rf"Sent 2 copies to {cups.printer} \(job ({cups.printer}-\d+)\)\.", after)
+    assert match, after
     pdf, accounting = cups.wait_for_pdf(match.group(1))
     text = pdf_texts(pdf.read_bytes())
     assert "Gammazol treats an imaginary condition." in text
@@ -443,8 +447,11 @@ def test_the_station_prints_on_a_real_cups_printer(
     with pdfplumber.open(pdf) as doc:
         assert (round(doc.pages[0].width), round(doc.pages[0].height)) == (612, 792)
     assert accounting.endswith("copies=2 media=Letter title=Gammazol \u2013 patient handout")
-    after = client.get(location).text
-    assert f"Sent 2 copies to {cups.printer} (job {match.group(1)})." in after
+    # The token shows nothing on another drug's page, and a made-up job nothing anywhere.
+    other = location.replace("/drug/gamma?", "/drug/beta-cafe?")
+    assert "Sent " not in client.get(other).text
+    forged = client.get("/drug/gamma", params={"sent": f"{cups.printer}-42", "copies": "999999"})
+    assert "Sent " not in forged.text and "999999" not in forged.text
 
 
 @pytest.mark.parametrize(
@@ -464,7 +471,8 @@ def test_only_the_stations_own_page_can_print(
         "/drug/gamma/print", data={"printer": cups.printer, "copies": "1"}, headers=headers
     )
     assert response.status_code == 403
-    assert "Printing can only be started from the station&#39;s own pages." in response.text
+    # The route says so, or (for a browser that says cross-site) the guard before it.
+    assert "own pages." in response.text
     assert queued_jobs(cups) == before
 
 

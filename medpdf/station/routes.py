@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (
     FileResponse,
     HTMLResponse,
@@ -29,8 +27,10 @@ from medpdf.build.render import RunContext
 from medpdf.errors import PrinterChoiceError, PrintError
 from medpdf.kinds import PAPERS
 from medpdf.options import PAPER, PRINTER
+from medpdf.station import auth
+from medpdf.station.auth import same_origin, user_of
 from medpdf.station.renderer import Busy, RenderFailed
-from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, Station
+from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, SentJob, Station
 
 LOGGER = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ async def home(request: Request) -> Response:
     found = listing.search(query)
     return station.page(
         "home",
+        user=user_of(request),
         query=query,
         entries=found,
         total=len(listing.entries),
@@ -70,13 +71,16 @@ async def drug_page(request: Request) -> Response:
     mono = station.monograph(source)
     chosen = station.request_context(request.query_params).config.settings
     printers, no_printing = await station.printers()
+    user = user_of(request)
     return station.page(
         "drug",
+        user=user,
+        may_print=user is None or user.may_print,
         drug=mono,
         printers=printers.printers if printers else (),
         chosen_printer=station.config[PRINTER] or (printers.default if printers else None),
         no_printing=no_printing,
-        sent=_sent_notice(request.query_params),
+        sent=_sent_notice(station, entry.slug, request),
         max_copies=MAX_COPIES,
         options=chosen,
         query=options.to_query(chosen),
@@ -124,6 +128,8 @@ async def _handout_bytes(station: Station, source: sources.Source, context: RunC
 
 async def drug_pdf(request: Request) -> Response:
     """The handout PDF, rendered in a worker on first request and kept."""
+    if request.method == "HEAD":  # a HEAD would render and send nothing
+        return Response(status_code=405, headers={"Allow": "GET"})
     station = _station(request)
     entry = station.entry(request.path_params["slug"])
     source = station.fresh_source(entry)
@@ -146,39 +152,33 @@ MAX_COPIES = 20
 #: The print form is a handful of short fields; anything bigger is not from its page.
 MAX_FORM_BYTES = 4096
 
-_JOB_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,127}-[0-9]{1,9}$")
 
-
-def _sent_notice(query: Any) -> str | None:
-    """The "sent" line after printing (the redirect carries the job id CUPS gave)."""
-    job = str(query.get("sent", ""))
-    if not _JOB_ID.match(job):
+def _sent_notice(station: Station, slug: str, request: Request) -> str | None:
+    """The "sent" line after printing, from the station's own record of the job."""
+    job = station.sent.find(str(request.query_params.get("sent", "")), slug, user_of(request))
+    if job is None:
         return None
-    copies = str(query.get("copies", "1"))
-    count = f"{copies} copies" if copies.isdigit() and copies != "1" else "1 copy"
-    return f"Sent {count} to {job.rsplit('-', 1)[0]} (job {job})."
-
-
-def _same_origin(request: Request) -> bool:
-    """A form posted by the station's own page, not by another site in the same browser."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
-        return False
-    origin = request.headers.get("origin")
-    if origin is None:
-        return False
-    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+    count = "1 copy" if job.copies == 1 else f"{job.copies} copies"
+    return f"Sent {count} to {job.printer} (job {job.job_id})."
 
 
 async def drug_print(request: Request) -> Response:
     """Render the handout (or take it from the shelf) and queue it on a CUPS printer."""
     station = _station(request)
-    if not _same_origin(request):
+    if not same_origin(request):
         raise HTTPException(403, "Printing can only be started from the station's own pages.")
+    user = user_of(request)
+    if user is not None and not user.may_print:
+        raise HTTPException(403, "Your account may look at and download handouts, not print them.")
     entry = station.entry(request.path_params["slug"])
     size = request.headers.get("content-length", "")
     if not size.isdigit() or int(size) > MAX_FORM_BYTES:
         raise HTTPException(413, "The print form was too large.")
-    form = await request.form(max_files=0, max_fields=10)
+    try:
+        form = await request.form(max_files=0, max_fields=10)
+    except ClientDisconnect:  # the browser went away mid-form: nothing to print, nobody to tell
+        LOGGER.info("print request for %s dropped before its form arrived", entry.slug)
+        return Response(status_code=400)
     context = station.request_context(form)
     copies_text = str(form.get("copies", "1")).strip()
     if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
@@ -193,14 +193,32 @@ async def drug_print(request: Request) -> Response:
         raise HTTPException(400, str(exc)) from None
     except PrintError as exc:
         raise HTTPException(502, exc.message) from None
+    wait = station.prints.take(user.name if user else "")
+    if wait:
+        raise HTTPException(
+            429,
+            f"At most {station.access.prints_per_minute} print jobs a minute per account. "
+            f"Try again in {wait:.0f} seconds.",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
     source = station.fresh_source(entry)
     mono = station.monograph(source)
     data = await _handout_bytes(station, source, context)
     paper = context.config[PAPER]
     job = await asyncio.to_thread(_send, data, printer, mono.title, copies, paper)
+    LOGGER.info(
+        "printed %s: %d copies on %s as job %s by %s",
+        entry.slug,
+        job.copies,
+        printer,
+        job.job_id,
+        user.name if user else "(no accounts)",
+    )
+    token = station.sent.add(
+        SentJob(entry.slug, printer, job.job_id, job.copies, user.name if user else None)
+    )
     chosen = options.to_query(context.config.settings)
-    query = f"{chosen}&sent={job.job_id}&copies={job.copies}"
-    return RedirectResponse(f"/drug/{entry.slug}?{query}", status_code=303)
+    return RedirectResponse(f"/drug/{entry.slug}?{chosen}&sent={token}", status_code=303)
 
 
 def _send(data: bytes, printer: str, title: str, copies: int, paper: str) -> printing.PrintJob:
@@ -269,6 +287,8 @@ async def error_page(request: Request, exc: Exception) -> Response:
     """Every error as a page of the station's own look, with a way back."""
     assert isinstance(exc, HTTPException)
     station = _station(request)
+    if request.url.path.endswith(".json"):
+        return JSONResponse({"error": exc.detail}, exc.status_code, headers=dict(exc.headers or {}))
     titles = {
         400: "Bad request",
         403: "Not allowed",
@@ -279,10 +299,13 @@ async def error_page(request: Request, exc: Exception) -> Response:
         422: "This monograph has an error",
         500: "The handout could not be made",
         503: "Busy",
+        429: "Too many print jobs",
+        401: "Not logged in",
     }
     response = station.page(
         "error",
         status=exc.status_code,
+        user=user_of(request),
         code=exc.status_code,
         title=titles.get(exc.status_code, "Error"),
         message=exc.detail,
@@ -305,4 +328,6 @@ ROUTES = [
     Route("/health", health),
     Route("/static/{path:path}", static_file),
     Route("/favicon.ico", no_icon),
+    Route("/login", auth.login_page, methods=["GET", "POST"]),
+    Route("/logout", auth.logout, methods=["POST"]),
 ]
