@@ -273,7 +273,8 @@ def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> No
         # A page on another site that rebinds its name to 127.0.0.1 gets nothing.
         assert client.get("/drugs.json", headers={"host": "evil.example"}).status_code == 400
     # Beyond loopback: the configured names (and IP literals, which no other site owns).
-    assert app.hosts_for("0.0.0.0", ("printing.clinic.lan",)) == ("localhost", "printing.clinic.lan")
+    names = ("printing.clinic.lan",)
+    assert app.hosts_for("0.0.0.0", names) == ("localhost", "printing.clinic.lan")
     assert app.hosts_for("::1") == hosts
 
 

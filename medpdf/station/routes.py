@@ -151,6 +151,8 @@ MAX_COPIES = 20
 
 #: The print form is a handful of short fields; anything bigger is not from its page.
 MAX_FORM_BYTES = 4096
+#: How the station's print form is sent; anything else did not come from it.
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def _sent_notice(station: Station, slug: str, request: Request) -> str | None:
@@ -174,6 +176,8 @@ async def drug_print(request: Request) -> Response:
     size = request.headers.get("content-length", "")
     if not size.isdigit() or int(size) > MAX_FORM_BYTES:
         raise HTTPException(413, "The print form was too large.")
+    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
+        raise HTTPException(415, "Printing can only be started from the station's own pages.")
     try:
         form = await request.form(max_files=0, max_fields=10)
     except ClientDisconnect:  # the browser went away mid-form: nothing to print, nobody to tell
@@ -184,6 +188,14 @@ async def drug_print(request: Request) -> Response:
     if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
         raise HTTPException(400, f"copies must be a whole number from 1 to {MAX_COPIES}")
     copies = int(copies_text)
+    wait = station.prints.take(user.name if user else "")
+    if wait:
+        raise HTTPException(
+            429,
+            f"At most {station.access.prints_per_minute} print jobs a minute per account. "
+            f"Try again in {wait:.0f} seconds.",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
     found, problem = await station.printers()
     if found is None:
         raise HTTPException(502, f"Direct printing is not available: {problem}")
@@ -193,14 +205,6 @@ async def drug_print(request: Request) -> Response:
         raise HTTPException(400, str(exc)) from None
     except PrintError as exc:
         raise HTTPException(502, exc.message) from None
-    wait = station.prints.take(user.name if user else "")
-    if wait:
-        raise HTTPException(
-            429,
-            f"At most {station.access.prints_per_minute} print jobs a minute per account. "
-            f"Try again in {wait:.0f} seconds.",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
     source = station.fresh_source(entry)
     mono = station.monograph(source)
     data = await _handout_bytes(station, source, context)
@@ -294,6 +298,7 @@ async def error_page(request: Request, exc: Exception) -> Response:
         403: "Not allowed",
         405: "Not allowed",
         413: "Too large",
+        415: "Not allowed",
         502: "The printer could not take the job",
         404: "Not found",
         422: "This monograph has an error",
