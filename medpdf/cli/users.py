@@ -32,6 +32,11 @@ def users_path(config_file: Path | None, given: dict[str, Any]) -> Path:
     return Path(chosen) if chosen else accounts.default_path()
 
 
+def on_terminal() -> bool:
+    """True when a person can be asked (standard input is a terminal)."""
+    return sys.stdin.isatty()
+
+
 def read_password(from_stdin: bool) -> str:
     """The new password, from standard input or typed twice on the terminal."""
     if from_stdin:
@@ -40,7 +45,7 @@ def read_password(from_stdin: bool) -> str:
         if not password:
             raise UsageError("--password-stdin: standard input held no password")
     else:
-        if not sys.stdin.isatty():
+        if not on_terminal():
             raise UsageError("no terminal to ask the password on; use --password-stdin")
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     return accounts.check_password(password)

@@ -192,7 +192,7 @@ async def drug_print(request: Request) -> Response:
     if wait:
         raise HTTPException(
             429,
-            f"At most {station.access.prints_per_minute} print jobs a minute per account. "
+            f"At most {station.prints.per_minute} print jobs a minute per account. "
             f"Try again in {wait:.0f} seconds.",
             headers={"Retry-After": str(max(1, round(wait)))},
         )
