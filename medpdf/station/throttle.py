@@ -1,8 +1,9 @@
 """Slowing down password guessing, and capping how fast one account can print.
 
-Failed logins are counted per account name and per client address. After each
-failure the next attempt for that name (or from that address) must wait twice
-as long as the last (1 s, 2 s, 4 s ... up to a minute); after
+Failed logins are counted per account name and per client address. A typo or
+two costs nothing; after :data:`FREE_FAILURES` failures the next attempt for that
+name (or from that address) must wait, twice as long after each further
+failure (1 s, 2 s, 4 s ... up to a minute); after
 :data:`LOCK_AFTER` failures in a row it is locked for :data:`LOCK_SECONDS`. An
 attempt that comes too early is refused without checking the password, and
 answered with the same words as a wrong password, so the answer tells a guesser
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 LOCK_AFTER = 10
 #: How long a lock lasts, and how long failures are remembered.
 LOCK_SECONDS = 15 * 60
-#: The first delay after a failure, doubled after each further one, capped.
+#: Failures in a row that cost no wait (a mistyped password or two).
+FREE_FAILURES = 2
+#: The first delay after the free failures, doubled after each further one, capped.
 FIRST_DELAY = 1.0
 MAX_DELAY = 60.0
 #: Names and addresses remembered at once (a flood of made-up names costs memory once).
@@ -48,11 +51,12 @@ class LoginThrottle:
             entry = self._failures.get(key)
             if entry is None or now - entry.last > LOCK_SECONDS:
                 continue
-            delay = (
-                LOCK_SECONDS
-                if entry.count >= LOCK_AFTER
-                else min(FIRST_DELAY * 2 ** (entry.count - 1), MAX_DELAY)
-            )
+            if entry.count >= LOCK_AFTER:
+                delay = LOCK_SECONDS
+            elif entry.count <= FREE_FAILURES:
+                delay = 0.0
+            else:
+                delay = min(FIRST_DELAY * 2 ** (entry.count - FREE_FAILURES - 1), MAX_DELAY)
             longest = max(longest, entry.last + delay - now)
         return max(longest, 0.0)
 
