@@ -52,7 +52,7 @@ class LoginThrottle:
             if entry is None or now - entry.last > LOCK_SECONDS:
                 continue
             if entry.count >= LOCK_AFTER:
-                delay = LOCK_SECONDS
+                delay: float = LOCK_SECONDS
             elif entry.count <= FREE_FAILURES:
                 delay = 0.0
             else:
