@@ -263,6 +263,27 @@ def test_unknown_drug_page_names_it(client: TestClient) -> None:
     assert 'href="/"' in response.text
 
 
+def test_a_broken_monograph_is_temporarily_unavailable_not_missing(tmp_path: Path) -> None:
+    content = make_content(tmp_path / "content")
+    (content / "delta.md").write_text("---\ntitle: [unclosed\n---\n# Deltamin\n")
+    with TestClient(app.create_app(settings_for(tmp_path, content))) as client:
+        page = client.get("/drug/delta")
+        assert page.status_code == 422
+        assert "temporarily unavailable" in page.text and "There is no drug" not in page.text
+        assert re.search(r'<details class="editors">.*delta\.md:\d+: error: ', page.text, re.S)
+        state = client.get("/drug/delta.json")
+        assert state.status_code == 422
+        assert "delta.md" in state.json()["editor_note"]
+        home = client.get("/").text
+        assert "1 monograph has errors and is not listed until an editor fixes it." in home
+        assert "medpdf check" not in home
+        drug = client.get("/drug/gamma").text
+        assert str(content) not in drug and "gamma.md" not in drug
+        suggested = client.get("/suggestions.json", params={"q": "gamazol"}).json()
+        assert suggested == [{"slug": "gamma", "title": "Gammazol"}]
+        assert client.get("/suggestions.json", params={"q": ""}).json() == []
+
+
 def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> None:
     content = make_content(tmp_path / "content")
     hosts = app.hosts_for("127.0.0.1")
@@ -561,11 +582,17 @@ def test_a_station_without_cups_says_so_and_still_offers_the_pdf(
     with TestClient(app.create_app(settings_for(tmp_path, content)), base_url=STATION) as client:
         page = client.get("/drug/gamma").text
         posted = client.post("/drug/gamma/print", data={"copies": "1"}, headers={"origin": STATION})
-    assert "Direct printing is not available: " in page
+    # Staff read what to do; why (CUPS is not running) is for the log and /health.
+    assert "Direct printing is not available right now." in page
     assert 'id="print"' not in page
     assert 'id="open-pdf"' in page
     assert posted.status_code == 502
-    assert "Direct printing is not available: " in posted.text
+    assert "Direct printing is not available right now." in posted.text
+    for text in (page, posted.text):
+        assert "CUPS" not in text and "service cups" not in text
+    with TestClient(app.create_app(settings_for(tmp_path, content)), base_url=STATION) as client:
+        client.get("/drug/gamma")
+        assert "not running" in client.get("/health").json()["printing"]
 
 
 # --------------------------------------------------------------------------- bounds

@@ -57,6 +57,13 @@ async def home(request: Request) -> Response:
     )
 
 
+async def suggestions(request: Request) -> Response:
+    """Close names for a search that matched nothing, for the search box's script."""
+    query = str(request.query_params.get("q", ""))[:200]
+    found = _station(request).listing.suggestions(query) if query.strip() else []
+    return JSONResponse([{"slug": e.slug, "title": e.title} for e in found])
+
+
 async def drug_list(request: Request) -> Response:
     """Slugs and titles of every drug, for the search box's script."""
     entries = _station(request).listing.entries
@@ -87,7 +94,6 @@ async def drug_page(request: Request) -> Response:
         defaults=station.config.settings,
         papers=tuple(PAPERS.values()),
         digest=source.digest[:12],
-        source_path=source.display_path,
     )
 
 
@@ -96,6 +102,7 @@ async def drug_state(request: Request) -> Response:
     station = _station(request)
     entry = station.entry(request.path_params["slug"])
     source = station.fresh_source(entry)
+    station.monograph(source)  # a broken edit is a 422 the open page warns about
     return JSONResponse(
         {"slug": entry.slug, "title": entry.title, "version": source.digest[:12]},
         headers={"Cache-Control": "no-store"},
@@ -155,6 +162,13 @@ MAX_FORM_BYTES = 4096
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
+#: What staff read when CUPS cannot be used; the reason goes to the log and /health.
+NO_PRINTING = (
+    "Direct printing is not available right now. Use “Open PDF for printing” and print "
+    "from the PDF viewer, or ask whoever looks after the station."
+)
+
+
 def _sent_notice(station: Station, slug: str, request: Request) -> str | None:
     """The "sent" line after printing, from the station's own record of the job."""
     job = station.sent.find(str(request.query_params.get("sent", "")), slug, user_of(request))
@@ -196,9 +210,9 @@ async def drug_print(request: Request) -> Response:
             f"Try again in {wait:.0f} seconds.",
             headers={"Retry-After": str(max(1, round(wait)))},
         )
-    found, problem = await station.printers()
+    found, _ = await station.printers()
     if found is None:
-        raise HTTPException(502, f"Direct printing is not available: {problem}")
+        raise HTTPException(502, NO_PRINTING)
     try:
         printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
     except PrinterChoiceError as exc:
@@ -282,6 +296,7 @@ async def health(request: Request) -> Response:
             "workers": station.context.limits.jobs,
             "cached_pdfs": renderer.shelf.count,
             "booklet": station.config.booklet_path.is_file(),
+            "printing": station.printing_problem or "ok",
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -291,8 +306,13 @@ async def error_page(request: Request, exc: Exception) -> Response:
     """Every error as a page of the station's own look, with a way back."""
     assert isinstance(exc, HTTPException)
     station = _station(request)
+    editor_note = getattr(exc, "problem", None)
     if request.url.path.endswith(".json"):
-        return JSONResponse({"error": exc.detail}, exc.status_code, headers=dict(exc.headers or {}))
+        return JSONResponse(
+            {"error": exc.detail, "editor_note": editor_note},
+            exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
     titles = {
         400: "Bad request",
         403: "Not allowed",
@@ -301,7 +321,7 @@ async def error_page(request: Request, exc: Exception) -> Response:
         415: "Not allowed",
         502: "The printer could not take the job",
         404: "Not found",
-        422: "This monograph has an error",
+        422: "Temporarily unavailable",
         500: "The handout could not be made",
         503: "Busy",
         429: "Too many print jobs",
@@ -314,6 +334,7 @@ async def error_page(request: Request, exc: Exception) -> Response:
         code=exc.status_code,
         title=titles.get(exc.status_code, "Error"),
         message=exc.detail,
+        editor_note=editor_note,
     )
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
@@ -324,6 +345,7 @@ async def error_page(request: Request, exc: Exception) -> Response:
 ROUTES = [
     Route("/", home),
     Route("/drugs.json", drug_list),
+    Route("/suggestions.json", suggestions),
     Route("/drug/{slug:str}.pdf", drug_pdf),
     Route("/drug/{slug:str}.json", drug_state),
     Route("/drug/{slug:str}/preview", drug_preview),

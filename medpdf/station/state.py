@@ -57,6 +57,22 @@ PREVIEW_POLICY = (
 )
 
 
+class Unavailable(HTTPException):
+    """A monograph an editor broke: staff read that it is temporarily unavailable.
+
+    The ``path:line: error:`` line is kept for editors (the log and a fold-out).
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            422,
+            "This drug is temporarily unavailable: its monograph has an error that an "
+            "editor needs to fix. Try again later, or ask an editor.",
+        )
+        self.problem = problem
+        LOGGER.info("monograph unavailable: %s", problem)
+
+
 @dataclass(frozen=True)
 class StationSettings:
     """How the station renders and how much it may hold at once."""
@@ -97,6 +113,8 @@ class Station:
         self._printers: tuple[printing.Destinations | None, str | None] = (None, None)
         self._printers_asked = -float("inf")
         self._printers_lock = asyncio.Lock()
+        #: Why direct printing is unavailable (for the log and /health), or None.
+        self.printing_problem: str | None = None
         self.access = settings.access
         self.accounts = Accounts(self.access.users_file) if self.access.users_file else None
         self.sessions = Sessions(self.access)
@@ -114,6 +132,9 @@ class Station:
                     self._printers = (found, None if found.printers else found.listing())
                 except PrintError as exc:
                     self._printers = (None, exc.message)
+                if self._printers[1] and self._printers[1] != self.printing_problem:
+                    LOGGER.warning("direct printing unavailable: %s", self._printers[1])
+                self.printing_problem = self._printers[1]
                 self._printers_asked = time.monotonic()
         return self._printers
 
@@ -143,6 +164,9 @@ class Station:
         entry = self.listing.find(slug)
         if entry is None:
             shown = slug if len(slug) <= 80 else f"{slug[:80]}…"
+            problem = self.listing.broken.get(slug)
+            if problem is not None:
+                raise Unavailable(problem)
             raise HTTPException(404, f"There is no drug called “{shown}” in this collection.")
         return entry
 
@@ -155,14 +179,14 @@ class Station:
                 raise HTTPException(
                     404, f"“{entry.title}” was removed from the collection."
                 ) from None
-            raise HTTPException(422, exc.diagnostic.format()) from None
+            raise Unavailable(exc.diagnostic.format()) from None
 
     def monograph(self, source: sources.Source) -> model.Monograph:
         """The model of a source that was valid at scan time but may not be now."""
         try:
             return parsed(source)
         except SourceError as exc:
-            raise HTTPException(422, exc.diagnostic.format()) from None
+            raise Unavailable(exc.diagnostic.format()) from None
 
     def request_context(self, query: Any) -> RunContext:
         """The run of one request: the station options it sets, printed today.
