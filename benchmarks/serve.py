@@ -834,7 +834,7 @@ def run(args: argparse.Namespace, scratch: Path) -> int:
             ("clients", str(args.clients)),
             ("medpdf serve -j", str(args.jobs) if args.jobs else "medpdf's default"),
             ("memory poll", f"every {args.poll_ms} ms for the servers"),
-            ("medpdf serve login", "on (a session per client)" if args.login else "off"),
+            ("login", "on (a session per client)" if args.login else "off"),
         ],
     )
     print()

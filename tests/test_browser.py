@@ -341,6 +341,11 @@ def test_an_open_page_warns_when_an_editor_breaks_the_monograph(
     path = content / "alefacept.md"
     good = path.read_text()
     page.goto("/drug/alefacept")
+    # The preview frame is sandboxed (no script, no same-origin access) yet styled.
+    assert page.locator("iframe#preview").get_attribute("sandbox") == ""
+    body = page.frame_locator("iframe#preview").locator("body")
+    expect(body).to_contain_text("Alefacept treats an imaginary condition.")
+    assert "DejaVu Sans" in body.evaluate("e => getComputedStyle(e).fontFamily")
     try:
         path.write_text("---\ntitle: [unclosed\n---\n# Alefacept\n")
         stale = page.locator("#stale")
