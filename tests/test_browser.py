@@ -341,8 +341,9 @@ def test_an_open_page_warns_when_an_editor_breaks_the_monograph(
     path = content / "alefacept.md"
     good = path.read_text()
     page.goto("/drug/alefacept")
-    # The preview frame is sandboxed (no script, no same-origin access) yet styled.
-    assert page.locator("iframe#preview").get_attribute("sandbox") == ""
+    # The preview frame is sandboxed (no script, forms, pop-ups or navigation of the
+    # page; its own origin kept so its stylesheets load) and styled.
+    assert page.locator("iframe#preview").get_attribute("sandbox") == "allow-same-origin"
     body = page.frame_locator("iframe#preview").locator("body")
     expect(body).to_contain_text("Alefacept treats an imaginary condition.")
     assert "DejaVu Sans" in body.evaluate("e => getComputedStyle(e).fontFamily")

@@ -190,7 +190,7 @@ def test_other_sites_cannot_make_the_station_render(deadline_station: Running) -
     assert missing.headers["content-type"] == "application/json"
     assert "There is no drug called" in missing.json()["error"]
     page = httpx.get(url + "drug/gamma", timeout=10).text
-    assert re.search(r'<iframe id="preview" class="preview" sandbox ', page)
+    assert re.search(r'<iframe id="preview" class="preview" sandbox="allow-same-origin" ', page)
 
 
 def test_over_the_connection_limit_the_longest_waiting_is_closed(tmp_path: Path) -> None:
