@@ -39,7 +39,7 @@ from test_hostile_content import hostile_html
 
 from medpdf import config, markdown
 from medpdf.build.render import RunContext
-from medpdf.station import app, listing, renderer, serve, state
+from medpdf.station import app, guards, listing, renderer, serve, state
 from medpdf.workers import Failure, Limits
 
 DRUGS = {
@@ -286,7 +286,7 @@ def test_a_broken_monograph_is_temporarily_unavailable_not_missing(tmp_path: Pat
 
 def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> None:
     content = make_content(tmp_path / "content")
-    hosts = app.hosts_for("127.0.0.1")
+    hosts = guards.hosts_for("127.0.0.1")
     settings = settings_for(tmp_path, content, allowed_hosts=hosts)
     with TestClient(app.create_app(settings), base_url="http://127.0.0.1:8000") as client:
         assert client.get("/health").status_code == 200
@@ -295,8 +295,8 @@ def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> No
         assert client.get("/drugs.json", headers={"host": "evil.example"}).status_code == 400
     # Beyond loopback: the configured names (and IP literals, which no other site owns).
     names = ("printing.clinic.lan",)
-    assert app.hosts_for("0.0.0.0", names) == ("localhost", "printing.clinic.lan")
-    assert app.hosts_for("::1") == hosts
+    assert guards.hosts_for("0.0.0.0", names) == ("localhost", "printing.clinic.lan")
+    assert guards.hosts_for("::1") == hosts
 
 
 def test_booklet_is_served_once_built(site: tuple[TestClient, Path]) -> None:

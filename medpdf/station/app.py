@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from medpdf.build.render import warm_up
-from medpdf.station import guards, routes
+from medpdf.station import routes
 from medpdf.station.auth import RequireLogin
 from medpdf.station.guards import Guards
 from medpdf.station.listing import Listing
@@ -65,7 +65,3 @@ def create_app(
     app.add_middleware(RequireLogin)
     app.add_middleware(Guards, allowed_hosts=settings.allowed_hosts)
     return app
-
-
-#: The Host names a station listening on an address answers to (see guards).
-hosts_for = guards.hosts_for
