@@ -201,6 +201,8 @@ class Clients:
     timeout: float
     #: Times a client asks again after a 503, waiting Retry-After; 0: take the 503 as final.
     retries: int
+    #: One session cookie (name, value) per client, when the station has accounts.
+    cookies: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,14 +320,47 @@ async def _fetch_all(base: str, paths: Sequence[str], clients: Clients) -> list[
     todo = iter(paths)
     outcomes: list[Outcome] = []
 
-    async def client_loop() -> None:
+    async def client_loop(index: int) -> None:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=clients.timeout) as c:
+        cookies = dict(clients.cookies[index : index + 1])
+        async with httpx.AsyncClient(
+            base_url=base, limits=limits, timeout=clients.timeout, cookies=cookies
+        ) as c:
             for path in todo:
                 outcomes.append(await _get(c, path, clients.retries))
 
-    await asyncio.gather(*(client_loop() for _ in range(clients.count)))
+    await asyncio.gather(*(client_loop(i) for i in range(clients.count)))
     return outcomes
+
+
+#: The account ``--login`` runs make for the load's clients.
+BENCH_USER = ("bench", "benchmark password")
+
+
+def make_users(scratch: Path) -> Path:
+    """A throwaway users file with :data:`BENCH_USER` (print role)."""
+    from medpdf import accounts
+
+    path = scratch / "users.json"
+    name, password = BENCH_USER
+    accounts.save(path, {name: accounts.Account(name, "print", accounts.hash_password(password))})
+    return path
+
+
+def log_in(base: str, count: int) -> tuple[tuple[str, str], ...]:
+    """One session per client (logging in is not part of any phase)."""
+    cookies = []
+    origin = {"origin": base.rstrip("/")}
+    for _ in range(count):
+        name, password = BENCH_USER
+        answer = httpx.post(
+            base + "login", data={"name": name, "password": password}, headers=origin, timeout=60
+        )
+        value = answer.cookies.get("medpdf-session")
+        if answer.status_code != 303 or not value:
+            raise BenchmarkError(f"POST /login answered {answer.status_code}, no session")
+        cookies.append(("medpdf-session", value))
+    return tuple(cookies)
 
 
 def _cpu_seconds() -> float:
@@ -389,9 +424,10 @@ def html_paths(slugs: Sequence[str], count: int) -> list[str]:
     ]
 
 
-def drug_slugs(server: Running) -> list[str]:
+def drug_slugs(server: Running, login: bool = False) -> list[str]:
     """The slugs the server lists in ``/drugs.json``, sorted."""
-    response = httpx.get(server.url + "drugs.json", timeout=30)
+    cookies = dict(log_in(server.url, 1)) if login else None
+    response = httpx.get(server.url + "drugs.json", timeout=30, cookies=cookies)
     if response.status_code != 200:
         raise BenchmarkError(f"{server.label}: GET /drugs.json answered {response.status_code}")
     return sorted(str(item["slug"]) for item in response.json())
@@ -557,9 +593,17 @@ class Load:
     poll: float
 
 
-def measure(server: Running, load: Load) -> list[Phase]:
-    """Warm ``server`` up, run the three phases against it, stop it."""
+def measure(server: Running, load: Load, login: bool = False) -> list[Phase]:
+    """Warm ``server`` up, run the three phases against it, stop it.
+
+    ``login``: each client logs in first and sends its session cookie with every request.
+    """
     try:
+        if login:
+            cookies = log_in(server.url, load.clients.count)
+            load = dataclasses.replace(
+                load, clients=dataclasses.replace(load.clients, cookies=cookies)
+            )
         idle, _ = tree_rss(server.process.pid)
         started = time.perf_counter()
         patient = dataclasses.replace(load.clients, retries=max(load.clients.retries, 100))
@@ -711,6 +755,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="memory sampling interval in milliseconds (default 50)",
     )
     parser.add_argument(
+        "--login",
+        action="store_true",
+        help="run medpdf serve with accounts (a throwaway users file); each client logs in "
+        "once before the phases and sends its session with every request",
+    )
+    parser.add_argument(
         "--skip-baseline",
         action="store_true",
         help="measure medpdf serve only",
@@ -775,6 +825,8 @@ def run(args: argparse.Namespace, scratch: Path) -> int:
     serve_argv += ["--host", "127.0.0.1", "--port", "0"]
     if args.jobs is not None:
         serve_argv += ["-j", str(args.jobs)]
+    if args.login:
+        serve_argv += ["--users-file", str(make_users(scratch))]
     print_environment(
         content,
         [
@@ -782,13 +834,14 @@ def run(args: argparse.Namespace, scratch: Path) -> int:
             ("clients", str(args.clients)),
             ("medpdf serve -j", str(args.jobs) if args.jobs else "medpdf's default"),
             ("memory poll", f"every {args.poll_ms} ms for the servers"),
+            ("login", "on (a session per client)" if args.login else "off"),
         ],
     )
     print()
     print("running", flush=True)
     medpdf = start_server("medpdf serve", medpdf_argv(*serve_argv), scratch, scratch / "serve.log")
     try:
-        slugs = drug_slugs(medpdf)
+        slugs = drug_slugs(medpdf, login=args.login)
         if not slugs:
             raise BenchmarkError(f"medpdf serve lists no monographs in {content}")
         print(f"  /health: {json.dumps(health(medpdf.url))}; {len(slugs)} drugs in /drugs.json")
@@ -802,7 +855,7 @@ def run(args: argparse.Namespace, scratch: Path) -> int:
         f"{len(load.warm_up)} warm-up PDFs",
         flush=True,
     )
-    ours = measure(medpdf, load)
+    ours = measure(medpdf, load, login=args.login)
     phases = list(ours)
     theirs: list[Phase] = []
     if not args.skip_baseline:

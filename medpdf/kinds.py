@@ -170,6 +170,52 @@ class Text(Kind[str]):
         return self.check(value, fail) if self.check is not None else value
 
 
+@dataclass(frozen=True)
+class FilePath(Kind[str]):
+    """A file's path; in ``medpdf.toml`` a relative path is relative to that file's folder."""
+
+    metavar = "PATH"
+
+    def from_text(self, text: str, fail: Fail) -> str:
+        """One non-empty line, taken as given (relative to the working folder)."""
+        return Text().from_text(text, fail)
+
+    def from_toml(self, value: object, fail: Fail, folder: Path) -> str:
+        """Resolved against the settings file's folder, so the station finds it from anywhere."""
+        text = Text().from_toml(value, fail, folder)
+        return str(folder / Path(text).expanduser())
+
+
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*$")
+
+
+@dataclass(frozen=True)
+class Names(Kind[tuple[str, ...]]):
+    """Host names: comma-separated on a command line, an array in ``medpdf.toml``."""
+
+    metavar = "NAME,..."
+
+    def from_text(self, text: str, fail: Fail) -> tuple[str, ...]:
+        """``a.example, b`` → ``("a.example", "b")``, each a valid DNS name, lower-cased."""
+        names = tuple(n.strip().lower() for n in text.split(",") if n.strip())
+        for name in names:
+            if not _HOST_NAME.match(name):
+                raise fail(f"must be host names such as printing.clinic.lan, not {show(name)}")
+        return names
+
+    def from_toml(self, value: object, fail: Fail, folder: Path) -> tuple[str, ...]:
+        """An array of strings (one string is taken as one name)."""
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(f"must be an array of host names, not {show(value)}")
+        return self.from_text(",".join(value), fail)
+
+    def to_text(self, value: tuple[str, ...]) -> str:
+        """Comma-separated."""
+        return ",".join(value)
+
+
 # -- the checks behind the text options ------------------------------------------
 
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")

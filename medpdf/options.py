@@ -28,7 +28,9 @@ from medpdf.kinds import (
     Clinic,
     ClinicInfo,
     Fail,
+    FilePath,
     Kind,
+    Names,
     Number,
     Text,
     check_lang,
@@ -248,6 +250,91 @@ CACHE_SIZE: Option[float] = Option(
     commands=frozenset({"serve"}),
 )
 
+REQUEST_TIMEOUT: Option[float] = Option(
+    "request_timeout",
+    Number(1, 600),
+    10.0,
+    "Seconds a client may take to send a whole request (headers and body); "
+    "slower connections are closed.",
+    toml=("station", "request_timeout"),
+    flag="--request-timeout",
+    commands=frozenset({"serve"}),
+)
+MAX_CONNECTIONS: Option[float] = Option(
+    "max_connections",
+    Number(10, 10000, whole=True),
+    500,
+    "Connections the station holds at once; over it, the one waiting longest "
+    "for its request is closed.",
+    toml=("station", "max_connections"),
+    flag="--max-connections",
+    commands=frozenset({"serve"}),
+)
+USERS_FILE: Option[str | None] = Option(
+    "users_file",
+    FilePath(),
+    None,
+    "The station's accounts file; none: ~/.config/medpdf/users.json (or under $XDG_CONFIG_HOME).",
+    toml=("station", "users_file"),
+    flag="--users-file",
+    commands=frozenset({"serve", "users"}),
+)
+HOST_NAMES: Option[tuple[str, ...]] = Option(
+    "host_names",
+    Names(),
+    (),
+    "Host names staff type to reach the station (comma-separated), besides its address; "
+    "requests naming any other host are refused.",
+    toml=("station", "host_names"),
+    flag="--host-names",
+    commands=frozenset({"serve"}),
+)
+CERTFILE: Option[str | None] = Option(
+    "certfile",
+    FilePath(),
+    None,
+    "TLS certificate (PEM) for https; needs --keyfile.",
+    toml=("station", "certfile"),
+    flag="--certfile",
+    commands=frozenset({"serve"}),
+)
+KEYFILE: Option[str | None] = Option(
+    "keyfile",
+    FilePath(),
+    None,
+    "TLS private key (PEM) of --certfile.",
+    toml=("station", "keyfile"),
+    flag="--keyfile",
+    commands=frozenset({"serve"}),
+)
+SESSION_IDLE: Option[float] = Option(
+    "session_idle",
+    Number(1, 24 * 60, whole=True),
+    30,
+    "Minutes a login lasts without use.",
+    toml=("station", "session_idle"),
+    flag="--session-idle",
+    commands=frozenset({"serve"}),
+)
+SESSION_MAX: Option[float] = Option(
+    "session_max",
+    Number(1, 7 * 24, whole=True),
+    12,
+    "Hours a login lasts at most, used or not.",
+    toml=("station", "session_max"),
+    flag="--session-max",
+    commands=frozenset({"serve"}),
+)
+PRINTS_PER_MINUTE: Option[float] = Option(
+    "prints_per_minute",
+    Number(1, 1000, whole=True),
+    10,
+    "Print jobs one account may send per minute.",
+    toml=("station", "prints_per_minute"),
+    flag="--prints-per-minute",
+    commands=frozenset({"serve"}),
+)
+
 #: The table every other place derives from.
 OPTIONS: tuple[Option[Any], ...] = (
     PAPER,
@@ -267,6 +354,15 @@ OPTIONS: tuple[Option[Any], ...] = (
     PORT,
     QUEUE,
     CACHE_SIZE,
+    REQUEST_TIMEOUT,
+    MAX_CONNECTIONS,
+    USERS_FILE,
+    HOST_NAMES,
+    CERTFILE,
+    KEYFILE,
+    SESSION_IDLE,
+    SESSION_MAX,
+    PRINTS_PER_MINUTE,
 )
 
 

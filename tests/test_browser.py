@@ -312,6 +312,56 @@ def test_an_edit_on_disk_refreshes_the_open_preview(
     assert version == page.request.get(station.at("/drug/zolpidem.json")).json()["version"]
 
 
+def test_a_misspelling_gets_suggestions_and_enter_searches_without_a_choice(page: Page):
+    page.goto("/")
+    page.locator("#search").press_sequentially("ibuprofn")
+    expect(page.locator("#count")).to_contain_text("0 of 4 drugs match")
+    suggestion = page.locator("#suggest")
+    expect(suggestion).to_be_visible()
+    expect(suggestion).to_contain_text("Did you mean Ibuprofen?")
+    # Enter with nothing chosen asks the server, which says the same.
+    page.locator("#search").press("Enter")
+    page.wait_for_url(re.compile(r"/\?q=ibuprofn$"))
+    expect(page.locator("#suggest")).to_contain_text("Did you mean Ibuprofen?")
+    # Two matches and none chosen: Enter lists them instead of opening the first.
+    page.locator("#search").fill("")
+    page.locator("#search").press_sequentially("ale")
+    expect(page.locator("#results li")).to_have_count(2)
+    page.locator("#search").press("Enter")
+    page.wait_for_url(re.compile(r"/\?q=ale$"))
+    expect(page.locator("h1")).to_have_count(0)
+    expect(page.locator("#results li")).to_have_count(2)
+
+
+def test_an_open_page_warns_when_an_editor_breaks_the_monograph(
+    station_page: Page, printing_server: tuple[Server, Path]
+):
+    _, content = printing_server
+    page = station_page
+    path = content / "alefacept.md"
+    good = path.read_text()
+    page.goto("/drug/alefacept")
+    # The preview frame is sandboxed (no script, forms, pop-ups or navigation of the
+    # page; its own origin kept so its stylesheets load) and styled.
+    assert page.locator("iframe#preview").get_attribute("sandbox") == "allow-same-origin"
+    body = page.frame_locator("iframe#preview").locator("body")
+    expect(body).to_contain_text("Alefacept treats an imaginary condition.")
+    assert "DejaVu Sans" in body.evaluate("e => getComputedStyle(e).fontFamily")
+    try:
+        path.write_text("---\ntitle: [unclosed\n---\n# Alefacept\n")
+        stale = page.locator("#stale")
+        expect(stale).to_be_visible()
+        expect(stale).to_contain_text("temporarily unavailable")
+        expect(stale).to_contain_text("The preview below is out of date")
+        # Once the watcher has rescanned, a new visit says why instead of "no such drug".
+        response = page.goto("/drug/alefacept")
+        assert response is not None and response.status == 422
+        expect(page.locator("h1")).to_have_text("Temporarily unavailable")
+        expect(page.locator("details.editors")).to_contain_text("alefacept.md")
+    finally:
+        path.write_text(good)
+
+
 # --------------------------------------------------------------------------- the whole collection
 
 

@@ -39,7 +39,7 @@ from test_hostile_content import hostile_html
 
 from medpdf import config, markdown
 from medpdf.build.render import RunContext
-from medpdf.station import app, listing, renderer, serve, state
+from medpdf.station import app, guards, listing, renderer, serve, state
 from medpdf.workers import Failure, Limits
 
 DRUGS = {
@@ -263,17 +263,40 @@ def test_unknown_drug_page_names_it(client: TestClient) -> None:
     assert 'href="/"' in response.text
 
 
+def test_a_broken_monograph_is_temporarily_unavailable_not_missing(tmp_path: Path) -> None:
+    content = make_content(tmp_path / "content")
+    (content / "delta.md").write_text("---\ntitle: [unclosed\n---\n# Deltamin\n")
+    with TestClient(app.create_app(settings_for(tmp_path, content))) as client:
+        page = client.get("/drug/delta")
+        assert page.status_code == 422
+        assert "temporarily unavailable" in page.text and "There is no drug" not in page.text
+        assert re.search(r'<details class="editors">.*delta\.md:\d+: error: ', page.text, re.S)
+        state = client.get("/drug/delta.json")
+        assert state.status_code == 422
+        assert "delta.md" in state.json()["editor_note"]
+        home = client.get("/").text
+        assert "1 monograph has errors and is not listed until an editor fixes it." in home
+        assert "medpdf check" not in home
+        drug = client.get("/drug/gamma").text
+        assert str(content) not in drug and "gamma.md" not in drug
+        suggested = client.get("/suggestions.json", params={"q": "gamazol"}).json()
+        assert suggested == [{"slug": "gamma", "title": "Gammazol"}]
+        assert client.get("/suggestions.json", params={"q": ""}).json() == []
+
+
 def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> None:
     content = make_content(tmp_path / "content")
-    hosts = app.hosts_for("127.0.0.1")
+    hosts = guards.hosts_for("127.0.0.1")
     settings = settings_for(tmp_path, content, allowed_hosts=hosts)
     with TestClient(app.create_app(settings), base_url="http://127.0.0.1:8000") as client:
         assert client.get("/health").status_code == 200
         assert client.get("/health", headers={"host": "localhost:8000"}).status_code == 200
         # A page on another site that rebinds its name to 127.0.0.1 gets nothing.
         assert client.get("/drugs.json", headers={"host": "evil.example"}).status_code == 400
-    assert app.hosts_for("0.0.0.0") == ("*",)
-    assert app.hosts_for("::1") == hosts
+    # Beyond loopback: the configured names (and IP literals, which no other site owns).
+    names = ("printing.clinic.lan",)
+    assert guards.hosts_for("0.0.0.0", names) == ("localhost", "printing.clinic.lan")
+    assert guards.hosts_for("::1") == hosts
 
 
 def test_booklet_is_served_once_built(site: tuple[TestClient, Path]) -> None:
@@ -432,10 +455,13 @@ def test_the_station_prints_on_a_real_cups_printer(
     )
     assert sent.status_code == 303, sent.text
     location = sent.headers["location"]
-    match = re.fullmatch(
-        r"/drug/gamma\?paper=letter&large_print=0&patient_fields=1&sent=(\S+)&copies=2", location
-    )
-    assert match, location
+    # The page after printing asks the station's own record by a random token.
+    assert re.fullmatch(
+        r"/drug/gamma\?paper=letter&large_print=0&patient_fields=1&sent=[\w-]{22}", location
+    ), location
+    after = client.get(location).text
+    match = re.search(rf"Sent 2 copies to {cups.printer} \(job ({cups.printer}-\d+)\)\.", after)
+    assert match, after
     pdf, accounting = cups.wait_for_pdf(match.group(1))
     text = pdf_texts(pdf.read_bytes())
     assert "Gammazol treats an imaginary condition." in text
@@ -443,8 +469,11 @@ def test_the_station_prints_on_a_real_cups_printer(
     with pdfplumber.open(pdf) as doc:
         assert (round(doc.pages[0].width), round(doc.pages[0].height)) == (612, 792)
     assert accounting.endswith("copies=2 media=Letter title=Gammazol \u2013 patient handout")
-    after = client.get(location).text
-    assert f"Sent 2 copies to {cups.printer} (job {match.group(1)})." in after
+    # The token shows nothing on another drug's page, and a made-up job nothing anywhere.
+    other = location.replace("/drug/gamma?", "/drug/beta-cafe?")
+    assert "Sent " not in client.get(other).text
+    forged = client.get("/drug/gamma", params={"sent": f"{cups.printer}-42", "copies": "999999"})
+    assert "Sent " not in forged.text and "999999" not in forged.text
 
 
 @pytest.mark.parametrize(
@@ -464,7 +493,8 @@ def test_only_the_stations_own_page_can_print(
         "/drug/gamma/print", data={"printer": cups.printer, "copies": "1"}, headers=headers
     )
     assert response.status_code == 403
-    assert "Printing can only be started from the station&#39;s own pages." in response.text
+    # The route says so, or (for a browser that says cross-site) the guard before it.
+    assert "own pages." in response.text
     assert queued_jobs(cups) == before
 
 
@@ -552,11 +582,17 @@ def test_a_station_without_cups_says_so_and_still_offers_the_pdf(
     with TestClient(app.create_app(settings_for(tmp_path, content)), base_url=STATION) as client:
         page = client.get("/drug/gamma").text
         posted = client.post("/drug/gamma/print", data={"copies": "1"}, headers={"origin": STATION})
-    assert "Direct printing is not available: " in page
+    # Staff read what to do; why (CUPS is not running) is for the log and /health.
+    assert "Direct printing is not available right now." in page
     assert 'id="print"' not in page
     assert 'id="open-pdf"' in page
     assert posted.status_code == 502
-    assert "Direct printing is not available: " in posted.text
+    assert "Direct printing is not available right now." in posted.text
+    for text in (page, posted.text):
+        assert "CUPS" not in text and "service cups" not in text
+    with TestClient(app.create_app(settings_for(tmp_path, content)), base_url=STATION) as client:
+        client.get("/drug/gamma")
+        assert "not running" in client.get("/health").json()["printing"]
 
 
 # --------------------------------------------------------------------------- bounds

@@ -16,8 +16,34 @@ function setUpSearch(input) {
   const list = document.getElementById("results");
   const count = document.getElementById("count");
   const form = document.getElementById("search-form");
+  const suggest = document.getElementById("suggest");
   let drugs = [];
   let active = -1;
+
+  // A name that matches nothing gets the server's own "Did you mean" suggestions.
+  async function suggestFor(query) {
+    let found = [];
+    try {
+      const response = await fetch(`/suggestions.json?q=${encodeURIComponent(query)}`);
+      if (response.ok) found = await response.json();
+    } catch (error) {
+      return;
+    }
+    if (input.value.trim() !== query) return; // typed on meanwhile
+    suggest.replaceChildren();
+    if (!found.length) {
+      suggest.hidden = true;
+      return;
+    }
+    suggest.append(`No drug matches “${query}”. Did you mean `);
+    found.forEach((drug, index) => {
+      const link = document.createElement("a");
+      link.href = "/drug/" + encodeURIComponent(drug.slug);
+      link.textContent = drug.title;
+      suggest.append(link, index === found.length - 1 ? "?" : ", ");
+    });
+    suggest.hidden = false;
+  }
 
   function rank(title, words) {
     if (title.startsWith(words[0])) return 0;
@@ -64,6 +90,8 @@ function setUpSearch(input) {
       : `${drugs.length} drugs`;
     active = -1;
     input.removeAttribute("aria-activedescendant");
+    suggest.hidden = true;
+    if (query.trim() && !found.length) suggestFor(query.trim());
     const url = new URL(window.location.href);
     if (query.trim()) url.searchParams.set("q", query.trim());
     else url.searchParams.delete("q");
@@ -99,16 +127,15 @@ function setUpSearch(input) {
       input.value = "";
       draw();
     } else if (event.key === "Enter") {
+      // Open the drug the user chose (or the only match); otherwise the form
+      // searches on the server, like the Search button.
       const items = options();
-      const chosen = items[active >= 0 ? active : 0];
-      if (chosen && (active >= 0 || items.length === 1 || input.value.trim())) {
+      const chosen = active >= 0 ? items[active] : items.length === 1 ? items[0] : null;
+      if (chosen) {
         event.preventDefault();
         window.location.href = chosen.querySelector("a").href;
       }
     }
-  });
-  form.addEventListener("submit", (event) => {
-    if (drugs.length) event.preventDefault();
   });
 
   fetch(list.dataset.list)
@@ -127,6 +154,7 @@ function setUpOptions(form) {
   const preview = document.getElementById("preview");
   const version = document.getElementById("version");
   const changed = document.getElementById("changed");
+  const stale = document.getElementById("stale");
   const printForm = document.getElementById("print");
   const slug = encodeURIComponent(form.dataset.slug);
 
@@ -164,7 +192,15 @@ function setUpOptions(form) {
     if (document.visibilityState !== "visible") return;
     try {
       const response = await fetch(`/drug/${slug}.json`, { cache: "no-store" });
+      if (response.status === 404 || response.status === 422) {
+        // An editor broke or removed the monograph: the preview below is out of date.
+        const problem = await response.json();
+        stale.textContent = `${problem.error} The preview below is out of date; do not print it.`;
+        stale.hidden = false;
+        return;
+      }
       if (!response.ok) return;
+      stale.hidden = true;
       const state = await response.json();
       if (state.version !== form.dataset.version) {
         form.dataset.version = state.version;

@@ -36,7 +36,7 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import MAX_GRADE, PAPER, PRINTER
+from medpdf.options import HOST, MAX_GRADE, PAPER, PRINTER
 
 # -- commands ----------------------------------------------------------------------
 
@@ -260,27 +260,27 @@ def build_command(content_dir: Path, config_file: Path | None, **given: Any) -> 
 def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given: Any) -> None:
     """Run the clinic printing station: search, preview and print handouts in a browser."""
     from medpdf import record
-    from medpdf.build.render import RunContext
-    from medpdf.options import HOST, PORT
-    from medpdf.station import app, state
+    from medpdf.options import PORT
     from medpdf.station import serve as serving
     from medpdf.station.listing import Listing
 
     sources.require_folder(content_dir)
     settings = load_settings("serve", config_file, content_dir, given, output_dir)
     record.open_for(settings)  # a damaged record stops the station here, in one line
-    host = settings[HOST]
-    station = state.StationSettings(RunContext.of(settings), allowed_hosts=app.hosts_for(host))
-    sock = serving.listen(host, int(settings[PORT]))
+    plan = serving.plan(settings)
+    station = plan.settings
+    sock = serving.listen(settings[HOST], int(settings[PORT]))
     click.echo(
-        f"medpdf: serving {serving.url_of(sock)} from {content_dir} "
+        f"medpdf: serving {serving.url_of(sock, plan.tls is not None)} from {content_dir} "
         f"with {station.context.limits.jobs} render workers; press Ctrl+C to stop",
         err=True,
     )
-    if station.allowed_hosts == ("*",):
+    if station.access.users_file is not None:
+        click.echo(f"medpdf: accounts from {station.access.users_file}", err=True)
+    if station.access.cleartext:
         click.echo(
-            f"medpdf: warning: the station has no login; anyone who can reach {host} "
-            "on this network can use it",
+            "medpdf: warning: no TLS (--certfile/--keyfile): passwords cross the network "
+            "in clear text",
             err=True,
         )
 
@@ -291,7 +291,7 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
         click.echo(f"medpdf: ready: {len(listing.entries)} monographs{problems}", err=True)
 
     verbose = logging.getLogger("medpdf").isEnabledFor(logging.INFO)
-    serving.run(station, sock, access_log=verbose, ready=ready)
+    serving.run(station, sock, access_log=verbose, ready=ready, limits=plan.limits, tls=plan.tls)
 
 
 def main() -> None:
@@ -301,7 +301,9 @@ def main() -> None:
 
 from medpdf.cli.pack import pack  # noqa: E402  (commands in their own modules)
 from medpdf.cli.record import history, reprint  # noqa: E402
+from medpdf.cli.users import users  # noqa: E402
 
 cli.add_command(pack)
 cli.add_command(history)
 cli.add_command(reprint)
+cli.add_command(users)

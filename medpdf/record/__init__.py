@@ -116,6 +116,7 @@ def send(
     copies: int,
     printer: str,
     reprint_of: int | None = None,
+    user: str | None = None,
 ) -> tuple[Entry, PrintJob]:
     """Record a print, hand it to CUPS with ``submit``, then note the job id CUPS gave.
 
@@ -132,6 +133,7 @@ def send(
         printer=printer,
         copies=copies,
         reprint_of=reprint_of,
+        user=user,
     )
     try:
         job = submit()

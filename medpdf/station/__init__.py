@@ -18,5 +18,12 @@ clinic computer:
 - the options a request may set are the table's station options
   (:mod:`medpdf.options`), parsed by the same rules as flags and ``medpdf.toml``.
 
-``serve`` binds the socket and runs uvicorn.
+- who may use it: without accounts only this computer (loopback); beyond it,
+  accounts (``medpdf.accounts``), a login gate and sessions (``auth``,
+  ``sessions``), a login slowdown and a print rate (``throttle``), Host and
+  cross-site checks and common headers (``guards``), and a request deadline and
+  connection cap in the HTTP protocol itself (``connections``).
+
+``serve`` checks the access settings, binds the socket and runs uvicorn (with TLS
+when given a certificate).
 """

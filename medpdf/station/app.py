@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from medpdf.build.render import warm_up
 from medpdf.station import routes
+from medpdf.station.auth import RequireLogin
+from medpdf.station.guards import Guards
 from medpdf.station.listing import Listing
 from medpdf.station.state import Station, StationSettings
 
@@ -63,43 +62,6 @@ def create_app(
         compresslevel=1,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf"),
     )
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
-    app.add_middleware(_SecurityHeaders)
+    app.add_middleware(RequireLogin)
+    app.add_middleware(Guards, allowed_hosts=settings.allowed_hosts)
     return app
-
-
-def hosts_for(host: str) -> tuple[str, ...]:
-    """The Host names a station listening on ``host`` should accept."""
-    try:
-        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    return ("127.0.0.1", "localhost", "[::1]", "::1") if loopback else ("*",)
-
-
-class _SecurityHeaders:
-    """Headers every response carries: no sniffing, no referrer to other sites.
-
-    Not ``no-referrer``: with it browsers send ``Origin: null`` on form posts, and
-    the print form's same-origin check would refuse the station's own page.
-    """
-
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

@@ -12,9 +12,10 @@ import logging
 import sqlite3
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from medpdf import sources
 from medpdf.build import catalog
 from medpdf.build.catalog import Entry
 from medpdf.cache import Cache
@@ -36,14 +37,18 @@ class Listing:
     folded: tuple[str, ...]
     by_slug: dict[str, Entry]
     errors: int
+    #: Files left out for errors, by slug: their first ``path:line: error:`` line.
+    broken: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, entries: Iterable[Entry], errors: int) -> Listing:
+    def of(
+        cls, entries: Iterable[Entry], errors: int, broken: dict[str, str] | None = None
+    ) -> Listing:
         """A listing in A-Z order of titles, indexed by slug, with titles folded for search."""
         keyed = sorted((fold(e.title), e.slug, e) for e in entries)
         ordered = tuple(entry for _, _, entry in keyed)
         folded = tuple(title for title, _, _ in keyed)
-        return cls(ordered, folded, {e.slug: e for e in ordered}, errors)
+        return cls(ordered, folded, {e.slug: e for e in ordered}, errors, broken or {})
 
     def find(self, slug: str) -> Entry | None:
         """The entry with this slug (an exact lookup: no path is built from it)."""
@@ -90,4 +95,7 @@ def scan(content_dir: Path, cache_folder: Path) -> Listing:
     except sqlite3.OperationalError as exc:
         LOGGER.info("build cache busy (%s); scanning without it", exc)
         found = catalog.scan(content_dir, None)
-    return Listing.of(found.entries, len(found.errors))
+    broken: dict[str, str] = {}
+    for problem in found.errors:
+        broken.setdefault(sources.slug_for(Path(problem.path)), problem.format())
+    return Listing.of(found.entries, len(found.errors), broken)

@@ -26,6 +26,7 @@ from medpdf.config import today
 from medpdf.errors import PrintError, RecordError, UsageError
 from medpdf.model import Monograph
 from medpdf.printing import PrintJob
+from medpdf.station.auth import user_of
 from medpdf.station.state import Station
 
 #: Records one page shows; a search that finds more says so.
@@ -44,8 +45,10 @@ def pdf_response(data: bytes, filename: str) -> Response:
     )
 
 
-async def keep_opened(station: Station, data: bytes, drug: Monograph, context: RunContext) -> None:
-    """Record a handout PDF the station is about to send to a browser."""
+async def keep_opened(
+    station: Station, data: bytes, drug: Monograph, context: RunContext, user: str | None
+) -> None:
+    """Record a handout PDF the station is about to send to a browser, with who asked."""
     chosen = record.recorded_options(context.config.settings)
     try:
         await asyncio.to_thread(
@@ -56,6 +59,7 @@ async def keep_opened(station: Station, data: bytes, drug: Monograph, context: R
             action=record.OPENED,
             via="station",
             day=context.config.printed,
+            user=user,
         )
     except RecordError as exc:
         raise HTTPException(500, f"The handout was not handed out: {exc.message}") from None
@@ -69,6 +73,7 @@ async def keep_printed(
     submit: Callable[[], PrintJob],
     printer: str,
     copies: int,
+    user: str | None,
 ) -> PrintJob:
     """Record a print, send it with ``submit``, note the job id; a refused job is forgotten."""
     try:
@@ -83,6 +88,7 @@ async def keep_printed(
             day=context.config.printed,
             copies=copies,
             printer=printer,
+            user=user,
         )
     except RecordError as exc:
         raise HTTPException(500, f"Nothing was printed: {exc.message}") from None
@@ -133,6 +139,7 @@ async def printed_pdf(request: Request) -> Response:
             via="station",
             day=today(),
             reprint_of=original.id,
+            user=_user_name(request),
         )
     except UsageError:
         raise HTTPException(404, f"There is no record {number}.") from None
@@ -144,3 +151,9 @@ async def printed_pdf(request: Request) -> Response:
 
 def _long_date(day: dt.date) -> str:
     return f"{day.day} {day.strftime('%B %Y')}"
+
+
+def _user_name(request: Request) -> str | None:
+    """Who is logged in, for the record (None when the station has no accounts)."""
+    user = user_of(request)
+    return user.name if user else None

@@ -7,13 +7,11 @@ No render happens in the server process: PDFs come from the :class:`Renderer`
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (
     FileResponse,
     HTMLResponse,
@@ -28,9 +26,10 @@ from medpdf.build.render import RunContext
 from medpdf.errors import PrinterChoiceError, PrintError
 from medpdf.kinds import PAPERS
 from medpdf.options import PAPER, PRINTER
-from medpdf.station import printed
+from medpdf.station import auth, printed
+from medpdf.station.auth import same_origin, user_of
 from medpdf.station.renderer import Busy, RenderFailed
-from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, Station
+from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, SentJob, Station
 
 LOGGER = logging.getLogger(__name__)
 
@@ -48,12 +47,20 @@ async def home(request: Request) -> Response:
     found = listing.search(query)
     return station.page(
         "home",
+        user=user_of(request),
         query=query,
         entries=found,
         total=len(listing.entries),
         suggestions=listing.suggestions(query) if query.strip() and not found else [],
         errors=listing.errors,
     )
+
+
+async def suggestions(request: Request) -> Response:
+    """Close names for a search that matched nothing, for the search box's script."""
+    query = str(request.query_params.get("q", ""))[:200]
+    found = _station(request).listing.suggestions(query) if query.strip() else []
+    return JSONResponse([{"slug": e.slug, "title": e.title} for e in found])
 
 
 async def drug_list(request: Request) -> Response:
@@ -70,20 +77,22 @@ async def drug_page(request: Request) -> Response:
     mono = station.monograph(source)
     chosen = station.request_context(request.query_params).config.settings
     printers, no_printing = await station.printers()
+    user = user_of(request)
     return station.page(
         "drug",
+        user=user,
+        may_print=user is None or user.may_print,
         drug=mono,
         printers=printers.printers if printers else (),
         chosen_printer=station.config[PRINTER] or (printers.default if printers else None),
         no_printing=no_printing,
-        sent=_sent_notice(request.query_params),
+        sent=_sent_notice(station, entry.slug, request),
         max_copies=MAX_COPIES,
         options=chosen,
         query=options.to_query(chosen),
         defaults=station.config.settings,
         papers=tuple(PAPERS.values()),
         digest=source.digest[:12],
-        source_path=source.display_path,
     )
 
 
@@ -92,6 +101,7 @@ async def drug_state(request: Request) -> Response:
     station = _station(request)
     entry = station.entry(request.path_params["slug"])
     source = station.fresh_source(entry)
+    station.monograph(source)  # a broken edit is a 422 the open page warns about
     return JSONResponse(
         {"slug": entry.slug, "title": entry.title, "version": source.digest[:12]},
         headers={"Cache-Control": "no-store"},
@@ -124,13 +134,16 @@ async def _handout_bytes(station: Station, source: sources.Source, context: RunC
 
 async def drug_pdf(request: Request) -> Response:
     """The handout PDF, rendered in a worker on first request and kept."""
+    if request.method == "HEAD":  # a HEAD would render and send nothing
+        return Response(status_code=405, headers={"Allow": "GET"})
     station = _station(request)
     entry = station.entry(request.path_params["slug"])
     source = station.fresh_source(entry)
     mono = station.monograph(source)  # a content error is a 422 page with its line, not a 500
     context = station.request_context(request.query_params)
     data = await _handout_bytes(station, source, context)
-    await printed.keep_opened(station, data, mono, context)
+    user = user_of(request)
+    await printed.keep_opened(station, data, mono, context, user.name if user else None)
     return printed.pdf_response(data, f"{entry.slug}.pdf")
 
 
@@ -139,48 +152,61 @@ MAX_COPIES = 20
 
 #: The print form is a handful of short fields; anything bigger is not from its page.
 MAX_FORM_BYTES = 4096
+#: How the station's print form is sent; anything else did not come from it.
+FORM_TYPE = "application/x-www-form-urlencoded"
 
-_JOB_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,127}-[0-9]{1,9}$")
+
+#: What staff read when CUPS cannot be used; the reason goes to the log and /health.
+NO_PRINTING = (
+    "Direct printing is not available right now. Use “Open PDF for printing” and print "
+    "from the PDF viewer, or ask whoever looks after the station."
+)
 
 
-def _sent_notice(query: Any) -> str | None:
-    """The "sent" line after printing (the redirect carries the job id CUPS gave)."""
-    job = str(query.get("sent", ""))
-    if not _JOB_ID.match(job):
+def _sent_notice(station: Station, slug: str, request: Request) -> str | None:
+    """The "sent" line after printing, from the station's own record of the job."""
+    job = station.sent.find(str(request.query_params.get("sent", "")), slug, user_of(request))
+    if job is None:
         return None
-    copies = str(query.get("copies", "1"))
-    count = f"{copies} copies" if copies.isdigit() and copies != "1" else "1 copy"
-    return f"Sent {count} to {job.rsplit('-', 1)[0]} (job {job})."
-
-
-def _same_origin(request: Request) -> bool:
-    """A form posted by the station's own page, not by another site in the same browser."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
-        return False
-    origin = request.headers.get("origin")
-    if origin is None:
-        return False
-    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+    count = "1 copy" if job.copies == 1 else f"{job.copies} copies"
+    return f"Sent {count} to {job.printer} (job {job.job_id})."
 
 
 async def drug_print(request: Request) -> Response:
     """Render the handout (or take it from the shelf) and queue it on a CUPS printer."""
     station = _station(request)
-    if not _same_origin(request):
+    if not same_origin(request):
         raise HTTPException(403, "Printing can only be started from the station's own pages.")
+    user = user_of(request)
+    if user is not None and not user.may_print:
+        raise HTTPException(403, "Your account may look at and download handouts, not print them.")
     entry = station.entry(request.path_params["slug"])
     size = request.headers.get("content-length", "")
     if not size.isdigit() or int(size) > MAX_FORM_BYTES:
         raise HTTPException(413, "The print form was too large.")
-    form = await request.form(max_files=0, max_fields=10)
+    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
+        raise HTTPException(415, "Printing can only be started from the station's own pages.")
+    try:
+        form = await request.form(max_files=0, max_fields=10)
+    except ClientDisconnect:  # the browser went away mid-form: nothing to print, nobody to tell
+        LOGGER.info("print request for %s dropped before its form arrived", entry.slug)
+        return Response(status_code=400)
     context = station.request_context(form)
     copies_text = str(form.get("copies", "1")).strip()
     if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
         raise HTTPException(400, f"copies must be a whole number from 1 to {MAX_COPIES}")
     copies = int(copies_text)
-    found, problem = await station.printers()
+    wait = station.prints.take(user.name if user else "")
+    if wait:
+        raise HTTPException(
+            429,
+            f"At most {station.prints.per_minute} print jobs a minute per account. "
+            f"Try again in {wait:.0f} seconds.",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+    found, _ = await station.printers()
     if found is None:
-        raise HTTPException(502, f"Direct printing is not available: {problem}")
+        raise HTTPException(502, NO_PRINTING)
     try:
         printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
     except PrinterChoiceError as exc:
@@ -199,10 +225,21 @@ async def drug_print(request: Request) -> Response:
         lambda: _send(data, printer, mono.title, copies, paper),
         printer,
         copies,
+        user.name if user else None,
+    )
+    LOGGER.info(
+        "printed %s: %d copies on %s as job %s by %s",
+        entry.slug,
+        job.copies,
+        printer,
+        job.job_id,
+        user.name if user else "(no accounts)",
+    )
+    token = station.sent.add(
+        SentJob(entry.slug, printer, job.job_id, job.copies, user.name if user else None)
     )
     chosen = options.to_query(context.config.settings)
-    query = f"{chosen}&sent={job.job_id}&copies={job.copies}"
-    return RedirectResponse(f"/drug/{entry.slug}?{query}", status_code=303)
+    return RedirectResponse(f"/drug/{entry.slug}?{chosen}&sent={token}", status_code=303)
 
 
 def _send(data: bytes, printer: str, title: str, copies: int, paper: str) -> printing.PrintJob:
@@ -259,6 +296,7 @@ async def health(request: Request) -> Response:
             "workers": station.context.limits.jobs,
             "cached_pdfs": renderer.shelf.count,
             "booklet": station.config.booklet_path.is_file(),
+            "printing": station.printing_problem or "ok",
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -268,23 +306,35 @@ async def error_page(request: Request, exc: Exception) -> Response:
     """Every error as a page of the station's own look, with a way back."""
     assert isinstance(exc, HTTPException)
     station = _station(request)
+    editor_note = getattr(exc, "problem", None)
+    if request.url.path.endswith(".json"):
+        return JSONResponse(
+            {"error": exc.detail, "editor_note": editor_note},
+            exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
     titles = {
         400: "Bad request",
         403: "Not allowed",
         405: "Not allowed",
         413: "Too large",
+        415: "Not allowed",
         502: "The printer could not take the job",
         404: "Not found",
-        422: "This monograph has an error",
+        422: "Temporarily unavailable",
         500: "The handout could not be made",
         503: "Busy",
+        429: "Too many print jobs",
+        401: "Not logged in",
     }
     response = station.page(
         "error",
         status=exc.status_code,
+        user=user_of(request),
         code=exc.status_code,
         title=titles.get(exc.status_code, "Error"),
         message=exc.detail,
+        editor_note=editor_note,
     )
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
@@ -295,6 +345,7 @@ async def error_page(request: Request, exc: Exception) -> Response:
 ROUTES = [
     Route("/", home),
     Route("/drugs.json", drug_list),
+    Route("/suggestions.json", suggestions),
     Route("/drug/{slug:str}.pdf", drug_pdf),
     Route("/drug/{slug:str}.json", drug_state),
     Route("/drug/{slug:str}/preview", drug_preview),
@@ -306,4 +357,6 @@ ROUTES = [
     Route("/health", health),
     Route("/static/{path:path}", static_file),
     Route("/favicon.ico", no_icon),
+    Route("/login", auth.login_page, methods=["GET", "POST"]),
+    Route("/logout", auth.logout, methods=["POST"]),
 ]

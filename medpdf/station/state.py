@@ -13,7 +13,9 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from starlette.responses import (
 )
 
 from medpdf import __version__, model, options, printing, record, sources, templating
+from medpdf.accounts import Accounts
 from medpdf.build.catalog import Entry
 from medpdf.build.render import RunContext
 from medpdf.config import Resources, today
@@ -31,6 +34,8 @@ from medpdf.errors import MedpdfError, PrintError, SourceError
 from medpdf.options import CACHE_SIZE, CLINIC, QUEUE
 from medpdf.station.listing import scan
 from medpdf.station.renderer import PdfShelf, Renderer
+from medpdf.station.sessions import Access, Sessions, User
+from medpdf.station.throttle import LoginThrottle, RateLimit
 from medpdf.workers import RenderPool
 
 LOGGER = logging.getLogger(__name__)
@@ -52,6 +57,22 @@ PREVIEW_POLICY = (
 )
 
 
+class Unavailable(HTTPException):
+    """A monograph an editor broke: staff read that it is temporarily unavailable.
+
+    The ``path:line: error:`` line is kept for editors (the log and a fold-out).
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            422,
+            "This drug is temporarily unavailable: its monograph has an error that an "
+            "editor needs to fix. Try again later, or ask an editor.",
+        )
+        self.problem = problem
+        LOGGER.info("monograph unavailable: %s", problem)
+
+
 @dataclass(frozen=True)
 class StationSettings:
     """How the station renders and how much it may hold at once."""
@@ -66,6 +87,8 @@ class StationSettings:
     allowed_hosts: tuple[str, ...] = ("*",)
     #: Seconds the list of CUPS printers is reused before lpstat is asked again.
     printers_ttl: float = 10.0
+    #: Accounts, sessions and limits (the default: no accounts, for loopback).
+    access: Access = dataclasses.field(default_factory=Access)
 
     @property
     def cache_dir(self) -> Path:
@@ -92,6 +115,14 @@ class Station:
         self._printers: tuple[printing.Destinations | None, str | None] = (None, None)
         self._printers_asked = -float("inf")
         self._printers_lock = asyncio.Lock()
+        #: Why direct printing is unavailable (for the log and /health), or None.
+        self.printing_problem: str | None = None
+        self.access = settings.access
+        self.accounts = Accounts(self.access.users_file) if self.access.users_file else None
+        self.sessions = Sessions(self.access)
+        self.logins = LoginThrottle()
+        self.prints = RateLimit(self.access.prints_per_minute)
+        self.sent = SentJobs()
 
     async def printers(self) -> tuple[printing.Destinations | None, str | None]:
         """CUPS's printers (asked at most every few seconds), or why there are none."""
@@ -103,6 +134,9 @@ class Station:
                     self._printers = (found, None if found.printers else found.listing())
                 except PrintError as exc:
                     self._printers = (None, exc.message)
+                if self._printers[1] and self._printers[1] != self.printing_problem:
+                    LOGGER.warning("direct printing unavailable: %s", self._printers[1])
+                self.printing_problem = self._printers[1]
                 self._printers_asked = time.monotonic()
         return self._printers
 
@@ -132,6 +166,9 @@ class Station:
         entry = self.listing.find(slug)
         if entry is None:
             shown = slug if len(slug) <= 80 else f"{slug[:80]}…"
+            problem = self.listing.broken.get(slug)
+            if problem is not None:
+                raise Unavailable(problem)
             raise HTTPException(404, f"There is no drug called “{shown}” in this collection.")
         return entry
 
@@ -144,14 +181,14 @@ class Station:
                 raise HTTPException(
                     404, f"“{entry.title}” was removed from the collection."
                 ) from None
-            raise HTTPException(422, exc.diagnostic.format()) from None
+            raise Unavailable(exc.diagnostic.format()) from None
 
     def monograph(self, source: sources.Source) -> model.Monograph:
         """The model of a source that was valid at scan time but may not be now."""
         try:
             return parsed(source)
         except SourceError as exc:
-            raise HTTPException(422, exc.diagnostic.format()) from None
+            raise Unavailable(exc.diagnostic.format()) from None
 
     def request_context(self, query: Any) -> RunContext:
         """The run of one request: the station options it sets, printed today.
@@ -162,17 +199,63 @@ class Station:
         config = dataclasses.replace(self.config.replace(**values), printed=today())
         return RunContext(config, self.context.presentation, self.context.limits)
 
-    def page(self, name: str, status: int = 200, **context: object) -> HTMLResponse:
-        """An HTML page of the station's own templates."""
+    def page(
+        self, name: str, status: int = 200, user: User | None = None, **context: object
+    ) -> HTMLResponse:
+        """An HTML page of the station's own templates (``user``: who is logged in)."""
         html = templating.render_page(
             name,
             self.resources.templates,
             clinic=self.config[CLINIC],
             booklet=self.config.booklet_path.is_file(),
             version=__version__,
+            user=user,
+            accounts=self.accounts is not None,
+            cleartext=self.access.cleartext,
             **context,
         )
         return HTMLResponse(html, status, headers={"Content-Security-Policy": _PAGE_POLICY})
+
+
+@dataclass(frozen=True)
+class SentJob:
+    """A job the station handed to CUPS: what the "Sent" line after printing says."""
+
+    slug: str
+    printer: str
+    job_id: str
+    copies: int
+    #: The account that printed (None: a station without accounts).
+    user: str | None
+
+
+class SentJobs:
+    """The station's own record of recent jobs, by a random token.
+
+    The page after printing shows a job only when the token names one the
+    station sent for that drug and that user, so a crafted URL cannot show a
+    "Sent" line for a job that never was.
+    """
+
+    def __init__(self, keep: int = 256) -> None:
+        self.keep = keep
+        self._jobs: OrderedDict[str, SentJob] = OrderedDict()
+
+    def add(self, job: SentJob) -> str:
+        """Remember a job; the token the page after printing asks about."""
+        token = secrets.token_urlsafe(16)
+        self._jobs[token] = job
+        while len(self._jobs) > self.keep:
+            self._jobs.popitem(last=False)
+        return token
+
+    def find(self, token: str, slug: str, user: User | None) -> SentJob | None:
+        """The job of ``token`` if it was this drug's and this user's."""
+        job = self._jobs.get(token)
+        name = user.name if user else None
+        if job is None or job.slug != slug or job.user != name:
+            return None
+        return job
 
 
 @functools.lru_cache(maxsize=512)

@@ -1,0 +1,204 @@
+"""Logging in to the station: the gate every request passes, the login page, logout.
+
+Without accounts (a station on loopback with no users file) everyone at this
+computer is let in, as before, and ``request.state.user`` is None. With
+accounts every path except the public ones (:data:`PUBLIC_PATHS`: the login
+page, ``/health``, the stylesheets and scripts) needs a session: pages redirect
+to the login page, everything else answers 401. Routes read the user from
+``request.state.user`` (a :class:`~medpdf.station.sessions.User`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+
+from medpdf import accounts
+from medpdf.station.sessions import User
+
+if TYPE_CHECKING:
+    from medpdf.station.state import Station
+
+LOGGER = logging.getLogger(__name__)
+
+#: Paths answered without a session: nothing private is in them.
+PUBLIC_PATHS = frozenset({"/login", "/health", "/favicon.ico"})
+PUBLIC_PREFIXES = ("/static/",)
+
+#: The one answer to a wrong password, an unknown name and a locked account alike.
+LOGIN_FAILED = (
+    "Wrong name or password. After several wrong tries, wait a while before trying again."
+)
+
+#: The login form is two short fields and a path.
+MAX_LOGIN_BYTES = 4096
+
+
+def user_of(request: Request) -> User | None:
+    """The logged-in user (None: the station has no accounts)."""
+    user: User | None = request.state.user if hasattr(request.state, "user") else None
+    return user
+
+
+def is_public(path: str) -> bool:
+    """True for the paths anyone may load (login page, health, static files)."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def same_origin(request: Request) -> bool:
+    """A form posted by the station's own page, not by another site in the same browser."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+
+
+def safe_next(target: str) -> str:
+    """Where to go after logging in: a path of this station, never another site."""
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or "\n" in target:
+        return "/"
+    return target[:2000]
+
+
+class RequireLogin:
+    """Let a request through only with a live session (when the station has accounts)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        station: Station = scope["app"].state.station
+        state = scope.setdefault("state", {})
+        if station.accounts is None:
+            state["user"] = None
+            await self.app(scope, receive, send)
+            return
+        cookie = HTTPConnection(scope).cookies.get(station.access.cookie_name)
+        user = station.sessions.find(cookie, station.accounts)
+        state["user"] = user
+        path: str = scope["path"]
+        if user is None and not is_public(path):
+            await _unauthenticated(scope)(scope, receive, send)
+            return
+
+        async def send_private(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and not path.startswith(PUBLIC_PREFIXES):
+                # Nothing a logged-in user saw stays in the browser's cache: after
+                # logout, the back button shows nothing private.
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"cache-control"]
+                message["headers"] = [*headers, (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, send_private)
+
+
+def _unauthenticated(scope: dict[str, Any]) -> Response:
+    path: str = scope["path"]
+    if path.endswith(".json"):
+        return JSONResponse({"error": "log in first"}, status_code=401)
+    if scope["method"] in ("GET", "HEAD") and not path.endswith(".pdf"):
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = path + (f"?{query}" if query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return PlainTextResponse("Log in first.", status_code=401)
+
+
+async def login_page(request: Request) -> Response:
+    """The login form (GET), or a login attempt (POST)."""
+    station: Station = request.app.state.station
+    target = safe_next(str(request.query_params.get("next", "/")))
+    if station.accounts is None:
+        return RedirectResponse("/", status_code=303)
+    if request.method == "GET":
+        if user_of(request) is not None:
+            return RedirectResponse(target, status_code=303)
+        return station.page("login", next=target, message=None, account="")
+    return await _attempt(request, station)
+
+
+async def _attempt(request: Request, station: Station) -> Response:
+    if not same_origin(request):
+        raise HTTPException(403, "Log in from the station's own login page.")
+    size = request.headers.get("content-length", "")
+    if not size.isdigit() or int(size) > MAX_LOGIN_BYTES:
+        raise HTTPException(413, "The login form was too large.")
+    try:
+        form = await request.form(max_files=0, max_fields=5)
+    except ClientDisconnect:
+        return Response(status_code=400)
+    name = str(form.get("name", "")).strip()[:64]
+    password = str(form.get("password", ""))[:1024]
+    target = safe_next(str(form.get("next", "/")))
+    address = request.client.host if request.client else "unknown"
+    keys = (f"user:{name.lower()}", f"address:{address}")
+    throttle = station.logins
+    assert station.accounts is not None
+    account = station.accounts.get(name)
+
+    def refuse() -> Response:
+        return station.page("login", status=401, next=target, message=LOGIN_FAILED, account=name)
+
+    wait = throttle.wait(keys)
+    if wait > 0:
+        LOGGER.warning(
+            "login for %r from %s refused unchecked: %.0f s to wait after failed logins",
+            name,
+            address,
+            wait,
+        )
+        return refuse()
+    if not await asyncio.to_thread(accounts.verify, account, password) or account is None:
+        locked = throttle.failed(keys)
+        LOGGER.warning(
+            "failed login for %r from %s (%d in a row for the name, %d from the address)",
+            name,
+            address,
+            throttle.failures(keys[0]),
+            throttle.failures(keys[1]),
+        )
+        for key in locked:
+            LOGGER.warning("too many failed logins: %s locked for 15 minutes", key)
+        return refuse()
+    throttle.succeeded(keys[0])
+    access = station.access
+    station.sessions.end(request.cookies.get(access.cookie_name))  # never reuse an id
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        access.cookie_name,
+        station.sessions.start(account),
+        max_age=int(access.max_seconds),
+        path="/",
+        secure=access.tls,
+        httponly=True,
+        samesite="strict",
+    )
+    LOGGER.info("login: %s (%s) from %s", account.name, account.role, address)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """End the session; the cookie is cleared and its id forgotten."""
+    station: Station = request.app.state.station
+    if not same_origin(request):
+        raise HTTPException(403, "Log out from the station's own pages.")
+    access = station.access
+    station.sessions.end(request.cookies.get(access.cookie_name))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(
+        access.cookie_name, path="/", secure=access.tls, httponly=True, samesite="strict"
+    )
+    user = user_of(request)
+    if user is not None:
+        LOGGER.info("logout: %s", user.name)
+    return response

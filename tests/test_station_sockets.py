@@ -1,0 +1,304 @@
+"""The station as an attacker on the network would meet it: real sockets, real `medpdf serve`.
+
+Each server here is the real command in its own process, with one render worker;
+the sockets are plain TCP (or TLS) sockets that send what a slow, broken or
+hostile client would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import os
+import re
+import select
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from test_server import make_content
+
+SERVE = [sys.executable, "-m", "medpdf", "-v", "serve"]
+USERS = [sys.executable, "-m", "medpdf", "users"]
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    @property
+    def address(self) -> tuple[str, int]:
+        match = re.match(r"https?://([\d.]+):(\d+)/", self.url)
+        assert match, self.url
+        return match.group(1), int(match.group(2))
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for_log(self, pattern: str, count: int = 1, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while len(re.findall(pattern, self.text())) < count:
+            assert self.process.poll() is None, self.text()
+            assert time.monotonic() < deadline, f"{pattern!r} x{count} not in log:\n{self.text()}"
+            time.sleep(0.05)
+
+
+def environment(tmp: Path) -> dict[str, str]:
+    # Accounts live under XDG_CONFIG_HOME by default: never the real home's.
+    return {**os.environ, "XDG_CONFIG_HOME": str(tmp / "config")}
+
+
+@contextlib.contextmanager
+def station(tmp: Path, *args: str) -> Iterator[Running]:
+    content = tmp / "content"
+    if not content.exists():
+        make_content(content)
+    log = tmp / f"serve-{len(list(tmp.glob('serve-*.log')))}.log"
+    output = str(tmp / "output")
+    command = [*SERVE, "--content", str(content), "--output", output, *args, "--port", "0"]
+    command += ["-j", "1"]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command,
+            stderr=sink,
+            env=environment(tmp),
+        )
+    running = Running(process, "", log)
+    try:
+        running.wait_for_log(r"medpdf: ready: ")
+        match = re.search(r"serving (https?://\S+/) ", running.text())
+        assert match, running.text()
+        running.url = match.group(1).replace("0.0.0.0", "127.0.0.1")
+        yield running
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def connect(address: tuple[str, int], payload: bytes = b"") -> socket.socket:
+    sock = socket.create_connection(address, timeout=10)
+    if payload:
+        sock.sendall(payload)
+    return sock
+
+
+def wait_closed(socks: list[socket.socket], want: int, seconds: float = 30) -> int:
+    """Read until at least ``want`` of ``socks`` were closed by the server; how many were."""
+    open_ = list(socks)
+    closed = 0
+    deadline = time.monotonic() + seconds
+    while closed < want and time.monotonic() < deadline:
+        readable, _, _ = select.select(open_, [], [], 0.2)
+        for sock in readable:
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                open_.remove(sock)
+                closed += 1
+    return closed
+
+
+@pytest.fixture(scope="module")
+def deadline_station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    tmp = tmp_path_factory.mktemp("deadline")
+    with station(tmp, "--request-timeout", "1", "--max-connections", "2000") as running:
+        yield running
+
+
+def test_idle_and_half_sent_connections_are_closed_and_the_station_stays_responsive(
+    deadline_station: Running,
+) -> None:
+    address = deadline_station.address
+    host = f"{address[0]}:{address[1]}"
+    print_post = (
+        f"POST /drug/gamma/print HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\n"
+        "copies=1&"
+    ).encode()
+    socks = [connect(address) for _ in range(100)]  # send nothing
+    socks += [connect(address, b"GET /drug/gam") for _ in range(100)]  # half a request line
+    socks += [connect(address, print_post) for _ in range(100)]  # 9 bytes of 4000
+    try:
+        # Hundreds of such sockets held open do not stop staff.
+        assert httpx.get(deadline_station.url + "health", timeout=10).status_code == 200
+        assert httpx.get(deadline_station.url, timeout=10).status_code == 200
+        assert wait_closed(socks, len(socks)) == len(socks)
+        assert httpx.get(deadline_station.url + "health", timeout=10).status_code == 200
+    finally:
+        for sock in socks:
+            sock.close()
+    # A dropped print form is one line in the log, never a traceback.
+    deadline_station.wait_for_log("print request for gamma dropped before its form arrived", 100)
+    log = deadline_station.text()
+    assert "Traceback" not in log and "ClientDisconnect" not in log
+
+
+def test_a_print_post_whose_client_goes_away_is_one_line(deadline_station: Running) -> None:
+    address = deadline_station.address
+    host = f"{address[0]}:{address[1]}"
+    before = deadline_station.text().count("dropped before its form arrived")
+    for _ in range(5):
+        sock = connect(
+            address,
+            f"POST /drug/gamma/print HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: 4000\r\n\r\ncopies=1&".encode(),
+        )
+        sock.close()
+    deadline_station.wait_for_log("dropped before its form arrived", before + 5)
+    assert "Traceback" not in deadline_station.text()
+
+
+def test_other_sites_cannot_make_the_station_render(deadline_station: Running) -> None:
+    url = deadline_station.url
+    cross = {"sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors", "sec-fetch-dest": "image"}
+    assert httpx.get(url + "drug/gamma.pdf", headers=cross, timeout=10).status_code == 403
+    navigate = {**cross, "sec-fetch-mode": "navigate", "sec-fetch-dest": "document"}
+    # Not even by opening the PDF in a new tab; a link to a page is fine.
+    assert httpx.get(url + "drug/gamma.pdf", headers=navigate, timeout=10).status_code == 403
+    assert httpx.get(url + "drug/gamma/preview", headers=navigate, timeout=10).status_code == 403
+    assert httpx.get(url + "drugs.json", headers=cross, timeout=10).status_code == 403
+    assert httpx.get(url + "drug/gamma", headers=navigate, timeout=10).status_code == 200
+    head = httpx.head(url + "drug/gamma.pdf", timeout=10)
+    assert head.status_code == 405
+    health = httpx.get(url + "health", timeout=10).json()
+    assert health["renders_done"] == 0 and health["renders_running"] == 0
+    # Every answer carries a policy; JSON errors are JSON.
+    for path in ("drugs.json", "static/styles/serve/station.css", "health", "drug/gamma"):
+        policy = httpx.get(url + path, timeout=10).headers["content-security-policy"]
+        assert "frame-ancestors" in policy, path
+    missing = httpx.get(url + "drug/nothing.json", timeout=10)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/json"
+    assert "There is no drug called" in missing.json()["error"]
+    page = httpx.get(url + "drug/gamma", timeout=10).text
+    assert re.search(r'<iframe id="preview" class="preview" sandbox="allow-same-origin" ', page)
+
+
+def test_over_the_connection_limit_the_longest_waiting_is_closed(tmp_path: Path) -> None:
+    with station(tmp_path, "--request-timeout", "300", "--max-connections", "20") as running:
+        socks = [connect(running.address) for _ in range(60)]
+        try:
+            # The newest connection gets in; silent ones are closed oldest first.
+            assert httpx.get(running.url + "health", timeout=10).status_code == 200
+            closed = wait_closed(socks, 40)
+            assert closed >= 40
+            assert wait_closed(socks[-5:], 1, seconds=0.5) == 0, "the newest were closed"
+        finally:
+            for sock in socks:
+                sock.close()
+        assert "Traceback" not in running.text()
+
+
+# --------------------------------------------------------------------------- beyond loopback
+
+
+def test_beyond_loopback_without_accounts_the_station_refuses_to_start(tmp_path: Path) -> None:
+    content = make_content(tmp_path / "content")
+    done = subprocess.run(
+        [*SERVE, "--content", str(content), "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=environment(tmp_path),
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "needs accounts; add one with: medpdf users add NAME" in done.stderr
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for 127.0.0.1."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "medpdf test station")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert = folder / "station.crt"
+    keyfile = folder / "station.key"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert, keyfile
+
+
+def test_tls_station_beyond_loopback_with_accounts(tmp_path: Path) -> None:
+    cert, key = make_certificate(tmp_path)
+    users = tmp_path / "users.json"
+    added = subprocess.run(
+        [*USERS, "add", "anna", "--users-file", str(users), "--password-stdin"],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(tmp_path),
+    )
+    assert added.returncode == 0, added.stderr
+    args = ["--host", "0.0.0.0", "--users-file", str(users)]
+    with station(tmp_path, *args, "--certfile", str(cert), "--keyfile", str(key)) as running:
+        assert running.url.startswith("https://127.0.0.1:")
+        assert "no TLS" not in running.text()
+        trust = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(base_url=running.url, verify=trust, timeout=30) as client:
+            # Without a session: the login page, which says nothing about clear text.
+            first = client.get("/drug/gamma")
+            assert first.status_code == 303
+            assert first.headers["location"] == "/login?next=%2Fdrug%2Fgamma"
+            login = client.get("/login?next=%2Fdrug%2Fgamma")
+            assert 'id="login"' in login.text and "not encrypted" not in login.text
+            origin = {"origin": running.url.rstrip("/")}
+            form = {"name": "anna", "password": PASSWORD, "next": "/drug/gamma"}
+            done = client.post("/login", data=form, headers=origin)
+            assert done.status_code == 303 and done.headers["location"] == "/drug/gamma"
+            cookie = done.headers["set-cookie"]
+            assert cookie.startswith("__Host-medpdf-session=")
+            flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+            assert {"httponly", "secure", "samesite=strict", "path=/"} <= flags
+            page = client.get("/drug/gamma")
+            assert page.status_code == 200 and "anna (may print)" in page.text
+            assert page.headers["cache-control"] == "no-store"
+        # Plain http on the https port gets nothing.
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(running.url.replace("https://", "http://") + "health", timeout=5)
+    assert "login: anna (print) from 127.0.0.1" in running.text()
