@@ -44,6 +44,7 @@ _LIBRARIES = (
     "pikepdf",
     "reportlab",
     "segno",
+    "babel",
 )
 
 
@@ -119,15 +120,25 @@ class Summary:
 
     title: str | None  # None when the file is an error
     problems: tuple[tuple[int | None, str, str], ...]  # line, level, message
+    #: Front matter ``lang:`` and ``translation_of:``, for linking translations.
+    lang: str | None = None
+    translation_of: str | None = None
 
     def diagnostics(self, path: str) -> list[Diagnostic]:
         """The stored problems, attached to ``path``."""
         return [Diagnostic(path, line, Level(level), msg) for line, level, msg in self.problems]
 
     @classmethod
-    def of(cls, title: str | None, diagnostics: Iterable[Diagnostic]) -> Summary:
+    def of(
+        cls,
+        title: str | None,
+        diagnostics: Iterable[Diagnostic],
+        lang: str | None = None,
+        translation_of: str | None = None,
+    ) -> Summary:
         """Drop the path (it is not part of the key) and keep the rest."""
-        return cls(title, tuple((d.line, d.level.value, d.message) for d in diagnostics))
+        problems = tuple((d.line, d.level.value, d.message) for d in diagnostics)
+        return cls(title, problems, lang, translation_of)
 
 
 _SCHEMA = """
@@ -212,14 +223,27 @@ class Cache:
                 with contextlib.suppress(ValueError, TypeError, KeyError):
                     raw = json.loads(value)
                     found[key] = Summary(
-                        raw["title"], tuple((p[0], p[1], p[2]) for p in raw["problems"])
+                        raw["title"],
+                        tuple((p[0], p[1], p[2]) for p in raw["problems"]),
+                        raw.get("lang"),
+                        raw.get("translation_of"),
                     )
         return found
 
     def put_summaries(self, items: Iterable[tuple[str, Summary]]) -> None:
         """Store parse results in one transaction."""
         rows = [
-            (key, json.dumps({"title": s.title, "problems": [list(p) for p in s.problems]}))
+            (
+                key,
+                json.dumps(
+                    {
+                        "title": s.title,
+                        "problems": [list(p) for p in s.problems],
+                        "lang": s.lang,
+                        "translation_of": s.translation_of,
+                    }
+                ),
+            )
             for key, s in items
         ]
         with self._transaction():

@@ -67,7 +67,7 @@ def check(
         "check", config_file, content_dir, given
     )  # a bad file is reported here
     threshold = float(settings[MAX_GRADE])
-    collection = catalog.scan(content_dir)
+    collection = catalog.scan(content_dir, rules=catalog.Rules.of(settings))
     grades = readability.grades(collection.monographs)
     per_file = settings.is_given(MAX_GRADE)
     warnings = readability.warnings(grades, threshold) if per_file else []
@@ -102,6 +102,7 @@ def handout(
 
     settings = load_settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
+    catalog.require_printable(source, catalog.Rules.of(settings))
     target = output or settings.handouts_dir / f"{source.slug}.pdf"
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
     context = render.RunContext.of(settings)
@@ -134,6 +135,7 @@ def print_command(
 
     settings = load_settings("print", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
+    catalog.require_printable(source, catalog.Rules.of(settings))
     title = printing.job_title(model.build(source).title)
     # Ask CUPS first: a wrong printer name should not cost a render.
     destination = printing.choose_printer(printing.destinations(), settings[PRINTER])

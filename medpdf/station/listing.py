@@ -78,7 +78,7 @@ class Listing:
         return [self.by_slug[slug] for slug in catalog.suggestions(query, self.entries)]
 
 
-def scan(content_dir: Path, cache_folder: Path) -> Listing:
+def scan(content_dir: Path, cache_folder: Path, rules: catalog.Rules | None = None) -> Listing:
     """Scan the content folder, reusing the build cache's parse summaries.
 
     A build may hold the cache for a while; the station then parses everything
@@ -86,8 +86,8 @@ def scan(content_dir: Path, cache_folder: Path) -> Listing:
     """
     try:
         with Cache(cache_folder) as store:
-            found = catalog.scan(content_dir, store)
+            found = catalog.scan(content_dir, store, rules)
     except sqlite3.OperationalError as exc:
         LOGGER.info("build cache busy (%s); scanning without it", exc)
-        found = catalog.scan(content_dir, None)
+        found = catalog.scan(content_dir, None, rules)
     return Listing.of(found.entries, len(found.errors))
