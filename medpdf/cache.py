@@ -101,17 +101,21 @@ def _stat_signature(folders: Iterable[Path]) -> tuple[tuple[str, int, int], ...]
 
 @cache
 def _presentation(resources: Resources, signature: tuple[tuple[str, int, int], ...]) -> str:
-    return digest_of(software_fingerprint(), _files_digest(resources.readable_dirs))
+    from medpdf import glyphs  # the installed fonts change what a page looks like
+
+    fonts = glyphs.for_styles(resources.styles).fingerprint
+    folders = (*resources.readable_dirs, resources.locale)
+    return digest_of(software_fingerprint(), _files_digest(folders), fonts)
 
 
 def presentation_fingerprint(resources: Resources) -> str:
-    """Code, libraries, templates, styles and assets: what every PDF's look depends on.
+    """Code, libraries, templates, styles, assets, catalogs and fonts: what a PDF's look is.
 
     Hashing every file costs ~1 ms; it is redone only when a file's size or
     modification time changed, so a run (or the station, per request) may ask
     as often as it likes and still see an edited stylesheet.
     """
-    return _presentation(resources, _stat_signature(resources.readable_dirs))
+    return _presentation(resources, _stat_signature((*resources.readable_dirs, resources.locale)))
 
 
 @dataclass(frozen=True)

@@ -114,9 +114,7 @@ def examine(source: sources.Source, rules: Rules) -> tuple[Summary, Monograph | 
 
 
 def _summary_key(source: sources.Source, rules: Rules) -> str:
-    return digest_of(
-        "summary", software_fingerprint(), rules.fingerprint, source.slug, source.text
-    )
+    return digest_of("summary", software_fingerprint(), rules.fingerprint, source.slug, source.text)
 
 
 def _duplicates(entries: Iterable[Entry]) -> tuple[list[Entry], list[Diagnostic]]:
@@ -148,9 +146,7 @@ def scan(content_dir: Path, store: Cache | None = None, rules: Rules | None = No
     rules = rules or Rules()
     items = list(sources.read_all(content_dir))
     readable = [item for item in items if isinstance(item, sources.Source)]
-    keys = (
-        {item.path: _summary_key(item, rules) for item in readable} if store is not None else {}
-    )
+    keys = {item.path: _summary_key(item, rules) for item in readable} if store is not None else {}
     known = store.summaries(keys.values()) if store is not None else {}
     fresh: list[tuple[str, Summary]] = []
     entries: list[Entry] = []
