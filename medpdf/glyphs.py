@@ -246,7 +246,7 @@ class GlyphCheck:
         if text.isascii() and not self._ascii_missing(lang):
             return []
         problems: list[Diagnostic] = []
-        for char in self.uncovered(text, lang):
+        for char in sorted(self.uncovered(text, lang), key=text.index):
             line = text.count("\n", 0, text.index(char)) + 1
             name = unicodedata.name(char, "unnamed character")
             problems.append(

@@ -36,7 +36,7 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import MAX_GRADE, PAPER, PRINTER
+from medpdf.options import LANG, MAX_GRADE, PAPER, PRINTER
 
 # -- commands ----------------------------------------------------------------------
 
@@ -68,7 +68,7 @@ def check(
     )  # a bad file is reported here
     threshold = float(settings[MAX_GRADE])
     collection = catalog.scan(content_dir, rules=catalog.Rules.of(settings))
-    grades = readability.grades(collection.monographs)
+    grades = readability.grades(collection.monographs, settings[LANG])
     per_file = settings.is_given(MAX_GRADE)
     warnings = readability.warnings(grades, threshold) if per_file else []
     diagnostics = sorted([*collection.diagnostics, *warnings], key=sort_key)
