@@ -220,3 +220,30 @@ def test_arabic_handout_is_laid_out_right_to_left(handouts):
     body = [c for c in chars if 100 < c["top"] < 600 and round(c["size"]) == 12]
     assert max(c["x1"] for c in body) > width - 60
     assert min(c["x0"] for c in body) > 80
+
+
+# --------------------------------------------------------------------------- station
+
+
+def test_station_finds_drugs_by_translated_title_and_lists_translations(tmp_path):
+    from starlette.testclient import TestClient
+
+    from medpdf import config
+    from medpdf.build.render import RunContext
+    from medpdf.station import app, state
+    from medpdf.workers import Limits
+
+    cfg = config.make(content_dir=FIXTURES, output_dir=tmp_path / "output")
+    settings = state.StationSettings(RunContext.of(cfg, Limits(jobs=1, seconds=60)))
+    with TestClient(app.create_app(settings)) as client:
+        found = client.get("/", params={"q": "布洛芬"}).text
+        assert "/drug/ibuprofen.zh" in found and "/drug/ibuprofen.es" not in found
+        assert "/drug/ibuprofen.es" in client.get("/", params={"q": "ibuprofeno"}).text
+        page = client.get("/drug/ibuprofen").text
+        assert 'Language: <span lang="en">English</span>' in page
+        for slug, name in (("es", "español"), ("zh", "中文"), ("ar", "العربية")):
+            assert f'href="/drug/ibuprofen.{slug}"' in page, slug
+            assert name in page, name
+        arabic = client.get("/drug/ibuprofen.ar").text
+        assert 'href="/drug/ibuprofen"' in arabic
+        assert '<h1 lang="ar" dir="rtl">' in arabic

@@ -49,6 +49,10 @@ class Listing:
         """The entry with this slug (an exact lookup: no path is built from it)."""
         return self.by_slug.get(slug)
 
+    def versions(self, entry: Entry) -> list[Entry]:
+        """The same drug's monographs in other languages (original and translations)."""
+        return [e for e in self.entries if e.drug == entry.drug and e.slug != entry.slug]
+
     def search(self, query: str) -> list[Entry]:
         """Entries whose title or slug contains every word of ``query``.
 

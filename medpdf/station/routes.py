@@ -84,6 +84,8 @@ async def drug_page(request: Request) -> Response:
         papers=tuple(PAPERS.values()),
         digest=source.digest[:12],
         source_path=source.display_path,
+        lang=entry.lang,
+        versions=station.listing.versions(entry),
     )
 
 
