@@ -224,12 +224,14 @@ def monograph_html(
     *,
     booklet_letter: str | None = None,
     screen_base: str | None = None,
+    also: Monograph | None = None,
 ) -> str:
     """The one way a monograph becomes HTML: handouts, booklet entries and the station's preview.
 
     ``booklet_letter`` makes it a booklet entry (a non-empty letter opens that
     letter's group); ``screen_base`` makes it a handout shown in a browser,
-    with stylesheets served from that URL.
+    with stylesheets served from that URL; ``also`` (a translation) makes it a
+    bilingual handout, the two languages side by side (:mod:`medpdf.bilingual`).
     """
     lang = monograph.lang or config[LANG]
     templates = environment_for(config, lang)
@@ -242,6 +244,13 @@ def monograph_html(
     if screen_base is not None:
         page = replace(page, screen_base=screen_base)
     view = monograph_view(monograph, config.online_url(monograph.slug))
+    if also is not None:
+        from medpdf import bilingual
+
+        other = bilingual.side(also, config)
+        rows = bilingual.rows(bilingual.Side(lang, page.dir, view), other, config)
+        template = templates.get_template("bilingual.html.j2")
+        return template.render(drug=view, other=other, rows=rows, page=page)
     return templates.get_template("handout.html.j2").render(drug=view, page=page)
 
 

@@ -217,7 +217,7 @@ def test_arabic_handout_is_laid_out_right_to_left(handouts):
     bottom = normalise("".join(c["text"] for c in chars if c["top"] > 760 and c["x0"] < 150))
     assert "1" in bottom
     # Body lines start at the right margin, not the left.
-    body = [c for c in chars if 100 < c["top"] < 600 and round(c["size"]) == 12]
+    body = [c for c in chars if 100 < c["top"] < 600 and round(c["size"]) == 13]
     assert max(c["x1"] for c in body) > width - 60
     assert min(c["x0"] for c in body) > 80
 
@@ -247,3 +247,39 @@ def test_station_finds_drugs_by_translated_title_and_lists_translations(tmp_path
         arabic = client.get("/drug/ibuprofen.ar").text
         assert 'href="/drug/ibuprofen"' in arabic
         assert '<h1 lang="ar" dir="rtl">' in arabic
+
+
+# --------------------------------------------------------------------------- bilingual
+
+
+def test_bilingual_handout_puts_each_section_beside_its_translation(tmp_path):
+    target = tmp_path / "both.pdf"
+    result = invoke_cli(
+        "handout", "ibuprofen", "--also", "ar", "--content", str(FIXTURES), "-o", str(target)
+    )
+    assert result.exit_code == 0, result.output
+    data = target.read_bytes()
+    assert {"DejaVu-Sans", "Noto-Naskh-Arabic"} <= {n.split("-Bold")[0] for n in font_names(data)}
+    assert notdef_glyphs(data) == 0
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        page = pdf.pages[0]
+        middle = float(page.width) / 2
+        words = page.extract_words()
+        arabic = [c for c in page.chars if "\u0600" <= c["text"] <= "\u06ff"]
+    # The English heading on the left, its Arabic counterpart on the right, on one line.
+    english = next(w for w in words if w["text"] == "Possible")
+    assert english["x1"] < middle
+    assert arabic and all(c["x0"] > middle for c in arabic if c["top"] > 150)
+    same_row = [c for c in arabic if abs(c["top"] - english["top"]) < 8]
+    assert same_row, "the Arabic side-effects heading is not beside the English one"
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert str(pdf.Root.Lang) == "en"
+
+
+def test_bilingual_handout_without_that_translation_is_one_line(tmp_path):
+    result = invoke_cli("handout", "ibuprofen", "--also", "de", "--content", str(FIXTURES))
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "medpdf: error: no translation of 'ibuprofen' into 'de' for --also "
+        "(translations: ar, es, zh-Hans)"
+    ]

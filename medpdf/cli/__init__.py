@@ -36,7 +36,7 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import LANG, MAX_GRADE, PAPER, PRINTER
+from medpdf.options import ALSO, LANG, MAX_GRADE, PAPER, PRINTER
 
 # -- commands ----------------------------------------------------------------------
 
@@ -103,10 +103,13 @@ def handout(
     settings = load_settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
     catalog.require_printable(source, catalog.Rules.of(settings))
-    target = output or settings.handouts_dir / f"{source.slug}.pdf"
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
     context = render.RunContext.of(settings)
-    made = handouts.render_one(source, context, target, cached=output is None)
+    wanted: str | None = settings[ALSO]
+    also = handouts.translation_for(source, wanted, context) if wanted else None
+    name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
+    target = output or settings.handouts_dir / f"{name_part}.pdf"
+    made = handouts.render_one(source, context, target, cached=output is None, also=also)
     for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""
@@ -141,7 +144,10 @@ def print_command(
     destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
     with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
         target = Path(folder) / f"{source.slug}.pdf"
-        made = handouts.render_one(source, render.RunContext.of(settings), target, cached=False)
+        context = render.RunContext.of(settings)
+        wanted: str | None = settings[ALSO]
+        also = handouts.translation_for(source, wanted, context) if wanted else None
+        made = handouts.render_one(source, context, target, cached=False, also=also)
         for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
             click.echo(warning.format(), err=True)
         paper = settings[PAPER]
