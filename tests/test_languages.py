@@ -283,3 +283,18 @@ def test_bilingual_handout_without_that_translation_is_one_line(tmp_path):
         "medpdf: error: no translation of 'ibuprofen' into 'de' for --also "
         "(translations: ar, es, zh-Hans)"
     ]
+
+
+def test_large_print_arabic_and_bilingual_keep_every_character_at_16_pt_or_more(tmp_path):
+    for name, extra in (("ar.pdf", ()), ("both.pdf", ("--also", "es"))):
+        target = tmp_path / name
+        slug = "ibuprofen.ar" if not extra else "ibuprofen"
+        args = ("handout", slug, *extra, "--large-print", "--content", str(FIXTURES))
+        result = invoke_cli(*args, "-o", str(target))
+        assert result.exit_code == 0, result.output
+        with pdfplumber.open(target) as pdf:
+            page = pdf.pages[0]
+            # The page body (not the header and footer margin boxes) is at least 16 pt.
+            body = [c for c in page.chars if 100 < c["top"] < float(page.height) - 120]
+            small = {c["text"] for c in body if c["size"] < 15.9}
+        assert not small - {" ", "\u00b7"}, (name, sorted(small)[:20])
