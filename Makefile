@@ -53,11 +53,11 @@ PO_FILES := $(wildcard locale/*/LC_MESSAGES/medpdf.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
 messages: $(STAMPS)/venv
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project=medpdf \
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -w 100 --project=medpdf \
 	    --copyright-holder="medpdf contributors" -o locale/medpdf.pot .
 
 catalogs-update: messages
-	$(BIN)/pybabel update -i locale/medpdf.pot -d locale -D medpdf --no-location --ignore-obsolete
+	$(BIN)/pybabel update -i locale/medpdf.pot -d locale -D medpdf -w 100 --ignore-obsolete
 
 catalogs: $(MO_FILES)
 
