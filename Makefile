@@ -19,16 +19,19 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 #   reads back the PDF it prints. In a container without systemd the postinst scripts start
 #   no service and the install still succeeds; on a systemd host it enables cups.service),
 #   chromium (tests/test_browser.py drives it headless through Playwright against
-#   `medpdf serve`; Playwright's own browser download is not used).
+#   `medpdf serve`; Playwright's own browser download is not used),
+#   fonts-noto-core fonts-noto-cjk (the font stacks of styles/fonts.css: Arabic, Hebrew,
+#   Devanagari, Thai... and Chinese/Japanese/Korean text, so no character prints as a box).
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
                 fontconfig fonts-dejavu-core fonts-dejavu-extra poppler-utils zbar-tools \
-                cups cups-client printer-driver-cups-pdf chromium
+                cups cups-client printer-driver-cups-pdf chromium \
+                fonts-noto-core fonts-noto-cjk
 
-.PHONY: all setup build test lint pytest clean
+.PHONY: all setup build test lint pytest clean messages catalogs-update catalogs
 
 all: build
 
-setup: $(STAMPS)/system $(STAMPS)/venv
+setup: $(STAMPS)/system $(STAMPS)/venv catalogs
 
 $(STAMPS)/system: Makefile
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -41,6 +44,25 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/system
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@mkdir -p $(STAMPS) && touch $@
+
+# Message catalogs (medpdf/i18n.py): `messages` extracts every translatable string of the
+# templates into locale/medpdf.pot; `catalogs-update` merges it into each language's .po
+# (new strings arrive untranslated: tests/test_i18n.py fails until they are translated);
+# `catalogs` compiles the .po files to the .mo files medpdf reads (not committed).
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/medpdf.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+messages: $(STAMPS)/venv
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -w 100 --project=medpdf \
+	    --copyright-holder="medpdf contributors" -o locale/medpdf.pot .
+
+catalogs-update: messages
+	$(BIN)/pybabel update -i locale/medpdf.pot -d locale -D medpdf -w 100 --ignore-obsolete
+
+catalogs: $(MO_FILES)
+
+locale/%/LC_MESSAGES/medpdf.mo: locale/%/LC_MESSAGES/medpdf.po $(STAMPS)/venv
+	$(BIN)/pybabel compile -d locale -D medpdf -l $*
 
 build: setup
 	$(BIN)/medpdf build --content content

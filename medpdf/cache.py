@@ -44,6 +44,7 @@ _LIBRARIES = (
     "pikepdf",
     "reportlab",
     "segno",
+    "babel",
 )
 
 
@@ -100,17 +101,21 @@ def _stat_signature(folders: Iterable[Path]) -> tuple[tuple[str, int, int], ...]
 
 @cache
 def _presentation(resources: Resources, signature: tuple[tuple[str, int, int], ...]) -> str:
-    return digest_of(software_fingerprint(), _files_digest(resources.readable_dirs))
+    from medpdf import glyphs  # the installed fonts change what a page looks like
+
+    fonts = glyphs.for_styles(resources.styles).fingerprint
+    folders = (*resources.readable_dirs, resources.locale)
+    return digest_of(software_fingerprint(), _files_digest(folders), fonts)
 
 
 def presentation_fingerprint(resources: Resources) -> str:
-    """Code, libraries, templates, styles and assets: what every PDF's look depends on.
+    """Code, libraries, templates, styles, assets, catalogs and fonts: what a PDF's look is.
 
     Hashing every file costs ~1 ms; it is redone only when a file's size or
     modification time changed, so a run (or the station, per request) may ask
     as often as it likes and still see an edited stylesheet.
     """
-    return _presentation(resources, _stat_signature(resources.readable_dirs))
+    return _presentation(resources, _stat_signature((*resources.readable_dirs, resources.locale)))
 
 
 @dataclass(frozen=True)
@@ -119,15 +124,25 @@ class Summary:
 
     title: str | None  # None when the file is an error
     problems: tuple[tuple[int | None, str, str], ...]  # line, level, message
+    #: Front matter ``lang:`` and ``translation_of:``, for linking translations.
+    lang: str | None = None
+    translation_of: str | None = None
 
     def diagnostics(self, path: str) -> list[Diagnostic]:
         """The stored problems, attached to ``path``."""
         return [Diagnostic(path, line, Level(level), msg) for line, level, msg in self.problems]
 
     @classmethod
-    def of(cls, title: str | None, diagnostics: Iterable[Diagnostic]) -> Summary:
+    def of(
+        cls,
+        title: str | None,
+        diagnostics: Iterable[Diagnostic],
+        lang: str | None = None,
+        translation_of: str | None = None,
+    ) -> Summary:
         """Drop the path (it is not part of the key) and keep the rest."""
-        return cls(title, tuple((d.line, d.level.value, d.message) for d in diagnostics))
+        problems = tuple((d.line, d.level.value, d.message) for d in diagnostics)
+        return cls(title, problems, lang, translation_of)
 
 
 _SCHEMA = """
@@ -212,14 +227,27 @@ class Cache:
                 with contextlib.suppress(ValueError, TypeError, KeyError):
                     raw = json.loads(value)
                     found[key] = Summary(
-                        raw["title"], tuple((p[0], p[1], p[2]) for p in raw["problems"])
+                        raw["title"],
+                        tuple((p[0], p[1], p[2]) for p in raw["problems"]),
+                        raw.get("lang"),
+                        raw.get("translation_of"),
                     )
         return found
 
     def put_summaries(self, items: Iterable[tuple[str, Summary]]) -> None:
         """Store parse results in one transaction."""
         rows = [
-            (key, json.dumps({"title": s.title, "problems": [list(p) for p in s.problems]}))
+            (
+                key,
+                json.dumps(
+                    {
+                        "title": s.title,
+                        "problems": [list(p) for p in s.problems],
+                        "lang": s.lang,
+                        "translation_of": s.translation_of,
+                    }
+                ),
+            )
             for key, s in items
         ]
         with self._transaction():

@@ -66,6 +66,11 @@ class Resources:
         return self.root / "assets"
 
     @property
+    def locale(self) -> Path:
+        """Message catalogs (``<catalog>/LC_MESSAGES/medpdf.po`` and its compiled ``.mo``)."""
+        return self.root / "locale"
+
+    @property
     def readable_dirs(self) -> tuple[Path, ...]:
         """Folders the restricted URL fetcher may serve files from."""
         return (self.templates, self.styles, self.assets)

@@ -20,6 +20,8 @@ from frontmatter.default_handlers import YAMLHandler
 
 from medpdf import markdown
 from medpdf.errors import Diagnostic, Level, SourceError
+from medpdf.kinds import check_lang
+from medpdf.section_names import DISCLAIMER_LABELS, TRANSLATED_HEADINGS
 from medpdf.sources import Source
 
 
@@ -69,13 +71,16 @@ _ALIASES: dict[str, SectionKind] = {
     "frequently asked questions": SectionKind.FAQS,
 }
 
+for _names in TRANSLATED_HEADINGS.values():
+    _ALIASES.update({name: SectionKind[kind] for name, kind in _names.items()})
+
 _PARENTHETICAL = re.compile(r"^(?P<name>.*?)\s*\((?P<qualifier>[^()]*)\)$")
 _DASHED = re.compile(r"^(?P<name>.*?)\s+[-\u2013\u2014]\s+(?P<qualifier>.+)$")
 # "**Disclaimer:**", "**Disclaimer**:", "*Disclaimer: …*", "**Important Disclaimer:**";
 # the colon is required so that prose such as "Disclaimers are printed…" is not taken.
 _DISCLAIMER_LABEL = re.compile(
-    r"^\s*(?P<stars>[*_]{0,2})\s*(?:important\s+)?disclaimer\b\s*"
-    r"(?:[*_]{1,2}\s*:|:\s*[*_]{0,2})\s*",
+    r"^\s*(?P<stars>[*_]{0,2})\s*(?:" + "|".join(DISCLAIMER_LABELS) + r")\b\s*"
+    r"(?:[*_]{1,2}\s*[:\uff1a]|[:\uff1a]\s*[*_]{0,2})\s*",
     re.IGNORECASE,
 )
 
@@ -90,7 +95,7 @@ class HeadingMatch:
 
 
 def _alias(text: str) -> SectionKind | None:
-    return _ALIASES.get(" ".join(text.lower().split()))
+    return _ALIASES.get(" ".join(text.lower().replace("\u2019", "'").split()))
 
 
 def classify_heading(heading: str) -> HeadingMatch:
@@ -100,7 +105,7 @@ def classify_heading(heading: str) -> HeadingMatch:
     ``Side Effects - Combined`` and ``Cefixime Usage`` all map to a standard kind;
     anything else is an unknown heading, kept as written.
     """
-    text = heading.strip().rstrip(":").strip()
+    text = heading.strip().rstrip(":\uff1a").strip()
     if kind := _alias(text):
         return HeadingMatch(kind)
     name, sep, value = text.partition(":")
@@ -173,6 +178,10 @@ class Monograph:
     warnings: tuple[Diagnostic, ...]
     #: When a person last reviewed the text (front matter ``reviewed:``), if stated.
     reviewed: dt.date | None = None
+    #: Language of the text (front matter ``lang:``, BCP 47); None: the ``[output] lang``.
+    lang: str | None = None
+    #: Slug of the monograph this one translates (front matter ``translation_of:``).
+    translation_of: str | None = None
     #: What a patient reads: the inline Markdown of every block of the intro and
     #: sections (not the title heading or the disclaimer), for readability checks.
     #: Raw, so that builds, which never grade, do not pay for inline parsing.
@@ -325,6 +334,33 @@ def _reviewed(
     return None, [warning]
 
 
+def _language(metadata: Mapping[str, Any], source: Source) -> tuple[str | None, str | None]:
+    """``lang:`` (a BCP 47 tag) and ``translation_of:`` (a slug), or a one-line error.
+
+    Both decide what is printed (headings, fonts, which drug it is), so a bad
+    value stops the file rather than print the wrong language.
+    """
+    path = source.display_path
+    lang = metadata.get("lang")
+    if lang is not None:
+        shown = " ".join(str(lang).split())[:40]
+
+        def bad(message: str) -> SourceError:
+            line = _front_matter_line(source.text, "lang")
+            return SourceError(path, line, f"front matter 'lang' {message}")
+
+        if not isinstance(lang, str):
+            raise bad(f"must be a language tag such as es or zh-Hans, not '{shown}'")
+        lang = check_lang(lang.strip(), bad)
+    original = metadata.get("translation_of")
+    if original is not None:
+        if not isinstance(original, str) or not original.strip():
+            line = _front_matter_line(source.text, "translation_of")
+            raise SourceError(path, line, "front matter 'translation_of' must be a slug")
+        original = original.strip().lower()
+    return lang, original
+
+
 def _strip_disclaimer_label(paragraph: str) -> str:
     match = _DISCLAIMER_LABEL.match(paragraph)
     if match is None:
@@ -390,6 +426,7 @@ def build(source: Source) -> Monograph:
         raise SourceError(path, offset, "monograph has no body text")
 
     reviewed, warnings = _reviewed(metadata, source)
+    lang, translation_of = _language(metadata, source)
     body, flat_warnings = _flatten_if_deep(body, path, offset)
     warnings.extend(flat_warnings)
     # markdown-it counts only "\n" as a line break; str.splitlines would also split
@@ -458,5 +495,7 @@ def build(source: Source) -> Monograph:
         disclaimer=disclaimer,
         warnings=tuple(warnings),
         reviewed=reviewed,
+        lang=lang,
+        translation_of=translation_of,
         text_blocks=text_blocks,
     )

@@ -124,6 +124,15 @@ LANG: Option[str] = Option(
     commands=LOOK_COMMANDS,
     invalidates=Invalidates.OUTPUT,
 )
+ALSO: Option[str | None] = Option(
+    "also",
+    Text(check_lang, metavar="LANG"),
+    None,
+    "Put the drug's translation into LANG beside it, section by section (bilingual handout).",
+    flag="--also",
+    commands=frozenset({"handout", "print"}),
+    invalidates=Invalidates.OUTPUT,
+)
 PATIENT_FIELDS: Option[bool] = Option(
     "patient_fields",
     Boolean(),
@@ -340,6 +349,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     PAPER,
     LARGE_PRINT,
     LANG,
+    ALSO,
     PATIENT_FIELDS,
     QR_URL,
     CLINIC,

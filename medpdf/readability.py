@@ -114,9 +114,14 @@ def grade(monograph: Monograph) -> Grade | None:
     return Grade(monograph.source_path, monograph.title, counts.grade, counts.words)
 
 
-def grades(monographs: Iterable[Monograph]) -> tuple[Grade, ...]:
-    """Grades of every monograph that has words to grade."""
-    return tuple(g for g in map(grade, monographs) if g is not None)
+def grades(monographs: Iterable[Monograph], default_lang: str = "en") -> tuple[Grade, ...]:
+    """Grades of every English monograph that has words to grade.
+
+    Flesch-Kincaid counts English syllables and sentences; a Spanish or Chinese
+    text would get a meaningless number, so other languages are not graded.
+    """
+    english = (m for m in monographs if (m.lang or default_lang).lower().split("-")[0] == "en")
+    return tuple(g for g in map(grade, english) if g is not None)
 
 
 def warnings(graded: Iterable[Grade], max_grade: float) -> list[Diagnostic]:

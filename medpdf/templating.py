@@ -9,6 +9,7 @@ written.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -17,7 +18,7 @@ import jinja2
 import segno
 from markupsafe import Markup
 
-from medpdf import __version__, markdown
+from medpdf import __version__, i18n, markdown
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.kinds import PAPERS, ClinicInfo, Paper
 from medpdf.model import Monograph, Section, SectionKind
@@ -85,6 +86,16 @@ class PageOptions:
     #: preview): where the stylesheets are served, and a screen stylesheet.
     screen_base: str | None = None
 
+    @property
+    def dir(self) -> str:
+        """``rtl`` for Arabic, Hebrew, Persian, Urdu; else ``ltr`` (HTML ``dir``)."""
+        return i18n.direction(self.lang)
+
+    @property
+    def printed(self) -> str:
+        """The printed date as the language writes it."""
+        return i18n.long_date(self.generated, self.lang) if self.generated else ""
+
 
 def _section_key(section: Section) -> str:
     if section.kind is not None:
@@ -127,14 +138,15 @@ def monograph_view(monograph: Monograph, online_url: str | None = None) -> Monog
     )
 
 
-def page_options(config: Config, *, dated: bool = True) -> PageOptions:
+def page_options(config: Config, *, dated: bool = True, lang: str | None = None) -> PageOptions:
     """Settings shared by every document of one run.
 
     ``dated=False`` leaves the date out of the layout: the booklet's parts are
-    cached across days and its date is stamped when they are merged.
+    cached across days and its date is stamped when they are merged. ``lang``
+    is the monograph's own language (front matter), else the run's.
     """
     return PageOptions(
-        lang=config[LANG],
+        lang=lang or config[LANG],
         paper=PAPERS[config[PAPER]],
         generated=config.printed if dated else None,
         generator=f"medpdf {__version__}",
@@ -144,17 +156,66 @@ def page_options(config: Config, *, dated: bool = True) -> PageOptions:
     )
 
 
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def css_string(text: str) -> Markup:
+    """``text`` as a quoted CSS string, safe inside a ``<style>`` element."""
+    escaped = "".join(f"\\{ord(c):x} " if c in '"\\<>&' or ord(c) < 0x20 else c for c in str(text))
+    return Markup(f'"{escaped}"')
+
+
+def css_content(message: str, **fragments: str) -> Markup:
+    """A translated message as a CSS ``content`` value, placeholders replaced by CSS.
+
+    ``"Página %(page)s de %(pages)s"`` with ``page="counter(page)"`` gives
+    ``"Página " counter(page) " de " counter(pages)``: each language puts the
+    numbers where its grammar wants them.
+    """
+    parts: list[str] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(message):
+        if match.start() > position:
+            parts.append(css_string(message[position : match.start()]))
+        parts.append(fragments[match.group(1)])
+        position = match.end()
+    if position < len(message) or not parts:
+        parts.append(css_string(message[position:]))
+    return Markup(" ".join(parts))
+
+
 @cache
-def environment(templates_dir: Path) -> jinja2.Environment:
-    """One Jinja2 environment per templates folder, strict and autoescaping."""
-    return jinja2.Environment(
+def environment(templates_dir: Path, catalog: str = i18n.FALLBACK) -> jinja2.Environment:
+    """One Jinja2 environment per templates folder and catalog, strict and autoescaping.
+
+    Each language has its own environment with its catalog installed
+    (``_``, ``gettext``, ``{% trans %}``), so no render ever switches a shared one.
+    """
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    locale_dir = templates_dir.parent / "locale"
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        i18n.translations(locale_dir, catalog), newstyle=False
+    )
+    env.filters["css_string"] = css_string
+    env.filters["css_content"] = css_content
+    env.filters["local_date"] = i18n.long_date
+    env.filters["language_name"] = i18n.language_name
+    env.filters["local_number"] = i18n.number
+    env.filters["is_rtl"] = i18n.is_rtl
+    return env
+
+
+def environment_for(config: Config, lang: str) -> jinja2.Environment:
+    """The environment that speaks ``lang`` (its shipped catalog, else English)."""
+    return environment(config.resources.templates, i18n.catalog_for(lang))
 
 
 def monograph_html(
@@ -165,6 +226,7 @@ def monograph_html(
     screen_base: str | None = None,
     in_pack: bool = False,
     own_disclaimer: bool = True,
+    also: Monograph | None = None,
 ) -> str:
     """The one way a monograph becomes HTML: handouts, booklet entries and the station's preview.
 
@@ -172,15 +234,18 @@ def monograph_html(
     letter's group); ``screen_base`` makes it a handout shown in a browser,
     with stylesheets served from that URL; ``in_pack`` makes it a handout of a
     medication pack, whose first page carries the patient fields and whose end
-    carries the disclaimer when ``own_disclaimer`` is false.
+    carries the disclaimer when ``own_disclaimer`` is false; ``also`` (a
+    translation) makes it a bilingual handout, the two languages side by side
+    (:mod:`medpdf.bilingual`).
     """
-    templates = environment(config.resources.templates)
+    lang = monograph.lang or config[LANG]
+    templates = environment_for(config, lang)
     if booklet_letter is not None:
-        page = page_options(config, dated=False)
+        page = page_options(config, dated=False, lang=lang)
         view = monograph_view(monograph)
         template = templates.get_template("booklet-entry.html.j2")
         return template.render(drug=view, page=page, letter=booklet_letter)
-    page = page_options(config)
+    page = page_options(config, lang=lang)
     if screen_base is not None:
         page = replace(page, screen_base=screen_base)
     view = monograph_view(monograph, config.online_url(monograph.slug))
@@ -188,6 +253,13 @@ def monograph_html(
         page = replace(page, patient_fields=False)
         template = templates.get_template("pack-entry.html.j2")
         return template.render(drug=view, page=page, own_disclaimer=own_disclaimer)
+    if also is not None:
+        from medpdf import bilingual
+
+        other = bilingual.side(also, config)
+        rows = bilingual.rows(bilingual.Side(lang, page.dir, view), other, config)
+        template = templates.get_template("bilingual.html.j2")
+        return template.render(drug=view, other=other, rows=rows, page=page)
     return templates.get_template("handout.html.j2").render(drug=view, page=page)
 
 
@@ -230,8 +302,8 @@ def render_booklet_front(
     config: Config,
 ) -> str:
     """One part of the booklet's front pages: ``cover``, or ``contents`` of one letter."""
-    template = environment(config.resources.templates).get_template("booklet-front.html.j2")
     page = page_options(config, dated=False)
+    template = environment_for(config, page.lang).get_template("booklet-front.html.j2")
     return template.render(
         part=part, toc=toc, first=first, booklet=info, page=page, link=CROSS_DOCUMENT_SCHEME
     )

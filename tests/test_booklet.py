@@ -19,6 +19,7 @@ from medpdf.build import booklet
 from medpdf.build.catalog import Entry, scan
 from medpdf.build.outputs import locked_output
 from medpdf.build.render import RunContext
+from medpdf.i18n import long_date
 
 # Invented drugs over several letters; "long" ones run to two or more pages.
 DRUGS = {
@@ -351,7 +352,7 @@ def test_the_next_day_costs_no_layout(tmp_path: Path, monkeypatch: pytest.Monkey
     assert target.read_bytes() == data
     assert target.stat().st_mtime_ns == mtime
     for slug in slugs:
-        assert f"Printed {day}" in normalised_text(handout_dir / f"{slug}.pdf"), slug
+        assert f"Printed {long_date(day, 'en')}" in normalised_text(handout_dir / f"{slug}.pdf")
 
     # An edit that day lays out its chunk again; the re-assembled booklet carries the new date.
     edited = monograph("Brantix", 1).replace("One tablet daily.", "Two tablets at night.")
@@ -365,5 +366,6 @@ def test_the_next_day_costs_no_layout(tmp_path: Path, monkeypatch: pytest.Monkey
     for number, text in enumerate(texts, start=1):
         assert f"Page {number} of {len(texts)} Printed {next_day}" in text, (number, text)
         assert text.count("Printed") == 1, (number, text)
-    assert f"Printed {next_day}" in normalised_text(handout_dir / "brantix.pdf")
-    assert f"Printed {day}" in normalised_text(handout_dir / "abrelin.pdf")
+    # Handouts write the date as their language does; the booklet's stamp is ISO 8601.
+    assert f"Printed {long_date(next_day, 'en')}" in normalised_text(handout_dir / "brantix.pdf")
+    assert f"Printed {long_date(day, 'en')}" in normalised_text(handout_dir / "abrelin.pdf")

@@ -68,8 +68,8 @@ def checked(corpus_dir: Path) -> Checked:
     loaded: list[catalog.Catalog] = []
     real = catalog.scan
 
-    def observe(content_dir: Path, store: object = None) -> catalog.Catalog:
-        found = real(content_dir, store)  # type: ignore[arg-type]
+    def observe(content_dir: Path, store: object = None, rules: object = None) -> catalog.Catalog:
+        found = real(content_dir, store, rules)  # type: ignore[arg-type]
         loaded.append(found)
         return found
 

@@ -191,6 +191,7 @@ def hostile_html(secret: Secret, listener: Listener, extra_head: str = "") -> tu
     ]
     html = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Hand written</title>
+<link rel="stylesheet" href="styles/fonts.css">
 <link rel="stylesheet" href="styles/handout.css">
 <link rel="stylesheet" href="styles/paper-a4.css">
 <link rel="stylesheet" href="{h}/link.css">
@@ -282,15 +283,14 @@ def test_render_still_uses_project_css_and_data_urls(
     assert result.page_count == 1
     with pdfplumber.open(io.BytesIO(result.data)) as doc:
         page = doc.pages[0]
-        # styles/paper-a4.css and styles/handout.css: A4, DejaVu, 24 pt title, margin boxes.
+        # styles/paper-a4.css, fonts.css and handout.css: A4, DejaVu, 24 pt title. (The
+        # margin boxes' words are set by the templates, translated: test_handout_pdf.)
         assert page.width == pytest.approx(595, abs=1)
         assert page.height == pytest.approx(842, abs=1)
         title = [c for c in page.chars if c["text"] in "Handwritten"]
         assert {round(c["size"]) for c in title if c["size"] > 20} == {24}
         assert all("DejaVu-Sans" in c["fontname"] for c in page.chars)
-        text = normalised_page_texts(result.data)[0]
-        assert normalise("Patient information") in text  # @top-right
-        assert normalise("Page 1 of 1") in text  # @bottom-right
+        assert "Handwritten" in normalised_page_texts(result.data)[0]
         # The data: URL PNG is drawn (and it is the only image).
         assert len(page.images) == 1
         image = page.images[0]

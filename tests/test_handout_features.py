@@ -154,7 +154,7 @@ def test_no_clinic_header_without_config(tmp_path: Path, project: Path):
 
 def test_provenance_footer_on_every_page(clinic_handout: tuple[Monograph, Handout]):
     monograph, handout = clinic_handout
-    expected = f"Printed 2031-07-09 · Version {monograph.digest[:12]} · Reviewed 2025-03-14"
+    expected = f"Printed July 9, 2031 · Version {monograph.digest[:12]} · Reviewed March 14, 2025"
     for number, page in enumerate(handout.pages, 1):
         assert expected in normalise(page.footer), (number, page.footer)
         assert f"Page {number} of {handout.page_count}" in normalise(page.footer)
@@ -165,7 +165,7 @@ def test_footer_without_review_date(tmp_path: Path, project: Path):
     assert monograph.reviewed is None
     for page in handout.pages:
         footer = normalise(page.footer)
-        assert f"Printed 2031-07-09 · Version {monograph.digest[:12]}" in footer
+        assert f"Printed July 9, 2031 · Version {monograph.digest[:12]}" in footer
         assert "Reviewed" not in footer
 
 
@@ -258,7 +258,7 @@ def test_large_print_margin_boxes_are_scaled(large: Handout):
     assert min(c["size"] for c in header) >= 12 - 0.01
     for number, text in enumerate(large.pages, 1):
         assert f"Page {number} of {large.page_count}" in normalise(text.full)
-        assert "Printed 2031-07-09" in normalise(text.full)
+        assert "Printed July 9, 2031" in normalise(text.full)
 
 
 # --------------------------------------------------------------------------- paper
@@ -276,7 +276,7 @@ def test_letter_paper_on_every_page(tmp_path: Path, project: Path):
             )
     for number, page in enumerate(handout.pages, 1):
         assert f"Page {number} of {handout.page_count}" in normalise(page.full)
-        assert "Printed 2031-07-09" in normalise(page.full)
+        assert "Printed July 9, 2031" in normalise(page.full)
 
 
 # --------------------------------------------------------------------------- PDF/UA
@@ -367,8 +367,9 @@ def test_cli_flags_override_medpdf_toml(project: Path, monkeypatch: pytest.Monke
     assert 16 in body_a and 12 in body_b and 16 not in body_b
     with pikepdf.open(file_only) as a, pikepdf.open(flags) as b:
         assert (str(a.Root.Lang), str(b.Root.Lang)) == ("de", "fr")
-    assert "Patient name" not in normalise(page_texts(file_only)[0].body)
-    assert "Patient name" in normalise(page_texts(flags)[0].body)
+    # --lang fr also speaks French around the (English) monograph text.
+    assert "Nom du patient" not in normalise(page_texts(file_only)[0].body)
+    assert "Nom du patient" in normalise(page_texts(flags)[0].body)
 
 
 def test_cli_build_uses_medpdf_toml(project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

@@ -337,7 +337,8 @@ def test_hostile_monograph_through_the_station(
         assert not any(name.startswith("on") or name == "style" for name in attrs), (tag, attrs)
         if tag == "link":
             assert attrs["href"] in {
-                f"styles/{n}" for n in ("handout.css", "paper-a4.css", "serve/preview.css")
+                f"styles/{n}"
+                for n in ("fonts.css", "handout.css", "paper-a4.css", "serve/preview.css")
             }
         if tag == "base":
             assert attrs["href"] == "/static/"

@@ -74,7 +74,7 @@ def run(
     config = context.config
     sources.require_folder(config.content_dir)
     with locked_output(config.output_dir) as store:
-        catalog = catalogs.scan(config.content_dir, store)
+        catalog = catalogs.scan(config.content_dir, store, catalogs.Rules.of(config))
         if on_catalog is not None:
             on_catalog(catalog)
         made_handouts = made_booklet = None

@@ -11,11 +11,38 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from medpdf import model, sources
+from medpdf import glyphs, model, sources
+from medpdf.build import translations
 from medpdf.cache import Cache, Summary, digest_of, software_fingerprint
-from medpdf.errors import Diagnostic, Level, SourceError, UsageError, sort_key
+from medpdf.errors import DiagnosedError, Diagnostic, Level, SourceError, UsageError, sort_key
+from medpdf.glyphs import GlyphCheck
 from medpdf.model import Monograph
+from medpdf.options import LANG
+
+if TYPE_CHECKING:
+    from medpdf.config import Config
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a scan checks beyond the file itself: the default language and its fonts."""
+
+    #: ``[output] lang``: the language of monographs without ``lang:``.
+    default_lang: str = "en"
+    #: Glyph coverage of the font stacks; None skips it (slug and title lookups).
+    glyphs: GlyphCheck | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What cached parse results depend on besides the text and the code."""
+        return digest_of(self.default_lang, self.glyphs.fingerprint if self.glyphs else "")
+
+    @classmethod
+    def of(cls, config: Config) -> Rules:
+        """The rules of a run: its ``[output] lang`` and the font stacks of its styles."""
+        return cls(config[LANG], glyphs.for_styles(config.resources.styles))
 
 
 @dataclass(frozen=True)
@@ -26,6 +53,15 @@ class Entry:
     title: str
     #: Kept when the file was parsed in this scan (always without a cache, as for ``check``).
     monograph: Monograph | None = None
+    #: Language of the text: front matter ``lang:``, else the ``[output] lang``.
+    lang: str = "en"
+    #: Slug of the drug this monograph translates; None for an original.
+    translation_of: str | None = None
+
+    @property
+    def drug(self) -> str:
+        """The drug this monograph is about: the original's slug, shared by its translations."""
+        return self.translation_of or self.source.slug
 
     @property
     def slug(self) -> str:
@@ -57,37 +93,41 @@ class Catalog:
         return tuple(e.monograph for e in self.entries if e.monograph is not None)
 
 
-@dataclass(frozen=True)
-class _Examined:
-    summary: Summary
-    monograph: Monograph | None
+def examine(source: sources.Source, rules: Rules) -> tuple[Summary, Monograph | None]:
+    """Parse one source for its title and problems, never raising.
 
-
-def _examine(source: sources.Source) -> _Examined:
-    """Parse one source for its title and problems, never raising."""
+    A character no font can draw is an error: the file is left out (title
+    None) rather than printed with empty boxes.
+    """
     try:
         mono = model.build(source)
     except SourceError as exc:
-        return _Examined(Summary.of(None, [exc.diagnostic]), None)
+        return Summary.of(None, [exc.diagnostic]), None
     except Exception as exc:  # a parser bug must not stop the other files
-        return _Examined(
-            Summary(None, ((None, Level.ERROR.value, f"cannot parse: {exc!r}"),)), None
-        )
-    return _Examined(Summary.of(mono.title, mono.warnings), mono)
+        return Summary(None, ((None, Level.ERROR.value, f"cannot parse: {exc!r}"),)), None
+    lang = mono.lang or rules.default_lang
+    if rules.glyphs is not None and (
+        missing := rules.glyphs.diagnostics(source.display_path, source.text, lang)
+    ):
+        return Summary.of(None, [*missing, *mono.warnings]), None
+    return Summary.of(mono.title, mono.warnings, mono.lang, mono.translation_of), mono
 
 
-def _summary_key(source: sources.Source) -> str:
-    return digest_of("summary", software_fingerprint(), source.slug, source.text)
+def _summary_key(source: sources.Source, rules: Rules) -> str:
+    return digest_of("summary", software_fingerprint(), rules.fingerprint, source.slug, source.text)
 
 
 def _duplicates(entries: Iterable[Entry]) -> tuple[list[Entry], list[Diagnostic]]:
-    """Keep the first of each slug and title (in path order); the rest are errors."""
+    """Keep the first of each slug and title (in path order); the rest are errors.
+
+    Titles need only be unique within a language: "Aspirin" may be English and German.
+    """
     kept: list[Entry] = []
     problems: list[Diagnostic] = []
     by_slug: dict[str, Entry] = {}
-    by_title: dict[str, Entry] = {}
+    by_title: dict[tuple[str, str], Entry] = {}
     for entry in entries:
-        title_key = entry.title.casefold()
+        title_key = (translations.primary(entry.lang), entry.title.casefold())
         if (first := by_slug.get(entry.slug)) is not None:
             message = f"duplicate slug '{entry.slug}' (also {first.source_path})"
         elif (first := by_title.get(title_key)) is not None:
@@ -101,11 +141,12 @@ def _duplicates(entries: Iterable[Entry]) -> tuple[list[Entry], list[Diagnostic]
     return kept, problems
 
 
-def scan(content_dir: Path, store: Cache | None = None) -> Catalog:
+def scan(content_dir: Path, store: Cache | None = None, rules: Rules | None = None) -> Catalog:
     """Read every source and validate it, reusing earlier parses of unchanged text."""
+    rules = rules or Rules()
     items = list(sources.read_all(content_dir))
     readable = [item for item in items if isinstance(item, sources.Source)]
-    keys = {item.path: _summary_key(item) for item in readable} if store is not None else {}
+    keys = {item.path: _summary_key(item, rules) for item in readable} if store is not None else {}
     known = store.summaries(keys.values()) if store is not None else {}
     fresh: list[tuple[str, Summary]] = []
     entries: list[Entry] = []
@@ -118,17 +159,18 @@ def scan(content_dir: Path, store: Cache | None = None) -> Catalog:
         summary = known.get(key) if key is not None else None
         monograph = None
         if summary is None:
-            examined = _examine(item)
-            summary, monograph = examined.summary, examined.monograph
+            summary, monograph = examine(item, rules)
             if key is not None:
                 fresh.append((key, summary))
         diagnostics.extend(summary.diagnostics(item.display_path))
         if summary.title is not None:
-            entries.append(Entry(item, summary.title, monograph))
+            lang = summary.lang or rules.default_lang
+            entries.append(Entry(item, summary.title, monograph, lang, summary.translation_of))
     if store is not None and fresh:
         store.put_summaries(fresh)
     kept, duplicates = _duplicates(entries)
-    diagnostics.extend(duplicates)
+    kept, unlinked = translations.check_links(kept)
+    diagnostics.extend([*duplicates, *unlinked])
     diagnostics.sort(key=sort_key)
     return Catalog(tuple(kept), tuple(diagnostics), len(items))
 
@@ -176,6 +218,14 @@ def find_source(content_dir: Path, name: str) -> sources.Source:
     if hint:
         message += "; did you mean: " + ", ".join(hint) + "?"
     raise UsageError(message)
+
+
+def require_printable(source: sources.Source, rules: Rules) -> None:
+    """Raise the first error :func:`scan` would report for this one file (one-shot handouts)."""
+    summary, _ = examine(source, rules)
+    for problem in summary.diagnostics(source.display_path):
+        if problem.is_error:
+            raise DiagnosedError(problem)
 
 
 def find_monograph(content_dir: Path, name: str) -> Monograph:

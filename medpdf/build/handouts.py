@@ -20,7 +20,7 @@ from medpdf.build.catalog import Catalog
 from medpdf.build.outputs import sweep_stale_temps
 from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_task
 from medpdf.cache import Cache
-from medpdf.errors import DiagnosedError, Diagnostic, Level, RenderError, sort_key
+from medpdf.errors import DiagnosedError, Diagnostic, Level, RenderError, UsageError, sort_key
 from medpdf.sources import Source
 from medpdf.workers import Failure, RenderPool, run_here
 
@@ -143,15 +143,21 @@ def _optional_cache(folder: Path, create: bool) -> Iterator[Cache | None]:
 
 
 def render_one(
-    source: Source, context: RunContext, target: Path, *, cached: bool = True
+    source: Source,
+    context: RunContext,
+    target: Path,
+    *,
+    cached: bool = True,
+    also: Source | None = None,
 ) -> OneHandout:
     """One handout at ``target``, dated today: reused when this layout was written today.
 
     Rendered in this process under the run's time and memory limits; a
     content error is reported with its line. ``cached=False`` neither looks in
     nor records to the build cache (a file outside the output folder).
+    ``also`` puts that translation beside the text (a bilingual handout).
     """
-    key = handout_key(source, context)
+    key = handout_key(source, context, also)
     today = context.config.printed.isoformat()
     folder = context.config.cache_dir
     if cached:
@@ -159,7 +165,7 @@ def render_one(
             done = store.output_current(target, key) if store is not None else None
             if done is not None and done.get("printed") == today:
                 return OneHandout(int(done.get("pages", 0)), (), reused=True)
-    job = HandoutJob(source, context, target)
+    job = HandoutJob(source, context, target, also)
     result = run_here(handout_task, job, context.limits)
     if isinstance(result, Failure):
         if result.diagnostic is not None:
@@ -171,3 +177,31 @@ def render_one(
                 with contextlib.suppress(sqlite3.OperationalError):  # busy: the next run renders
                     _record(store, job, key, result)
     return OneHandout(result.pages, result.refused_urls, reused=False)
+
+
+def translation_for(source: Source, lang: str, context: RunContext) -> Source:
+    """The monograph of ``source``'s drug in ``lang``, for a bilingual handout.
+
+    The collection is scanned (with the build cache's parse summaries when there
+    is one), so the link is checked as ``check`` checks it. A missing
+    translation is one line naming the languages there are.
+    """
+    from medpdf.build import catalog, translations
+
+    config = context.config
+    with _optional_cache(config.cache_dir, create=False) as store:
+        found = catalog.scan(config.content_dir, store, catalog.Rules.of(config))
+    entry = next((e for e in found.entries if e.slug == source.slug), None)
+    if entry is None:  # the file itself has an error: say it, as `check` does
+        problem = next((d for d in found.errors if d.path == source.display_path), None)
+        if problem is not None:
+            raise DiagnosedError(problem)
+        raise UsageError(f"'{source.slug}' is not a valid monograph; see medpdf check")
+    match = translations.find(found.entries, source.slug, lang)
+    if match is None or match.slug == source.slug:
+        others = sorted(translations.by_drug(found.entries).get(entry.drug, {}))
+        there = ", ".join(o for o in others if o != entry.lang) or "none"
+        raise UsageError(
+            f"no translation of '{entry.drug}' into '{lang}' for --also (translations: {there})"
+        )
+    return match.source

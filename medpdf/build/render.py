@@ -47,13 +47,16 @@ class RunContext:
         return RunContext(self.config.replace(**changes), self.presentation, self.limits)
 
 
-def handout_key(source: Source, context: RunContext) -> str:
+def handout_key(source: Source, context: RunContext, also: Source | None = None) -> str:
     """The cache key of one handout's layout: its text, where it came from and the run.
 
     The printed date is not part of it: whether an output of another day will
     do is the caller's decision (batch builds keep it, one-shot commands do not).
     """
-    return digest_of("handout", context.fingerprint, source.display_path, source.slug, source.text)
+    parts: tuple[str, ...] = (source.display_path, source.slug, source.text)
+    if also is not None:  # a bilingual handout: the translation's text too
+        parts += (also.display_path, also.text)
+    return digest_of("handout", context.fingerprint, *parts)
 
 
 @dataclass(frozen=True)
@@ -84,13 +87,16 @@ class HandoutJob:
     source: Source
     context: RunContext
     target: Path
+    #: The translation put beside it (``--also``), for a bilingual handout.
+    also: Source | None = None
 
 
 def handout_task(job: HandoutJob) -> Rendered:
     """Parse, render and write one handout."""
     from medpdf.pdf import render  # a worker imports WeasyPrint; `check` never does
 
-    html = templating.monograph_html(model.build(job.source), job.context.config)
+    also = model.build(job.also) if job.also is not None else None
+    html = templating.monograph_html(model.build(job.source), job.context.config, also=also)
     result = render.render(html, job.context.config.resources)
     return _written(job.target, result.data, (result.page_count,), result.refused_urls)
 

@@ -36,7 +36,7 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import HOST, MAX_GRADE, PAPER, PRINTER
+from medpdf.options import ALSO, HOST, LANG, MAX_GRADE, PAPER, PRINTER
 
 # -- commands ----------------------------------------------------------------------
 
@@ -67,8 +67,8 @@ def check(
         "check", config_file, content_dir, given
     )  # a bad file is reported here
     threshold = float(settings[MAX_GRADE])
-    collection = catalog.scan(content_dir)
-    grades = readability.grades(collection.monographs)
+    collection = catalog.scan(content_dir, rules=catalog.Rules.of(settings))
+    grades = readability.grades(collection.monographs, settings[LANG])
     per_file = settings.is_given(MAX_GRADE)
     warnings = readability.warnings(grades, threshold) if per_file else []
     diagnostics = sorted([*collection.diagnostics, *warnings], key=sort_key)
@@ -102,10 +102,14 @@ def handout(
 
     settings = load_settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
-    target = output or settings.handouts_dir / f"{source.slug}.pdf"
+    catalog.require_printable(source, catalog.Rules.of(settings))
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
     context = render.RunContext.of(settings)
-    made = handouts.render_one(source, context, target, cached=output is None)
+    wanted: str | None = settings[ALSO]
+    also = handouts.translation_for(source, wanted, context) if wanted else None
+    name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
+    target = output or settings.handouts_dir / f"{name_part}.pdf"
+    made = handouts.render_one(source, context, target, cached=output is None, also=also)
     for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""
@@ -142,6 +146,7 @@ def print_command(
         print_pack(names, copies, settings)
         return
     source = catalog.find_source(content_dir, names[0])
+    catalog.require_printable(source, catalog.Rules.of(settings))
     monograph = model.build(source)
     title = printing.job_title(monograph.title)
     # Ask CUPS and open the record first: neither problem should cost a render.
@@ -149,7 +154,10 @@ def print_command(
     kept = record.open_for(settings)
     with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
         target = Path(folder) / f"{source.slug}.pdf"
-        made = handouts.render_one(source, render.RunContext.of(settings), target, cached=False)
+        context = render.RunContext.of(settings)
+        wanted: str | None = settings[ALSO]
+        also = handouts.translation_for(source, wanted, context) if wanted else None
+        made = handouts.render_one(source, context, target, cached=False, also=also)
         for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
             click.echo(warning.format(), err=True)
         paper = settings[PAPER]

@@ -54,6 +54,10 @@ class Listing:
         """The entry with this slug (an exact lookup: no path is built from it)."""
         return self.by_slug.get(slug)
 
+    def versions(self, entry: Entry) -> list[Entry]:
+        """The same drug's monographs in other languages (original and translations)."""
+        return [e for e in self.entries if e.drug == entry.drug and e.slug != entry.slug]
+
     def search(self, query: str) -> list[Entry]:
         """Entries whose title or slug contains every word of ``query``.
 
@@ -83,7 +87,7 @@ class Listing:
         return [self.by_slug[slug] for slug in catalog.suggestions(query, self.entries)]
 
 
-def scan(content_dir: Path, cache_folder: Path) -> Listing:
+def scan(content_dir: Path, cache_folder: Path, rules: catalog.Rules | None = None) -> Listing:
     """Scan the content folder, reusing the build cache's parse summaries.
 
     A build may hold the cache for a while; the station then parses everything
@@ -91,10 +95,10 @@ def scan(content_dir: Path, cache_folder: Path) -> Listing:
     """
     try:
         with Cache(cache_folder) as store:
-            found = catalog.scan(content_dir, store)
+            found = catalog.scan(content_dir, store, rules)
     except sqlite3.OperationalError as exc:
         LOGGER.info("build cache busy (%s); scanning without it", exc)
-        found = catalog.scan(content_dir, None)
+        found = catalog.scan(content_dir, None, rules)
     broken: dict[str, str] = {}
     for problem in found.errors:
         broken.setdefault(sources.slug_for(Path(problem.path)), problem.format())

@@ -93,6 +93,8 @@ async def drug_page(request: Request) -> Response:
         defaults=station.config.settings,
         papers=tuple(PAPERS.values()),
         digest=source.digest[:12],
+        lang=entry.lang,
+        versions=station.listing.versions(entry),
     )
 
 

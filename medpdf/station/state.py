@@ -27,7 +27,7 @@ from starlette.responses import (
 
 from medpdf import __version__, model, options, printing, record, sources, templating
 from medpdf.accounts import Accounts
-from medpdf.build.catalog import Entry
+from medpdf.build.catalog import Entry, Rules
 from medpdf.build.render import RunContext
 from medpdf.config import Resources, today
 from medpdf.errors import MedpdfError, PrintError, SourceError
@@ -104,7 +104,8 @@ class Station:
         self.context = settings.context
         self.config = settings.context.config
         self.resources = self.config.resources
-        self.listing = scan(self.config.content_dir, self.config.cache_dir)
+        self.rules = Rules.of(self.config)
+        self.listing = scan(self.config.content_dir, self.config.cache_dir, self.rules)
         self.static = _static_files(self.resources)
         self.pool = RenderPool(self.context.limits)
         shelf = PdfShelf(settings.cache_dir, int(self.config[CACHE_SIZE]) * 1024 * 1024)
@@ -144,7 +145,7 @@ class Station:
         """Rescan the content folder (files added, removed or renamed)."""
         async with self._refresh_lock:
             self.listing = await asyncio.to_thread(
-                scan, self.config.content_dir, self.config.cache_dir
+                scan, self.config.content_dir, self.config.cache_dir, self.rules
             )
         LOGGER.info("drug list refreshed: %d monographs", len(self.listing.entries))
 

@@ -1,0 +1,98 @@
+"""The languages medpdf speaks: message catalogs, dates and writing direction.
+
+Every fixed word a handout, the booklet or the station prints comes from a
+gettext catalog under ``locale/<catalog>/LC_MESSAGES/medpdf.po``, managed with
+Babel (``make messages`` extracts, ``make catalogs-update`` merges,
+``make catalogs`` compiles the ``.mo`` files, which set-up does and git
+ignores). A monograph's BCP 47 tag picks the catalog: its language, and for
+Chinese the script (Simplified: ``zh``, ``zh-CN``, ``zh-Hans``). A language
+without a catalog gets English words around its own text; the monograph text
+itself is never translated by medpdf.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+#: The gettext domain of every catalog.
+DOMAIN = "medpdf"
+#: Catalogs shipped in ``locale/``; each must translate every message.
+SHIPPED: tuple[str, ...] = ("en", "es", "fr", "pt", "zh_Hans", "ar")
+#: The catalog of a tag Babel does not know or medpdf does not ship.
+FALLBACK = "en"
+
+
+@functools.cache
+def babel_locale(tag: str) -> Locale | None:
+    """Babel's locale for a BCP 47 tag (``pt-BR``, ``zh-Hans``); None if it knows none."""
+    try:
+        return Locale.parse(tag.replace("_", "-"), sep="-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        try:  # a region or variant Babel lacks (es-419x): the language alone
+            return Locale.parse(tag.split("-")[0])
+        except (UnknownLocaleError, ValueError, TypeError):
+            return None
+
+
+def catalog_for(tag: str) -> str:
+    """The shipped catalog that speaks ``tag``'s language, else English."""
+    locale = babel_locale(tag)
+    if locale is None:
+        return FALLBACK
+    if locale.language == "zh":
+        # Simplified is shipped; Traditional (zh-TW, zh-Hant) falls back rather than
+        # print Simplified characters to a reader of Traditional ones.
+        return "zh_Hans" if locale.script in (None, "Hans") else FALLBACK
+    return locale.language if locale.language in SHIPPED else FALLBACK
+
+
+def is_rtl(tag: str) -> bool:
+    """True for languages written right to left (Arabic, Hebrew, Persian, Urdu...)."""
+    locale = babel_locale(tag)
+    return locale is not None and locale.text_direction == "rtl"
+
+
+def direction(tag: str) -> str:
+    """The HTML ``dir`` value of a language."""
+    return "rtl" if is_rtl(tag) else "ltr"
+
+
+def long_date(date: dt.date, tag: str) -> str:
+    """A date as the language writes it ("1 de diciembre de 2026", "2026年12月1日")."""
+    locale = babel_locale(tag)
+    if locale is None:
+        return date.isoformat()
+    return str(format_date(date, format="long", locale=locale))
+
+
+def number(value: int, tag: str) -> str:
+    """A count with the language's digit grouping ("6,238", "6.238", "6 238")."""
+    locale = babel_locale(tag)
+    return f"{value:,}" if locale is None else str(format_decimal(value, locale=locale))
+
+
+def language_name(tag: str, in_tag: str | None = None) -> str:
+    """The name of ``tag``'s language, in that language (or in ``in_tag``'s): "español"."""
+    locale = babel_locale(tag)
+    if locale is None:
+        return tag
+    shown_in = babel_locale(in_tag) if in_tag else locale
+    return str(locale.get_display_name(shown_in or locale) or tag)
+
+
+@functools.cache
+def translations(locale_dir: Path, catalog: str) -> NullTranslations:
+    """The compiled catalog ``catalog``; the message ids (English) when it is absent.
+
+    A missing ``.mo`` for a shipped language means set-up did not compile the
+    catalogs (``make catalogs``); the words then stay English rather than fail.
+    """
+    found = Translations.load(str(locale_dir), [catalog], domain=DOMAIN)
+    return found if isinstance(found, Translations) else NullTranslations()
