@@ -1,11 +1,12 @@
-"""Assembling the booklet from separately laid-out PDFs: merge, stamp, links, outline.
+"""Assembling the booklet from separately laid-out PDFs: merge, tags, stamp, links, outline.
 
 Inputs are finished PDFs (front parts and chunks, each with a private
 ``x-dest:`` link per contents line), the stamp PDF with one page per booklet
 page, and where each monograph starts. The result is one PDF with the stamp
-overlaid on every page, the contents links turned into in-document
-destinations, an outline letter → drug, and the title and language that a
-merge would otherwise drop. Written atomically, streams copied as they are.
+overlaid on every page (as a pagination artifact), the parts' structure
+trees merged into one (:mod:`medpdf.pdf.structure`), the contents links
+turned into in-document destinations, an outline letter → drug, and the
+title, language and PDF/UA identification that a merge would otherwise drop. Written atomically, streams copied as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from medpdf.config import CROSS_DOCUMENT_SCHEME
+from medpdf.pdf import structure
+
+#: The XMP namespace of the PDF/UA identification (ISO 14289-1, 5).
+PDFUA_NAMESPACE = "http://www.aiim.org/pdfua/ns/id/"
 
 
 @dataclass(frozen=True)
@@ -61,22 +66,32 @@ def assemble(
     # which made 18,000 pages take minutes (and outline items by page index, seconds).
     tree = booklet.Root.Pages
     page_objs: list[Any] = []
+    merger = structure.TreeMerger(booklet)
     for path in parts:
         part = pikepdf.Pdf.open(path)
         opened.append(part)
-        for page in part.pages:
-            copied = booklet.copy_foreign(page.obj)
+        sources = [page.obj for page in part.pages]
+        copies = [booklet.copy_foreign(obj) for obj in sources]
+        for copied in copies:
             copied.Parent = tree
-            page_objs.append(copied)
+        merger.add(part, sources, copies, len(page_objs))
+        page_objs.extend(copies)
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
     total = len(page_objs)
+    # Each monograph (and the front matter as a whole) is one unit of the tree.
+    units = [-1] * front_pages + [
+        number for number, item in enumerate(placed) for _ in range(item.pages)
+    ]
+    booklet.Root.StructTreeRoot = merger.finish(units)
+    booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
 
     sizes = [(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in page_objs]
     stamped = pikepdf.Pdf.open(stamp_for(sizes))
     for obj, overlay in zip(page_objs, stamped.pages, strict=True):
         page = pikepdf.Page(obj)
         page.add_overlay(overlay, pikepdf.Rectangle(page.mediabox))
+        structure.mark_overlay_artifact(obj)  # "Page X of Y" and the date are not content
 
     def destination(index: int) -> Any:
         return pikepdf.Array([page_objs[index], pikepdf.Name.Fit])
@@ -108,12 +123,16 @@ def assemble(
     booklet.docinfo[pikepdf.Name.Title] = meta.title
     booklet.docinfo[pikepdf.Name.Creator] = meta.creator
     with booklet.open_metadata(set_pikepdf_as_editor=False) as xmp:
+        xmp.register_xml_namespace(PDFUA_NAMESPACE, "pdfuaid")
         xmp["dc:title"] = meta.title
         xmp["dc:language"] = [meta.lang]
+        xmp["pdfuaid:part"] = "1"
 
     # Streams are copied as they are: re-compressing 70 MB of content streams doubled the time.
     write(
         target,
-        lambda handle: booklet.save(handle, stream_decode_level=pikepdf.StreamDecodeLevel.none),
+        lambda handle: booklet.save(
+            handle, min_version="1.7", stream_decode_level=pikepdf.StreamDecodeLevel.none
+        ),
     )
     return total

@@ -29,6 +29,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Resources
 from medpdf.markdown import is_allowed_link
+from medpdf.pdf import structure
 
 LOGGER = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ _SAFE_OPTIONS: dict[str, Any] = {
 # Tagged PDF/UA-1: a structure tree, /MarkInfo and /Lang from <html lang>, the
 # <title> shown as the window title, so screen readers can read the handout.
 _ACCESSIBLE_OPTIONS: dict[str, Any] = {"pdf_variant": "pdf/ua-1"}
+# A booklet part only needs its tags: the merged file gets its own metadata.
+_TAGGED_OPTIONS: dict[str, Any] = {"pdf_tags": True, "pdf_version": "1.7"}
 
 
 class FetchRefused(ValueError):
@@ -172,11 +175,15 @@ class CombinedResult:
     refused_urls: tuple[str, ...]
 
 
-def render_combined(htmls: Sequence[str], resources: Resources) -> CombinedResult:
-    """Lay out each document on its own, then write all their pages as one PDF.
+def render_combined(
+    htmls: Sequence[str], resources: Resources, *, contents: bool = False
+) -> CombinedResult:
+    """Lay out each document on its own, then write all their pages as one tagged PDF.
 
     Each document keeps its own page counters (a drug's "page x of y"), while
-    the chunk shares one set of font subsets instead of one per document.
+    the chunk shares one set of font subsets instead of one per document. The
+    part is tagged and tidied for the booklet's structure merge; ``contents``
+    says it is a contents part (its tables become a ``TOC``).
     """
     if not htmls:
         raise ValueError("nothing to render")
@@ -184,9 +191,9 @@ def render_combined(htmls: Sequence[str], resources: Resources) -> CombinedResul
     fonts = FontConfiguration()
     documents = [_document(html, resources, fetcher, font_config=fonts) for html in htmls]
     pages = [page for document in documents for page in document.pages]
-    data = _write(documents[0].copy(pages), cross_document=True)
+    data = _write(documents[0].copy(pages), _TAGGED_OPTIONS, cross_document=True)
     return CombinedResult(
-        data=data,
+        data=structure.tidy(data, contents=contents),
         page_counts=tuple(len(d.pages) for d in documents),
         refused_urls=tuple(fetcher.refused),
     )
