@@ -127,8 +127,8 @@ def test_running_heads_and_stamp_are_artifacts(built: Path) -> None:
     with pikepdf.open(built) as pdf:
         for index, page in enumerate(pdf.pages):
             last = page.obj.Contents[len(page.obj.Contents) - 1].read_bytes()
-            assert last.startswith(b"/Artifact <</Type /Pagination>> BDC")
-            assert last.rstrip().endswith(b"EMC")
+            assert last.startswith(b"Q\n/Artifact <</Type /Pagination>> BDC\n")
+            assert last.rstrip().endswith(b"Do Q\nEMC")
             # The stamp is drawn only from inside that artifact.
             assert f"Page {index + 1} of {len(pdf.pages)}" in texts[index]
         # Margin boxes (running header, the drug's page x of y, footer) are artifacts too.

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from medpdf.config import CROSS_DOCUMENT_SCHEME
-from medpdf.pdf import structure
 
 #: The XMP namespace of the PDF/UA identification (ISO 14289-1, 5).
 PDFUA_NAMESPACE = "http://www.aiim.org/pdfua/ns/id/"
@@ -43,6 +42,41 @@ class BookletMeta:
     creator: str
 
 
+class _Overlay:
+    """Draws a form on top of a page, as a pagination artifact, outside the page's own state.
+
+    pikepdf's ``add_overlay`` would do the drawing, but it splices into the
+    page's content stream, where the artifact cannot be told apart, and it
+    adds a resource name per page to the resources a chunk's pages share.
+    Here the page's stream is kept, and two small streams shared by every
+    page go around it; each page gets its own resources naming its stamp.
+    """
+
+    NAME = "/MedpdfStamp"
+
+    def __init__(self, booklet: Any) -> None:
+        from medpdf.pdf import structure
+
+        self._before = booklet.make_stream(b"q\n")
+        self._after = booklet.make_stream(
+            b"Q\n" + structure.PAGINATION_ARTIFACT + b"\nq " + self.NAME.encode() + b" Do Q\nEMC\n"
+        )
+
+    def add(self, page: Any, form: Any) -> None:
+        """Overlay ``form`` (drawn for this page's size) on ``page``."""
+        import pikepdf
+
+        contents = page.Contents
+        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        page.Contents = pikepdf.Array([self._before, *streams, self._after])
+        shared = page.get("/Resources", pikepdf.Dictionary())
+        resources = pikepdf.Dictionary({k: v for k, v in shared.items()})
+        xobjects = pikepdf.Dictionary({k: v for k, v in shared.get("/XObject", {}).items()})
+        xobjects[self.NAME] = form
+        resources.XObject = xobjects
+        page.Resources = resources
+
+
 def assemble(
     parts: Sequence[Path],
     stamp_for: Callable[[Sequence[tuple[float, float]]], Path],
@@ -58,6 +92,8 @@ def assemble(
     stamp page for each (the caller draws or reuses it). Returns the page count.
     """
     import pikepdf
+
+    from medpdf.pdf import structure
 
     booklet = pikepdf.Pdf.new()
     opened = []
@@ -88,10 +124,9 @@ def assemble(
 
     sizes = [(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in page_objs]
     stamped = pikepdf.Pdf.open(stamp_for(sizes))
-    for obj, overlay in zip(page_objs, stamped.pages, strict=True):
-        page = pikepdf.Page(obj)
-        page.add_overlay(overlay, pikepdf.Rectangle(page.mediabox))
-        structure.mark_overlay_artifact(obj)  # "Page X of Y" and the date are not content
+    overlay = _Overlay(booklet)
+    for obj, stamp in zip(page_objs, stamped.pages, strict=True):
+        overlay.add(obj, booklet.copy_foreign(stamp.as_form_xobject()))
 
     def destination(index: int) -> Any:
         return pikepdf.Array([page_objs[index], pikepdf.Name.Fit])

@@ -31,7 +31,7 @@ from pikepdf import Array, Dictionary, Name, NumberTree
 #: How WeasyPrint (pydyf) opens a marked-content sequence with an MCID.
 _MARKED = re.compile(rb"/(\w+)(\s*)<<\s*/MCID\s+(\d+)\s*>>(\s*)BDC")
 
-_PAGINATION = b"/Artifact <</Type /Pagination>> BDC"
+PAGINATION_ARTIFACT = b"/Artifact <</Type /Pagination>> BDC"
 
 
 def _is_element(obj: Any) -> bool:
@@ -62,7 +62,7 @@ def _pagination_artifacts(page: Any, mcids: set[int]) -> None:
     """Turn the marked content ``mcids`` of ``page`` into pagination artifacts."""
 
     def replace(match: re.Match[bytes]) -> bytes:
-        return _PAGINATION if int(match.group(3)) in mcids else match.group(0)
+        return PAGINATION_ARTIFACT if int(match.group(3)) in mcids else match.group(0)
 
     contents = page.Contents
     streams = list(contents) if isinstance(contents, Array) else [contents]
@@ -229,10 +229,3 @@ class TreeMerger:
 def _joinable(element: Any) -> bool:
     # Only element children move: a bare MCID would need a page of its own (an MCR).
     return bool(element.S == Name.Art) and all(_is_element(k) for k in _kids(element))
-
-
-def mark_overlay_artifact(page: Any) -> None:
-    """Wrap the last content stream of ``page`` (an overlay just added) as a pagination artifact."""
-    contents = page.Contents
-    last = contents[len(contents) - 1] if isinstance(contents, Array) else contents
-    last.write(_PAGINATION + b"\n" + last.read_bytes() + b"\nEMC\n")
