@@ -17,9 +17,9 @@ from typing import Any
 
 import pikepdf
 import pytest
+from conftest import normalised_page_texts
 from pikepdf import Array, Dictionary, Name, NumberTree
 from test_booklet import ORDER, make, starts_from_text, write_collection
-from conftest import normalised_page_texts
 
 from medpdf.build import booklet
 from medpdf.pdf.assemble import PDFUA_NAMESPACE
@@ -59,9 +59,10 @@ def page_marks(page: pikepdf.Page) -> list[int]:
     """The MCIDs drawn on a page, in stream order."""
     found = []
     for operands, operator in pikepdf.parse_content_stream(page):
-        if operator == pikepdf.Operator("BDC") and isinstance(operands[1], Dictionary):
-            if "/MCID" in operands[1]:
-                found.append(int(operands[1].MCID))
+        properties = operands[-1] if operands else None
+        is_bdc = operator == pikepdf.Operator("BDC")
+        if is_bdc and isinstance(properties, Dictionary) and "/MCID" in properties:
+            found.append(int(properties.MCID))
     return found
 
 
@@ -70,7 +71,7 @@ def tree_marks(root: Any, pages: dict[tuple[int, int], int]) -> Counter[tuple[in
     reached: Counter[tuple[int, int]] = Counter()
     for element, _ in walk(root):
         for kid in kids(element):
-            if isinstance(kid, int) or (isinstance(kid, pikepdf.Object) and kid._type_code == pikepdf.ObjectType.integer):
+            if isinstance(kid, int):  # pikepdf gives integers as int
                 reached[(pages[element.Pg.objgen], int(kid))] += 1
             elif isinstance(kid, Dictionary) and kid.get("/Type") == Name.MCR:
                 page = kid.get("/Pg", element.get("/Pg"))
@@ -81,7 +82,7 @@ def tree_marks(root: Any, pages: dict[tuple[int, int], int]) -> Counter[tuple[in
 def test_one_root_one_document_and_the_catalog_entries(built: Path) -> None:
     with pikepdf.open(built) as pdf:
         root = pdf.Root.StructTreeRoot
-        assert len(kids(root)) == 1 and kids(root)[0].S == Name.Document
+        assert len(kids(root)) == 1 and Name.Document == kids(root)[0].S
         assert kids(root)[0].P.objgen == root.objgen
         assert bool(pdf.Root.MarkInfo.Marked) is True
         assert str(pdf.Root.Lang) == "en"
@@ -148,8 +149,12 @@ def test_every_link_has_its_structure_parent(built: Path) -> None:
                     continue
                 links += 1
                 element = parents[int(annot.StructParent)]
-                assert element.S == Name.Link
-                objrs = [k for k in kids(element) if isinstance(k, Dictionary) and k.get("/Type") == Name.OBJR]
+                assert Name.Link == element.S
+                objrs = [
+                    k
+                    for k in kids(element)
+                    if isinstance(k, Dictionary) and k.get("/Type") == Name.OBJR
+                ]
                 assert [o.Obj.objgen for o in objrs] == [annot.objgen]
                 assert objrs[0].Pg.objgen == page.obj.objgen
         assert links >= len(ORDER)
@@ -162,7 +167,7 @@ def test_each_drug_is_one_article_with_h1_then_h2(built: Path) -> None:
     with pikepdf.open(built) as pdf:
         page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
         document = kids(pdf.Root.StructTreeRoot)[0]
-        articles = [k for k in kids(document) if k.S == Name.Art]
+        articles = [k for k in kids(document) if Name.Art == k.S]
         assert len(articles) == len(ORDER)
         for title, article in zip(ORDER, articles, strict=True):
             headings = [e for e, _ in walk(article) if str(e.S).startswith("/H")]
@@ -178,8 +183,10 @@ def test_front_pages_are_tagged_with_a_toc(built: Path) -> None:
     with pikepdf.open(built) as pdf:
         page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
         document = kids(pdf.Root.StructTreeRoot)[0]
-        first_article = next(k for k in kids(document) if k.S == Name.Art)
-        front = [e for e, _ in walk(document) if page_of[e.Pg.objgen] < page_of[first_article.Pg.objgen]]
+        first_article = next(k for k in kids(document) if Name.Art == k.S)
+        front = [
+            e for e, _ in walk(document) if page_of[e.Pg.objgen] < page_of[first_article.Pg.objgen]
+        ]
         headings = [str(e.S) for e in front if str(e.S).startswith("/H")]
         assert headings[:3] == ["/H1", "/H2", "/H2"]  # title, Disclaimer, Contents
         assert set(headings[3:]) == {"/H3"}  # one per letter
@@ -188,11 +195,15 @@ def test_front_pages_are_tagged_with_a_toc(built: Path) -> None:
         assert len(items) == len(ORDER)
         for item in items:
             assert item.P.S == Name.TOC
-            references = [k for k in kids(item) if k.S == Name.Reference]
+            references = [k for k in kids(item) if Name.Reference == k.S]
             assert len(references) == 1
-            links = [e for e, _ in walk(references[0]) if e.S == Name.Link]
+            links = [e for e, _ in walk(references[0]) if Name.Link == e.S]
             assert len(links) == 1
-            objr = next(k for k in kids(links[0]) if isinstance(k, Dictionary) and k.get("/Type") == Name.OBJR)
+            objr = next(
+                k
+                for k in kids(links[0])
+                if isinstance(k, Dictionary) and k.get("/Type") == Name.OBJR
+            )
             assert "/Dest" in objr.Obj  # turned into an in-document destination
 
 
@@ -201,7 +212,10 @@ def shape(pdf: pikepdf.Pdf) -> list[Any]:
     page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
 
     def of(element: Any) -> Any:
-        out: list[Any] = [str(element.S), page_of.get(element.Pg.objgen) if "/Pg" in element else None]
+        out: list[Any] = [
+            str(element.S),
+            page_of.get(element.Pg.objgen) if "/Pg" in element else None,
+        ]
         for kid in kids(element):
             if is_element(kid):
                 out.append(of(kid))
@@ -218,7 +232,10 @@ def test_incremental_rebuild_gives_the_cold_tree(tmp_path: Path) -> None:
     content = write_collection(tmp_path / "content")
     make(content, tmp_path / "warm")
     edited = content / "b" / "brantix.md"
-    edited.write_text(edited.read_text(encoding="utf-8").replace("### Usage\n", "### Usage\nChanged.\n\n"), encoding="utf-8")
+    edited.write_text(
+        edited.read_text(encoding="utf-8").replace("### Usage\n", "### Usage\nChanged.\n\n"),
+        encoding="utf-8",
+    )
     warm = make(content, tmp_path / "warm")
     assert warm.chunks_reused > 0
     cold = make(content, tmp_path / "cold")
@@ -230,9 +247,15 @@ def test_incremental_rebuild_gives_the_cold_tree(tmp_path: Path) -> None:
         )
 
 
-@pytest.mark.skipif(shutil.which("pdfua") is None and not Path(sys.prefix, "bin", "pdfua").exists(), reason="the pdfua checker is not installed (pip install pdfua)")
+@pytest.mark.skipif(
+    shutil.which("pdfua") is None and not Path(sys.prefix, "bin", "pdfua").exists(),
+    reason="the pdfua checker is not installed (pip install pdfua)",
+)
 def test_pdfua_checker_finds_nothing(built: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pdfua", "check", str(built)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "pdfua", "check", str(built)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -6,7 +6,8 @@ page, and where each monograph starts. The result is one PDF with the stamp
 overlaid on every page (as a pagination artifact), the parts' structure
 trees merged into one (:mod:`medpdf.pdf.structure`), the contents links
 turned into in-document destinations, an outline letter → drug, and the
-title, language and PDF/UA identification that a merge would otherwise drop. Written atomically, streams copied as they are.
+title, language and PDF/UA identification that a merge would otherwise
+drop. Written atomically, streams copied as they are.
 """
 
 from __future__ import annotations

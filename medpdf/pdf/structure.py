@@ -89,7 +89,7 @@ def _as_toc(table: Any) -> None:
         row.S = Name.TOCI
         for cell in _kids(row):
             if _is_element(cell):
-                linked = any(e.S == Name.Link for e in elements(cell))
+                linked = any(Name.Link == e.S for e in elements(cell))
                 cell.S = Name.Reference if linked else Name.NonStruct
                 if "/A" in cell:
                     del cell["/A"]  # table-cell attributes
@@ -120,7 +120,7 @@ def tidy(data: bytes, *, contents: bool = False) -> bytes:
                 marks[mcid] = None
     if contents:
         for element in list(elements(root)):
-            if element.S == Name.Table:
+            if Name.Table == element.S:
                 _as_toc(element)
     buffer = io.BytesIO()
     pdf.save(buffer)  # elements no longer referenced are not written
@@ -147,8 +147,10 @@ class TreeMerger:
         self._links: list[tuple[Any, Any]] = []  # (annotation, its element)
         self._top: list[tuple[int, Any]] = []  # (booklet page index, top-level element)
 
-    def add(self, part: pikepdf.Pdf, sources: Sequence[Any], pages: Sequence[Any], first: int) -> None:
-        """Take over ``part``'s tree; ``pages`` are its pages ``sources`` as copied into the booklet.
+    def add(
+        self, part: pikepdf.Pdf, sources: Sequence[Any], pages: Sequence[Any], first: int
+    ) -> None:
+        """Take over ``part``'s tree; ``pages`` are its pages ``sources`` as copied here.
 
         ``first`` is the booklet index of its first page. A part without a
         tree (laid out untagged) contributes its pages untagged.
@@ -181,13 +183,15 @@ class TreeMerger:
             key = source.get("/StructParents")
             if key is not None and int(key) in parents:
                 self._marks.append((page, self._copy(part, parents[int(key)])))
-            for source_annot, annot in zip(source.get("/Annots", []), page.get("/Annots", [])):
+            for source_annot, annot in zip(
+                source.get("/Annots", []), page.get("/Annots", []), strict=True
+            ):
                 key = source_annot.get("/StructParent")
                 if key is not None and int(key) in parents:
                     self._links.append((annot, self._copy(part, parents[int(key)])))
 
     def _copy(self, part: pikepdf.Pdf, obj: Any) -> Any:
-        """Copy ``obj`` of ``part`` into the booklet; objects copied before are reused, not doubled."""
+        """Copy ``obj`` of ``part`` into the booklet; objects copied before are reused."""
         # copy_foreign takes indirect objects only; the wrapper is left unreferenced.
         return self._pdf.copy_foreign(obj if obj.is_indirect else part.make_indirect(obj))
 
@@ -228,4 +232,4 @@ class TreeMerger:
 
 def _joinable(element: Any) -> bool:
     # Only element children move: a bare MCID would need a page of its own (an MCR).
-    return bool(element.S == Name.Art) and all(_is_element(k) for k in _kids(element))
+    return bool(Name.Art == element.S) and all(_is_element(k) for k in _kids(element))
