@@ -107,12 +107,10 @@ def assemble(
     for path in parts:
         part = pikepdf.Pdf.open(path)
         opened.append(part)
-        sources = [page.obj for page in part.pages]
-        copies = [booklet.copy_foreign(obj) for obj in sources]
-        for copied in copies:
+        copies = [booklet.copy_foreign(page.obj) for page in part.pages]
+        for copied in merger.add(path, copies, len(page_objs)):
             copied.Parent = tree
-        merger.add(part, sources, copies, len(page_objs))
-        page_objs.extend(copies)
+            page_objs.append(copied)
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
     total = len(page_objs)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pikepdf
@@ -97,6 +98,61 @@ def _as_toc(table: Any) -> None:
                     del cell["/ID"]
 
 
+#: Keys of an element that carries no meaning beyond its type.
+_PLAIN_KEYS = frozenset({"/Type", "/S", "/K", "/Pg", "/P"})
+
+
+def _is_wrapper(kid: Any, parent: Any) -> bool:
+    """A ``Span`` or ``NonStruct`` that only groups: its content can go to ``parent`` directly.
+
+    WeasyPrint wraps every run of text in a ``Span`` of its own: half of all
+    elements, and each one costs memory in the booklet merge.
+    """
+    return (
+        _is_element(kid)
+        and kid.S in (Name.Span, Name.NonStruct)
+        and set(kid.keys()) <= _PLAIN_KEYS
+        and "/Pg" in parent
+        and "/Pg" in kid
+        and kid.Pg.objgen == parent.Pg.objgen
+        and all(isinstance(inner, int) or _is_element(inner) for inner in _kids(kid))
+    )
+
+
+def _unwrap(root: Any, marks_of: dict[tuple[int, int], Any]) -> None:
+    """Replace wrapper elements by their content, deepest first; the parent tree follows."""
+    for element in reversed(list(elements(root))):
+        kids = _kids(element)
+        if not any(_is_wrapper(kid, element) for kid in kids):
+            continue
+        merged: list[Any] = []
+        for kid in kids:
+            if not _is_wrapper(kid, element):
+                merged.append(kid)
+                continue
+            for inner in _kids(kid):
+                if isinstance(inner, int):
+                    marks_of[element.Pg.objgen][inner] = element
+                else:
+                    inner.P = element
+                merged.append(inner)
+        element.K = Array(merged)
+
+
+def _slim(root: Any) -> None:
+    """Drop what costs memory in a 21,000-page merge and says nothing.
+
+    ``/Type /StructElem`` is optional, and a lone kid needs no array around
+    it (ISO 32000-1, 14.7.2); each is an object of its own in the merge.
+    """
+    for element in elements(root):
+        if "/Type" in element:
+            del element["/Type"]
+        kids = element.get("/K")
+        if isinstance(kids, Array) and len(kids) == 1:
+            element.K = kids[0]
+
+
 def tidy(data: bytes, *, contents: bool = False) -> bytes:
     """Make a freshly laid-out part ready to merge (see the module docstring).
 
@@ -108,22 +164,28 @@ def tidy(data: bytes, *, contents: bool = False) -> bytes:
         return data
     linked = {e.objgen for e in elements(root)}
     parents = NumberTree(root.ParentTree)
+    marks_of: dict[tuple[int, int], Any] = {}
     for page in pdf.pages:
         key = page.obj.get("/StructParents")
         if key is None or int(key) not in parents:
             continue
-        marks = parents[int(key)]
+        marks = marks_of[page.obj.objgen] = parents[int(key)]
         loose = {mcid for mcid, e in enumerate(marks) if e.objgen not in linked}
         if loose:
             _pagination_artifacts(page, loose)
             for mcid in loose:
                 marks[mcid] = None
+    _unwrap(root, marks_of)
+    _slim(root)
     if contents:
         for element in list(elements(root)):
             if Name.Table == element.S:
                 _as_toc(element)
     buffer = io.BytesIO()
-    pdf.save(buffer)  # elements no longer referenced are not written
+    # Elements no longer referenced are not written. Object streams: opening a
+    # part whose thousands of objects each have an xref entry of their own
+    # cost the merge ~2 KB per object before any was read.
+    pdf.save(buffer, object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return buffer.getvalue()
 
 
@@ -147,48 +209,64 @@ class TreeMerger:
         self._links: list[tuple[Any, Any]] = []  # (annotation, its element)
         self._top: list[tuple[int, Any]] = []  # (booklet page index, top-level element)
 
-    def add(
-        self, part: pikepdf.Pdf, sources: Sequence[Any], pages: Sequence[Any], first: int
-    ) -> None:
-        """Take over ``part``'s tree; ``pages`` are its pages ``sources`` as copied here.
+    def add(self, path: Path, pages: Sequence[Any], first: int) -> list[Any]:
+        """Take over the tree of the part at ``path``, whose ``pages`` were copied already.
 
+        Returns the page objects the booklet must use instead of ``pages``
+        (the same dictionaries, under the objects the tree points to).
         ``first`` is the booklet index of its first page. A part without a
         tree (laid out untagged) contributes its pages untagged.
+
+        The tree is copied from an instance of the part of its own, closed
+        straight away: the instance the pages came from stays open until the
+        booklet is written (page streams are copied from it lazily), and every
+        element it had parsed would stay in memory with it, doubling the cost
+        of the tree. Its pages and annotations stand in as small placeholder
+        objects while copying, which then take over the copied pages' content.
         """
-        root = part.Root.get("/StructTreeRoot")
         for page in pages:
             if "/StructParents" in page:
                 del page["/StructParents"]
-            for annot in page.get("/Annots", []):
-                if "/StructParent" in annot:
-                    del annot["/StructParent"]
-        if root is None:
-            return
-        for role, standard in root.get("/RoleMap", Dictionary()).items():
-            self._role_map.setdefault(role, standard)
-        page_index = {page.objgen: first + i for i, page in enumerate(sources)}
-        # Cut the way up to the part's own root before copying, or the copy would
-        # drag the part's whole tree and parent tree along.
-        top = [kid for doc in _kids(root) for kid in _kids(doc)]
-        for element in top:
-            if "/P" in element:
-                del element["/P"]
-        copied = self._copy(part, Array(top))
-        for source, element in zip(top, copied, strict=True):
-            element.P = self.document
-            page = source.get("/Pg")
-            self._top.append((page_index.get(page.objgen, first) if page else first, element))
-        parents = NumberTree(root.ParentTree)
-        for source, page in zip(sources, pages, strict=True):
-            key = source.get("/StructParents")
-            if key is not None and int(key) in parents:
-                self._marks.append((page, self._copy(part, parents[int(key)])))
-            for source_annot, annot in zip(
-                source.get("/Annots", []), page.get("/Annots", []), strict=True
-            ):
-                key = source_annot.get("/StructParent")
+        with pikepdf.Pdf.open(path) as part:
+            root = part.Root.get("/StructTreeRoot")
+            if root is None:
+                return list(pages)
+            for role, standard in root.get("/RoleMap", Dictionary()).items():
+                self._role_map.setdefault(role, standard)
+            keys = [page.obj.get("/StructParents") for page in part.pages]
+            annots = [[a.objgen for a in page.obj.get("/Annots", [])] for page in part.pages]
+            stand_ins = [page.obj.objgen for page in part.pages]
+            for index, objgen in enumerate(stand_ins):
+                part._replace_object(objgen, Dictionary(MedpdfPage=first + index))
+            # Cut the way up to the part's own root, or the copy would drag the
+            # whole tree and parent tree along.
+            top = [kid for doc in _kids(root) for kid in _kids(doc)]
+            for element in top:
+                if "/P" in element:
+                    del element["/P"]
+            for element in self._copy(part, Array(top)):
+                element.P = self.document
+                self._top.append(
+                    (int(element.Pg.MedpdfPage) if "/Pg" in element else first, element)
+                )
+            parents = NumberTree(root.ParentTree)
+            result = []
+            for index, page in enumerate(pages):
+                final = self._copy(part, part.get_object(stand_ins[index]))
+                own = [self._copy(part, part.get_object(og)) for og in annots[index]]
+                self._pdf._replace_object(final.objgen, Dictionary(dict(page.items())))
+                if own:
+                    final.Annots = Array(own)
+                result.append(final)
+                key = keys[index]
                 if key is not None and int(key) in parents:
-                    self._links.append((annot, self._copy(part, parents[int(key)])))
+                    self._marks.append((final, self._copy(part, parents[int(key)])))
+                for annot in own:
+                    key = annot.get("/StructParent")
+                    del annot["/StructParent"]
+                    if key is not None and int(key) in parents:
+                        self._links.append((annot, self._copy(part, parents[int(key)])))
+        return result
 
     def _copy(self, part: pikepdf.Pdf, obj: Any) -> Any:
         """Copy ``obj`` of ``part`` into the booklet; objects copied before are reused."""
@@ -208,9 +286,10 @@ class TreeMerger:
             unit = units[index] if index < len(units) else -1
             joined = kids[-1] if kids and unit == last_unit else None
             if joined is not None and _joinable(joined) and _joinable(element):
-                for kid in _kids(element):
+                moved = _kids(element)
+                for kid in moved:
                     kid.P = joined
-                    joined.K.append(kid)
+                joined.K = Array([*_kids(joined), *moved])
             else:
                 kids.append(element)
             last_unit = unit
