@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from _common import (
     DEFAULT_CORPUS,
@@ -50,7 +51,7 @@ SCRIPT = "booklet_merge.py"
 CHUNK = 24
 
 
-def lay_out(files: Sequence[Path], corpus: Path, work: Path) -> dict[str, object]:
+def lay_out(files: Sequence[Path], corpus: Path, work: Path) -> dict[str, list[dict[str, Any]]]:
     """Lay the sample out as tagged chunks; returns the manifest of chunk files and page counts."""
     from medpdf import config, sources
     from medpdf.build.render import EntriesJob, RunContext, entries_task
@@ -154,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tmp)
         print("laying out (tagged, tidied)")
         manifest = lay_out(files, corpus, work)
-        for chunk in manifest["chunks"]:  # type: ignore[union-attr]
+        for chunk in manifest["chunks"]:
             chunk["tagged"] = chunk["file"]
             chunk["untagged"] = str(untagged_copy(Path(chunk["file"])))
         (work / "manifest.json").write_text(json.dumps(manifest))

@@ -7,6 +7,7 @@ the marked content actually drawn on every page.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -109,6 +110,8 @@ def test_every_marked_sequence_is_reached_from_the_tree_exactly_once(built: Path
             assert len(marks) == len(set(marks))
             key = int(page.obj.StructParents)
             keys.add(key)
+            for entry in parents[key]:  # no entry points outside the tree
+                assert entry is None or entry.objgen in in_tree
             for mcid in marks:
                 element = parents[key][mcid]
                 assert element.objgen in in_tree, f"page {index + 1} MCID {mcid}: not in the tree"
@@ -205,6 +208,8 @@ def test_front_pages_are_tagged_with_a_toc(built: Path) -> None:
                 if isinstance(k, Dictionary) and k.get("/Type") == Name.OBJR
             )
             assert "/Dest" in objr.Obj  # turned into an in-document destination
+            # Announced as the drug and its page, not as the private link it was.
+            assert re.fullmatch(r"\S.*, page \d+", str(objr.Obj.Contents))
 
 
 def shape(pdf: pikepdf.Pdf) -> list[Any]:

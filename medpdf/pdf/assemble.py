@@ -131,6 +131,7 @@ def assemble(
         return pikepdf.Array([page_objs[index], pikepdf.Name.Fit])
 
     start = {item.slug: front_pages + item.first_page for item in placed}
+    titles = {item.slug: item.title for item in placed}
     for index in range(front_pages):
         for annot in page_objs[index].get("/Annots", []):
             action = annot.get("/A")
@@ -139,6 +140,8 @@ def assemble(
             if uri.startswith(CROSS_DOCUMENT_SCHEME) and slug in start:
                 del annot["/A"]
                 annot.Dest = destination(start[slug])
+                # What a screen reader announces for the link (it held the private URI).
+                annot.Contents = pikepdf.String(f"{titles[slug]}, page {start[slug] + 1}")
 
     with booklet.open_outline() as outline:
         outline.root.append(pikepdf.OutlineItem("Contents", destination(min(2, total - 1))))
