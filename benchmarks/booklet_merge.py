@@ -7,10 +7,10 @@ to at booklet scale. So:
 1. ``--sample`` monographs (default 96) evenly spaced over the corpus are laid
    out in this process as booklet chunks of 24, exactly as a build's workers
    do (``entries_task``: tagged, tidied). The seconds per chunk are printed.
-2. An *untagged* copy of each chunk is made by deleting its structure tree,
-   ``/MarkInfo``, the pages' ``/StructParents`` and the links'
-   ``/StructParent`` (the marked-content operators stay in the streams, which
-   are copied without being decoded): the parts of the merge before tags.
+2. An *untagged* copy of each chunk is made by deleting its structure (the
+   tree's data, ``/MarkInfo``, any ``/StructParents`` and ``/StructParent``;
+   the marked-content operators stay in the streams, which are copied
+   without being decoded): the parts of the merge before tags.
 3. For each variant, a child process merges the chunks, repeated until the
    booklet has ``--pages`` pages (default 21,000, the whole collection), with
    the real stamp (drawn before the timer starts), links, outline and
@@ -77,7 +77,7 @@ def untagged_copy(path: Path) -> Path:
 
     target = path.with_name(path.name.replace("tagged", "untagged"))
     with pikepdf.open(path) as pdf:
-        for key in ("/StructTreeRoot", "/MarkInfo"):
+        for key in ("/StructTreeRoot", "/MarkInfo", "/MedpdfStructure"):
             if key in pdf.Root:
                 del pdf.Root[key]
         for page in pdf.pages:

@@ -103,22 +103,23 @@ def assemble(
     # which made 18,000 pages take minutes (and outline items by page index, seconds).
     tree = booklet.Root.Pages
     page_objs: list[Any] = []
-    merger = structure.TreeMerger(booklet)
+    tags = structure.TagWriter()
     for path in parts:
         part = pikepdf.Pdf.open(path)
         opened.append(part)
         copies = [booklet.copy_foreign(page.obj) for page in part.pages]
-        for copied in merger.add(path, copies, len(page_objs)):
+        tags.add(part, copies, len(page_objs))
+        for copied in copies:
             copied.Parent = tree
-            page_objs.append(copied)
+        page_objs.extend(copies)
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
     total = len(page_objs)
-    # Each monograph (and the front matter as a whole) is one unit of the tree.
+    # Each monograph is one unit of the tree; the front parts are units of their own.
     units = [-1] * front_pages + [
         number for number, item in enumerate(placed) for _ in range(item.pages)
     ]
-    booklet.Root.StructTreeRoot = merger.finish(units)
+    booklet.Root.StructTreeRoot = tags.prepare(booklet, total)
     booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
 
     sizes = [(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in page_objs]
@@ -166,10 +167,15 @@ def assemble(
         xmp["pdfuaid:part"] = "1"
 
     # Streams are copied as they are: re-compressing 70 MB of content streams doubled the time.
-    write(
-        target,
-        lambda handle: booklet.save(
-            handle, min_version="1.7", stream_decode_level=pikepdf.StreamDecodeLevel.none
-        ),
-    )
+    def save(handle: BinaryIO) -> None:
+        booklet.save(
+            handle,
+            min_version="1.7",
+            stream_decode_level=pikepdf.StreamDecodeLevel.none,
+            # A classic cross-reference table, which the tree's update extends.
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+        )
+        tags.append(handle, units)
+
+    write(target, save)
     return total
