@@ -475,7 +475,8 @@ class _ObjectWriter:
         if run:
             sections.append(self._section(run))
         self._handle.write(
-            b"xref\n0 1\n0000000000 65535 f\r\n%strailer\n<</Size %d %s /Prev %d>>\nstartxref\n%d\n%%%%EOF\n"
+            b"xref\n0 1\n0000000000 65535 f\r\n%s"
+            b"trailer\n<</Size %d %s /Prev %d>>\nstartxref\n%d\n%%%%EOF\n"
             % (b"".join(sections), self._next, fixed, previous, self._position)
         )
 
