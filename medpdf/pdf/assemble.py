@@ -4,7 +4,7 @@ Inputs are finished PDFs (front parts and chunks, each with a private
 ``x-dest:`` link per contents line), the stamp PDF with one page per booklet
 page, and where each monograph starts. The result is one PDF with the stamp
 overlaid on every page (as a pagination artifact), the parts' structure
-trees merged into one (:mod:`medpdf.pdf.structure`), the contents links
+trees merged into one (:mod:`medpdf.pdf.tagmerge`), the contents links
 turned into in-document destinations, an outline letter → drug, and the
 title, language and PDF/UA identification that a merge would otherwise
 drop. Written atomically, streams copied as they are.
@@ -94,7 +94,7 @@ def assemble(
     """
     import pikepdf
 
-    from medpdf.pdf import structure
+    from medpdf.pdf import tagmerge
 
     booklet = pikepdf.Pdf.new()
     opened = []
@@ -103,7 +103,7 @@ def assemble(
     # which made 18,000 pages take minutes (and outline items by page index, seconds).
     tree = booklet.Root.Pages
     page_objs: list[Any] = []
-    tags = structure.TagWriter()
+    tags = tagmerge.TagWriter()
     for path in parts:
         part = pikepdf.Pdf.open(path)
         opened.append(part)
