@@ -77,7 +77,7 @@ def untagged_copy(path: Path) -> Path:
 
     target = path.with_name(path.name.replace("tagged", "untagged"))
     with pikepdf.open(path) as pdf:
-        for key in ("/StructTreeRoot", "/MarkInfo", "/MedpdfStructure"):
+        for key in ("/StructTreeRoot", "/MarkInfo", "/MedpdfStructure", "/MedpdfLinks"):
             if key in pdf.Root:
                 del pdf.Root[key]
         for page in pdf.pages:

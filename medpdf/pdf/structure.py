@@ -183,6 +183,8 @@ def _extract(pdf: pikepdf.Pdf, root: Any) -> dict[str, Any]:
 
 #: Where a tidied part keeps its tree as data (see :func:`_extract`).
 SIDECAR = Name("/MedpdfStructure")
+#: The links alone (the merge needs them before the rest): ``[[page, annotation, element]]``.
+LINKS = Name("/MedpdfLinks")
 
 
 def tidy(data: bytes, *, contents: bool = False) -> bytes:
@@ -215,7 +217,9 @@ def tidy(data: bytes, *, contents: bool = False) -> bytes:
         for element in list(elements(root)):
             if Name.Table == element.S:
                 _as_toc(element)
-    sidecar = json.dumps(_extract(pdf, root), separators=(",", ":")).encode()
+    tree = _extract(pdf, root)
+    links = json.dumps(tree.pop("links"), separators=(",", ":")).encode()
+    sidecar = json.dumps(tree, separators=(",", ":")).encode()
     del pdf.Root["/StructTreeRoot"]
     for page in pdf.pages:
         for annot in page.obj.get("/Annots", []):
@@ -224,6 +228,7 @@ def tidy(data: bytes, *, contents: bool = False) -> bytes:
         if "/StructParents" in page.obj:
             del page.obj["/StructParents"]
     pdf.Root[SIDECAR] = pdf.make_stream(sidecar)
+    pdf.Root[LINKS] = pdf.make_stream(links)
     buffer = io.BytesIO()
     pdf.save(buffer)  # the tree's objects, no longer referenced, are not written
     return buffer.getvalue()
@@ -232,4 +237,12 @@ def tidy(data: bytes, *, contents: bool = False) -> bytes:
 def sidecar(part: pikepdf.Pdf) -> dict[str, Any] | None:
     """The tree data :func:`tidy` stored in ``part`` (None: an untagged part)."""
     stream = part.Root.get(SIDECAR)
-    return None if stream is None else dict(json.loads(stream.read_bytes()))
+    if stream is None:
+        return None
+    return {**json.loads(stream.read_bytes()), "links": link_data(part)}
+
+
+def link_data(part: pikepdf.Pdf) -> list[list[int]] | None:
+    """Only the links of :func:`sidecar`: ``[page, annotation index, element]`` each."""
+    stream = part.Root.get(LINKS)
+    return None if stream is None else list(json.loads(stream.read_bytes()))

@@ -23,7 +23,7 @@ from typing import Any
 import pikepdf
 from pikepdf import Dictionary, Name
 
-from medpdf.pdf.structure import sidecar
+from medpdf.pdf.structure import link_data, sidecar
 
 
 class TagWriter:
@@ -35,13 +35,13 @@ class TagWriter:
 
     def add(self, part: pikepdf.Pdf, pages: Sequence[Any], first: int) -> None:
         """Take note of ``part``, whose pages were copied into the booklet as ``pages``."""
-        data = sidecar(part)
-        if data is None:  # an untagged part (laid out before tags): its pages stay so
+        links = link_data(part)
+        if links is None:  # an untagged part (laid out before tags): its pages stay so
             return
         self._parts.append((part, first))
         for index, page in enumerate(pages):
             page.StructParents = first + index
-        for page, number, _ in data["links"]:
+        for page, number, _ in links:
             self._link_annots.append(pages[page].Annots[number])
 
     def prepare(self, booklet: pikepdf.Pdf, total: int) -> Any:
