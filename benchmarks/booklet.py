@@ -37,6 +37,9 @@ judged on the ``all`` size; with only smaller sizes they are NOT MEASURED and th
 largest size is shown for information); the unchanged rebuild lays out no chunk
 (every size).
 
+The merge alone at the whole collection's size, tagged parts against the same
+parts untagged, is ``benchmarks/booklet_merge.py``.
+
 Usage (from the repository root; run the full version on a quiet machine)::
 
     .venv/bin/python benchmarks/booklet.py                         # 1000 + all, baseline 1000

@@ -143,7 +143,7 @@ def front_task(job: FrontJob) -> Rendered:
 
     config = job.context.config
     html = templating.render_booklet_front(job.part, job.toc, job.first, job.info, config)
-    result = render.render_combined([html], config.resources)
+    result = render.render_combined([html], config.resources, contents=job.part == "contents")
     return _written(job.target, result.data, result.page_counts, result.refused_urls)
 
 

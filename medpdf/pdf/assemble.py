@@ -1,11 +1,13 @@
-"""Assembling the booklet from separately laid-out PDFs: merge, stamp, links, outline.
+"""Assembling the booklet from separately laid-out PDFs: merge, tags, stamp, links, outline.
 
 Inputs are finished PDFs (front parts and chunks, each with a private
 ``x-dest:`` link per contents line), the stamp PDF with one page per booklet
 page, and where each monograph starts. The result is one PDF with the stamp
-overlaid on every page, the contents links turned into in-document
-destinations, an outline letter → drug, and the title and language that a
-merge would otherwise drop. Written atomically, streams copied as they are.
+overlaid on every page (as a pagination artifact), the parts' structure
+trees merged into one (:mod:`medpdf.pdf.tagmerge`), the contents links
+turned into in-document destinations, an outline letter → drug, and the
+title, language and PDF/UA identification that a merge would otherwise
+drop. Written atomically, streams copied as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from medpdf.config import CROSS_DOCUMENT_SCHEME
+
+#: The XMP namespace of the PDF/UA identification (ISO 14289-1, 5).
+PDFUA_NAMESPACE = "http://www.aiim.org/pdfua/ns/id/"
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,41 @@ class BookletMeta:
     creator: str
 
 
+class _Overlay:
+    """Draws a form on top of a page, as a pagination artifact, outside the page's own state.
+
+    pikepdf's ``add_overlay`` would do the drawing, but it splices into the
+    page's content stream, where the artifact cannot be told apart, and it
+    adds a resource name per page to the resources a chunk's pages share.
+    Here the page's stream is kept, and two small streams shared by every
+    page go around it; each page gets its own resources naming its stamp.
+    """
+
+    NAME = "/MedpdfStamp"
+
+    def __init__(self, booklet: Any) -> None:
+        from medpdf.pdf import structure
+
+        self._before = booklet.make_stream(b"q\n")
+        self._after = booklet.make_stream(
+            b"Q\n" + structure.PAGINATION_ARTIFACT + b"\nq " + self.NAME.encode() + b" Do Q\nEMC\n"
+        )
+
+    def add(self, page: Any, form: Any) -> None:
+        """Overlay ``form`` (drawn for this page's size) on ``page``."""
+        import pikepdf
+
+        contents = page.Contents
+        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        page.Contents = pikepdf.Array([self._before, *streams, self._after])
+        shared = page.get("/Resources", pikepdf.Dictionary())
+        resources = pikepdf.Dictionary({k: v for k, v in shared.items()})
+        xobjects = pikepdf.Dictionary({k: v for k, v in shared.get("/XObject", {}).items()})
+        xobjects[self.NAME] = form
+        resources.XObject = xobjects
+        page.Resources = resources
+
+
 def assemble(
     parts: Sequence[Path],
     stamp_for: Callable[[Sequence[tuple[float, float]]], Path],
@@ -54,6 +94,8 @@ def assemble(
     """
     import pikepdf
 
+    from medpdf.pdf import tagmerge
+
     booklet = pikepdf.Pdf.new()
     opened = []
     # Pages are grafted into the page tree directly and kept in a Python list:
@@ -61,27 +103,36 @@ def assemble(
     # which made 18,000 pages take minutes (and outline items by page index, seconds).
     tree = booklet.Root.Pages
     page_objs: list[Any] = []
+    tags = tagmerge.TagWriter()
     for path in parts:
         part = pikepdf.Pdf.open(path)
         opened.append(part)
-        for page in part.pages:
-            copied = booklet.copy_foreign(page.obj)
+        copies = [booklet.copy_foreign(page.obj) for page in part.pages]
+        tags.add(part, copies, len(page_objs))
+        for copied in copies:
             copied.Parent = tree
-            page_objs.append(copied)
+        page_objs.extend(copies)
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
     total = len(page_objs)
+    # Each monograph is one unit of the tree; the front parts are units of their own.
+    units = [-1] * front_pages + [
+        number for number, item in enumerate(placed) for _ in range(item.pages)
+    ]
+    booklet.Root.StructTreeRoot = tags.prepare(booklet, total)
+    booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
 
     sizes = [(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in page_objs]
     stamped = pikepdf.Pdf.open(stamp_for(sizes))
-    for obj, overlay in zip(page_objs, stamped.pages, strict=True):
-        page = pikepdf.Page(obj)
-        page.add_overlay(overlay, pikepdf.Rectangle(page.mediabox))
+    overlay = _Overlay(booklet)
+    for obj, stamp in zip(page_objs, stamped.pages, strict=True):
+        overlay.add(obj, booklet.copy_foreign(stamp.as_form_xobject()))
 
     def destination(index: int) -> Any:
         return pikepdf.Array([page_objs[index], pikepdf.Name.Fit])
 
     start = {item.slug: front_pages + item.first_page for item in placed}
+    titles = {item.slug: item.title for item in placed}
     for index in range(front_pages):
         for annot in page_objs[index].get("/Annots", []):
             action = annot.get("/A")
@@ -90,6 +141,8 @@ def assemble(
             if uri.startswith(CROSS_DOCUMENT_SCHEME) and slug in start:
                 del annot["/A"]
                 annot.Dest = destination(start[slug])
+                # What a screen reader announces for the link (it held the private URI).
+                annot.Contents = pikepdf.String(f"{titles[slug]}, page {start[slug] + 1}")
 
     with booklet.open_outline() as outline:
         outline.root.append(pikepdf.OutlineItem("Contents", destination(min(2, total - 1))))
@@ -108,12 +161,21 @@ def assemble(
     booklet.docinfo[pikepdf.Name.Title] = meta.title
     booklet.docinfo[pikepdf.Name.Creator] = meta.creator
     with booklet.open_metadata(set_pikepdf_as_editor=False) as xmp:
+        xmp.register_xml_namespace(PDFUA_NAMESPACE, "pdfuaid")
         xmp["dc:title"] = meta.title
         xmp["dc:language"] = [meta.lang]
+        xmp["pdfuaid:part"] = "1"
 
     # Streams are copied as they are: re-compressing 70 MB of content streams doubled the time.
-    write(
-        target,
-        lambda handle: booklet.save(handle, stream_decode_level=pikepdf.StreamDecodeLevel.none),
-    )
+    def save(handle: BinaryIO) -> None:
+        booklet.save(
+            handle,
+            min_version="1.7",
+            stream_decode_level=pikepdf.StreamDecodeLevel.none,
+            # A classic cross-reference table, which the tree's update extends.
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+        )
+        tags.append(handle, units)
+
+    write(target, save)
     return total

@@ -29,7 +29,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Resources
 from medpdf.markdown import is_allowed_link
-from medpdf.pdf import archival
+from medpdf.pdf import archival, structure
 
 LOGGER = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ _SAFE_OPTIONS: dict[str, Any] = {
 # archival PDF/A-2a at once: WeasyPrint's pdf/a-2a variant tags the file as its
 # pdf/ua-1 does; medpdf.pdf.archival then adds the PDF/UA-1 identification.
 _HANDOUT_OPTIONS: dict[str, Any] = {"pdf_variant": archival.VARIANT}
+# A booklet part only needs its tags: the merged file gets its own metadata.
+_TAGGED_OPTIONS: dict[str, Any] = {"pdf_tags": True, "pdf_version": "1.7"}
 
 
 class FetchRefused(ValueError):
@@ -176,14 +178,21 @@ class CombinedResult:
 
 
 def render_combined(
-    htmls: Sequence[str], resources: Resources, *, accessible: bool = False
+    htmls: Sequence[str],
+    resources: Resources,
+    *,
+    accessible: bool = False,
+    contents: bool = False,
 ) -> CombinedResult:
-    """Lay out each document on its own, then write all their pages as one PDF.
+    """Lay out each document on its own, then write all their pages as one tagged PDF.
 
     Each document keeps its own page counters (a drug's "page x of y"), while
-    the chunk shares one set of font subsets instead of one per document.
-    ``accessible`` makes the whole what a handout is, tagged PDF/UA-1 and
-    PDF/A-2a (a medication pack); the title and language are the first document's.
+    the chunk shares one set of font subsets instead of one per document. By
+    default the result is a booklet part, tagged and tidied for the booklet's
+    structure merge; ``contents`` says it is a contents part (its tables become
+    a ``TOC``). ``accessible`` makes the whole what a handout is instead, tagged
+    PDF/UA-1 and PDF/A-2a (a medication pack); its title and language are the
+    first document's.
     """
     if not htmls:
         raise ValueError("nothing to render")
@@ -194,9 +203,13 @@ def render_combined(
         _document(html, resources, fetcher, font_config=fonts, **options) for html in htmls
     ]
     pages = [page for document in documents for page in document.pages]
-    data = _write(documents[0].copy(pages), options, cross_document=True)
     if accessible:
-        data = archival.declare_accessible(data)
+        data = archival.declare_accessible(
+            _write(documents[0].copy(pages), options, cross_document=True)
+        )
+    else:
+        written = _write(documents[0].copy(pages), _TAGGED_OPTIONS, cross_document=True)
+        data = structure.tidy(written, contents=contents)
     return CombinedResult(
         data=data,
         page_counts=tuple(len(d.pages) for d in documents),

@@ -1,0 +1,259 @@
+"""The booklet's tagged structure, walked with pikepdf after a real build.
+
+The small booklet of ``test_booklet`` (several chunks of two monographs) is
+built once; its structure tree is walked from the root and matched against
+the marked content actually drawn on every page.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+from conftest import normalised_page_texts
+from pikepdf import Array, Dictionary, Name, NumberTree
+from test_booklet import ORDER, make, starts_from_text, write_collection
+
+from medpdf.build import booklet
+from medpdf.pdf.assemble import PDFUA_NAMESPACE
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tagged")
+    content = write_collection(root / "content")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(booklet, "CHUNK_LIMIT", 2)  # several chunks to merge
+        report = make(content, root / "output")
+    assert report.target is not None
+    return report.target
+
+
+def is_element(obj: Any) -> bool:
+    return isinstance(obj, Dictionary) and "/S" in obj and obj.get("/Type") != Name.OBJR
+
+
+def kids(element: Any) -> list[Any]:
+    k = element.get("/K")
+    if k is None:
+        return []
+    return list(k) if isinstance(k, Array) else [k]
+
+
+def walk(element: Any, parent: Any = None) -> Iterator[tuple[Any, Any]]:
+    """(element, its parent) for every element under ``element``, in document order."""
+    for kid in kids(element):
+        if is_element(kid):
+            yield kid, element
+            yield from walk(kid, kid)
+
+
+def page_marks(page: pikepdf.Page) -> list[int]:
+    """The MCIDs drawn on a page, in stream order."""
+    found = []
+    for operands, operator in pikepdf.parse_content_stream(page):
+        properties = operands[-1] if operands else None
+        is_bdc = operator == pikepdf.Operator("BDC")
+        if is_bdc and isinstance(properties, Dictionary) and "/MCID" in properties:
+            found.append(int(properties.MCID))
+    return found
+
+
+def tree_marks(root: Any, pages: dict[tuple[int, int], int]) -> Counter[tuple[int, int]]:
+    """(page index, MCID) for every marked-content reference in the tree, counted."""
+    reached: Counter[tuple[int, int]] = Counter()
+    for element, _ in walk(root):
+        for kid in kids(element):
+            if isinstance(kid, int):  # pikepdf gives integers as int
+                reached[(pages[element.Pg.objgen], int(kid))] += 1
+            elif isinstance(kid, Dictionary) and kid.get("/Type") == Name.MCR:
+                page = kid.get("/Pg", element.get("/Pg"))
+                reached[(pages[page.objgen], int(kid.MCID))] += 1
+    return reached
+
+
+def test_one_root_one_document_and_the_catalog_entries(built: Path) -> None:
+    with pikepdf.open(built) as pdf:
+        root = pdf.Root.StructTreeRoot
+        assert len(kids(root)) == 1 and Name.Document == kids(root)[0].S
+        assert kids(root)[0].P.objgen == root.objgen
+        assert bool(pdf.Root.MarkInfo.Marked) is True
+        assert str(pdf.Root.Lang) == "en"
+        assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle) is True
+        assert str(pdf.docinfo.Title) == booklet.BOOKLET_TITLE
+        assert pdf.pdf_version >= "1.7"
+        meta = pdf.open_metadata()
+        meta.register_xml_namespace(PDFUA_NAMESPACE, "pdfuaid")
+        assert meta["pdfuaid:part"] == "1"
+        assert meta["dc:title"] == booklet.BOOKLET_TITLE
+
+
+def test_every_marked_sequence_is_reached_from_the_tree_exactly_once(built: Path) -> None:
+    with pikepdf.open(built) as pdf:
+        root = pdf.Root.StructTreeRoot
+        page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+        parents = NumberTree(root.ParentTree)
+        in_tree = {element.objgen for element, _ in walk(root)}
+        drawn: set[tuple[int, int]] = set()
+        keys = set()
+        for index, page in enumerate(pdf.pages):
+            marks = page_marks(page)
+            assert marks, f"page {index + 1} has no tagged content"
+            assert len(marks) == len(set(marks))
+            key = int(page.obj.StructParents)
+            keys.add(key)
+            for entry in parents[key]:  # no entry points outside the tree
+                assert entry is None or entry.objgen in in_tree
+            for mcid in marks:
+                element = parents[key][mcid]
+                assert element.objgen in in_tree, f"page {index + 1} MCID {mcid}: not in the tree"
+                assert page_of[element.Pg.objgen] == index
+                drawn.add((index, mcid))
+        assert len(keys) == len(pdf.pages)  # one parent-tree entry per page, no sharing
+        reached = tree_marks(root, page_of)
+        assert set(reached) == drawn  # nothing dangling either way
+        assert set(reached.values()) == {1}
+        # Every element's parent link is the element that holds it.
+        for element, parent in walk(root):
+            assert element.P.objgen == parent.objgen
+
+
+def test_running_heads_and_stamp_are_artifacts(built: Path) -> None:
+    texts = normalised_page_texts(built)
+    with pikepdf.open(built) as pdf:
+        for index, page in enumerate(pdf.pages):
+            last = page.obj.Contents[len(page.obj.Contents) - 1].read_bytes()
+            assert last.startswith(b"Q\n/Artifact <</Type /Pagination>> BDC\n")
+            assert last.rstrip().endswith(b"Do Q\nEMC")
+            # The stamp is drawn only from inside that artifact.
+            assert f"Page {index + 1} of {len(pdf.pages)}" in texts[index]
+        # Margin boxes (running header, the drug's page x of y, footer) are artifacts too.
+        whole = b"".join(
+            s.read_bytes() for p in pdf.pages for s in p.obj.Contents if "/Subtype" not in s
+        )
+        assert whole.count(b"/Artifact <</Type /Pagination>> BDC") > 2 * len(pdf.pages)
+
+
+def test_every_link_has_its_structure_parent(built: Path) -> None:
+    with pikepdf.open(built) as pdf:
+        parents = NumberTree(pdf.Root.StructTreeRoot.ParentTree)
+        links = 0
+        for page in pdf.pages:
+            for annot in page.obj.get("/Annots", []):
+                if annot.get("/Subtype") != Name.Link:
+                    continue
+                links += 1
+                element = parents[int(annot.StructParent)]
+                assert Name.Link == element.S
+                objrs = [
+                    k
+                    for k in kids(element)
+                    if isinstance(k, Dictionary) and k.get("/Type") == Name.OBJR
+                ]
+                assert [o.Obj.objgen for o in objrs] == [annot.objgen]
+                assert objrs[0].Pg.objgen == page.obj.objgen
+        assert links >= len(ORDER)
+        keys = list(parents.keys())
+        assert len(keys) == len(set(keys)) == int(pdf.Root.StructTreeRoot.ParentTreeNextKey)
+
+
+def test_each_drug_is_one_article_with_h1_then_h2(built: Path) -> None:
+    starts = starts_from_text(normalised_page_texts(built))
+    with pikepdf.open(built) as pdf:
+        page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+        document = kids(pdf.Root.StructTreeRoot)[0]
+        articles = [k for k in kids(document) if Name.Art == k.S]
+        assert len(articles) == len(ORDER)
+        for title, article in zip(ORDER, articles, strict=True):
+            headings = [e for e, _ in walk(article) if str(e.S).startswith("/H")]
+            assert [str(h.S) for h in headings[:1]] == ["/H1"]
+            assert {str(h.S) for h in headings[1:]} == {"/H2"}
+            assert page_of[headings[0].Pg.objgen] + 1 == starts[title]
+        # The article follows its pages in order: no element points to an earlier page.
+        pages = [page_of[e.Pg.objgen] for e, _ in walk(document)]
+        assert pages == sorted(pages)
+
+
+def test_front_pages_are_tagged_with_a_toc(built: Path) -> None:
+    with pikepdf.open(built) as pdf:
+        page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+        document = kids(pdf.Root.StructTreeRoot)[0]
+        first_article = next(k for k in kids(document) if Name.Art == k.S)
+        front = [
+            e for e, _ in walk(document) if page_of[e.Pg.objgen] < page_of[first_article.Pg.objgen]
+        ]
+        headings = [str(e.S) for e in front if str(e.S).startswith("/H")]
+        assert headings[:3] == ["/H1", "/H2", "/H2"]  # title, Disclaimer, Contents
+        assert set(headings[3:]) == {"/H3"}  # one per letter
+        assert not [e for e in front if e.S in (Name.Table, Name.TR, Name.TD)]
+        items = [e for e in front if e.S == Name.TOCI]
+        assert len(items) == len(ORDER)
+        for item in items:
+            assert item.P.S == Name.TOC
+            references = [k for k in kids(item) if Name.Reference == k.S]
+            assert len(references) == 1
+            links = [e for e, _ in walk(references[0]) if Name.Link == e.S]
+            assert len(links) == 1
+            objr = next(
+                k
+                for k in kids(links[0])
+                if isinstance(k, Dictionary) and k.get("/Type") == Name.OBJR
+            )
+            assert "/Dest" in objr.Obj  # turned into an in-document destination
+            # Announced as the drug and its page, not as the private link it was.
+            assert re.fullmatch(r"\S.*, page \d+", str(objr.Obj.Contents))
+
+
+def shape(pdf: pikepdf.Pdf) -> list[Any]:
+    """The tree as plain data: types, pages, MCIDs and link targets, in order."""
+    page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+
+    def of(element: Any) -> Any:
+        out: list[Any] = [
+            str(element.S),
+            page_of.get(element.Pg.objgen) if "/Pg" in element else None,
+        ]
+        for kid in kids(element):
+            if is_element(kid):
+                out.append(of(kid))
+            elif isinstance(kid, Dictionary):
+                out.append(("OBJR", page_of[kid.Pg.objgen], str(kid.Obj.get("/Rect"))))
+            else:
+                out.append(int(kid))
+        return out
+
+    return [of(k) for k in kids(pdf.Root.StructTreeRoot)]
+
+
+def test_incremental_rebuild_gives_the_cold_tree(tmp_path: Path) -> None:
+    content = write_collection(tmp_path / "content")
+    make(content, tmp_path / "warm")
+    edited = content / "b" / "brantix.md"
+    edited.write_text(
+        edited.read_text(encoding="utf-8").replace("### Usage\n", "### Usage\nChanged.\n\n"),
+        encoding="utf-8",
+    )
+    warm = make(content, tmp_path / "warm")
+    assert warm.chunks_reused > 0
+    cold = make(content, tmp_path / "cold")
+    assert cold.chunks_reused == 0
+    with pikepdf.open(warm.target) as a, pikepdf.open(cold.target) as b:
+        assert shape(a) == shape(b)
+        assert any("Changed." in text for text in normalised_page_texts(warm.target))
+
+
+def test_pdfua_checker_finds_nothing(built: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pdfua", "check", str(built)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
