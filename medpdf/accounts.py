@@ -9,6 +9,7 @@ its default, memory-hard parameters); they are never stored or logged.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -35,8 +36,15 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 10
 
 _HASHER = PasswordHasher()
-#: Verified against when the name is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """The hash checked when a name is unknown, so it costs as long as a wrong password.
+
+    Made on first use: hashing takes ~100 ms, which every command would pay at import.
+    """
+    return _HASHER.hash("not a password of anyone")
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,7 @@ def hash_password(password: str) -> str:
 def verify(account: Account | None, password: str) -> bool:
     """True when ``password`` is the account's; an unknown account costs the same time."""
     try:
-        return _HASHER.verify(account.hash if account else _DUMMY_HASH, password) and (
+        return _HASHER.verify(account.hash if account else _dummy_hash(), password) and (
             account is not None
         )
     except (VerificationError, InvalidHashError):

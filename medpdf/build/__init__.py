@@ -21,14 +21,17 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medpdf import sources
 from medpdf.build import catalog as catalogs
-from medpdf.build.booklet import BookletReport, build_booklet
-from medpdf.build.handouts import BuildReport, build_handouts
 from medpdf.build.outputs import locked_output
 from medpdf.build.render import RunContext
 from medpdf.errors import Diagnostic
+
+if TYPE_CHECKING:
+    from medpdf.build.booklet import BookletReport
+    from medpdf.build.handouts import BuildReport
 
 #: Makes a progress callback for a product: (label, total) → context giving ``advance(n)``.
 Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
@@ -71,6 +74,11 @@ def run(
     on_catalog: Callable[[catalogs.Catalog], None] | None = None,
 ) -> RunReport:
     """Lock the output folder, validate once, then build what was asked for."""
+    # The products are imported here, not at the top: any ``medpdf.build.*`` import runs
+    # this package first, and the booklet's PDF stack (pikepdf) is not cheap to import.
+    from medpdf.build.booklet import build_booklet
+    from medpdf.build.handouts import build_handouts
+
     config = context.config
     sources.require_folder(config.content_dir)
     with locked_output(config.output_dir) as store:

@@ -14,8 +14,7 @@ from typing import Any
 
 import click
 
-from medpdf import printing, record
-from medpdf.build.outputs import write_atomic
+from medpdf import printing
 from medpdf.cli.flags import config_option, friendly_errors, load_settings, table_options
 from medpdf.errors import UsageError
 from medpdf.options import PRINTER
@@ -41,6 +40,8 @@ def history(name: str | None, since: str | None, as_json: bool, config_file: Pat
 
     NAME limits the list to drugs whose slug or title contains it.
     """
+    from medpdf import record  # imported when run: the record's stack is not small
+
     first = _date(since)
     settings = load_settings("history", config_file, Path("content"), {})
     show = record.as_json if as_json else record.line
@@ -74,6 +75,9 @@ def reprint(
 
     Without -o it goes to --printer, else [print] printer, else CUPS's default.
     """
+    from medpdf import record
+    from medpdf.build.outputs import write_atomic
+
     settings = load_settings("reprint", config_file, Path("content"), given)
     if output is not None and given.get("printer"):
         raise UsageError("give either -o PATH or --printer, not both")
