@@ -16,7 +16,8 @@ from medpdf import markdown, medicines
 from medpdf.config import Config
 from medpdf.model import Monograph
 from medpdf.packlist import Wanted
-from medpdf.templating import environment, page_options
+from medpdf.options import LANG
+from medpdf.templating import environment_for, page_options
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class PackView:
     times: tuple[str, ...]
     #: The monographs' common disclaimer, printed once at the end; None when they differ.
     shared_disclaimer: Markup | None
+    #: The first medicine's own language (front matter); None: the run's ``--lang``.
+    lang: str | None = None
 
 
 def shared_disclaimer(monographs: tuple[Monograph, ...]) -> str | None:
@@ -65,10 +68,21 @@ def pack_view(
         mentions=medicines.mentions(monographs),
         times=medicines.TIMES,
         shared_disclaimer=html if common is not None else None,
+        lang=monographs[0].lang if monographs else None,
     )
 
 
 def pack_html(part: str, view: PackView, config: Config) -> str:
-    """One of the pack's own documents: ``schedule`` (page 1) or ``disclaimer`` (the end)."""
-    template = environment(config.resources.templates).get_template("pack.html.j2")
-    return template.render(part=part, pack=view, page=page_options(config))
+    """One of the pack's own documents: ``schedule`` (page 1) or ``disclaimer`` (the end).
+
+    They speak the pack's language, as a handout speaks its monograph's: the
+    first medicine's own, else the run's (``--lang``); Arabic pages run right to left.
+    """
+    lang = pack_lang(view, config)
+    template = environment_for(config, lang).get_template("pack.html.j2")
+    return template.render(part=part, pack=view, page=page_options(config, lang=lang))
+
+
+def pack_lang(view: PackView, config: Config) -> str:
+    """The language of the pack's own pages and of its page numbers."""
+    return view.lang or config[LANG]
