@@ -16,7 +16,6 @@ from medpdf import markdown, medicines
 from medpdf.config import Config
 from medpdf.model import Monograph
 from medpdf.packlist import Wanted
-from medpdf.options import LANG
 from medpdf.templating import environment_for, page_options
 
 
@@ -30,6 +29,8 @@ class Row:
     #: The times ticked (words of :data:`medpdf.medicines.TIMES`); empty boxes for the rest.
     times: tuple[str, ...]
     note: str
+    #: The monograph's language: its name and purpose are in it, whatever the page's.
+    lang: str = "en"
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class PackView:
     times: tuple[str, ...]
     #: The monographs' common disclaimer, printed once at the end; None when they differ.
     shared_disclaimer: Markup | None
-    #: The first medicine's own language (front matter); None: the run's ``--lang``.
-    lang: str | None = None
+    #: The language of the pack's own pages and page numbers.
+    lang: str = "en"
 
 
 def shared_disclaimer(monographs: tuple[Monograph, ...]) -> str | None:
@@ -54,11 +55,17 @@ def shared_disclaimer(monographs: tuple[Monograph, ...]) -> str | None:
 def pack_view(
     monographs: tuple[Monograph, ...],
     wanted: tuple[Wanted, ...],
+    run_lang: str,
     purpose_limit: int = medicines.PURPOSE_LIMIT,
 ) -> PackView:
-    """Rows in the order asked for, mentions among the medicines, and the common disclaimer."""
+    """Rows in the order asked for, mentions among the medicines, and the common disclaimer.
+
+    ``run_lang`` (``--lang``) is the language of a monograph without ``lang:``; the
+    pack speaks its first medicine's language, as a handout speaks its monograph's.
+    """
+    lang = (monographs[0].lang if monographs else None) or run_lang
     rows = tuple(
-        Row(m.slug, m.title, medicines.purpose(m, purpose_limit), w.times, w.note)
+        Row(m.slug, m.title, medicines.purpose(m, purpose_limit), w.times, w.note, m.lang or run_lang)
         for m, w in zip(monographs, wanted, strict=True)
     )
     common = shared_disclaimer(monographs)
@@ -68,21 +75,20 @@ def pack_view(
         mentions=medicines.mentions(monographs),
         times=medicines.TIMES,
         shared_disclaimer=html if common is not None else None,
-        lang=monographs[0].lang if monographs else None,
+        lang=lang,
     )
 
 
 def pack_html(part: str, view: PackView, config: Config) -> str:
     """One of the pack's own documents: ``schedule`` (page 1) or ``disclaimer`` (the end).
 
-    They speak the pack's language, as a handout speaks its monograph's: the
-    first medicine's own, else the run's (``--lang``); Arabic pages run right to left.
+    They speak the pack's language (:func:`pack_view`); Arabic pages run right to left.
     """
-    lang = pack_lang(view, config)
-    template = environment_for(config, lang).get_template("pack.html.j2")
-    return template.render(part=part, pack=view, page=page_options(config, lang=lang))
+    template = environment_for(config, view.lang).get_template("pack.html.j2")
+    return template.render(part=part, pack=view, page=page_options(config, lang=view.lang))
 
 
-def pack_lang(view: PackView, config: Config) -> str:
-    """The language of the pack's own pages and of its page numbers."""
-    return view.lang or config[LANG]
+def stamp_html(pages: int, view: PackView, config: Config) -> str:
+    """The pack-wide "Page X of Y" for ``pages`` pages, in the pack's language (an overlay)."""
+    template = environment_for(config, view.lang).get_template("pack-stamp.html.j2")
+    return template.render(pages=pages, page=page_options(config, lang=view.lang))

@@ -27,7 +27,7 @@ from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.build.render import Rendered, RunContext
 from medpdf.config import Config
 from medpdf.errors import DiagnosedError, RenderError, UsageError
-from medpdf.options import LARGE_PRINT
+from medpdf.options import LANG, LARGE_PRINT
 from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
 from medpdf.workers import Failure, run_here
 
@@ -111,12 +111,12 @@ def _blame(job: PackJob, htmls: Sequence[str], failure: Exception) -> RenderErro
 
 def pack_task(job: PackJob) -> Rendered:
     """Lay out page 1, every handout and the shared disclaimer; stamp; write atomically."""
-    from medpdf.pdf import overlay, render, stamp
+    from medpdf.pdf import overlay, render
 
     config = job.context.config
     monographs = tuple(model.build(source) for source in job.sources)
     limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    view = packview.pack_view(monographs, job.wanted, limit)
+    view = packview.pack_view(monographs, job.wanted, config[LANG], limit)
     own = view.shared_disclaimer is None
     htmls = [packview.pack_html("schedule", view, config)]
     htmls += [
@@ -129,9 +129,9 @@ def pack_task(job: PackJob) -> Rendered:
         result = render.render_combined(htmls, config.resources, accessible=True)
     except Exception as exc:
         raise _blame(job, htmls, exc) from exc
-    style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], "pack-stamp.toml")
+    strip = packview.stamp_html(sum(result.page_counts), view, config)
     data = overlay.stamp_artifacts(
-        result.data, lambda sizes: stamp.stamp_pdf(sizes, style, config.printed)
+        result.data, lambda sizes: render.render_untagged(strip, config.resources)
     )
     write_atomic(job.target, data)
     return Rendered(result.page_counts, result.refused_urls, hashlib.sha256(data).hexdigest())

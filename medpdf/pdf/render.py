@@ -168,6 +168,16 @@ def render(html: str, resources: Resources) -> PdfResult:
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
 
 
+def render_untagged(html: str, resources: Resources) -> bytes:
+    """Lay out a document that is only ever drawn over another one (the pack's page numbers).
+
+    Untagged: the page it is drawn on marks it as an artifact, and structure of its own
+    would point into a structure tree that is not there.
+    """
+    fetcher = RestrictedFetcher(resources.readable_dirs)
+    return _write(_document(html, resources, fetcher))
+
+
 @dataclass(frozen=True)
 class CombinedResult:
     """Several documents laid out separately and written as one PDF."""
