@@ -88,7 +88,7 @@ def pack_html(part: str, view: PackView, config: Config) -> str:
     return template.render(part=part, pack=view, page=page_options(config, lang=view.lang))
 
 
-def stamp_html(pages: int, view: PackView, config: Config) -> str:
-    """The pack-wide "Page X of Y" for ``pages`` pages, in the pack's language (an overlay)."""
-    template = environment_for(config, view.lang).get_template("pack-stamp.html.j2")
+def numbers_html(pages: int, view: PackView, config: Config) -> str:
+    """The pack-wide "Page X of Y" for ``pages`` pages, in the pack's language, as margin boxes."""
+    template = environment_for(config, view.lang).get_template("pack-numbers.html.j2")
     return template.render(pages=pages, page=page_options(config, lang=view.lang))
