@@ -65,7 +65,14 @@ def pack_view(
     """
     lang = (monographs[0].lang if monographs else None) or run_lang
     rows = tuple(
-        Row(m.slug, m.title, medicines.purpose(m, purpose_limit), w.times, w.note, m.lang or run_lang)
+        Row(
+            m.slug,
+            m.title,
+            medicines.purpose(m, purpose_limit),
+            w.times,
+            w.note,
+            m.lang or run_lang,
+        )
         for m, w in zip(monographs, wanted, strict=True)
     )
     common = shared_disclaimer(monographs)

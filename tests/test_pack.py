@@ -218,7 +218,10 @@ def test_the_pack_is_tagged_with_title_and_language(a4_pack: Pack) -> None:
         assert "/StructTreeRoot" in pdf.Root
         assert bool(pdf.Root.MarkInfo.Marked) is True
         assert str(pdf.Root.Lang) == "en"
-        assert str(pdf.docinfo["/Title"]) == "My medicines \u2013 Zorvatin, Klémorex, and Pallidone + Quessar"
+        assert (
+            str(pdf.docinfo["/Title"])
+            == "My medicines \u2013 Zorvatin, Klémorex, and Pallidone + Quessar"
+        )
         assert str(pdf.open_metadata().get("pdfuaid:part")) == "1"
         assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle) is True
         # My medicines, one per medicine, the closing disclaimer; the schedule is a table.
@@ -450,3 +453,76 @@ def test_a_misspelt_name_suggests_the_single_medicine_before_its_combinations(
     result = invoke_cli("pack", "--content", str(content), "velarn", "-o", str(tmp_path / "p.pdf"))
     assert result.exit_code == 2
     assert "did you mean: velarin, " in result.stderr
+
+
+# -- languages ---------------------------------------------------------------------------
+
+
+def visual(text: str) -> str:
+    """Arabic as pdfplumber reads it off the page: in drawing order, left to right."""
+    return text[::-1]
+
+
+@pytest.fixture(scope="module")
+def language_packs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A Spanish and an Arabic pack: each speaks its first medicine's language."""
+    root = tmp_path_factory.mktemp("pack-languages")
+    content = make_content(root)
+    for path in (FIXTURES.parent / "languages").glob("*.md"):
+        shutil.copy(path, content / path.name)
+    made = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("SOURCE_DATE_EPOCH", str(int(NOON_OF_THE_DAY.timestamp())))
+        for lang, first in (("es", "ibuprofen.es"), ("ar", "ibuprofen.ar")):
+            target = root / f"{lang}.pdf"
+            result = invoke_cli(
+                "pack", first, "zorvatin", "--take", f"{first}=morning,bedtime", "-o", str(target)
+            )
+            assert result.exit_code == 0, result.output
+            made[lang] = target
+    return made
+
+
+def test_a_spanish_pack_speaks_spanish_on_page_one(language_packs: dict[str, Path]) -> None:
+    pages = normalised_page_texts(language_packs["es"])
+    first = pages[0]
+    for words in (
+        "Mis medicamentos",
+        "Nombre del paciente",
+        "Medicamento Para qué sirve Mañana Mediodía Tarde",
+        "Pregunte a su farmacéutico",
+        "Recorte por la línea discontinua",
+        "M = Mañana · Md = Mediodía · T = Tarde · Ac = Al acostarse",
+        "Impreso el 28 de diciembre de 2031 · 2 medicamentos",
+    ):
+        assert words in first
+    for english in ("My medicines", "Morning", "Bedtime", "Ask your pharmacist", "Page 1"):
+        assert english not in first
+    assert all(f"Página {n} de {len(pages)}" in text for n, text in enumerate(pages, start=1))
+    with pikepdf.open(language_packs["es"]) as pdf:
+        assert str(pdf.Root.Lang) == "es"
+        assert str(pdf.docinfo["/Title"]) == "Mis medicamentos \u2013 Ibuprofeno y Zorvatin"
+        with pdf.open_outline() as outline:
+            assert str(outline.root[0].title) == "Mis medicamentos"
+
+
+def test_an_arabic_pack_is_arabic_and_right_to_left(language_packs: dict[str, Path]) -> None:
+    with pdfplumber.open(language_packs["ar"]) as pdf:
+        page = pdf.pages[0]
+        text = normalise(page.extract_text())
+        words = page.extract_words()
+        total = len(pdf.pages)
+    for arabic in ("أدويتي", "الصباح", "الظهر", "المساء", "الصيدلي", "اسأل"):
+        assert visual(arabic) in text, arabic
+    assert "My medicines" not in text and "Morning" not in text
+    assert f"{total} {visual('من')} 1 {visual('صفحة')}" in text  # "صفحة 1 من N", drawn
+    # The schedule runs from the right: Medicine first at the right edge, then Morning,
+    # ... Bedtime last at the left; the medicine names sit in the rightmost column.
+    x = {w["text"]: w["x0"] for w in words}
+    medicine, morning, bedtime = x[visual("الدواء")], x[visual("الصباح")], x[visual("النوم")]
+    assert medicine > morning > bedtime
+    schedule_name = min((w for w in words if w["text"] == "Zorvatin"), key=lambda w: w["top"])
+    assert schedule_name["x0"] > page.width / 2
+    with pikepdf.open(language_packs["ar"]) as pdf:
+        assert str(pdf.Root.Lang) == "ar"
