@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
@@ -76,6 +78,15 @@ def number(value: int, tag: str) -> str:
     """A count with the language's digit grouping ("6,238", "6.238", "6 238")."""
     locale = babel_locale(tag)
     return f"{value:,}" if locale is None else str(format_decimal(value, locale=locale))
+
+
+def list_of(items: Iterable[str], tag: str) -> str:
+    """Words joined as the language lists them ("a, b and c", "a, b y c", "a、b和c")."""
+    words = [str(item) for item in items]
+    locale = babel_locale(tag)
+    if locale is None or not words:
+        return ", ".join(words)
+    return str(format_list(words, locale=locale))
 
 
 def language_name(tag: str, in_tag: str | None = None) -> str:

@@ -16,7 +16,7 @@ from medpdf import markdown, medicines
 from medpdf.config import Config
 from medpdf.model import Monograph
 from medpdf.packlist import Wanted
-from medpdf.templating import environment, page_options
+from medpdf.templating import environment_for, page_options
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class Row:
     #: The times ticked (words of :data:`medpdf.medicines.TIMES`); empty boxes for the rest.
     times: tuple[str, ...]
     note: str
+    #: The monograph's language: its name and purpose are in it, whatever the page's.
+    lang: str = "en"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class PackView:
     times: tuple[str, ...]
     #: The monographs' common disclaimer, printed once at the end; None when they differ.
     shared_disclaimer: Markup | None
+    #: The language of the pack's own pages and page numbers.
+    lang: str = "en"
 
 
 def shared_disclaimer(monographs: tuple[Monograph, ...]) -> str | None:
@@ -51,11 +55,24 @@ def shared_disclaimer(monographs: tuple[Monograph, ...]) -> str | None:
 def pack_view(
     monographs: tuple[Monograph, ...],
     wanted: tuple[Wanted, ...],
+    run_lang: str,
     purpose_limit: int = medicines.PURPOSE_LIMIT,
 ) -> PackView:
-    """Rows in the order asked for, mentions among the medicines, and the common disclaimer."""
+    """Rows in the order asked for, mentions among the medicines, and the common disclaimer.
+
+    ``run_lang`` (``--lang``) is the language of a monograph without ``lang:``; the
+    pack speaks its first medicine's language, as a handout speaks its monograph's.
+    """
+    lang = (monographs[0].lang if monographs else None) or run_lang
     rows = tuple(
-        Row(m.slug, m.title, medicines.purpose(m, purpose_limit), w.times, w.note)
+        Row(
+            m.slug,
+            m.title,
+            medicines.purpose(m, purpose_limit),
+            w.times,
+            w.note,
+            m.lang or run_lang,
+        )
         for m, w in zip(monographs, wanted, strict=True)
     )
     common = shared_disclaimer(monographs)
@@ -65,10 +82,20 @@ def pack_view(
         mentions=medicines.mentions(monographs),
         times=medicines.TIMES,
         shared_disclaimer=html if common is not None else None,
+        lang=lang,
     )
 
 
 def pack_html(part: str, view: PackView, config: Config) -> str:
-    """One of the pack's own documents: ``schedule`` (page 1) or ``disclaimer`` (the end)."""
-    template = environment(config.resources.templates).get_template("pack.html.j2")
-    return template.render(part=part, pack=view, page=page_options(config))
+    """One of the pack's own documents: ``schedule`` (page 1) or ``disclaimer`` (the end).
+
+    They speak the pack's language (:func:`pack_view`); Arabic pages run right to left.
+    """
+    template = environment_for(config, view.lang).get_template("pack.html.j2")
+    return template.render(part=part, pack=view, page=page_options(config, lang=view.lang))
+
+
+def numbers_html(pages: int, view: PackView, config: Config) -> str:
+    """The pack-wide "Page X of Y" for ``pages`` pages, in the pack's language, as margin boxes."""
+    template = environment_for(config, view.lang).get_template("pack-numbers.html.j2")
+    return template.render(pages=pages, page=page_options(config, lang=view.lang))

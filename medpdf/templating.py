@@ -209,6 +209,7 @@ def environment(templates_dir: Path, catalog: str = i18n.FALLBACK) -> jinja2.Env
     env.filters["local_date"] = i18n.long_date
     env.filters["language_name"] = i18n.language_name
     env.filters["local_number"] = i18n.number
+    env.filters["local_list"] = i18n.list_of
     env.filters["is_rtl"] = i18n.is_rtl
     return env
 

@@ -28,18 +28,24 @@ def used_messages(root: Path) -> set[str]:
     return {message if isinstance(message, str) else message[0] for _, _, message, *_ in found}
 
 
+def singular(message_id: str | tuple[str, ...]) -> str:
+    """A message's id as the templates use it: a plural message by its singular."""
+    return message_id if isinstance(message_id, str) else message_id[0]
+
+
 def catalog_problems(catalog_path: Path, used: set[str]) -> list[str]:
     """Why a .po file is not complete for ``used``: missing, untranslated, fuzzy, unused."""
     with catalog_path.open("rb") as handle:
         catalog = read_po(handle)
     problems = []
-    held = {m.id for m in catalog if m.id}
+    held = {singular(m.id) for m in catalog if m.id}
     problems += [f"missing: {m!r}" for m in sorted(used - held)]
     problems += [f"not used by any template: {m!r}" for m in sorted(held - used)]
     for message in catalog:
         if not message.id:
             continue
-        if not message.string or not str(message.string).strip():
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        if not all(form and str(form).strip() for form in forms):  # every plural form too
             problems.append(f"untranslated: {message.id!r}")
         if message.fuzzy:
             problems.append(f"fuzzy: {message.id!r}")
@@ -55,6 +61,7 @@ def used() -> set[str]:
 
 def test_templates_use_messages(used):
     assert "Page %(page)s of %(pages)s" in used
+    assert "%(num)d medicine" in used  # a plural (ngettext), by its singular
     assert len(used) >= 30
 
 
@@ -67,7 +74,7 @@ def test_every_catalog_translates_every_message_used(catalog, used):
 
 def test_the_template_file_lists_what_the_templates_use(used):
     with (LOCALE / "medpdf.pot").open("rb") as handle:
-        held = {m.id for m in read_po(handle) if m.id}
+        held = {singular(m.id) for m in read_po(handle) if m.id}
     assert held == used, "run `make catalogs-update` after changing templates"
 
 

@@ -166,15 +166,16 @@ def test_the_wallet_card_is_a_bank_card_with_a_dashed_cut_line(a4_pack: Pack) ->
         page = pdf.pages[0]
         dashed = [line for line in page.lines if line.get("dash") and line["dash"][0]]
         text = normalise(page.extract_text())
-        key = [w for w in page.extract_words() if w["text"] == "bedtime"]
+        bedtimes = [w for w in page.extract_words() if w["text"] == "Bedtime"]
     assert len(dashed) == 4
     width = (max(d["x1"] for d in dashed) - min(d["x0"] for d in dashed)) / MM
     height = (max(d["bottom"] for d in dashed) - min(d["top"] for d in dashed)) / MM
     assert width == pytest.approx(85.6, abs=0.5)
     assert height == pytest.approx(54.0, abs=0.5)
     assert "Cut out along the dashed line" in text
-    assert "M morning · N noon · E evening · B bedtime" in text
-    # Nothing of the card runs past its cut line.
+    assert "M = Morning · N = Noon · E = Evening · B = Bedtime" in text
+    # Nothing of the card runs past its cut line: its key (the one "Bedtime" inside it).
+    key = [w for w in bedtimes if w["top"] > min(d["top"] for d in dashed)]
     assert len(key) == 1 and key[0]["bottom"] < max(d["bottom"] for d in dashed)
 
 
@@ -217,7 +218,10 @@ def test_the_pack_is_tagged_with_title_and_language(a4_pack: Pack) -> None:
         assert "/StructTreeRoot" in pdf.Root
         assert bool(pdf.Root.MarkInfo.Marked) is True
         assert str(pdf.Root.Lang) == "en"
-        assert str(pdf.docinfo["/Title"]) == "My medicines \u2013 " + ", ".join(TITLES)
+        assert (
+            str(pdf.docinfo["/Title"])
+            == "My medicines \u2013 Zorvatin, Klémorex, and Pallidone + Quessar"
+        )
         assert str(pdf.open_metadata().get("pdfuaid:part")) == "1"
         assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle) is True
         # My medicines, one per medicine, the closing disclaimer; the schedule is a table.
@@ -235,7 +239,7 @@ def test_a4_pages_and_todays_date(a4_pack: Pack) -> None:
             (round(float(p.mediabox[2]), 2), round(float(p.mediabox[3]), 2)) for p in pdf.pages
         }
     assert sizes == {A4}
-    assert f"Printed {NOON_OF_THE_DAY.date().isoformat()} · 3 medicines" in a4_pack.pages[0]
+    assert "Printed December 28, 2031 · 3 medicines" in a4_pack.pages[0]  # Babel, as handouts
 
 
 # -- options that work in packs -------------------------------------------------------------
@@ -449,3 +453,76 @@ def test_a_misspelt_name_suggests_the_single_medicine_before_its_combinations(
     result = invoke_cli("pack", "--content", str(content), "velarn", "-o", str(tmp_path / "p.pdf"))
     assert result.exit_code == 2
     assert "did you mean: velarin, " in result.stderr
+
+
+# -- languages ---------------------------------------------------------------------------
+
+
+def visual(text: str) -> str:
+    """Arabic as pdfplumber reads it off the page: in drawing order, left to right."""
+    return text[::-1]
+
+
+@pytest.fixture(scope="module")
+def language_packs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A Spanish and an Arabic pack: each speaks its first medicine's language."""
+    root = tmp_path_factory.mktemp("pack-languages")
+    content = make_content(root)
+    for path in (FIXTURES.parent / "languages").glob("*.md"):
+        shutil.copy(path, content / path.name)
+    made = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("SOURCE_DATE_EPOCH", str(int(NOON_OF_THE_DAY.timestamp())))
+        for lang, first in (("es", "ibuprofen.es"), ("ar", "ibuprofen.ar")):
+            target = root / f"{lang}.pdf"
+            result = invoke_cli(
+                "pack", first, "zorvatin", "--take", f"{first}=morning,bedtime", "-o", str(target)
+            )
+            assert result.exit_code == 0, result.output
+            made[lang] = target
+    return made
+
+
+def test_a_spanish_pack_speaks_spanish_on_page_one(language_packs: dict[str, Path]) -> None:
+    pages = normalised_page_texts(language_packs["es"])
+    first = pages[0]
+    for words in (
+        "Mis medicamentos",
+        "Nombre del paciente",
+        "Medicamento Para qué sirve Mañana Mediodía Tarde",
+        "Pregunte a su farmacéutico",
+        "Recorte por la línea discontinua",
+        "M = Mañana · Md = Mediodía · T = Tarde · Ac = Al acostarse",
+        "Impreso el 28 de diciembre de 2031 · 2 medicamentos",
+    ):
+        assert words in first
+    for english in ("My medicines", "Morning", "Bedtime", "Ask your pharmacist", "Page 1"):
+        assert english not in first
+    assert all(f"Página {n} de {len(pages)}" in text for n, text in enumerate(pages, start=1))
+    with pikepdf.open(language_packs["es"]) as pdf:
+        assert str(pdf.Root.Lang) == "es"
+        assert str(pdf.docinfo["/Title"]) == "Mis medicamentos \u2013 Ibuprofeno y Zorvatin"
+        with pdf.open_outline() as outline:
+            assert str(outline.root[0].title) == "Mis medicamentos"
+
+
+def test_an_arabic_pack_is_arabic_and_right_to_left(language_packs: dict[str, Path]) -> None:
+    with pdfplumber.open(language_packs["ar"]) as pdf:
+        page = pdf.pages[0]
+        text = normalise(page.extract_text())
+        words = page.extract_words()
+        total = len(pdf.pages)
+    for arabic in ("أدويتي", "الصباح", "الظهر", "المساء", "الصيدلي", "اسأل"):
+        assert visual(arabic) in text, arabic
+    assert "My medicines" not in text and "Morning" not in text
+    assert f"{total} {visual('من')} 1 {visual('صفحة')}" in text  # "صفحة 1 من N", drawn
+    # The schedule runs from the right: Medicine first at the right edge, then Morning,
+    # ... Bedtime last at the left; the medicine names sit in the rightmost column.
+    x = {w["text"]: w["x0"] for w in words}
+    medicine, morning, bedtime = x[visual("الدواء")], x[visual("الصباح")], x[visual("النوم")]
+    assert medicine > morning > bedtime
+    schedule_name = min((w for w in words if w["text"] == "Zorvatin"), key=lambda w: w["top"])
+    assert schedule_name["x0"] > page.width / 2
+    with pikepdf.open(language_packs["ar"]) as pdf:
+        assert str(pdf.Root.Lang) == "ar"

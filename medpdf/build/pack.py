@@ -7,7 +7,8 @@ one render path: page 1 and the closing disclaimer from ``pack.html.j2``, each
 medicine from :func:`medpdf.templating.monograph_html`. They are laid out as
 separate documents (each keeps its own "page x of y") and written as one tagged
 PDF (PDF/UA-1, the outline My medicines → each medicine); the pack-wide "Page
-X of Y" is stamped on afterwards as a pagination artifact.
+X of Y", in the pack's language, is laid out as one more document whose margin
+boxes join the pages before they are written (``templates/pack-numbers.html.j2``).
 
 The pack renders in this process under the run's limits, a time limit of
 n + 1 times the per-handout one. A medicine that cannot be rendered is named
@@ -27,7 +28,7 @@ from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.build.render import Rendered, RunContext
 from medpdf.config import Config
 from medpdf.errors import DiagnosedError, RenderError, UsageError
-from medpdf.options import LARGE_PRINT
+from medpdf.options import LANG, LARGE_PRINT
 from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
 from medpdf.workers import Failure, run_here
 
@@ -110,13 +111,13 @@ def _blame(job: PackJob, htmls: Sequence[str], failure: Exception) -> RenderErro
 
 
 def pack_task(job: PackJob) -> Rendered:
-    """Lay out page 1, every handout and the shared disclaimer; stamp; write atomically."""
-    from medpdf.pdf import overlay, render, stamp
+    """Lay out page 1, every handout and the shared disclaimer, numbered; write atomically."""
+    from medpdf.pdf import render
 
     config = job.context.config
     monographs = tuple(model.build(source) for source in job.sources)
     limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    view = packview.pack_view(monographs, job.wanted, limit)
+    view = packview.pack_view(monographs, job.wanted, config[LANG], limit)
     own = view.shared_disclaimer is None
     htmls = [packview.pack_html("schedule", view, config)]
     htmls += [
@@ -126,13 +127,15 @@ def pack_task(job: PackJob) -> Rendered:
     if not own:
         htmls.append(packview.pack_html("disclaimer", view, config))
     try:
-        result = render.render_combined(htmls, config.resources, accessible=True)
+        result = render.render_combined(
+            htmls,
+            config.resources,
+            accessible=True,
+            page_numbers=lambda total: packview.numbers_html(total, view, config),
+        )
     except Exception as exc:
         raise _blame(job, htmls, exc) from exc
-    style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], "pack-stamp.toml")
-    data = overlay.stamp_artifacts(
-        result.data, lambda sizes: stamp.stamp_pdf(sizes, style, config.printed)
-    )
+    data = result.data
     write_atomic(job.target, data)
     return Rendered(result.page_counts, result.refused_urls, hashlib.sha256(data).hexdigest())
 

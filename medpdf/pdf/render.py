@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import weasyprint
+from weasyprint.formatting_structure.boxes import MarginBox
 from weasyprint.text.fonts import FontConfiguration
 
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Resources
@@ -168,6 +169,24 @@ def render(html: str, resources: Resources) -> PdfResult:
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
 
 
+def _add_margin_boxes(pages: Sequence[Any], strip: Sequence[Any]) -> None:
+    """Draw each strip page's margin boxes on the page of the same number.
+
+    WeasyPrint 70 (pinned) keeps a laid-out page's boxes in ``Page._page_box``; its
+    margin boxes are placed on the page, so they fit any page of the same size. A
+    stamp drawn over the written PDF instead embedded a second subset of the same
+    font under the same name, which CUPS' pdftocairo step turned into Type 3 glyphs
+    without text ("Page 1 o").
+    """
+    if len(strip) != len(pages):
+        raise ValueError(f"{len(strip)} pages of page numbers for {len(pages)} pages")
+    for page, numbers in zip(pages, strip, strict=True):
+        if (page.width, page.height) != (numbers.width, numbers.height):
+            raise ValueError("page numbers laid out for another paper size")
+        margins = [box for box in numbers._page_box.children if isinstance(box, MarginBox)]
+        page._page_box.children = [*page._page_box.children, *margins]
+
+
 @dataclass(frozen=True)
 class CombinedResult:
     """Several documents laid out separately and written as one PDF."""
@@ -183,6 +202,7 @@ def render_combined(
     *,
     accessible: bool = False,
     contents: bool = False,
+    page_numbers: Callable[[int], str] | None = None,
 ) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one tagged PDF.
 
@@ -193,6 +213,11 @@ def render_combined(
     a ``TOC``). ``accessible`` makes the whole what a handout is instead, tagged
     PDF/UA-1 and PDF/A-2a (a medication pack); its title and language are the
     first document's.
+
+    ``page_numbers`` gives, for the total page count, the HTML of a document with
+    as many pages whose margin boxes are added to the pages: numbers that run across
+    the documents ("Page X of Y" in a pack), set in the same fonts and subsets and
+    marked as artifacts like any margin box.
     """
     if not htmls:
         raise ValueError("nothing to render")
@@ -203,6 +228,10 @@ def render_combined(
         _document(html, resources, fetcher, font_config=fonts, **options) for html in htmls
     ]
     pages = [page for document in documents for page in document.pages]
+    if page_numbers is not None:
+        html = page_numbers(len(pages))
+        strip = _document(html, resources, fetcher, font_config=fonts, **options)
+        _add_margin_boxes(pages, strip.pages)
     if accessible:
         data = archival.declare_accessible(
             _write(documents[0].copy(pages), options, cross_document=True)

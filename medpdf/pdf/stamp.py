@@ -37,11 +37,9 @@ class StampStyle:
     date_text: str
 
 
-def load_style(
-    styles_dir: Path, large_print: bool = False, name: str = "booklet-stamp.toml"
-) -> StampStyle:
+def load_style(styles_dir: Path, large_print: bool = False) -> StampStyle:
     """Read the stamp's geometry; it lives with the other presentation files."""
-    with (styles_dir / name).open("rb") as handle:
+    with (styles_dir / "booklet-stamp.toml").open("rb") as handle:
         raw = tomllib.load(handle)
     overrides = raw.pop("large_print", {})
     if large_print:
