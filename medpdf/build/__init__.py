@@ -29,6 +29,7 @@ from medpdf.build.handouts import BuildReport, build_handouts
 from medpdf.build.outputs import locked_output
 from medpdf.build.render import RunContext
 from medpdf.errors import Diagnostic
+from medpdf.workers import RenderPool, Runners
 
 #: Makes a progress callback for a product: (label, total) → context giving ``advance(n)``.
 Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
@@ -69,8 +70,12 @@ def run(
     booklet_target: Path | None,
     progress: Progress = _silent,
     on_catalog: Callable[[catalogs.Catalog], None] | None = None,
+    runners: Runners = RenderPool,
 ) -> RunReport:
-    """Lock the output folder, validate once, then build what was asked for."""
+    """Lock the output folder, validate once, then build what was asked for.
+
+    ``runners`` is where the renders run: the local pool unless a cluster is given.
+    """
     config = context.config
     sources.require_folder(config.content_dir)
     with locked_output(config.output_dir) as store:
@@ -80,8 +85,10 @@ def run(
         made_handouts = made_booklet = None
         if handouts:
             with progress("handouts", len(catalog.entries)) as advance:
-                made_handouts = build_handouts(catalog, context, store, advance)
+                made_handouts = build_handouts(catalog, context, store, advance, runners)
         if booklet_target is not None:
             with progress("booklet", len(catalog.entries)) as advance:
-                made_booklet = build_booklet(catalog, context, store, booklet_target, advance)
+                made_booklet = build_booklet(
+                    catalog, context, store, booklet_target, advance, runners
+                )
     return RunReport(catalog.errors, made_handouts, made_booklet)
