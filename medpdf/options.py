@@ -34,6 +34,7 @@ from medpdf.kinds import (
     check_lang,
     check_printer,
     check_qr_url,
+    check_scheduler,
 )
 
 T = TypeVar("T")
@@ -194,6 +195,15 @@ MEMORY_LIMIT: Option[float] = Option(
     flag="--memory-limit",
     commands=RENDER_COMMANDS,
 )
+SCHEDULER: Option[str | None] = Option(
+    "scheduler",
+    Text(check_scheduler, metavar="tcp://HOST:PORT"),
+    None,
+    "Dask scheduler to send renders to (needs medpdf[cluster]); none: worker processes here.",
+    toml=("build", "scheduler"),
+    flag="--scheduler",
+    commands=frozenset({"handouts", "booklet", "build"}),
+)
 HOST: Option[str] = Option(
     "host",
     Text(metavar="ADDRESS"),
@@ -244,6 +254,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     JOBS,
     TIME_LIMIT,
     MEMORY_LIMIT,
+    SCHEDULER,
     HOST,
     PORT,
     QUEUE,
