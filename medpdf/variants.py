@@ -99,7 +99,8 @@ class _Reader:
         except KeyedFail as exc:  # a key inside a table-valued option (clinic.logo)
             table, key = where[0]
             inner = tuple((f"{t}.{k}" if k else t, exc.key) for t, k in where)
-            raise self.fail(((table, f"{key}.{exc.key}"), *inner), exc.message) from None
+            # The key's own line when it is a [table]; the option's line when inline.
+            raise self.fail(((table, f"{key}.{exc.key}"), *inner, *where), exc.message) from None
 
     def option(self, variant: str, key: str, at: tuple[tuple[str, str | None], ...]) -> Option[Any]:
         option = self.known.get(key)
@@ -118,10 +119,11 @@ class _Reader:
         found: list[Variant] = []
         for name, body in data.items():
             if not isinstance(body, dict):
-                raise self.fail((("", name),), f"must be a table [{name}], not {show(body)}")
+                message = f"a variant must be a table [{name}] of options, not {show(body)}"
+                raise self.fail((("", name),), message)
             if not _NAME.match(name) or name.lower() in _RESERVED:
                 raise self.fail(
-                    ((name, None),),
+                    ((name, None), (f'"{name}"', None), (f"'{name}'", None)),
                     "a variant name is its output folder: letters, digits, - and _, "
                     "at most 64, not 'handouts'",
                 )
