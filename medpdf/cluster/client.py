@@ -21,6 +21,7 @@ map onto what a build already knows:
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
@@ -66,9 +67,27 @@ class Cluster:
         )
 
 
+def _quiet_dask() -> None:
+    """Keep Dask's own log lines (reconnect attempts, tracebacks) off the terminal.
+
+    What went wrong reaches the user as one medpdf line; ``medpdf -v`` shows
+    Dask's lines too. Dask's logging settings give its modules levels of their
+    own, so each one is quietened, not only the parent.
+    """
+    if logging.getLogger("medpdf").isEnabledFor(logging.INFO):
+        return
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in _DASK_LOGGERS]
+    for name in [*_DASK_LOGGERS, *names]:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+_DASK_LOGGERS = ("distributed", "tornado")
+
+
 @contextlib.contextmanager
 def connect(address: str, presentation: str) -> Iterator[Cluster]:
     """Connect to the scheduler at ``address``, or fail with one line."""
+    _quiet_dask()
     seconds = _connect_seconds()
     try:
         client = Client(address, timeout=seconds, set_as_default=False)  # type: ignore[no-untyped-call]
