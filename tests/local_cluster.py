@@ -57,6 +57,9 @@ def main(address_file: Path) -> None:
         "distributed.worker.daemon": False,
         # A task whose worker dies twice is given up (Dask's default is 3 deaths).
         "distributed.scheduler.allowed-failures": 1,
+        # One task per one-thread worker at a time: a worker that dies takes only the
+        # task it was running (Dask counts a death against every task a worker holds).
+        "distributed.scheduler.worker-saturation": 1.0,
     }
     # Kept set while the cluster lives: the nanny reads it again when it restarts a worker.
     with (
