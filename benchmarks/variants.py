@@ -111,9 +111,9 @@ def dask_cluster(folder: Path, workers: int) -> Iterator[tuple[str, list[int]]]:
     try:
         wait_for(lambda: address_file.exists() and address_file.stat().st_size, 60, "scheduler")
         address = json.loads(address_file.read_text())["address"]
+        worker_args = ["--nworkers", str(workers), "--nthreads", "1", "--memory-limit", "0"]
         pool = subprocess.Popen(
-            [DASK, "worker", address, "--nworkers", str(workers), "--nthreads", "1"]
-            + ["--no-dashboard", "--memory-limit", "0"],  # noqa: RUF005
+            [DASK, "worker", address, *worker_args, "--no-dashboard"],
             env=env,
             **quiet,  # type: ignore[call-overload]
         )
