@@ -8,7 +8,7 @@ import pypdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_text, write_monograph
 
-from medpdf import config, variants
+from medpdf import config, options, variants
 from medpdf.errors import ConfigError
 from medpdf.kinds import ClinicInfo
 
@@ -114,6 +114,34 @@ def write_empty(tmp_path: Path) -> Path:
     path = tmp_path / "medpdf.toml"
     path.write_text("", encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- [build] scheduler
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"tcp://render-1:8786"', "tcp://render-1:8786"),
+        ('"10.0.0.5:8786"', "tcp://10.0.0.5:8786"),
+        ('"tls://render-1:8786"', "tls://render-1:8786"),
+    ],
+)
+def test_build_scheduler_is_a_dask_address(tmp_path: Path, value: str, expected: str):
+    path = tmp_path / "medpdf.toml"
+    path.write_text(f"[build]\nscheduler = {value}\n", encoding="utf-8")
+    assert config.load(path)[options.SCHEDULER] == expected
+
+
+@pytest.mark.parametrize("value", ['"render-1"', '"http://render-1:8786"', '"tcp://:8786"'])
+def test_a_bad_scheduler_address_is_one_line_with_its_key(tmp_path: Path, value: str):
+    path = tmp_path / "medpdf.toml"
+    path.write_text(f"[build]\nscheduler = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert caught.value.message.startswith(
+        f"{path}:2: build.scheduler: must be a scheduler address such as tcp://HOST:8786"
+    )
 
 
 @pytest.fixture(autouse=True)
