@@ -42,7 +42,7 @@ $(STAMPS)/system: Makefile
 $(STAMPS)/venv: pyproject.toml $(STAMPS)/system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,cluster]'  # cluster: the Dask tests need it
 	@mkdir -p $(STAMPS) && touch $@
 
 # Message catalogs (medpdf/i18n.py): `messages` extracts every translatable string of the

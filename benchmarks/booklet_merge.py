@@ -62,7 +62,8 @@ def lay_out(files: Sequence[Path], corpus: Path, work: Path) -> dict[str, list[d
         batch = tuple(sources.read(path) for path in files[start : start + CHUNK])
         target = work / f"tagged-{start // CHUNK}.pdf"
         started = time.perf_counter()
-        result = entries_task(EntriesJob(batch, ("",) * len(batch), context, target))
+        result = entries_task(EntriesJob(batch, ("",) * len(batch), context, target.name))
+        result.write(target)
         seconds = time.perf_counter() - started
         chunks.append({"file": str(target), "pages": list(result.page_counts), "s": seconds})
         print(

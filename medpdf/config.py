@@ -181,7 +181,7 @@ def make(
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
-def _key_line(text: str, table: str, key: str | None) -> int | None:
+def key_line(text: str, table: str, key: str | None) -> int | None:
     """Line of ``[table]`` (or of ``key`` inside it): good enough for hand-written files."""
     current = ""
     for number, line in enumerate(text.split("\n"), 1):
@@ -218,7 +218,7 @@ class _Reader:
 
     def fail(self, table: str, key: str | None, message: str) -> ConfigError:
         """An error naming the file, the line when found, and the dotted key."""
-        line = _key_line(self.text, table, key)
+        line = key_line(self.text, table, key)
         name = ".".join(part for part in (table, key) if part)
         return ConfigError(str(self.path), line, f"{name}: {message}")
 
@@ -256,8 +256,8 @@ class _Reader:
             raise self.fail(table, exc.key, exc.message) from None
 
 
-def read_file(path: Path, table: Iterable[Option[Any]] | None = None) -> dict[str, Any]:
-    """Option values set by one TOML file, by option name."""
+def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """A TOML file's text and data; a problem is a :class:`ConfigError` with its line."""
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:
@@ -273,6 +273,12 @@ def read_file(path: Path, table: Iterable[Option[Any]] | None = None) -> dict[st
         raise ConfigError(
             str(path), line, f"invalid TOML: {_TOML_LINE.sub('', message).strip()}"
         ) from None
+    return text, data
+
+
+def read_file(path: Path, table: Iterable[Option[Any]] | None = None) -> dict[str, Any]:
+    """Option values set by one TOML file, by option name."""
+    text, data = read_toml(path)
     return _Reader(path, text, options.table_or_all(table)).read(data)
 
 

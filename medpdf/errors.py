@@ -99,6 +99,10 @@ class BusyError(MedpdfError):
     """Another medpdf process holds the output folder (exit status 1)."""
 
 
+class ClusterError(MedpdfError):
+    """The Dask scheduler cannot be reached or was lost, or a worker differs (exit 1)."""
+
+
 class ConfigError(UsageError):
     """The config file (or a flag) holds a bad value: ``file:line: key: reason``, exit 2."""
 

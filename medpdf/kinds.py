@@ -264,6 +264,19 @@ def check_printer(value: str, fail: Fail) -> str:
     return name
 
 
+def check_scheduler(value: str, fail: Fail) -> str:
+    """A Dask scheduler address, ``tcp://HOST:PORT`` or ``tls://HOST:PORT`` (``HOST:PORT``: tcp)."""
+    address = value if "://" in value else f"tcp://{value}"
+    parts = urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None or parts.path:
+        raise fail(f"must be a scheduler address such as tcp://HOST:8786, not {show(value)}")
+    return address
+
+
 # -- paper: one table for stylesheet, CUPS media and label -----------------------
 
 

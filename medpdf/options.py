@@ -37,6 +37,7 @@ from medpdf.kinds import (
     check_printer,
     check_qr_url,
     check_record_folder,
+    check_scheduler,
 )
 
 T = TypeVar("T")
@@ -222,6 +223,15 @@ MEMORY_LIMIT: Option[float] = Option(
     flag="--memory-limit",
     commands=RENDER_COMMANDS,
 )
+SCHEDULER: Option[str | None] = Option(
+    "scheduler",
+    Text(check_scheduler, metavar="tcp://HOST:PORT"),
+    None,
+    "Dask scheduler to send renders to (needs medpdf[cluster]); none: worker processes here.",
+    toml=("build", "scheduler"),
+    flag="--scheduler",
+    commands=frozenset({"handouts", "booklet", "build"}),
+)
 HOST: Option[str] = Option(
     "host",
     Text(metavar="ADDRESS"),
@@ -360,6 +370,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     JOBS,
     TIME_LIMIT,
     MEMORY_LIMIT,
+    SCHEDULER,
     HOST,
     PORT,
     QUEUE,

@@ -20,7 +20,7 @@ from concurrent.futures import Future, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -150,8 +150,41 @@ def _describe(exc: BaseException, limits: Limits, seconds: float) -> str:
     return f"rendering failed: {message}"
 
 
+class Runner(Protocol):
+    """What builds submit their tasks through, whichever machines run them.
+
+    The default is :class:`RenderPool` on this machine; ``--scheduler`` swaps
+    in :class:`medpdf.cluster.DaskRunner`. Either way a task's exception, a
+    dead worker or a passed limit comes back as a :class:`Failure` outcome,
+    and outcomes come back as they finish so the caller records each at once.
+    """
+
+    @property
+    def limits(self) -> Limits:
+        """The bounds every task of this runner runs under."""
+        ...
+
+    def run(
+        self,
+        function: Callable[[T], R],
+        items: Iterable[T],
+        seconds: Callable[[T], float] | None = None,
+    ) -> Iterator[Outcome[T, R]]:
+        """Run ``function`` on every item; yield each outcome as soon as it is known."""
+        ...
+
+    def __enter__(self) -> Runner: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+
+#: Opens a runner under the given limits; each product opens its own (booklet
+#: chunks recycle workers sooner than handouts do).
+Runners = Callable[[Limits], Runner]
+
+
 class RenderPool:
-    """A bounded pool of spawn-started worker processes.
+    """A bounded pool of spawn-started worker processes: the default :class:`Runner`.
 
     Use as a context manager; :meth:`run` yields outcomes as tasks finish, so
     the caller can record each one at once (a build killed midway keeps what

@@ -328,7 +328,8 @@ NEW_BAD = [
     ),
     (
         "[build]\nworkers = 2\n",
-        "medpdf.toml:2: build.workers: unknown key (known: jobs, memory_limit, time_limit)",
+        "medpdf.toml:2: build.workers: unknown key "
+        "(known: jobs, memory_limit, scheduler, time_limit)",
     ),
     (
         '[station]\naddress = "x"\n',

@@ -28,6 +28,7 @@ from medpdf.build import catalog as catalogs
 from medpdf.build.outputs import locked_output
 from medpdf.build.render import RunContext
 from medpdf.errors import Diagnostic
+from medpdf.workers import RenderPool, Runners
 
 if TYPE_CHECKING:
     from medpdf.build.booklet import BookletReport
@@ -72,8 +73,12 @@ def run(
     booklet_target: Path | None,
     progress: Progress = _silent,
     on_catalog: Callable[[catalogs.Catalog], None] | None = None,
+    runners: Runners = RenderPool,
 ) -> RunReport:
-    """Lock the output folder, validate once, then build what was asked for."""
+    """Lock the output folder, validate once, then build what was asked for.
+
+    ``runners`` is where the renders run: the local pool unless a cluster is given.
+    """
     # The products are imported here, not at the top: any ``medpdf.build.*`` import runs
     # this package first, and the booklet's PDF stack (pikepdf) is not cheap to import.
     from medpdf.build.booklet import build_booklet
@@ -88,8 +93,10 @@ def run(
         made_handouts = made_booklet = None
         if handouts:
             with progress("handouts", len(catalog.entries)) as advance:
-                made_handouts = build_handouts(catalog, context, store, advance)
+                made_handouts = build_handouts(catalog, context, store, advance, runners)
         if booklet_target is not None:
             with progress("booklet", len(catalog.entries)) as advance:
-                made_booklet = build_booklet(catalog, context, store, booklet_target, advance)
+                made_booklet = build_booklet(
+                    catalog, context, store, booklet_target, advance, runners
+                )
     return RunReport(catalog.errors, made_handouts, made_booklet)

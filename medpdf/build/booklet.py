@@ -33,13 +33,21 @@ from medpdf import templating
 from medpdf.build.catalog import Catalog, Entry
 from medpdf.build.handouts import refusal_warnings
 from medpdf.build.outputs import sweep_stale_temps, write_atomic, write_atomic_with
-from medpdf.build.render import EntriesJob, FrontJob, Rendered, RunContext, entries_task, front_task
+from medpdf.build.render import (
+    EntriesJob,
+    FrontJob,
+    Pdf,
+    Rendered,
+    RunContext,
+    entries_task,
+    front_task,
+)
 from medpdf.cache import Cache, digest_of
 from medpdf.errors import Diagnostic, Level, MedpdfError, sort_key
 from medpdf.options import CLINIC, LANG, LARGE_PRINT
 from medpdf.pdf.assemble import BookletMeta, Placed, assemble
 from medpdf.sources import Source
-from medpdf.workers import Failure, RenderPool
+from medpdf.workers import Failure, RenderPool, Runner, Runners
 
 LOGGER = logging.getLogger(__name__)
 
@@ -135,23 +143,26 @@ class BookletReport:
         return sum(1 for d in self.problems if d.is_error)
 
 
-def _entries_job(chunk: Chunk, context: RunContext, store: Cache) -> EntriesJob:
+def _entries_job(chunk: Chunk, context: RunContext) -> EntriesJob:
     letters = tuple(
         chunk.letter if chunk.opens_letter and index == 0 else ""
         for index in range(len(chunk.sources))
     )
-    return EntriesJob(chunk.sources, letters, context, store.blob_path(chunk.key))
+    return EntriesJob(chunk.sources, letters, context, chunk.key)
 
 
-def _record(store: Cache, key: str, result: Rendered) -> None:
+def _keep(store: Cache, key: str, made: Pdf) -> Rendered:
+    """Write a part that came back from a worker into the cache's blobs, and record it."""
+    result = made.write(store.blob_path(key))
     store.record_blob(key, result.sha256, {"pages": list(result.page_counts)})
+    return result
 
 
 def _lay_out_chunks(
     chunks: list[Chunk],
     context: RunContext,
     store: Cache,
-    pool: RenderPool,
+    pool: Runner,
     problems: list[Diagnostic],
     progress: Callable[[int], None] | None,
 ) -> tuple[dict[str, tuple[int, ...]], list[Chunk], int]:
@@ -174,15 +185,15 @@ def _lay_out_chunks(
     replaced: dict[str, list[Chunk]] = {}
     seconds = pool.limits.seconds
     for attempt in range(2):
-        by_target = {store.blob_path(c.key): c for c in todo}
-        jobs = [_entries_job(c, context, store) for c in todo]
+        by_key = {c.key: c for c in todo}
+        jobs = [_entries_job(c, context) for c in todo]
         retry: list[Chunk] = []
         for outcome in pool.run(entries_task, jobs, seconds=lambda j: seconds * len(j.sources)):
-            chunk = by_target[outcome.item.target]
-            result = outcome.result
-            if isinstance(result, Rendered):
+            chunk = by_key[outcome.item.key]
+            made = outcome.result
+            if isinstance(made, Pdf):
                 laid_out += 1
-                _record(store, chunk.key, result)
+                result = _keep(store, chunk.key, made)
                 counts[chunk.key] = result.page_counts
                 problems += refusal_warnings(chunk.sources[0].display_path, result.refused_urls)
                 if progress is not None:
@@ -197,7 +208,7 @@ def _lay_out_chunks(
                 retry.extend(singles)
             else:
                 path = chunk.sources[0].display_path
-                problems.append(Diagnostic(path, None, Level.ERROR, result.message))
+                problems.append(Diagnostic(path, None, Level.ERROR, made.message))
                 if progress is not None:
                     progress(len(chunk.sources))
         todo = retry
@@ -245,7 +256,7 @@ def _contents_guess(group: templating.TocGroup) -> int:
 
 
 def _lay_out_front(
-    placed: Sequence[Placed], context: RunContext, store: Cache, pool: RenderPool
+    placed: Sequence[Placed], context: RunContext, store: Cache, pool: Runner
 ) -> tuple[list[str], int]:
     """Lay out cover and contents until the contents' length agrees with the numbers it prints.
 
@@ -263,10 +274,10 @@ def _lay_out_front(
     # A letter's contents can run to dozens of pages: more time than one handout.
     seconds = pool.limits.seconds * 4
     for _ in range(4):
-        # Targets are set once the keys are known; a job's key does not depend on it.
-        jobs = [FrontJob("cover", (), False, info, context, Path())]
+        # Keys are set once known; a job's key does not depend on the job's own key field.
+        jobs = [FrontJob("cover", (), False, info, context, "")]
         for index, group in enumerate(_toc(placed, front_pages)):
-            jobs.append(FrontJob("contents", (group,), index == 0, info, context, Path()))
+            jobs.append(FrontJob("contents", (group,), index == 0, info, context, ""))
         keys = [
             digest_of(
                 "front", context.fingerprint, job.part, repr(job.toc), str(job.first), repr(info)
@@ -280,15 +291,14 @@ def _lay_out_front(
             if extra is not None:
                 pages[key] = int(extra["pages"][0])
             else:
-                todo.append(replace(job, target=store.blob_path(key)))
+                todo.append(replace(job, key=key))
         for outcome in pool.run(front_task, todo, seconds=lambda _: seconds):
             if isinstance(outcome.result, Failure):
                 raise MedpdfError(
                     f"booklet: laying out the front pages failed: {outcome.result.message}"
                 )
-            key = outcome.item.target.stem
-            _record(store, key, outcome.result)
-            pages[key] = outcome.result.page_counts[0]
+            key = outcome.item.key
+            pages[key] = _keep(store, key, outcome.result).page_counts[0]
         actual = sum(pages[key] for key in keys)
         if actual == front_pages:
             store.remember("booklet-front-pages", str(actual))
@@ -329,6 +339,7 @@ def build_booklet(
     store: Cache,
     target: Path,
     progress: Callable[[int], None] | None = None,
+    runners: Runners = RenderPool,
 ) -> BookletReport:
     """Build the booklet of every valid monograph, reusing cached chunks.
 
@@ -347,7 +358,7 @@ def build_booklet(
     # A chunk is ~24 handouts' worth of layout: recycle workers after fewer tasks.
     limits = context.limits
     chunk_limits = replace(limits, tasks_per_worker=max(1, limits.tasks_per_worker // 5))
-    with RenderPool(chunk_limits) as pool:
+    with runners(chunk_limits) as pool:
         counts, used, laid_out = _lay_out_chunks(chunks, context, store, pool, problems, progress)
         LOGGER.info(
             "booklet: %d of %d chunks laid out (%.1f s)",

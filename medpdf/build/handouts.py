@@ -18,11 +18,11 @@ from pathlib import Path
 
 from medpdf.build.catalog import Catalog
 from medpdf.build.outputs import sweep_stale_temps
-from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_task
+from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_pdf
 from medpdf.cache import Cache
 from medpdf.errors import DiagnosedError, Diagnostic, Level, RenderError, UsageError, sort_key
 from medpdf.sources import Source
-from medpdf.workers import Failure, RenderPool, run_here
+from medpdf.workers import Failure, RenderPool, Runners, run_here
 
 
 def refusal_warnings(path: str, urls: Iterable[str]) -> list[Diagnostic]:
@@ -67,11 +67,13 @@ def build_handouts(
     context: RunContext,
     store: Cache,
     progress: Callable[[int], None] | None = None,
+    runners: Runners = RenderPool,
 ) -> BuildReport:
-    """Render every handout whose inputs changed, in worker processes.
+    """Render every handout whose inputs changed, on the workers ``runners`` opens.
 
-    Results are recorded in the cache as each one finishes, so a build killed
-    midway keeps the work it completed; a failure never stops the rest.
+    Each PDF comes back to this process, which writes it atomically and records
+    it in the cache as it arrives, so a build killed midway keeps the work it
+    completed; a failure never stops the rest.
     """
     started = time.perf_counter()
     folder = context.config.handouts_dir
@@ -96,13 +98,14 @@ def build_handouts(
     built: list[Path] = []
     problems: list[Diagnostic] = []
     if jobs:
-        with RenderPool(context.limits) as pool:
-            for outcome in pool.run(handout_task, [job for job, _ in jobs]):
-                job, result = outcome.item, outcome.result
+        with runners(context.limits) as runner:
+            for outcome in runner.run(handout_pdf, [job for job, _ in jobs]):
+                job, made = outcome.item, outcome.result
                 path = job.source.display_path
-                if isinstance(result, Failure):
-                    problems.append(Diagnostic(path, None, Level.ERROR, result.message))
+                if isinstance(made, Failure):
+                    problems.append(Diagnostic(path, None, Level.ERROR, made.message))
                 else:
+                    result = made.write(job.target)
                     _record(store, job, keys[id(job)], result)
                     built.append(job.target)
                     pages += result.pages
@@ -166,11 +169,12 @@ def render_one(
             if done is not None and done.get("printed") == today:
                 return OneHandout(int(done.get("pages", 0)), (), reused=True)
     job = HandoutJob(source, context, target, also)
-    result = run_here(handout_task, job, context.limits)
-    if isinstance(result, Failure):
-        if result.diagnostic is not None:
-            raise DiagnosedError(result.diagnostic)
-        raise RenderError(source.display_path, result.message)
+    made = run_here(handout_pdf, job, context.limits)
+    if isinstance(made, Failure):
+        if made.diagnostic is not None:
+            raise DiagnosedError(made.diagnostic)
+        raise RenderError(source.display_path, made.message)
+    result = made.write(target)
     if cached:
         with _optional_cache(folder, create=True) as store:
             if store is not None:

@@ -61,7 +61,7 @@ def handout_key(source: Source, context: RunContext, also: Source | None = None)
 
 @dataclass(frozen=True)
 class Rendered:
-    """What a task reports back for a PDF it wrote."""
+    """What was written for one PDF: enough to record it in the cache."""
 
     page_counts: tuple[int, ...]
     refused_urls: tuple[str, ...]
@@ -73,16 +73,37 @@ class Rendered:
         return sum(self.page_counts)
 
 
-def _written(
-    target: Path, data: bytes, counts: tuple[int, ...], refused: tuple[str, ...]
-) -> Rendered:
-    write_atomic(target, data)
-    return Rendered(counts, refused, hashlib.sha256(data).hexdigest())
+@dataclass(frozen=True)
+class Pdf:
+    """A PDF a task made, on its way back to the one process that writes ``output/``.
+
+    Tasks return bytes rather than write files, so a task can run on a machine
+    that has no access to the output folder (a Dask worker) and the client
+    still writes every file atomically itself.
+    """
+
+    data: bytes
+    page_counts: tuple[int, ...]
+    refused_urls: tuple[str, ...]
+
+    @property
+    def pages(self) -> int:
+        """Pages in all."""
+        return sum(self.page_counts)
+
+    def write(self, target: Path) -> Rendered:
+        """Write the PDF atomically at ``target``."""
+        write_atomic(target, self.data)
+        return Rendered(self.page_counts, self.refused_urls, hashlib.sha256(self.data).hexdigest())
 
 
 @dataclass(frozen=True)
 class HandoutJob:
-    """One handout to render: everything it needs, picklable."""
+    """One handout to render: everything it needs, picklable.
+
+    ``target`` is where the client writes it; a task never opens it (except
+    :func:`handout_task`, which the station runs on its own machine).
+    """
 
     source: Source
     context: RunContext
@@ -91,28 +112,33 @@ class HandoutJob:
     also: Source | None = None
 
 
-def handout_task(job: HandoutJob) -> Rendered:
-    """Parse, render and write one handout."""
+def handout_pdf(job: HandoutJob) -> Pdf:
+    """Parse and render one handout."""
     from medpdf.pdf import render  # a worker imports WeasyPrint; `check` never does
 
     also = model.build(job.also) if job.also is not None else None
     html = templating.monograph_html(model.build(job.source), job.context.config, also=also)
     result = render.render(html, job.context.config.resources)
-    return _written(job.target, result.data, (result.page_count,), result.refused_urls)
+    return Pdf(result.data, (result.page_count,), result.refused_urls)
+
+
+def handout_task(job: HandoutJob) -> Rendered:
+    """Render one handout and write it at its target (the station's shelf, same machine)."""
+    return handout_pdf(job).write(job.target)
 
 
 @dataclass(frozen=True)
 class EntriesJob:
-    """Booklet entries laid out together and written as one PDF (a chunk)."""
+    """Booklet entries laid out together as one PDF (a chunk)."""
 
     sources: tuple[Source, ...]
     #: The letter each entry opens ("" for none), one per source.
     letters: tuple[str, ...]
     context: RunContext
-    target: Path
+    key: str
 
 
-def entries_task(job: EntriesJob) -> Rendered:
+def entries_task(job: EntriesJob) -> Pdf:
     """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF."""
     from medpdf.pdf import render
 
@@ -122,7 +148,7 @@ def entries_task(job: EntriesJob) -> Rendered:
         for source, letter in zip(job.sources, job.letters, strict=True)
     ]
     result = render.render_combined(htmls, config.resources)
-    return _written(job.target, result.data, result.page_counts, result.refused_urls)
+    return Pdf(result.data, result.page_counts, result.refused_urls)
 
 
 @dataclass(frozen=True)
@@ -134,17 +160,17 @@ class FrontJob:
     first: bool
     info: templating.BookletInfo
     context: RunContext
-    target: Path
+    key: str
 
 
-def front_task(job: FrontJob) -> Rendered:
-    """Lay out one front part and write its PDF."""
+def front_task(job: FrontJob) -> Pdf:
+    """Lay out one front part."""
     from medpdf.pdf import render
 
     config = job.context.config
     html = templating.render_booklet_front(job.part, job.toc, job.first, job.info, config)
     result = render.render_combined([html], config.resources, contents=job.part == "contents")
-    return _written(job.target, result.data, result.page_counts, result.refused_urls)
+    return Pdf(result.data, result.page_counts, result.refused_urls)
 
 
 def warm_up(_: object) -> None:

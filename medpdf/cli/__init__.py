@@ -179,25 +179,13 @@ def print_command(
     )
 
 
-def _build(settings: config.Config, handouts: bool, booklet_target: Path | None) -> None:
-    """Run a batch build, print what it found and did, exit 1 if any monograph failed."""
-    from medpdf import build
-
-    def catalog_found(found: Any) -> None:
-        print_diagnostics(found.errors)
-
-    report = build.run(
-        build.render.RunContext.of(settings),
-        handouts=handouts,
-        booklet_target=booklet_target,
-        progress=progress,
-        on_catalog=catalog_found,
-    )
+def _report(settings: config.Config, report: Any, label: str) -> list[str]:
+    """Print one build's problems and summary lines; the files it left out."""
     errors = len(report.catalog_errors)
     if (made := report.handouts) is not None:
         print_diagnostics(made.problems)
         click.echo(
-            f"handouts: {len(made.built)} built, {made.unchanged} unchanged, "
+            f"{label}handouts: {len(made.built)} built, {made.unchanged} unchanged, "
             f"{made.removed} removed ({made.pages} pages) in {settings.handouts_dir} "
             f"in {made.seconds:.1f} s; {errors + made.failed} monographs failed",
             err=True,
@@ -205,15 +193,54 @@ def _build(settings: config.Config, handouts: bool, booklet_target: Path | None)
     if (book := report.booklet) is not None:
         print_diagnostics(book.problems)
         click.echo(
-            f"booklet: {book.monographs} monographs, {book.pages} pages in "
+            f"{label}booklet: {book.monographs} monographs, {book.pages} pages in "
             f"{book.target or '(nothing to put in it)'} in {book.seconds:.1f} s "
             f"({book.chunks_laid_out} chunks laid out, {book.chunks_reused} reused); "
             f"{errors + book.failed} monographs left out",
             err=True,
         )
-    if failed := report.failed_files:
-        more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
-        click.echo(f"left out: {', '.join(failed[:10])}{more}", err=True)
+    failed: list[str] = report.failed_files
+    return failed
+
+
+def _build(
+    settings: config.Config,
+    handouts: bool,
+    booklet_target: Path | None,
+    variants_file: Path | None = None,
+) -> None:
+    """Run a batch build (once, or once per variant), print what it found and did.
+
+    Exits 1 if any monograph failed. The renders run on the local pool, or on
+    the Dask cluster that ``--scheduler`` names (one connection for the run).
+    """
+    from medpdf import build, cluster, variants
+
+    runs = [("", settings, booklet_target)]
+    if variants_file is not None:
+        chosen = [v.apply(settings) for v in variants.load(variants_file)]
+        runs = [(f"{c.output_dir.name}: ", c, c.booklet_path) for c in chosen]
+
+    def catalog_found(found: Any) -> None:
+        print_diagnostics(found.errors)
+
+    failed: set[str] = set()
+    with cluster.runners_for(settings) as runners:
+        for index, (label, run_settings, target) in enumerate(runs):
+            report = build.run(
+                build.render.RunContext.of(run_settings),
+                handouts=handouts,
+                booklet_target=target,
+                progress=progress,
+                # Every variant reads the same collection: its errors are printed once.
+                on_catalog=catalog_found if index == 0 else None,
+                runners=runners,
+            )
+            failed.update(_report(run_settings, report, label))
+    if failed:
+        listed = sorted(failed)
+        more = f" and {len(listed) - 10} more" if len(listed) > 10 else ""
+        click.echo(f"left out: {', '.join(listed[:10])}{more}", err=True)
         sys.exit(1)
 
 
@@ -244,12 +271,22 @@ def booklet_command(
 @cli.command(name="build")
 @content_option
 @config_option
+@click.option(
+    "--variants",
+    "variants_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="TOML file of named variants (options or a matrix): each is built into "
+    "<output>/<variant>/ with its own cache.",
+)
 @table_options("build")
 @friendly_errors
-def build_command(content_dir: Path, config_file: Path | None, **given: Any) -> None:
+def build_command(
+    content_dir: Path, config_file: Path | None, variants_file: Path | None, **given: Any
+) -> None:
     """Check the collection, then render every handout and the booklet."""
     settings = load_settings("build", config_file, content_dir, given)
-    _build(settings, True, settings.booklet_path)
+    _build(settings, True, settings.booklet_path, variants_file)
 
 
 @cli.command()
