@@ -25,6 +25,7 @@ from medpdf.cli.flags import (
     config_option,
     configure_logging,
     content_option,
+    copies_option,
     friendly_errors,
     load_settings,
     output_option,
@@ -36,7 +37,7 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import ALSO, HOST, LANG, MAX_GRADE, PAPER, PRINTER
+from medpdf.options import ALSO, HOST, LANG, MAX_GRADE, PRINTER
 
 # -- commands ----------------------------------------------------------------------
 
@@ -118,13 +119,7 @@ def handout(
 
 @cli.command(name="print")
 @click.argument("names", nargs=-1, required=True)
-@click.option(
-    "--copies",
-    type=click.IntRange(min=1, max=100),
-    default=1,
-    show_default=True,
-    help="Copies to print.",
-)
+@copies_option
 @content_option
 @config_option
 @table_options("print")
@@ -160,17 +155,15 @@ def print_command(
         made = handouts.render_one(source, context, target, cached=False, also=also)
         for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
             click.echo(warning.format(), err=True)
-        paper = settings[PAPER]
-        _, job = record.send(
+        job = record.print_made(
+            settings,
             kept,
-            target.read_bytes(),
+            target,
             [record.Drug.of(monograph)],
-            record.recorded_options(settings.settings),
-            lambda: printing.submit(target, destination, title=title, copies=copies, paper=paper),
-            via="cli",
-            day=settings.printed,
-            copies=copies,
             printer=destination,
+            title=title,
+            copies=copies,
+            via="cli",
         )
     copies_note = f", {job.copies} copies" if job.copies > 1 else ""
     click.echo(

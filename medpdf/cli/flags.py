@@ -106,6 +106,15 @@ config_option = click.option(
 )
 
 
+copies_option = click.option(
+    "--copies",
+    type=click.IntRange(min=1, max=100),
+    default=1,
+    show_default=True,
+    help="Copies to print.",
+)
+
+
 def output_option(default: str) -> Callable[[F], F]:
     """``-o/--output`` for the commands that write one PDF."""
     return click.option(

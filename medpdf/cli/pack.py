@@ -84,7 +84,7 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
     from medpdf import model, packlist, printing, record
     from medpdf.build import handouts, render
     from medpdf.build import pack as packs
-    from medpdf.options import PAPER, PRINTER
+    from medpdf.options import PRINTER
 
     request = packlist.from_flags(names, (), ())
     # Unknown names, the printer and the record are checked before anything is rendered.
@@ -97,19 +97,15 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
         for warning in handouts.refusal_warnings("medication pack", made.refused_urls):
             click.echo(warning.format(), err=True)
         title = printing.job_title("My medicines: " + ", ".join(made.titles))
-        paper = settings[PAPER]
-        _, job = record.send(
+        job = record.print_made(
+            settings,
             kept,
-            made.target.read_bytes(),
+            made.target,
             drugs,
-            record.recorded_options(settings.settings),
-            lambda: printing.submit(
-                made.target, destination, title=title, copies=copies, paper=paper
-            ),
-            via="pack",
-            day=settings.printed,
-            copies=copies,
             printer=destination,
+            title=title,
+            copies=copies,
+            via="pack",
         )
     copies_note = f", {job.copies} copies" if job.copies > 1 else ""
     click.echo(

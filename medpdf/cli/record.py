@@ -15,7 +15,13 @@ from typing import Any
 import click
 
 from medpdf import printing
-from medpdf.cli.flags import config_option, friendly_errors, load_settings, table_options
+from medpdf.cli.flags import (
+    config_option,
+    copies_option,
+    friendly_errors,
+    load_settings,
+    table_options,
+)
 from medpdf.errors import UsageError
 from medpdf.options import PRINTER
 
@@ -58,13 +64,7 @@ def history(name: str | None, since: str | None, as_json: bool, config_file: Pat
     default=None,
     help="Write the kept PDF to this file instead of printing it.",
 )
-@click.option(
-    "--copies",
-    type=click.IntRange(min=1, max=100),
-    default=1,
-    show_default=True,
-    help="Copies to print.",
-)
+@copies_option
 @config_option
 @table_options("reprint")
 @friendly_errors

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from medpdf.config import Config
 from medpdf.errors import PrintError
-from medpdf.options import KEEP_DAYS, RECORD_FOLDER
-from medpdf.printing import PrintJob
+from medpdf.options import KEEP_DAYS, PAPER, RECORD_FOLDER
+from medpdf.printing import PrintJob, submit
 from medpdf.record.entries import (
     ACTIONS,
     OPENED,
@@ -142,3 +142,30 @@ def send(
         raise
     kept.set_job(entry.id, job.job_id)
     return entry, job
+
+
+def print_made(
+    config: Config,
+    kept: Record,
+    pdf: Path,
+    drugs: Sequence[Drug],
+    *,
+    printer: str,
+    title: str,
+    copies: int,
+    via: str,
+) -> PrintJob:
+    """Print a PDF just made with ``config`` (a handout, a pack), recorded with its options."""
+    paper = config[PAPER]
+    _, job = send(
+        kept,
+        pdf.read_bytes(),
+        drugs,
+        recorded_options(config.settings),
+        lambda: submit(pdf, printer, title=title, copies=copies, paper=paper),
+        via=via,
+        day=config.printed,
+        copies=copies,
+        printer=printer,
+    )
+    return job
