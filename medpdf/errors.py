@@ -117,3 +117,11 @@ class PrintError(MedpdfError):
 
 class PrinterChoiceError(UsageError):
     """No printer of that name, or none given and no default: a bad command line (exit 2)."""
+
+
+class ListedUsageError(UsageError):
+    """Several bad names in one list (a formulary): one ``path:line: error:`` line each."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("; ".join(d.format() for d in self.diagnostics))

@@ -28,6 +28,8 @@ from medpdf.kinds import (
     Clinic,
     ClinicInfo,
     Fail,
+    Formulary,
+    FormularyList,
     Kind,
     Number,
     Text,
@@ -148,6 +150,26 @@ CLINIC: Option[ClinicInfo | None] = Option(
     toml=("clinic", None),
     invalidates=Invalidates.OUTPUT,
 )
+FORMULARY: Option[FormularyList | None] = Option(
+    "formulary",
+    Formulary(),
+    None,
+    "Build the booklet of only the monographs named in FILE "
+    "(one slug or title a line, # comments); none: every monograph.",
+    toml=("formulary", "names"),
+    flag="--only",
+    commands=frozenset({"booklet", "build"}),
+)
+VOLUME_PAGES: Option[float | None] = Option(
+    "volume_pages",
+    Number(8, whole=True),
+    None,
+    "Split the booklet into bound volumes of at most N pages (booklet-vol01.pdf, ...), "
+    "cut between monographs; none: one booklet.",
+    toml=("booklet", "volume_pages"),
+    flag="--volume-pages",
+    commands=frozenset({"booklet", "build"}),
+)
 MAX_GRADE: Option[float] = Option(
     "max_grade",
     Number(1, 20),
@@ -239,6 +261,8 @@ OPTIONS: tuple[Option[Any], ...] = (
     PATIENT_FIELDS,
     QR_URL,
     CLINIC,
+    FORMULARY,
+    VOLUME_PAGES,
     MAX_GRADE,
     PRINTER,
     JOBS,

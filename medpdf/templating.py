@@ -207,11 +207,55 @@ class TocGroup:
 
 @dataclass(frozen=True)
 class BookletInfo:
-    """What the booklet's cover says about it."""
+    """What the booklet's (or a volume's) cover says about it."""
 
     title: str
     clinic: str | None
     count: int
+    #: Volume number and count; 0 for a booklet in one volume.
+    volume: int = 0
+    volumes: int = 0
+    #: The volume's range of monographs: "Cefaclor – Dexamethasone".
+    span: str = ""
+
+
+@dataclass(frozen=True)
+class VolumeLine:
+    """One line of the master contents in volume 1: a volume and its range."""
+
+    number: int
+    span: str
+    file_name: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One monograph under an ingredient of the index: where it starts."""
+
+    slug: str
+    title: str
+    page: int
+    #: Volume number, or 0 for a booklet in one volume.
+    volume: int = 0
+    #: False when the monograph is in another file (another volume): no link.
+    linked: bool = True
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One ingredient and every monograph that contains it, alphabetical by title."""
+
+    key: str
+    name: str
+    refs: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class IndexGroup:
+    """The index entries under one letter."""
+
+    letter: str
+    entries: tuple[IndexEntry, ...]
 
 
 def render_booklet_front(
@@ -220,10 +264,29 @@ def render_booklet_front(
     first: bool,
     info: BookletInfo,
     config: Config,
+    volumes: tuple[VolumeLine, ...] = (),
 ) -> str:
-    """One part of the booklet's front pages: ``cover``, or ``contents`` of one letter."""
+    """One part of the booklet's front pages: ``cover``, or ``contents`` of one letter.
+
+    ``volumes`` (volume 1 of a booklet in volumes) adds the master contents to the cover part.
+    """
     template = environment(config.resources.templates).get_template("booklet-front.html.j2")
     page = page_options(config, dated=False)
     return template.render(
-        part=part, toc=toc, first=first, booklet=info, page=page, link=CROSS_DOCUMENT_SCHEME
+        part=part,
+        toc=toc,
+        first=first,
+        booklet=info,
+        page=page,
+        link=CROSS_DOCUMENT_SCHEME,
+        volumes=volumes,
+    )
+
+
+def render_booklet_index(group: IndexGroup, first: bool, info: BookletInfo, config: Config) -> str:
+    """One letter of the ingredient index at the back of the booklet (or of its last volume)."""
+    template = environment(config.resources.templates).get_template("booklet-index.html.j2")
+    page = page_options(config, dated=False)
+    return template.render(
+        group=group, first=first, booklet=info, page=page, link=CROSS_DOCUMENT_SCHEME
     )

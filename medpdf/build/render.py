@@ -63,6 +63,8 @@ class Rendered:
     page_counts: tuple[int, ...]
     refused_urls: tuple[str, ...]
     sha256: str
+    #: Booklet entries: each monograph's ingredients, from the model (for the index).
+    ingredients: tuple[tuple[str, ...], ...] = ()
 
     @property
     def pages(self) -> int:
@@ -71,10 +73,14 @@ class Rendered:
 
 
 def _written(
-    target: Path, data: bytes, counts: tuple[int, ...], refused: tuple[str, ...]
+    target: Path,
+    data: bytes,
+    counts: tuple[int, ...],
+    refused: tuple[str, ...],
+    ingredients: tuple[tuple[str, ...], ...] = (),
 ) -> Rendered:
     write_atomic(target, data)
-    return Rendered(counts, refused, hashlib.sha256(data).hexdigest())
+    return Rendered(counts, refused, hashlib.sha256(data).hexdigest(), ingredients)
 
 
 @dataclass(frozen=True)
@@ -108,15 +114,18 @@ class EntriesJob:
 
 def entries_task(job: EntriesJob) -> Rendered:
     """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF."""
+    from medpdf.build.index import ingredients_of
     from medpdf.pdf import render
 
     config = job.context.config
+    monographs = [model.build(source) for source in job.sources]
     htmls = [
-        templating.monograph_html(model.build(source), config, booklet_letter=letter)
-        for source, letter in zip(job.sources, job.letters, strict=True)
+        templating.monograph_html(monograph, config, booklet_letter=letter)
+        for monograph, letter in zip(monographs, job.letters, strict=True)
     ]
     result = render.render_combined(htmls, config.resources)
-    return _written(job.target, result.data, result.page_counts, result.refused_urls)
+    found = tuple(ingredients_of(m) for m in monographs)
+    return _written(job.target, result.data, result.page_counts, result.refused_urls, found)
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,8 @@ class FrontJob:
     info: templating.BookletInfo
     context: RunContext
     target: Path
+    #: Volume 1 of a booklet in volumes: the master contents, on the cover part.
+    volumes: tuple[templating.VolumeLine, ...] = ()
 
 
 def front_task(job: FrontJob) -> Rendered:
@@ -136,7 +147,30 @@ def front_task(job: FrontJob) -> Rendered:
     from medpdf.pdf import render
 
     config = job.context.config
-    html = templating.render_booklet_front(job.part, job.toc, job.first, job.info, config)
+    html = templating.render_booklet_front(
+        job.part, job.toc, job.first, job.info, config, job.volumes
+    )
+    result = render.render_combined([html], config.resources)
+    return _written(job.target, result.data, result.page_counts, result.refused_urls)
+
+
+@dataclass(frozen=True)
+class IndexJob:
+    """One letter of the booklet's ingredient index (page numbers already known)."""
+
+    group: templating.IndexGroup
+    first: bool
+    info: templating.BookletInfo
+    context: RunContext
+    target: Path
+
+
+def index_task(job: IndexJob) -> Rendered:
+    """Lay out one letter of the ingredient index and write its PDF."""
+    from medpdf.pdf import render
+
+    config = job.context.config
+    html = templating.render_booklet_index(job.group, job.first, job.info, config)
     result = render.render_combined([html], config.resources)
     return _written(job.target, result.data, result.page_counts, result.refused_urls)
 

@@ -46,11 +46,13 @@ def assemble(
     meta: BookletMeta,
     write: Callable[[Path, Callable[[BinaryIO], object]], None],
     target: Path,
+    back_pages: int = 0,
 ) -> int:
     """Merge ``parts``, overlay the stamp, link and outline; ``write`` puts it at ``target``.
 
     ``stamp_for`` gets the size of every merged page and returns a PDF with one
-    stamp page for each (the caller draws or reuses it). Returns the page count.
+    stamp page for each (the caller draws or reuses it). The last ``back_pages``
+    (the ingredient index) are linked like the contents. Returns the page count.
     """
     import pikepdf
 
@@ -82,7 +84,7 @@ def assemble(
         return pikepdf.Array([page_objs[index], pikepdf.Name.Fit])
 
     start = {item.slug: front_pages + item.first_page for item in placed}
-    for index in range(front_pages):
+    for index in [*range(front_pages), *range(total - back_pages, total)]:
         for annot in page_objs[index].get("/Annots", []):
             action = annot.get("/A")
             uri = str(action.get("/URI", "")) if action is not None else ""
@@ -100,6 +102,10 @@ def assemble(
                 outline.root.append(letter_item)
             letter_item.children.append(
                 pikepdf.OutlineItem(item.title, destination(start[item.slug]))
+            )
+        if back_pages:
+            outline.root.append(
+                pikepdf.OutlineItem("Ingredient index", destination(total - back_pages))
             )
 
     booklet.Root.Lang = pikepdf.String(meta.lang)
