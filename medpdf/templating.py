@@ -215,7 +215,7 @@ class BookletInfo:
     #: Volume number and count; 0 for a booklet in one volume.
     volume: int = 0
     volumes: int = 0
-    #: The volume's range of monographs: "Cefaclor – Dexamethasone".
+    #: The volume's range of monographs: "Cefaclor - Dexamethasone" (en dash).
     span: str = ""
 
 
@@ -283,10 +283,12 @@ def render_booklet_front(
     )
 
 
-def render_booklet_index(group: IndexGroup, first: bool, info: BookletInfo, config: Config) -> str:
-    """One letter of the ingredient index at the back of the booklet (or of its last volume)."""
+def render_booklet_index(
+    groups: tuple[IndexGroup, ...], first: bool, info: BookletInfo, config: Config
+) -> str:
+    """Letters of the ingredient index at the back of the booklet (or of its last volume)."""
     template = environment(config.resources.templates).get_template("booklet-index.html.j2")
     page = page_options(config, dated=False)
     return template.render(
-        group=group, first=first, booklet=info, page=page, link=CROSS_DOCUMENT_SCHEME
+        groups=groups, first=first, booklet=info, page=page, link=CROSS_DOCUMENT_SCHEME
     )

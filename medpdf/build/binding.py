@@ -43,6 +43,8 @@ from medpdf.workers import Failure, RenderPool
 LOGGER = logging.getLogger(__name__)
 
 BOOKLET_TITLE = "Drug reference booklet"
+#: Index lines in one laid-out part (about five pages).
+INDEX_PART_LINES = 5 * LINES_PER_PAGE
 
 
 def record(store: Cache, key: str, result: Rendered) -> None:
@@ -151,10 +153,23 @@ def lay_out_index(
     store: Cache,
     pool: RenderPool,
 ) -> tuple[list[str], int]:
-    """Lay out the ingredient index, one letter per part; keys and page count."""
-    jobs = [IndexJob(group, i == 0, info, context, Path()) for i, group in enumerate(groups)]
+    """Lay out the ingredient index in parts of a few pages each; keys and page count.
+
+    A part holds whole letters, at least :data:`INDEX_PART_LINES` lines unless it
+    is the last: small booklets get a compact index, big ones parts to lay out in
+    parallel, and an edit re-lays out only the parts whose numbers moved.
+    """
+    parts: list[list[templating.IndexGroup]] = [[]]
+    lines = 0
+    for group in groups:
+        if lines >= INDEX_PART_LINES:
+            parts.append([])
+            lines = 0
+        parts[-1].append(group)
+        lines += ingredient_index.lines_of(group)
+    jobs = [IndexJob(tuple(part), i == 0, info, context, Path()) for i, part in enumerate(parts)]
     keys = [
-        digest_of("index", context.fingerprint, repr(job.group), str(job.first), repr(info))
+        digest_of("index", context.fingerprint, repr(job.groups), str(job.first), repr(info))
         for job in jobs
     ]
     pages = _run_parts(jobs, keys, index_task, store, pool)
@@ -259,7 +274,8 @@ def index_estimate(listed: Sequence[ingredient_index.Listed]) -> int:
     """Pages the index will take, from its line count (before page numbers are known)."""
     rough = {item.slug: templating.Ref(item.slug, item.title, 0) for item in listed}
     groups = ingredient_index.build_index(listed, rough)
-    return sum(_guess(ingredient_index.lines_of(g)) for g in groups)
+    lines = sum(ingredient_index.lines_of(g) + 2 for g in groups)
+    return _guess(lines) + len(groups) // 10
 
 
 def bind(

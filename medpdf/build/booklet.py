@@ -298,7 +298,5 @@ def build_booklet(
         len(used) - laid_out,
         tuple(problems),
         time.perf_counter() - started,
-        tuple(path for path, _ in bound.files)
-        if len(bound.files) > 1 or books[0].volume.number
-        else (),
+        tuple(path for path, _ in bound.files) if books[0].volume.number else (),
     )

@@ -26,9 +26,10 @@ How names are judged the same (the index key, :func:`name_key`)
     editor's call. ``medpdf check --report`` lists such near-duplicates
     (:func:`near_duplicates`) so they can be written one way.
 
-The printed name of an entry is its most frequent spelling (ties: the first
-in alphabetical order). Entries are alphabetical by key and grouped by
-letter like the contents; a monograph is listed under an ingredient once.
+The printed name of an entry is its most frequent spelling (ties: the one
+with fewest spaces, then the first in alphabetical order). Entries are
+alphabetical by key and grouped by letter like the contents; a monograph is
+listed under an ingredient once.
 """
 
 from __future__ import annotations
@@ -113,6 +114,11 @@ def _order(key: str) -> tuple[bool, str]:
     return (letter_of_key(key) == "#", key)
 
 
+def _preference(name: str, counts: Counter[str]) -> tuple[int, int, str]:
+    # The most frequent spelling; on a tie the one with fewest spaces ("Vitamin B12").
+    return (-counts[name], name.count(" "), name)
+
+
 def build_index(listed: Iterable[Listed], where: dict[str, Ref]) -> tuple[IndexGroup, ...]:
     """Group monographs by ingredient key; ``where`` gives each monograph's place."""
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
@@ -128,7 +134,7 @@ def build_index(listed: Iterable[Listed], where: dict[str, Ref]) -> tuple[IndexG
     groups: dict[str, list[IndexEntry]] = defaultdict(list)
     for key in sorted(refs, key=_order):
         counts = spellings[key]
-        name = min(counts, key=lambda n: (-counts[n], n))
+        name = min(counts, key=lambda n: _preference(n, counts))
         ordered = sorted(refs[key].values(), key=lambda r: (r.title.casefold(), r.slug))
         groups[letter_of_key(key)].append(IndexEntry(key, name, tuple(ordered)))
     return tuple(IndexGroup(letter, tuple(entries)) for letter, entries in groups.items())
@@ -192,7 +198,7 @@ def near_duplicates(monographs: Sequence[Monograph], cutoff: float = 90.0) -> li
 
     def shown(key: str) -> str:
         counts = spellings[key]
-        return min(counts, key=lambda n: (-counts[n], n))
+        return min(counts, key=lambda n: _preference(n, counts))
 
     return sorted(
         (

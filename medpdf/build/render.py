@@ -156,9 +156,9 @@ def front_task(job: FrontJob) -> Rendered:
 
 @dataclass(frozen=True)
 class IndexJob:
-    """One letter of the booklet's ingredient index (page numbers already known)."""
+    """Letters of the booklet's ingredient index laid out together (page numbers known)."""
 
-    group: templating.IndexGroup
+    groups: tuple[templating.IndexGroup, ...]
     first: bool
     info: templating.BookletInfo
     context: RunContext
@@ -166,11 +166,11 @@ class IndexJob:
 
 
 def index_task(job: IndexJob) -> Rendered:
-    """Lay out one letter of the ingredient index and write its PDF."""
+    """Lay out some letters of the ingredient index and write their PDF."""
     from medpdf.pdf import render
 
     config = job.context.config
-    html = templating.render_booklet_index(job.group, job.first, job.info, config)
+    html = templating.render_booklet_index(job.groups, job.first, job.info, config)
     result = render.render_combined([html], config.resources)
     return _written(job.target, result.data, result.page_counts, result.refused_urls)
 

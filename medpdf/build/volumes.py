@@ -43,7 +43,7 @@ class Volume:
 
     @property
     def span(self) -> str:
-        """The range its cover names: "Cefaclor – Dexamethasone"."""
+        """The range its cover names: "Cefaclor - Dexamethasone" (en dash)."""
         if not self.placed:
             return "Ingredient index"
         first, last = self.placed[0].title, self.placed[-1].title
