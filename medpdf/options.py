@@ -170,6 +170,17 @@ VOLUME_PAGES: Option[float | None] = Option(
     flag="--volume-pages",
     commands=frozenset({"booklet", "build"}),
 )
+DUPLEX: Option[bool] = Option(
+    "duplex",
+    Boolean(),
+    False,
+    "Booklet for two-sided printing: every monograph starts on a right-hand page "
+    "(a left page left empty says so), mirrored margins with a wider inner margin.",
+    toml=("booklet", "duplex"),
+    flag="--duplex",
+    commands=frozenset({"booklet", "build"}),
+    invalidates=Invalidates.OUTPUT,
+)
 MAX_GRADE: Option[float] = Option(
     "max_grade",
     Number(1, 20),
@@ -263,6 +274,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     CLINIC,
     FORMULARY,
     VOLUME_PAGES,
+    DUPLEX,
     MAX_GRADE,
     PRINTER,
     JOBS,

@@ -21,7 +21,7 @@ from medpdf import __version__, markdown
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.kinds import PAPERS, ClinicInfo, Paper
 from medpdf.model import Monograph, Section, SectionKind
-from medpdf.options import CLINIC, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
+from medpdf.options import CLINIC, DUPLEX, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ class PageOptions:
     large_print: bool = False
     patient_fields: bool = False
     clinic: ClinicInfo | None = None
+    #: Booklet pages for two-sided printing: mirrored margins (booklet-duplex.css).
+    duplex: bool = False
     #: Set when the handout is shown in a browser (the printing station's
     #: preview): where the stylesheets are served, and a screen stylesheet.
     screen_base: str | None = None
@@ -144,6 +146,11 @@ def page_options(config: Config, *, dated: bool = True) -> PageOptions:
     )
 
 
+def booklet_page_options(config: Config) -> PageOptions:
+    """Settings of the booklet's documents: undated (the date is stamped), duplex if asked."""
+    return replace(page_options(config, dated=False), duplex=config[DUPLEX])
+
+
 @cache
 def environment(templates_dir: Path) -> jinja2.Environment:
     """One Jinja2 environment per templates folder, strict and autoescaping."""
@@ -172,7 +179,7 @@ def monograph_html(
     """
     templates = environment(config.resources.templates)
     if booklet_letter is not None:
-        page = page_options(config, dated=False)
+        page = booklet_page_options(config)
         view = monograph_view(monograph)
         template = templates.get_template("booklet-entry.html.j2")
         return template.render(drug=view, page=page, letter=booklet_letter)
@@ -271,7 +278,7 @@ def render_booklet_front(
     ``volumes`` (volume 1 of a booklet in volumes) adds the master contents to the cover part.
     """
     template = environment(config.resources.templates).get_template("booklet-front.html.j2")
-    page = page_options(config, dated=False)
+    page = booklet_page_options(config)
     return template.render(
         part=part,
         toc=toc,
@@ -288,7 +295,13 @@ def render_booklet_index(
 ) -> str:
     """Letters of the ingredient index at the back of the booklet (or of its last volume)."""
     template = environment(config.resources.templates).get_template("booklet-index.html.j2")
-    page = page_options(config, dated=False)
+    page = booklet_page_options(config)
     return template.render(
         groups=groups, first=first, booklet=info, page=page, link=CROSS_DOCUMENT_SCHEME
     )
+
+
+def booklet_blank_html(config: Config) -> str:
+    """The left-hand page left empty before a monograph in a duplex booklet, marked as such."""
+    template = environment(config.resources.templates).get_template("booklet-blank.html.j2")
+    return template.render(page=booklet_page_options(config))

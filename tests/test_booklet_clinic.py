@@ -332,3 +332,34 @@ def test_name_rules():
     )
     prose = "Potassium Iodide + Sodium Chloride (This is a mixture. It varies.)"
     assert index.split_names(prose) == ("Potassium Iodide", "Sodium Chloride")
+
+
+def test_duplex_starts_every_monograph_on_a_right_hand_page(content: Path, tmp_path: Path):
+    build(content, tmp_path, "--duplex")
+    path = tmp_path / "booklet.pdf"
+    texts = normalised_page_texts(path)
+    first = starts(texts)
+    assert set(first) == {title for title, _, _ in DRUGS.values()}
+    assert all(page % 2 == 1 for page in first.values()), first
+    blanks = [n for n, t in enumerate(texts, 1) if "This page is intentionally left blank." in t]
+    assert blanks and all(n % 2 == 0 for n in blanks)
+    for n in blanks:  # a blank page still carries the disclaimer and the page number
+        assert "not medical advice" in texts[n - 1]
+        assert f"Page {n} of {len(texts)}" in texts[n - 1]
+    # The contents and the index point at the right-hand start pages.
+    rows = index_rows(path)
+    for refs in rows.values():
+        for title, _, page in refs:
+            assert page == first[title]
+    # Mirrored margins, the wider inside: text starts further right on right-hand pages.
+    with pdfplumber.open(path) as pdf:
+        right = pdf.pages[first["Dexamethasone"] - 1]
+        left = pdf.pages[first["Dexamethasone"]]
+        mm = 72 / 25.4
+        assert min(c["x0"] for c in right.chars) == pytest.approx(24 * mm, abs=1)
+        assert min(c["x0"] for c in left.chars) == pytest.approx(12 * mm, abs=1)
+        # The stamp sits at the right margin of each: outer on the right, inner on the left.
+        for page, margin in ((right, 12), (left, 24)):
+            stamp = [w for w in page.extract_words() if w["text"] == "Page"][-1]
+            words = [w for w in page.extract_words() if abs(w["top"] - stamp["top"]) < 1]
+            assert max(w["x1"] for w in words) == pytest.approx(page.width - margin * mm, abs=1)

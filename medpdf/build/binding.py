@@ -36,7 +36,7 @@ from medpdf.build.render import FrontJob, IndexJob, Rendered, RunContext, front_
 from medpdf.build.volumes import LINES_PER_PAGE, Volume, chunk_spans, plan, volume_path
 from medpdf.cache import Cache, digest_of
 from medpdf.errors import MedpdfError
-from medpdf.options import CLINIC, LANG, LARGE_PRINT
+from medpdf.options import CLINIC, DUPLEX, LANG, LARGE_PRINT
 from medpdf.pdf.assemble import BookletMeta, Placed, assemble
 from medpdf.workers import Failure, RenderPool
 
@@ -193,7 +193,7 @@ def _stamp_for(context: RunContext, store: Cache, keys: list[str]) -> Callable[.
         path = store.blob_path(key)
         if store.blob(key) is None:
             config = context.config
-            style = stamp.load_style(config.resources.styles, config[LARGE_PRINT])
+            style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], config[DUPLEX])
             data = stamp.stamp_pdf(sizes, style, config.printed)
             write_atomic(path, data)
             store.record_blob(key, hashlib.sha256(data).hexdigest(), {"pages": [len(sizes)]})

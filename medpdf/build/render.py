@@ -19,7 +19,7 @@ from medpdf import model, templating
 from medpdf.build.outputs import write_atomic
 from medpdf.cache import digest_of, presentation_fingerprint
 from medpdf.config import Config
-from medpdf.options import output_values
+from medpdf.options import DUPLEX, output_values
 from medpdf.sources import Source
 from medpdf.workers import Limits
 
@@ -101,6 +101,11 @@ def handout_task(job: HandoutJob) -> Rendered:
     return _written(job.target, result.data, (result.page_count,), result.refused_urls)
 
 
+def _pad(config: Config) -> str | None:
+    """The blank page that keeps every booklet part starting on a right-hand page (duplex)."""
+    return templating.booklet_blank_html(config) if config[DUPLEX] else None
+
+
 @dataclass(frozen=True)
 class EntriesJob:
     """Booklet entries laid out together and written as one PDF (a chunk)."""
@@ -123,7 +128,7 @@ def entries_task(job: EntriesJob) -> Rendered:
         templating.monograph_html(monograph, config, booklet_letter=letter)
         for monograph, letter in zip(monographs, job.letters, strict=True)
     ]
-    result = render.render_combined(htmls, config.resources)
+    result = render.render_combined(htmls, config.resources, _pad(config))
     found = tuple(ingredients_of(m) for m in monographs)
     return _written(job.target, result.data, result.page_counts, result.refused_urls, found)
 
@@ -150,7 +155,7 @@ def front_task(job: FrontJob) -> Rendered:
     html = templating.render_booklet_front(
         job.part, job.toc, job.first, job.info, config, job.volumes
     )
-    result = render.render_combined([html], config.resources)
+    result = render.render_combined([html], config.resources, _pad(config))
     return _written(job.target, result.data, result.page_counts, result.refused_urls)
 
 
@@ -171,7 +176,7 @@ def index_task(job: IndexJob) -> Rendered:
 
     config = job.context.config
     html = templating.render_booklet_index(job.groups, job.first, job.info, config)
-    result = render.render_combined([html], config.resources)
+    result = render.render_combined([html], config.resources, _pad(config))
     return _written(job.target, result.data, result.page_counts, result.refused_urls)
 
 

@@ -172,21 +172,36 @@ class CombinedResult:
     refused_urls: tuple[str, ...]
 
 
-def render_combined(htmls: Sequence[str], resources: Resources) -> CombinedResult:
+def render_combined(
+    htmls: Sequence[str], resources: Resources, pad_html: str | None = None
+) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one PDF.
 
     Each document keeps its own page counters (a drug's "page x of y"), while
     the chunk shares one set of font subsets instead of one per document.
+    With ``pad_html`` (a duplex booklet's blank page), a document with an odd
+    number of pages is followed by that page, so the next starts on a
+    right-hand page; its count then includes the blank.
     """
     if not htmls:
         raise ValueError("nothing to render")
     fetcher = RestrictedFetcher(resources.readable_dirs)
     fonts = FontConfiguration()
     documents = [_document(html, resources, fetcher, font_config=fonts) for html in htmls]
-    pages = [page for document in documents for page in document.pages]
+    blank = None
+    if pad_html is not None and any(len(d.pages) % 2 for d in documents):
+        blank = _document(pad_html, resources, fetcher, font_config=fonts).pages[0]
+    pages = []
+    counts = []
+    for document in documents:
+        pages += document.pages
+        padded = blank is not None and len(document.pages) % 2 == 1
+        if padded:
+            pages.append(blank)
+        counts.append(len(document.pages) + int(padded))
     data = _write(documents[0].copy(pages), cross_document=True)
     return CombinedResult(
         data=data,
-        page_counts=tuple(len(d.pages) for d in documents),
+        page_counts=tuple(counts),
         refused_urls=tuple(fetcher.refused),
     )
