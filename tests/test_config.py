@@ -354,7 +354,7 @@ NEW_BAD = [
     (
         "[builds]\njobs = 2\n",
         "medpdf.toml:1: builds: unknown section "
-        "(known: [output], [clinic], [check], [print], [build], [station])",
+        "(known: [output], [clinic], [formulary], [booklet], [check], [print], [build], [station])",
     ),
 ]
 

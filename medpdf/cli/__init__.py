@@ -184,9 +184,12 @@ def _build(settings: config.Config, handouts: bool, booklet_target: Path | None)
         )
     if (book := report.booklet) is not None:
         print_diagnostics(book.problems)
+        where = book.target or "(nothing to put in it)"
+        if book.volumes:
+            where = f"{len(book.volumes)} volumes {book.volumes[0]} ... {book.volumes[-1].name}"
         click.echo(
             f"booklet: {book.monographs} monographs, {book.pages} pages in "
-            f"{book.target or '(nothing to put in it)'} in {book.seconds:.1f} s "
+            f"{where} in {book.seconds:.1f} s "
             f"({book.chunks_laid_out} chunks laid out, {book.chunks_reused} reused); "
             f"{errors + book.failed} monographs left out",
             err=True,
