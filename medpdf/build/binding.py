@@ -303,6 +303,9 @@ def bind(
         LOGGER.info("booklet: a volume has %d pages over %d; planning again", over, limit)
         slack += over
         index_pages = books[-1].back_pages
+    else:
+        # Only a monograph (or index) longer than a volume can get here: it is not split.
+        LOGGER.warning("booklet: a volume has more than %d pages (a part longer than that)", limit)
     return books
 
 
