@@ -244,8 +244,6 @@ class Ref:
     page: int
     #: Volume number, or 0 for a booklet in one volume.
     volume: int = 0
-    #: False when the monograph is in another file (another volume): no link.
-    linked: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ really starts (its running header says "page 1 of n of this drug").
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pdfplumber
@@ -267,6 +268,24 @@ def test_volumes_respect_the_limit_and_number_their_own_pages(content: Path, tmp
     for refs in rows.values():
         for title, volume, page in refs:
             assert starts_by_title[title] == (volume, page), title
+    # Its links open the right page: in this file, or in the other volume's file.
+    targets = Counter()
+    last_texts = normalised_page_texts(files[-1])
+    with pikepdf.open(files[-1]) as pdf:
+        page_of = {page.obj.objgen: n for n, page in enumerate(pdf.pages, start=1)}
+        for page, text in zip(pdf.pages, last_texts, strict=True):
+            if "Ingredient index" not in text or "this drug" in text:
+                continue  # only the index pages (the contents link too)
+            for annot in page.obj.get("/Annots", []):
+                if "/Dest" in annot:
+                    targets[(len(files), page_of[annot.Dest[0].objgen])] += 1
+                else:
+                    assert annot.A.S == "/GoToR"
+                    name = str(annot.A.F)
+                    targets[(int(name[-6:-4]), int(annot.A.D[0]) + 1)] += 1
+    expected = Counter((v, p) for refs in rows.values() for _, v, p in refs)
+    assert targets == expected
+    assert any(volume != len(files) for volume, _ in targets)
 
 
 def test_an_edit_rebuilds_volumes_the_same_as_a_cold_build(content: Path, tmp_path: Path):

@@ -259,10 +259,7 @@ def _books(
     for book in books:
         for item in book.volume.placed:
             page = book.front_pages + item.first_page + 1
-            linked = book is books[-1]  # the index is in the last volume
-            where[item.slug] = templating.Ref(
-                item.slug, item.title, page, book.volume.number, linked
-            )
+            where[item.slug] = templating.Ref(item.slug, item.title, page, book.volume.number)
     groups = ingredient_index.build_index(listed, where)
     if groups:
         keys, pages = lay_out_index(groups, books[-1].info, context, store, pool)
@@ -340,6 +337,15 @@ def write_books(
     """Merge each volume into its file, unless the file on disk is already this one."""
     files: list[tuple[Path, int]] = []
     kept: list[str] = []
+    # The index (in the last volume) links to monographs in the other volumes' files.
+    elsewhere = {
+        item.slug: (
+            volume_path(target, book.volume.number).name,
+            book.front_pages + item.first_page,
+        )
+        for book in books[:-1]
+        for item in book.volume.placed
+    }
     for book in books:
         path = volume_path(target, book.volume.number)
         body = _body_parts(book, chunk_pages, store)
@@ -367,6 +373,7 @@ def write_books(
             write_atomic_with,
             path,
             back_pages=book.back_pages,
+            elsewhere=elsewhere if book.back_pages else None,
         )
         store.record_outputs([(path, key, {"pages": total, "stamp": stamps})])
         kept += stamps

@@ -10,7 +10,7 @@ merge would otherwise drop. Written atomically, streams copied as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -47,12 +47,15 @@ def assemble(
     write: Callable[[Path, Callable[[BinaryIO], object]], None],
     target: Path,
     back_pages: int = 0,
+    elsewhere: Mapping[str, tuple[str, int]] | None = None,
 ) -> int:
     """Merge ``parts``, overlay the stamp, link and outline; ``write`` puts it at ``target``.
 
     ``stamp_for`` gets the size of every merged page and returns a PDF with one
     stamp page for each (the caller draws or reuses it). The last ``back_pages``
-    (the ingredient index) are linked like the contents. Returns the page count.
+    (the ingredient index) are linked like the contents; a link to a monograph
+    in another file of the set (``elsewhere``: slug → file name beside this one,
+    0-based page) opens that file at that page. Returns the page count.
     """
     import pikepdf
 
@@ -92,6 +95,13 @@ def assemble(
             if uri.startswith(CROSS_DOCUMENT_SCHEME) and slug in start:
                 del annot["/A"]
                 annot.Dest = destination(start[slug])
+            elif uri.startswith(CROSS_DOCUMENT_SCHEME) and elsewhere and slug in elsewhere:
+                name, number = elsewhere[slug]
+                annot.A = pikepdf.Dictionary(
+                    S=pikepdf.Name.GoToR,
+                    F=pikepdf.String(name),
+                    D=pikepdf.Array([number, pikepdf.Name.Fit]),
+                )
 
     with booklet.open_outline() as outline:
         outline.root.append(pikepdf.OutlineItem("Contents", destination(min(2, total - 1))))
