@@ -382,3 +382,29 @@ def test_duplex_starts_every_monograph_on_a_right_hand_page(content: Path, tmp_p
             stamp = [w for w in page.extract_words() if w["text"] == "Page"][-1]
             words = [w for w in page.extract_words() if abs(w["top"] - stamp["top"]) < 1]
             assert max(w["x1"] for w in words) == pytest.approx(page.width - margin * mm, abs=1)
+
+
+def test_an_edit_rewrites_only_the_volumes_it_touches(content: Path, tmp_path: Path):
+    import shutil
+
+    mine = tmp_path / "content"
+    shutil.copytree(content, mine)
+    build(mine, tmp_path, "--volume-pages", "14")
+    before = {p.name: p.stat().st_mtime_ns for p in volume_files(tmp_path)}
+    metformin = mine / "m" / "metformin.md"
+    metformin.write_text(
+        metformin.read_text(encoding="utf-8").replace("Avoid alcohol.", "Avoid wine."),
+        encoding="utf-8",
+    )
+    log = build(mine, tmp_path, "--volume-pages", "14")
+    assert "(1 chunks laid out" in log
+    after = {p.name: p.stat().st_mtime_ns for p in volume_files(tmp_path)}
+    assert set(after) == set(before)
+    changed = {name for name in after if after[name] != before[name]}
+    holder = next(
+        p.name for p in volume_files(tmp_path) if "Metformin" in starts(normalised_page_texts(p))
+    )
+    assert holder in changed
+    # Volume 1 (A-B) holds nothing that moved: not even re-assembled.
+    assert "booklet-vol01.pdf" not in changed
+    assert "Avoid wine." in " ".join(normalised_page_texts(tmp_path / holder))
