@@ -129,7 +129,7 @@ def pack_task(job: PackJob) -> Rendered:
         result = render.render_combined(htmls, config.resources, accessible=True)
     except Exception as exc:
         raise _blame(job, htmls, exc) from exc
-    style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], "pack-stamp.toml")
+    style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], name="pack-stamp.toml")
     data = overlay.stamp_artifacts(
         result.data, lambda sizes: stamp.stamp_pdf(sizes, style, config.printed)
     )

@@ -19,7 +19,7 @@ from medpdf import model, templating
 from medpdf.build.outputs import write_atomic
 from medpdf.cache import digest_of, presentation_fingerprint
 from medpdf.config import Config
-from medpdf.options import output_values
+from medpdf.options import DUPLEX, output_values
 from medpdf.sources import Source
 from medpdf.workers import Limits
 
@@ -66,6 +66,8 @@ class Rendered:
     page_counts: tuple[int, ...]
     refused_urls: tuple[str, ...]
     sha256: str
+    #: Booklet entries: each monograph's ingredients, from the model (for the index).
+    ingredients: tuple[tuple[str, ...], ...] = ()
 
     @property
     def pages(self) -> int:
@@ -74,10 +76,14 @@ class Rendered:
 
 
 def _written(
-    target: Path, data: bytes, counts: tuple[int, ...], refused: tuple[str, ...]
+    target: Path,
+    data: bytes,
+    counts: tuple[int, ...],
+    refused: tuple[str, ...],
+    ingredients: tuple[tuple[str, ...], ...] = (),
 ) -> Rendered:
     write_atomic(target, data)
-    return Rendered(counts, refused, hashlib.sha256(data).hexdigest())
+    return Rendered(counts, refused, hashlib.sha256(data).hexdigest(), ingredients)
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,11 @@ def handout_task(job: HandoutJob) -> Rendered:
     return _written(job.target, result.data, (result.page_count,), result.refused_urls)
 
 
+def _pad(config: Config) -> str | None:
+    """The blank page that keeps every booklet part starting on a right-hand page (duplex)."""
+    return templating.booklet_blank_html(config) if config[DUPLEX] else None
+
+
 @dataclass(frozen=True)
 class EntriesJob:
     """Booklet entries laid out together and written as one PDF (a chunk)."""
@@ -114,15 +125,18 @@ class EntriesJob:
 
 def entries_task(job: EntriesJob) -> Rendered:
     """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF."""
+    from medpdf.build.index import ingredients_of
     from medpdf.pdf import render
 
     config = job.context.config
+    monographs = [model.build(source) for source in job.sources]
     htmls = [
-        templating.monograph_html(model.build(source), config, booklet_letter=letter)
-        for source, letter in zip(job.sources, job.letters, strict=True)
+        templating.monograph_html(monograph, config, booklet_letter=letter)
+        for monograph, letter in zip(monographs, job.letters, strict=True)
     ]
-    result = render.render_combined(htmls, config.resources)
-    return _written(job.target, result.data, result.page_counts, result.refused_urls)
+    result = render.render_combined(htmls, config.resources, pad_html=_pad(config))
+    found = tuple(ingredients_of(m) for m in monographs)
+    return _written(job.target, result.data, result.page_counts, result.refused_urls, found)
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,8 @@ class FrontJob:
     info: templating.BookletInfo
     context: RunContext
     target: Path
+    #: Volume 1 of a booklet in volumes: the master contents, on the cover part.
+    volumes: tuple[templating.VolumeLine, ...] = ()
 
 
 def front_task(job: FrontJob) -> Rendered:
@@ -142,8 +158,33 @@ def front_task(job: FrontJob) -> Rendered:
     from medpdf.pdf import render
 
     config = job.context.config
-    html = templating.render_booklet_front(job.part, job.toc, job.first, job.info, config)
-    result = render.render_combined([html], config.resources, contents=job.part == "contents")
+    html = templating.render_booklet_front(
+        job.part, job.toc, job.first, job.info, config, job.volumes
+    )
+    result = render.render_combined(
+        [html], config.resources, contents=job.part == "contents", pad_html=_pad(config)
+    )
+    return _written(job.target, result.data, result.page_counts, result.refused_urls)
+
+
+@dataclass(frozen=True)
+class IndexJob:
+    """Letters of the booklet's ingredient index laid out together (page numbers known)."""
+
+    groups: tuple[templating.IndexGroup, ...]
+    first: bool
+    info: templating.BookletInfo
+    context: RunContext
+    target: Path
+
+
+def index_task(job: IndexJob) -> Rendered:
+    """Lay out some letters of the ingredient index and write their PDF."""
+    from medpdf.pdf import render
+
+    config = job.context.config
+    html = templating.render_booklet_index(job.groups, job.first, job.info, config)
+    result = render.render_combined([html], config.resources, pad_html=_pad(config))
     return _written(job.target, result.data, result.page_counts, result.refused_urls)
 
 

@@ -183,6 +183,7 @@ def render_combined(
     *,
     accessible: bool = False,
     contents: bool = False,
+    pad_html: str | None = None,
 ) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one tagged PDF.
 
@@ -190,9 +191,11 @@ def render_combined(
     the chunk shares one set of font subsets instead of one per document. By
     default the result is a booklet part, tagged and tidied for the booklet's
     structure merge; ``contents`` says it is a contents part (its tables become
-    a ``TOC``). ``accessible`` makes the whole what a handout is instead, tagged
-    PDF/UA-1 and PDF/A-2a (a medication pack); its title and language are the
-    first document's.
+    a ``TOC``). With ``pad_html`` (a duplex booklet's blank page), a document
+    with an odd number of pages is followed by that page, so the next starts on
+    a right-hand page; its count then includes the blank. ``accessible`` makes
+    the whole what a handout is instead, tagged PDF/UA-1 and PDF/A-2a (a
+    medication pack); its title and language are the first document's.
     """
     if not htmls:
         raise ValueError("nothing to render")
@@ -202,7 +205,17 @@ def render_combined(
     documents = [
         _document(html, resources, fetcher, font_config=fonts, **options) for html in htmls
     ]
-    pages = [page for document in documents for page in document.pages]
+    blank = None
+    if pad_html is not None and any(len(d.pages) % 2 for d in documents):
+        blank = _document(pad_html, resources, fetcher, font_config=fonts, **options).pages[0]
+    pages = []
+    counts = []
+    for document in documents:
+        pages += document.pages
+        padded = blank is not None and len(document.pages) % 2 == 1
+        if padded:
+            pages.append(blank)
+        counts.append(len(document.pages) + int(padded))
     if accessible:
         data = archival.declare_accessible(
             _write(documents[0].copy(pages), options, cross_document=True)
@@ -212,6 +225,6 @@ def render_combined(
         data = structure.tidy(written, contents=contents)
     return CombinedResult(
         data=data,
-        page_counts=tuple(len(d.pages) for d in documents),
+        page_counts=tuple(counts),
         refused_urls=tuple(fetcher.refused),
     )
