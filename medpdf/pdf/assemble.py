@@ -120,10 +120,11 @@ def assemble(
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
     total = len(page_objs)
-    # Each monograph is one unit of the tree; the front parts are units of their own.
+    # Each monograph is one unit of the tree; front and back parts are units of their own.
     units = [-1] * front_pages + [
         number for number, item in enumerate(placed) for _ in range(item.pages)
     ]
+    units += [-1] * (total - len(units))
     booklet.Root.StructTreeRoot = tags.prepare(booklet, total)
     booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
 

@@ -246,3 +246,64 @@ def link_data(part: pikepdf.Pdf) -> list[list[int]] | None:
     """Only the links of :func:`sidecar`: ``[page, annotation index, element]`` each."""
     stream = part.Root.get(LINKS)
     return None if stream is None else list(json.loads(stream.read_bytes()))
+
+
+def cut(data: dict[str, Any], links: list[list[int]], start: int, stop: int) -> tuple[Any, Any]:
+    """The tree data (:func:`_extract`) and links of pages ``start:stop`` alone, renumbered.
+
+    For a chunk sliced between two volumes (:mod:`medpdf.pdf.slices`): an
+    element stays when it is on one of those pages, or has no page and keeps
+    a kid; one whose parent went becomes a child of the Document. Volumes are
+    cut between monographs, so in practice whole documents stay or go.
+    """
+    rows = data["elements"]
+    kept = [row[1] is not None and start <= row[1] < stop for row in rows]
+    # A page-less element stays if anything under it does (children come after parents).
+    for index in reversed(range(len(rows))):
+        kind, page, parent, kids, extra = rows[index]
+        if page is None and not kept[index]:
+            kept[index] = any(isinstance(kid, int) and kept[kid] for kid in kids)
+    new_index: dict[int, int] = {}
+    for index, keep in enumerate(kept):
+        if keep:
+            new_index[index] = len(new_index)
+    out: list[list[Any]] = []
+    for index, row in enumerate(rows):
+        if not kept[index]:
+            continue
+        kind, page, parent, kids, extra = row
+        moved: list[Any] = []
+        for kid in kids:
+            if isinstance(kid, int):
+                if kid in new_index:
+                    moved.append(new_index[kid])
+            elif len(kid) == 1:
+                moved.append(kid)
+            elif start <= kid[0] < stop:
+                moved.append([kid[0] - start, kid[1]])
+        out.append(
+            [
+                kind,
+                None if page is None else page - start,
+                new_index.get(parent, -1),
+                moved,
+                extra,
+            ]
+        )
+    moved_links = [
+        [page - start, annot, new_index[element]]
+        for page, annot, element in links
+        if start <= page < stop and element in new_index
+    ]
+    return {**data, "elements": out}, moved_links
+
+
+def keep_cut(whole: pikepdf.Pdf, part: pikepdf.Pdf, start: int, stop: int) -> None:
+    """Store in ``part`` (pages ``start:stop`` of ``whole``) its share of the tree data."""
+    stream = whole.Root.get(SIDECAR)
+    if stream is None:
+        return  # an untagged part: so is its slice
+    data = json.loads(stream.read_bytes())
+    data, links = cut(data, link_data(whole) or [], start, stop)
+    part.Root[SIDECAR] = part.make_stream(json.dumps(data, separators=(",", ":")).encode())
+    part.Root[LINKS] = part.make_stream(json.dumps(links, separators=(",", ":")).encode())
