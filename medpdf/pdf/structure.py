@@ -90,6 +90,27 @@ def _as_toc(table: Any) -> None:
                     del cell["/ID"]
 
 
+def _scope_column_headers(root: Any) -> None:
+    """Give header cells of a table's head ``/Scope /Column``.
+
+    WeasyPrint ties each data cell to its headers with ``/Headers``, but sets
+    no ``/Scope`` on the header cells, so a checker cannot tell which way a
+    header reads; a header cell in ``<thead>`` heads its column.
+    """
+    for element in elements(root):
+        if Name.THead != element.S:
+            continue
+        for row in _kids(element):
+            for cell in _kids(row) if _is_element(row) else []:
+                if not (_is_element(cell) and Name.TH == cell.S):
+                    continue
+                attributes = cell.get("/A")
+                if not isinstance(attributes, Dictionary):
+                    attributes = cell.A = Dictionary(O=Name.Table)
+                if "/Scope" not in attributes:
+                    attributes.Scope = Name.Column
+
+
 #: Keys of an element that carries no meaning beyond its type.
 _PLAIN_KEYS = frozenset({"/Type", "/S", "/K", "/Pg", "/P"})
 
@@ -213,6 +234,7 @@ def tidy(data: bytes, *, contents: bool = False) -> bytes:
             for mcid in loose:
                 marks[mcid] = None
     _unwrap(root, marks_of)
+    _scope_column_headers(root)
     if contents:
         for element in list(elements(root)):
             if Name.Table == element.S:
