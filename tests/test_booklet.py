@@ -55,9 +55,12 @@ def write_collection(folder: Path) -> Path:
     return folder
 
 
-def make(content: Path, output: Path, printed: dt.date = PRINTED) -> booklet.BookletReport:
+def make(
+    content: Path, output: Path, printed: dt.date = PRINTED, **options: object
+) -> booklet.BookletReport:
+    """Build the booklet in-process; ``options`` are further settings (``duplex=True``...)."""
     settings = config.make(
-        content_dir=content, output_dir=output, printed=printed, jobs=2, time_limit=60
+        content_dir=content, output_dir=output, printed=printed, jobs=2, time_limit=60, **options
     )
     with locked_output(output) as store:
         catalog = scan(content, store)

@@ -185,9 +185,7 @@ def index_task(job: IndexJob) -> Rendered:
     config = job.context.config
     html = templating.render_booklet_index(job.groups, job.first, job.info, config)
     # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
-    result = render.render_combined(
-        [html], config.resources, contents=True, pad_html=_pad(config)
-    )
+    result = render.render_combined([html], config.resources, contents=True, pad_html=_pad(config))
     return _written(job.target, result.data, result.page_counts, result.refused_urls)
 
 
