@@ -302,7 +302,8 @@ class BookletInfo:
     #: Volume number and count; 0 for a booklet in one volume.
     volume: int = 0
     volumes: int = 0
-    #: The volume's range of monographs: "Cefaclor - Dexamethasone" (en dash).
+    #: The volume's range of monographs: "Cefaclor - Dexamethasone" (en dash);
+    #: empty for a volume of the index alone.
     span: str = ""
 
 

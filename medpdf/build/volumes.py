@@ -43,9 +43,13 @@ class Volume:
 
     @property
     def span(self) -> str:
-        """The range its cover names: "Cefaclor - Dexamethasone" (en dash)."""
+        """The range its cover names: "Cefaclor - Dexamethasone" (en dash).
+
+        Empty for a volume that holds only the index: the templates name it,
+        in the booklet's language.
+        """
         if not self.placed:
-            return "Ingredient index"
+            return ""
         first, last = self.placed[0].title, self.placed[-1].title
         return first if first == last else f"{first} \u2013 {last}"
 
