@@ -45,6 +45,7 @@ Usage (from the repository root; run the full version on a quiet machine)::
     .venv/bin/python benchmarks/booklet.py                         # 1000 + all, baseline 1000
     .venv/bin/python benchmarks/booklet.py --keep /tmp/bb          # ... keeping outputs
     .venv/bin/python benchmarks/booklet.py --sizes 40 --baseline-size 40   # quick check
+    .venv/bin/python benchmarks/booklet.py --volume-pages 800      # bound volumes
 """
 
 from __future__ import annotations
@@ -210,11 +211,15 @@ def copy_with_new_title(source: Path) -> Path:
     return target
 
 
+#: Extra ``medpdf booklet`` flags of this run (``--volume-pages N``), set by ``main``.
+EXTRA_FLAGS: list[str] = []
+
+
 def run_step(
     size: str, sample: int, label: str, content: Path, workdir: Path, jobs: int | None
 ) -> Step:
     """``medpdf booklet --content CONTENT`` in ``workdir`` (its ``output/`` and cache)."""
-    argv = ["booklet", "--content", str(content)]
+    argv = ["booklet", "--content", str(content), *EXTRA_FLAGS]
     if jobs is not None:
         argv += ["--jobs", str(jobs)]
     run = run_measured(medpdf_argv(*argv), workdir)
@@ -255,7 +260,10 @@ def bench_size(
 
     n = len(chosen)
     cold = run_step(size, n, "cold", content, workdir, jobs)
-    cold = dataclasses.replace(cold, pdf_pages=pdf_pages(workdir / "output" / "booklet.pdf"))
+    made = sorted((workdir / "output").glob("booklet-vol*.pdf")) if EXTRA_FLAGS else []
+    counted = [pdf_pages(path) for path in made] or [pdf_pages(workdir / "output" / "booklet.pdf")]
+    pages = None if None in counted else sum(n for n in counted if n is not None)
+    cold = dataclasses.replace(cold, pdf_pages=pages)
     unchanged = run_step(size, n, "unchanged", content, workdir, jobs)
 
     section = append_to_usage(edited)
@@ -452,6 +460,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="passed to medpdf --jobs (default: medpdf's own, one per CPU)",
     )
     parser.add_argument(
+        "--volume-pages",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="passed to medpdf: bound volumes of at most N pages (pages: all volumes)",
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         default=None,
@@ -464,6 +479,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when every measured goal passes, 1 otherwise or on error."""
     args = parse_args(argv)
+    if args.volume_pages:
+        EXTRA_FLAGS[:] = ["--volume-pages", str(args.volume_pages)]
     corpus = require_corpus(args.corpus, SCRIPT)
     files = corpus_files(corpus)
     all_label = f"all ({len(files)})"

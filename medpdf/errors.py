@@ -128,3 +128,11 @@ class RecordError(MedpdfError):
 
     A damaged record is reported, never replaced: it is the clinic's evidence.
     """
+
+
+class ListedUsageError(UsageError):
+    """Several bad names in one list (a formulary): one ``path:line: error:`` line each."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("; ".join(d.format() for d in self.diagnostics))

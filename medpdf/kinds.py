@@ -386,3 +386,69 @@ def _logo_uri(value: str, project: Path) -> str:
         kind = "PNG" if mime == "image/png" else "SVG"
         raise KeyedFail("logo", f"{value} is not a {kind} image")
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+# -- the formulary: the monographs a clinic stocks ---------------------------------
+
+
+@dataclass(frozen=True)
+class FormularyList:
+    """Names of the monographs a clinic's booklet holds (slugs or titles), as written.
+
+    ``origin`` is where the list was read (a file, or ``medpdf.toml``) and each
+    name keeps its line there, so an unknown name is reported at its line.
+    """
+
+    origin: str
+    names: tuple[tuple[int | None, str], ...]
+
+
+#: A formulary file is a hand-written list; a bigger file is a mistake.
+MAX_FORMULARY_BYTES = 1024 * 1024
+
+
+def formulary_lines(text: str) -> tuple[tuple[int | None, str], ...]:
+    """One name per line; ``#`` starts a comment; blank lines are skipped."""
+    found: list[tuple[int | None, str]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        name = line.split("#", 1)[0].strip()
+        if name:
+            found.append((number, name))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class Formulary(Kind[FormularyList | None]):
+    """``--only FILE`` (a text file, one name a line) or ``[formulary] names = [...]``."""
+
+    metavar = "FILE"
+
+    def from_text(self, text: str, fail: Fail) -> FormularyList | None:
+        """Read the file named on the command line."""
+        return self._read(Path(text.strip()), text, fail)
+
+    def from_toml(self, value: object, fail: Fail, folder: Path) -> FormularyList | None:
+        """A list of names, or the name of a file relative to ``medpdf.toml``."""
+        if isinstance(value, str):
+            path = Path(value)
+            return self._read(path if path.is_absolute() else folder / path, value, fail)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(f"must be a list of names or a file name, not {show(value)}")
+        names = tuple((None, v.strip()) for v in value if v.strip())
+        return FormularyList(str(folder / "medpdf.toml"), names)
+
+    @staticmethod
+    def _read(path: Path, given: str, fail: Fail) -> FormularyList:
+        try:
+            if path.stat().st_size > MAX_FORMULARY_BYTES:
+                raise fail(f"{given} is larger than {MAX_FORMULARY_BYTES} bytes")
+            text = path.read_bytes().decode("utf-8")
+        except OSError as exc:
+            raise fail(f"cannot read {show(given)}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise fail(f"{show(given)} is not UTF-8 text") from None
+        return FormularyList(str(path), formulary_lines(text))
+
+    def to_text(self, value: FormularyList | None) -> str:
+        """The names (not where they came from): the same list is the same booklet."""
+        return json.dumps(None if value is None else [n for _, n in value.names])

@@ -29,6 +29,8 @@ from medpdf.kinds import (
     ClinicInfo,
     Fail,
     FilePath,
+    Formulary,
+    FormularyList,
     Kind,
     Names,
     Number,
@@ -159,6 +161,37 @@ CLINIC: Option[ClinicInfo | None] = Option(
     None,
     "The clinic's name, address, phone and logo, printed above each handout's title.",
     toml=("clinic", None),
+    invalidates=Invalidates.OUTPUT,
+)
+FORMULARY: Option[FormularyList | None] = Option(
+    "formulary",
+    Formulary(),
+    None,
+    "Build the booklet of only the monographs named in FILE "
+    "(one slug or title a line, # comments); none: every monograph.",
+    toml=("formulary", "names"),
+    flag="--only",
+    commands=frozenset({"booklet", "build"}),
+)
+VOLUME_PAGES: Option[float | None] = Option(
+    "volume_pages",
+    Number(8, whole=True),
+    None,
+    "Split the booklet into bound volumes of at most N pages (booklet-vol01.pdf, ...), "
+    "cut between monographs; none: one booklet.",
+    toml=("booklet", "volume_pages"),
+    flag="--volume-pages",
+    commands=frozenset({"booklet", "build"}),
+)
+DUPLEX: Option[bool] = Option(
+    "duplex",
+    Boolean(),
+    False,
+    "Booklet for two-sided printing: every monograph starts on a right-hand page "
+    "(a left page left empty says so), mirrored margins with a wider inner margin.",
+    toml=("booklet", "duplex"),
+    flag="--duplex",
+    commands=frozenset({"booklet", "build"}),
     invalidates=Invalidates.OUTPUT,
 )
 MAX_GRADE: Option[float] = Option(
@@ -363,6 +396,9 @@ OPTIONS: tuple[Option[Any], ...] = (
     PATIENT_FIELDS,
     QR_URL,
     CLINIC,
+    FORMULARY,
+    VOLUME_PAGES,
+    DUPLEX,
     MAX_GRADE,
     PRINTER,
     RECORD_FOLDER,

@@ -22,7 +22,7 @@ from medpdf import __version__, i18n, markdown
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.kinds import PAPERS, ClinicInfo, Paper
 from medpdf.model import Monograph, Section, SectionKind
-from medpdf.options import CLINIC, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
+from medpdf.options import CLINIC, DUPLEX, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,8 @@ class PageOptions:
     large_print: bool = False
     patient_fields: bool = False
     clinic: ClinicInfo | None = None
+    #: Booklet pages for two-sided printing: mirrored margins (booklet-duplex.css).
+    duplex: bool = False
     #: Set when the handout is shown in a browser (the printing station's
     #: preview): where the stylesheets are served, and a screen stylesheet.
     screen_base: str | None = None
@@ -184,6 +186,11 @@ def css_content(message: str, **fragments: str) -> Markup:
     return Markup(" ".join(parts))
 
 
+def booklet_page_options(config: Config, lang: str | None = None) -> PageOptions:
+    """Settings of the booklet's documents: undated (the date is stamped), duplex if asked."""
+    return replace(page_options(config, dated=False, lang=lang), duplex=config[DUPLEX])
+
+
 @cache
 def environment(templates_dir: Path, catalog: str = i18n.FALLBACK) -> jinja2.Environment:
     """One Jinja2 environment per templates folder and catalog, strict and autoescaping.
@@ -242,7 +249,7 @@ def monograph_html(
     lang = monograph.lang or config[LANG]
     templates = environment_for(config, lang)
     if booklet_letter is not None:
-        page = page_options(config, dated=False, lang=lang)
+        page = booklet_page_options(config, lang)
         view = monograph_view(monograph)
         template = templates.get_template("booklet-entry.html.j2")
         return template.render(drug=view, page=page, letter=booklet_letter)
@@ -288,11 +295,54 @@ class TocGroup:
 
 @dataclass(frozen=True)
 class BookletInfo:
-    """What the booklet's cover says about it."""
+    """What the booklet's (or a volume's) cover says about it."""
 
     title: str
     clinic: str | None
     count: int
+    #: Volume number and count; 0 for a booklet in one volume.
+    volume: int = 0
+    volumes: int = 0
+    #: The volume's range of monographs: "Cefaclor - Dexamethasone" (en dash);
+    #: empty for a volume of the index alone.
+    span: str = ""
+
+
+@dataclass(frozen=True)
+class VolumeLine:
+    """One line of the master contents in volume 1: a volume and its range."""
+
+    number: int
+    span: str
+    file_name: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One monograph under an ingredient of the index: where it starts."""
+
+    slug: str
+    title: str
+    page: int
+    #: Volume number, or 0 for a booklet in one volume.
+    volume: int = 0
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One ingredient and every monograph that contains it, alphabetical by title."""
+
+    key: str
+    name: str
+    refs: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class IndexGroup:
+    """The index entries under one letter."""
+
+    letter: str
+    entries: tuple[IndexEntry, ...]
 
 
 def render_booklet_front(
@@ -301,10 +351,38 @@ def render_booklet_front(
     first: bool,
     info: BookletInfo,
     config: Config,
+    volumes: tuple[VolumeLine, ...] = (),
 ) -> str:
-    """One part of the booklet's front pages: ``cover``, or ``contents`` of one letter."""
-    page = page_options(config, dated=False)
+    """One part of the booklet's front pages: ``cover``, or ``contents`` of one letter.
+
+    ``volumes`` (volume 1 of a booklet in volumes) adds the master contents to the cover part.
+    """
+    page = booklet_page_options(config)
     template = environment_for(config, page.lang).get_template("booklet-front.html.j2")
     return template.render(
-        part=part, toc=toc, first=first, booklet=info, page=page, link=CROSS_DOCUMENT_SCHEME
+        part=part,
+        toc=toc,
+        first=first,
+        booklet=info,
+        page=page,
+        link=CROSS_DOCUMENT_SCHEME,
+        volumes=volumes,
     )
+
+
+def render_booklet_index(
+    groups: tuple[IndexGroup, ...], first: bool, info: BookletInfo, config: Config
+) -> str:
+    """Letters of the ingredient index at the back of the booklet (or of its last volume)."""
+    page = booklet_page_options(config)
+    template = environment_for(config, page.lang).get_template("booklet-index.html.j2")
+    return template.render(
+        groups=groups, first=first, booklet=info, page=page, link=CROSS_DOCUMENT_SCHEME
+    )
+
+
+def booklet_blank_html(config: Config) -> str:
+    """The left-hand page left empty before a monograph in a duplex booklet, marked as such."""
+    page = booklet_page_options(config)
+    template = environment_for(config, page.lang).get_template("booklet-blank.html.j2")
+    return template.render(page=page)

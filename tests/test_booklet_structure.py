@@ -2,7 +2,9 @@
 
 The small booklet of ``test_booklet`` (several chunks of two monographs) is
 built once; its structure tree is walked from the root and matched against
-the marked content actually drawn on every page.
+the marked content actually drawn on every page. The same walk then runs over
+a booklet in volumes, two-sided, with its ingredient index, where chunks are
+cut between volumes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pikepdf import Array, Dictionary, Name, NumberTree
 from test_booklet import ORDER, make, starts_from_text, write_collection
 
 from medpdf.build import booklet
+from medpdf.pdf import slices
 from medpdf.pdf.assemble import PDFUA_NAMESPACE
 
 
@@ -96,7 +99,12 @@ def test_one_root_one_document_and_the_catalog_entries(built: Path) -> None:
 
 
 def test_every_marked_sequence_is_reached_from_the_tree_exactly_once(built: Path) -> None:
-    with pikepdf.open(built) as pdf:
+    assert_marks_match_the_tree(built)
+
+
+def assert_marks_match_the_tree(path: Path) -> None:
+    """Every marked sequence drawn is reached from the tree once, and nothing else is."""
+    with pikepdf.open(path) as pdf:
         root = pdf.Root.StructTreeRoot
         page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
         parents = NumberTree(root.ParentTree)
@@ -142,7 +150,12 @@ def test_running_heads_and_stamp_are_artifacts(built: Path) -> None:
 
 
 def test_every_link_has_its_structure_parent(built: Path) -> None:
-    with pikepdf.open(built) as pdf:
+    assert_links_have_structure_parents(built, len(ORDER))
+
+
+def assert_links_have_structure_parents(path: Path, at_least: int) -> None:
+    """Each link annotation is the OBJR of one Link element, keyed in the parent tree."""
+    with pikepdf.open(path) as pdf:
         parents = NumberTree(pdf.Root.StructTreeRoot.ParentTree)
         links = 0
         for page in pdf.pages:
@@ -159,7 +172,7 @@ def test_every_link_has_its_structure_parent(built: Path) -> None:
                 ]
                 assert [o.Obj.objgen for o in objrs] == [annot.objgen]
                 assert objrs[0].Pg.objgen == page.obj.objgen
-        assert links >= len(ORDER)
+        assert links >= at_least
         keys = list(parents.keys())
         assert len(keys) == len(set(keys)) == int(pdf.Root.StructTreeRoot.ParentTreeNextKey)
 
@@ -250,10 +263,126 @@ def test_incremental_rebuild_gives_the_cold_tree(tmp_path: Path) -> None:
 
 
 def test_pdfua_checker_finds_nothing(built: Path) -> None:
+    assert_pdfua_clean(built)
+
+
+def assert_pdfua_clean(path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pdfua", "check", str(built)],
+        [sys.executable, "-m", "pdfua", "check", str(path)],
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -- a booklet in volumes, two-sided, with its index ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def volume_set(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    root = tmp_path_factory.mktemp("volumes")
+    content = write_collection(root / "content")
+    cuts: list[tuple[int, int]] = []
+    real = slices.write_slice
+
+    def spy(source: Path, start: int, stop: int, *rest: Any) -> int:
+        cuts.append((start, stop))
+        return real(source, start, stop, *rest)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(booklet, "CHUNK_LIMIT", 4)  # chunks longer than a volume's share
+        patch.setattr(slices, "write_slice", spy)
+        report = make(content, root / "output", volume_pages=14, duplex=True)
+    assert len(report.volumes) >= 3
+    assert cuts, "no chunk was cut between two volumes: the slices go untested"
+    return list(report.volumes)
+
+
+def blank_pages(path: Path) -> list[int]:
+    """0-based indexes of the pages left empty on purpose."""
+    texts = normalised_page_texts(path)
+    return [n for n, text in enumerate(texts) if "intentionally left blank" in text]
+
+
+def test_each_volume_is_one_tagged_tree_with_the_stamp_as_artifact(volume_set: list[Path]) -> None:
+    for path in volume_set:
+        with pikepdf.open(path) as pdf:
+            root = pdf.Root.StructTreeRoot
+            assert len(kids(root)) == 1 and Name.Document == kids(root)[0].S, path.name
+            assert bool(pdf.Root.MarkInfo.Marked) is True
+            assert str(pdf.Root.Lang) == "en"
+            for page in pdf.pages:
+                last = page.obj.Contents[len(page.obj.Contents) - 1].read_bytes()
+                assert last.startswith(b"Q\n/Artifact <</Type /Pagination>> BDC\n")
+        assert_marks_match_the_tree(path)
+        assert_links_have_structure_parents(path, 1)  # at least the contents line
+        assert_pdfua_clean(path)
+
+
+def test_each_volume_holds_one_article_per_drug_even_from_a_cut_chunk(
+    volume_set: list[Path],
+) -> None:
+    seen: list[str] = []
+    for path in volume_set:
+        starts = starts_from_text(normalised_page_texts(path))
+        with pikepdf.open(path) as pdf:
+            page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+            document = kids(pdf.Root.StructTreeRoot)[0]
+            articles = [k for k in kids(document) if Name.Art == k.S]
+            titles = sorted(starts, key=starts.__getitem__)
+            assert len(articles) == len(titles), path.name
+            for title, article in zip(titles, articles, strict=True):
+                h1 = next(e for e, _ in walk(article) if Name.H1 == e.S)
+                assert page_of[h1.Pg.objgen] + 1 == starts[title]
+        seen += titles
+    assert seen == ORDER
+
+
+def test_blank_pages_hold_one_paragraph_and_nothing_else(volume_set: list[Path]) -> None:
+    found = 0
+    for path in volume_set:
+        blanks = blank_pages(path)
+        found += len(blanks)
+        with pikepdf.open(path) as pdf:
+            page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+            on_page: dict[int, list[str]] = {}
+            for element, _ in walk(pdf.Root.StructTreeRoot):
+                if "/Pg" in element:
+                    on_page.setdefault(page_of[element.Pg.objgen], []).append(str(element.S))
+            for index in blanks:
+                assert index % 2 == 1, f"{path.name}: blank page {index + 1} is a right-hand page"
+                assert on_page[index] == ["/P"], (path.name, index + 1, on_page[index])
+    assert found
+
+
+def test_the_index_is_a_toc_of_links_to_every_volume(volume_set: list[Path]) -> None:
+    last = volume_set[-1]
+    texts = normalised_page_texts(last)
+    first_index = next(n for n, text in enumerate(texts) if text.startswith("Ingredient index"))
+    with pikepdf.open(last) as pdf:
+        page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+        parents = NumberTree(pdf.Root.StructTreeRoot.ParentTree)
+        back = [
+            e
+            for e, _ in walk(pdf.Root.StructTreeRoot)
+            if "/Pg" in e and page_of[e.Pg.objgen] >= first_index
+        ]
+        assert not [e for e in back if e.S in (Name.Table, Name.TR, Name.TD)]
+        assert Name.H2 in [e.S for e in back]  # "Ingredient index"
+        items = [e for e in back if e.S == Name.TOCI]
+        assert len(items) == len(ORDER)  # one ingredient per invented drug
+        targets = set()
+        for item in items:
+            assert item.P.S == Name.TOC
+            (reference,) = [k for k in kids(item) if Name.Reference == k.S]
+            (link,) = [e for e, _ in walk(reference) if Name.Link == e.S]
+            (objr,) = [k for k in kids(link) if isinstance(k, Dictionary) and "/Obj" in k]
+            annot = objr.Obj
+            assert parents[int(annot.StructParent)].objgen == link.objgen
+            if "/Dest" in annot:  # a drug in this volume
+                targets.add(last.name)
+            else:  # a drug in another volume: that file, at its page
+                assert Name.GoToR == annot.A.S
+                targets.add(str(annot.A.F))
+        assert targets == {path.name for path in volume_set}

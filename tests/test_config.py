@@ -357,7 +357,8 @@ NEW_BAD = [
     (
         "[builds]\njobs = 2\n",
         "medpdf.toml:1: builds: unknown section "
-        "(known: [output], [clinic], [check], [print], [record], [build], [station])",
+        "(known: [output], [clinic], [formulary], [booklet], [check], [print], [record], [build], "
+        "[station])",
     ),
 ]
 

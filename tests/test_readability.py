@@ -257,8 +257,8 @@ def test_report_prints_histogram_median_and_worst(content: Path):
     assert counts[0] == 12  # the twelve easy ones, drawn as the widest bar
     assert bands[0].count("#") == 40
     assert out[9] == "worst 10:"
-    worst = out[10:]
-    assert len(worst) == 10
+    worst = out[10:20]
+    assert out[20:22] == ["", "ingredient names that look like near-duplicates: 0"]
     assert re.fullmatch(r"\s+\d+\.\d  content/hard\.md  \(Hardazepam\)", worst[0])
     grades = [float(line.split()[0]) for line in worst]
     assert grades == sorted(grades, reverse=True)
@@ -270,4 +270,7 @@ def test_report_of_an_empty_collection(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     (tmp_path / "content").mkdir()
     result = check("--report")
-    assert result.stdout == "\nreading grade (Flesch-Kincaid): no monographs with text\n"
+    assert result.stdout == (
+        "\nreading grade (Flesch-Kincaid): no monographs with text\n"
+        "\ningredient names that look like near-duplicates: 0\n"
+    )

@@ -22,32 +22,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf import templating
+from medpdf.build import binding, formulary
+from medpdf.build.binding import keep
 from medpdf.build.catalog import Catalog, Entry
 from medpdf.build.handouts import refusal_warnings
-from medpdf.build.outputs import sweep_stale_temps, write_atomic, write_atomic_with
-from medpdf.build.render import (
-    EntriesJob,
-    FrontJob,
-    Pdf,
-    Rendered,
-    RunContext,
-    entries_task,
-    front_task,
-)
+from medpdf.build.index import Listed
+from medpdf.build.outputs import sweep_stale_temps
+from medpdf.build.render import EntriesJob, Pdf, RunContext, entries_task
 from medpdf.cache import Cache, digest_of
-from medpdf.errors import Diagnostic, Level, MedpdfError, sort_key
-from medpdf.options import CLINIC, LANG, LARGE_PRINT
-from medpdf.pdf.assemble import BookletMeta, Placed, assemble
+from medpdf.errors import Diagnostic, Level, sort_key
+from medpdf.options import FORMULARY, VOLUME_PAGES
+from medpdf.pdf.assemble import Placed
 from medpdf.sources import Source
-from medpdf.workers import Failure, RenderPool, Runner, Runners
+from medpdf.workers import RenderPool, Runner, Runners
 
 LOGGER = logging.getLogger(__name__)
 
@@ -55,7 +48,7 @@ LOGGER = logging.getLogger(__name__)
 CHUNK_TARGET = 24
 CHUNK_LIMIT = 48
 OTHER_LETTER = "#"
-BOOKLET_TITLE = "Drug reference booklet"
+BOOKLET_TITLE = binding.BOOKLET_TITLE
 
 
 def letter_of(title: str) -> str:
@@ -136,6 +129,8 @@ class BookletReport:
     chunks_reused: int
     problems: tuple[Diagnostic, ...]
     seconds: float
+    #: The volume files, with ``--volume-pages`` (``target`` is the first).
+    volumes: tuple[Path, ...] = ()
 
     @property
     def failed(self) -> int:
@@ -151,13 +146,6 @@ def _entries_job(chunk: Chunk, context: RunContext) -> EntriesJob:
     return EntriesJob(chunk.sources, letters, context, chunk.key)
 
 
-def _keep(store: Cache, key: str, made: Pdf) -> Rendered:
-    """Write a part that came back from a worker into the cache's blobs, and record it."""
-    result = made.write(store.blob_path(key))
-    store.record_blob(key, result.sha256, {"pages": list(result.page_counts)})
-    return result
-
-
 def _lay_out_chunks(
     chunks: list[Chunk],
     context: RunContext,
@@ -165,18 +153,24 @@ def _lay_out_chunks(
     pool: Runner,
     problems: list[Diagnostic],
     progress: Callable[[int], None] | None,
+    found: dict[str, tuple[tuple[str, ...], ...]],
 ) -> tuple[dict[str, tuple[int, ...]], list[Chunk], int]:
     """Lay out every chunk not in the cache; a failing chunk is retried monograph by monograph.
 
     Returns the page counts by chunk key, the chunks finally used (in order)
-    and how many were laid out.
+    and how many were laid out; ``found`` gets each chunk's ingredients.
     """
     counts: dict[str, tuple[int, ...]] = {}
     todo: list[Chunk] = []
     for chunk in chunks:
         extra = store.blob(chunk.key)
-        if extra is not None and len(extra.get("pages", [])) == len(chunk.sources):
+        if (
+            extra is not None
+            and len(extra.get("pages", [])) == len(chunk.sources)
+            and len(extra.get("ingredients", [])) == len(chunk.sources)
+        ):
             counts[chunk.key] = tuple(int(n) for n in extra["pages"])
+            found[chunk.key] = tuple(tuple(str(n) for n in names) for names in extra["ingredients"])
             if progress is not None:
                 progress(len(chunk.sources))
         else:
@@ -193,7 +187,8 @@ def _lay_out_chunks(
             made = outcome.result
             if isinstance(made, Pdf):
                 laid_out += 1
-                result = _keep(store, chunk.key, made)
+                result = keep(store, chunk.key, made)
+                found[chunk.key] = result.ingredients
                 counts[chunk.key] = result.page_counts
                 problems += refusal_warnings(chunk.sources[0].display_path, result.refused_urls)
                 if progress is not None:
@@ -235,104 +230,6 @@ def _place(
     return placed
 
 
-def _toc(placed: Sequence[Placed], offset: int) -> tuple[templating.TocGroup, ...]:
-    groups: list[templating.TocGroup] = []
-    current: list[templating.TocEntry] = []
-    letter = ""
-    for item in placed:
-        if item.letter != letter and current:
-            groups.append(templating.TocGroup(letter, tuple(current)))
-            current = []
-        letter = item.letter
-        current.append(templating.TocEntry(item.slug, item.title, offset + item.first_page + 1))
-    if current:
-        groups.append(templating.TocGroup(letter, tuple(current)))
-    return tuple(groups)
-
-
-def _contents_guess(group: templating.TocGroup) -> int:
-    # About 45 lines a page; corrected by the layout passes.
-    return max(1, math.ceil((len(group.entries) + 3) / 45))
-
-
-def _lay_out_front(
-    placed: Sequence[Placed], context: RunContext, store: Cache, pool: Runner
-) -> tuple[list[str], int]:
-    """Lay out cover and contents until the contents' length agrees with the numbers it prints.
-
-    Returns the cache keys of the front parts in order and their page count.
-    Parts are laid out in parallel and cached; none carries the date (it is
-    stamped), so a build on another day finds them all in the cache.
-    """
-    clinic = context.config[CLINIC]
-    info = templating.BookletInfo(BOOKLET_TITLE, clinic.name if clinic else None, len(placed))
-    groups = _toc(placed, 0)
-    # Start from last build's count: after an edit it is almost always still right,
-    # and a wrong start costs one extra layout of every letter's contents.
-    hint = store.recall("booklet-front-pages")
-    front_pages = int(hint) if hint and hint.isdigit() else 2 + sum(map(_contents_guess, groups))
-    # A letter's contents can run to dozens of pages: more time than one handout.
-    seconds = pool.limits.seconds * 4
-    for _ in range(4):
-        # Keys are set once known; a job's key does not depend on the job's own key field.
-        jobs = [FrontJob("cover", (), False, info, context, "")]
-        for index, group in enumerate(_toc(placed, front_pages)):
-            jobs.append(FrontJob("contents", (group,), index == 0, info, context, ""))
-        keys = [
-            digest_of(
-                "front", context.fingerprint, job.part, repr(job.toc), str(job.first), repr(info)
-            )
-            for job in jobs
-        ]
-        pages: dict[str, int] = {}
-        todo: list[FrontJob] = []
-        for key, job in zip(keys, jobs, strict=True):
-            extra = store.blob(key)
-            if extra is not None:
-                pages[key] = int(extra["pages"][0])
-            else:
-                todo.append(replace(job, key=key))
-        for outcome in pool.run(front_task, todo, seconds=lambda _: seconds):
-            if isinstance(outcome.result, Failure):
-                raise MedpdfError(
-                    f"booklet: laying out the front pages failed: {outcome.result.message}"
-                )
-            key = outcome.item.key
-            pages[key] = _keep(store, key, outcome.result).page_counts[0]
-        actual = sum(pages[key] for key in keys)
-        if actual == front_pages:
-            store.remember("booklet-front-pages", str(actual))
-            return keys, actual
-        front_pages = actual
-    raise MedpdfError("booklet: the contents' page count does not settle")
-
-
-def _stamp_key(context: RunContext, sizes: Sequence[tuple[float, float]]) -> str:
-    size_text = ",".join(f"{w:g}x{h:g}" for w, h in sizes[:1])
-    return digest_of(
-        "stamp", context.fingerprint, context.config.printed.isoformat(), str(len(sizes)), size_text
-    )
-
-
-def _stamp_for(context: RunContext, store: Cache, keys: list[str]) -> Callable[..., Path]:
-    """Draw (or reuse) the stamp for a booklet of the given page sizes; its key goes in ``keys``."""
-    from medpdf.pdf import stamp
-
-    def draw(sizes: Sequence[tuple[float, float]]) -> Path:
-        key = _stamp_key(context, sizes)
-        keys.append(key)
-        path = store.blob_path(key)
-        if store.blob(key) is None:
-            config = context.config
-            style = stamp.load_style(config.resources.styles, config[LARGE_PRINT])
-            data = stamp.stamp_pdf(sizes, style, config.printed)
-            write_atomic(path, data)
-            store.record_blob(key, hashlib.sha256(data).hexdigest(), {"pages": [len(sizes)]})
-        return path
-
-    return draw
-
-
 def build_booklet(
     catalog: Catalog,
     context: RunContext,
@@ -341,15 +238,16 @@ def build_booklet(
     progress: Callable[[int], None] | None = None,
     runners: Runners = RenderPool,
 ) -> BookletReport:
-    """Build the booklet of every valid monograph, reusing cached chunks.
+    """Build the booklet (or its volumes) of every valid monograph, reusing cached parts.
 
-    The finished booklet is keyed by its parts only: an unchanged collection
-    keeps the booklet (and the date stamped on it) it already has.
+    With a formulary only the monographs it names are in it. A finished file
+    is keyed by its parts only: an unchanged collection keeps the file (and
+    the date stamped on it) it already has.
     """
     started = time.perf_counter()
     sweep_stale_temps(store.blob_dir)
     sweep_stale_temps(target.parent)
-    entries = ordered(catalog.entries)
+    entries = ordered(formulary.select(catalog.entries, context.config[FORMULARY]))
     titles = {e.slug: e.title for e in entries}
     chunks = plan_chunks(entries, context.fingerprint)
     problems: list[Diagnostic] = []
@@ -358,8 +256,11 @@ def build_booklet(
     # A chunk is ~24 handouts' worth of layout: recycle workers after fewer tasks.
     limits = context.limits
     chunk_limits = replace(limits, tasks_per_worker=max(1, limits.tasks_per_worker // 5))
+    found: dict[str, tuple[tuple[str, ...], ...]] = {}
     with runners(chunk_limits) as pool:
-        counts, used, laid_out = _lay_out_chunks(chunks, context, store, pool, problems, progress)
+        counts, used, laid_out = _lay_out_chunks(
+            chunks, context, store, pool, problems, progress, found
+        )
         LOGGER.info(
             "booklet: %d of %d chunks laid out (%.1f s)",
             laid_out,
@@ -372,44 +273,31 @@ def build_booklet(
             return BookletReport(
                 None, 0, 0, laid_out, 0, tuple(problems), time.perf_counter() - started
             )
-        front_keys, front_pages = _lay_out_front(placed, context, store, pool)
-        LOGGER.info(
-            "booklet: %d front pages ready (%.1f s)", front_pages, time.perf_counter() - started
+        listed = [
+            Listed(source.slug, titles[source.slug], names)
+            for chunk in used
+            for source, names in zip(chunk.sources, found[chunk.key], strict=True)
+        ]
+        limit = context.config[VOLUME_PAGES]
+        books = binding.bind(
+            placed, listed, int(limit) if limit else None, target, context, store, pool
         )
-    parts = [*front_keys, *(c.key for c in used)]
-    key = digest_of("booklet", context.fingerprint, *parts)
-    kept = [*parts]
-    done = store.output_current(target, key)
-    if done is not None:  # nothing changed: the booklet on disk is this one
-        total = int(done["pages"])
-        kept += done.get("stamp", [])
-    else:
-        stamps: list[str] = []
-        meta = BookletMeta(
-            BOOKLET_TITLE, context.config[LANG], templating.page_options(context.config).generator
-        )
-        total = assemble(
-            [store.blob_path(k) for k in parts],
-            _stamp_for(context, store, stamps),
-            placed,
-            front_pages,
-            meta,
-            write_atomic_with,
-            target,
-        )
-        store.record_outputs([(target, key, {"pages": total, "stamp": stamps})])
-        kept += stamps
-        LOGGER.info(
-            "booklet: merged and stamped %d pages (%.1f s)", total, time.perf_counter() - started
-        )
-    store.prune_blobs(kept)
+        LOGGER.info("booklet: front and back matter ready (%.1f s)", time.perf_counter() - started)
+    chunk_pages: list[tuple[str, int, int]] = []
+    page = 0
+    for chunk in used:
+        chunk_pages.append((chunk.key, page, sum(counts[chunk.key])))
+        page += chunk_pages[-1][2]
+    bound = binding.write_books(books, chunk_pages, target, context, store)
+    store.prune_blobs([*(c.key for c in used), *bound.keys])
     problems.sort(key=sort_key)
     return BookletReport(
-        target,
+        bound.files[0][0],
         len(placed),
-        total,
+        sum(pages for _, pages in bound.files),
         laid_out,
         len(used) - laid_out,
         tuple(problems),
         time.perf_counter() - started,
+        tuple(path for path, _ in bound.files) if books[0].volume.number else (),
     )

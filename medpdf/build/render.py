@@ -19,7 +19,7 @@ from medpdf import model, templating
 from medpdf.build.outputs import write_atomic
 from medpdf.cache import digest_of, presentation_fingerprint
 from medpdf.config import Config
-from medpdf.options import output_values
+from medpdf.options import DUPLEX, output_values
 from medpdf.sources import Source
 from medpdf.workers import Limits
 
@@ -66,6 +66,8 @@ class Rendered:
     page_counts: tuple[int, ...]
     refused_urls: tuple[str, ...]
     sha256: str
+    #: Booklet entries: each monograph's ingredients, from the model (for the index).
+    ingredients: tuple[tuple[str, ...], ...] = ()
 
     @property
     def pages(self) -> int:
@@ -85,6 +87,8 @@ class Pdf:
     data: bytes
     page_counts: tuple[int, ...]
     refused_urls: tuple[str, ...]
+    #: Booklet chunks: each entry's ingredients, for the index (read from the model).
+    ingredients: tuple[tuple[str, ...], ...] = ()
 
     @property
     def pages(self) -> int:
@@ -94,7 +98,8 @@ class Pdf:
     def write(self, target: Path) -> Rendered:
         """Write the PDF atomically at ``target``."""
         write_atomic(target, self.data)
-        return Rendered(self.page_counts, self.refused_urls, hashlib.sha256(self.data).hexdigest())
+        digest = hashlib.sha256(self.data).hexdigest()
+        return Rendered(self.page_counts, self.refused_urls, digest, self.ingredients)
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,11 @@ def handout_task(job: HandoutJob) -> Rendered:
     return handout_pdf(job).write(job.target)
 
 
+def _pad(config: Config) -> str | None:
+    """The blank page that keeps every booklet part starting on a right-hand page (duplex)."""
+    return templating.booklet_blank_html(config) if config[DUPLEX] else None
+
+
 @dataclass(frozen=True)
 class EntriesJob:
     """Booklet entries laid out together as one PDF (a chunk)."""
@@ -140,15 +150,18 @@ class EntriesJob:
 
 def entries_task(job: EntriesJob) -> Pdf:
     """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF."""
+    from medpdf.build.index import ingredients_of
     from medpdf.pdf import render
 
     config = job.context.config
+    monographs = [model.build(source) for source in job.sources]
     htmls = [
-        templating.monograph_html(model.build(source), config, booklet_letter=letter)
-        for source, letter in zip(job.sources, job.letters, strict=True)
+        templating.monograph_html(monograph, config, booklet_letter=letter)
+        for monograph, letter in zip(monographs, job.letters, strict=True)
     ]
-    result = render.render_combined(htmls, config.resources)
-    return Pdf(result.data, result.page_counts, result.refused_urls)
+    result = render.render_combined(htmls, config.resources, pad_html=_pad(config))
+    found = tuple(ingredients_of(m) for m in monographs)
+    return Pdf(result.data, result.page_counts, result.refused_urls, found)
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,8 @@ class FrontJob:
     info: templating.BookletInfo
     context: RunContext
     key: str
+    #: Volume 1 of a booklet in volumes: the master contents, on the cover part.
+    volumes: tuple[templating.VolumeLine, ...] = ()
 
 
 def front_task(job: FrontJob) -> Pdf:
@@ -168,8 +183,34 @@ def front_task(job: FrontJob) -> Pdf:
     from medpdf.pdf import render
 
     config = job.context.config
-    html = templating.render_booklet_front(job.part, job.toc, job.first, job.info, config)
-    result = render.render_combined([html], config.resources, contents=job.part == "contents")
+    html = templating.render_booklet_front(
+        job.part, job.toc, job.first, job.info, config, job.volumes
+    )
+    result = render.render_combined(
+        [html], config.resources, contents=job.part == "contents", pad_html=_pad(config)
+    )
+    return Pdf(result.data, result.page_counts, result.refused_urls)
+
+
+@dataclass(frozen=True)
+class IndexJob:
+    """Letters of the booklet's ingredient index laid out together (page numbers known)."""
+
+    groups: tuple[templating.IndexGroup, ...]
+    first: bool
+    info: templating.BookletInfo
+    context: RunContext
+    key: str
+
+
+def index_task(job: IndexJob) -> Pdf:
+    """Lay out some letters of the ingredient index."""
+    from medpdf.pdf import render
+
+    config = job.context.config
+    html = templating.render_booklet_index(job.groups, job.first, job.info, config)
+    # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
+    result = render.render_combined([html], config.resources, contents=True, pad_html=_pad(config))
     return Pdf(result.data, result.page_counts, result.refused_urls)
 
 

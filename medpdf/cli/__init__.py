@@ -54,7 +54,11 @@ def cli(verbose: bool) -> None:
 @content_option
 @config_option
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any).")
-@click.option("--report", is_flag=True, help="Also print the reading grade distribution.")
+@click.option(
+    "--report",
+    is_flag=True,
+    help="Also print the reading grade distribution and near-duplicate ingredient names.",
+)
 @table_options("check")
 @friendly_errors
 def check(
@@ -77,8 +81,12 @@ def check(
     if not per_file and (line := readability.summary(grades, threshold)):
         click.echo(line, err=True)
     if report:
+        from medpdf.build import index
+
         click.echo("")
         click.echo(readability.report(grades, threshold), nl=False)
+        click.echo("")
+        click.echo(index.report(index.near_duplicates(collection.monographs)), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
         f"checked {collection.files_seen} monographs: {errors} errors, {warning_count} warnings",
@@ -185,9 +193,12 @@ def _report(settings: config.Config, report: Any, label: str) -> list[str]:
         )
     if (book := report.booklet) is not None:
         print_diagnostics(book.problems)
+        where = book.target or "(nothing to put in it)"
+        if book.volumes:
+            where = f"{len(book.volumes)} volumes {book.volumes[0]} ... {book.volumes[-1].name}"
         click.echo(
             f"{label}booklet: {book.monographs} monographs, {book.pages} pages in "
-            f"{book.target or '(nothing to put in it)'} in {book.seconds:.1f} s "
+            f"{where} in {book.seconds:.1f} s "
             f"({book.chunks_laid_out} chunks laid out, {book.chunks_reused} reused); "
             f"{errors + book.failed} monographs left out",
             err=True,

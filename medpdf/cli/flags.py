@@ -24,6 +24,7 @@ from medpdf import config, options
 from medpdf.errors import (
     DiagnosedError,
     Diagnostic,
+    ListedUsageError,
     MedpdfError,
     UsageError,
 )
@@ -138,6 +139,10 @@ def friendly_errors(func: F) -> F:
 
         try:
             return func(*args, **kwargs)
+        except ListedUsageError as exc:  # several `check` lines (unknown formulary names)
+            for diagnostic in exc.diagnostics:
+                click.echo(diagnostic.format(), err=True)
+            sys.exit(2)
         except DiagnosedError as exc:  # already a `check` line: path:line: error: ...
             click.echo(exc.diagnostic.format(), err=True)
             sys.exit(2 if isinstance(exc, UsageError) else 1)

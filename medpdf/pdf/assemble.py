@@ -12,7 +12,7 @@ drop. Written atomically, streams copied as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -86,11 +86,16 @@ def assemble(
     meta: BookletMeta,
     write: Callable[[Path, Callable[[BinaryIO], object]], None],
     target: Path,
+    back_pages: int = 0,
+    elsewhere: Mapping[str, tuple[str, int]] | None = None,
 ) -> int:
     """Merge ``parts``, overlay the stamp, link and outline; ``write`` puts it at ``target``.
 
     ``stamp_for`` gets the size of every merged page and returns a PDF with one
-    stamp page for each (the caller draws or reuses it). Returns the page count.
+    stamp page for each (the caller draws or reuses it). The last ``back_pages``
+    (the ingredient index) are linked like the contents; a link to a monograph
+    in another file of the set (``elsewhere``: slug → file name beside this one,
+    0-based page) opens that file at that page. Returns the page count.
     """
     import pikepdf
 
@@ -115,10 +120,11 @@ def assemble(
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
     total = len(page_objs)
-    # Each monograph is one unit of the tree; the front parts are units of their own.
+    # Each monograph is one unit of the tree; front and back parts are units of their own.
     units = [-1] * front_pages + [
         number for number, item in enumerate(placed) for _ in range(item.pages)
     ]
+    units += [-1] * (total - len(units))
     booklet.Root.StructTreeRoot = tags.prepare(booklet, total)
     booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
 
@@ -133,7 +139,7 @@ def assemble(
 
     start = {item.slug: front_pages + item.first_page for item in placed}
     titles = {item.slug: item.title for item in placed}
-    for index in range(front_pages):
+    for index in [*range(front_pages), *range(total - back_pages, total)]:
         for annot in page_objs[index].get("/Annots", []):
             action = annot.get("/A")
             uri = str(action.get("/URI", "")) if action is not None else ""
@@ -143,6 +149,14 @@ def assemble(
                 annot.Dest = destination(start[slug])
                 # What a screen reader announces for the link (it held the private URI).
                 annot.Contents = pikepdf.String(f"{titles[slug]}, page {start[slug] + 1}")
+            elif uri.startswith(CROSS_DOCUMENT_SCHEME) and elsewhere and slug in elsewhere:
+                name, number = elsewhere[slug]
+                annot.A = pikepdf.Dictionary(
+                    S=pikepdf.Name.GoToR,
+                    F=pikepdf.String(name),
+                    D=pikepdf.Array([number, pikepdf.Name.Fit]),
+                )
+                annot.Contents = pikepdf.String(f"{name}, page {number + 1}")
 
     with booklet.open_outline() as outline:
         outline.root.append(pikepdf.OutlineItem("Contents", destination(min(2, total - 1))))
@@ -153,6 +167,10 @@ def assemble(
                 outline.root.append(letter_item)
             letter_item.children.append(
                 pikepdf.OutlineItem(item.title, destination(start[item.slug]))
+            )
+        if back_pages:
+            outline.root.append(
+                pikepdf.OutlineItem("Ingredient index", destination(total - back_pages))
             )
 
     booklet.Root.Lang = pikepdf.String(meta.lang)

@@ -203,6 +203,7 @@ def render_combined(
     accessible: bool = False,
     contents: bool = False,
     page_numbers: Callable[[int], str] | None = None,
+    pad_html: str | None = None,
 ) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one tagged PDF.
 
@@ -210,9 +211,11 @@ def render_combined(
     the chunk shares one set of font subsets instead of one per document. By
     default the result is a booklet part, tagged and tidied for the booklet's
     structure merge; ``contents`` says it is a contents part (its tables become
-    a ``TOC``). ``accessible`` makes the whole what a handout is instead, tagged
-    PDF/UA-1 and PDF/A-2a (a medication pack); its title and language are the
-    first document's.
+    a ``TOC``). With ``pad_html`` (a duplex booklet's blank page), a document
+    with an odd number of pages is followed by that page, so the next starts on
+    a right-hand page; its count then includes the blank. ``accessible`` makes
+    the whole what a handout is instead, tagged PDF/UA-1 and PDF/A-2a (a
+    medication pack); its title and language are the first document's.
 
     ``page_numbers`` gives, for the total page count, the HTML of a document with
     as many pages whose margin boxes are added to the pages: numbers that run across
@@ -227,7 +230,17 @@ def render_combined(
     documents = [
         _document(html, resources, fetcher, font_config=fonts, **options) for html in htmls
     ]
-    pages = [page for document in documents for page in document.pages]
+    blank = None
+    if pad_html is not None and any(len(d.pages) % 2 for d in documents):
+        blank = _document(pad_html, resources, fetcher, font_config=fonts, **options).pages[0]
+    pages = []
+    counts = []
+    for document in documents:
+        pages += document.pages
+        padded = blank is not None and len(document.pages) % 2 == 1
+        if padded:
+            pages.append(blank)
+        counts.append(len(document.pages) + int(padded))
     if page_numbers is not None:
         html = page_numbers(len(pages))
         strip = _document(html, resources, fetcher, font_config=fonts, **options)
@@ -241,6 +254,6 @@ def render_combined(
         data = structure.tidy(written, contents=contents)
     return CombinedResult(
         data=data,
-        page_counts=tuple(len(d.pages) for d in documents),
+        page_counts=tuple(counts),
         refused_urls=tuple(fetcher.refused),
     )

@@ -35,15 +35,20 @@ class StampStyle:
     date_size_pt: float
     date_baseline_mm: float
     date_text: str
+    #: Duplex: the right margin of left-hand (even) pages, which is the inner one.
+    left_page_right_mm: float | None = None
 
 
-def load_style(styles_dir: Path, large_print: bool = False) -> StampStyle:
+def load_style(styles_dir: Path, large_print: bool = False, duplex: bool = False) -> StampStyle:
     """Read the stamp's geometry; it lives with the other presentation files."""
     with (styles_dir / "booklet-stamp.toml").open("rb") as handle:
         raw = tomllib.load(handle)
     overrides = raw.pop("large_print", {})
+    mirrored = raw.pop("duplex", {})
     if large_print:
         raw.update(overrides)
+    if duplex:
+        raw.update(mirrored)
     return StampStyle(
         font=str(raw["font"]),
         size_pt=float(raw["size_pt"]),
@@ -54,6 +59,9 @@ def load_style(styles_dir: Path, large_print: bool = False) -> StampStyle:
         date_size_pt=float(raw["date_size_pt"]),
         date_baseline_mm=float(raw["date_baseline_mm"]),
         date_text=str(raw["date_text"]),
+        left_page_right_mm=(
+            float(raw["left_page_right_mm"]) if "left_page_right_mm" in raw else None
+        ),
     )
 
 
@@ -94,7 +102,10 @@ def stamp_pdf(sizes: Sequence[tuple[float, float]], style: StampStyle, printed: 
         sheet.setFillColor(HexColor(style.color))
         sheet.setFont(font_name, style.size_pt)
         text = style.text.format(page=f"{number:,}", pages=f"{total:,}")
-        right = width - style.right_mm * mm
+        right_mm = style.right_mm
+        if style.left_page_right_mm is not None and number % 2 == 0:
+            right_mm = style.left_page_right_mm
+        right = width - right_mm * mm
         sheet.drawRightString(right, style.baseline_mm * mm, text)
         sheet.setFont(font_name, style.date_size_pt)
         sheet.drawRightString(right, style.date_baseline_mm * mm, date_line)

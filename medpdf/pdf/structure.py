@@ -90,6 +90,27 @@ def _as_toc(table: Any) -> None:
                     del cell["/ID"]
 
 
+def _scope_column_headers(root: Any) -> None:
+    """Give header cells of a table's head ``/Scope /Column``.
+
+    WeasyPrint ties each data cell to its headers with ``/Headers``, but sets
+    no ``/Scope`` on the header cells, so a checker cannot tell which way a
+    header reads; a header cell in ``<thead>`` heads its column.
+    """
+    for element in elements(root):
+        if Name.THead != element.S:
+            continue
+        for row in _kids(element):
+            for cell in _kids(row) if _is_element(row) else []:
+                if not (_is_element(cell) and Name.TH == cell.S):
+                    continue
+                attributes = cell.get("/A")
+                if not isinstance(attributes, Dictionary):
+                    attributes = cell.A = Dictionary(O=Name.Table)
+                if "/Scope" not in attributes:
+                    attributes.Scope = Name.Column
+
+
 #: Keys of an element that carries no meaning beyond its type.
 _PLAIN_KEYS = frozenset({"/Type", "/S", "/K", "/Pg", "/P"})
 
@@ -213,6 +234,7 @@ def tidy(data: bytes, *, contents: bool = False) -> bytes:
             for mcid in loose:
                 marks[mcid] = None
     _unwrap(root, marks_of)
+    _scope_column_headers(root)
     if contents:
         for element in list(elements(root)):
             if Name.Table == element.S:
@@ -246,3 +268,64 @@ def link_data(part: pikepdf.Pdf) -> list[list[int]] | None:
     """Only the links of :func:`sidecar`: ``[page, annotation index, element]`` each."""
     stream = part.Root.get(LINKS)
     return None if stream is None else list(json.loads(stream.read_bytes()))
+
+
+def cut(data: dict[str, Any], links: list[list[int]], start: int, stop: int) -> tuple[Any, Any]:
+    """The tree data (:func:`_extract`) and links of pages ``start:stop`` alone, renumbered.
+
+    For a chunk sliced between two volumes (:mod:`medpdf.pdf.slices`): an
+    element stays when it is on one of those pages, or has no page and keeps
+    a kid; one whose parent went becomes a child of the Document. Volumes are
+    cut between monographs, so in practice whole documents stay or go.
+    """
+    rows = data["elements"]
+    kept = [row[1] is not None and start <= row[1] < stop for row in rows]
+    # A page-less element stays if anything under it does (children come after parents).
+    for index in reversed(range(len(rows))):
+        kind, page, parent, kids, extra = rows[index]
+        if page is None and not kept[index]:
+            kept[index] = any(isinstance(kid, int) and kept[kid] for kid in kids)
+    new_index: dict[int, int] = {}
+    for index, keep in enumerate(kept):
+        if keep:
+            new_index[index] = len(new_index)
+    out: list[list[Any]] = []
+    for index, row in enumerate(rows):
+        if not kept[index]:
+            continue
+        kind, page, parent, kids, extra = row
+        moved: list[Any] = []
+        for kid in kids:
+            if isinstance(kid, int):
+                if kid in new_index:
+                    moved.append(new_index[kid])
+            elif len(kid) == 1:
+                moved.append(kid)
+            elif start <= kid[0] < stop:
+                moved.append([kid[0] - start, kid[1]])
+        out.append(
+            [
+                kind,
+                None if page is None else page - start,
+                new_index.get(parent, -1),
+                moved,
+                extra,
+            ]
+        )
+    moved_links = [
+        [page - start, annot, new_index[element]]
+        for page, annot, element in links
+        if start <= page < stop and element in new_index
+    ]
+    return {**data, "elements": out}, moved_links
+
+
+def keep_cut(whole: pikepdf.Pdf, part: pikepdf.Pdf, start: int, stop: int) -> None:
+    """Store in ``part`` (pages ``start:stop`` of ``whole``) its share of the tree data."""
+    stream = whole.Root.get(SIDECAR)
+    if stream is None:
+        return  # an untagged part: so is its slice
+    data = json.loads(stream.read_bytes())
+    data, links = cut(data, link_data(whole) or [], start, stop)
+    part.Root[SIDECAR] = part.make_stream(json.dumps(data, separators=(",", ":")).encode())
+    part.Root[LINKS] = part.make_stream(json.dumps(links, separators=(",", ":")).encode())

@@ -1,0 +1,161 @@
+"""Bound volumes: the booklet cut into books a print shop can bind.
+
+``--volume-pages N`` cuts the ordered monographs into volumes of at most N
+pages each, front matter and (in the last volume) the ingredient index
+included. Cuts fall between monographs, never inside one; when a letter
+begins within the last tenth of a volume, the cut moves back to it, so a
+letter is not split over two books for the sake of a few pages.
+
+The plan works from page counts known after the chunks are laid out and an
+estimate of each volume's front matter (cover, disclaimer, contents) and of
+the index; the booklet stage lays the fronts out, and if a volume came out
+longer than N, plans again with that much less room (see
+:func:`medpdf.build.booklet.build_booklet`).
+
+Without ``--volume-pages`` the whole booklet is one "volume" with no volume
+number, written to ``booklet.pdf``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from medpdf.pdf.assemble import Placed
+
+#: Contents lines on one page (10.5 pt at 1.45 line height on A4), for estimates only.
+LINES_PER_PAGE = 45
+#: A letter starting this close to a volume's end (a fraction of N) moves the cut back to it.
+LETTER_PULL = 0.1
+
+
+@dataclass(frozen=True)
+class Volume:
+    """Consecutive monographs bound as one book; pages counted from 0 within its body."""
+
+    number: int  # 1-based; 0 for a booklet in one volume
+    placed: tuple[Placed, ...]
+    #: Where the volume's monographs start among all body pages.
+    body_start: int = 0
+
+    @property
+    def span(self) -> str:
+        """The range its cover names: "Cefaclor - Dexamethasone" (en dash).
+
+        Empty for a volume that holds only the index: the templates name it,
+        in the booklet's language.
+        """
+        if not self.placed:
+            return ""
+        first, last = self.placed[0].title, self.placed[-1].title
+        return first if first == last else f"{first} \u2013 {last}"
+
+    @property
+    def body_pages(self) -> int:
+        """Pages of monographs in the volume."""
+        return sum(p.pages for p in self.placed)
+
+
+def volume_path(target: Path, number: int) -> Path:
+    """``booklet.pdf`` → ``booklet-vol01.pdf`` (two digits sort well up to 99 volumes)."""
+    if number == 0:
+        return target
+    return target.with_name(f"{target.stem}-vol{number:02d}{target.suffix}")
+
+
+def front_estimate(items: Sequence[Placed], master: int = 0) -> int:
+    """Cover and disclaimer, each letter's contents from a new page, the master contents."""
+    letters = Counter(p.letter for p in items)
+    contents = sum(math.ceil((n + 3) / LINES_PER_PAGE) for n in letters.values())
+    return 2 + contents + (math.ceil((master + 6) / LINES_PER_PAGE) if master else 0)
+
+
+def _cut(items: list[Placed], limit: int) -> int:
+    """Where to end a full volume: before a letter that starts near the end, else at the end."""
+    tail = 0
+    for index in range(len(items) - 1, 0, -1):
+        tail += items[index].pages
+        if tail > limit * LETTER_PULL:
+            break
+        if items[index].letter != items[index - 1].letter:
+            return index
+    return len(items)
+
+
+def _fits(items: Sequence[Placed], extra: int, limit: int) -> bool:
+    return front_estimate(items) + sum(p.pages for p in items) + extra <= limit
+
+
+def plan(placed: Sequence[Placed], limit: int | None, index_pages: int) -> list[Volume]:
+    """Cut ``placed`` into volumes of at most ``limit`` pages (estimated; None: one volume).
+
+    Volume 1's master contents and the last volume's index are reserved for.
+    A single monograph longer than a volume gets a volume of its own.
+    """
+    if not limit:
+        return [Volume(0, tuple(placed))]
+    groups: list[list[Placed]] = []
+    current: list[Placed] = []
+    pages = 0
+    letters: Counter[str] = Counter()
+    master = 1  # pages for the master contents, in volume 1 only
+    for item in placed:
+        letters[item.letter] += 1
+        front = 2 + sum(math.ceil((n + 3) / LINES_PER_PAGE) for n in letters.values())
+        if current and front + pages + item.pages + (master if not groups else 0) > limit:
+            cut = _cut(current, limit)
+            groups.append(current[:cut])
+            current = current[cut:]
+            pages = sum(p.pages for p in current)
+            letters = Counter(p.letter for p in current)
+            letters[item.letter] += 1
+        current.append(item)
+        pages += item.pages
+    groups.append(current)
+    # The index goes at the back of the last volume: move monographs on until it fits
+    # (into a volume of their own; the index alone may need one too).
+    last = groups[-1]
+    keep = 0
+    while keep < len(last) and not _fits(last[keep:], index_pages, limit):
+        keep += 1
+    if keep:
+        groups[-1:] = [last[:keep], last[keep:]]
+    starts = [0]
+    for group in groups:
+        starts.append(starts[-1] + sum(p.pages for p in group))
+    return [_rebased(i, g, starts[i - 1]) for i, g in enumerate(groups, 1)]
+
+
+def _rebased(number: int, items: Sequence[Placed], start: int) -> Volume:
+    rebased = tuple(replace(p, first_page=p.first_page - start) for p in items)
+    return Volume(number, rebased, start)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Part of a chunk that falls in a volume: pages ``start:stop`` of the chunk's PDF."""
+
+    key: str
+    start: int
+    stop: int
+    whole: bool
+
+
+def chunk_spans(volume: Volume, chunk_pages: Sequence[tuple[str, int, int]]) -> list[Span]:
+    """The parts of chunks that hold the volume's monographs, in order.
+
+    ``chunk_pages`` gives each chunk as (key, first body page, page count).
+    """
+    body_start = volume.body_start
+    body_stop = body_start + volume.body_pages
+    found: list[Span] = []
+    for key, first, count in chunk_pages:
+        start = max(first, body_start)
+        stop = min(first + count, body_stop)
+        if start < stop:
+            whole = start == first and stop == first + count
+            found.append(Span(key, start - first, stop - first, whole))
+    return found

@@ -1,0 +1,410 @@
+"""The clinic's booklet: a formulary, bound volumes and the ingredient index, read back.
+
+Small invented collections with combination titles; every number printed in
+a contents or index line is checked against the page where the monograph
+really starts (its running header says "page 1 of n of this drug").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pdfplumber
+import pikepdf
+import pytest
+from conftest import MINIMAL, invoke_cli, normalised_page_texts, write_monograph
+
+from medpdf.build import index
+from medpdf.build.volumes import Volume, plan
+from medpdf.pdf.assemble import Placed
+
+FILLER = "This sentence makes the monograph longer so that it needs more pages. " * 8
+
+# slug: (title, generic name or None for the title, length in pages (roughly))
+DRUGS: dict[str, tuple[str, str | None, int]] = {
+    "paracetamol": ("Paracetamol", None, 1),
+    "aceclofenac-paracetamol": ("Aceclofenac + Paracetamol", None, 2),
+    "caffeine-paracetamol": ("Caffeine + Paracetamol", None, 1),
+    "cyanocobalamin": ("Cyanocobalamin", "Vitamin B12", 1),
+    "folic-acid-b12": ("Folic Acid + Vitamin B 12", None, 1),
+    "ebastine": ("Ébastine", None, 1),
+    "dexamethasone": ("Dexamethasone", None, 3),
+    "cefaclor": ("Cefaclor", None, 1),
+    "bromhexine-guaifenesin": ("Bromhexine / Guaifenesin", None, 1),
+    "betahistine": ("Betahistine (Oral)", None, 2),
+    "zinc-sulfate": ("Zinc Sulfate", None, 1),
+    "zinc-sulphate-vitamin-c": ("Zinc Sulphate + Vitamin C", None, 1),
+    "lamivudine": ("Lamivudine", None, 2),
+    "metformin": ("Metformin", None, 1),
+}
+
+
+def monograph(title: str, generic: str | None, length: int) -> str:
+    text = MINIMAL.format(title=title)
+    if generic is not None:
+        text = text.replace(f"### Generic Name\n{title}\n", f"### Generic Name\n{generic}\n")
+    extra = "\n\n".join(f"Note {i}: {FILLER}" for i in range(length * 4 if length > 1 else 0))
+    return text.replace("### Dosage\n", f"### Dosage\n{extra}\n\n")
+
+
+@pytest.fixture(scope="module")
+def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("clinic") / "content"
+    for slug, (title, generic, length) in DRUGS.items():
+        write_monograph(folder / slug[0], slug, monograph(title, generic, length))
+    return folder
+
+
+def build(content: Path, output: Path, *flags: str) -> str:
+    result = invoke_cli(
+        "booklet", "--content", str(content), "-o", str(output / "booklet.pdf"), "-j", "2",
+        *flags,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + result.stderr
+    return result.stderr
+
+
+def starts(texts: list[str]) -> dict[str, int]:
+    """1-based page where each drug starts, from its running header."""
+    found: dict[str, int] = {}
+    # Longest first: "Paracetamol page 1 of" is also the end of "Caffeine + Paracetamol page 1 of".
+    titles = sorted((title for title, _, _ in DRUGS.values()), key=len, reverse=True)
+    for number, text in enumerate(texts, start=1):
+        for title in titles:
+            if re.search(rf"(?<!\S){re.escape(title)} page 1 of \d+ of this drug", text):
+                found.setdefault(title, number)
+                break
+    return found
+
+
+def index_rows(path: Path) -> dict[str, list[tuple[str, int, int]]]:
+    """The printed index: ingredient -> [(monograph title, volume, page)], volume 0 if none."""
+    rows: dict[str, list[tuple[str, int, int]]] = {}
+    number = re.compile(r"^(?P<text>.*?) (?:Vol\. (?P<volume>\d+) · )?(?P<page>\d+)$")
+    with pdfplumber.open(path) as pdf:
+        heading: tuple[str, float] | None = None
+        for page in pdf.pages:
+            words = page.extract_text() or ""
+            if "Ingredient index" not in words.split("\n")[0]:
+                continue
+            for line in page.extract_text_lines():
+                text = line["text"]
+                if line["top"] < 60 or line["bottom"] > page.height - 80 or len(text) == 1:
+                    continue  # running header, footer, letter band
+                if text.startswith(("Ingredient index", "Every active")) or text == "contains it.":
+                    continue  # the heading and the note under it
+                if "Bold" in line["chars"][0]["fontname"]:  # an ingredient over its monographs
+                    heading = (text, line["x0"])
+                    rows[text] = []
+                    continue
+                match = number.match(text)
+                assert match is not None, text
+                ref = (match["text"], int(match["volume"] or 0), int(match["page"]))
+                if heading is not None and line["x0"] > heading[1] + 3:
+                    rows[heading[0]].append(ref)
+                else:
+                    heading = None
+                    name, _, title = ref[0].partition(" in ")
+                    rows[name] = [(title or name, ref[1], ref[2])]
+    return rows
+
+
+def test_the_index_lists_every_component_at_its_real_page(content: Path, tmp_path: Path):
+    build(content, tmp_path)
+    path = tmp_path / "booklet.pdf"
+    texts = normalised_page_texts(path)
+    first = starts(texts)
+    assert set(first) == {title for title, _, _ in DRUGS.values()}
+    rows = index_rows(path)
+    # Every component of every combination title, with that monograph, at its start page.
+    for title, _, _ in DRUGS.values():
+        for name in index.split_names(title):
+            key = next(k for k in rows if index.name_key(k) == index.name_key(name))
+            assert (title, 0, first[title]) in rows[key], (name, rows[key])
+    assert [t for t, _, _ in rows["Paracetamol"]] == [
+        "Aceclofenac + Paracetamol",
+        "Caffeine + Paracetamol",
+        "Paracetamol",
+    ]
+    # "Vitamin B12" (a generic name) and "Vitamin B 12" (a title) are one entry; accents
+    # and the "(Oral)" qualifier do not make names of their own.
+    assert [t for t, _, _ in rows["Vitamin B12"]] == ["Cyanocobalamin", "Folic Acid + Vitamin B 12"]
+    assert "Vitamin B 12" not in rows
+    assert rows["Betahistine"] == [("Betahistine (Oral)", 0, first["Betahistine (Oral)"])]
+    assert "Ébastine" in rows
+    # Alphabetical, and "Sulfate" and "Sulphate" are not merged (check --report names them).
+    names = list(rows)
+    assert names == sorted(names, key=index.name_key)
+    assert "Zinc Sulfate" in rows and "Zinc Sulphate" in rows
+
+    # Index links land on the start page of the monograph on their line.
+    with pikepdf.open(path) as pdf:
+        page_of = {page.obj.objgen: n for n, page in enumerate(pdf.pages, start=1)}
+        index_pages = [
+            n for n, t in enumerate(texts, 1) if "Ingredient index" in t and "this drug" not in t
+        ]
+        assert index_pages and index_pages == list(range(index_pages[0], len(texts) + 1))
+        linked = 0
+        for n in range(index_pages[0], len(texts) + 1):
+            for annot in pdf.pages[n - 1].obj.get("/Annots", []):
+                assert "/A" not in annot  # no x-dest: URI left behind
+                linked += 1
+                target = page_of[annot.Dest[0].objgen]
+                assert target in first.values()
+        assert linked == sum(len(refs) for refs in rows.values())
+        outline_titles = [item.title for item in pdf.open_outline().root]
+        assert outline_titles[-1] == "Ingredient index"
+
+
+def test_only_builds_exactly_the_formulary(content: Path, tmp_path: Path):
+    formulary = tmp_path / "formulary.txt"
+    formulary.write_text(
+        "# Riverside clinic formulary\n"
+        "paracetamol\n"
+        "Caffeine + Paracetamol   # by title\n"
+        "\n"
+        "PARACETAMOL\n"  # the same again: once
+        "cefaclor\n",
+        encoding="utf-8",
+    )
+    build(content, tmp_path, "--only", str(formulary))
+    texts = normalised_page_texts(tmp_path / "booklet.pdf")
+    assert set(starts(texts)) == {"Paracetamol", "Caffeine + Paracetamol", "Cefaclor"}
+    assert "Drug reference booklet 3 medpdf" in texts[0]  # the cover counts 3 monographs
+    rows = index_rows(tmp_path / "booklet.pdf")
+    assert set(rows) == {"Caffeine", "Cefaclor", "Paracetamol"}
+
+
+def test_unknown_formulary_names_are_one_line_each_with_suggestions(content: Path, tmp_path: Path):
+    formulary = tmp_path / "formulary.txt"
+    formulary.write_text("paracetamoll\ncefaclor\nDexamethazone\n", encoding="utf-8")
+    result = invoke_cli(
+        "booklet", "--content", str(content), "-o", str(tmp_path / "b.pdf"),
+        "--only", str(formulary),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, lines  # one line per unknown name, nothing else
+    assert lines[0].startswith(
+        f"{formulary}:1: error: no monograph named 'paracetamoll' in the collection; did you mean: "
+    )
+    assert "paracetamol," in lines[0] or lines[0].endswith(" paracetamol?")
+    assert lines[1] == (
+        f"{formulary}:3: error: no monograph named 'Dexamethazone' in the collection; "
+        "did you mean: dexamethasone?"
+    )
+    assert not (tmp_path / "b.pdf").exists()
+
+
+def test_formulary_from_medpdf_toml(content: Path, tmp_path: Path):
+    settings = tmp_path / "medpdf.toml"
+    settings.write_text('[formulary]\nnames = ["metformin", "Lamivudine"]\n', encoding="utf-8")
+    build(content, tmp_path, "--config", str(settings))
+    texts = normalised_page_texts(tmp_path / "booklet.pdf")
+    assert set(starts(texts)) == {"Metformin", "Lamivudine"}
+    settings.write_text("[formulary]\nnames = 3\n", encoding="utf-8")
+    result = invoke_cli("booklet", "--content", str(content), "--config", str(settings))
+    assert result.exit_code == 2
+    assert "formulary.names: must be a list of names or a file name, not 3" in result.stderr
+
+
+def volume_files(output: Path) -> list[Path]:
+    return sorted(output.glob("booklet-vol*.pdf"))
+
+
+def test_volumes_respect_the_limit_and_number_their_own_pages(content: Path, tmp_path: Path):
+    limit = 14
+    build(content, tmp_path, "--volume-pages", str(limit))
+    files = volume_files(tmp_path)
+    assert len(files) >= 2
+    assert [f.name for f in files] == [f"booklet-vol{n:02d}.pdf" for n in range(1, len(files) + 1)]
+    seen: list[str] = []
+    spans = []
+    for number, path in enumerate(files, start=1):
+        texts = normalised_page_texts(path)
+        total = len(texts)
+        assert total <= limit, (path.name, total)
+        for page, text in enumerate(texts, start=1):
+            assert "not medical advice" in text
+            assert f"Page {page} of {total} Printed" in text, (path.name, page)
+        first = starts(texts)
+        ordered = sorted(first, key=first.__getitem__)
+        seen += ordered
+        if not ordered:  # the index, when it does not fit beside any monograph
+            span = "Ingredient index"
+        else:
+            span = ordered[0] if len(ordered) == 1 else f"{ordered[0]} \u2013 {ordered[-1]}"
+        spans.append(span)
+        assert f"Volume {number} of {len(files)} · {span}" in texts[0]
+        # No monograph is split: each drug's own pages all follow its start here.
+        for title, start in first.items():
+            match = re.search(r"page 1 of (\d+) of this drug", texts[start - 1])
+            assert match is not None
+            pages = int(match[1])
+            assert f"{title} page {pages} of {pages} of this drug" in texts[start + pages - 2]
+        # The volume's own contents point at its own pages.
+        contents = " ".join(texts[: min(first.values(), default=1) - 1])
+        for title, start in first.items():
+            assert re.search(rf"{re.escape(title)} {start}(?!\d)", contents), (path.name, title)
+        with pikepdf.open(path) as pdf:
+            outline = [item.title for item in pdf.open_outline().root]
+            assert outline[0] == "Contents"
+            assert ("Ingredient index" in outline) == (number == len(files))
+    # Every monograph once, in order, across the volumes.
+    assert len(seen) == len(DRUGS) and len(set(seen)) == len(DRUGS)
+    # Volume 1 lists every volume and its range.
+    cover = " ".join(normalised_page_texts(files[0])[:3])
+    for number, span in enumerate(spans, start=1):
+        assert f"{number} {span} booklet-vol{number:02d}.pdf" in cover
+    # The index is in the last volume, with volume and page of each monograph.
+    starts_by_title = {}
+    for number, path in enumerate(files, start=1):
+        for title, page in starts(normalised_page_texts(path)).items():
+            starts_by_title[title] = (number, page)
+    rows = index_rows(files[-1])
+    assert rows
+    for refs in rows.values():
+        for title, volume, page in refs:
+            assert starts_by_title[title] == (volume, page), title
+    # Its links open the right page: in this file, or in the other volume's file.
+    targets = Counter()
+    last_texts = normalised_page_texts(files[-1])
+    with pikepdf.open(files[-1]) as pdf:
+        page_of = {page.obj.objgen: n for n, page in enumerate(pdf.pages, start=1)}
+        for page, text in zip(pdf.pages, last_texts, strict=True):
+            if "Ingredient index" not in text or "this drug" in text:
+                continue  # only the index pages (the contents link too)
+            for annot in page.obj.get("/Annots", []):
+                if "/Dest" in annot:
+                    targets[(len(files), page_of[annot.Dest[0].objgen])] += 1
+                else:
+                    assert annot.A.S == "/GoToR"
+                    name = str(annot.A.F)
+                    targets[(int(name[-6:-4]), int(annot.A.D[0]) + 1)] += 1
+    expected = Counter((v, p) for refs in rows.values() for _, v, p in refs)
+    assert targets == expected
+    assert any(volume != len(files) for volume, _ in targets)
+
+
+def test_an_edit_rebuilds_volumes_the_same_as_a_cold_build(content: Path, tmp_path: Path):
+    import shutil
+
+    mine = tmp_path / "content"
+    shutil.copytree(content, mine)
+    build(mine, tmp_path / "out", "--volume-pages", "14")
+    write_monograph(mine / "c", "cefaclor", monograph("Cefaclor", None, 3))
+    log = build(mine, tmp_path / "out", "--volume-pages", "14")
+    assert "1 chunks laid out" in log
+    build(mine, tmp_path / "cold", "--volume-pages", "14")
+    warm, cold = volume_files(tmp_path / "out"), volume_files(tmp_path / "cold")
+    assert [p.name for p in warm] == [p.name for p in cold]
+    for a, b in zip(warm, cold, strict=True):
+        assert normalised_page_texts(a) == normalised_page_texts(b)
+    # Back to one booklet: the volume files of the earlier build are removed.
+    build(mine, tmp_path / "out")
+    assert volume_files(tmp_path / "out") == []
+
+
+def placed(*pages: int, letters: str = "") -> list[Placed]:
+    items, start = [], 0
+    for n, count in enumerate(pages):
+        letter = letters[n] if letters else "A"
+        items.append(Placed(f"d{n}", f"D{n}", letter, start, count))
+        start += count
+    return items
+
+
+def test_volume_plan_cuts_at_a_letter_near_the_end_and_keeps_room_for_the_index():
+    # 100-page volumes; a letter starts 8 pages before the first would be full.
+    items = placed(*[10] * 9, *[4] * 10, letters="AAAAAAAAABBBBBBBBBB")
+    volumes = plan(items, 100, index_pages=0)
+    assert [v.placed[0].letter for v in volumes] == ["A", "B"]
+    assert all(isinstance(v, Volume) and v.number for v in volumes)
+    # With a 30-page index, monographs move on so the last volume still fits.
+    with_index = plan(items, 100, index_pages=30)
+    sizes = [v.body_pages for v in with_index]
+    assert sum(sizes) == sum(p.pages for p in items)
+    assert sizes[-1] + 30 + 3 <= 100
+    # A monograph longer than a volume gets one of its own rather than being split.
+    alone = plan(placed(5, 300, 5), 100, index_pages=0)
+    assert [len(v.placed) for v in alone] == [1, 1, 1]
+
+
+def test_check_report_lists_near_duplicate_ingredients(content: Path):
+    result = invoke_cli("check", "--content", str(content), "--report")
+    assert "ingredient names that look like near-duplicates: 1" in result.output
+    assert "'Zinc Sulfate' / 'Zinc Sulphate' (2 monographs)" in result.output
+
+
+def test_name_rules():
+    assert index.name_key("Vitamin B 12") == index.name_key("vitamin b-12") == "vitamin b12"
+    assert index.name_key("Ébastine") == "ebastine"
+    assert index.name_key("Omega 3") == index.name_key("Omega-3")
+    assert index.name_key("Sodium Sulfate") != index.name_key("Sodium Sulphate")
+    assert index.split_names("Rifampicin [Rifampin] +Isoniazid") == ("Rifampicin", "Isoniazid")
+    assert index.split_names("Abacavir/Dolutegravir/Lamivudine") == (
+        "Abacavir",
+        "Dolutegravir",
+        "Lamivudine",
+    )
+    prose = "Potassium Iodide + Sodium Chloride (This is a mixture. It varies.)"
+    assert index.split_names(prose) == ("Potassium Iodide", "Sodium Chloride")
+
+
+def test_duplex_starts_every_monograph_on_a_right_hand_page(content: Path, tmp_path: Path):
+    build(content, tmp_path, "--duplex")
+    path = tmp_path / "booklet.pdf"
+    texts = normalised_page_texts(path)
+    first = starts(texts)
+    assert set(first) == {title for title, _, _ in DRUGS.values()}
+    assert all(page % 2 == 1 for page in first.values()), first
+    blanks = [n for n, t in enumerate(texts, 1) if "This page is intentionally left blank." in t]
+    assert blanks and all(n % 2 == 0 for n in blanks)
+    for n in blanks:  # a blank page still carries the disclaimer and the page number
+        assert "not medical advice" in texts[n - 1]
+        assert f"Page {n} of {len(texts)}" in texts[n - 1]
+    # The contents and the index point at the right-hand start pages.
+    rows = index_rows(path)
+    for refs in rows.values():
+        for title, _, page in refs:
+            assert page == first[title]
+    # Mirrored margins, the wider inside: text starts further right on right-hand pages.
+    with pdfplumber.open(path) as pdf:
+        right = pdf.pages[first["Dexamethasone"] - 1]
+        left = pdf.pages[first["Dexamethasone"]]
+        mm = 72 / 25.4
+        assert min(c["x0"] for c in right.chars) == pytest.approx(24 * mm, abs=1)
+        assert min(c["x0"] for c in left.chars) == pytest.approx(12 * mm, abs=1)
+        # The stamp sits at the right margin of each: outer on the right, inner on the left.
+        for page, margin in ((right, 12), (left, 24)):
+            stamp = [w for w in page.extract_words() if w["text"] == "Page"][-1]
+            words = [w for w in page.extract_words() if abs(w["top"] - stamp["top"]) < 1]
+            assert max(w["x1"] for w in words) == pytest.approx(page.width - margin * mm, abs=1)
+
+
+def test_an_edit_rewrites_only_the_volumes_it_touches(content: Path, tmp_path: Path):
+    import shutil
+
+    mine = tmp_path / "content"
+    shutil.copytree(content, mine)
+    build(mine, tmp_path, "--volume-pages", "14")
+    before = {p.name: p.stat().st_mtime_ns for p in volume_files(tmp_path)}
+    metformin = mine / "m" / "metformin.md"
+    metformin.write_text(
+        metformin.read_text(encoding="utf-8").replace("Avoid alcohol.", "Avoid wine."),
+        encoding="utf-8",
+    )
+    log = build(mine, tmp_path, "--volume-pages", "14")
+    assert "(1 chunks laid out" in log
+    after = {p.name: p.stat().st_mtime_ns for p in volume_files(tmp_path)}
+    assert set(after) == set(before)
+    changed = {name for name in after if after[name] != before[name]}
+    holder = next(
+        p.name for p in volume_files(tmp_path) if "Metformin" in starts(normalised_page_texts(p))
+    )
+    assert holder in changed
+    # Volume 1 (A-B) holds nothing that moved: not even re-assembled.
+    assert "booklet-vol01.pdf" not in changed
+    assert "Avoid wine." in " ".join(normalised_page_texts(tmp_path / holder))
