@@ -21,7 +21,13 @@ from medpdf import i18n
 from medpdf.config import Config
 from medpdf.model import Monograph
 from medpdf.options import LANG
-from medpdf.templating import MonographView, SectionView, environment_for, monograph_view
+from medpdf.templating import (
+    MonographView,
+    SectionView,
+    environment_for,
+    monograph_view,
+    page_options,
+)
 
 
 @dataclass(frozen=True)
@@ -83,3 +89,13 @@ def rows(left: Side, right: Side, config: Config) -> tuple[Row, ...]:
         Row(Markup(a.disclaimer(left.view)), Markup(b.disclaimer(right.view)))  # type: ignore[attr-defined]
     )
     return tuple(found)
+
+
+def handout_html(monograph: Monograph, also: Monograph, config: Config) -> str:
+    """The bilingual handout: ``monograph`` and its translation ``also``, section by section."""
+    first = side(monograph, config)
+    page = page_options(config, lang=first.lang)
+    view = monograph_view(monograph, config.online_url(monograph.slug))
+    rendered = rows(Side(first.lang, page.dir, view), side(also, config), config)
+    template = environment_for(config, first.lang).get_template("bilingual.html.j2")
+    return template.render(drug=view, other=side(also, config), rows=rendered, page=page)

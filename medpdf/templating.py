@@ -234,7 +234,6 @@ def monograph_html(
     screen_base: str | None = None,
     in_pack: bool = False,
     own_disclaimer: bool = True,
-    also: Monograph | None = None,
 ) -> str:
     """The one way a monograph becomes HTML: handouts, booklet entries and the station's preview.
 
@@ -242,9 +241,8 @@ def monograph_html(
     letter's group); ``screen_base`` makes it a handout shown in a browser,
     with stylesheets served from that URL; ``in_pack`` makes it a handout of a
     medication pack, whose first page carries the patient fields and whose end
-    carries the disclaimer when ``own_disclaimer`` is false; ``also`` (a
-    translation) makes it a bilingual handout, the two languages side by side
-    (:mod:`medpdf.bilingual`).
+    carries the disclaimer when ``own_disclaimer`` is false. (A bilingual
+    handout builds on this module's views: :func:`medpdf.bilingual.handout_html`.)
     """
     lang = monograph.lang or config[LANG]
     templates = environment_for(config, lang)
@@ -261,13 +259,6 @@ def monograph_html(
         page = replace(page, patient_fields=False)
         template = templates.get_template("pack-entry.html.j2")
         return template.render(drug=view, page=page, own_disclaimer=own_disclaimer)
-    if also is not None:
-        from medpdf import bilingual
-
-        other = bilingual.side(also, config)
-        rows = bilingual.rows(bilingual.Side(lang, page.dir, view), other, config)
-        template = templates.get_template("bilingual.html.j2")
-        return template.render(drug=view, other=other, rows=rows, page=page)
     return templates.get_template("handout.html.j2").render(drug=view, page=page)
 
 

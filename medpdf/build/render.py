@@ -121,9 +121,14 @@ def handout_pdf(job: HandoutJob) -> Pdf:
     """Parse and render one handout."""
     from medpdf.pdf import render  # a worker imports WeasyPrint; `check` never does
 
-    also = model.build(job.also) if job.also is not None else None
-    html = templating.monograph_html(model.build(job.source), job.context.config, also=also)
-    result = render.render(html, job.context.config.resources)
+    monograph, config = model.build(job.source), job.context.config
+    if job.also is not None:
+        from medpdf import bilingual
+
+        html = bilingual.handout_html(monograph, model.build(job.also), config)
+    else:
+        html = templating.monograph_html(monograph, config)
+    result = render.render(html, config.resources)
     return Pdf(result.data, (result.page_count,), result.refused_urls)
 
 
