@@ -1,0 +1,155 @@
+"""Front matter: the YAML between ``---`` lines, read safely, with line numbers.
+
+A monograph's title, review date and language come from here. Impossible
+values are reported as ``path:line`` problems rather than exceptions, so one
+bad file never stops the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from medpdf.errors import Diagnostic, Level, SourceError
+from medpdf.kinds import check_lang
+from medpdf.sources import Source
+
+try:  # the libyaml loader python-frontmatter uses too: same speed, same messages
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _FrontMatterLoader(_SafeLoader):
+    """Safe loader that keeps an impossible date (``2024-13-45``) as text.
+
+    PyYAML raises a bare ValueError for those; as text, ``reviewed:`` can report
+    it as a warning like any other bad value.
+    """
+
+
+def _timestamp_or_text(loader: _SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
+def split_front_matter(source: Source) -> tuple[dict[str, Any], str, int]:
+    """Return ``(metadata, body, first_body_line)`` or raise :class:`SourceError`."""
+    handler = YAMLHandler()
+    text = source.text.lstrip("\ufeff")
+    stripped = text.lstrip()
+    lead = len(text) - len(stripped)
+    start_line = text.count("\n", 0, lead) + 1
+    if not handler.detect(stripped):
+        raise SourceError(source.display_path, 1, "missing front matter (expected '---' block)")
+    try:
+        raw_meta, body = handler.split(stripped)
+    except ValueError:
+        raise SourceError(
+            source.display_path, start_line, "front matter is not closed with '---'"
+        ) from None
+    try:
+        metadata = handler.load(raw_meta, Loader=_FrontMatterLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        # YAML counts lines from the start of the block it was given; find that block's line.
+        meta_line = text.count("\n", 0, lead + stripped.find(raw_meta)) + 1
+        line = meta_line + mark.line if mark is not None else start_line
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise SourceError(source.display_path, line, f"broken front matter: {problem}") from None
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise SourceError(
+            source.display_path, start_line, "front matter must be a mapping of keys to values"
+        )
+    body_start = lead + len(stripped) - len(body)
+    return metadata, body, text.count("\n", 0, body_start) + 1
+
+
+def title_of(metadata: Mapping[str, Any], path: str) -> str:
+    value = metadata.get("title")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise SourceError(path, 1, "front matter has no 'title'")
+    # YAML can also make sets and bytes (!!set, !!binary); their repr is no title.
+    if not isinstance(value, str | int | float | dt.date):
+        raise SourceError(path, 1, "front matter 'title' must be text")
+    return " ".join(str(value).split())
+
+
+def line_of(text: str, key: str) -> int | None:
+    """Line of a top-level front matter key, for pointing a warning at it."""
+    pattern = re.compile(rf"^{re.escape(key)}\s*:", re.IGNORECASE)
+    for number, line in enumerate(text.split("\n"), 1):
+        if pattern.match(line):
+            return number
+        if number > 1 and line.strip() == "---":
+            break
+    return None
+
+
+def reviewed_of(
+    metadata: Mapping[str, Any], source: Source
+) -> tuple[dt.date | None, list[Diagnostic]]:
+    """The ``reviewed:`` date (YAML date or ``YYYY-MM-DD`` text); a bad one is a warning.
+
+    Printed handouts show it, so staff can tell a stale printout; a wrong value is
+    reported rather than printed.
+    """
+    value = metadata.get("reviewed")
+    if value is None:
+        return None, []
+    if isinstance(value, dt.datetime):
+        return value.date(), []
+    if isinstance(value, dt.date):
+        return value, []
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()), []
+        except ValueError:
+            pass
+    shown = " ".join(str(value).split())[:60]
+    warning = Diagnostic(
+        source.display_path,
+        line_of(source.text, "reviewed"),
+        Level.WARNING,
+        f"front matter 'reviewed' is not a date (YYYY-MM-DD): '{shown}'; not printed",
+    )
+    return None, [warning]
+
+
+def language_of(metadata: Mapping[str, Any], source: Source) -> tuple[str | None, str | None]:
+    """``lang:`` (a BCP 47 tag) and ``translation_of:`` (a slug), or a one-line error.
+
+    Both decide what is printed (headings, fonts, which drug it is), so a bad
+    value stops the file rather than print the wrong language.
+    """
+    path = source.display_path
+    lang = metadata.get("lang")
+    if lang is not None:
+        shown = " ".join(str(lang).split())[:40]
+
+        def bad(message: str) -> SourceError:
+            line = line_of(source.text, "lang")
+            return SourceError(path, line, f"front matter 'lang' {message}")
+
+        if not isinstance(lang, str):
+            raise bad(f"must be a language tag such as es or zh-Hans, not '{shown}'")
+        lang = check_lang(lang.strip(), bad)
+    original = metadata.get("translation_of")
+    if original is not None:
+        if not isinstance(original, str) or not original.strip():
+            line = line_of(source.text, "translation_of")
+            raise SourceError(path, line, "front matter 'translation_of' must be a slug")
+        original = original.strip().lower()
+    return lang, original
