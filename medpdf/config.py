@@ -22,8 +22,9 @@ from urllib.parse import quote
 
 from medpdf import options
 from medpdf.errors import ConfigError
-from medpdf.kinds import KeyedFail, show
+from medpdf.kinds import show
 from medpdf.options import QR_URL, Option
+from medpdf.table_kinds import KeyedFail
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 

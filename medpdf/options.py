@@ -25,12 +25,8 @@ from medpdf.kinds import (
     PAPERS,
     Boolean,
     Choice,
-    Clinic,
-    ClinicInfo,
     Fail,
     FilePath,
-    Formulary,
-    FormularyList,
     Kind,
     Names,
     Number,
@@ -41,6 +37,7 @@ from medpdf.kinds import (
     check_record_folder,
     check_scheduler,
 )
+from medpdf.table_kinds import Clinic, ClinicInfo, Formulary, FormularyList
 
 T = TypeVar("T")
 

@@ -20,9 +20,10 @@ from markupsafe import Markup
 
 from medpdf import __version__, i18n, markdown
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
-from medpdf.kinds import PAPERS, ClinicInfo, Paper
+from medpdf.kinds import PAPERS, Paper
 from medpdf.model import Monograph, Section, SectionKind
 from medpdf.options import CLINIC, DUPLEX, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
+from medpdf.table_kinds import ClinicInfo
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ from typing import Any
 from medpdf import options
 from medpdf.config import Config, key_line, read_toml
 from medpdf.errors import ConfigError
-from medpdf.kinds import Boolean, ClinicInfo, KeyedFail, show
+from medpdf.kinds import Boolean, show
 from medpdf.options import Option
+from medpdf.table_kinds import ClinicInfo, KeyedFail
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: Names that would land on the plain build's own outputs in ``output/``.

@@ -7,6 +7,7 @@ really starts (its running header says "page 1 of n of this drug").
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from pathlib import Path
@@ -58,10 +59,14 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def build(content: Path, output: Path, *flags: str) -> str:
-    result = invoke_cli(
-        "booklet", "--content", str(content), "-o", str(output / "booklet.pdf"), "-j", "2",
-        *flags,
-    )  # fmt: skip
+    # In the test's own folder: the build's cache and lock live in ./output, and tests
+    # running side by side must not share (or wait on) one; a "cold" build has its own.
+    output.mkdir(parents=True, exist_ok=True)
+    with contextlib.chdir(output):
+        result = invoke_cli(
+            "booklet", "--content", str(content), "-o", str(output / "booklet.pdf"), "-j", "2",
+            *flags,
+        )  # fmt: skip
     assert result.exit_code == 0, result.output + result.stderr
     return result.stderr
 
@@ -180,10 +185,11 @@ def test_only_builds_exactly_the_formulary(content: Path, tmp_path: Path):
 def test_unknown_formulary_names_are_one_line_each_with_suggestions(content: Path, tmp_path: Path):
     formulary = tmp_path / "formulary.txt"
     formulary.write_text("paracetamoll\ncefaclor\nDexamethazone\n", encoding="utf-8")
-    result = invoke_cli(
-        "booklet", "--content", str(content), "-o", str(tmp_path / "b.pdf"),
-        "--only", str(formulary),
-    )  # fmt: skip
+    with contextlib.chdir(tmp_path):
+        result = invoke_cli(
+            "booklet", "--content", str(content), "-o", str(tmp_path / "b.pdf"),
+            "--only", str(formulary),
+        )  # fmt: skip
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2, lines  # one line per unknown name, nothing else
@@ -205,7 +211,8 @@ def test_formulary_from_medpdf_toml(content: Path, tmp_path: Path):
     texts = normalised_page_texts(tmp_path / "booklet.pdf")
     assert set(starts(texts)) == {"Metformin", "Lamivudine"}
     settings.write_text("[formulary]\nnames = 3\n", encoding="utf-8")
-    result = invoke_cli("booklet", "--content", str(content), "--config", str(settings))
+    with contextlib.chdir(tmp_path):
+        result = invoke_cli("booklet", "--content", str(content), "--config", str(settings))
     assert result.exit_code == 2
     assert "formulary.names: must be a list of names or a file name, not 3" in result.stderr
 

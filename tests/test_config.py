@@ -15,7 +15,6 @@ from conftest import MINIMAL, REPO, invoke_cli, write_monograph
 
 from medpdf import config, options
 from medpdf.errors import ConfigError
-from medpdf.kinds import ClinicInfo
 from medpdf.options import (
     CLINIC,
     LANG,
@@ -25,6 +24,7 @@ from medpdf.options import (
     PATIENT_FIELDS,
     QR_URL,
 )
+from medpdf.table_kinds import ClinicInfo
 
 LOGO = REPO / "tests" / "fixtures" / "clinic" / "logo.svg"
 

@@ -10,7 +10,7 @@ from conftest import MINIMAL, invoke_cli, normalised_text, write_monograph
 
 from medpdf import config, options, variants
 from medpdf.errors import ConfigError
-from medpdf.kinds import ClinicInfo
+from medpdf.table_kinds import ClinicInfo
 
 
 def write(tmp_path: Path, text: str) -> Path:
