@@ -319,9 +319,10 @@ async def error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     station = _station(request)
     editor_note = getattr(exc, "problem", None)
-    if request.url.path.endswith(".json"):
+    message = language.error_message(station.resources.locale, exc)
+    if request.url.path.endswith(".json"):  # for the pages' script, which shows it to staff
         return JSONResponse(
-            {"error": exc.detail, "editor_note": editor_note},
+            {"error": message, "editor_note": editor_note},
             exc.status_code,
             headers=dict(exc.headers or {}),
         )
@@ -331,7 +332,7 @@ async def error_page(request: Request, exc: Exception) -> Response:
         status=exc.status_code,
         user=user_of(request),
         code=exc.status_code,
-        message=language.error_message(station.resources.locale, exc),
+        message=message,
         editor_note=editor_note,
     )
     for name, value in (exc.headers or {}).items():
