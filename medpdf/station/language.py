@@ -110,15 +110,16 @@ def choose(query: QueryParams, cookie: str | None, accept: str) -> tuple[str, bo
     return negotiate(accept), False
 
 
-def menu(url: URL) -> tuple[Choice, ...]:
-    """The language menu: this page again in each shipped language."""
-    choices = []
-    for catalog in i18n.SHIPPED:
-        params = [(k, v) for k, v in QueryParams(url.query).multi_items() if k != PARAM]
-        query = str(QueryParams([*params, (PARAM, catalog)]))
-        tag = tag_of(catalog)
-        choices.append(Choice(catalog, tag, i18n.language_name(tag), f"{url.path}?{query}"))
-    return tuple(choices)
+def menu() -> tuple[Choice, ...]:
+    """The language menu: this page again in each shipped language.
+
+    Each link is only ``?ui=xx`` (the same path, resolved by the browser): nothing of
+    the request (a crafted path or query) is echoed into the page.
+    """
+    return tuple(
+        Choice(catalog, tag_of(catalog), i18n.language_name(tag_of(catalog)), f"?{PARAM}={catalog}")
+        for catalog in i18n.SHIPPED
+    )
 
 
 def N_(message: str) -> str:
@@ -183,7 +184,7 @@ class InterfaceLanguage:
         url = URL(scope=scope)
         cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
         catalog, chosen = choose(QueryParams(url.query), cookie, headers.get("accept-language", ""))
-        token = _CURRENT.set(Interface(catalog, menu(url)))
+        token = _CURRENT.set(Interface(catalog, menu()))
 
         async def keep(message: Message) -> None:
             if chosen and message["type"] == "http.response.start":
