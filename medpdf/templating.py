@@ -263,9 +263,15 @@ def monograph_html(
     return templates.get_template("handout.html.j2").render(drug=view, page=page)
 
 
-def render_page(name: str, templates_dir: Path, **context: object) -> str:
-    """One page of the printing station's web interface, from ``templates/serve/``."""
-    return environment(templates_dir).get_template(f"serve/{name}.html.j2").render(**context)
+def render_page(
+    name: str, templates_dir: Path, catalog: str = i18n.FALLBACK, **context: object
+) -> str:
+    """One page of the printing station's web interface, from ``templates/serve/``.
+
+    ``catalog`` is the interface language (:mod:`medpdf.station.language`).
+    """
+    template = environment(templates_dir, catalog).get_template(f"serve/{name}.html.j2")
+    return template.render(**context)
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ def test_station_finds_drugs_by_translated_title_and_lists_translations(tmp_path
         assert "/drug/ibuprofen.zh" in found and "/drug/ibuprofen.es" not in found
         assert "/drug/ibuprofen.es" in client.get("/", params={"q": "ibuprofeno"}).text
         page = client.get("/drug/ibuprofen").text
-        assert 'Language: <span lang="en">English</span>' in page
+        assert 'Handout language: <span lang="en">English</span>' in page
         for slug, name in (("es", "español"), ("zh", "中文"), ("ar", "العربية")):
             assert f'href="/drug/ibuprofen.{slug}"' in page, slug
             assert name in page, name

@@ -6,6 +6,13 @@ document.documentElement.classList.add("js");
 
 const SHOWN = 200; // matches drawn at once; the count says how many more there are
 
+// The page's words in its language: the template puts each translated message in a data-
+// attribute of the results list (the policy allows no inline script), with %(name)s holes.
+function said(key, values = {}, holder = "results") {
+  const message = document.getElementById(holder)?.dataset[key] ?? "";
+  return message.replace(/%\((\w+)\)s/g, (hole, name) => String(values[name] ?? hole));
+}
+
 function fold(text) {
   return text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
 }
@@ -35,12 +42,12 @@ function setUpSearch(input) {
       suggest.hidden = true;
       return;
     }
-    suggest.append(`No drug matches “${query}”. Did you mean `);
+    suggest.append(said("noMatch", { query }) + " ");
     found.forEach((drug, index) => {
       const link = document.createElement("a");
       link.href = "/drug/" + encodeURIComponent(drug.slug);
       link.textContent = drug.title;
-      suggest.append(link, index === found.length - 1 ? "?" : ", ");
+      suggest.append(link, index === found.length - 1 ? said("question") : said("comma"));
     });
     suggest.hidden = false;
   }
@@ -82,12 +89,12 @@ function setUpSearch(input) {
     if (found.length > SHOWN) {
       const more = document.createElement("li");
       more.className = "more";
-      more.textContent = `… and ${found.length - SHOWN} more: keep typing to narrow the list`;
+      more.textContent = said("more", { more: found.length - SHOWN });
       list.append(more);
     }
     count.textContent = query.trim()
-      ? `${found.length} of ${drugs.length} drugs match “${query.trim()}”`
-      : `${drugs.length} drugs`;
+      ? said("of", { found: found.length, total: drugs.length, query: query.trim() })
+      : said("all", { total: drugs.length });
     active = -1;
     input.removeAttribute("aria-activedescendant");
     suggest.hidden = true;
@@ -195,7 +202,7 @@ function setUpOptions(form) {
       if (response.status === 404 || response.status === 422) {
         // An editor broke or removed the monograph: the preview below is out of date.
         const problem = await response.json();
-        stale.textContent = `${problem.error} The preview below is out of date; do not print it.`;
+        stale.textContent = `${problem.error} ${said("outOfDate", {}, "stale")}`;
         stale.hidden = false;
         return;
       }

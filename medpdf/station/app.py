@@ -21,6 +21,7 @@ from medpdf.build.render import warm_up
 from medpdf.station import routes
 from medpdf.station.auth import RequireLogin
 from medpdf.station.guards import Guards
+from medpdf.station.language import InterfaceLanguage
 from medpdf.station.listing import Listing
 from medpdf.station.state import Station, StationSettings
 
@@ -63,5 +64,6 @@ def create_app(
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf"),
     )
     app.add_middleware(RequireLogin)
+    app.add_middleware(InterfaceLanguage)
     app.add_middleware(Guards, allowed_hosts=settings.allowed_hosts)
     return app

@@ -15,11 +15,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from medpdf import accounts
+from medpdf.station import language
+from medpdf.station.language import N_, Told
 from medpdf.station.sessions import User
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ PUBLIC_PATHS = frozenset({"/login", "/health", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
 
 #: The one answer to a wrong password, an unknown name and a locked account alike.
-LOGIN_FAILED = (
+LOGIN_FAILED = N_(
     "Wrong name or password. After several wrong tries, wait a while before trying again."
 )
 
@@ -114,6 +115,11 @@ def _unauthenticated(scope: dict[str, Any]) -> Response:
     return PlainTextResponse("Log in first.", status_code=401)
 
 
+def _login_failed(station: Station) -> str:
+    """The one message of every failed login, in the interface language."""
+    return language.gettext(station.resources.locale, LOGIN_FAILED)
+
+
 async def login_page(request: Request) -> Response:
     """The login form (GET), or a login attempt (POST)."""
     station: Station = request.app.state.station
@@ -129,10 +135,10 @@ async def login_page(request: Request) -> Response:
 
 async def _attempt(request: Request, station: Station) -> Response:
     if not same_origin(request):
-        raise HTTPException(403, "Log in from the station's own login page.")
+        raise Told(403, N_("Log in from the station's own login page."))
     size = request.headers.get("content-length", "")
     if not size.isdigit() or int(size) > MAX_LOGIN_BYTES:
-        raise HTTPException(413, "The login form was too large.")
+        raise Told(413, N_("The login form was too large."))
     try:
         form = await request.form(max_files=0, max_fields=5)
     except ClientDisconnect:
@@ -147,7 +153,9 @@ async def _attempt(request: Request, station: Station) -> Response:
     account = station.accounts.get(name)
 
     def refuse() -> Response:
-        return station.page("login", status=401, next=target, message=LOGIN_FAILED, account=name)
+        return station.page(
+            "login", status=401, next=target, message=_login_failed(station), account=name
+        )
 
     wait = throttle.wait(keys)
     if wait > 0:
@@ -191,7 +199,7 @@ async def logout(request: Request) -> Response:
     """End the session; the cookie is cleared and its id forgotten."""
     station: Station = request.app.state.station
     if not same_origin(request):
-        raise HTTPException(403, "Log out from the station's own pages.")
+        raise Told(403, N_("Log out from the station's own pages."))
     access = station.access
     station.sessions.end(request.cookies.get(access.cookie_name))
     response = RedirectResponse("/login", status_code=303)

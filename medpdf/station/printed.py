@@ -13,7 +13,6 @@ record kept (that is a hand-out too, recorded as a reprint).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
@@ -116,7 +115,6 @@ async def printed_page(request: Request) -> Response:
         "printed",
         drug=drug,
         day=day,
-        day_label=_long_date(day) if day else None,
         entries=found[:PAGE_SIZE],
         more=len(found) > PAGE_SIZE,
         page_size=PAGE_SIZE,
@@ -147,10 +145,6 @@ async def printed_pdf(request: Request) -> Response:
         raise HTTPException(500, exc.message) from None
     slug = original.drugs[0].slug if len(original.drugs) == 1 else "handouts"
     return pdf_response(data, f"{slug}-record-{original.id}.pdf")
-
-
-def _long_date(day: dt.date) -> str:
-    return f"{day.day} {day.strftime('%B %Y')}"
 
 
 def _user_name(request: Request) -> str | None:

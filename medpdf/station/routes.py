@@ -26,8 +26,9 @@ from medpdf.build.render import RunContext
 from medpdf.errors import PrinterChoiceError, PrintError
 from medpdf.kinds import PAPERS
 from medpdf.options import PAPER, PRINTER
-from medpdf.station import auth, printed
+from medpdf.station import auth, language, printed
 from medpdf.station.auth import same_origin, user_of
+from medpdf.station.language import N_, Told
 from medpdf.station.renderer import Busy, RenderFailed
 from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, SentJob, Station
 
@@ -125,9 +126,11 @@ async def _handout_bytes(station: Station, source: sources.Source, context: RunC
     try:
         return await station.renderer.handout(source, context)
     except Busy:
-        raise HTTPException(
+        raise Told(
             503,
-            "The printing station is busy rendering other handouts. Try again in a few seconds.",
+            N_(
+                "The printing station is busy rendering other handouts. Try again in a few seconds."
+            ),
             headers={"Retry-After": "5"},
         ) from None
     except RenderFailed as exc:
@@ -159,7 +162,7 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 #: What staff read when CUPS cannot be used; the reason goes to the log and /health.
-NO_PRINTING = (
+NO_PRINTING = N_(
     "Direct printing is not available right now. Use “Open PDF for printing” and print "
     "from the PDF viewer, or ask whoever looks after the station."
 )
@@ -170,24 +173,30 @@ def _sent_notice(station: Station, slug: str, request: Request) -> str | None:
     job = station.sent.find(str(request.query_params.get("sent", "")), slug, user_of(request))
     if job is None:
         return None
-    count = "1 copy" if job.copies == 1 else f"{job.copies} copies"
-    return f"Sent {count} to {job.printer} (job {job.job_id})."
+    locale_dir = station.resources.locale
+    if job.copies == 1:
+        message = N_("Sent 1 copy to %(printer)s (job %(job)s).")
+    else:
+        message = N_("Sent %(copies)s copies to %(printer)s (job %(job)s).")
+    return language.gettext(
+        locale_dir, message, copies=job.copies, printer=job.printer, job=job.job_id
+    )
 
 
 async def drug_print(request: Request) -> Response:
     """Render the handout (or take it from the shelf) and queue it on a CUPS printer."""
     station = _station(request)
     if not same_origin(request):
-        raise HTTPException(403, "Printing can only be started from the station's own pages.")
+        raise Told(403, N_("Printing can only be started from the station's own pages."))
     user = user_of(request)
     if user is not None and not user.may_print:
-        raise HTTPException(403, "Your account may look at and download handouts, not print them.")
+        raise Told(403, N_("Your account may look at and download handouts, not print them."))
     entry = station.entry(request.path_params["slug"])
     size = request.headers.get("content-length", "")
     if not size.isdigit() or int(size) > MAX_FORM_BYTES:
-        raise HTTPException(413, "The print form was too large.")
+        raise Told(413, N_("The print form was too large."))
     if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
-        raise HTTPException(415, "Printing can only be started from the station's own pages.")
+        raise Told(415, N_("Printing can only be started from the station's own pages."))
     try:
         form = await request.form(max_files=0, max_fields=10)
     except ClientDisconnect:  # the browser went away mid-form: nothing to print, nobody to tell
@@ -196,19 +205,20 @@ async def drug_print(request: Request) -> Response:
     context = station.request_context(form)
     copies_text = str(form.get("copies", "1")).strip()
     if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
-        raise HTTPException(400, f"copies must be a whole number from 1 to {MAX_COPIES}")
+        raise Told(400, N_("copies must be a whole number from 1 to %(most)s"), most=MAX_COPIES)
     copies = int(copies_text)
     wait = station.prints.take(user.name if user else "")
     if wait:
-        raise HTTPException(
+        raise Told(
             429,
-            f"At most {station.prints.per_minute} print jobs a minute per account. "
-            f"Try again in {wait:.0f} seconds.",
+            N_("At most %(most)s print jobs a minute per account. Try again in %(wait)s seconds."),
             headers={"Retry-After": str(max(1, round(wait)))},
+            most=station.prints.per_minute,
+            wait=f"{wait:.0f}",
         )
     found, _ = await station.printers()
     if found is None:
-        raise HTTPException(502, NO_PRINTING)
+        raise Told(502, NO_PRINTING)
     try:
         printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
     except PrinterChoiceError as exc:
@@ -258,8 +268,8 @@ async def booklet_pdf(request: Request) -> Response:
     """The reference booklet as last built by ``medpdf booklet``."""
     target = _station(request).config.booklet_path
     if not target.is_file():
-        raise HTTPException(
-            404, "The booklet has not been built yet. Run “medpdf booklet” on this computer."
+        raise Told(
+            404, N_("The booklet has not been built yet. Run “medpdf booklet” on this computer.")
         )
     return FileResponse(
         target,
@@ -273,7 +283,7 @@ async def static_file(request: Request) -> Response:
     """A stylesheet or script from the list made at start-up."""
     path = _station(request).static.get(request.path_params["path"])
     if path is None:
-        raise HTTPException(404, "No such file.")
+        raise Told(404, N_("No such file."))
     return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix, "text/plain"))
 
 
@@ -309,33 +319,20 @@ async def error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     station = _station(request)
     editor_note = getattr(exc, "problem", None)
-    if request.url.path.endswith(".json"):
+    message = language.error_message(station.resources.locale, exc)
+    if request.url.path.endswith(".json"):  # for the pages' script, which shows it to staff
         return JSONResponse(
-            {"error": exc.detail, "editor_note": editor_note},
+            {"error": message, "editor_note": editor_note},
             exc.status_code,
             headers=dict(exc.headers or {}),
         )
-    titles = {
-        400: "Bad request",
-        403: "Not allowed",
-        405: "Not allowed",
-        413: "Too large",
-        415: "Not allowed",
-        502: "The printer could not take the job",
-        404: "Not found",
-        422: "Temporarily unavailable",
-        500: "The handout could not be made",
-        503: "Busy",
-        429: "Too many print jobs",
-        401: "Not logged in",
-    }
+    # The title of each status is in the template, in the interface language.
     response = station.page(
         "error",
         status=exc.status_code,
         user=user_of(request),
         code=exc.status_code,
-        title=titles.get(exc.status_code, "Error"),
-        message=exc.detail,
+        message=message,
         editor_note=editor_note,
     )
     for name, value in (exc.headers or {}).items():

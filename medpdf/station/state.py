@@ -32,6 +32,7 @@ from medpdf.build.render import RunContext
 from medpdf.config import Resources, today
 from medpdf.errors import MedpdfError, PrintError, SourceError
 from medpdf.options import CACHE_SIZE, CLINIC, QUEUE
+from medpdf.station import language
 from medpdf.station.listing import scan
 from medpdf.station.renderer import PdfShelf, Renderer
 from medpdf.station.sessions import Access, Sessions, User
@@ -57,7 +58,7 @@ PREVIEW_POLICY = (
 )
 
 
-class Unavailable(HTTPException):
+class Unavailable(language.Told):
     """A monograph an editor broke: staff read that it is temporarily unavailable.
 
     The ``path:line: error:`` line is kept for editors (the log and a fold-out).
@@ -66,8 +67,10 @@ class Unavailable(HTTPException):
     def __init__(self, problem: str) -> None:
         super().__init__(
             422,
-            "This drug is temporarily unavailable: its monograph has an error that an "
-            "editor needs to fix. Try again later, or ask an editor.",
+            language.N_(
+                "This drug is temporarily unavailable: its monograph has an error that an "
+                "editor needs to fix. Try again later, or ask an editor."
+            ),
         )
         self.problem = problem
         LOGGER.info("monograph unavailable: %s", problem)
@@ -170,7 +173,11 @@ class Station:
             problem = self.listing.broken.get(slug)
             if problem is not None:
                 raise Unavailable(problem)
-            raise HTTPException(404, f"There is no drug called “{shown}” in this collection.")
+            raise language.Told(
+                404,
+                language.N_("There is no drug called “%(name)s” in this collection."),
+                name=shown,
+            )
         return entry
 
     def fresh_source(self, entry: Entry) -> sources.Source:
@@ -179,8 +186,10 @@ class Station:
             return sources.read(entry.source.path)
         except SourceError as exc:
             if not entry.source.path.exists():
-                raise HTTPException(
-                    404, f"“{entry.title}” was removed from the collection."
+                raise language.Told(
+                    404,
+                    language.N_("“%(title)s” was removed from the collection."),
+                    title=entry.title,
                 ) from None
             raise Unavailable(exc.diagnostic.format()) from None
 
@@ -204,9 +213,12 @@ class Station:
         self, name: str, status: int = 200, user: User | None = None, **context: object
     ) -> HTMLResponse:
         """An HTML page of the station's own templates (``user``: who is logged in)."""
+        interface = language.current()
         html = templating.render_page(
             name,
             self.resources.templates,
+            interface.catalog,
+            ui=interface,
             clinic=self.config[CLINIC],
             booklet=self.config.booklet_path.is_file(),
             version=__version__,
