@@ -22,7 +22,7 @@ from medpdf import __version__, i18n, markdown
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.kinds import PAPERS, ClinicInfo, Paper
 from medpdf.model import Monograph, Section, SectionKind
-from medpdf.options import CLINIC, DUPLEX, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
+from medpdf.options import CLINIC, CONTENT_LANG, DUPLEX, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,7 @@ def monograph_html(
     translation) makes it a bilingual handout, the two languages side by side
     (:mod:`medpdf.bilingual`).
     """
-    lang = monograph.lang or config[LANG]
+    lang = monograph.lang or config[CONTENT_LANG]
     templates = environment_for(config, lang)
     if booklet_letter is not None:
         page = booklet_page_options(config, lang)

@@ -37,7 +37,7 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import ALSO, HOST, LANG, MAX_GRADE, PRINTER
+from medpdf.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE, PRINTER
 
 # -- commands ----------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ def check(
     )  # a bad file is reported here
     threshold = float(settings[MAX_GRADE])
     collection = catalog.scan(content_dir, rules=catalog.Rules.of(settings))
-    grades = readability.grades(collection.monographs, settings[LANG])
+    grades = readability.grades(collection.monographs, settings[CONTENT_LANG])
     per_file = settings.is_given(MAX_GRADE)
     warnings = readability.warnings(grades, threshold) if per_file else []
     diagnostics = sorted([*collection.diagnostics, *warnings], key=sort_key)
