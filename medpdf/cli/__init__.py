@@ -267,7 +267,7 @@ def handouts(content_dir: Path, config_file: Path | None, **given: Any) -> None:
 def booklet_command(
     content_dir: Path, output: Path | None, config_file: Path | None, **given: Any
 ) -> None:
-    """Build the reference booklet of every monograph (cover, contents, A-Z)."""
+    """Build the reference booklet of the monographs in --lang (cover, contents, A-Z)."""
     settings = load_settings("booklet", config_file, content_dir, given)
     _build(settings, False, output or settings.booklet_path)
 
