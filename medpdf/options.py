@@ -121,11 +121,11 @@ LANG: Option[str] = Option(
     "lang",
     Text(check_lang, metavar="TAG"),
     "en",
-    "Language the output is for, e.g. es or pt-BR: the booklet holds that language's "
-    "monographs in its alphabetical order; a pack's own words.",
+    "Language of the booklet, e.g. es or pt-BR: it holds the monographs in that "
+    "language, in its alphabetical order, and speaks it.",
     toml=("output", "lang"),
     flag="--lang",
-    commands=frozenset({"booklet", "build", "pack"}),
+    commands=frozenset({"booklet", "build"}),
     invalidates=Invalidates.OUTPUT,
 )
 CONTENT_LANG: Option[str] = Option(
