@@ -21,11 +21,13 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 #   chromium (tests/test_browser.py drives it headless through Playwright against
 #   `medpdf serve`; Playwright's own browser download is not used),
 #   fonts-noto-core fonts-noto-cjk (the font stacks of styles/fonts.css: Arabic, Hebrew,
-#   Devanagari, Thai... and Chinese/Japanese/Korean text, so no character prints as a box).
+#   Devanagari, Thai... and Chinese/Japanese/Korean text, so no character prints as a box),
+#   libicu-dev pkg-config g++ (PyICU, the booklet's collation, compiles against the system ICU).
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
                 fontconfig fonts-dejavu-core fonts-dejavu-extra poppler-utils zbar-tools \
                 cups cups-client printer-driver-cups-pdf chromium \
-                fonts-noto-core fonts-noto-cjk
+                fonts-noto-core fonts-noto-cjk \
+                libicu-dev pkg-config g++
 
 .PHONY: all setup build test lint pytest clean messages catalogs-update catalogs
 

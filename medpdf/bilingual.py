@@ -20,7 +20,7 @@ from markupsafe import Markup
 from medpdf import i18n
 from medpdf.config import Config
 from medpdf.model import Monograph
-from medpdf.options import LANG
+from medpdf.options import CONTENT_LANG
 from medpdf.templating import (
     MonographView,
     SectionView,
@@ -49,7 +49,7 @@ class Row:
 
 def side(monograph: Monograph, config: Config) -> Side:
     """A monograph's view, in its language (front matter, else the run's)."""
-    lang = monograph.lang or config[LANG]
+    lang = monograph.lang or config[CONTENT_LANG]
     return Side(lang, i18n.direction(lang), monograph_view(monograph))
 
 

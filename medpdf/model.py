@@ -174,7 +174,7 @@ class Monograph:
     warnings: tuple[Diagnostic, ...]
     #: When a person last reviewed the text (front matter ``reviewed:``), if stated.
     reviewed: dt.date | None = None
-    #: Language of the text (front matter ``lang:``, BCP 47); None: the ``[output] lang``.
+    #: Language of the text (front matter ``lang:``, BCP 47); None: the ``[output] content_lang``.
     lang: str | None = None
     #: Slug of the monograph this one translates (front matter ``translation_of:``).
     translation_of: str | None = None

@@ -118,10 +118,21 @@ LANG: Option[str] = Option(
     "lang",
     Text(check_lang, metavar="TAG"),
     "en",
-    "Language tag of the text, e.g. en or pt-BR.",
+    "Language of the booklet, e.g. es or pt-BR: it holds the monographs in that "
+    "language, in its alphabetical order, and speaks it.",
     toml=("output", "lang"),
     flag="--lang",
-    commands=LOOK_COMMANDS,
+    commands=frozenset({"booklet", "build"}),
+    invalidates=Invalidates.OUTPUT,
+)
+CONTENT_LANG: Option[str] = Option(
+    "content_lang",
+    Text(check_lang, metavar="TAG"),
+    "en",
+    "Language of monographs whose front matter has no lang:, e.g. en.",
+    toml=("output", "content_lang"),
+    flag="--content-lang",
+    commands=RENDER_COMMANDS | {"check"},
     invalidates=Invalidates.OUTPUT,
 )
 ALSO: Option[str | None] = Option(
@@ -389,6 +400,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     PAPER,
     LARGE_PRINT,
     LANG,
+    CONTENT_LANG,
     ALSO,
     PATIENT_FIELDS,
     QR_URL,

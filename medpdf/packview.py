@@ -60,7 +60,7 @@ def pack_view(
 ) -> PackView:
     """Rows in the order asked for, mentions among the medicines, and the common disclaimer.
 
-    ``run_lang`` (``--lang``) is the language of a monograph without ``lang:``; the
+    ``run_lang`` (``--content-lang``) is the language of a monograph without ``lang:``; the
     pack speaks its first medicine's language, as a handout speaks its monograph's.
     """
     lang = (monographs[0].lang if monographs else None) or run_lang

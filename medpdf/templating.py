@@ -22,7 +22,7 @@ from medpdf import __version__, i18n, markdown
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.kinds import PAPERS, Paper
 from medpdf.model import Monograph, Section, SectionKind
-from medpdf.options import CLINIC, DUPLEX, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
+from medpdf.options import CLINIC, CONTENT_LANG, DUPLEX, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
 from medpdf.table_kinds import ClinicInfo
 
 
@@ -245,7 +245,7 @@ def monograph_html(
     carries the disclaimer when ``own_disclaimer`` is false. (A bilingual
     handout builds on this module's views: :func:`medpdf.bilingual.handout_html`.)
     """
-    lang = monograph.lang or config[LANG]
+    lang = monograph.lang or config[CONTENT_LANG]
     templates = environment_for(config, lang)
     if booklet_letter is not None:
         page = booklet_page_options(config, lang)

@@ -244,7 +244,7 @@ def test_cli_config_option_and_missing_file(project: Path) -> None:
 
 def test_cli_bad_lang_flag(project: Path) -> None:
     # A flag is checked by the same rule as output.lang, reported as a click usage error.
-    result = invoke_cli("handout", "zentorex", "--lang", "english please")
+    result = invoke_cli("booklet", "--lang", "english please")
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("Usage: ")

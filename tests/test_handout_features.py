@@ -336,7 +336,7 @@ def test_cli_flags_override_medpdf_toml(project: Path, monkeypatch: pytest.Monke
     toml = project / "override.toml"
     toml.write_text(
         CLINIC_TOML.replace(
-            "[output]\n", '[output]\npaper = "letter"\nlarge_print = true\nlang = "de"\n'
+            "[output]\n", '[output]\npaper = "letter"\nlarge_print = true\ncontent_lang = "de"\n'
         ),
         encoding="utf-8",
     )
@@ -353,7 +353,7 @@ def test_cli_flags_override_medpdf_toml(project: Path, monkeypatch: pytest.Monke
         "--paper",
         "a4",
         "--no-large-print",
-        "--lang",
+        "--content-lang",
         "fr",
         "--patient-fields",
         "-o",
@@ -367,7 +367,7 @@ def test_cli_flags_override_medpdf_toml(project: Path, monkeypatch: pytest.Monke
     assert 16 in body_a and 12 in body_b and 16 not in body_b
     with pikepdf.open(file_only) as a, pikepdf.open(flags) as b:
         assert (str(a.Root.Lang), str(b.Root.Lang)) == ("de", "fr")
-    # --lang fr also speaks French around the (English) monograph text.
+    # --content-lang fr: a monograph without lang: is French, and so are the words around it.
     assert "Nom du patient" not in normalise(page_texts(file_only)[0].body)
     assert "Nom du patient" in normalise(page_texts(flags)[0].body)
 

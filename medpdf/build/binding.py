@@ -272,17 +272,17 @@ def _books(
         for item in book.volume.placed:
             page = book.front_pages + item.first_page + 1
             where[item.slug] = templating.Ref(item.slug, item.title, page, book.volume.number)
-    groups = ingredient_index.build_index(listed, where)
+    groups = ingredient_index.build_index(listed, where, context.config[LANG])
     if groups:
         keys, pages = lay_out_index(groups, books[-1].info, context, store, pool)
         books[-1] = replace(books[-1], back_keys=tuple(keys), back_pages=pages)
     return books
 
 
-def index_estimate(listed: Sequence[ingredient_index.Listed]) -> int:
+def index_estimate(listed: Sequence[ingredient_index.Listed], lang: str) -> int:
     """Pages the index will take, from its line count (before page numbers are known)."""
     rough = {item.slug: templating.Ref(item.slug, item.title, 0) for item in listed}
-    groups = ingredient_index.build_index(listed, rough)
+    groups = ingredient_index.build_index(listed, rough, lang)
     lines = sum(ingredient_index.lines_of(g) + 2 for g in groups)
     return _guess(lines) + len(groups) // 10
 
@@ -297,7 +297,7 @@ def bind(
     pool: Runner,
 ) -> list[Book]:
     """Plan volumes and lay out their front and back matter."""
-    index_pages = index_estimate(listed)
+    index_pages = index_estimate(listed, context.config[LANG])
     slack = 0
     books: list[Book] = []
     for _ in range(4):

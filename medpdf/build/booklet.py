@@ -3,7 +3,9 @@
 One WeasyPrint document for ~18,000 pages would need far more memory than a
 clinic machine has, so the booklet is assembled in stages:
 
-1. monographs are sorted by title, grouped by letter and cut into *chunks*
+1. the monographs in the booklet's language (``[output] lang``) are sorted by
+   title and grouped by letter by that language's rules (:mod:`medpdf.collation`),
+   and cut into *chunks*
    whose boundaries depend on the slugs themselves (content-defined), so an
    added or deleted monograph changes one chunk, not every later one;
 2. each chunk is laid out in a worker process, one WeasyPrint document per
@@ -23,12 +25,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf.build import binding, formulary
+from medpdf import collation
+from medpdf.build import binding, formulary, translations
 from medpdf.build.binding import keep
 from medpdf.build.catalog import Catalog, Entry
 from medpdf.build.handouts import refusal_warnings
@@ -37,7 +39,7 @@ from medpdf.build.outputs import sweep_stale_temps
 from medpdf.build.render import EntriesJob, Pdf, RunContext, entries_task
 from medpdf.cache import Cache, digest_of
 from medpdf.errors import Diagnostic, Level, sort_key
-from medpdf.options import FORMULARY, VOLUME_PAGES
+from medpdf.options import FORMULARY, LANG, VOLUME_PAGES
 from medpdf.pdf.assemble import Placed
 from medpdf.sources import Source
 from medpdf.workers import RenderPool, Runner, Runners
@@ -47,27 +49,32 @@ LOGGER = logging.getLogger(__name__)
 #: Average and largest number of monographs per chunk.
 CHUNK_TARGET = 24
 CHUNK_LIMIT = 48
-OTHER_LETTER = "#"
+OTHER_LETTER = collation.OTHER_LETTER
 BOOKLET_TITLE = binding.BOOKLET_TITLE
 
 
-def letter_of(title: str) -> str:
-    """The A-Z group of a title; accents are ignored, anything else groups under ``#``."""
-    for char in unicodedata.normalize("NFKD", title):
-        if char.isalnum():
-            upper = char.upper()
-            return upper if "A" <= upper <= "Z" else OTHER_LETTER
-    return OTHER_LETTER
+def letter_of(title: str, lang: str = "en") -> str:
+    """The letter group of a title in ``lang`` ("Ácido" under A); others under ``#``."""
+    return collation.for_lang(lang).letter(title)
 
 
-def _order_key(entry: Entry) -> tuple[bool, str, str, str]:
-    letter = letter_of(entry.title)
-    return (letter == OTHER_LETTER, letter, entry.title.casefold(), entry.slug)
+def ordered(entries: Iterable[Entry], lang: str = "en") -> list[Entry]:
+    """Alphabetical by title in ``lang``'s collation, its letters first and ``#`` last."""
+    return collation.for_lang(lang).sorted(entries, lambda e: e.title, lambda e: e.slug)
 
 
-def ordered(entries: Iterable[Entry]) -> list[Entry]:
-    """Alphabetical by title, letters A-Z first and ``#`` last."""
-    return sorted(entries, key=_order_key)
+def in_language(entries: Iterable[Entry], lang: str) -> list[Entry]:
+    """The monographs written in ``lang``: originals and translations alike.
+
+    Tags match as RFC 4647 basic filtering does: an ``es`` booklet holds ``es``
+    and ``es-MX`` monographs, a ``zh-Hans`` booklet only ``zh-Hans`` ones.
+    """
+    wanted = translations.primary(lang)
+    return [
+        e
+        for e in entries
+        if (tag := translations.primary(e.lang)) == wanted or tag.startswith(wanted + "-")
+    ]
 
 
 @dataclass(frozen=True)
@@ -92,14 +99,14 @@ def _chunk(letter: str, opens: bool, items: Sequence[Source], fingerprint: str) 
     return Chunk(digest_of(*parts), letter, opens, tuple(items))
 
 
-def plan_chunks(entries: Sequence[Entry], fingerprint: str) -> list[Chunk]:
-    """Cut the ordered entries into chunks; letter changes always cut."""
+def plan_chunks(entries: Sequence[Entry], fingerprint: str, lang: str = "en") -> list[Chunk]:
+    """Cut the ordered entries into chunks; changes of ``lang``'s letter always cut."""
     chunks: list[Chunk] = []
     current: list[Source] = []
     letter = ""
     opens = False
     for entry in entries:
-        entry_letter = letter_of(entry.title)
+        entry_letter = letter_of(entry.title, lang)
         if current and entry_letter != letter:
             chunks.append(_chunk(letter, opens, current, fingerprint))
             current = []
@@ -240,16 +247,19 @@ def build_booklet(
 ) -> BookletReport:
     """Build the booklet (or its volumes) of every valid monograph, reusing cached parts.
 
-    With a formulary only the monographs it names are in it. A finished file
+    It holds the monographs written in the ``[output] lang`` (see :func:`in_language`);
+    with a formulary only the ones it names. A finished file
     is keyed by its parts only: an unchanged collection keeps the file (and
     the date stamped on it) it already has.
     """
     started = time.perf_counter()
     sweep_stale_temps(store.blob_dir)
     sweep_stale_temps(target.parent)
-    entries = ordered(formulary.select(catalog.entries, context.config[FORMULARY]))
+    lang = context.config[LANG]
+    chosen = in_language(catalog.entries, lang)
+    entries = ordered(formulary.select(chosen, context.config[FORMULARY]), lang)
     titles = {e.slug: e.title for e in entries}
-    chunks = plan_chunks(entries, context.fingerprint)
+    chunks = plan_chunks(entries, context.fingerprint, lang)
     problems: list[Diagnostic] = []
     if not chunks:
         return BookletReport(None, 0, 0, 0, 0, (), time.perf_counter() - started)

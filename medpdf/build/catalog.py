@@ -19,7 +19,7 @@ from medpdf.cache import Cache, Summary, digest_of, software_fingerprint
 from medpdf.errors import DiagnosedError, Diagnostic, Level, SourceError, UsageError, sort_key
 from medpdf.glyphs import GlyphCheck
 from medpdf.model import Monograph
-from medpdf.options import LANG
+from medpdf.options import CONTENT_LANG
 
 if TYPE_CHECKING:
     from medpdf.config import Config
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 class Rules:
     """What a scan checks beyond the file itself: the default language and its fonts."""
 
-    #: ``[output] lang``: the language of monographs without ``lang:``.
+    #: ``[output] content_lang``: the language of monographs without ``lang:``.
     default_lang: str = "en"
     #: Glyph coverage of the font stacks; None skips it (slug and title lookups).
     glyphs: GlyphCheck | None = None
@@ -41,8 +41,8 @@ class Rules:
 
     @classmethod
     def of(cls, config: Config) -> Rules:
-        """The rules of a run: its ``[output] lang`` and the font stacks of its styles."""
-        return cls(config[LANG], glyphs.for_styles(config.resources.styles))
+        """The rules of a run: its ``[output] content_lang`` and the fonts of its styles."""
+        return cls(config[CONTENT_LANG], glyphs.for_styles(config.resources.styles))
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Entry:
     title: str
     #: Kept when the file was parsed in this scan (always without a cache, as for ``check``).
     monograph: Monograph | None = None
-    #: Language of the text: front matter ``lang:``, else the ``[output] lang``.
+    #: Language of the text: front matter ``lang:``, else the ``[output] content_lang``.
     lang: str = "en"
     #: Slug of the drug this monograph translates; None for an original.
     translation_of: str | None = None

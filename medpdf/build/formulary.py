@@ -24,7 +24,8 @@ def select(entries: Sequence[Entry], formulary: FormularyList | None) -> list[En
     """
     if formulary is None:
         return list(entries)
-    by_slug = {e.slug: e for e in entries}
+    # A drug's slug also names its translation: "ibuprofen" is ibuprofen.es in Spanish.
+    by_slug = {**{e.drug: e for e in entries}, **{e.slug: e for e in entries}}
     by_title = {e.title.casefold(): e for e in entries}
     chosen: set[str] = set()
     unknown: list[Diagnostic] = []

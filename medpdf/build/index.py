@@ -27,8 +27,9 @@ How names are judged the same (the index key, :func:`name_key`)
     (:func:`near_duplicates`) so they can be written one way.
 
 The printed name of an entry is its most frequent spelling (ties: the one
-with fewest spaces, then the first in alphabetical order). Entries are
-alphabetical by key and grouped by letter like the contents; a monograph is
+with fewest spaces, then the first in alphabetical order). Entries are in
+the booklet language's alphabetical order of their printed names and grouped
+by its letters, as the contents are (:mod:`medpdf.collation`); a monograph is
 listed under an ingredient once.
 """
 
@@ -40,6 +41,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from medpdf import collation
 from medpdf.model import Monograph
 from medpdf.templating import IndexEntry, IndexGroup, Ref
 
@@ -92,15 +94,6 @@ def name_key(name: str) -> str:
     return _LETTER_NUMBER.sub("", text)
 
 
-def letter_of_key(key: str) -> str:
-    """A-Z by the key's first letter or digit; the rest under ``#`` (as the contents)."""
-    for char in key:
-        if char.isalnum():
-            upper = char.upper()
-            return upper if "A" <= upper <= "Z" else "#"
-    return "#"
-
-
 @dataclass(frozen=True)
 class Listed:
     """A monograph as the index lists it."""
@@ -110,17 +103,19 @@ class Listed:
     ingredients: tuple[str, ...]
 
 
-def _order(key: str) -> tuple[bool, str]:
-    return (letter_of_key(key) == "#", key)
-
-
 def _preference(name: str, counts: Counter[str]) -> tuple[int, int, str]:
     # The most frequent spelling; on a tie the one with fewest spaces ("Vitamin B12").
     return (-counts[name], name.count(" "), name)
 
 
-def build_index(listed: Iterable[Listed], where: dict[str, Ref]) -> tuple[IndexGroup, ...]:
-    """Group monographs by ingredient key; ``where`` gives each monograph's place."""
+def build_index(
+    listed: Iterable[Listed], where: dict[str, Ref], lang: str = "en"
+) -> tuple[IndexGroup, ...]:
+    """Group monographs by ingredient key; ``where`` gives each monograph's place.
+
+    Order and letters are ``lang``'s (the booklet's language).
+    """
+    order = collation.for_lang(lang)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     refs: dict[str, dict[str, Ref]] = defaultdict(dict)
     for item in listed:
@@ -131,12 +126,13 @@ def build_index(listed: Iterable[Listed], where: dict[str, Ref]) -> tuple[IndexG
             key = name_key(name)
             spellings[key][name] += 1
             refs[key][item.slug] = place
+    names = {
+        key: min(counts, key=lambda n: _preference(n, counts)) for key, counts in spellings.items()
+    }
     groups: dict[str, list[IndexEntry]] = defaultdict(list)
-    for key in sorted(refs, key=_order):
-        counts = spellings[key]
-        name = min(counts, key=lambda n: _preference(n, counts))
-        ordered = sorted(refs[key].values(), key=lambda r: (r.title.casefold(), r.slug))
-        groups[letter_of_key(key)].append(IndexEntry(key, name, tuple(ordered)))
+    for key in order.sorted(refs, lambda k: names[k], lambda k: k):
+        places = order.sorted(refs[key].values(), lambda r: r.title, lambda r: r.slug)
+        groups[order.letter(names[key])].append(IndexEntry(key, names[key], tuple(places)))
     return tuple(IndexGroup(letter, tuple(entries)) for letter, entries in groups.items())
 
 

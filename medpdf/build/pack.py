@@ -28,7 +28,7 @@ from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.build.render import Rendered, RunContext
 from medpdf.config import Config
 from medpdf.errors import DiagnosedError, RenderError, UsageError
-from medpdf.options import LANG, LARGE_PRINT
+from medpdf.options import CONTENT_LANG, LARGE_PRINT
 from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
 from medpdf.workers import Failure, run_here
 
@@ -117,7 +117,7 @@ def pack_task(job: PackJob) -> Rendered:
     config = job.context.config
     monographs = tuple(model.build(source) for source in job.sources)
     limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    view = packview.pack_view(monographs, job.wanted, config[LANG], limit)
+    view = packview.pack_view(monographs, job.wanted, config[CONTENT_LANG], limit)
     own = view.shared_disclaimer is None
     htmls = [packview.pack_html("schedule", view, config)]
     htmls += [

@@ -3,7 +3,7 @@
 The scheme (README, "Languages"): a translation is a monograph of its own,
 anywhere in the content folder, whose front matter says ``lang:`` (its BCP 47
 language) and ``translation_of:`` (the slug of the original). The original
-needs nothing new; without ``lang:`` it is in the ``[output] lang``. Each
+needs nothing new; without ``lang:`` it is in the ``[output] content_lang``. Each
 translation keeps its own file, slug, version hash and ``reviewed:`` date:
 it is its own edition, reviewed on its own.
 

@@ -37,7 +37,7 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import ALSO, HOST, LANG, MAX_GRADE, PRINTER
+from medpdf.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE, PRINTER
 
 # -- commands ----------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ def check(
     )  # a bad file is reported here
     threshold = float(settings[MAX_GRADE])
     collection = catalog.scan(content_dir, rules=catalog.Rules.of(settings))
-    grades = readability.grades(collection.monographs, settings[LANG])
+    grades = readability.grades(collection.monographs, settings[CONTENT_LANG])
     per_file = settings.is_given(MAX_GRADE)
     warnings = readability.warnings(grades, threshold) if per_file else []
     diagnostics = sorted([*collection.diagnostics, *warnings], key=sort_key)
@@ -267,7 +267,7 @@ def handouts(content_dir: Path, config_file: Path | None, **given: Any) -> None:
 def booklet_command(
     content_dir: Path, output: Path | None, config_file: Path | None, **given: Any
 ) -> None:
-    """Build the reference booklet of every monograph (cover, contents, A-Z)."""
+    """Build the reference booklet of the monographs in --lang (cover, contents, A-Z)."""
     settings = load_settings("booklet", config_file, content_dir, given)
     _build(settings, False, output or settings.booklet_path)
 

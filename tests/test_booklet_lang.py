@@ -1,0 +1,173 @@
+"""The booklet per language: its monographs, and their order and letters by that language.
+
+The fixture collection (tests/fixtures/collation) has English originals without
+``lang:``, Spanish and Chinese translations of some of them and one Spanish
+original. The booklets are read back from their contents pages and index.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import invoke_cli, normalised_page_texts, write_monograph
+
+from medpdf import collation
+
+FIXTURES = Path(__file__).parent / "fixtures" / "collation"
+
+#: (contents heading, running title) of the booklet in each language.
+WORDS = {
+    "en": ("Contents", "Reference booklet"),
+    "es": ("Índice", "Manual de consulta"),
+    "zh-Hans": ("目录", "参考手册"),
+}
+
+Groups = list[tuple[str, list[tuple[str, int]]]]
+
+
+def build(folder: Path, name: str, *flags: str, content: Path = FIXTURES) -> Path:
+    target = folder / f"{name}.pdf"
+    result = invoke_cli("booklet", "--content", str(content), "-o", str(target), "-j", "1", *flags)
+    assert result.exit_code == 0, result.output
+    return target
+
+
+def contents(path: Path, lang: str) -> Groups:
+    """The contents pages as (letter, [(title, page), ...]) in printed order.
+
+    The contents start on page 3 (after cover and disclaimer), one letter a page,
+    and end before the page its first line points to.
+    """
+    heading, running = WORDS[lang]
+    texts = normalised_page_texts(path)
+    assert texts[2].startswith(heading + " ")
+    groups: Groups = []
+    page, first_entry = 2, None
+    while first_entry is None or page < first_entry - 1:
+        body = texts[page].removeprefix(heading + " ").split(f" {running} ")[0]
+        letter, rest = body.split(" ", 1)
+        lines = [(title, int(number)) for title, number in re.findall(r"(.+?) (\d+)(?: |$)", rest)]
+        groups.append((letter, lines))
+        first_entry = first_entry or lines[0][1]
+        page += 1
+    return groups
+
+
+def titles(groups: Groups) -> list[str]:
+    return [title for _, lines in groups for title, _ in lines]
+
+
+def printed(groups: Groups) -> str:
+    """The groups as the ingredient index prints them (one ingredient a monograph here)."""
+    return " ".join(
+        letter + " " + " ".join(f"{title} {page}" for title, page in lines)
+        for letter, lines in groups
+    )
+
+
+@pytest.fixture(scope="module")
+def booklets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("booklet-lang")
+    return {
+        "en": build(folder, "en"),
+        "es": build(folder, "es", "--lang", "es"),
+        "zh-Hans": build(folder, "zh", "--lang", "zh-Hans"),
+    }
+
+
+def test_spanish_booklet_sorts_and_groups_by_spanish_rules(booklets):
+    groups = contents(booklets["es"], "es")
+    # "Ácido" under A (not after Z, not under "#"); "Ñ" its own letter after N.
+    assert [(letter, [t for t, _ in lines]) for letter, lines in groups] == [
+        ("A", ["Ácido fólico", "Azitromicina"]),
+        ("N", ["Nistatina"]),
+        ("Ñ", ["Ñandurina"]),
+        ("O", ["Ondansetrón", "Oxibutinina"]),
+    ]
+    # The ingredient index (the last page) follows the same order and letters.
+    index = normalised_page_texts(booklets["es"])[-1]
+    assert index.startswith("Índice de principios activos ")
+    assert printed(groups) in index
+
+
+def test_spanish_booklet_holds_spanish_monographs_only(booklets):
+    texts = " ".join(normalised_page_texts(booklets["es"]))
+    # Translations and the Spanish original; none of the English originals (no lang:,
+    # so in the default [output] content_lang, en) although --lang is es.
+    for english in ("Folic Acid", "Azithromycin", "Nystatin", "Ondansetron", "Amoxicillin"):
+        assert english not in texts
+    assert "oxibutinina.md" in texts
+
+
+def test_chinese_booklet_is_in_pinyin_order(booklets):
+    groups = contents(booklets["zh-Hans"], "zh-Hans")
+    # Code-point order would be 二 对 布 阿 青; pinyin is a, bu, dui, er, qing.
+    assert [(letter, [t for t, _ in lines]) for letter, lines in groups] == [
+        ("A", ["阿莫西林"]),
+        ("B", ["布洛芬"]),
+        ("D", ["对乙酰氨基酚"]),
+        ("E", ["二甲双胍"]),
+        ("Q", ["青霉素"]),
+    ]
+    index = normalised_page_texts(booklets["zh-Hans"])[-1]
+    assert index.startswith("活性成分索引 ")
+    assert printed(groups) in index
+
+
+def test_english_booklet_leaves_translations_out(booklets):
+    groups = contents(booklets["en"], "en")
+    assert titles(groups) == [
+        "Amoxicillin",
+        "Azithromycin",
+        "Folic Acid",
+        "Ibuprofen",
+        "Metformin",
+        "Nandurine",
+        "Nystatin",
+        "Ondansetron",
+        "Paracetamol",
+        "Penicillin",
+    ]
+    assert [letter for letter, _ in groups] == ["A", "F", "I", "M", "N", "O", "P"]
+
+
+def test_content_lang_names_the_language_of_unmarked_monographs(tmp_path: Path):
+    content = tmp_path / "content"
+    for slug, title in (("nodriza", "Ñu"), ("nube", "Nube"), ("eter", "Éter")):
+        write_monograph(content, slug, f"---\ntitle: {title}\n---\nTexto.\n")
+    # Without lang:, they are English (the default content_lang): no Spanish booklet.
+    empty = tmp_path / "empty.pdf"
+    result = invoke_cli("booklet", "--content", str(content), "-o", str(empty), "--lang", "es")
+    assert result.exit_code == 0, result.output
+    assert not empty.exists()
+    spanish = build(tmp_path, "es", "--lang", "es", "--content-lang", "es", content=content)
+    groups = contents(spanish, "es")
+    assert [(letter, [t for t, _ in lines]) for letter, lines in groups] == [
+        ("E", ["Éter"]),
+        ("N", ["Nube"]),
+        ("Ñ", ["Ñu"]),
+    ]
+
+
+def test_formulary_names_the_drug_in_a_translated_booklet(tmp_path: Path):
+    only = tmp_path / "only.txt"
+    only.write_text("folic-acid\nNistatina\n", encoding="utf-8")
+    path = build(tmp_path, "es", "--lang", "es", "--only", str(only))
+    assert titles(contents(path, "es")) == ["Ácido fólico", "Nistatina"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "ranked", "letters"),
+    [
+        ("es", ["Ábaco", "azul", "nz", "ñu", "Oca"], ["A", "A", "N", "Ñ", "O"]),
+        ("en", ["ebola", "Ébrovan", "(R)-dose", "zinc", "5-FU"], ["E", "E", "R", "Z", "#"]),
+        ("zh-Hans", ["阿莫西林", "青霉素", "Zinc"], ["A", "Q", "Z"]),
+        ("ar", ["أموكسيسيلين", "باراسيتامول", "Zinc"], ["\u0627", "\u0628", "#"]),  # alef, beh
+    ],
+)
+def test_collation_order_and_letters(lang: str, ranked: list[str], letters: list[str]):
+    order = collation.for_lang(lang)
+    assert order.sorted(reversed(ranked), lambda w: w, lambda w: w) == ranked
+    assert [order.letter(w) for w in ranked] == letters
