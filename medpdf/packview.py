@@ -8,7 +8,7 @@ handout has not. Every word a patient reads on them is in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
@@ -86,13 +86,17 @@ def pack_view(
     )
 
 
-def pack_html(part: str, view: PackView, config: Config) -> str:
+def pack_html(part: str, view: PackView, config: Config, screen_base: str | None = None) -> str:
     """One of the pack's own documents: ``schedule`` (page 1) or ``disclaimer`` (the end).
 
     They speak the pack's language (:func:`pack_view`); Arabic pages run right to left.
+    ``screen_base`` shows the page in a browser (the station's preview), as for handouts.
     """
     template = environment_for(config, view.lang).get_template("pack.html.j2")
-    return template.render(part=part, pack=view, page=page_options(config, lang=view.lang))
+    page = page_options(config, lang=view.lang)
+    if screen_base is not None:
+        page = replace(page, screen_base=screen_base)
+    return template.render(part=part, pack=view, page=page)
 
 
 def numbers_html(pages: int, view: PackView, config: Config) -> str:

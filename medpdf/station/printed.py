@@ -13,7 +13,7 @@ record kept (that is a hand-out too, recorded as a reprint).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -45,15 +45,19 @@ def pdf_response(data: bytes, filename: str) -> Response:
 
 
 async def keep_opened(
-    station: Station, data: bytes, drug: Monograph, context: RunContext, user: str | None
+    station: Station,
+    data: bytes,
+    drug: Monograph | Sequence[Monograph],
+    context: RunContext,
+    user: str | None,
 ) -> None:
-    """Record a handout PDF the station is about to send to a browser, with who asked."""
+    """Record a PDF (handout or pack) the station is about to send to a browser, and who asked."""
     chosen = record.recorded_options(context.config.settings)
     try:
         await asyncio.to_thread(
             station.record.keep,
             data,
-            [record.Drug.of(drug)],
+            _drugs(drug),
             chosen,
             action=record.OPENED,
             via="station",
@@ -67,7 +71,7 @@ async def keep_opened(
 async def keep_printed(
     station: Station,
     data: bytes,
-    drug: Monograph,
+    drug: Monograph | Sequence[Monograph],
     context: RunContext,
     submit: Callable[[], PrintJob],
     printer: str,
@@ -80,7 +84,7 @@ async def keep_printed(
             record.send,
             station.record,
             data,
-            [record.Drug.of(drug)],
+            _drugs(drug),
             record.recorded_options(context.config.settings),
             submit,
             via="station",
@@ -145,6 +149,11 @@ async def printed_pdf(request: Request) -> Response:
         raise HTTPException(500, exc.message) from None
     slug = original.drugs[0].slug if len(original.drugs) == 1 else "handouts"
     return pdf_response(data, f"{slug}-record-{original.id}.pdf")
+
+
+def _drugs(drug: Monograph | Sequence[Monograph]) -> list[record.Drug]:
+    """What the record names: one drug, or each medicine of a pack in its order."""
+    return [record.Drug.of(m) for m in ([drug] if isinstance(drug, Monograph) else drug)]
 
 
 def _user_name(request: Request) -> str | None:

@@ -12,13 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from medpdf.build.outputs import sweep_stale_temps
-from medpdf.build.render import HandoutJob, RunContext, handout_key, handout_task
+from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_task
 from medpdf.cache import digest_of
 from medpdf.sources import Source
 from medpdf.workers import Failure, RenderPool
+
+J = TypeVar("J")
 
 
 class PdfShelf:
@@ -112,18 +116,35 @@ class Renderer:
         Kept per day: a handout printed today says so in its footer.
         """
         key = digest_of(handout_key(source, context), context.config.printed.isoformat())
+        return await self.made(
+            key, handout_task, lambda target: HandoutJob(source, context, target)
+        )
+
+    async def made(
+        self,
+        key: str,
+        task: Callable[[J], Rendered],
+        job_of: Callable[[Path], J],
+        seconds: float | None = None,
+    ) -> bytes:
+        """The PDF kept under ``key``, else ``task(job_of(target))`` run in a worker.
+
+        Any task that writes its PDF atomically to the job's target will do
+        (a handout, a medication pack); ``seconds`` overrides the time limit.
+        """
         data = self.shelf.read(key)
         if data is not None:
             return data
-        task = self._in_flight.get(key)
-        if task is None:
+        running = self._in_flight.get(key)
+        if running is None:
             if len(self._in_flight) >= self.pool.limits.jobs + self.queue:
                 raise Busy
-            task = asyncio.create_task(self._render(key, source, context))
-            self._in_flight[key] = task
-            task.add_done_callback(lambda _: self._in_flight.pop(key, None))
+            job = job_of(self.shelf.path(key))
+            running = asyncio.create_task(self._render(key, task, job, seconds))
+            self._in_flight[key] = running
+            running.add_done_callback(lambda _: self._in_flight.pop(key, None))
         # A client that goes away does not cancel the render: the next one gets it.
-        await asyncio.shield(task)
+        await asyncio.shield(running)
         data = self.shelf.read(key)
         if data is None:  # evicted at once by a tiny cache limit: render was still right
             raise RenderFailed("the rendered PDF could not be kept; raise --cache-size")
@@ -134,16 +155,17 @@ class Renderer:
         """Renders asked for that wait for a free worker."""
         return len(self._in_flight) - self.running
 
-    async def _render(self, key: str, source: Source, context: RunContext) -> None:
+    async def _render(
+        self, key: str, task: Callable[[J], Rendered], job: J, seconds: float | None
+    ) -> None:
         await self._slots.acquire()
         self.running += 1
         try:
-            job = HandoutJob(source, context, self.shelf.path(key))
-            future = self.pool.submit(handout_task, job)
+            future = self.pool.submit(task, job, seconds)
             try:
                 result = await asyncio.wrap_future(future)
             except Exception as exc:  # the worker died, timed out or raised
-                raise RenderFailed(self.pool.failure(exc).message) from None
+                raise RenderFailed(self.pool.failure(exc, seconds).message) from None
             if isinstance(result, Failure):
                 raise RenderFailed(result.message)
             self.rendered += 1

@@ -1,0 +1,245 @@
+"""The station's "My medicines": a medication pack from a list kept in the browser.
+
+The list itself lives only in the browser (localStorage, see
+``assets/serve/pack.js``); the station stores nothing about a patient. Each
+request carries the whole list as query or form fields, in the words of
+``medpdf pack``: ``m=SLUG`` per medicine (in order), ``take=SLUG=morning,evening``
+and ``note=SLUG=with food``, plus the handout options. They are checked by
+:mod:`medpdf.packlist` (1 to 20 medicines, time words, note length); every slug
+is looked up in the scanned catalog, never joined to a path. The PDF is made by
+:func:`medpdf.build.pack.pack_task` in the station's worker pool, shared and
+kept like a handout; the preview of page 1 is HTML only, made here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from medpdf import model, packlist, packview, printing, sources
+from medpdf.build.pack import PURPOSE_LIMIT, PackJob, pack_task
+from medpdf.build.render import RunContext, handout_key
+from medpdf.cache import digest_of
+from medpdf.errors import PrinterChoiceError, PrintError, UsageError
+from medpdf.kinds import PAPERS
+from medpdf.medicines import TIMES
+from medpdf.options import LANG, LARGE_PRINT, PAPER, PRINTER
+from medpdf.station import printed
+from medpdf.station.auth import same_origin, user_of
+from medpdf.station.renderer import Busy, RenderFailed
+from medpdf.station.routes import FORM_TYPE, MAX_COPIES, NO_PRINTING, _send
+from medpdf.station.state import PREVIEW_POLICY, SentJob, Station
+
+#: Fields one request may carry: a medicine, its times and its note, 20 times, and the options.
+MAX_FIELDS = 3 * packlist.MAX_MEDICINES + 10
+#: The print form: 20 medicines with notes of 120 characters fit well within this.
+MAX_FORM_BYTES = 16384
+#: The slug the "Sent" notice of a printed pack is kept under.
+PACK = "(pack)"
+
+
+@dataclass(frozen=True)
+class AskedPack:
+    """One request's pack: its medicines in order, what was asked for each, and the run."""
+
+    sources: tuple[sources.Source, ...]
+    monographs: tuple[model.Monograph, ...]
+    wanted: tuple[packlist.Wanted, ...]
+    context: RunContext
+
+    @property
+    def key(self) -> str:
+        """The shelf key: every medicine's text and layout, the times and notes, the day."""
+        handouts = (handout_key(source, self.context) for source in self.sources)
+        return digest_of(
+            "pack", *handouts, repr(self.wanted), self.context.config.printed.isoformat()
+        )
+
+
+def _station(request: Request) -> Station:
+    station: Station = request.app.state.station
+    return station
+
+
+def _fields(params: Any, name: str) -> list[str]:
+    return [str(value) for value in params.getlist(name)]
+
+
+def asked(station: Station, params: Any) -> AskedPack:
+    """The pack a query or form asks for; a bad list is a 400 saying what is wrong."""
+    slugs = list(dict.fromkeys(s.strip() for s in _fields(params, "m") if s.strip()))
+    if not slugs:
+        raise HTTPException(400, "The list has no medicines: add some from their drug pages.")
+    if len(slugs) > packlist.MAX_MEDICINES:
+        raise HTTPException(400, f"A pack holds at most {packlist.MAX_MEDICINES} medicines.")
+    try:
+        request = packlist.from_flags(slugs, _fields(params, "take"), _fields(params, "note"))
+    except UsageError as exc:
+        raise HTTPException(400, _in_station_words(exc.message)) from None
+    entries = [station.entry(slug) for slug in slugs]
+    found = tuple(station.fresh_source(entry) for entry in entries)
+    monographs = tuple(station.monograph(source) for source in found)
+    try:
+        wanted = request.settle(
+            [(m.title, {e.slug, m.title}) for m, e in zip(monographs, entries, strict=True)]
+        )
+    except UsageError as exc:
+        raise HTTPException(400, _in_station_words(exc.message)) from None
+    return AskedPack(found, monographs, wanted, station.request_context(params))
+
+
+def _in_station_words(message: str) -> str:
+    """The station's words for packlist's messages, which name the command's flags."""
+    return message.replace("--take ", "times for ", 1).replace("--note ", "note for ", 1)
+
+
+async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
+    """The pack PDF from the worker pool (or the shelf), or the error page that says why not."""
+    seconds = station.context.limits.seconds * (len(pack.sources) + 1)
+    try:
+        return await station.renderer.made(
+            pack.key,
+            pack_task,
+            lambda target: PackJob(pack.sources, pack.wanted, pack.context, target),
+            seconds,
+        )
+    except Busy:
+        raise HTTPException(
+            503,
+            "The printing station is busy rendering other handouts. Try again in a few seconds.",
+            headers={"Retry-After": "5"},
+        ) from None
+    except RenderFailed as exc:
+        raise HTTPException(500, f"The medication pack could not be made: {exc}") from None
+
+
+async def pack_page(request: Request) -> Response:
+    """The "My medicines" page; its script fills it from the browser's own list."""
+    station = _station(request)
+    printers, no_printing = await station.printers()
+    user = user_of(request)
+    job = station.sent.find(str(request.query_params.get("sent", "")), PACK, user)
+    sent = None
+    if job is not None:
+        count = "1 copy" if job.copies == 1 else f"{job.copies} copies"
+        sent = f"Sent {count} of the pack to {job.printer} (job {job.job_id})."
+    return station.page(
+        "pack",
+        user=user,
+        may_print=user is None or user.may_print,
+        printers=printers.printers if printers else (),
+        chosen_printer=station.config[PRINTER] or (printers.default if printers else None),
+        no_printing=no_printing,
+        sent=sent,
+        max_copies=MAX_COPIES,
+        max_medicines=packlist.MAX_MEDICINES,
+        max_note=packlist.MAX_NOTE,
+        times=TIMES,
+        options=station.config.settings,
+        papers=tuple(PAPERS.values()),
+    )
+
+
+async def pack_preview(request: Request) -> Response:
+    """Page 1 of the pack as HTML, styled for the screen; no WeasyPrint involved."""
+    station = _station(request)
+    pack = asked(station, request.query_params)
+    config = pack.context.config
+    limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
+    view = packview.pack_view(pack.monographs, pack.wanted, config[LANG], limit)
+    html = packview.pack_html("schedule", view, config, screen_base="/static/")
+    return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
+
+
+async def pack_pdf(request: Request) -> Response:
+    """The pack PDF, rendered in a worker on first request and kept; recorded as handed out."""
+    if request.method == "HEAD":
+        return Response(status_code=405, headers={"Allow": "GET"})
+    station = _station(request)
+    pack = asked(station, request.query_params)
+    data = await _pack_bytes(station, pack)
+    await printed.keep_opened(station, data, pack.monographs, pack.context, _name(request))
+    return printed.pdf_response(data, "my-medicines.pdf")
+
+
+def _name(request: Request) -> str | None:
+    user = user_of(request)
+    return user.name if user else None
+
+
+async def pack_print(request: Request) -> Response:
+    """Render the pack (or take it from the shelf) and queue it on a CUPS printer."""
+    station = _station(request)
+    if not same_origin(request):
+        raise HTTPException(403, "Printing can only be started from the station's own pages.")
+    user = user_of(request)
+    if user is not None and not user.may_print:
+        raise HTTPException(403, "Your account may look at and download handouts, not print them.")
+    size = request.headers.get("content-length", "")
+    if not size.isdigit() or int(size) > MAX_FORM_BYTES:
+        raise HTTPException(413, "The print form was too large.")
+    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
+        raise HTTPException(415, "Printing can only be started from the station's own pages.")
+    try:
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+    except ClientDisconnect:
+        return Response(status_code=400)
+    pack = asked(station, form)
+    copies_text = str(form.get("copies", "1")).strip()
+    if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
+        raise HTTPException(400, f"copies must be a whole number from 1 to {MAX_COPIES}")
+    copies = int(copies_text)
+    wait = station.prints.take(user.name if user else "")
+    if wait:
+        raise HTTPException(
+            429,
+            f"At most {station.prints.per_minute} print jobs a minute per account. "
+            f"Try again in {wait:.0f} seconds.",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+    found, _ = await station.printers()
+    if found is None:
+        raise HTTPException(502, NO_PRINTING)
+    try:
+        printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
+    except PrinterChoiceError as exc:
+        raise HTTPException(400, str(exc)) from None
+    except PrintError as exc:
+        raise HTTPException(502, exc.message) from None
+    data = await _pack_bytes(station, pack)
+    title = "My medicines: " + ", ".join(m.title for m in pack.monographs)
+    paper = pack.context.config[PAPER]
+    job = await printed.keep_printed(
+        station,
+        data,
+        pack.monographs,
+        pack.context,
+        lambda: _send(data, printer, title, copies, paper),
+        printer,
+        copies,
+        _name(request),
+    )
+    token = station.sent.add(SentJob(PACK, printer, job.job_id, job.copies, _name(request)))
+    return RedirectResponse(f"/pack?sent={token}", status_code=303)
+
+
+def query_of(slugs: Sequence[str], takes: Sequence[str] = (), **chosen: str) -> str:
+    """The query string of a pack (for tests and benchmarks): ``m``, ``take`` and options."""
+    pairs = [("m", s) for s in slugs] + [("take", t) for t in takes] + list(chosen.items())
+    return urlencode(pairs)
+
+
+#: The pack's paths; ``app`` adds them to :data:`medpdf.station.routes.ROUTES`.
+ROUTES = [
+    Route("/pack", pack_page),
+    Route("/pack.pdf", pack_pdf),
+    Route("/pack/preview", pack_preview),
+    Route("/pack/print", pack_print, methods=["POST"]),
+]
