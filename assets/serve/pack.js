@@ -37,15 +37,17 @@ function showPackCount(list) {
 
 function setUpAddButton(button) {
   const slug = button.dataset.slug;
+  // The words come from the page, in the station's interface language.
+  const addWords = button.textContent;
   function draw() {
     const inList = loadPack().some((m) => m.slug === slug);
-    button.textContent = inList ? "In My medicines ✓" : "Add to My medicines";
+    button.textContent = inList ? button.dataset.added : addWords;
     button.disabled = inList;
   }
   button.addEventListener("click", () => {
     const list = loadPack();
-    if (list.length >= 20) {
-      button.textContent = "My medicines is full (20)";
+    if (list.length >= Number(button.dataset.max)) {
+      button.textContent = button.dataset.full;
       return;
     }
     if (!list.some((m) => m.slug === slug)) {

@@ -31,8 +31,9 @@ from medpdf.errors import PrinterChoiceError, PrintError, UsageError
 from medpdf.kinds import PAPERS
 from medpdf.medicines import TIMES
 from medpdf.options import LANG, LARGE_PRINT, PAPER, PRINTER
-from medpdf.station import printed
+from medpdf.station import language, printed
 from medpdf.station.auth import same_origin, user_of
+from medpdf.station.language import N_, Told
 from medpdf.station.renderer import Busy, RenderFailed
 from medpdf.station.routes import FORM_TYPE, MAX_COPIES, NO_PRINTING, _send
 from medpdf.station.state import PREVIEW_POLICY, SentJob, Station
@@ -76,13 +77,15 @@ def asked(station: Station, params: Any) -> AskedPack:
     """The pack a query or form asks for; a bad list is a 400 saying what is wrong."""
     slugs = list(dict.fromkeys(s.strip() for s in _fields(params, "m") if s.strip()))
     if not slugs:
-        raise HTTPException(400, "The list has no medicines: add some from their drug pages.")
+        raise Told(400, N_("The list has no medicines: add some from their drug pages."))
     if len(slugs) > packlist.MAX_MEDICINES:
-        raise HTTPException(400, f"A pack holds at most {packlist.MAX_MEDICINES} medicines.")
+        raise Told(
+            400, N_("A pack holds at most %(most)s medicines."), most=packlist.MAX_MEDICINES
+        )
     try:
         request = packlist.from_flags(slugs, _fields(params, "take"), _fields(params, "note"))
     except UsageError as exc:
-        raise HTTPException(400, _in_station_words(exc.message)) from None
+        raise _unreadable(exc) from None
     entries = [station.entry(slug) for slug in slugs]
     found = tuple(station.fresh_source(entry) for entry in entries)
     monographs = tuple(station.monograph(source) for source in found)
@@ -91,13 +94,26 @@ def asked(station: Station, params: Any) -> AskedPack:
             [(m.title, {e.slug, m.title}) for m, e in zip(monographs, entries, strict=True)]
         )
     except UsageError as exc:
-        raise HTTPException(400, _in_station_words(exc.message)) from None
+        raise _unreadable(exc) from None
     return AskedPack(found, monographs, wanted, station.request_context(params))
 
 
 def _in_station_words(message: str) -> str:
     """The station's words for packlist's messages, which name the command's flags."""
     return message.replace("--take ", "times for ", 1).replace("--note ", "note for ", 1)
+
+
+def _unreadable(exc: UsageError) -> Told:
+    """A list the page's own script would not send: translated, with packlist's detail.
+
+    The detail (which field, which word) stays in English: it names the fields of the
+    request (``take``, ``note``), which only a hand-made link or another program gets wrong.
+    """
+    return Told(
+        400,
+        N_("The list of medicines could not be read: %(detail)s"),
+        detail=_in_station_words(exc.message),
+    )
 
 
 async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
@@ -111,13 +127,17 @@ async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
             seconds,
         )
     except Busy:
-        raise HTTPException(
+        raise Told(
             503,
-            "The printing station is busy rendering other handouts. Try again in a few seconds.",
+            N_(
+                "The printing station is busy rendering other handouts. Try again in a few seconds."
+            ),
             headers={"Retry-After": "5"},
         ) from None
     except RenderFailed as exc:
-        raise HTTPException(500, f"The medication pack could not be made: {exc}") from None
+        raise Told(
+            500, N_("The medication pack could not be made: %(reason)s"), reason=str(exc)
+        ) from None
 
 
 async def pack_page(request: Request) -> Response:
@@ -128,8 +148,17 @@ async def pack_page(request: Request) -> Response:
     job = station.sent.find(str(request.query_params.get("sent", "")), PACK, user)
     sent = None
     if job is not None:
-        count = "1 copy" if job.copies == 1 else f"{job.copies} copies"
-        sent = f"Sent {count} of the pack to {job.printer} (job {job.job_id})."
+        if job.copies == 1:
+            message = N_("Sent 1 copy of the pack to %(printer)s (job %(job)s).")
+        else:
+            message = N_("Sent %(copies)s copies of the pack to %(printer)s (job %(job)s).")
+        sent = language.gettext(
+            station.resources.locale,
+            message,
+            copies=job.copies,
+            printer=job.printer,
+            job=job.job_id,
+        )
     return station.page(
         "pack",
         user=user,
@@ -178,15 +207,15 @@ async def pack_print(request: Request) -> Response:
     """Render the pack (or take it from the shelf) and queue it on a CUPS printer."""
     station = _station(request)
     if not same_origin(request):
-        raise HTTPException(403, "Printing can only be started from the station's own pages.")
+        raise Told(403, N_("Printing can only be started from the station's own pages."))
     user = user_of(request)
     if user is not None and not user.may_print:
-        raise HTTPException(403, "Your account may look at and download handouts, not print them.")
+        raise Told(403, N_("Your account may look at and download packs, not print them."))
     size = request.headers.get("content-length", "")
     if not size.isdigit() or int(size) > MAX_FORM_BYTES:
-        raise HTTPException(413, "The print form was too large.")
+        raise Told(413, N_("The print form was too large."))
     if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
-        raise HTTPException(415, "Printing can only be started from the station's own pages.")
+        raise Told(415, N_("Printing can only be started from the station's own pages."))
     try:
         form = await request.form(max_files=0, max_fields=MAX_FIELDS)
     except ClientDisconnect:
@@ -194,19 +223,20 @@ async def pack_print(request: Request) -> Response:
     pack = asked(station, form)
     copies_text = str(form.get("copies", "1")).strip()
     if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
-        raise HTTPException(400, f"copies must be a whole number from 1 to {MAX_COPIES}")
+        raise Told(400, N_("copies must be a whole number from 1 to %(most)s"), most=MAX_COPIES)
     copies = int(copies_text)
     wait = station.prints.take(user.name if user else "")
     if wait:
-        raise HTTPException(
+        raise Told(
             429,
-            f"At most {station.prints.per_minute} print jobs a minute per account. "
-            f"Try again in {wait:.0f} seconds.",
+            N_("At most %(most)s print jobs a minute per account. Try again in %(wait)s seconds."),
             headers={"Retry-After": str(max(1, round(wait)))},
+            most=station.prints.per_minute,
+            wait=f"{wait:.0f}",
         )
     found, _ = await station.printers()
     if found is None:
-        raise HTTPException(502, NO_PRINTING)
+        raise Told(502, NO_PRINTING)
     try:
         printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
     except PrinterChoiceError as exc:

@@ -21,7 +21,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from medpdf import __version__, options, printing, sources, templating
+from medpdf import __version__, options, packlist, printing, sources, templating
 from medpdf.build.render import RunContext
 from medpdf.errors import PrinterChoiceError, PrintError
 from medpdf.kinds import PAPERS
@@ -89,6 +89,7 @@ async def drug_page(request: Request) -> Response:
         no_printing=no_printing,
         sent=_sent_notice(station, entry.slug, request),
         max_copies=MAX_COPIES,
+        max_medicines=packlist.MAX_MEDICINES,
         options=chosen,
         query=options.to_query(chosen),
         defaults=station.config.settings,
