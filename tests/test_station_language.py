@@ -161,3 +161,41 @@ def test_error_pages_speak_the_interface_language(client):
     client.get("/", params={"ui": "zh_Hans"})
     booklet = client.get("/booklet.pdf")
     assert booklet.status_code == 404 and "手册尚未生成" in booklet.text
+
+
+def test_my_medicines_page_and_its_errors_speak_the_interface_language(client):
+    spanish = {"Accept-Language": "es-ES,es;q=0.9"}
+    page = client.get("/pack", headers=spanish)
+    assert page.status_code == 200
+    text = page.text
+    assert "<title>Mis medicamentos" in text and "<h1>Mis medicamentos</h1>" in text
+    # Words of the printed pack and of the drug page are the same messages, not new ones.
+    for words in ("Mañana", "Al acostarse", "Letra grande (texto de 16 pt)", "Papel"):
+        assert words in text, words
+    assert "Imprimir en una impresora de la clínica" in text and "Vaciar la lista" in text
+    assert "Todavía no hay medicamentos en la lista." in text
+    for english in ("My medicines</h1>", "Clear the list", "Morning", "Large print"):
+        assert english not in text, english
+    # The drug page gives pack.js its button words in the same language.
+    drug = client.get("/drug/ibuprofen", headers=spanish).text
+    assert 'data-added="En Mis medicamentos ✓"' in drug
+    assert 'data-full="Mis medicamentos está completa (20)"' in drug
+    # An error of pack.py: an empty list is refused in Spanish.
+    empty = client.get("/pack.pdf", headers=spanish)
+    assert empty.status_code == 400
+    assert "La lista no tiene medicamentos: añádalos desde la página de cada medicamento." in (
+        empty.text
+    )
+    bad = client.get("/pack/preview?m=ibuprofen&take=ibuprofen=lunch", headers=spanish)
+    assert bad.status_code == 400
+    assert "No se pudo leer la lista de medicamentos: times for ibuprofen" in bad.text
+
+
+def test_my_medicines_page_is_right_to_left_in_arabic(client):
+    page = client.get("/pack", params={"ui": "ar"}).text
+    assert html_tag(page) == '<html lang="ar" dir="rtl">'
+    assert "<h1>أدويتي</h1>" in page and "إفراغ القائمة" in page
+    # The list's indent follows the writing direction (a logical side, not "left").
+    css = client.get("/static/styles/serve/station.css").text
+    assert ".pack-list { padding-inline-start:" in css
+    assert not re.search(r"\.pack[-\w ]*\{[^}]*(left|right)", css)
