@@ -79,9 +79,7 @@ def asked(station: Station, params: Any) -> AskedPack:
     if not slugs:
         raise Told(400, N_("The list has no medicines: add some from their drug pages."))
     if len(slugs) > packlist.MAX_MEDICINES:
-        raise Told(
-            400, N_("A pack holds at most %(most)s medicines."), most=packlist.MAX_MEDICINES
-        )
+        raise Told(400, N_("A pack holds at most %(most)s medicines."), most=packlist.MAX_MEDICINES)
     try:
         request = packlist.from_flags(slugs, _fields(params, "take"), _fields(params, "note"))
     except UsageError as exc:
