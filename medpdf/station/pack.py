@@ -18,24 +18,23 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from medpdf import model, packlist, packview, printing, sources
+from medpdf import model, packlist, packview, sources
 from medpdf.build.pack import PURPOSE_LIMIT, PackJob, pack_task
 from medpdf.build.render import RunContext, handout_key
 from medpdf.cache import digest_of
-from medpdf.errors import PrinterChoiceError, PrintError, UsageError
+from medpdf.errors import UsageError
 from medpdf.kinds import PAPERS
 from medpdf.medicines import TIMES
 from medpdf.options import LANG, LARGE_PRINT, PAPER, PRINTER
 from medpdf.station import language, printed
-from medpdf.station.auth import same_origin, user_of
+from medpdf.station.auth import user_of
 from medpdf.station.language import N_, Told
 from medpdf.station.renderer import Busy, RenderFailed
-from medpdf.station.routes import FORM_TYPE, MAX_COPIES, NO_PRINTING, _send
+from medpdf.station.routes import MAX_COPIES, _send, print_allowed, print_form, print_target
 from medpdf.station.state import PREVIEW_POLICY, SentJob, Station
 
 #: Fields one request may carry: a medicine, its times and its note, 20 times, and the options.
@@ -204,43 +203,14 @@ def _name(request: Request) -> str | None:
 async def pack_print(request: Request) -> Response:
     """Render the pack (or take it from the shelf) and queue it on a CUPS printer."""
     station = _station(request)
-    if not same_origin(request):
-        raise Told(403, N_("Printing can only be started from the station's own pages."))
-    user = user_of(request)
-    if user is not None and not user.may_print:
-        raise Told(403, N_("Your account may look at and download packs, not print them."))
-    size = request.headers.get("content-length", "")
-    if not size.isdigit() or int(size) > MAX_FORM_BYTES:
-        raise Told(413, N_("The print form was too large."))
-    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
-        raise Told(415, N_("Printing can only be started from the station's own pages."))
-    try:
-        form = await request.form(max_files=0, max_fields=MAX_FIELDS)
-    except ClientDisconnect:
+    user = print_allowed(
+        request, N_("Your account may look at and download packs, not print them.")
+    )
+    form = await print_form(request, max_fields=MAX_FIELDS, max_bytes=MAX_FORM_BYTES)
+    if form is None:
         return Response(status_code=400)
     pack = asked(station, form)
-    copies_text = str(form.get("copies", "1")).strip()
-    if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
-        raise Told(400, N_("copies must be a whole number from 1 to %(most)s"), most=MAX_COPIES)
-    copies = int(copies_text)
-    wait = station.prints.take(user.name if user else "")
-    if wait:
-        raise Told(
-            429,
-            N_("At most %(most)s print jobs a minute per account. Try again in %(wait)s seconds."),
-            headers={"Retry-After": str(max(1, round(wait)))},
-            most=station.prints.per_minute,
-            wait=f"{wait:.0f}",
-        )
-    found, _ = await station.printers()
-    if found is None:
-        raise Told(502, NO_PRINTING)
-    try:
-        printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
-    except PrinterChoiceError as exc:
-        raise HTTPException(400, str(exc)) from None
-    except PrintError as exc:
-        raise HTTPException(502, exc.message) from None
+    copies, printer = await print_target(station, form, user)
     data = await _pack_bytes(station, pack)
     title = "My medicines: " + ", ".join(m.title for m in pack.monographs)
     paper = pack.context.config[PAPER]

@@ -10,6 +10,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (
@@ -30,6 +31,7 @@ from medpdf.station import auth, language, printed
 from medpdf.station.auth import same_origin, user_of
 from medpdf.station.language import N_, Told
 from medpdf.station.renderer import Busy, RenderFailed
+from medpdf.station.sessions import User
 from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, SentJob, Station
 
 LOGGER = logging.getLogger(__name__)
@@ -187,45 +189,15 @@ def _sent_notice(station: Station, slug: str, request: Request) -> str | None:
 async def drug_print(request: Request) -> Response:
     """Render the handout (or take it from the shelf) and queue it on a CUPS printer."""
     station = _station(request)
-    if not same_origin(request):
-        raise Told(403, N_("Printing can only be started from the station's own pages."))
-    user = user_of(request)
-    if user is not None and not user.may_print:
-        raise Told(403, N_("Your account may look at and download handouts, not print them."))
+    refused = N_("Your account may look at and download handouts, not print them.")
+    user = print_allowed(request, refused)
     entry = station.entry(request.path_params["slug"])
-    size = request.headers.get("content-length", "")
-    if not size.isdigit() or int(size) > MAX_FORM_BYTES:
-        raise Told(413, N_("The print form was too large."))
-    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
-        raise Told(415, N_("Printing can only be started from the station's own pages."))
-    try:
-        form = await request.form(max_files=0, max_fields=10)
-    except ClientDisconnect:  # the browser went away mid-form: nothing to print, nobody to tell
+    form = await print_form(request, max_fields=10)
+    if form is None:  # the browser went away mid-form: nothing to print, nobody to tell
         LOGGER.info("print request for %s dropped before its form arrived", entry.slug)
         return Response(status_code=400)
     context = station.request_context(form)
-    copies_text = str(form.get("copies", "1")).strip()
-    if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
-        raise Told(400, N_("copies must be a whole number from 1 to %(most)s"), most=MAX_COPIES)
-    copies = int(copies_text)
-    wait = station.prints.take(user.name if user else "")
-    if wait:
-        raise Told(
-            429,
-            N_("At most %(most)s print jobs a minute per account. Try again in %(wait)s seconds."),
-            headers={"Retry-After": str(max(1, round(wait)))},
-            most=station.prints.per_minute,
-            wait=f"{wait:.0f}",
-        )
-    found, _ = await station.printers()
-    if found is None:
-        raise Told(502, NO_PRINTING)
-    try:
-        printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
-    except PrinterChoiceError as exc:
-        raise HTTPException(400, str(exc)) from None
-    except PrintError as exc:
-        raise HTTPException(502, exc.message) from None
+    copies, printer = await print_target(station, form, user)
     source = station.fresh_source(entry)
     mono = station.monograph(source)
     data = await _handout_bytes(station, source, context)
@@ -253,6 +225,60 @@ async def drug_print(request: Request) -> Response:
     )
     chosen = options.to_query(context.config.settings)
     return RedirectResponse(f"/drug/{entry.slug}?{chosen}&sent={token}", status_code=303)
+
+
+def print_allowed(request: Request, refused: str) -> User | None:
+    """The user who may print from this request; ``refused`` (an ``N_`` message) otherwise."""
+    if not same_origin(request):
+        raise Told(403, N_("Printing can only be started from the station's own pages."))
+    user = user_of(request)
+    if user is not None and not user.may_print:
+        raise Told(403, refused)
+    return user
+
+
+async def print_form(
+    request: Request, max_fields: int, max_bytes: int = MAX_FORM_BYTES
+) -> FormData | None:
+    """The print form, small and urlencoded as the station's own pages send it.
+
+    None when the browser went away before the form arrived.
+    """
+    size = request.headers.get("content-length", "")
+    if not size.isdigit() or int(size) > max_bytes:
+        raise Told(413, N_("The print form was too large."))
+    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
+        raise Told(415, N_("Printing can only be started from the station's own pages."))
+    try:
+        return await request.form(max_files=0, max_fields=max_fields)
+    except ClientDisconnect:
+        return None
+
+
+async def print_target(station: Station, form: FormData, user: User | None) -> tuple[int, str]:
+    """Copies and printer of a print form, after the user's print rate limit."""
+    copies_text = str(form.get("copies", "1")).strip()
+    if not copies_text.isdigit() or not 1 <= int(copies_text) <= MAX_COPIES:
+        raise Told(400, N_("copies must be a whole number from 1 to %(most)s"), most=MAX_COPIES)
+    wait = station.prints.take(user.name if user else "")
+    if wait:
+        raise Told(
+            429,
+            N_("At most %(most)s print jobs a minute per account. Try again in %(wait)s seconds."),
+            headers={"Retry-After": str(max(1, round(wait)))},
+            most=station.prints.per_minute,
+            wait=f"{wait:.0f}",
+        )
+    found, _ = await station.printers()
+    if found is None:
+        raise Told(502, NO_PRINTING)
+    try:
+        printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
+    except PrinterChoiceError as exc:
+        raise HTTPException(400, str(exc)) from None
+    except PrintError as exc:
+        raise HTTPException(502, exc.message) from None
+    return int(copies_text), printer
 
 
 def _send(data: bytes, printer: str, title: str, copies: int, paper: str) -> printing.PrintJob:
