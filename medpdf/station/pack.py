@@ -34,7 +34,7 @@ from medpdf.station import language, printed
 from medpdf.station.auth import user_of
 from medpdf.station.language import N_, Told
 from medpdf.station.renderer import Busy, RenderFailed
-from medpdf.station.routes import MAX_COPIES, _send, print_allowed, print_form, print_target
+from medpdf.station.routes import MAX_COPIES, _send, busy, print_allowed, print_form, print_target
 from medpdf.station.state import PREVIEW_POLICY, SentJob, Station
 
 #: Fields one request may carry: a medicine, its times and its note, 20 times, and the options.
@@ -124,13 +124,7 @@ async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
             seconds,
         )
     except Busy:
-        raise Told(
-            503,
-            N_(
-                "The printing station is busy rendering other handouts. Try again in a few seconds."
-            ),
-            headers={"Retry-After": "5"},
-        ) from None
+        raise busy() from None
     except RenderFailed as exc:
         raise Told(
             500, N_("The medication pack could not be made: %(reason)s"), reason=str(exc)

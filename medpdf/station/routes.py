@@ -124,18 +124,21 @@ async def drug_preview(request: Request) -> Response:
     return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
 
 
+def busy() -> Told:
+    """The answer when the render queue is full: try again shortly (503, Retry-After)."""
+    return Told(
+        503,
+        N_("The printing station is busy rendering other handouts. Try again in a few seconds."),
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _handout_bytes(station: Station, source: sources.Source, context: RunContext) -> bytes:
     """The handout PDF, or the error page that says why there is none."""
     try:
         return await station.renderer.handout(source, context)
     except Busy:
-        raise Told(
-            503,
-            N_(
-                "The printing station is busy rendering other handouts. Try again in a few seconds."
-            ),
-            headers={"Retry-After": "5"},
-        ) from None
+        raise busy() from None
     except RenderFailed as exc:
         raise HTTPException(500, f"{source.display_path}: {exc}") from None
 
