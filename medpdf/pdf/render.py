@@ -24,13 +24,16 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import weasyprint
-from weasyprint.formatting_structure.boxes import MarginBox
-from weasyprint.text.fonts import FontConfiguration
-
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Resources
 from medpdf.markdown import is_allowed_link
-from medpdf.pdf import archival, structure
+from medpdf.pdf import archival
+from medpdf.pdf.libraries import linker_cache_lookup
+
+with linker_cache_lookup():  # 150-200 ms of child processes less per process
+    import weasyprint
+    from weasyprint.formatting_structure.boxes import MarginBox
+    from weasyprint.pdf.metadata import DocumentMetadata
+    from weasyprint.text.fonts import FontConfiguration
 
 LOGGER = logging.getLogger(__name__)
 
@@ -106,9 +109,20 @@ class PdfResult:
     refused_urls: tuple[str, ...]
 
 
+class _AccessibleMetadata(DocumentMetadata):  # type: ignore[misc]
+    """WeasyPrint's metadata, whose XMP also declares PDF/UA-1 (see :mod:`.archival`)."""
+
+    def generate_rdf_metadata(self, variant: str, version: int, conformance: str) -> bytes:
+        """WeasyPrint's ``rdf:RDF`` element with ``pdfuaid:part`` added."""
+        rdf: bytes = super().generate_rdf_metadata(variant, version, conformance)
+        return archival.declare_accessible(rdf)
+
+
 def _write(
     document: Any, options: dict[str, Any] | None = None, cross_document: bool = False
 ) -> bytes:
+    if (options or {}).get("pdf_variant") == archival.VARIANT:  # PDF/A-2a and PDF/UA-1
+        document.metadata = _AccessibleMetadata(**vars(document.metadata))
     # Belt and braces: no embedded files and no javascript:/file: links, whatever the
     # HTML asked for; in-document anchors and the sanitizer's link schemes stay.
     document.metadata.attachments = []
@@ -165,7 +179,7 @@ def render(html: str, resources: Resources) -> PdfResult:
     """
     fetcher = RestrictedFetcher(resources.readable_dirs)
     document = _document(html, resources, fetcher, **_HANDOUT_OPTIONS)
-    data = archival.declare_accessible(_write(document, _HANDOUT_OPTIONS))
+    data = _write(document, _HANDOUT_OPTIONS)
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
 
 
@@ -246,11 +260,11 @@ def render_combined(
         strip = _document(html, resources, fetcher, font_config=fonts, **options)
         _add_margin_boxes(pages, strip.pages)
     if accessible:
-        data = archival.declare_accessible(
-            _write(documents[0].copy(pages), options, cross_document=True)
-        )
+        data = _write(documents[0].copy(pages), options, cross_document=True)
     else:
         written = _write(documents[0].copy(pages), _TAGGED_OPTIONS, cross_document=True)
+        from medpdf.pdf import structure  # pikepdf: 16 ms a handout does not need
+
         data = structure.tidy(written, contents=contents)
     return CombinedResult(
         data=data,
