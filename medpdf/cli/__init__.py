@@ -12,11 +12,13 @@ message says so.
 
 from __future__ import annotations
 
+import gc
+import importlib
 import logging
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -42,7 +44,37 @@ from medpdf.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE, PRINTER
 # -- commands ----------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; some commands live in their own modules, imported when called.
+
+    ``medpdf handout`` does not import the print record, the accounts or the pack
+    list (10 ms of a 0.5 s one-shot command); ``medpdf --help`` imports them all
+    to show their help lines.
+    """
+
+    #: Command name -> "module:attribute" of commands defined in their own modules.
+    ELSEWHERE: ClassVar[dict[str, str]] = {
+        "pack": "medpdf.cli.pack:pack",
+        "history": "medpdf.cli.record:history",
+        "reprint": "medpdf.cli.record:reprint",
+        "users": "medpdf.cli.users:users",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Commands here and elsewhere, in name order."""
+        return sorted([*super().list_commands(ctx), *self.ELSEWHERE])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command of this module, or the one its own module defines."""
+        where = self.ELSEWHERE.get(cmd_name)
+        if where is None:
+            return super().get_command(ctx, cmd_name)
+        module, name = where.split(":")
+        command: click.Command = getattr(importlib.import_module(module), name)
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="medpdf")
 @click.option("-v", "--verbose", is_flag=True, help="Log refused URLs and WeasyPrint warnings.")
 def cli(verbose: bool) -> None:
@@ -343,16 +375,22 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
     serving.run(station, sock, access_log=verbose, ready=ready, limits=plan.limits, tls=plan.tls)
 
 
+#: Container allocations between young-generation collections (Python's default is 700).
+#: A handout allocates about 180,000 (WeasyPrint's boxes, parsed CSS, the imports):
+#: with the default the cyclic collector ran 278 times and took 93 ms of a 0.6 s
+#: one-shot handout, at 50,000 it runs 3 times and takes 41 ms, with the same
+#: peak memory (93 MB). Older generations keep their default thresholds, so a
+#: long-running station still collects its old cycles.
+GC_YOUNG_THRESHOLD = 50_000
+
+
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="medpdf")
-
-
-from medpdf.cli.pack import pack  # noqa: E402  (commands in their own modules)
-from medpdf.cli.record import history, reprint  # noqa: E402
-from medpdf.cli.users import users  # noqa: E402
-
-cli.add_command(pack)
-cli.add_command(history)
-cli.add_command(reprint)
-cli.add_command(users)
+    """Console-script entry point: the process runs one command and ends."""
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    try:
+        cli(prog_name="medpdf")
+    finally:
+        # Interpreter shutdown collects every object once more (75 ms after a handout,
+        # measured from the command's last line to the process's end); frozen objects are
+        # skipped. Files and databases are closed by then: nothing relies on that pass.
+        gc.freeze()
