@@ -18,7 +18,6 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +76,8 @@ def _files_digest(folders: Iterable[Path], pattern: str = "*") -> str:
 @cache
 def software_fingerprint() -> str:
     """Fingerprint of medpdf's own code and the versions of the libraries it renders with."""
+    from importlib import metadata  # 6 ms to import; only a run that needs a fingerprint pays
+
     versions: list[str] = [__version__]
     for name in _LIBRARIES:
         try:

@@ -20,13 +20,14 @@ from concurrent.futures import Future, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
-
-from pebble import ProcessExpired, ProcessPool
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from medpdf.config import Config
 from medpdf.errors import DiagnosedError, Diagnostic
 from medpdf.options import JOBS, MEMORY_LIMIT, TIME_LIMIT
+
+if TYPE_CHECKING:  # pebble (and asyncio with it, 17 ms) is imported when a pool starts
+    from pebble import ProcessPool
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -138,6 +139,8 @@ def _describe(exc: BaseException, limits: Limits, seconds: float) -> str:
         return f"rendering took longer than the {seconds:g} s limit and was stopped"
     if isinstance(exc, MemoryError):
         return f"rendering needed more than the {limits.memory_mib} MiB memory limit"
+    from pebble import ProcessExpired
+
     if isinstance(exc, ProcessExpired):
         code = exc.exitcode
         if code is not None and code < 0:
@@ -199,6 +202,8 @@ class RenderPool:
     def _pool(self) -> ProcessPool:
         # Started on first use: a build with nothing to render starts no process.
         if self._started is None:
+            from pebble import ProcessPool
+
             self._started = ProcessPool(
                 max_workers=self.limits.jobs,
                 max_tasks=self.limits.tasks_per_worker,

@@ -160,7 +160,8 @@ def render_one(
     nor records to the build cache (a file outside the output folder).
     ``also`` puts that translation beside the text (a bilingual handout).
     """
-    key = handout_key(source, context, also)
+    # Only the cache needs the key, and its fingerprint hashes every presentation file.
+    key = handout_key(source, context, also) if cached else ""
     today = context.config.printed.isoformat()
     folder = context.config.cache_dir
     if cached:
