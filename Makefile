@@ -29,11 +29,11 @@ APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subse
                 fonts-noto-core fonts-noto-cjk \
                 libicu-dev pkg-config g++
 
-.PHONY: all setup build test lint pytest clean messages catalogs-update catalogs
+.PHONY: all setup bytecode build test lint pytest clean messages catalogs-update catalogs
 
 all: build
 
-setup: $(STAMPS)/system $(STAMPS)/venv catalogs
+setup: $(STAMPS)/system $(STAMPS)/venv catalogs bytecode
 
 $(STAMPS)/system: Makefile
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -46,6 +46,12 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/system
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev,cluster]'  # cluster: the Dask tests need it
 	@mkdir -p $(STAMPS) && touch $@
+
+# pip byte-compiles the packages it installs, but not the code of an editable install;
+# compile medpdf's own modules here (only changed ones: compileall compares times), since
+# Python reads .pyc files even where PYTHONDONTWRITEBYTECODE keeps it from writing them.
+bytecode: $(STAMPS)/venv
+	$(BIN)/python -m compileall -q medpdf
 
 # Message catalogs (medpdf/i18n.py): `messages` extracts every translatable string of the
 # templates into locale/medpdf.pot; `catalogs-update` merges it into each language's .po

@@ -27,7 +27,10 @@ SPLIT = re.compile(r"(?<=[.:;!?])\s+")
 
 def load(path: Path) -> dict[str, Any]:
     """One ``page_texts.py`` JSON file."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        sys.exit(f"compare_texts: cannot read {path}: {exc}")
     if not isinstance(data, dict) or "handouts" not in data or "booklet" not in data:
         sys.exit(f"compare_texts: {path} is not a page_texts.py file")
     return data
