@@ -5,7 +5,9 @@ this process with ``time.perf_counter`` around ``subprocess.run``, one warm-up
 run each that is not counted, and the runs of the two interleaved (alternating
 which goes first) so that drift in machine load hits both alike. Peak RSS of
 each child comes from GNU ``/usr/bin/time -f %M`` when available, else from
-psutil polling, else it is left out.
+psutil polling, else it is left out. Then the cached repeat: the same command
+without ``-o`` into a fresh output folder, once, and again ``--runs`` times
+(each must report the handout unchanged). The goals are printed with PASS/FAIL.
 
 Usage (from the repository root)::
 
@@ -99,28 +101,30 @@ class MemoryProbe:
         return "not measured (neither /usr/bin/time nor psutil available)"
 
     def run(
-        self, argv: Sequence[str], scratch: Path
+        self, argv: Sequence[str], scratch: Path, cwd: Path = REPO
     ) -> tuple[Run, subprocess.CompletedProcess[str]]:
-        """Run ``argv`` to completion and time it."""
+        """Run ``argv`` in ``cwd`` to completion and time it."""
         if self.method == "gnu-time":
             report = scratch / "peak-rss.txt"
             report.unlink(missing_ok=True)
             wrapped = [str(GNU_TIME), "-f", "%M", "-o", str(report), *argv]
             started = time.perf_counter()
-            done = subprocess.run(wrapped, cwd=REPO, capture_output=True, text=True, check=False)
+            done = subprocess.run(wrapped, cwd=cwd, capture_output=True, text=True, check=False)
             elapsed = time.perf_counter() - started
             return Run(elapsed, _parse_gnu_time(report)), done
         if self.method == "psutil":
-            return self._run_psutil(argv)
+            return self._run_psutil(argv, cwd)
         started = time.perf_counter()
-        done = subprocess.run(list(argv), cwd=REPO, capture_output=True, text=True, check=False)
+        done = subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True, check=False)
         return Run(time.perf_counter() - started, None), done
 
-    def _run_psutil(self, argv: Sequence[str]) -> tuple[Run, subprocess.CompletedProcess[str]]:
+    def _run_psutil(
+        self, argv: Sequence[str], cwd: Path
+    ) -> tuple[Run, subprocess.CompletedProcess[str]]:
         psutil = self._psutil
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             started = time.perf_counter()
-            child = subprocess.Popen(list(argv), cwd=REPO, stdout=out, stderr=err, text=True)
+            child = subprocess.Popen(list(argv), cwd=cwd, stdout=out, stderr=err, text=True)
             peak = 0
             try:
                 watched = psutil.Process(child.pid)
@@ -346,6 +350,59 @@ def bench_main(args: argparse.Namespace, probe: MemoryProbe, scratch: Path) -> N
         baseline_runs,
         (page_count(mine.output), page_count(other.output)),
     )
+    cold = statistics.median(r.seconds for r in medpdf_runs) / statistics.median(
+        r.seconds for r in baseline_runs
+    )
+    repeat = bench_cached(args, probe, scratch)
+    print()
+    print("goals (issue 11)")
+    print(
+        f"  one handout, cold, <= 1.0x the baseline (medians): {cold:.3f}x  {_verdict(cold <= 1)}"
+    )
+    print(
+        f"  the same handout cached, under 0.3 s (median): {repeat:.3f} s  {_verdict(repeat < 0.3)}"
+    )
+
+
+def _verdict(met: bool) -> str:
+    return "PASS" if met else "FAIL"
+
+
+def bench_cached(args: argparse.Namespace, probe: MemoryProbe, scratch: Path) -> float:
+    """``medpdf handout NAME`` into its own output folder, then again N times: each reuses it.
+
+    Each repeat must say "unchanged" (the build cache answered): a repeat that
+    renders again is an error, not a slow figure.
+    """
+    workdir = scratch / "cached"
+    workdir.mkdir()
+    argv = (
+        sys.executable,
+        "-m",
+        "medpdf",
+        "handout",
+        args.name,
+        "--content",
+        str(args.content.resolve()),
+    )
+    first, done = probe.run(argv, scratch, cwd=workdir)
+    if done.returncode != 0:
+        raise BenchmarkError(f"medpdf failed on {args.name}: {_last_line(done.stderr)}")
+    runs: list[float] = []
+    for _ in range(args.runs):
+        run, done = probe.run(argv, scratch, cwd=workdir)
+        if done.returncode != 0 or "unchanged" not in done.stdout:
+            raise BenchmarkError(
+                f"a repeat of {args.name} did not reuse the cached handout: {done.stdout.strip()}"
+            )
+        runs.append(run.seconds)
+    print()
+    print(
+        f"cached repeat: `medpdf handout {args.name}` again, {args.runs} runs: median "
+        f"{statistics.median(runs):.3f} s, min {min(runs):.3f} s, max {max(runs):.3f} s "
+        f"(the first, which rendered: {first.seconds:.3f} s)"
+    )
+    return statistics.median(runs)
 
 
 def bench_corpus(k: int, probe: MemoryProbe, scratch: Path) -> None:
