@@ -93,6 +93,7 @@ def untagged_copy(path: Path) -> Path:
 
 def merge_child(manifest: Path, variant: str, pages: int, out: Path) -> None:
     """Child side: merge the variant's chunks up to ``pages`` pages; print JSON figures."""
+    from medpdf.build import binding
     from medpdf.build.outputs import write_atomic, write_atomic_with
     from medpdf.config import DEFAULT_RESOURCES
     from medpdf.pdf import stamp
@@ -118,12 +119,20 @@ def merge_child(manifest: Path, variant: str, pages: int, out: Path) -> None:
     # The stamp is drawn before the clock starts: it is the same for both variants.
     size = (595.2756, 841.8898)
     style = stamp.load_style(DEFAULT_RESOURCES.styles)
+    words = stamp.StampWords(binding.PAGE_OF, binding.PRINTED, "en")
     write_atomic(
-        out.with_suffix(".stamp.pdf"), stamp.stamp_pdf([size] * first, style, dt.date(2030, 1, 2))
+        out.with_suffix(".stamp.pdf"),
+        stamp.stamp_pdf([size] * first, style, dt.date(2030, 1, 2), words),
     )
     started = time.perf_counter()
     total = assemble(
-        parts, stamp_for, placed, 0, BookletMeta("Bench", "en", "bench"), write_atomic_with, out
+        parts,
+        stamp_for,
+        placed,
+        0,
+        BookletMeta("Bench", "en", "bench", "Contents", "Ingredient index", binding.PAGE_LINK),
+        write_atomic_with,
+        out,
     )
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

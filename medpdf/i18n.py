@@ -98,6 +98,11 @@ def language_name(tag: str, in_tag: str | None = None) -> str:
     return str(locale.get_display_name(shown_in or locale) or tag)
 
 
+def N_(message: str) -> str:
+    """Mark a message for the catalogs where it is written; it is translated when shown."""
+    return message
+
+
 @functools.cache
 def translations(locale_dir: Path, catalog: str) -> NullTranslations:
     """The compiled catalog ``catalog``; the message ids (English) when it is absent.

@@ -7,13 +7,22 @@ original. The booklets are read back from their contents pages and index.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import io
 import re
 from pathlib import Path
+from typing import Any
 
+import pdfplumber
+import pikepdf
 import pytest
 from conftest import invoke_cli, normalised_page_texts, write_monograph
 
 from medpdf import collation
+from medpdf.build import binding
+from medpdf.config import DEFAULT_RESOURCES
+from medpdf.pdf import stamp
 
 FIXTURES = Path(__file__).parent / "fixtures" / "collation"
 
@@ -29,7 +38,12 @@ Groups = list[tuple[str, list[tuple[str, int]]]]
 
 def build(folder: Path, name: str, *flags: str, content: Path = FIXTURES) -> Path:
     target = folder / f"{name}.pdf"
-    result = invoke_cli("booklet", "--content", str(content), "-o", str(target), "-j", "1", *flags)
+    # In the folder: the build's cache and lock (output/) are its own, not those of
+    # a build another test runs at the same time.
+    with contextlib.chdir(folder):
+        result = invoke_cli(
+            "booklet", "--content", str(content), "-o", str(target), "-j", "1", *flags
+        )
     assert result.exit_code == 0, result.output
     return target
 
@@ -171,3 +185,105 @@ def test_collation_order_and_letters(lang: str, ranked: list[str], letters: list
     order = collation.for_lang(lang)
     assert order.sorted(reversed(ranked), lambda w: w, lambda w: w) == ranked
     assert [order.letter(w) for w in ranked] == letters
+
+
+# ------------------------------------------------------------------- the booklet's own words
+
+LANGUAGES = Path(__file__).parent / "fixtures" / "languages"
+MM = 72 / 25.4
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+
+
+def outline_and_links(path: Path) -> tuple[list[str], list[str]]:
+    """The outline's top-level titles, and what the links of the contents pages say."""
+    with pikepdf.open(path) as pdf:
+        with pdf.open_outline() as outline:
+            top = [str(item.title) for item in outline.root]
+        said = [
+            str(annot.Contents)
+            for page in pdf.pages[2:4]
+            for annot in page.get("/Annots", [])
+            if "/Contents" in annot
+        ]
+    return top, said
+
+
+def test_spanish_booklet_stamps_outlines_and_links_in_spanish(booklets):
+    texts = normalised_page_texts(booklets["es"])
+    for number, text in enumerate(texts, start=1):
+        assert re.search(rf"Página {number} de {len(texts)} Impreso el {ISO_DATE}", text), text
+        assert "Page " not in text and "Printed" not in text
+    top, said = outline_and_links(booklets["es"])
+    assert top[0] == "Índice" and top[-1] == "Índice de principios activos"
+    assert any(re.fullmatch(r"Ácido fólico, página \d+", s) for s in said), said
+
+
+def test_chinese_booklet_stamps_numbers_its_font_can_draw(booklets):
+    texts = normalised_page_texts(booklets["zh-Hans"])
+    for number, text in enumerate(texts, start=1):
+        # The stamp's font has no Chinese glyphs: numbers and the ISO date, no English.
+        assert re.search(rf"{number} / {len(texts)} {ISO_DATE}", text), text
+        assert "Page " not in text and "Printed" not in text
+    top, said = outline_and_links(booklets["zh-Hans"])
+    assert top[0] == "目录" and top[-1] == "活性成分索引"
+    assert any(re.fullmatch(r"阿莫西林，第 \d+ 页", s) for s in said), said  # noqa: RUF001
+
+
+def test_arabic_booklet_stamp_sits_in_the_empty_box_on_the_left(tmp_path: Path):
+    path = build(tmp_path, "ar", "--lang", "ar", content=LANGUAGES)
+    with pdfplumber.open(path) as pdf:
+        total = len(pdf.pages)
+        for number, page in enumerate(pdf.pages, start=1):
+            words = page.extract_words()
+            stamp = [
+                w
+                for w in words
+                if re.fullmatch(ISO_DATE, w["text"]) or w["text"] in (str(number), "/", str(total))
+            ]
+            # In the bottom margin's left quarter: the footer's "5 October" is not the stamp.
+            stamp = [
+                w for w in stamp if w["bottom"] > page.height - 22 * MM and w["x1"] < page.width / 4
+            ]
+            assert {w["text"] for w in stamp} >= {str(number), "/", str(total)}, words[-12:]
+            date = next(w for w in stamp if re.fullmatch(ISO_DATE, w["text"]))
+            assert abs(date["x0"] - 18 * MM) < 1, date  # from the left margin, as rtl.css puts it
+            others = [c for c in page.chars if not any(_inside(c, w) for w in stamp)]
+            for word in stamp:  # nothing else is drawn where the stamp is
+                assert not [c for c in others if _overlaps(c, word)], (number, word["text"])
+    top, said = outline_and_links(path)
+    assert top[0] == "المحتويات"
+    assert any(s.startswith("إيبوبروفين، صفحة ") for s in said), said
+
+
+def _inside(char: dict[str, Any], word: dict[str, Any]) -> bool:
+    return bool(
+        char["x0"] >= word["x0"] - 0.1
+        and char["x1"] <= word["x1"] + 0.1
+        and char["top"] >= word["top"] - 0.1
+        and char["bottom"] <= word["bottom"] + 0.1
+    )
+
+
+def _overlaps(char: dict[str, Any], word: dict[str, Any]) -> bool:
+    return bool(
+        char["x0"] < word["x1"]
+        and char["x1"] > word["x0"]
+        and char["top"] < word["bottom"]
+        and char["bottom"] > word["top"]
+    )
+
+
+@pytest.mark.parametrize(("lang", "rtl"), [("en", False), ("ar", True)])
+def test_duplex_stamp_keeps_to_each_page_s_outer_margin(lang: str, rtl: bool):
+    """Page 1 is a right-hand page in a left-to-right book and a left-hand one in Arabic."""
+    style = stamp.load_style(DEFAULT_RESOURCES.styles, duplex=True)
+    words = stamp.StampWords(binding.PAGE_OF, binding.PRINTED, lang)
+    a4 = (595.28, 841.89)
+    data = stamp.stamp_pdf([a4, a4], style, dt.date(2030, 1, 2), words)
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for page, edge_mm in zip(pdf.pages, (12, 24), strict=True):
+            date = next(w for w in page.extract_words() if w["text"] == "2030-01-02")
+            if rtl:
+                assert abs(date["x0"] - edge_mm * MM) < 0.5, (page.page_number, date)
+            else:
+                assert abs(page.width - date["x1"] - edge_mm * MM) < 0.5, (page.page_number, date)

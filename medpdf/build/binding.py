@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf import templating
+from medpdf import i18n, templating
 from medpdf.build import index as ingredient_index
 from medpdf.build.outputs import write_atomic, write_atomic_with
 from medpdf.build.render import (
@@ -43,7 +43,9 @@ from medpdf.build.render import (
 )
 from medpdf.build.volumes import LINES_PER_PAGE, Volume, chunk_spans, plan, volume_path
 from medpdf.cache import Cache, digest_of
+from medpdf.config import Config
 from medpdf.errors import MedpdfError
+from medpdf.i18n import N_
 from medpdf.options import CLINIC, DUPLEX, LANG, LARGE_PRINT
 from medpdf.pdf.assemble import BookletMeta, Placed, assemble
 from medpdf.workers import Failure, Runner
@@ -51,6 +53,22 @@ from medpdf.workers import Failure, Runner
 LOGGER = logging.getLogger(__name__)
 
 BOOKLET_TITLE = "Drug reference booklet"
+
+#: The booklet's words outside its laid-out pages: the stamp, the outline, and what a
+#: screen reader says for a contents link. They come from the pages' catalogs.
+PAGE_OF = N_("Page %(page)s of %(pages)s")
+PRINTED = N_("Printed %(date)s")
+CONTENTS = N_("Contents")
+INGREDIENT_INDEX = N_("Ingredient index")
+PAGE_LINK = N_("%(title)s, page %(page)s")
+
+
+def _translated(config: Config) -> Callable[[str], str]:
+    """The booklet language's translation of a message (its catalog, else English)."""
+    catalog = i18n.translations(config.resources.locale, i18n.catalog_for(config[LANG]))
+    return catalog.gettext
+
+
 #: Index lines in one laid-out part (about five pages).
 INDEX_PART_LINES = 5 * LINES_PER_PAGE
 
@@ -206,7 +224,9 @@ def _stamp_for(context: RunContext, store: Cache, keys: list[str]) -> Callable[.
         if store.blob(key) is None:
             config = context.config
             style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], config[DUPLEX])
-            data = stamp.stamp_pdf(sizes, style, config.printed)
+            _ = _translated(config)
+            words = stamp.StampWords(_(PAGE_OF), _(PRINTED), config[LANG])
+            data = stamp.stamp_pdf(sizes, style, config.printed, words)
             write_atomic(path, data)
             store.record_blob(key, hashlib.sha256(data).hexdigest(), {"pages": [len(sizes)]})
         return path
@@ -373,8 +393,14 @@ def write_books(
         title = BOOKLET_TITLE
         if book.volume.number:
             title += f", volume {book.volume.number} of {len(books)}"
+        _ = _translated(context.config)
         meta = BookletMeta(
-            title, context.config[LANG], templating.page_options(context.config).generator
+            title,
+            context.config[LANG],
+            templating.page_options(context.config).generator,
+            contents=_(CONTENTS),
+            index=_(INGREDIENT_INDEX),
+            page_link=_(PAGE_LINK),
         )
         total = assemble(
             [store.blob_path(k) for k in parts],

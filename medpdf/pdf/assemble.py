@@ -36,11 +36,16 @@ class Placed:
 
 @dataclass(frozen=True)
 class BookletMeta:
-    """What the merged file says about itself."""
+    """What the merged file says about itself, in the booklet's language."""
 
     title: str
     lang: str
     creator: str
+    #: The outline's entries for the contents and the ingredient index.
+    contents: str
+    index: str
+    #: What a screen reader says for a contents link: ``%(title)s`` and ``%(page)s``.
+    page_link: str
 
 
 class _Overlay:
@@ -148,7 +153,8 @@ def assemble(
                 del annot["/A"]
                 annot.Dest = destination(start[slug])
                 # What a screen reader announces for the link (it held the private URI).
-                annot.Contents = pikepdf.String(f"{titles[slug]}, page {start[slug] + 1}")
+                said = meta.page_link % {"title": titles[slug], "page": start[slug] + 1}
+                annot.Contents = pikepdf.String(said)
             elif uri.startswith(CROSS_DOCUMENT_SCHEME) and elsewhere and slug in elsewhere:
                 name, number = elsewhere[slug]
                 annot.A = pikepdf.Dictionary(
@@ -156,10 +162,12 @@ def assemble(
                     F=pikepdf.String(name),
                     D=pikepdf.Array([number, pikepdf.Name.Fit]),
                 )
-                annot.Contents = pikepdf.String(f"{name}, page {number + 1}")
+                annot.Contents = pikepdf.String(
+                    meta.page_link % {"title": name, "page": number + 1}
+                )
 
     with booklet.open_outline() as outline:
-        outline.root.append(pikepdf.OutlineItem("Contents", destination(min(2, total - 1))))
+        outline.root.append(pikepdf.OutlineItem(meta.contents, destination(min(2, total - 1))))
         letter_item: Any = None
         for item in placed:
             if letter_item is None or str(letter_item.title) != item.letter:
@@ -169,9 +177,7 @@ def assemble(
                 pikepdf.OutlineItem(item.title, destination(start[item.slug]))
             )
         if back_pages:
-            outline.root.append(
-                pikepdf.OutlineItem("Ingredient index", destination(total - back_pages))
-            )
+            outline.root.append(pikepdf.OutlineItem(meta.index, destination(total - back_pages)))
 
     booklet.Root.Lang = pikepdf.String(meta.lang)
     booklet.Root.PageMode = pikepdf.Name.UseOutlines

@@ -19,8 +19,9 @@ from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from medpdf import accounts
+from medpdf.i18n import N_
 from medpdf.station import language
-from medpdf.station.language import N_, Told
+from medpdf.station.language import Told
 from medpdf.station.sessions import User
 
 if TYPE_CHECKING:

@@ -122,11 +122,6 @@ def menu() -> tuple[Choice, ...]:
     )
 
 
-def N_(message: str) -> str:
-    """Mark a message for the catalogs where it is written; it is translated when shown."""
-    return message
-
-
 class Told(HTTPException):
     """An error whose message staff read in the interface language.
 

@@ -27,12 +27,13 @@ from medpdf.build.pack import PURPOSE_LIMIT, PackJob, pack_task
 from medpdf.build.render import RunContext, handout_key
 from medpdf.cache import digest_of
 from medpdf.errors import UsageError
+from medpdf.i18n import N_
 from medpdf.kinds import PAPERS
 from medpdf.medicines import TIMES
 from medpdf.options import LANG, LARGE_PRINT, PAPER, PRINTER
 from medpdf.station import language, printed
 from medpdf.station.auth import user_of
-from medpdf.station.language import N_, Told
+from medpdf.station.language import Told
 from medpdf.station.renderer import Busy, RenderFailed
 from medpdf.station.routes import MAX_COPIES, _send, busy, print_allowed, print_form, print_target
 from medpdf.station.state import PREVIEW_POLICY, SentJob, Station

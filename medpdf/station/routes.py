@@ -25,11 +25,12 @@ from starlette.routing import Route
 from medpdf import __version__, options, packlist, printing, sources, templating
 from medpdf.build.render import RunContext
 from medpdf.errors import PrinterChoiceError, PrintError
+from medpdf.i18n import N_
 from medpdf.kinds import PAPERS
 from medpdf.options import PAPER, PRINTER
 from medpdf.station import auth, language, printed
 from medpdf.station.auth import same_origin, user_of
-from medpdf.station.language import N_, Told
+from medpdf.station.language import Told
 from medpdf.station.renderer import Busy, RenderFailed
 from medpdf.station.sessions import User
 from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, SentJob, Station

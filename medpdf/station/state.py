@@ -25,7 +25,7 @@ from starlette.responses import (
     HTMLResponse,
 )
 
-from medpdf import __version__, model, options, printing, record, sources, templating
+from medpdf import __version__, i18n, model, options, printing, record, sources, templating
 from medpdf.accounts import Accounts
 from medpdf.build.catalog import Entry, Rules
 from medpdf.build.render import RunContext
@@ -67,7 +67,7 @@ class Unavailable(language.Told):
     def __init__(self, problem: str) -> None:
         super().__init__(
             422,
-            language.N_(
+            i18n.N_(
                 "This drug is temporarily unavailable: its monograph has an error that an "
                 "editor needs to fix. Try again later, or ask an editor."
             ),
@@ -175,7 +175,7 @@ class Station:
                 raise Unavailable(problem)
             raise language.Told(
                 404,
-                language.N_("There is no drug called “%(name)s” in this collection."),
+                i18n.N_("There is no drug called “%(name)s” in this collection."),
                 name=shown,
             )
         return entry
@@ -188,7 +188,7 @@ class Station:
             if not entry.source.path.exists():
                 raise language.Told(
                     404,
-                    language.N_("“%(title)s” was removed from the collection."),
+                    i18n.N_("“%(title)s” was removed from the collection."),
                     title=entry.title,
                 ) from None
             raise Unavailable(exc.diagnostic.format()) from None
