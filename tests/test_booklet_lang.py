@@ -208,25 +208,31 @@ def outline_and_links(path: Path) -> tuple[list[str], list[str]]:
     return top, said
 
 
-def test_spanish_booklet_stamps_outlines_and_links_in_spanish(booklets):
-    texts = normalised_page_texts(booklets["es"])
-    for number, text in enumerate(texts, start=1):
-        assert re.search(rf"Página {number} de {len(texts)} Impreso el {ISO_DATE}", text), text
-        assert "Page " not in text and "Printed" not in text
-    top, said = outline_and_links(booklets["es"])
-    assert top[0] == "Índice" and top[-1] == "Índice de principios activos"
-    assert any(re.fullmatch(r"Ácido fólico, página \d+", s) for s in said), said
-
-
-def test_chinese_booklet_stamps_numbers_its_font_can_draw(booklets):
-    texts = normalised_page_texts(booklets["zh-Hans"])
-    for number, text in enumerate(texts, start=1):
+@pytest.mark.parametrize(
+    ("lang", "stamp_line", "outline", "link"),
+    [
+        # Spanish words, as the pages' own.
+        (
+            "es",
+            "Página {page} de {pages} Impreso el ",
+            ("Índice", "Índice de principios activos"),
+            r"Ácido fólico, página \d+",
+        ),
         # The stamp's font has no Chinese glyphs: numbers and the ISO date, no English.
-        assert re.search(rf"{number} / {len(texts)} {ISO_DATE}", text), text
+        ("zh-Hans", "{page} / {pages} ", ("目录", "活性成分索引"), r"阿莫西林，第 \d+ 页"),  # noqa: RUF001
+    ],
+)
+def test_booklet_stamps_outlines_and_links_in_its_language(
+    booklets, lang: str, stamp_line: str, outline: tuple[str, str], link: str
+):
+    texts = normalised_page_texts(booklets[lang])
+    for number, text in enumerate(texts, start=1):
+        line = re.escape(stamp_line.format(page=number, pages=len(texts)))
+        assert re.search(line + ISO_DATE, text), text
         assert "Page " not in text and "Printed" not in text
-    top, said = outline_and_links(booklets["zh-Hans"])
-    assert top[0] == "目录" and top[-1] == "活性成分索引"
-    assert any(re.fullmatch(r"阿莫西林，第 \d+ 页", s) for s in said), said  # noqa: RUF001
+    top, said = outline_and_links(booklets[lang])
+    assert (top[0], top[-1]) == outline
+    assert any(re.fullmatch(link, s) for s in said), said
 
 
 def test_arabic_booklet_stamp_sits_in_the_empty_box_on_the_left(tmp_path: Path):
