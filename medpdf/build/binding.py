@@ -52,15 +52,16 @@ from medpdf.workers import Failure, Runner
 
 LOGGER = logging.getLogger(__name__)
 
-BOOKLET_TITLE = "Drug reference booklet"
+BOOKLET_TITLE = N_("Drug reference booklet")
 
-#: The booklet's words outside its laid-out pages: the stamp, the outline, and what a
-#: screen reader says for a contents link. They come from the pages' catalogs.
+#: The booklet's words outside its laid-out pages: its title, the stamp, the outline, and
+#: what a screen reader says for a contents link. They come from the pages' catalogs.
 PAGE_OF = N_("Page %(page)s of %(pages)s")
 PRINTED = N_("Printed %(date)s")
 CONTENTS = N_("Contents")
 INGREDIENT_INDEX = N_("Ingredient index")
 PAGE_LINK = N_("%(title)s, page %(page)s")
+VOLUME_OF = N_("Volume %(volume)s of %(volumes)s")
 
 
 def _translated(config: Config) -> Callable[[str], str]:
@@ -390,10 +391,10 @@ def write_books(
             kept += done.get("stamp", [])
             continue
         stamps: list[str] = []
-        title = BOOKLET_TITLE
-        if book.volume.number:
-            title += f", volume {book.volume.number} of {len(books)}"
         _ = _translated(context.config)
+        title = _(BOOKLET_TITLE)  # a viewer shows it as the window's title
+        if book.volume.number:
+            title += ", " + _(VOLUME_OF) % {"volume": book.volume.number, "volumes": len(books)}
         meta = BookletMeta(
             title,
             context.config[LANG],
