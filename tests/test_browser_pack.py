@@ -6,13 +6,11 @@ skips the same way when Chromium or Playwright is missing).
 
 from __future__ import annotations
 
-import io
 import json
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pdfplumber
+from conftest import normalised_page_texts
 from private_cups import Cups
 from test_browser import (  # noqa: F401 - fixtures used by name
     TIMEOUT_MS,
@@ -22,12 +20,6 @@ from test_browser import (  # noqa: F401 - fixtures used by name
     printing_server,
     station_page,
 )
-
-
-def texts_of(data: bytes | Path) -> list[str]:
-    source = io.BytesIO(data) if isinstance(data, bytes) else data
-    with pdfplumber.open(source) as pdf:
-        return [" ".join((p.extract_text() or "").split()) for p in pdf.pages]
 
 
 def test_add_two_drugs_set_a_time_open_and_print_the_pack(
@@ -71,7 +63,7 @@ def test_add_two_drugs_set_a_time_open_and_print_the_pack(
     assert query["take"] == ["ibuprofen=morning,bedtime"]
     response = page.request.get(url, timeout=TIMEOUT_MS * 3)
     assert response.status == 200, response.text()[:500]
-    pages = texts_of(response.body())
+    pages = normalised_page_texts(response.body())
     assert "My medicines" in pages[0] and "after food" in pages[0]
     assert "Ibuprofen treats an imaginary condition." in " ".join(pages[1:])
     assert "Alendronate treats an imaginary condition." in " ".join(pages[1:])
@@ -84,6 +76,6 @@ def test_add_two_drugs_set_a_time_open_and_print_the_pack(
     job = re.search(r"\(job (\S+)\)", notice.inner_text())
     assert job, notice.inner_text()
     pdf, _ = cups.wait_for_pdf(job.group(1))
-    printed = texts_of(pdf)
+    printed = normalised_page_texts(pdf)
     assert "My medicines" in printed[0] and "after food" in printed[0]
     assert len(printed) == len(pages)

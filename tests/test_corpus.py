@@ -14,6 +14,7 @@ from pathlib import Path
 import pdfplumber
 import pytest
 from click.testing import CliRunner, Result
+from conftest import normalise
 
 from medpdf import config, model, sources
 from medpdf.build import catalog
@@ -37,10 +38,6 @@ GRADE_SUMMARY = re.compile(
     r"--report shows the distribution"
 )
 DIAGNOSTIC = re.compile(r"^\S.*?(:\d+)?: (error|warning): \S.*$")
-
-
-def squash(text: str) -> str:
-    return " ".join(text.split())
 
 
 def no_space(text: str) -> str:
@@ -152,7 +149,7 @@ def check_pdf(path: Path, title: str) -> list[str]:
         for number, page in enumerate(pages, 1):
             footer = page.crop((0, page.height - FOOTER_BAND, page.width, page.height))
             footer_text = footer.extract_text() or ""
-            if FOOTER_PHRASE not in squash(footer_text):
+            if FOOTER_PHRASE not in normalise(footer_text):
                 problems.append(f"page {number}: no footer disclaimer in {footer_text!r}")
             if f"Page {number} of {total}" not in footer_text:
                 problems.append(f"page {number}: no 'Page {number} of {total}'")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
-from conftest import normalised_text
+from conftest import normalised_page_texts, normalised_text
 from private_cups import Cups
 from starlette.testclient import TestClient
 from test_server import STATION, make_content, settings_for
@@ -41,11 +41,6 @@ def form_of(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return form
 
 
-def page_texts(data: bytes) -> list[str]:
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        return [" ".join((page.extract_text() or "").split()) for page in pdf.pages]
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Path]]:
     tmp = tmp_path_factory.mktemp("pack-station")
@@ -62,7 +57,7 @@ def test_the_pack_pdf_holds_my_medicines_then_each_handout_and_is_recorded(
     response = client.get("/pack.pdf", params=PACK)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
-    pages = page_texts(response.content)
+    pages = normalised_page_texts(response.content)
     first = pages[0]
     assert "My medicines" in first
     assert first.index("Gammazol") < first.index("Bétacafé")  # the list's order
@@ -84,7 +79,7 @@ def test_the_pack_pdf_holds_my_medicines_then_each_handout_and_is_recorded(
     assert again.content == response.content
     assert client.get("/health").json()["renders_done"] == rendered
     other = client.get("/pack.pdf", params=[*PACK[:3], ("note", "gamma=after meals")])
-    assert "after meals" in page_texts(other.content)[0]
+    assert "after meals" in normalised_page_texts(other.content)[0]
     assert client.get("/health").json()["renders_done"] == rendered + 1
 
 
