@@ -53,8 +53,9 @@ CHUNK = 24
 
 def lay_out(files: Sequence[Path], corpus: Path, work: Path) -> dict[str, list[dict[str, Any]]]:
     """Lay the sample out as tagged chunks; returns the manifest of chunk files and page counts."""
-    from medpdf import config, sources
+    from medpdf import sources
     from medpdf.build.render import EntriesJob, RunContext, entries_task
+    from medpdf.settings import config
 
     context = RunContext.of(config.make(content_dir=corpus, output_dir=work / "output"))
     chunks = []
@@ -95,9 +96,9 @@ def merge_child(manifest: Path, variant: str, pages: int, out: Path) -> None:
     """Child side: merge the variant's chunks up to ``pages`` pages; print JSON figures."""
     from medpdf.build import binding
     from medpdf.build.outputs import write_atomic, write_atomic_with
-    from medpdf.config import DEFAULT_RESOURCES
     from medpdf.pdf import stamp
     from medpdf.pdf.assemble import BookletMeta, Placed, assemble
+    from medpdf.settings.config import DEFAULT_RESOURCES
 
     chunks = json.loads(manifest.read_text())["chunks"]
     parts: list[Path] = []

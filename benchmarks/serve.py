@@ -446,9 +446,10 @@ def naive_server(content: Path, host: str) -> None:
     from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
-    from medpdf import config, templating
+    from medpdf import templating
     from medpdf.build import catalog
     from medpdf.pdf import render
+    from medpdf.settings import config
 
     found = {m.slug: m for m in catalog.scan(content).monographs}
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from medpdf import i18n
-from medpdf.config import Config
 from medpdf.model import Monograph
-from medpdf.options import CONTENT_LANG
+from medpdf.settings.config import Config
+from medpdf.settings.options import CONTENT_LANG
 from medpdf.templating import (
     MonographView,
     SectionView,

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from medpdf import __version__
-from medpdf.config import PACKAGE_DIR, Resources
 from medpdf.errors import Diagnostic, Level
+from medpdf.settings.config import PACKAGE_DIR, Resources
 
 LOGGER = logging.getLogger(__name__)
 

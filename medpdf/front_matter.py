@@ -16,7 +16,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from medpdf.errors import Diagnostic, Level, SourceError
-from medpdf.kinds import check_lang
+from medpdf.settings.kinds import check_lang
 from medpdf.sources import Source
 
 try:  # the libyaml loader python-frontmatter uses too: same speed, same messages

@@ -19,11 +19,19 @@ import jinja2
 from markupsafe import Markup
 
 from medpdf import __version__, i18n, markdown
-from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
-from medpdf.kinds import PAPERS, Paper
 from medpdf.model import Monograph, Section, SectionKind
-from medpdf.options import CLINIC, CONTENT_LANG, DUPLEX, LANG, LARGE_PRINT, PAPER, PATIENT_FIELDS
-from medpdf.table_kinds import ClinicInfo
+from medpdf.settings.config import CROSS_DOCUMENT_SCHEME, Config
+from medpdf.settings.kinds import PAPERS, Paper
+from medpdf.settings.options import (
+    CLINIC,
+    CONTENT_LANG,
+    DUPLEX,
+    LANG,
+    LARGE_PRINT,
+    PAPER,
+    PATIENT_FIELDS,
+)
+from medpdf.settings.table_kinds import ClinicInfo
 
 
 @dataclass(frozen=True)

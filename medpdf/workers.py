@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from medpdf.config import Config
 from medpdf.errors import DiagnosedError, Diagnostic
-from medpdf.options import JOBS, MEMORY_LIMIT, TIME_LIMIT
+from medpdf.settings.config import Config
+from medpdf.settings.options import JOBS, MEMORY_LIMIT, TIME_LIMIT
 
 if TYPE_CHECKING:  # pebble (and asyncio with it, 17 ms) is imported when a pool starts
     from pebble import ProcessPool

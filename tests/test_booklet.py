@@ -14,12 +14,12 @@ import pikepdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, normalised_text, write_monograph
 
-from medpdf import config
 from medpdf.build import booklet
 from medpdf.build.catalog import Entry, scan
 from medpdf.build.outputs import locked_output
 from medpdf.build.render import RunContext
 from medpdf.i18n import long_date
+from medpdf.settings import config
 
 # Invented drugs over several letters; "long" ones run to two or more pages.
 DRUGS = {

@@ -21,8 +21,8 @@ from conftest import invoke_cli, normalised_page_texts, write_monograph
 
 from medpdf import collation
 from medpdf.build import binding
-from medpdf.config import DEFAULT_RESOURCES
 from medpdf.pdf import stamp
+from medpdf.settings.config import DEFAULT_RESOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "collation"
 

@@ -21,10 +21,11 @@ import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, write_monograph
 
 import medpdf
-from medpdf import build, config
+from medpdf import build
 from medpdf.build.render import RunContext
 from medpdf.cache import presentation_fingerprint
 from medpdf.errors import ClusterError
+from medpdf.settings import config
 from medpdf.workers import Failure, Limits
 
 distributed = pytest.importorskip("distributed")

@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import normalise
 
-from medpdf import config, model, sources
+from medpdf import model, sources
 from medpdf.build import catalog
 from medpdf.build.handouts import render_one
 from medpdf.build.render import RunContext
 from medpdf.cli import cli
+from medpdf.settings import config
 
 pytestmark = pytest.mark.corpus
 

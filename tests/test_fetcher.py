@@ -31,12 +31,13 @@ from conftest import (
     write_monograph,
 )
 
-from medpdf import config, templating
+from medpdf import templating
 from medpdf.build.catalog import find_monograph, find_source
 from medpdf.build.handouts import render_one
 from medpdf.build.render import RunContext
-from medpdf.config import DEFAULT_RESOURCES, Resources
 from medpdf.pdf import render as pdf
+from medpdf.settings import config
+from medpdf.settings.config import DEFAULT_RESOURCES, Resources
 
 STYLES = DEFAULT_RESOURCES.styles
 

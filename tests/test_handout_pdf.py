@@ -25,12 +25,13 @@ import pytest
 from conftest import REPO, normalise, write_monograph
 from fontTools.ttLib import TTFont
 
-from medpdf import config, templating
+from medpdf import templating
 from medpdf.build.catalog import find_monograph
 from medpdf.build.outputs import write_atomic
-from medpdf.config import Config
 from medpdf.model import Monograph
 from medpdf.pdf.render import render as render_pdf
+from medpdf.settings import config
+from medpdf.settings.config import Config
 
 MM = 72 / 25.4
 #: The page margins of styles/handout.css: the running header lives above the

@@ -228,8 +228,8 @@ def test_arabic_handout_is_laid_out_right_to_left(handouts):
 def test_station_finds_drugs_by_translated_title_and_lists_translations(tmp_path):
     from starlette.testclient import TestClient
 
-    from medpdf import config
     from medpdf.build.render import RunContext
+    from medpdf.settings import config
     from medpdf.station import app, state
     from medpdf.workers import Limits
 

@@ -23,9 +23,10 @@ import pikepdf
 import pytest
 from conftest import MINIMAL, write_monograph
 
-from medpdf import cache, config, sources, templating
+from medpdf import cache, sources, templating
 from medpdf.build import render
 from medpdf.pdf import archival, libraries
+from medpdf.settings import config
 
 LDCONFIG_SAMPLE = (
     b"3 libs found in cache `/etc/ld.so.cache'\n"

@@ -16,11 +16,11 @@ import pytest
 from click.testing import CliRunner
 from starlette.exceptions import HTTPException
 
-from medpdf import config, options
 from medpdf.build.render import RunContext
 from medpdf.errors import ConfigError
-from medpdf.kinds import PAPERS, Choice, Number
-from medpdf.options import OPTIONS, Invalidates, Option
+from medpdf.settings import config, options
+from medpdf.settings.kinds import PAPERS, Choice, Number
+from medpdf.settings.options import OPTIONS, Invalidates, Option
 
 INK = Option(
     "ink_colour",

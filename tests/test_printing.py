@@ -27,8 +27,9 @@ from click.testing import Result
 from conftest import MINIMAL, invoke_cli, write_monograph
 from private_cups import Cups, which_tool
 
-from medpdf import config, options, printing
+from medpdf import printing
 from medpdf.build.render import RunContext
+from medpdf.settings import config, options
 
 DRUG = "Zentorex"
 SENTENCE = "Zentorex treats an imaginary condition."

@@ -27,9 +27,10 @@ import pytest
 from conftest import MINIMAL, invoke_cli, normalised_text
 from test_printing import DRUG, SENTENCE, FakeCups, fake_cups, project  # noqa: F401
 
-from medpdf import config, record
+from medpdf import record
 from medpdf.errors import RecordError
 from medpdf.record.store import Record
+from medpdf.settings import config
 
 ZEN = record.Drug("zentorex", "Zentorex", "0123456789ab")
 OTHER = record.Drug("alphablockin", "Alphablockin", "ba9876543210")

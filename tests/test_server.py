@@ -37,8 +37,9 @@ from private_cups import Cups
 from starlette.testclient import TestClient
 from test_hostile_content import hostile_html
 
-from medpdf import config, markdown
+from medpdf import markdown
 from medpdf.build.render import RunContext
+from medpdf.settings import config
 from medpdf.station import app, guards, listing, renderer, serve, state
 from medpdf.workers import Failure, Limits
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from medpdf import config
 from medpdf.build.render import RunContext
+from medpdf.settings import config
 from medpdf.station import app, language, state
 from medpdf.workers import Limits
 

@@ -43,11 +43,11 @@ from medpdf.build.render import (
 )
 from medpdf.build.volumes import LINES_PER_PAGE, Volume, chunk_spans, plan, volume_path
 from medpdf.cache import Cache, digest_of
-from medpdf.config import Config
 from medpdf.errors import MedpdfError
 from medpdf.i18n import N_
-from medpdf.options import CLINIC, DUPLEX, LANG, LARGE_PRINT
 from medpdf.pdf.assemble import BookletMeta, Placed, assemble
+from medpdf.settings.config import Config
+from medpdf.settings.options import CLINIC, DUPLEX, LANG, LARGE_PRINT
 from medpdf.workers import Failure, Runner
 
 LOGGER = logging.getLogger(__name__)

@@ -39,8 +39,8 @@ from medpdf.build.outputs import sweep_stale_temps
 from medpdf.build.render import EntriesJob, Pdf, RunContext, entries_task
 from medpdf.cache import Cache, digest_of
 from medpdf.errors import Diagnostic, Level, sort_key
-from medpdf.options import FORMULARY, LANG, VOLUME_PAGES
 from medpdf.pdf.assemble import Placed
+from medpdf.settings.options import FORMULARY, LANG, VOLUME_PAGES
 from medpdf.sources import Source
 from medpdf.workers import RenderPool, Runner, Runners
 

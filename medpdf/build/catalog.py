@@ -19,10 +19,10 @@ from medpdf.cache import Cache, Summary, digest_of, software_fingerprint
 from medpdf.errors import DiagnosedError, Diagnostic, Level, SourceError, UsageError, sort_key
 from medpdf.glyphs import GlyphCheck
 from medpdf.model import Monograph
-from medpdf.options import CONTENT_LANG
+from medpdf.settings.options import CONTENT_LANG
 
 if TYPE_CHECKING:
-    from medpdf.config import Config
+    from medpdf.settings.config import Config
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from medpdf.build.catalog import Entry, suggestions
 from medpdf.errors import Diagnostic, Level, ListedUsageError
-from medpdf.table_kinds import FormularyList
+from medpdf.settings.table_kinds import FormularyList
 
 
 def select(entries: Sequence[Entry], formulary: FormularyList | None) -> list[Entry]:

@@ -26,10 +26,10 @@ from medpdf import model, packview, sources, templating
 from medpdf.build import catalog
 from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.build.render import Rendered, RunContext
-from medpdf.config import Config
 from medpdf.errors import DiagnosedError, RenderError, UsageError
-from medpdf.options import CONTENT_LANG, LARGE_PRINT
 from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
+from medpdf.settings.config import Config
+from medpdf.settings.options import CONTENT_LANG, LARGE_PRINT
 from medpdf.workers import Failure, run_here
 
 #: A purpose longer than this is shortened; large print has less room per line.

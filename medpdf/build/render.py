@@ -18,8 +18,8 @@ from typing import Any
 from medpdf import model, templating
 from medpdf.build.outputs import write_atomic
 from medpdf.cache import digest_of, presentation_fingerprint
-from medpdf.config import Config
-from medpdf.options import DUPLEX, output_values
+from medpdf.settings.config import Config
+from medpdf.settings.options import DUPLEX, output_values
 from medpdf.sources import Source
 from medpdf.workers import Limits
 

@@ -1,6 +1,6 @@
 """The ``medpdf`` command line: parse flags, call the build stage, print, exit.
 
-Flags come from the option table (:mod:`medpdf.options`): each command gets
+Flags come from the option table (:mod:`medpdf.settings.options`): each command gets
 the options that list it, with the option's own parsing rule, so a flag, a
 ``medpdf.toml`` key and a station query reject the same values the same way.
 This is the one place that turns problems into text for a terminal: exit
@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import click
 
-from medpdf import __version__, config, sources
+from medpdf import __version__, sources
 from medpdf.cli.flags import (
     config_option,
     configure_logging,
@@ -39,7 +39,8 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE, PRINTER
+from medpdf.settings import config
+from medpdf.settings.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE, PRINTER
 
 # -- commands ----------------------------------------------------------------------
 
@@ -250,7 +251,8 @@ def _build(
     Exits 1 if any monograph failed. The renders run on the local pool, or on
     the Dask cluster that ``--scheduler`` names (one connection for the run).
     """
-    from medpdf import build, cluster, variants
+    from medpdf import build, cluster
+    from medpdf.settings import variants
 
     runs = [("", settings, booklet_target)]
     if variants_file is not None:
@@ -341,7 +343,7 @@ def build_command(
 def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given: Any) -> None:
     """Run the clinic printing station: search, preview and print handouts in a browser."""
     from medpdf import record
-    from medpdf.options import PORT
+    from medpdf.settings.options import PORT
     from medpdf.station import serve as serving
     from medpdf.station.listing import Listing
 

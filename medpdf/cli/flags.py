@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import click
 
-from medpdf import config, options
 from medpdf.errors import (
     DiagnosedError,
     Diagnostic,
@@ -28,8 +27,9 @@ from medpdf.errors import (
     MedpdfError,
     UsageError,
 )
-from medpdf.kinds import Boolean
-from medpdf.options import Option
+from medpdf.settings import config, options
+from medpdf.settings.kinds import Boolean
+from medpdf.settings.options import Option
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -15,7 +15,7 @@ from medpdf.cli.flags import (
     output_option,
     table_options,
 )
-from medpdf.config import Config
+from medpdf.settings.config import Config
 
 
 @click.command(name="pack")
@@ -84,7 +84,7 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
     from medpdf import model, packlist, printing, record
     from medpdf.build import handouts, render
     from medpdf.build import pack as packs
-    from medpdf.options import PRINTER
+    from medpdf.settings.options import PRINTER
 
     request = packlist.from_flags(names, (), ())
     # Unknown names, the printer and the record are checked before anything is rendered.

@@ -23,7 +23,7 @@ from medpdf.cli.flags import (
     table_options,
 )
 from medpdf.errors import UsageError
-from medpdf.options import PRINTER
+from medpdf.settings.options import PRINTER
 
 
 def _date(value: str | None) -> dt.date | None:

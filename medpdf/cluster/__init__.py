@@ -20,9 +20,9 @@ import contextlib
 from collections.abc import Iterator
 
 from medpdf.cache import presentation_fingerprint
-from medpdf.config import Config
 from medpdf.errors import ClusterError
-from medpdf.options import SCHEDULER
+from medpdf.settings.config import Config
+from medpdf.settings.options import SCHEDULER
 from medpdf.workers import RenderPool, Runners
 
 

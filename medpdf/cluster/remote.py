@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 import medpdf
 from medpdf.cache import presentation_fingerprint
-from medpdf.config import DEFAULT_RESOURCES
+from medpdf.settings.config import DEFAULT_RESOURCES
 from medpdf.workers import Failure, Limits, RenderPool
 
 T = TypeVar("T")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from medpdf.config import CROSS_DOCUMENT_SCHEME
+from medpdf.settings.config import CROSS_DOCUMENT_SCHEME
 
 #: The XMP namespace of the PDF/UA identification (ISO 14289-1, 5).
 PDFUA_NAMESPACE = "http://www.aiim.org/pdfua/ns/id/"

@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from medpdf.config import CROSS_DOCUMENT_SCHEME, Resources
 from medpdf.markdown import is_allowed_link
 from medpdf.pdf import archival
 from medpdf.pdf.libraries import linker_cache_lookup
+from medpdf.settings.config import CROSS_DOCUMENT_SCHEME, Resources
 
 with linker_cache_lookup():  # 150-200 ms of child processes less per process
     import weasyprint

@@ -22,9 +22,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from medpdf.config import Config
 from medpdf.errors import PrintError
-from medpdf.options import KEEP_DAYS, PAPER, RECORD_FOLDER
 from medpdf.printing import PrintJob, submit
 from medpdf.record.entries import (
     ACTIONS,
@@ -38,6 +36,8 @@ from medpdf.record.entries import (
     recorded_options,
 )
 from medpdf.record.store import Record
+from medpdf.settings.config import Config
+from medpdf.settings.options import KEEP_DAYS, PAPER, RECORD_FOLDER
 
 __all__ = [
     "ACTIONS",

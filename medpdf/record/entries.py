@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from medpdf import options
+from medpdf.settings import options
 
 if TYPE_CHECKING:
     from medpdf.model import Monograph

@@ -16,7 +16,7 @@ clinic computer:
 - no file is ever found by joining a request path: drugs are looked up by slug
   in the scanned catalog, static files in a list made at start-up;
 - the options a request may set are the table's station options
-  (:mod:`medpdf.options`), parsed by the same rules as flags and ``medpdf.toml``.
+  (:mod:`medpdf.settings.options`), parsed by the same rules as flags and ``medpdf.toml``.
 
 - who may use it: without accounts only this computer (loopback); beyond it,
   accounts (``medpdf.accounts``), a login gate and sessions (``auth``,

@@ -28,9 +28,9 @@ from medpdf.build.render import RunContext, handout_key
 from medpdf.cache import digest_of
 from medpdf.errors import UsageError
 from medpdf.i18n import N_
-from medpdf.kinds import PAPERS
 from medpdf.medicines import TIMES
-from medpdf.options import LANG, LARGE_PRINT, PAPER, PRINTER
+from medpdf.settings.kinds import PAPERS
+from medpdf.settings.options import LANG, LARGE_PRINT, PAPER, PRINTER
 from medpdf.station import language, printed
 from medpdf.station.auth import user_of
 from medpdf.station.language import Told

@@ -22,12 +22,13 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from medpdf import __version__, options, packlist, printing, sources, templating
+from medpdf import __version__, packlist, printing, sources, templating
 from medpdf.build.render import RunContext
 from medpdf.errors import PrinterChoiceError, PrintError
 from medpdf.i18n import N_
-from medpdf.kinds import PAPERS
-from medpdf.options import PAPER, PRINTER
+from medpdf.settings import options
+from medpdf.settings.kinds import PAPERS
+from medpdf.settings.options import PAPER, PRINTER
 from medpdf.station import auth, language, printed
 from medpdf.station.auth import same_origin, user_of
 from medpdf.station.language import Told

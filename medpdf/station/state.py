@@ -25,13 +25,14 @@ from starlette.responses import (
     HTMLResponse,
 )
 
-from medpdf import __version__, i18n, model, options, printing, record, sources, templating
+from medpdf import __version__, i18n, model, printing, record, sources, templating
 from medpdf.accounts import Accounts
 from medpdf.build.catalog import Entry, Rules
 from medpdf.build.render import RunContext
-from medpdf.config import Resources, today
 from medpdf.errors import MedpdfError, PrintError, SourceError
-from medpdf.options import CACHE_SIZE, CLINIC, QUEUE
+from medpdf.settings import options
+from medpdf.settings.config import Resources, today
+from medpdf.settings.options import CACHE_SIZE, CLINIC, QUEUE
 from medpdf.station import language
 from medpdf.station.listing import scan
 from medpdf.station.renderer import PdfShelf, Renderer

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from medpdf.kinds import Fail, Kind, Text, show
+from medpdf.settings.kinds import Fail, Kind, Text, show
 
 # -- the clinic: a whole [clinic] table ------------------------------------------
 

@@ -4,12 +4,12 @@ Each :class:`Option` states its type (a :class:`Kind`, whose one rule parses a
 flag, a ``medpdf.toml`` value and a station query string alike), its default,
 its place in ``medpdf.toml``, its command-line flag and help, the commands that
 take it, whether the printing station may set it per request, and what a change
-to it invalidates. :mod:`medpdf.config` (the TOML reader and ``Config``),
+to it invalidates. :mod:`medpdf.settings.config` (the TOML reader and ``Config``),
 :mod:`medpdf.cli` (the flags), the station's query parsing and the render
 fingerprint (an allowlist of the options that change a PDF) are all derived
 from :data:`OPTIONS`: a new option is one entry here.
 
-The kinds of value (and their parsing rules) live in :mod:`medpdf.kinds`.
+The kinds of value (and their parsing rules) live in :mod:`medpdf.settings.kinds`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
-from medpdf.kinds import (
+from medpdf.settings.kinds import (
     PAPERS,
     Boolean,
     Choice,
@@ -37,7 +37,7 @@ from medpdf.kinds import (
     check_record_folder,
     check_scheduler,
 )
-from medpdf.table_kinds import Clinic, ClinicInfo, Formulary, FormularyList
+from medpdf.settings.table_kinds import Clinic, ClinicInfo, Formulary, FormularyList
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """Where things live, the settings a run uses, and reading ``medpdf.toml``.
 
-Settings are the options of :mod:`medpdf.options`: this module only applies
+Settings are the options of :mod:`medpdf.settings.options`: this module only applies
 that table (defaults, then the file, then the flags) and knows nothing of any
 single option. The presentation files (``templates/``, ``styles/``,
 ``assets/``) sit at the repository root in a checkout and inside the package
@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from medpdf import options
 from medpdf.errors import ConfigError
-from medpdf.kinds import show
-from medpdf.options import QR_URL, Option
-from medpdf.table_kinds import KeyedFail
+from medpdf.settings import options
+from medpdf.settings.kinds import show
+from medpdf.settings.options import QR_URL, Option
+from medpdf.settings.table_kinds import KeyedFail
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ A :class:`Kind` parses a flag, a ``medpdf.toml`` value and a station query
 string with the same rule, so the three front doors cannot drift. Parsers take
 a ``fail`` callback that turns a reason into the caller's own exception, so
 each front door reports the same rule its own way (a ``file:line: key:`` line,
-a click usage error, an HTTP 400 page). :mod:`medpdf.options` declares the
+a click usage error, an HTTP 400 page). :mod:`medpdf.settings.options` declares the
 settings themselves with these kinds.
 """
 

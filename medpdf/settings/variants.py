@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medpdf import options
-from medpdf.config import Config, key_line, read_toml
 from medpdf.errors import ConfigError
-from medpdf.kinds import Boolean, show
-from medpdf.options import Option
-from medpdf.table_kinds import ClinicInfo, KeyedFail
+from medpdf.settings import options
+from medpdf.settings.config import Config, key_line, read_toml
+from medpdf.settings.kinds import Boolean, show
+from medpdf.settings.options import Option
+from medpdf.settings.table_kinds import ClinicInfo, KeyedFail
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: Names that would land on the plain build's own outputs in ``output/``.
