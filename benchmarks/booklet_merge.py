@@ -53,8 +53,8 @@ CHUNK = 24
 
 def lay_out(files: Sequence[Path], corpus: Path, work: Path) -> dict[str, list[dict[str, Any]]]:
     """Lay the sample out as tagged chunks; returns the manifest of chunk files and page counts."""
-    from medpdf import sources
     from medpdf.build.render import EntriesJob, RunContext, entries_task
+    from medpdf.content import sources
     from medpdf.settings import config
 
     context = RunContext.of(config.make(content_dir=corpus, output_dir=work / "output"))

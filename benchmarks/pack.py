@@ -23,9 +23,10 @@ from pathlib import Path
 
 from _common import DEFAULT_CORPUS, print_environment, print_table, require_corpus, verdict
 
-from medpdf import packlist, sources
+from medpdf import packlist
 from medpdf.build import pack
 from medpdf.build.render import HandoutJob, RunContext, handout_task
+from medpdf.content import sources
 from medpdf.settings import config
 
 MEDICINES = ("metformin", "aspirin", "clopidogrel", "atorvastatin", "omeprazole")

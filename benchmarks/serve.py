@@ -447,7 +447,7 @@ def naive_server(content: Path, host: str) -> None:
     from starlette.routing import Route
 
     from medpdf import templating
-    from medpdf.build import catalog
+    from medpdf.content import collection as catalog
     from medpdf.pdf import render
     from medpdf.settings import config
 

@@ -173,9 +173,10 @@ def per_task_overhead(folder: Path, tasks: int = 200) -> float:
 
 def bytes_per_task(content: Path) -> tuple[float, int, float, int]:
     """Mean and largest pickled handout task, mean and largest PDF (from the local build)."""
-    from medpdf import __version__, sources
+    from medpdf import __version__
     from medpdf.build.render import HandoutJob, RunContext, handout_pdf
     from medpdf.cluster import remote
+    from medpdf.content import sources
     from medpdf.settings import config
 
     context = RunContext.of(config.make(content_dir=content))

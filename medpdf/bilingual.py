@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from medpdf import i18n
-from medpdf.model import Monograph
+from medpdf.content.model import Monograph
 from medpdf.settings.config import Config
 from medpdf.settings.options import CONTENT_LANG
 from medpdf.templating import (

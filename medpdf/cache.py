@@ -102,7 +102,7 @@ def _stat_signature(folders: Iterable[Path]) -> tuple[tuple[str, int, int], ...]
 
 @cache
 def _presentation(resources: Resources, signature: tuple[tuple[str, int, int], ...]) -> str:
-    from medpdf import glyphs  # the installed fonts change what a page looks like
+    from medpdf.content import glyphs  # the installed fonts change what a page looks like
 
     fonts = glyphs.for_styles(resources.styles).fingerprint
     folders = (*resources.readable_dirs, resources.locale)

@@ -22,8 +22,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from medpdf import markdown
-from medpdf.model import Monograph, Section, SectionKind, components_of
+from medpdf.content import markdown
+from medpdf.content.model import Monograph, Section, SectionKind, components_of
 
 #: The four times of the Universal Medication Schedule, in the order of a day.
 TIMES: tuple[str, ...] = ("morning", "noon", "evening", "bedtime")

@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
-from medpdf import markdown, medicines
-from medpdf.model import Monograph
+from medpdf import medicines
+from medpdf.content import markdown
+from medpdf.content.model import Monograph
 from medpdf.packlist import Wanted
 from medpdf.settings.config import Config
 from medpdf.templating import environment_for, page_options

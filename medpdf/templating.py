@@ -18,8 +18,9 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from medpdf import __version__, i18n, markdown
-from medpdf.model import Monograph, Section, SectionKind
+from medpdf import __version__, i18n
+from medpdf.content import markdown
+from medpdf.content.model import Monograph, Section, SectionKind
 from medpdf.settings.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.settings.kinds import PAPERS, Paper
 from medpdf.settings.options import (

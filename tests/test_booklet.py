@@ -15,9 +15,9 @@ import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, normalised_text, write_monograph
 
 from medpdf.build import booklet
-from medpdf.build.catalog import Entry, scan
 from medpdf.build.outputs import locked_output
 from medpdf.build.render import RunContext
+from medpdf.content.collection import Entry, scan
 from medpdf.i18n import long_date
 from medpdf.settings import config
 
@@ -303,7 +303,7 @@ def test_empty_collection_writes_no_booklet(tmp_path: Path):
 
 def test_chunks_are_content_defined():
     """Adding a monograph changes the chunk it lands in, not every later chunk."""
-    from medpdf.sources import Source
+    from medpdf.content.sources import Source
 
     def entry(slug: str) -> Entry:
         title = slug.capitalize()

@@ -19,8 +19,8 @@ import pikepdf
 import pytest
 from conftest import invoke_cli, normalised_page_texts, write_monograph
 
-from medpdf import collation
 from medpdf.build import binding
+from medpdf.content import collation
 from medpdf.pdf import stamp
 from medpdf.settings.config import DEFAULT_RESOURCES
 

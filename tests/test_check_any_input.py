@@ -16,11 +16,11 @@ from conftest import assert_safe, tags_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medpdf import markdown, model, sources
-from medpdf.build import catalog
 from medpdf.cli import cli
+from medpdf.content import collection as catalog
+from medpdf.content import markdown, model, sources
+from medpdf.content.sources import Source
 from medpdf.errors import Diagnostic, MedpdfError
-from medpdf.sources import Source
 
 LINE = re.compile(r"^[^\n]+?(?::\d+)?: (error|warning): \S.*$")
 SUMMARY = re.compile(r"^checked 1 monographs: (\d+) errors, (\d+) warnings$")

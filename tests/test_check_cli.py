@@ -18,7 +18,7 @@ from conftest import MINIMAL, invoke_cli
 
 from medpdf import __version__
 from medpdf.build.outputs import sweep_stale_temps
-from medpdf.sources import MAX_SOURCE_BYTES
+from medpdf.content.sources import MAX_SOURCE_BYTES
 
 #: A monograph that parses but earns a "missing standard sections" warning.
 INCOMPLETE = """---

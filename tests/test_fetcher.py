@@ -32,9 +32,9 @@ from conftest import (
 )
 
 from medpdf import templating
-from medpdf.build.catalog import find_monograph, find_source
 from medpdf.build.handouts import render_one
 from medpdf.build.render import RunContext
+from medpdf.content.collection import find_monograph, find_source
 from medpdf.pdf import render as pdf
 from medpdf.settings import config
 from medpdf.settings.config import DEFAULT_RESOURCES, Resources

@@ -21,7 +21,7 @@ from conftest import REPO, invoke_cli, normalise, write_monograph
 from PIL import Image
 from test_handout_pdf import MM, Handout, page_texts, write_handout
 
-from medpdf.model import Monograph
+from medpdf.content.model import Monograph
 from medpdf.settings import config
 from medpdf.settings.config import Config
 

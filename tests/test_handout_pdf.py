@@ -26,9 +26,9 @@ from conftest import REPO, normalise, write_monograph
 from fontTools.ttLib import TTFont
 
 from medpdf import templating
-from medpdf.build.catalog import find_monograph
 from medpdf.build.outputs import write_atomic
-from medpdf.model import Monograph
+from medpdf.content.collection import find_monograph
+from medpdf.content.model import Monograph
 from medpdf.pdf.render import render as render_pdf
 from medpdf.settings import config
 from medpdf.settings.config import Config

@@ -19,8 +19,8 @@ import pikepdf
 import pytest
 from conftest import invoke_cli, normalise, normalised_text, write_monograph
 
-from medpdf import model, sources
-from medpdf.model import SectionKind
+from medpdf.content import model, sources
+from medpdf.content.model import SectionKind
 
 FIXTURES = Path(__file__).parent / "fixtures" / "languages"
 PRINTED = dt.date(2031, 7, 9)

@@ -8,7 +8,7 @@ import time
 import pytest
 from conftest import assert_safe, tags_of
 
-from medpdf import markdown
+from medpdf.content import markdown
 
 RENDERERS = {"block": markdown.to_html, "inline": markdown.to_inline_html}
 

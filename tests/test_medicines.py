@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from medpdf import medicines, model, packlist, sources
+from medpdf import medicines, packlist
+from medpdf.content import model, sources
 from medpdf.errors import ConfigError, UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pack"

@@ -23,8 +23,9 @@ import pikepdf
 import pytest
 from conftest import MINIMAL, write_monograph
 
-from medpdf import cache, sources, templating
+from medpdf import cache, templating
 from medpdf.build import render
+from medpdf.content import sources
 from medpdf.pdf import archival, libraries
 from medpdf.settings import config
 

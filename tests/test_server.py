@@ -37,8 +37,8 @@ from private_cups import Cups
 from starlette.testclient import TestClient
 from test_hostile_content import hostile_html
 
-from medpdf import markdown
 from medpdf.build.render import RunContext
+from medpdf.content import markdown
 from medpdf.settings import config
 from medpdf.station import app, guards, listing, renderer, serve, state
 from medpdf.workers import Failure, Limits
@@ -623,7 +623,7 @@ def fake_renderer(
     tmp_path: Path, jobs: int, queue: int
 ) -> tuple[renderer.Renderer, FakePool, RunContext, list[Any]]:
     """A renderer on a fake pool, its run context and the fixture sources to render."""
-    from medpdf import sources
+    from medpdf.content import sources
 
     content = make_content(tmp_path / "content")
     cfg = config.make(content_dir=content, output_dir=tmp_path / "output")

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medpdf import sources
-from medpdf.build import catalog as catalogs
 from medpdf.build.outputs import locked_output
 from medpdf.build.render import RunContext
+from medpdf.content import collection as catalogs
+from medpdf.content import sources
 from medpdf.errors import Diagnostic
 from medpdf.workers import RenderPool, Runners
 

@@ -4,7 +4,7 @@ One WeasyPrint document for ~18,000 pages would need far more memory than a
 clinic machine has, so the booklet is assembled in stages:
 
 1. the monographs in the booklet's language (``[output] lang``) are sorted by
-   title and grouped by letter by that language's rules (:mod:`medpdf.collation`),
+   title and grouped by letter by that language's rules (:mod:`medpdf.content.collation`),
    and cut into *chunks*
    whose boundaries depend on the slugs themselves (content-defined), so an
    added or deleted monograph changes one chunk, not every later one;
@@ -29,19 +29,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf import collation
-from medpdf.build import binding, formulary, translations
+from medpdf.build import binding
 from medpdf.build.binding import keep
-from medpdf.build.catalog import Catalog, Entry
 from medpdf.build.handouts import refusal_warnings
 from medpdf.build.index import Listed
 from medpdf.build.outputs import sweep_stale_temps
 from medpdf.build.render import EntriesJob, Pdf, RunContext, entries_task
 from medpdf.cache import Cache, digest_of
+from medpdf.content import collation, formulary, translations
+from medpdf.content.collection import Catalog, Entry
+from medpdf.content.sources import Source
 from medpdf.errors import Diagnostic, Level, sort_key
 from medpdf.pdf.assemble import Placed
 from medpdf.settings.options import FORMULARY, LANG, VOLUME_PAGES
-from medpdf.sources import Source
 from medpdf.workers import RenderPool, Runner, Runners
 
 LOGGER = logging.getLogger(__name__)

@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from medpdf.build.catalog import Catalog
 from medpdf.build.outputs import sweep_stale_temps
 from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_pdf
 from medpdf.cache import Cache
+from medpdf.content.collection import Catalog
+from medpdf.content.sources import Source
 from medpdf.errors import DiagnosedError, Diagnostic, Level, RenderError, UsageError, sort_key
-from medpdf.sources import Source
 from medpdf.workers import Failure, RenderPool, Runners, run_here
 
 
@@ -191,7 +191,8 @@ def translation_for(source: Source, lang: str, context: RunContext) -> Source:
     is one), so the link is checked as ``check`` checks it. A missing
     translation is one line naming the languages there are.
     """
-    from medpdf.build import catalog, translations
+    from medpdf.content import collection as catalog
+    from medpdf.content import translations
 
     config = context.config
     with _optional_cache(config.cache_dir, create=False) as store:

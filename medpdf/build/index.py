@@ -29,7 +29,7 @@ How names are judged the same (the index key, :func:`name_key`)
 The printed name of an entry is its most frequent spelling (ties: the one
 with fewest spaces, then the first in alphabetical order). Entries are in
 the booklet language's alphabetical order of their printed names and grouped
-by its letters, as the contents are (:mod:`medpdf.collation`); a monograph is
+by its letters, as the contents are (:mod:`medpdf.content.collation`); a monograph is
 listed under an ingredient once.
 """
 
@@ -41,8 +41,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from medpdf import collation
-from medpdf.model import Monograph
+from medpdf.content import collation
+from medpdf.content.model import Monograph
 from medpdf.templating import IndexEntry, IndexGroup, Ref
 
 _SPLIT = re.compile(r"\s*[+/&]\s*")

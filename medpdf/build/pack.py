@@ -22,10 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf import model, packview, sources, templating
-from medpdf.build import catalog
+from medpdf import packview, templating
 from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.build.render import Rendered, RunContext
+from medpdf.content import collection as catalog
+from medpdf.content import model, sources
 from medpdf.errors import DiagnosedError, RenderError, UsageError
 from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
 from medpdf.settings.config import Config

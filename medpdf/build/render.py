@@ -15,12 +15,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from medpdf import model, templating
+from medpdf import templating
 from medpdf.build.outputs import write_atomic
 from medpdf.cache import digest_of, presentation_fingerprint
+from medpdf.content import model
+from medpdf.content.sources import Source
 from medpdf.settings.config import Config
 from medpdf.settings.options import DUPLEX, output_values
-from medpdf.sources import Source
 from medpdf.workers import Limits
 
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import click
 
-from medpdf import __version__, sources
+from medpdf import __version__
 from medpdf.cli.flags import (
     config_option,
     configure_logging,
@@ -35,6 +35,7 @@ from medpdf.cli.flags import (
     progress,
     table_options,
 )
+from medpdf.content import sources
 from medpdf.errors import (
     count_levels,
     sort_key,
@@ -98,8 +99,8 @@ def check(
     content_dir: Path, config_file: Path | None, strict: bool, report: bool, **given: Any
 ) -> None:
     """Validate every monograph without rendering anything."""
-    from medpdf import readability
-    from medpdf.build import catalog
+    from medpdf.content import collection as catalog
+    from medpdf.content import readability
 
     settings = load_settings(
         "check", config_file, content_dir, given
@@ -140,7 +141,8 @@ def handout(
     name: str, content_dir: Path, output: Path | None, config_file: Path | None, **given: Any
 ) -> None:
     """Render the patient handout of one drug, by slug or title."""
-    from medpdf.build import catalog, handouts, render
+    from medpdf.build import handouts, render
+    from medpdf.content import collection as catalog
 
     settings = load_settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
@@ -172,8 +174,10 @@ def print_command(
 
     Given several drugs, print their medication pack (as ``medpdf pack`` makes it).
     """
-    from medpdf import model, printing, record
-    from medpdf.build import catalog, handouts, render
+    from medpdf import printing, record
+    from medpdf.build import handouts, render
+    from medpdf.content import collection as catalog
+    from medpdf.content import model
 
     settings = load_settings("print", config_file, content_dir, given)
     if len(names) > 1:

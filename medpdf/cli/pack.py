@@ -81,9 +81,10 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
     """``medpdf print`` with several names: their pack, rendered into a temporary folder."""
     import tempfile
 
-    from medpdf import model, packlist, printing, record
+    from medpdf import packlist, printing, record
     from medpdf.build import handouts, render
     from medpdf.build import pack as packs
+    from medpdf.content import model
     from medpdf.settings.options import PRINTER
 
     request = packlist.from_flags(names, (), ())

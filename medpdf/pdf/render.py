@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from medpdf.markdown import is_allowed_link
+from medpdf.content.markdown import is_allowed_link
 from medpdf.pdf import archival
 from medpdf.pdf.libraries import linker_cache_lookup
 from medpdf.settings.config import CROSS_DOCUMENT_SCHEME, Resources

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medpdf import sources
-from medpdf.build import catalog
-from medpdf.build.catalog import Entry
 from medpdf.cache import Cache
+from medpdf.content import collection as catalog
+from medpdf.content import sources
+from medpdf.content.collection import Entry
 
 LOGGER = logging.getLogger(__name__)
 

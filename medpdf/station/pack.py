@@ -22,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from medpdf import model, packlist, packview, sources
+from medpdf import packlist, packview
 from medpdf.build.pack import PURPOSE_LIMIT, PackJob, pack_task
 from medpdf.build.render import RunContext, handout_key
 from medpdf.cache import digest_of
+from medpdf.content import model, sources
 from medpdf.errors import UsageError
 from medpdf.i18n import N_
 from medpdf.medicines import TIMES

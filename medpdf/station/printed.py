@@ -21,8 +21,8 @@ from starlette.responses import Response
 
 from medpdf import record
 from medpdf.build.render import RunContext
+from medpdf.content.model import Monograph
 from medpdf.errors import PrintError, RecordError, UsageError
-from medpdf.model import Monograph
 from medpdf.printing import PrintJob
 from medpdf.settings.config import today
 from medpdf.station.auth import user_of

@@ -19,7 +19,7 @@ from typing import TypeVar
 from medpdf.build.outputs import sweep_stale_temps
 from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_task
 from medpdf.cache import digest_of
-from medpdf.sources import Source
+from medpdf.content.sources import Source
 from medpdf.workers import Failure, RenderPool
 
 J = TypeVar("J")

@@ -22,8 +22,9 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from medpdf import __version__, packlist, printing, sources, templating
+from medpdf import __version__, packlist, printing, templating
 from medpdf.build.render import RunContext
+from medpdf.content import sources
 from medpdf.errors import PrinterChoiceError, PrintError
 from medpdf.i18n import N_
 from medpdf.settings import options

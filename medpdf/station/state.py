@@ -25,10 +25,11 @@ from starlette.responses import (
     HTMLResponse,
 )
 
-from medpdf import __version__, i18n, model, printing, record, sources, templating
+from medpdf import __version__, i18n, printing, record, templating
 from medpdf.accounts import Accounts
-from medpdf.build.catalog import Entry, Rules
 from medpdf.build.render import RunContext
+from medpdf.content import model, sources
+from medpdf.content.collection import Entry, Rules
 from medpdf.errors import MedpdfError, PrintError, SourceError
 from medpdf.settings import options
 from medpdf.settings.config import Resources, today

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from medpdf.build.catalog import Entry, suggestions
+from medpdf.content.collection import Entry, suggestions
 from medpdf.errors import Diagnostic, Level, ListedUsageError
 from medpdf.settings.table_kinds import FormularyList
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from medpdf import front_matter, markdown
+from medpdf.content import front_matter, markdown
+from medpdf.content.section_names import DISCLAIMER_LABELS, TRANSLATED_HEADINGS
+from medpdf.content.sources import Source
 from medpdf.errors import Diagnostic, Level, SourceError
-from medpdf.section_names import DISCLAIMER_LABELS, TRANSLATED_HEADINGS
-from medpdf.sources import Source
 
 
 class SectionKind(enum.Enum):

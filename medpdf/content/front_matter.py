@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from medpdf.content.sources import Source
 from medpdf.errors import Diagnostic, Level, SourceError
 from medpdf.settings.kinds import check_lang
-from medpdf.sources import Source
 
 try:  # the libyaml loader python-frontmatter uses too: same speed, same messages
     from yaml import CSafeLoader as _SafeLoader

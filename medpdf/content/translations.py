@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from medpdf.errors import Diagnostic, Level
 
 if TYPE_CHECKING:
-    from medpdf.build.catalog import Entry
+    from medpdf.content.collection import Entry
 
 
 def primary(lang: str) -> str:

@@ -20,9 +20,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from medpdf import markdown
+from medpdf.content import markdown
+from medpdf.content.model import Monograph
 from medpdf.errors import Diagnostic, Level
-from medpdf.model import Monograph
 
 #: Report bands: (label, lower bound inclusive); the last band is open-ended.
 BANDS: tuple[tuple[str, float], ...] = (

@@ -2,11 +2,11 @@
 
 A translated monograph is written with headings in its own language
 (``### Efectos secundarios``, ``### 副作用``, ``### الآثار الجانبية``);
-:mod:`medpdf.model` recognises these as well as the English names, whatever
+:mod:`medpdf.content.model` recognises these as well as the English names, whatever
 the monograph's ``lang:``, and ``check`` reports any other heading as
 unknown, as it does for English. Names are compared case-folded, with runs of
 spaces collapsed and typographic apostrophes straightened. Keys are
-:class:`medpdf.model.SectionKind` names.
+:class:`medpdf.content.model.SectionKind` names.
 
 The handout prints its own headings from the message catalogs, not these.
 """
