@@ -53,8 +53,8 @@ CHUNK = 24
 
 def lay_out(files: Sequence[Path], corpus: Path, work: Path) -> dict[str, list[dict[str, Any]]]:
     """Lay the sample out as tagged chunks; returns the manifest of chunk files and page counts."""
-    from medpdf.build.render import EntriesJob, RunContext, entries_task
     from medpdf.content import sources
+    from medpdf.run.contract import EntriesJob, RunContext, entries_task
     from medpdf.settings import config
 
     context = RunContext.of(config.make(content_dir=corpus, output_dir=work / "output"))
@@ -94,10 +94,10 @@ def untagged_copy(path: Path) -> Path:
 
 def merge_child(manifest: Path, variant: str, pages: int, out: Path) -> None:
     """Child side: merge the variant's chunks up to ``pages`` pages; print JSON figures."""
-    from medpdf.build import binding
-    from medpdf.build.outputs import write_atomic, write_atomic_with
     from medpdf.pdf import stamp
     from medpdf.pdf.assemble import BookletMeta, Placed, assemble
+    from medpdf.products.booklet import binding
+    from medpdf.run.store import write_atomic, write_atomic_with
     from medpdf.settings.config import DEFAULT_RESOURCES
 
     chunks = json.loads(manifest.read_text())["chunks"]

@@ -6,7 +6,7 @@ loopback started on a free port (medpdf serve with a fresh temporary output fold
 * **medpdf serve** (``python -m medpdf serve --port 0``): handouts rendered in
   worker processes, kept on disk, concurrent renders bounded (503 beyond a queue);
 * **naive**: a Starlette app defined in this file (``--naive-server``, run with
-  uvicorn) whose PDF route calls ``medpdf.build.render_handout`` inside the request:
+  uvicorn) whose PDF route calls ``medpdf.products.render_handout`` inside the request:
   WeasyPrint in the server process, on Starlette's default thread pool (40
   threads), no cache, no other bound. Its drug page and ``/drugs.json`` are small
   HTML/JSON answers built from the collection loaded at start-up.
@@ -446,9 +446,9 @@ def naive_server(content: Path, host: str) -> None:
     from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
-    from medpdf import templating
     from medpdf.content import collection as catalog
-    from medpdf.pdf import render
+    from medpdf.html import templating
+    from medpdf.pdf import typeset as render
     from medpdf.settings import config
 
     found = {m.slug: m for m in catalog.scan(content).monographs}

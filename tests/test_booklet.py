@@ -14,11 +14,11 @@ import pikepdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, normalised_text, write_monograph
 
-from medpdf.build import booklet
-from medpdf.build.outputs import locked_output
-from medpdf.build.render import RunContext
 from medpdf.content.collection import Entry, scan
 from medpdf.i18n import long_date
+from medpdf.products import booklet
+from medpdf.run.contract import RunContext
+from medpdf.run.store import locked_output
 from medpdf.settings import config
 
 # Invented drugs over several letters; "long" ones run to two or more pages.

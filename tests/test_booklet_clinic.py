@@ -17,9 +17,9 @@ import pikepdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, write_monograph
 
-from medpdf.build import index
-from medpdf.build.volumes import Volume, plan
 from medpdf.pdf.assemble import Placed
+from medpdf.products.booklet import index
+from medpdf.products.booklet.plan import Volume, plan
 
 FILLER = "This sentence makes the monograph longer so that it needs more pages. " * 8
 

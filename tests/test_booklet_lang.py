@@ -19,9 +19,9 @@ import pikepdf
 import pytest
 from conftest import invoke_cli, normalised_page_texts, write_monograph
 
-from medpdf.build import binding
 from medpdf.content import collation
 from medpdf.pdf import stamp
+from medpdf.products.booklet import binding
 from medpdf.settings.config import DEFAULT_RESOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "collation"

@@ -23,9 +23,9 @@ from conftest import normalised_page_texts
 from pikepdf import Array, Dictionary, Name, NumberTree
 from test_booklet import ORDER, make, starts_from_text, write_collection
 
-from medpdf.build import booklet
 from medpdf.pdf import slices
 from medpdf.pdf.assemble import PDFUA_NAMESPACE
+from medpdf.products import booklet
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from click.testing import Result
 from conftest import MINIMAL, invoke_cli
 
 from medpdf import __version__
-from medpdf.build.outputs import sweep_stale_temps
 from medpdf.content.sources import MAX_SOURCE_BYTES
+from medpdf.run.store import sweep_stale_temps
 
 #: A monograph that parses but earns a "missing standard sections" warning.
 INCOMPLETE = """---

@@ -21,12 +21,12 @@ import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, write_monograph
 
 import medpdf
-from medpdf import build
-from medpdf.build.render import RunContext
-from medpdf.cache import presentation_fingerprint
+from medpdf import products as build
 from medpdf.errors import ClusterError
+from medpdf.run.cache import presentation_fingerprint
+from medpdf.run.contract import RunContext
+from medpdf.run.workers import Failure, Limits
 from medpdf.settings import config
-from medpdf.workers import Failure, Limits
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")

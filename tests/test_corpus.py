@@ -16,11 +16,11 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import normalise
 
-from medpdf.build.handouts import render_one
-from medpdf.build.render import RunContext
 from medpdf.cli import cli
 from medpdf.content import collection as catalog
 from medpdf.content import model, sources
+from medpdf.products.handouts import render_one
+from medpdf.run.contract import RunContext
 from medpdf.settings import config
 
 pytestmark = pytest.mark.corpus

@@ -23,10 +23,11 @@ import pikepdf
 import pytest
 from conftest import MINIMAL, write_monograph
 
-from medpdf import cache, templating
-from medpdf.build import render
 from medpdf.content import sources
+from medpdf.html import templating
 from medpdf.pdf import archival, libraries
+from medpdf.run import cache
+from medpdf.run import contract as render
 from medpdf.settings import config
 
 LDCONFIG_SAMPLE = (
@@ -81,7 +82,7 @@ PROBE_IMPORT = textwrap.dedent(
         started.append(args[0] if isinstance(args, (list, tuple)) else args)
         real_init(self, args, *rest, **options)
     subprocess.Popen.__init__ = recording_init
-    import medpdf.pdf.render
+    import medpdf.pdf.typeset
     from weasyprint.text import ffi
     print(json.dumps({
         "started": [str(s) for s in started],

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 from starlette.exceptions import HTTPException
 
-from medpdf.build.render import RunContext
 from medpdf.errors import ConfigError
+from medpdf.run.contract import RunContext
 from medpdf.settings import config, options
 from medpdf.settings.kinds import PAPERS, Choice, Number
 from medpdf.settings.options import OPTIONS, Invalidates, Option

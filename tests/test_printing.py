@@ -28,7 +28,7 @@ from conftest import MINIMAL, invoke_cli, write_monograph
 from private_cups import Cups, which_tool
 
 from medpdf import printing
-from medpdf.build.render import RunContext
+from medpdf.run.contract import RunContext
 from medpdf.settings import config, options
 
 DRUG = "Zentorex"

@@ -37,11 +37,12 @@ from private_cups import Cups
 from starlette.testclient import TestClient
 from test_hostile_content import hostile_html
 
-from medpdf.build.render import RunContext
 from medpdf.content import markdown
+from medpdf.run.contract import RunContext
+from medpdf.run.workers import Failure, Limits
 from medpdf.settings import config
-from medpdf.station import app, guards, listing, renderer, serve, state
-from medpdf.workers import Failure, Limits
+from medpdf.station import app, guards, listing, serve, state
+from medpdf.station import jobs as renderer
 
 DRUGS = {
     "alpha-blocker": "Alphablockin",
@@ -804,7 +805,7 @@ def test_a_busy_build_cache_is_neither_deleted_nor_fatal(
 ) -> None:
     import sqlite3
 
-    from medpdf.cache import Cache
+    from medpdf.run.cache import Cache
 
     content = make_content(tmp_path / "content")
     cache_folder = tmp_path / "output" / ".cache"

@@ -10,7 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from medpdf.workers import Failure, Limits, RenderPool
+from medpdf.run.workers import Failure, Limits, RenderPool
 
 
 def well_behaved(n: int) -> int:
@@ -65,7 +65,7 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path):
         f"""
         import os, sys, threading, time
         sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from medpdf.workers import Limits, RenderPool
+        from medpdf.run.workers import Limits, RenderPool
         from test_workers import misbehaving
         pool = RenderPool(Limits(jobs=2, seconds=300))
         work = lambda: list(pool.run(misbehaving, ["sleep", "sleep"]))

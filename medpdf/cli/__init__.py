@@ -115,7 +115,7 @@ def check(
     if not per_file and (line := readability.summary(grades, threshold)):
         click.echo(line, err=True)
     if report:
-        from medpdf.build import index
+        from medpdf.products.booklet import index
 
         click.echo("")
         click.echo(readability.report(grades, threshold), nl=False)
@@ -141,8 +141,9 @@ def handout(
     name: str, content_dir: Path, output: Path | None, config_file: Path | None, **given: Any
 ) -> None:
     """Render the patient handout of one drug, by slug or title."""
-    from medpdf.build import handouts, render
     from medpdf.content import collection as catalog
+    from medpdf.products import handouts
+    from medpdf.run import contract as render
 
     settings = load_settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
@@ -175,9 +176,10 @@ def print_command(
     Given several drugs, print their medication pack (as ``medpdf pack`` makes it).
     """
     from medpdf import printing, record
-    from medpdf.build import handouts, render
     from medpdf.content import collection as catalog
     from medpdf.content import model
+    from medpdf.products import handouts
+    from medpdf.run import contract as render
 
     settings = load_settings("print", config_file, content_dir, given)
     if len(names) > 1:
@@ -255,7 +257,9 @@ def _build(
     Exits 1 if any monograph failed. The renders run on the local pool, or on
     the Dask cluster that ``--scheduler`` names (one connection for the run).
     """
-    from medpdf import build, cluster
+    from medpdf import cluster
+    from medpdf import products as build
+    from medpdf.run.contract import RunContext
     from medpdf.settings import variants
 
     runs = [("", settings, booklet_target)]
@@ -270,7 +274,7 @@ def _build(
     with cluster.runners_for(settings) as runners:
         for index, (label, run_settings, target) in enumerate(runs):
             report = build.run(
-                build.render.RunContext.of(run_settings),
+                RunContext.of(run_settings),
                 handouts=handouts,
                 booklet_target=target,
                 progress=progress,

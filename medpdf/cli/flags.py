@@ -135,7 +135,7 @@ def friendly_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from medpdf.workers import stop_helpers
+        from medpdf.run.workers import stop_helpers
 
         try:
             return func(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""``medpdf pack``: a patient's medicines in one handout (see :mod:`medpdf.build.pack`)."""
+"""``medpdf pack``: a patient's medicines in one handout (see :mod:`medpdf.products.pack.make`)."""
 
 from __future__ import annotations
 
@@ -61,9 +61,10 @@ def pack(
 
     NAMES are slugs or titles, 1 to 20 of them; a name given twice counts once.
     """
-    from medpdf import packlist
-    from medpdf.build import handouts, render
-    from medpdf.build import pack as packs
+    from medpdf.products import handouts
+    from medpdf.products.pack import make as packs
+    from medpdf.products.pack import packlist
+    from medpdf.run import contract as render
 
     base = packlist.read_file(from_file) if from_file is not None else None
     request = packlist.from_flags(names, takes, notes, base)
@@ -81,10 +82,12 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
     """``medpdf print`` with several names: their pack, rendered into a temporary folder."""
     import tempfile
 
-    from medpdf import packlist, printing, record
-    from medpdf.build import handouts, render
-    from medpdf.build import pack as packs
+    from medpdf import printing, record
     from medpdf.content import model
+    from medpdf.products import handouts
+    from medpdf.products.pack import make as packs
+    from medpdf.products.pack import packlist
+    from medpdf.run import contract as render
     from medpdf.settings.options import PRINTER
 
     request = packlist.from_flags(names, (), ())

@@ -9,7 +9,7 @@ module         what it does
 
 Without a scheduler nothing here imports Dask (``pip install
 'medpdf[cluster]'`` is needed only to use one). Either way a build gets a
-:data:`~medpdf.workers.Runners` and submits through it; PDFs come back as
+:data:`~medpdf.run.workers.Runners` and submits through it; PDFs come back as
 bytes and the build process writes them, so workers need no access to
 ``output/`` and the content folder.
 """
@@ -19,11 +19,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from medpdf.cache import presentation_fingerprint
 from medpdf.errors import ClusterError
+from medpdf.run.cache import presentation_fingerprint
+from medpdf.run.workers import RenderPool, Runners
 from medpdf.settings.config import Config
 from medpdf.settings.options import SCHEDULER
-from medpdf.workers import RenderPool, Runners
 
 
 @contextlib.contextmanager

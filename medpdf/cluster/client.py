@@ -33,7 +33,7 @@ from distributed import Client, Future, KilledWorker, as_completed
 import medpdf
 from medpdf.cluster import remote
 from medpdf.errors import ClusterError
-from medpdf.workers import Failure, Limits, Outcome
+from medpdf.run.workers import Failure, Limits, Outcome
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -56,7 +56,7 @@ class Cluster:
     presentation: str
 
     def runner(self, limits: Limits) -> DaskRunner:
-        """A :class:`~medpdf.workers.Runner` whose tasks carry ``limits`` to the workers."""
+        """A :class:`~medpdf.run.workers.Runner` whose tasks carry ``limits`` to the workers."""
         return DaskRunner(self, limits)
 
     def lost(self) -> ClusterError:

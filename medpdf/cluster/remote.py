@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import medpdf
-from medpdf.cache import presentation_fingerprint
+from medpdf.run.cache import presentation_fingerprint
+from medpdf.run.workers import Failure, Limits, RenderPool
 from medpdf.settings.config import DEFAULT_RESOURCES
-from medpdf.workers import Failure, Limits, RenderPool
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -100,7 +100,7 @@ def check(call: Call[Any, Any]) -> None:
 
 def _localised(item: T) -> T:
     """The job with the worker's own presentation folder (the same files, checked above)."""
-    from medpdf.build.render import RunContext
+    from medpdf.run.contract import RunContext
 
     context = getattr(item, "context", None)
     if not isinstance(context, RunContext) or not dataclasses.is_dataclass(item):

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medpdf.cache import Cache, Summary, digest_of, software_fingerprint
 from medpdf.content import glyphs, model, sources, translations
 from medpdf.content.glyphs import GlyphCheck
 from medpdf.content.model import Monograph
 from medpdf.errors import DiagnosedError, Diagnostic, Level, SourceError, UsageError, sort_key
+from medpdf.run.cache import Cache, Summary, digest_of, software_fingerprint
 from medpdf.settings.options import CONTENT_LANG
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """A run of pages cut out of a laid-out PDF: a chunk split between two volumes.
 
-Chunks are cut by content (see :mod:`medpdf.build.booklet`), volumes by page
+Chunks are cut by content (see :mod:`medpdf.products.booklet`), volumes by page
 count, so a volume boundary can fall inside a chunk. Rather than lay the
 chunk out again, its pages are copied into a smaller PDF, streams as they are,
 with the part of the chunk's stored structure tree that belongs to those pages

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medpdf.cache import Cache
 from medpdf.content import collection as catalog
 from medpdf.content import sources
 from medpdf.content.collection import Entry
+from medpdf.run.cache import Cache
 
 LOGGER = logging.getLogger(__name__)
 

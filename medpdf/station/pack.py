@@ -5,9 +5,9 @@ The list itself lives only in the browser (localStorage, see
 request carries the whole list as query or form fields, in the words of
 ``medpdf pack``: ``m=SLUG`` per medicine (in order), ``take=SLUG=morning,evening``
 and ``note=SLUG=with food``, plus the handout options. They are checked by
-:mod:`medpdf.packlist` (1 to 20 medicines, time words, note length); every slug
+:mod:`medpdf.products.pack.packlist` (1 to 20 medicines, time words, note length); every slug
 is looked up in the scanned catalog, never joined to a path. The PDF is made by
-:func:`medpdf.build.pack.pack_task` in the station's worker pool, shared and
+:func:`medpdf.products.pack.make.pack_task` in the station's worker pool, shared and
 kept like a handout; the preview of page 1 is HTML only, made here.
 """
 
@@ -22,20 +22,21 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from medpdf import packlist, packview
-from medpdf.build.pack import PURPOSE_LIMIT, PackJob, pack_task
-from medpdf.build.render import RunContext, handout_key
-from medpdf.cache import digest_of
 from medpdf.content import model, sources
 from medpdf.errors import UsageError
 from medpdf.i18n import N_
-from medpdf.medicines import TIMES
+from medpdf.products.pack import packlist
+from medpdf.products.pack import view as packview
+from medpdf.products.pack.make import PURPOSE_LIMIT, PackJob, pack_task
+from medpdf.products.pack.medicines import TIMES
+from medpdf.run.cache import digest_of
+from medpdf.run.contract import RunContext, handout_key
 from medpdf.settings.kinds import PAPERS
 from medpdf.settings.options import LANG, LARGE_PRINT, PAPER, PRINTER
 from medpdf.station import language, printed
 from medpdf.station.auth import user_of
+from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
-from medpdf.station.renderer import Busy, RenderFailed
 from medpdf.station.routes import MAX_COPIES, _send, busy, print_allowed, print_form, print_target
 from medpdf.station.state import PREVIEW_POLICY, SentJob, Station
 

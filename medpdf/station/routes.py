@@ -22,18 +22,20 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from medpdf import __version__, packlist, printing, templating
-from medpdf.build.render import RunContext
+from medpdf import __version__, printing
 from medpdf.content import sources
 from medpdf.errors import PrinterChoiceError, PrintError
+from medpdf.html import templating
 from medpdf.i18n import N_
+from medpdf.products.pack import packlist
+from medpdf.run.contract import RunContext
 from medpdf.settings import options
 from medpdf.settings.kinds import PAPERS
 from medpdf.settings.options import PAPER, PRINTER
 from medpdf.station import auth, language, printed
 from medpdf.station.auth import same_origin, user_of
+from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
-from medpdf.station.renderer import Busy, RenderFailed
 from medpdf.station.sessions import User
 from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, SentJob, Station
 

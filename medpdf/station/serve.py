@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medpdf import accounts
-from medpdf.build.render import RunContext
 from medpdf.errors import UsageError
+from medpdf.run.contract import RunContext
 from medpdf.settings.config import Config
 from medpdf.settings.options import (
     CERTFILE,

@@ -25,21 +25,22 @@ from starlette.responses import (
     HTMLResponse,
 )
 
-from medpdf import __version__, i18n, printing, record, templating
+from medpdf import __version__, i18n, printing, record
 from medpdf.accounts import Accounts
-from medpdf.build.render import RunContext
 from medpdf.content import model, sources
 from medpdf.content.collection import Entry, Rules
 from medpdf.errors import MedpdfError, PrintError, SourceError
+from medpdf.html import templating
+from medpdf.run.contract import RunContext
+from medpdf.run.workers import RenderPool
 from medpdf.settings import options
 from medpdf.settings.config import Resources, today
 from medpdf.settings.options import CACHE_SIZE, CLINIC, QUEUE
 from medpdf.station import language
+from medpdf.station.jobs import PdfShelf, Renderer
 from medpdf.station.listing import scan
-from medpdf.station.renderer import PdfShelf, Renderer
 from medpdf.station.sessions import Access, Sessions, User
 from medpdf.station.throttle import LoginThrottle, RateLimit
-from medpdf.workers import RenderPool
 
 LOGGER = logging.getLogger(__name__)
 

@@ -29,20 +29,20 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf.build import binding
-from medpdf.build.binding import keep
-from medpdf.build.handouts import refusal_warnings
-from medpdf.build.index import Listed
-from medpdf.build.outputs import sweep_stale_temps
-from medpdf.build.render import EntriesJob, Pdf, RunContext, entries_task
-from medpdf.cache import Cache, digest_of
 from medpdf.content import collation, formulary, translations
 from medpdf.content.collection import Catalog, Entry
 from medpdf.content.sources import Source
 from medpdf.errors import Diagnostic, Level, sort_key
 from medpdf.pdf.assemble import Placed
+from medpdf.products.booklet import binding
+from medpdf.products.booklet.binding import keep
+from medpdf.products.booklet.index import Listed
+from medpdf.products.handouts import refusal_warnings
+from medpdf.run.cache import Cache, digest_of
+from medpdf.run.contract import EntriesJob, Pdf, RunContext, entries_task
+from medpdf.run.store import sweep_stale_temps
+from medpdf.run.workers import RenderPool, Runner, Runners
 from medpdf.settings.options import FORMULARY, LANG, VOLUME_PAGES
-from medpdf.workers import RenderPool, Runner, Runners
 
 LOGGER = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A :class:`RunContext` is made once per run (or once per station request's
 options) and travels with every task: the config and the presentation
 fingerprint, computed once instead of once per product and per request. The
-tasks below are what worker processes run; :func:`medpdf.workers.guarded`
+tasks below are what worker processes run; :func:`medpdf.run.workers.guarded`
 turns whatever they raise into a failure value, the same for every product.
 """
 
@@ -15,14 +15,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from medpdf import templating
-from medpdf.build.outputs import write_atomic
-from medpdf.cache import digest_of, presentation_fingerprint
 from medpdf.content import model
 from medpdf.content.sources import Source
+from medpdf.html import templating
+from medpdf.run.cache import digest_of, presentation_fingerprint
+from medpdf.run.store import write_atomic
+from medpdf.run.workers import Limits
 from medpdf.settings.config import Config
 from medpdf.settings.options import DUPLEX, output_values
-from medpdf.workers import Limits
 
 
 @dataclass(frozen=True)
@@ -135,11 +135,11 @@ class HandoutJob:
 
 def handout_pdf(job: HandoutJob) -> Pdf:
     """Parse and render one handout."""
-    from medpdf.pdf import render  # a worker imports WeasyPrint; `check` never does
+    from medpdf.pdf import typeset as render  # a worker imports WeasyPrint; `check` never does
 
     monograph, config = model.build(job.source), job.context.config
     if job.also is not None:
-        from medpdf import bilingual
+        from medpdf.html import bilingual
 
         html = bilingual.handout_html(monograph, model.build(job.also), config)
     else:
@@ -171,8 +171,8 @@ class EntriesJob:
 
 def entries_task(job: EntriesJob) -> Pdf:
     """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF."""
-    from medpdf.build.index import ingredients_of
-    from medpdf.pdf import render
+    from medpdf.pdf import typeset as render
+    from medpdf.products.booklet.index import ingredients_of
 
     config = job.context.config
     monographs = [model.build(source) for source in job.sources]
@@ -201,7 +201,7 @@ class FrontJob:
 
 def front_task(job: FrontJob) -> Pdf:
     """Lay out one front part."""
-    from medpdf.pdf import render
+    from medpdf.pdf import typeset as render
 
     config = job.context.config
     html = templating.render_booklet_front(
@@ -226,7 +226,7 @@ class IndexJob:
 
 def index_task(job: IndexJob) -> Pdf:
     """Lay out some letters of the ingredient index."""
-    from medpdf.pdf import render
+    from medpdf.pdf import typeset as render
 
     config = job.context.config
     html = templating.render_booklet_index(job.groups, job.first, job.info, config)
@@ -237,4 +237,4 @@ def index_task(job: IndexJob) -> Pdf:
 
 def warm_up(_: object) -> None:
     """Worker side: import the PDF stage so the first real task does not pay for it."""
-    from medpdf.pdf import render  # noqa: F401
+    from medpdf.pdf import typeset as render  # noqa: F401

@@ -19,15 +19,15 @@ from markupsafe import Markup
 
 from medpdf import i18n
 from medpdf.content.model import Monograph
-from medpdf.settings.config import Config
-from medpdf.settings.options import CONTENT_LANG
-from medpdf.templating import (
+from medpdf.html.templating import (
     MonographView,
     SectionView,
     environment_for,
     monograph_view,
     page_options,
 )
+from medpdf.settings.config import Config
+from medpdf.settings.options import CONTENT_LANG
 
 
 @dataclass(frozen=True)

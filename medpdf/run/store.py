@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from medpdf.cache import Cache
 from medpdf.errors import BusyError
+from medpdf.run.cache import Cache
 
 _TMP_SUFFIX = ".medpdf-tmp"
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 from medpdf.content import collation
 from medpdf.content.model import Monograph
-from medpdf.templating import IndexEntry, IndexGroup, Ref
+from medpdf.html.templating import IndexEntry, IndexGroup, Ref
 
 _SPLIT = re.compile(r"\s*[+/&]\s*")
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\{[^{}]*\}")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from medpdf.errors import ConfigError, UsageError
-from medpdf.medicines import TIMES
+from medpdf.products.pack.medicines import TIMES
 
 #: A pack holds this many medicines at most: the schedule and the wallet card stay readable.
 MAX_MEDICINES = 20

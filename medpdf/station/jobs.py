@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from medpdf.build.outputs import sweep_stale_temps
-from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_task
-from medpdf.cache import digest_of
 from medpdf.content.sources import Source
-from medpdf.workers import Failure, RenderPool
+from medpdf.run.cache import digest_of
+from medpdf.run.contract import HandoutJob, Rendered, RunContext, handout_key, handout_task
+from medpdf.run.store import sweep_stale_temps
+from medpdf.run.workers import Failure, RenderPool
 
 J = TypeVar("J")
 

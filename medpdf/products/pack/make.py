@@ -4,7 +4,7 @@ The names are resolved like ``medpdf handout`` resolves one (slug or title; an
 unknown one exits 2 with close suggestions), a name given twice counts once,
 and 1 to 20 medicines make a pack. Every document of the pack goes through the
 one render path: page 1 and the closing disclaimer from ``pack.html.j2``, each
-medicine from :func:`medpdf.templating.monograph_html`. They are laid out as
+medicine from :func:`medpdf.html.templating.monograph_html`. They are laid out as
 separate documents (each keeps its own "page x of y") and written as one tagged
 PDF (PDF/UA-1, the outline My medicines → each medicine); the pack-wide "Page
 X of Y", in the pack's language, is laid out as one more document whose margin
@@ -22,16 +22,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf import packview, templating
-from medpdf.build.outputs import sweep_stale_temps, write_atomic
-from medpdf.build.render import Rendered, RunContext
 from medpdf.content import collection as catalog
 from medpdf.content import model, sources
 from medpdf.errors import DiagnosedError, RenderError, UsageError
-from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
+from medpdf.html import templating
+from medpdf.products.pack import view as packview
+from medpdf.products.pack.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
+from medpdf.run.contract import Rendered, RunContext
+from medpdf.run.store import sweep_stale_temps, write_atomic
+from medpdf.run.workers import Failure, run_here
 from medpdf.settings.config import Config
 from medpdf.settings.options import CONTENT_LANG, LARGE_PRINT
-from medpdf.workers import Failure, run_here
 
 #: A purpose longer than this is shortened; large print has less room per line.
 PURPOSE_LIMIT = {False: 90, True: 70}
@@ -101,7 +102,7 @@ def _entry_html(
 
 def _blame(job: PackJob, htmls: Sequence[str], failure: Exception) -> RenderError:
     """Which medicine made the layout fail: each handout laid out alone (the failure path only)."""
-    from medpdf.pdf import render
+    from medpdf.pdf import typeset as render
 
     for source, html in zip(job.sources, htmls[1:], strict=False):
         try:
@@ -113,7 +114,7 @@ def _blame(job: PackJob, htmls: Sequence[str], failure: Exception) -> RenderErro
 
 def pack_task(job: PackJob) -> Rendered:
     """Lay out page 1, every handout and the shared disclaimer, numbered; write atomically."""
-    from medpdf.pdf import render
+    from medpdf.pdf import typeset as render
 
     config = job.context.config
     monographs = tuple(model.build(source) for source in job.sources)

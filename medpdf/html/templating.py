@@ -280,7 +280,7 @@ def monograph_html(
     with stylesheets served from that URL; ``in_pack`` makes it a handout of a
     medication pack, whose first page carries the patient fields and whose end
     carries the disclaimer when ``own_disclaimer`` is false. (A bilingual
-    handout builds on this module's views: :func:`medpdf.bilingual.handout_html`.)
+    handout builds on this module's views: :func:`medpdf.html.bilingual.handout_html`.)
     """
     lang = monograph.lang or config[CONTENT_LANG]
     templates = environment_for(config, lang)

@@ -12,7 +12,7 @@ Pure functions over parsed monographs, for the medication pack's first page:
   name appears and nothing more.
 
 The request itself (names, ``--take``, ``--note``, ``--from`` files) is read
-by :mod:`medpdf.packlist`.
+by :mod:`medpdf.products.pack.packlist`.
 """
 
 from __future__ import annotations

@@ -23,16 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medpdf.build.outputs import locked_output
-from medpdf.build.render import RunContext
 from medpdf.content import collection as catalogs
 from medpdf.content import sources
 from medpdf.errors import Diagnostic
-from medpdf.workers import RenderPool, Runners
+from medpdf.run.contract import RunContext
+from medpdf.run.store import locked_output
+from medpdf.run.workers import RenderPool, Runners
 
 if TYPE_CHECKING:
-    from medpdf.build.booklet import BookletReport
-    from medpdf.build.handouts import BuildReport
+    from medpdf.products.booklet import BookletReport
+    from medpdf.products.handouts import BuildReport
 
 #: Makes a progress callback for a product: (label, total) → context giving ``advance(n)``.
 Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
@@ -79,10 +79,10 @@ def run(
 
     ``runners`` is where the renders run: the local pool unless a cluster is given.
     """
-    # The products are imported here, not at the top: any ``medpdf.build.*`` import runs
+    # The products are imported here, not at the top: any ``medpdf.products.*`` import runs
     # this package first, and the booklet's PDF stack (pikepdf) is not cheap to import.
-    from medpdf.build.booklet import build_booklet
-    from medpdf.build.handouts import build_handouts
+    from medpdf.products.booklet import build_booklet
+    from medpdf.products.handouts import build_handouts
 
     config = context.config
     sources.require_folder(config.content_dir)

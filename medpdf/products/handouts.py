@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from medpdf.build.outputs import sweep_stale_temps
-from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_pdf
-from medpdf.cache import Cache
 from medpdf.content.collection import Catalog
 from medpdf.content.sources import Source
 from medpdf.errors import DiagnosedError, Diagnostic, Level, RenderError, UsageError, sort_key
-from medpdf.workers import Failure, RenderPool, Runners, run_here
+from medpdf.run.cache import Cache
+from medpdf.run.contract import HandoutJob, Rendered, RunContext, handout_key, handout_pdf
+from medpdf.run.store import sweep_stale_temps
+from medpdf.run.workers import Failure, RenderPool, Runners, run_here
 
 
 def refusal_warnings(path: str, urls: Iterable[str]) -> list[Diagnostic]:

@@ -10,7 +10,7 @@ The plan works from page counts known after the chunks are laid out and an
 estimate of each volume's front matter (cover, disclaimer, contents) and of
 the index; the booklet stage lays the fronts out, and if a volume came out
 longer than N, plans again with that much less room (see
-:func:`medpdf.build.booklet.build_booklet`).
+:func:`medpdf.products.booklet.build_booklet`).
 
 Without ``--volume-pages`` the whole booklet is one "volume" with no volume
 number, written to ``booklet.pdf``.

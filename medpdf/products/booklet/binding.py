@@ -2,7 +2,7 @@
 
 Given where every monograph falls (from the cached chunks), this stage:
 
-1. cuts the monographs into volumes (:mod:`medpdf.build.volumes`; one
+1. cuts the monographs into volumes (:mod:`medpdf.products.booklet.plan`; one
    volume without ``--volume-pages``);
 2. lays out each volume's front matter — cover naming its range, the master
    contents (volume 1 of several), disclaimer, the volume's own contents with
@@ -29,10 +29,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf import i18n, templating
-from medpdf.build import index as ingredient_index
-from medpdf.build.outputs import write_atomic, write_atomic_with
-from medpdf.build.render import (
+from medpdf import i18n
+from medpdf.errors import MedpdfError
+from medpdf.html import templating
+from medpdf.i18n import N_
+from medpdf.pdf.assemble import BookletMeta, Placed, assemble
+from medpdf.products.booklet import index as ingredient_index
+from medpdf.products.booklet.plan import LINES_PER_PAGE, Volume, chunk_spans, plan, volume_path
+from medpdf.run.cache import Cache, digest_of
+from medpdf.run.contract import (
     FrontJob,
     IndexJob,
     Pdf,
@@ -41,14 +46,10 @@ from medpdf.build.render import (
     front_task,
     index_task,
 )
-from medpdf.build.volumes import LINES_PER_PAGE, Volume, chunk_spans, plan, volume_path
-from medpdf.cache import Cache, digest_of
-from medpdf.errors import MedpdfError
-from medpdf.i18n import N_
-from medpdf.pdf.assemble import BookletMeta, Placed, assemble
+from medpdf.run.store import write_atomic, write_atomic_with
+from medpdf.run.workers import Failure, Runner
 from medpdf.settings.config import Config
 from medpdf.settings.options import CLINIC, DUPLEX, LANG, LARGE_PRINT
-from medpdf.workers import Failure, Runner
 
 LOGGER = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The medication pack's own pages as HTML: "My medicines" first, the shared disclaimer last.
 
-The medicines' handouts in between come from :func:`medpdf.templating.monograph_html`
+The medicines' handouts in between come from :func:`medpdf.html.templating.monograph_html`
 (the one render path); this module only adds the two pages a pack has and a
 handout has not. Every word a patient reads on them is in
 ``templates/pack.html.j2``, so that it can be translated with the rest.
@@ -12,12 +12,12 @@ from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
-from medpdf import medicines
 from medpdf.content import markdown
 from medpdf.content.model import Monograph
-from medpdf.packlist import Wanted
+from medpdf.html.templating import environment_for, page_options
+from medpdf.products.pack import medicines
+from medpdf.products.pack.packlist import Wanted
 from medpdf.settings.config import Config
-from medpdf.templating import environment_for, page_options
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Row:
     slug: str
     title: str
     purpose: str
-    #: The times ticked (words of :data:`medpdf.medicines.TIMES`); empty boxes for the rest.
+    #: The times ticked (words of :data:`.medicines.TIMES`); empty boxes for the rest.
     times: tuple[str, ...]
     note: str
     #: The monograph's language: its name and purpose are in it, whatever the page's.
