@@ -446,12 +446,12 @@ def naive_server(content: Path, host: str) -> None:
     from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
-    from medpdf.content import collection as catalog
+    from medpdf.content import collection
     from medpdf.html import templating
     from medpdf.pdf import typeset as render
     from medpdf.settings import config
 
-    found = {m.slug: m for m in catalog.scan(content).monographs}
+    found = {m.slug: m for m in collection.scan(content).monographs}
 
     def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         text = f"<!doctype html><title>{html.escape(title)}</title>{body}"

@@ -63,8 +63,8 @@ def make(
         content_dir=content, output_dir=output, printed=printed, jobs=2, time_limit=60, **options
     )
     with locked_output(output) as store:
-        catalog = scan(content, store)
-        return booklet.build_booklet(catalog, RunContext.of(settings), store, settings.booklet_path)
+        found = scan(content, store)
+        return booklet.build_booklet(found, RunContext.of(settings), store, settings.booklet_path)
 
 
 @pytest.fixture(scope="module")

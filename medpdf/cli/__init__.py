@@ -99,18 +99,17 @@ def check(
     content_dir: Path, config_file: Path | None, strict: bool, report: bool, **given: Any
 ) -> None:
     """Validate every monograph without rendering anything."""
-    from medpdf.content import collection as catalog
-    from medpdf.content import readability
+    from medpdf.content import collection, readability
 
     settings = load_settings(
         "check", config_file, content_dir, given
     )  # a bad file is reported here
     threshold = float(settings[MAX_GRADE])
-    collection = catalog.scan(content_dir, rules=catalog.Rules.of(settings))
-    grades = readability.grades(collection.monographs, settings[CONTENT_LANG])
+    found = collection.scan(content_dir, rules=collection.Rules.of(settings))
+    grades = readability.grades(found.monographs, settings[CONTENT_LANG])
     per_file = settings.is_given(MAX_GRADE)
     warnings = readability.warnings(grades, threshold) if per_file else []
-    diagnostics = sorted([*collection.diagnostics, *warnings], key=sort_key)
+    diagnostics = sorted([*found.diagnostics, *warnings], key=sort_key)
     print_diagnostics(diagnostics)
     if not per_file and (line := readability.summary(grades, threshold)):
         click.echo(line, err=True)
@@ -120,10 +119,10 @@ def check(
         click.echo("")
         click.echo(readability.report(grades, threshold), nl=False)
         click.echo("")
-        click.echo(index.report(index.near_duplicates(collection.monographs)), nl=False)
+        click.echo(index.report(index.near_duplicates(found.monographs)), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
-        f"checked {collection.files_seen} monographs: {errors} errors, {warning_count} warnings",
+        f"checked {found.files_seen} monographs: {errors} errors, {warning_count} warnings",
         err=True,
     )
     if errors or (strict and warning_count):
@@ -141,15 +140,15 @@ def handout(
     name: str, content_dir: Path, output: Path | None, config_file: Path | None, **given: Any
 ) -> None:
     """Render the patient handout of one drug, by slug or title."""
-    from medpdf.content import collection as catalog
+    from medpdf.content import collection
     from medpdf.products import handouts
-    from medpdf.run import contract as render
+    from medpdf.run.contract import RunContext
 
     settings = load_settings("handout", config_file, content_dir, given)
-    source = catalog.find_source(content_dir, name)
-    catalog.require_printable(source, catalog.Rules.of(settings))
+    source = collection.find_source(content_dir, name)
+    collection.require_printable(source, collection.Rules.of(settings))
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
-    context = render.RunContext.of(settings)
+    context = RunContext.of(settings)
     wanted: str | None = settings[ALSO]
     also = handouts.translation_for(source, wanted, context) if wanted else None
     name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
@@ -176,10 +175,9 @@ def print_command(
     Given several drugs, print their medication pack (as ``medpdf pack`` makes it).
     """
     from medpdf import printing, record
-    from medpdf.content import collection as catalog
-    from medpdf.content import model
+    from medpdf.content import collection, model
     from medpdf.products import handouts
-    from medpdf.run import contract as render
+    from medpdf.run.contract import RunContext
 
     settings = load_settings("print", config_file, content_dir, given)
     if len(names) > 1:
@@ -187,8 +185,8 @@ def print_command(
 
         print_pack(names, copies, settings)
         return
-    source = catalog.find_source(content_dir, names[0])
-    catalog.require_printable(source, catalog.Rules.of(settings))
+    source = collection.find_source(content_dir, names[0])
+    collection.require_printable(source, collection.Rules.of(settings))
     monograph = model.build(source)
     title = printing.job_title(monograph.title)
     # Ask CUPS and open the record first: neither problem should cost a render.
@@ -196,7 +194,7 @@ def print_command(
     kept = record.open_for(settings)
     with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
         target = Path(folder) / f"{source.slug}.pdf"
-        context = render.RunContext.of(settings)
+        context = RunContext.of(settings)
         wanted: str | None = settings[ALSO]
         also = handouts.translation_for(source, wanted, context) if wanted else None
         made = handouts.render_one(source, context, target, cached=False, also=also)
@@ -221,7 +219,7 @@ def print_command(
 
 def _report(settings: config.Config, report: Any, label: str) -> list[str]:
     """Print one build's problems and summary lines; the files it left out."""
-    errors = len(report.catalog_errors)
+    errors = len(report.collection_errors)
     if (made := report.handouts) is not None:
         print_diagnostics(made.problems)
         click.echo(
@@ -267,7 +265,7 @@ def _build(
         chosen = [v.apply(settings) for v in variants.load(variants_file)]
         runs = [(f"{c.output_dir.name}: ", c, c.booklet_path) for c in chosen]
 
-    def catalog_found(found: Any) -> None:
+    def collection_found(found: Any) -> None:
         print_diagnostics(found.errors)
 
     failed: set[str] = set()
@@ -279,7 +277,7 @@ def _build(
                 booklet_target=target,
                 progress=progress,
                 # Every variant reads the same collection: its errors are printed once.
-                on_catalog=catalog_found if index == 0 else None,
+                on_collection=collection_found if index == 0 else None,
                 runners=runners,
             )
             failed.update(_report(run_settings, report, label))

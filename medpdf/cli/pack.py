@@ -64,12 +64,12 @@ def pack(
     from medpdf.products import handouts
     from medpdf.products.pack import make as packs
     from medpdf.products.pack import packlist
-    from medpdf.run import contract as render
+    from medpdf.run.contract import RunContext
 
     base = packlist.read_file(from_file) if from_file is not None else None
     request = packlist.from_flags(names, takes, notes, base)
     settings = load_settings("pack", config_file, content_dir, given)
-    made = packs.make_pack(request, render.RunContext.of(settings), output)
+    made = packs.make_pack(request, RunContext.of(settings), output)
     for warning in handouts.refusal_warnings(str(made.target), made.refused_urls):
         click.echo(warning.format(), err=True)
     click.echo(
@@ -87,7 +87,7 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
     from medpdf.products import handouts
     from medpdf.products.pack import make as packs
     from medpdf.products.pack import packlist
-    from medpdf.run import contract as render
+    from medpdf.run.contract import RunContext
     from medpdf.settings.options import PRINTER
 
     request = packlist.from_flags(names, (), ())
@@ -97,7 +97,7 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
     kept = record.open_for(settings)
     drugs = [record.Drug.of(model.build(source)) for source in found]
     with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
-        made = packs.make_pack(request, render.RunContext.of(settings), Path(folder) / "pack.pdf")
+        made = packs.make_pack(request, RunContext.of(settings), Path(folder) / "pack.pdf")
         for warning in handouts.refusal_warnings("medication pack", made.refused_urls):
             click.echo(warning.format(), err=True)
         title = printing.job_title("My medicines: " + ", ".join(made.titles))

@@ -74,7 +74,7 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Catalog:
+class Collection:
     """Every valid monograph of a collection and every problem found on the way."""
 
     entries: tuple[Entry, ...]
@@ -140,7 +140,7 @@ def _duplicates(entries: Iterable[Entry]) -> tuple[list[Entry], list[Diagnostic]
     return kept, problems
 
 
-def scan(content_dir: Path, store: Cache | None = None, rules: Rules | None = None) -> Catalog:
+def scan(content_dir: Path, store: Cache | None = None, rules: Rules | None = None) -> Collection:
     """Read every source and validate it, reusing earlier parses of unchanged text."""
     rules = rules or Rules()
     items = list(sources.read_all(content_dir))
@@ -171,7 +171,7 @@ def scan(content_dir: Path, store: Cache | None = None, rules: Rules | None = No
     kept, unlinked = translations.check_links(kept)
     diagnostics.extend([*duplicates, *unlinked])
     diagnostics.sort(key=sort_key)
-    return Catalog(tuple(kept), tuple(diagnostics), len(items))
+    return Collection(tuple(kept), tuple(diagnostics), len(items))
 
 
 def suggestions(name: str, candidates: Iterable[Entry], limit: int = 3) -> list[str]:
@@ -208,11 +208,11 @@ def find_source(content_dir: Path, name: str) -> sources.Source:
     for path in sources.discover(content_dir):
         if sources.slug_for(path) == wanted:
             return sources.read(path)
-    catalog = scan(content_dir)
-    for entry in catalog.entries:
+    found = scan(content_dir)
+    for entry in found.entries:
         if entry.title.casefold() == wanted:
             return entry.source
-    hint = suggestions(name, catalog.entries)
+    hint = suggestions(name, found.entries)
     message = f"no monograph named '{name}' in {content_dir}"
     if hint:
         message += "; did you mean: " + ", ".join(hint) + "?"

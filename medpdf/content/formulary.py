@@ -18,7 +18,7 @@ from medpdf.settings.table_kinds import FormularyList
 
 
 def select(entries: Sequence[Entry], formulary: FormularyList | None) -> list[Entry]:
-    """The entries the formulary names (all of them without one), in catalog order.
+    """The entries the formulary names (all of them without one), in collection order.
 
     Raises :class:`ListedUsageError` naming every unknown name.
     """

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medpdf.content import collection as catalogs
-from medpdf.content import sources
+from medpdf.content import collection, sources
 from medpdf.errors import Diagnostic
 from medpdf.run.contract import RunContext
 from medpdf.run.store import locked_output
@@ -45,16 +44,16 @@ def _silent(label: str, total: int) -> Iterator[Callable[[int], None]]:
 
 @dataclass(frozen=True)
 class RunReport:
-    """What one build did: the catalog's errors and each product's report."""
+    """What one build did: the collection's errors and each product's report."""
 
-    catalog_errors: tuple[Diagnostic, ...]
+    collection_errors: tuple[Diagnostic, ...]
     handouts: BuildReport | None
     booklet: BookletReport | None
 
     @property
     def problems(self) -> list[Diagnostic]:
-        """Every problem, catalog first, in the order the products ran."""
-        found = list(self.catalog_errors)
+        """Every problem, the collection's first, in the order the products ran."""
+        found = list(self.collection_errors)
         for report in (self.handouts, self.booklet):
             if report is not None:
                 found += report.problems
@@ -72,7 +71,7 @@ def run(
     handouts: bool,
     booklet_target: Path | None,
     progress: Progress = _silent,
-    on_catalog: Callable[[catalogs.Catalog], None] | None = None,
+    on_collection: Callable[[collection.Collection], None] | None = None,
     runners: Runners = RenderPool,
 ) -> RunReport:
     """Lock the output folder, validate once, then build what was asked for.
@@ -87,16 +86,16 @@ def run(
     config = context.config
     sources.require_folder(config.content_dir)
     with locked_output(config.output_dir) as store:
-        catalog = catalogs.scan(config.content_dir, store, catalogs.Rules.of(config))
-        if on_catalog is not None:
-            on_catalog(catalog)
+        scanned = collection.scan(config.content_dir, store, collection.Rules.of(config))
+        if on_collection is not None:
+            on_collection(scanned)
         made_handouts = made_booklet = None
         if handouts:
-            with progress("handouts", len(catalog.entries)) as advance:
-                made_handouts = build_handouts(catalog, context, store, advance, runners)
+            with progress("handouts", len(scanned.entries)) as advance:
+                made_handouts = build_handouts(scanned, context, store, advance, runners)
         if booklet_target is not None:
-            with progress("booklet", len(catalog.entries)) as advance:
+            with progress("booklet", len(scanned.entries)) as advance:
                 made_booklet = build_booklet(
-                    catalog, context, store, booklet_target, advance, runners
+                    scanned, context, store, booklet_target, advance, runners
                 )
-    return RunReport(catalog.errors, made_handouts, made_booklet)
+    return RunReport(scanned.errors, made_handouts, made_booklet)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from medpdf.content.collection import Catalog
+from medpdf.content.collection import Collection
 from medpdf.content.sources import Source
 from medpdf.errors import DiagnosedError, Diagnostic, Level, RenderError, UsageError, sort_key
 from medpdf.run.cache import Cache
@@ -63,7 +63,7 @@ def _record(store: Cache, job: HandoutJob, key: str, result: Rendered) -> None:
 
 
 def build_handouts(
-    catalog: Catalog,
+    collection: Collection,
     context: RunContext,
     store: Cache,
     progress: Callable[[int], None] | None = None,
@@ -81,7 +81,7 @@ def build_handouts(
     jobs: list[tuple[HandoutJob, str]] = []
     pages = 0
     unchanged = 0
-    for entry in catalog.entries:
+    for entry in collection.entries:
         target = folder / f"{entry.slug}.pdf"
         key = handout_key(entry.source, context)
         done = store.output_current(target, key)
@@ -92,7 +92,7 @@ def build_handouts(
             jobs.append((HandoutJob(entry.source, context, target), key))
     if progress is not None and unchanged:
         progress(unchanged)
-    removed = _remove_orphans(store, folder, {folder / f"{e.slug}.pdf" for e in catalog.entries})
+    removed = _remove_orphans(store, folder, {folder / f"{e.slug}.pdf" for e in collection.entries})
 
     keys = {id(job): key for job, key in jobs}
     built: list[Path] = []
@@ -191,12 +191,11 @@ def translation_for(source: Source, lang: str, context: RunContext) -> Source:
     is one), so the link is checked as ``check`` checks it. A missing
     translation is one line naming the languages there are.
     """
-    from medpdf.content import collection as catalog
-    from medpdf.content import translations
+    from medpdf.content import collection, translations
 
     config = context.config
     with _optional_cache(config.cache_dir, create=False) as store:
-        found = catalog.scan(config.content_dir, store, catalog.Rules.of(config))
+        found = collection.scan(config.content_dir, store, collection.Rules.of(config))
     entry = next((e for e in found.entries if e.slug == source.slug), None)
     if entry is None:  # the file itself has an error: say it, as `check` does
         problem = next((d for d in found.errors if d.path == source.display_path), None)

@@ -135,7 +135,7 @@ class HandoutJob:
 
 def handout_pdf(job: HandoutJob) -> Pdf:
     """Parse and render one handout."""
-    from medpdf.pdf import typeset as render  # a worker imports WeasyPrint; `check` never does
+    from medpdf.pdf import typeset  # a worker imports WeasyPrint; `check` never does
 
     monograph, config = model.build(job.source), job.context.config
     if job.also is not None:
@@ -144,7 +144,7 @@ def handout_pdf(job: HandoutJob) -> Pdf:
         html = bilingual.handout_html(monograph, model.build(job.also), config)
     else:
         html = templating.monograph_html(monograph, config)
-    result = render.render(html, config.resources)
+    result = typeset.render(html, config.resources)
     return Pdf(result.data, (result.page_count,), result.refused_urls)
 
 
@@ -171,7 +171,7 @@ class EntriesJob:
 
 def entries_task(job: EntriesJob) -> Pdf:
     """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF."""
-    from medpdf.pdf import typeset as render
+    from medpdf.pdf import typeset
     from medpdf.products.booklet.index import ingredients_of
 
     config = job.context.config
@@ -180,7 +180,7 @@ def entries_task(job: EntriesJob) -> Pdf:
         templating.monograph_html(monograph, config, booklet_letter=letter)
         for monograph, letter in zip(monographs, job.letters, strict=True)
     ]
-    result = render.render_combined(htmls, config.resources, pad_html=_pad(config))
+    result = typeset.render_combined(htmls, config.resources, pad_html=_pad(config))
     found = tuple(ingredients_of(m) for m in monographs)
     return Pdf(result.data, result.page_counts, result.refused_urls, found)
 
@@ -201,13 +201,13 @@ class FrontJob:
 
 def front_task(job: FrontJob) -> Pdf:
     """Lay out one front part."""
-    from medpdf.pdf import typeset as render
+    from medpdf.pdf import typeset
 
     config = job.context.config
     html = templating.render_booklet_front(
         job.part, job.toc, job.first, job.info, config, job.volumes
     )
-    result = render.render_combined(
+    result = typeset.render_combined(
         [html], config.resources, contents=job.part == "contents", pad_html=_pad(config)
     )
     return Pdf(result.data, result.page_counts, result.refused_urls)
@@ -226,15 +226,15 @@ class IndexJob:
 
 def index_task(job: IndexJob) -> Pdf:
     """Lay out some letters of the ingredient index."""
-    from medpdf.pdf import typeset as render
+    from medpdf.pdf import typeset
 
     config = job.context.config
     html = templating.render_booklet_index(job.groups, job.first, job.info, config)
     # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
-    result = render.render_combined([html], config.resources, contents=True, pad_html=_pad(config))
+    result = typeset.render_combined([html], config.resources, contents=True, pad_html=_pad(config))
     return Pdf(result.data, result.page_counts, result.refused_urls)
 
 
 def warm_up(_: object) -> None:
     """Worker side: import the PDF stage so the first real task does not pay for it."""
-    from medpdf.pdf import typeset as render  # noqa: F401
+    from medpdf.pdf import typeset  # noqa: F401

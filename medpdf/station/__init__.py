@@ -14,7 +14,7 @@ clinic computer:
   next request; a file watcher refreshes the list when files come and go
   (``app``, with search in ``listing``);
 - no file is ever found by joining a request path: drugs are looked up by slug
-  in the scanned catalog, static files in a list made at start-up;
+  in the scanned collection, static files in a list made at start-up;
 - the options a request may set are the table's station options
   (:mod:`medpdf.settings.options`), parsed by the same rules as flags and ``medpdf.toml``.
 

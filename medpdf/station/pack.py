@@ -6,7 +6,7 @@ request carries the whole list as query or form fields, in the words of
 ``medpdf pack``: ``m=SLUG`` per medicine (in order), ``take=SLUG=morning,evening``
 and ``note=SLUG=with food``, plus the handout options. They are checked by
 :mod:`medpdf.products.pack.packlist` (1 to 20 medicines, time words, note length); every slug
-is looked up in the scanned catalog, never joined to a path. The PDF is made by
+is looked up in the scanned collection, never joined to a path. The PDF is made by
 :func:`medpdf.products.pack.make.pack_task` in the station's worker pool, shared and
 kept like a handout; the preview of page 1 is HTML only, made here.
 """

@@ -4,7 +4,7 @@ One :class:`Station` lives for the app's lifetime; routes reach it through
 ``request.app.state``. Every drug request re-reads its monograph, so an editor's
 change shows on the next request; a file watcher refreshes the list when files
 come and go. No file is ever found by joining a request path: drugs are looked
-up by slug in the scanned catalog, static files in a list made at start-up.
+up by slug in the scanned collection, static files in a list made at start-up.
 """
 
 from __future__ import annotations

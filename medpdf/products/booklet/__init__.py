@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from medpdf.content import collation, formulary, translations
-from medpdf.content.collection import Catalog, Entry
+from medpdf.content.collection import Collection, Entry
 from medpdf.content.sources import Source
 from medpdf.errors import Diagnostic, Level, sort_key
 from medpdf.pdf.assemble import Placed
@@ -238,7 +238,7 @@ def _place(
 
 
 def build_booklet(
-    catalog: Catalog,
+    collection: Collection,
     context: RunContext,
     store: Cache,
     target: Path,
@@ -256,7 +256,7 @@ def build_booklet(
     sweep_stale_temps(store.blob_dir)
     sweep_stale_temps(target.parent)
     lang = context.config[LANG]
-    chosen = in_language(catalog.entries, lang)
+    chosen = in_language(collection.entries, lang)
     entries = ordered(formulary.select(chosen, context.config[FORMULARY]), lang)
     titles = {e.slug: e.title for e in entries}
     chunks = plan_chunks(entries, context.fingerprint, lang)

@@ -22,8 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf.content import collection as catalog
-from medpdf.content import model, sources
+from medpdf.content import collection, model, sources
 from medpdf.errors import DiagnosedError, RenderError, UsageError
 from medpdf.html import templating
 from medpdf.products.pack import view as packview
@@ -62,9 +61,11 @@ def resolve(content_dir: Path, names: Sequence[str]) -> tuple[list[sources.Sourc
             source = sources.read(by_slug[wanted])
         else:
             if by_title is None:
-                by_title = {e.title.casefold(): e.source for e in catalog.scan(content_dir).entries}
+                by_title = {
+                    e.title.casefold(): e.source for e in collection.scan(content_dir).entries
+                }
             if wanted not in by_title:
-                catalog.find_source(content_dir, name)  # raises the message `handout` gives
+                collection.find_source(content_dir, name)  # raises the message `handout` gives
             source = by_title[wanted]
         slugs = [s.slug for s in found]
         if source.slug in slugs:
@@ -102,11 +103,11 @@ def _entry_html(
 
 def _blame(job: PackJob, htmls: Sequence[str], failure: Exception) -> RenderError:
     """Which medicine made the layout fail: each handout laid out alone (the failure path only)."""
-    from medpdf.pdf import typeset as render
+    from medpdf.pdf import typeset
 
     for source, html in zip(job.sources, htmls[1:], strict=False):
         try:
-            render.render(html, job.context.config.resources)
+            typeset.render(html, job.context.config.resources)
         except Exception as exc:
             return RenderError(source.display_path, f"rendering failed: {exc!r}")
     return RenderError("medication pack", f"rendering failed: {failure!r}")
@@ -114,7 +115,7 @@ def _blame(job: PackJob, htmls: Sequence[str], failure: Exception) -> RenderErro
 
 def pack_task(job: PackJob) -> Rendered:
     """Lay out page 1, every handout and the shared disclaimer, numbered; write atomically."""
-    from medpdf.pdf import typeset as render
+    from medpdf.pdf import typeset
 
     config = job.context.config
     monographs = tuple(model.build(source) for source in job.sources)
@@ -129,7 +130,7 @@ def pack_task(job: PackJob) -> Rendered:
     if not own:
         htmls.append(packview.pack_html("disclaimer", view, config))
     try:
-        result = render.render_combined(
+        result = typeset.render_combined(
             htmls,
             config.resources,
             accessible=True,
