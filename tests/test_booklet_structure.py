@@ -24,7 +24,7 @@ from pikepdf import Array, Dictionary, Name, NumberTree
 from test_booklet import ORDER, make, starts_from_text, write_collection
 
 from medpdf.pdf import slices
-from medpdf.pdf.assemble import PDFUA_NAMESPACE
+from medpdf.pdf.archival import PDFUA_NAMESPACE
 from medpdf.products import booklet
 
 

@@ -21,7 +21,8 @@ from markupsafe import Markup
 from medpdf import __version__, i18n
 from medpdf.content import markdown
 from medpdf.content.model import Monograph, Section, SectionKind
-from medpdf.settings.config import CROSS_DOCUMENT_SCHEME, Config
+from medpdf.pdf import CROSS_DOCUMENT_SCHEME
+from medpdf.settings.config import Config
 from medpdf.settings.kinds import PAPERS, Paper
 from medpdf.settings.options import (
     CLINIC,

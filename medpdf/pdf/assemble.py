@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from medpdf.settings.config import CROSS_DOCUMENT_SCHEME
-
-#: The XMP namespace of the PDF/UA identification (ISO 14289-1, 5).
-PDFUA_NAMESPACE = "http://www.aiim.org/pdfua/ns/id/"
+from medpdf.pdf import CROSS_DOCUMENT_SCHEME
+from medpdf.pdf.archival import PDFUA_NAMESPACE
 
 
 @dataclass(frozen=True)

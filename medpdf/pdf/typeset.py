@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from medpdf.content.markdown import is_allowed_link
-from medpdf.pdf import archival
+from medpdf.pdf import CROSS_DOCUMENT_SCHEME, archival
 from medpdf.pdf.libraries import linker_cache_lookup
-from medpdf.settings.config import CROSS_DOCUMENT_SCHEME, Resources
+from medpdf.settings.config import Resources
 
 with linker_cache_lookup():  # 150-200 ms of child processes less per process
     import weasyprint

@@ -9,7 +9,10 @@ turns whatever they raise into a failure value, the same for every product.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -58,9 +61,17 @@ class RunContext:
         """Presentation plus the options that change a PDF (an allowlist from the option table)."""
         return digest_of(self.presentation, output_values(self.config.settings))
 
-    def with_options(self, **changes: Any) -> RunContext:
-        """The same run with some options changed (the station's per-request options)."""
-        return RunContext(self.config.replace(**changes), self.presentation, self.limits)
+    def with_options(
+        self, changes: Mapping[str, Any], printed: dt.date | None = None
+    ) -> RunContext:
+        """The same run with some options changed, dated ``printed`` (a station request's run).
+
+        The fingerprint of the presentation files is the run's: it is not hashed again.
+        """
+        config = self.config.replace(**changes)
+        if printed is not None:
+            config = dataclasses.replace(config, printed=printed)
+        return RunContext(config, self.presentation, self.limits)
 
 
 def handout_key(source: Source, context: RunContext, also: Source | None = None) -> str:

@@ -30,11 +30,6 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 T = TypeVar("T")
 
-#: Links between the separately laid-out parts of the booklet: kept as URIs by
-#: the PDF stage, turned into in-document destinations after the merge. Content
-#: cannot make them: the sanitizer keeps only http(s) and mailto links.
-CROSS_DOCUMENT_SCHEME = "x-dest:"
-
 CONFIG_FILE = Path("medpdf.toml")
 
 

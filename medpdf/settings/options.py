@@ -83,14 +83,6 @@ class Option(Generic[T]):
         """True when the option is part of every PDF's cache key."""
         return self.invalidates is Invalidates.OUTPUT
 
-    @property
-    def toml_name(self) -> str | None:
-        """``output.paper`` / ``clinic``: how messages and the README name it."""
-        if self.toml is None:
-            return None
-        table, key = self.toml
-        return table if key is None else f"{table}.{key}"
-
 
 PAPER: Option[str] = Option(
     "paper",

@@ -13,10 +13,8 @@ kept like a handout; the preview of page 1 is HTML only, made here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -223,12 +221,6 @@ async def pack_print(request: Request) -> Response:
     )
     token = station.sent.add(SentJob(PACK, printer, job.job_id, job.copies, _name(request)))
     return RedirectResponse(f"/pack?sent={token}", status_code=303)
-
-
-def query_of(slugs: Sequence[str], takes: Sequence[str] = (), **chosen: str) -> str:
-    """The query string of a pack (for tests and benchmarks): ``m``, ``take`` and options."""
-    pairs = [("m", s) for s in slugs] + [("take", t) for t in takes] + list(chosen.items())
-    return urlencode(pairs)
 
 
 #: The pack's paths; ``app`` adds them to :data:`medpdf.station.routes.ROUTES`.

@@ -209,8 +209,7 @@ class Station:
         A bad value is the client's error (400), reported by the option's own rule.
         """
         values = options.from_query(query, self.config.settings, lambda m: HTTPException(400, m))
-        config = dataclasses.replace(self.config.replace(**values), printed=today())
-        return RunContext(config, self.context.presentation, self.context.limits)
+        return self.context.with_options(values, printed=today())
 
     def page(
         self, name: str, status: int = 200, user: User | None = None, **context: object
