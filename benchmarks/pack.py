@@ -24,9 +24,10 @@ from pathlib import Path
 from _common import DEFAULT_CORPUS, print_environment, print_table, require_corpus, verdict
 
 from medpdf.content import sources
+from medpdf.products.handouts import HandoutJob, handout_task
 from medpdf.products.pack import make as pack
 from medpdf.products.pack import packlist
-from medpdf.run.contract import HandoutJob, RunContext, handout_task
+from medpdf.run.contract import RunContext
 from medpdf.settings import config
 
 MEDICINES = ("metformin", "aspirin", "clopidogrel", "atorvastatin", "omeprazole")

@@ -176,7 +176,8 @@ def bytes_per_task(content: Path) -> tuple[float, int, float, int]:
     from medpdf import __version__
     from medpdf.cluster import remote
     from medpdf.content import sources
-    from medpdf.run.contract import HandoutJob, RunContext, handout_pdf
+    from medpdf.products.handouts import HandoutJob, handout_pdf
+    from medpdf.run.contract import RunContext
     from medpdf.settings import config
 
     context = RunContext.of(config.make(content_dir=content))

@@ -17,6 +17,7 @@ from conftest import MINIMAL, invoke_cli, normalised_page_texts, normalised_text
 from medpdf.content.collection import Entry, scan
 from medpdf.i18n import long_date
 from medpdf.products import booklet
+from medpdf.products.booklet import plan
 from medpdf.run.contract import RunContext
 from medpdf.run.store import locked_output
 from medpdf.settings import config
@@ -63,7 +64,7 @@ def make(
         content_dir=content, output_dir=output, printed=printed, jobs=2, time_limit=60, **options
     )
     with locked_output(output) as store:
-        found = scan(content, store)
+        found = scan(content, store.cache)
         return booklet.build_booklet(found, RunContext.of(settings), store, settings.booklet_path)
 
 
@@ -73,7 +74,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, booklet.Bookl
     content = write_collection(root / "content")
     # Small chunks, so the booklet is assembled from several of them.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(booklet, "CHUNK_LIMIT", 2)
+        patch.setattr(plan, "CHUNK_LIMIT", 2)
         report = make(content, root / "output")
     assert report.target is not None
     return report.target, report
@@ -310,19 +311,19 @@ def test_chunks_are_content_defined():
         return Entry(Source(Path(f"{slug}.md"), f"{slug}.md", slug, title, slug), title)
 
     names = [f"a{n:04d}" for n in range(0, 400, 2)]
-    before = booklet.plan_chunks(booklet.ordered(entry(n) for n in names), "fp")
-    after = booklet.plan_chunks(booklet.ordered(entry(n) for n in [*names, "a0101"]), "fp")
+    before = plan.plan_chunks(plan.ordered(entry(n) for n in names), "fp")
+    after = plan.plan_chunks(plan.ordered(entry(n) for n in [*names, "a0101"]), "fp")
     changed = {c.key for c in after} - {c.key for c in before}
     assert len(before) > 4
     assert len(changed) == 1
-    assert all(len(c.sources) <= booklet.CHUNK_LIMIT for c in after)
+    assert all(len(c.sources) <= plan.CHUNK_LIMIT for c in after)
 
 
 def test_letter_of():
-    assert booklet.letter_of("Ébrovan") == "E"
-    assert booklet.letter_of("  alpha") == "A"
-    assert booklet.letter_of("5-FU") == "#"
-    assert booklet.letter_of("β-blocker") == "#"
+    assert plan.letter_of("Ébrovan") == "E"
+    assert plan.letter_of("  alpha") == "A"
+    assert plan.letter_of("5-FU") == "#"
+    assert plan.letter_of("β-blocker") == "#"
 
 
 def run_on(day: dt.date, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:

@@ -26,6 +26,7 @@ from test_booklet import ORDER, make, starts_from_text, write_collection
 from medpdf.pdf import slices
 from medpdf.pdf.archival import PDFUA_NAMESPACE
 from medpdf.products import booklet
+from medpdf.products.booklet import plan
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tagged")
     content = write_collection(root / "content")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(booklet, "CHUNK_LIMIT", 2)  # several chunks to merge
+        patch.setattr(plan, "CHUNK_LIMIT", 2)  # several chunks to merge
         report = make(content, root / "output")
     assert report.target is not None
     return report.target
@@ -291,7 +292,7 @@ def volume_set(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         return real(source, start, stop, *rest)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(booklet, "CHUNK_LIMIT", 4)  # chunks longer than a volume's share
+        patch.setattr(plan, "CHUNK_LIMIT", 4)  # chunks longer than a volume's share
         patch.setattr(slices, "write_slice", spy)
         report = make(content, root / "output", volume_pages=14, duplex=True)
     assert len(report.volumes) >= 3

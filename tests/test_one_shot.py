@@ -26,6 +26,7 @@ from conftest import MINIMAL, write_monograph
 from medpdf.content import sources
 from medpdf.html import templating
 from medpdf.pdf import archival, libraries
+from medpdf.products import handouts
 from medpdf.run import cache, contract
 from medpdf.settings import config
 
@@ -136,10 +137,10 @@ def test_pdfua_needs_a_pdfa_declaration() -> None:
 def test_a_handout_is_the_same_bytes_twice_and_declares_both(tmp_path: Path) -> None:
     path = write_monograph(tmp_path / "content", "zentorex", MINIMAL.format(title="Zentorex"))
     settings = config.make(content_dir=tmp_path / "content", output_dir=tmp_path / "output")
-    job = contract.HandoutJob(
+    job = handouts.HandoutJob(
         sources.read(path), contract.RunContext.of(settings), tmp_path / "x.pdf"
     )
-    first, second = contract.handout_pdf(job), contract.handout_pdf(job)
+    first, second = handouts.handout_pdf(job), handouts.handout_pdf(job)
     assert first.data == second.data  # the record's archive stores each PDF by its hash
     with pikepdf.open(io.BytesIO(first.data)) as pdf:
         meta = pdf.open_metadata()

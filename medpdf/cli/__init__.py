@@ -114,12 +114,12 @@ def check(
     if not per_file and (line := readability.summary(grades, threshold)):
         click.echo(line, err=True)
     if report:
-        from medpdf.products.booklet import index
+        from medpdf.content import ingredients
 
         click.echo("")
         click.echo(readability.report(grades, threshold), nl=False)
         click.echo("")
-        click.echo(index.report(index.near_duplicates(found.monographs)), nl=False)
+        click.echo(ingredients.report(ingredients.near_duplicates(found.monographs)), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
         f"checked {found.files_seen} monographs: {errors} errors, {warning_count} warnings",
@@ -142,7 +142,7 @@ def handout(
     """Render the patient handout of one drug, by slug or title."""
     from medpdf.content import collection
     from medpdf.products import handouts
-    from medpdf.run.contract import RunContext
+    from medpdf.run.contract import RunContext, refusal_warnings
 
     settings = load_settings("handout", config_file, content_dir, given)
     source = collection.find_source(content_dir, name)
@@ -154,7 +154,7 @@ def handout(
     name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
     target = output or settings.handouts_dir / f"{name_part}.pdf"
     made = handouts.render_one(source, context, target, cached=output is None, also=also)
-    for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
+    for warning in refusal_warnings(source.display_path, made.refused_urls):
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""
     click.echo(f"wrote {target} ({made.pages} pages{unchanged})")
@@ -177,7 +177,7 @@ def print_command(
     from medpdf import printing, record
     from medpdf.content import collection, model
     from medpdf.products import handouts
-    from medpdf.run.contract import RunContext
+    from medpdf.run.contract import RunContext, refusal_warnings
 
     settings = load_settings("print", config_file, content_dir, given)
     if len(names) > 1:
@@ -198,7 +198,7 @@ def print_command(
         wanted: str | None = settings[ALSO]
         also = handouts.translation_for(source, wanted, context) if wanted else None
         made = handouts.render_one(source, context, target, cached=False, also=also)
-        for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
+        for warning in refusal_warnings(source.display_path, made.refused_urls):
             click.echo(warning.format(), err=True)
         job = record.print_made(
             settings,

@@ -61,16 +61,15 @@ def pack(
 
     NAMES are slugs or titles, 1 to 20 of them; a name given twice counts once.
     """
-    from medpdf.products import handouts
     from medpdf.products.pack import make as packs
     from medpdf.products.pack import packlist
-    from medpdf.run.contract import RunContext
+    from medpdf.run.contract import RunContext, refusal_warnings
 
     base = packlist.read_file(from_file) if from_file is not None else None
     request = packlist.from_flags(names, takes, notes, base)
     settings = load_settings("pack", config_file, content_dir, given)
     made = packs.make_pack(request, RunContext.of(settings), output)
-    for warning in handouts.refusal_warnings(str(made.target), made.refused_urls):
+    for warning in refusal_warnings(str(made.target), made.refused_urls):
         click.echo(warning.format(), err=True)
     click.echo(
         f"wrote {made.target} ({len(made.titles)} medicines: {', '.join(made.titles)}; "
@@ -84,10 +83,9 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
 
     from medpdf import printing, record
     from medpdf.content import model
-    from medpdf.products import handouts
     from medpdf.products.pack import make as packs
     from medpdf.products.pack import packlist
-    from medpdf.run.contract import RunContext
+    from medpdf.run.contract import RunContext, refusal_warnings
     from medpdf.settings.options import PRINTER
 
     request = packlist.from_flags(names, (), ())
@@ -98,7 +96,7 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
     drugs = [record.Drug.of(model.build(source)) for source in found]
     with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
         made = packs.make_pack(request, RunContext.of(settings), Path(folder) / "pack.pdf")
-        for warning in handouts.refusal_warnings("medication pack", made.refused_urls):
+        for warning in refusal_warnings("medication pack", made.refused_urls):
             click.echo(warning.format(), err=True)
         title = printing.job_title("My medicines: " + ", ".join(made.titles))
         job = record.print_made(

@@ -2,8 +2,9 @@
 
 Like MkDocs, a run reads and checks the whole collection before any PDF is
 made. ``check``, the builds and the station all go through :func:`scan`, so
-they report exactly the same problems; with a cache, an unchanged file is not
-parsed again (its title and problems are remembered by a key of its text).
+they report exactly the same problems; given somewhere to keep parse results
+(:class:`Summaries`: the build cache), an unchanged file is not parsed again
+(its title and problems are remembered by a key of its text).
 """
 
 from __future__ import annotations
@@ -11,17 +12,56 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from medpdf.content import glyphs, model, sources, translations
 from medpdf.content.glyphs import GlyphCheck
 from medpdf.content.model import Monograph
+from medpdf.digests import digest_of, software_fingerprint
 from medpdf.errors import DiagnosedError, Diagnostic, Level, SourceError, UsageError, sort_key
-from medpdf.run.cache import Cache, Summary, digest_of, software_fingerprint
 from medpdf.settings.options import CONTENT_LANG
 
 if TYPE_CHECKING:
     from medpdf.settings.config import Config
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What parsing one source found, without the monograph itself."""
+
+    title: str | None  # None when the file is an error
+    problems: tuple[tuple[int | None, str, str], ...]  # line, level, message
+    #: Front matter ``lang:`` and ``translation_of:``, for linking translations.
+    lang: str | None = None
+    translation_of: str | None = None
+
+    def diagnostics(self, path: str) -> list[Diagnostic]:
+        """The stored problems, attached to ``path``."""
+        return [Diagnostic(path, line, Level(level), msg) for line, level, msg in self.problems]
+
+    @classmethod
+    def of(
+        cls,
+        title: str | None,
+        diagnostics: Iterable[Diagnostic],
+        lang: str | None = None,
+        translation_of: str | None = None,
+    ) -> Summary:
+        """Drop the path (it is not part of the key) and keep the rest."""
+        problems = tuple((d.line, d.level.value, d.message) for d in diagnostics)
+        return cls(title, problems, lang, translation_of)
+
+
+class Summaries(Protocol):
+    """Where parse results are kept between runs, by a key of the text (the build cache)."""
+
+    def summaries(self, keys: Iterable[str]) -> dict[str, Summary]:
+        """The stored summaries among ``keys``."""
+        ...
+
+    def put_summaries(self, items: Iterable[tuple[str, Summary]]) -> None:
+        """Store parse results."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -140,7 +180,9 @@ def _duplicates(entries: Iterable[Entry]) -> tuple[list[Entry], list[Diagnostic]
     return kept, problems
 
 
-def scan(content_dir: Path, store: Cache | None = None, rules: Rules | None = None) -> Collection:
+def scan(
+    content_dir: Path, store: Summaries | None = None, rules: Rules | None = None
+) -> Collection:
     """Read every source and validate it, reusing earlier parses of unchanged text."""
     rules = rules or Rules()
     items = list(sources.read_all(content_dir))

@@ -86,7 +86,7 @@ def run(
     config = context.config
     sources.require_folder(config.content_dir)
     with locked_output(config.output_dir) as store:
-        scanned = collection.scan(config.content_dir, store, collection.Rules.of(config))
+        scanned = collection.scan(config.content_dir, store.cache, collection.Rules.of(config))
         if on_collection is not None:
             on_collection(scanned)
         made_handouts = made_booklet = None

@@ -5,6 +5,8 @@ is not in that key, so an unchanged handout keeps the day it was made and a
 build on the next day lays out nothing. A one-shot command (``handout``,
 ``print``) wants today's date: it reuses a recorded output only when it was
 made today, and otherwise renders in this process, under the same limits.
+The task itself (:func:`handout_pdf`: source → model → HTML → PDF) is the
+same for both, and for the station's worker pool (:func:`handout_task`).
 """
 
 from __future__ import annotations
@@ -12,22 +14,74 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from medpdf.content import model
 from medpdf.content.collection import Collection
 from medpdf.content.sources import Source
+from medpdf.digests import digest_of
 from medpdf.errors import DiagnosedError, Diagnostic, Level, RenderError, UsageError, sort_key
+from medpdf.html import templating
 from medpdf.run.cache import Cache
-from medpdf.run.contract import HandoutJob, Rendered, RunContext, handout_key, handout_pdf
-from medpdf.run.store import sweep_stale_temps
+from medpdf.run.contract import Pdf, Rendered, RunContext, refusal_warnings
+from medpdf.run.store import Store, sweep_stale_temps, write_atomic
 from medpdf.run.workers import Failure, RenderPool, Runners, run_here
 
+# -- the task: what a worker runs ---------------------------------------------------
 
-def refusal_warnings(path: str, urls: Iterable[str]) -> list[Diagnostic]:
-    """One warning per URL the PDF stage refused, in the ``check`` format."""
-    return [Diagnostic(path, None, Level.WARNING, f"refused to fetch {url}") for url in urls]
+
+def handout_key(source: Source, context: RunContext, also: Source | None = None) -> str:
+    """The cache key of one handout's layout: its text, where it came from and the run.
+
+    The printed date is not part of it: whether an output of another day will
+    do is the caller's decision (batch builds keep it, one-shot commands do not).
+    """
+    parts: tuple[str, ...] = (source.display_path, source.slug, source.text)
+    if also is not None:  # a bilingual handout: the translation's text too
+        parts += (also.display_path, also.text)
+    return digest_of("handout", context.fingerprint, *parts)
+
+
+@dataclass(frozen=True)
+class HandoutJob:
+    """One handout to render: everything it needs, picklable.
+
+    ``target`` is where the client writes it; a task never opens it (except
+    :func:`handout_task`, which the station runs on its own machine).
+    """
+
+    source: Source
+    context: RunContext
+    target: Path
+    #: The translation put beside it (``--also``), for a bilingual handout.
+    also: Source | None = None
+
+
+def handout_pdf(job: HandoutJob) -> Pdf:
+    """Parse and render one handout."""
+    from medpdf.pdf import typeset  # a worker imports WeasyPrint; `check` never does
+
+    monograph, config = model.build(job.source), job.context.config
+    if job.also is not None:
+        from medpdf.html import bilingual
+
+        html = bilingual.handout_html(monograph, model.build(job.also), config)
+    else:
+        html = templating.monograph_html(monograph, config)
+    result = typeset.render(html, config.resources)
+    return Pdf(result.data, (result.page_count,), result.refused_urls)
+
+
+def handout_task(job: HandoutJob) -> Rendered:
+    """Render one handout and write it at its target (the station's shelf, same machine)."""
+    made = handout_pdf(job)
+    write_atomic(job.target, made.data)
+    return Rendered(made.page_counts, made.refused_urls)
+
+
+# -- a batch: every handout of a collection -----------------------------------------
 
 
 @dataclass(frozen=True)
@@ -47,25 +101,16 @@ class BuildReport:
         return sum(1 for d in self.problems if d.is_error)
 
 
-def _remove_orphans(store: Cache, folder: Path, wanted: set[Path]) -> int:
-    """Delete handouts this cache wrote for monographs that are gone."""
-    orphans = [t for t in store.recorded_outputs(folder) if t not in wanted]
-    for target in orphans:
-        with contextlib.suppress(FileNotFoundError):
-            target.unlink()
-    store.forget_outputs(orphans)
-    return len(orphans)
-
-
-def _record(store: Cache, job: HandoutJob, key: str, result: Rendered) -> None:
+def _keep(store: Store, job: HandoutJob, key: str, made: Pdf) -> None:
+    """Write the handout at its target and record it, with the day it was printed for."""
     printed = job.context.config.printed.isoformat()
-    store.record_outputs([(job.target, key, {"pages": result.pages, "printed": printed})])
+    store.keep(job.target, key, made.data, {"pages": made.pages, "printed": printed})
 
 
 def build_handouts(
     collection: Collection,
     context: RunContext,
-    store: Cache,
+    store: Store,
     progress: Callable[[int], None] | None = None,
     runners: Runners = RenderPool,
 ) -> BuildReport:
@@ -84,7 +129,7 @@ def build_handouts(
     for entry in collection.entries:
         target = folder / f"{entry.slug}.pdf"
         key = handout_key(entry.source, context)
-        done = store.output_current(target, key)
+        done = store.current(target, key)
         if done is not None:
             unchanged += 1
             pages += int(done.get("pages", 0))
@@ -92,7 +137,9 @@ def build_handouts(
             jobs.append((HandoutJob(entry.source, context, target), key))
     if progress is not None and unchanged:
         progress(unchanged)
-    removed = _remove_orphans(store, folder, {folder / f"{e.slug}.pdf" for e in collection.entries})
+    # Handouts this store wrote for monographs that are gone.
+    wanted = {folder / f"{e.slug}.pdf" for e in collection.entries}
+    removed = store.remove(t for t in store.recorded(folder) if t not in wanted)
 
     keys = {id(job): key for job, key in jobs}
     built: list[Path] = []
@@ -105,11 +152,10 @@ def build_handouts(
                 if isinstance(made, Failure):
                     problems.append(Diagnostic(path, None, Level.ERROR, made.message))
                 else:
-                    result = made.write(job.target)
-                    _record(store, job, keys[id(job)], result)
+                    _keep(store, job, keys[id(job)], made)
                     built.append(job.target)
-                    pages += result.pages
-                    problems += refusal_warnings(path, result.refused_urls)
+                    pages += made.pages
+                    problems += refusal_warnings(path, made.refused_urls)
                 if progress is not None:
                     progress(1)
     problems.sort(key=sort_key)
@@ -128,8 +174,8 @@ class OneHandout:
 
 
 @contextlib.contextmanager
-def _optional_cache(folder: Path, create: bool) -> Iterator[Cache | None]:
-    """The build cache if it can be opened now; a busy or unwritable one is skipped.
+def _optional_store(folder: Path, create: bool) -> Iterator[Store | None]:
+    """The build cache's store if it can be opened now; a busy or unwritable one is skipped.
 
     Looking up never creates it: a command that fails leaves no ``output/`` behind.
     """
@@ -137,12 +183,12 @@ def _optional_cache(folder: Path, create: bool) -> Iterator[Cache | None]:
         yield None
         return
     try:
-        store = Cache(folder)
+        cache = Cache(folder)
     except (sqlite3.OperationalError, OSError):
         yield None
         return
-    with store:
-        yield store
+    with cache:
+        yield Store(cache)
 
 
 def render_one(
@@ -165,8 +211,8 @@ def render_one(
     today = context.config.printed.isoformat()
     folder = context.config.cache_dir
     if cached:
-        with _optional_cache(folder, create=False) as store:
-            done = store.output_current(target, key) if store is not None else None
+        with _optional_store(folder, create=False) as store:
+            done = store.current(target, key) if store is not None else None
             if done is not None and done.get("printed") == today:
                 return OneHandout(int(done.get("pages", 0)), (), reused=True)
     job = HandoutJob(source, context, target, also)
@@ -175,13 +221,18 @@ def render_one(
         if made.diagnostic is not None:
             raise DiagnosedError(made.diagnostic)
         raise RenderError(source.display_path, made.message)
-    result = made.write(target)
-    if cached:
-        with _optional_cache(folder, create=True) as store:
-            if store is not None:
-                with contextlib.suppress(sqlite3.OperationalError):  # busy: the next run renders
-                    _record(store, job, key, result)
-    return OneHandout(result.pages, result.refused_urls, reused=False)
+    one = OneHandout(made.pages, made.refused_urls, reused=False)
+    if not cached:
+        write_atomic(target, made.data)
+        return one
+    with _optional_store(folder, create=True) as store:
+        if store is None:
+            write_atomic(target, made.data)
+        else:
+            # Busy: the file is written but not recorded, and the next run renders it again.
+            with contextlib.suppress(sqlite3.OperationalError):
+                _keep(store, job, key, made)
+    return one
 
 
 def translation_for(source: Source, lang: str, context: RunContext) -> Source:
@@ -194,8 +245,9 @@ def translation_for(source: Source, lang: str, context: RunContext) -> Source:
     from medpdf.content import collection, translations
 
     config = context.config
-    with _optional_cache(config.cache_dir, create=False) as store:
-        found = collection.scan(config.content_dir, store, collection.Rules.of(config))
+    with _optional_store(config.cache_dir, create=False) as store:
+        cache = store.cache if store is not None else None
+        found = collection.scan(config.content_dir, cache, collection.Rules.of(config))
     entry = next((e for e in found.entries if e.slug == source.slug), None)
     if entry is None:  # the file itself has an error: say it, as `check` does
         problem = next((d for d in found.errors if d.path == source.display_path), None)

@@ -16,75 +16,17 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from medpdf import __version__
-from medpdf.errors import Diagnostic, Level
-from medpdf.settings.config import PACKAGE_DIR, Resources
+from medpdf.content.collection import Summary
+from medpdf.digests import digest_of, files_digest, software_fingerprint
+from medpdf.settings.config import Resources
 
 LOGGER = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
-
-# Libraries whose version can change what a page looks like or what a file parses to.
-_LIBRARIES = (
-    "weasyprint",
-    "pydyf",
-    "tinycss2",
-    "tinyhtml5",
-    "jinja2",
-    "markdown-it-py",
-    "python-frontmatter",
-    "pyyaml",
-    "nh3",
-    "pikepdf",
-    "reportlab",
-    "segno",
-    "babel",
-)
-
-
-def digest_of(*parts: str | bytes) -> str:
-    """SHA-256 over length-prefixed parts, so ("ab", "c") and ("a", "bc") differ."""
-    hasher = hashlib.sha256()
-    for part in parts:
-        data = part.encode() if isinstance(part, str) else part
-        hasher.update(len(data).to_bytes(8, "big"))
-        hasher.update(data)
-    return hasher.hexdigest()
-
-
-#: Resource subfolders that never reach a PDF: the printing station's web pages.
-_SCREEN_ONLY = "serve"
-
-
-def _files_digest(folders: Iterable[Path], pattern: str = "*") -> str:
-    parts: list[str | bytes] = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in sorted(p for p in folder.rglob(pattern) if p.is_file()):
-            if "__pycache__" in path.parts or path.relative_to(folder).parts[0] == _SCREEN_ONLY:
-                continue
-            parts += [path.relative_to(folder).as_posix(), path.read_bytes()]
-    return digest_of(*parts)
-
-
-@cache
-def software_fingerprint() -> str:
-    """Fingerprint of medpdf's own code and the versions of the libraries it renders with."""
-    from importlib import metadata  # 6 ms to import; only a run that needs a fingerprint pays
-
-    versions: list[str] = [__version__]
-    for name in _LIBRARIES:
-        try:
-            versions.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name} absent")
-    return digest_of(_files_digest([PACKAGE_DIR], "*.py"), *versions)
 
 
 def _stat_signature(folders: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
@@ -106,7 +48,7 @@ def _presentation(resources: Resources, signature: tuple[tuple[str, int, int], .
 
     fonts = glyphs.for_styles(resources.styles).fingerprint
     folders = (*resources.readable_dirs, resources.locale)
-    return digest_of(software_fingerprint(), _files_digest(folders), fonts)
+    return digest_of(software_fingerprint(), files_digest(folders), fonts)
 
 
 def presentation_fingerprint(resources: Resources) -> str:
@@ -117,33 +59,6 @@ def presentation_fingerprint(resources: Resources) -> str:
     as often as it likes and still see an edited stylesheet.
     """
     return _presentation(resources, _stat_signature((*resources.readable_dirs, resources.locale)))
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What parsing one source found, without the monograph itself."""
-
-    title: str | None  # None when the file is an error
-    problems: tuple[tuple[int | None, str, str], ...]  # line, level, message
-    #: Front matter ``lang:`` and ``translation_of:``, for linking translations.
-    lang: str | None = None
-    translation_of: str | None = None
-
-    def diagnostics(self, path: str) -> list[Diagnostic]:
-        """The stored problems, attached to ``path``."""
-        return [Diagnostic(path, line, Level(level), msg) for line, level, msg in self.problems]
-
-    @classmethod
-    def of(
-        cls,
-        title: str | None,
-        diagnostics: Iterable[Diagnostic],
-        lang: str | None = None,
-        translation_of: str | None = None,
-    ) -> Summary:
-        """Drop the path (it is not part of the key) and keep the rest."""
-        problems = tuple((d.line, d.level.value, d.message) for d in diagnostics)
-        return cls(title, problems, lang, translation_of)
 
 
 _SCHEMA = """

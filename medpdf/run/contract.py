@@ -1,31 +1,32 @@
-"""The render path every product shares: source → model → HTML → PDF, in a worker or here.
+"""The render contract: what every task is given (a run) and gives back (a PDF).
 
 A :class:`RunContext` is made once per run (or once per station request's
 options) and travels with every task: the config and the presentation
-fingerprint, computed once instead of once per product and per request. The
-tasks below are what worker processes run; :func:`medpdf.run.workers.guarded`
-turns whatever they raise into a failure value, the same for every product.
+fingerprint, computed once instead of once per product and per request. A
+task (each product has its own: :mod:`medpdf.products`) returns a
+:class:`Pdf`, bytes rather than a file, so it can run on a machine without the
+output folder; the one process that owns ``output/`` keeps it
+(:class:`medpdf.run.store.Store`). A task that writes its own target (the
+station's shelf, a pack's file) returns what it wrote, :class:`Rendered`.
+:func:`medpdf.run.workers.guarded` turns whatever a task raises into a failure
+value, the same for every product.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-from medpdf.content import model
-from medpdf.content.sources import Source
-from medpdf.html import templating
-from medpdf.run.cache import digest_of, presentation_fingerprint
-from medpdf.run.store import write_atomic
+from medpdf.digests import digest_of
+from medpdf.errors import Diagnostic, Level
+from medpdf.run.cache import presentation_fingerprint
 from medpdf.run.workers import Limits
 from medpdf.settings.config import Config
-from medpdf.settings.options import DUPLEX, output_values
+from medpdf.settings.options import output_values
 
 
 @dataclass(frozen=True)
@@ -74,27 +75,12 @@ class RunContext:
         return RunContext(config, self.presentation, self.limits)
 
 
-def handout_key(source: Source, context: RunContext, also: Source | None = None) -> str:
-    """The cache key of one handout's layout: its text, where it came from and the run.
-
-    The printed date is not part of it: whether an output of another day will
-    do is the caller's decision (batch builds keep it, one-shot commands do not).
-    """
-    parts: tuple[str, ...] = (source.display_path, source.slug, source.text)
-    if also is not None:  # a bilingual handout: the translation's text too
-        parts += (also.display_path, also.text)
-    return digest_of("handout", context.fingerprint, *parts)
-
-
 @dataclass(frozen=True)
 class Rendered:
-    """What was written for one PDF: enough to record it in the cache."""
+    """A PDF a task wrote at its target itself: its pages and what was refused on the way."""
 
     page_counts: tuple[int, ...]
     refused_urls: tuple[str, ...]
-    sha256: str
-    #: Booklet entries: each monograph's ingredients, from the model (for the index).
-    ingredients: tuple[tuple[str, ...], ...] = ()
 
     @property
     def pages(self) -> int:
@@ -108,7 +94,7 @@ class Pdf:
 
     Tasks return bytes rather than write files, so a task can run on a machine
     that has no access to the output folder (a Dask worker) and the client
-    still writes every file atomically itself.
+    still writes every file atomically itself (:meth:`medpdf.run.store.Store.keep`).
     """
 
     data: bytes
@@ -122,128 +108,10 @@ class Pdf:
         """Pages in all."""
         return sum(self.page_counts)
 
-    def write(self, target: Path) -> Rendered:
-        """Write the PDF atomically at ``target``."""
-        write_atomic(target, self.data)
-        digest = hashlib.sha256(self.data).hexdigest()
-        return Rendered(self.page_counts, self.refused_urls, digest, self.ingredients)
 
-
-@dataclass(frozen=True)
-class HandoutJob:
-    """One handout to render: everything it needs, picklable.
-
-    ``target`` is where the client writes it; a task never opens it (except
-    :func:`handout_task`, which the station runs on its own machine).
-    """
-
-    source: Source
-    context: RunContext
-    target: Path
-    #: The translation put beside it (``--also``), for a bilingual handout.
-    also: Source | None = None
-
-
-def handout_pdf(job: HandoutJob) -> Pdf:
-    """Parse and render one handout."""
-    from medpdf.pdf import typeset  # a worker imports WeasyPrint; `check` never does
-
-    monograph, config = model.build(job.source), job.context.config
-    if job.also is not None:
-        from medpdf.html import bilingual
-
-        html = bilingual.handout_html(monograph, model.build(job.also), config)
-    else:
-        html = templating.monograph_html(monograph, config)
-    result = typeset.render(html, config.resources)
-    return Pdf(result.data, (result.page_count,), result.refused_urls)
-
-
-def handout_task(job: HandoutJob) -> Rendered:
-    """Render one handout and write it at its target (the station's shelf, same machine)."""
-    return handout_pdf(job).write(job.target)
-
-
-def _pad(config: Config) -> str | None:
-    """The blank page that keeps every booklet part starting on a right-hand page (duplex)."""
-    return templating.booklet_blank_html(config) if config[DUPLEX] else None
-
-
-@dataclass(frozen=True)
-class EntriesJob:
-    """Booklet entries laid out together as one PDF (a chunk)."""
-
-    sources: tuple[Source, ...]
-    #: The letter each entry opens ("" for none), one per source.
-    letters: tuple[str, ...]
-    context: RunContext
-    key: str
-
-
-def entries_task(job: EntriesJob) -> Pdf:
-    """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF."""
-    from medpdf.pdf import typeset
-    from medpdf.products.booklet.index import ingredients_of
-
-    config = job.context.config
-    monographs = [model.build(source) for source in job.sources]
-    htmls = [
-        templating.monograph_html(monograph, config, booklet_letter=letter)
-        for monograph, letter in zip(monographs, job.letters, strict=True)
-    ]
-    result = typeset.render_combined(htmls, config.resources, pad_html=_pad(config))
-    found = tuple(ingredients_of(m) for m in monographs)
-    return Pdf(result.data, result.page_counts, result.refused_urls, found)
-
-
-@dataclass(frozen=True)
-class FrontJob:
-    """One part of the booklet's front pages: the cover, or one letter's contents."""
-
-    part: str  # "cover" or "contents"
-    toc: tuple[templating.TocGroup, ...]
-    first: bool
-    info: templating.BookletInfo
-    context: RunContext
-    key: str
-    #: Volume 1 of a booklet in volumes: the master contents, on the cover part.
-    volumes: tuple[templating.VolumeLine, ...] = ()
-
-
-def front_task(job: FrontJob) -> Pdf:
-    """Lay out one front part."""
-    from medpdf.pdf import typeset
-
-    config = job.context.config
-    html = templating.render_booklet_front(
-        job.part, job.toc, job.first, job.info, config, job.volumes
-    )
-    result = typeset.render_combined(
-        [html], config.resources, contents=job.part == "contents", pad_html=_pad(config)
-    )
-    return Pdf(result.data, result.page_counts, result.refused_urls)
-
-
-@dataclass(frozen=True)
-class IndexJob:
-    """Letters of the booklet's ingredient index laid out together (page numbers known)."""
-
-    groups: tuple[templating.IndexGroup, ...]
-    first: bool
-    info: templating.BookletInfo
-    context: RunContext
-    key: str
-
-
-def index_task(job: IndexJob) -> Pdf:
-    """Lay out some letters of the ingredient index."""
-    from medpdf.pdf import typeset
-
-    config = job.context.config
-    html = templating.render_booklet_index(job.groups, job.first, job.info, config)
-    # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
-    result = typeset.render_combined([html], config.resources, contents=True, pad_html=_pad(config))
-    return Pdf(result.data, result.page_counts, result.refused_urls)
+def refusal_warnings(path: str, urls: Iterable[str]) -> list[Diagnostic]:
+    """One warning per URL the PDF stage refused, in the ``check`` format."""
+    return [Diagnostic(path, None, Level.WARNING, f"refused to fetch {url}") for url in urls]
 
 
 def warm_up(_: object) -> None:

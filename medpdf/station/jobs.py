@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from medpdf.content.sources import Source
-from medpdf.run.cache import digest_of
-from medpdf.run.contract import HandoutJob, Rendered, RunContext, handout_key, handout_task
+from medpdf.digests import digest_of
+from medpdf.products.handouts import HandoutJob, handout_key, handout_task
+from medpdf.run.contract import Rendered, RunContext
 from medpdf.run.store import sweep_stale_temps
 from medpdf.run.workers import Failure, RenderPool
 

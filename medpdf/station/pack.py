@@ -21,14 +21,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from medpdf.content import model, sources
+from medpdf.digests import digest_of
 from medpdf.errors import UsageError
 from medpdf.i18n import N_
+from medpdf.products.handouts import handout_key
 from medpdf.products.pack import packlist
 from medpdf.products.pack import view as packview
 from medpdf.products.pack.make import PURPOSE_LIMIT, PackJob, pack_task
 from medpdf.products.pack.medicines import TIMES
-from medpdf.run.cache import digest_of
-from medpdf.run.contract import RunContext, handout_key
+from medpdf.run.contract import RunContext
 from medpdf.settings.kinds import PAPERS
 from medpdf.settings.options import LANG, LARGE_PRINT, PAPER, PRINTER
 from medpdf.station import language, printed

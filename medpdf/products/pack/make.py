@@ -138,9 +138,8 @@ def pack_task(job: PackJob) -> Rendered:
         )
     except Exception as exc:
         raise _blame(job, htmls, exc) from exc
-    data = result.data
-    write_atomic(job.target, data)
-    return Rendered(result.page_counts, result.refused_urls, hashlib.sha256(data).hexdigest())
+    write_atomic(job.target, result.data)
+    return Rendered(result.page_counts, result.refused_urls)
 
 
 @dataclass(frozen=True)
