@@ -16,7 +16,6 @@ import gc
 import importlib
 import logging
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,7 +26,6 @@ from medpdf.cli.flags import (
     config_option,
     configure_logging,
     content_option,
-    copies_option,
     friendly_errors,
     load_settings,
     output_option,
@@ -41,7 +39,7 @@ from medpdf.errors import (
     sort_key,
 )
 from medpdf.settings import config
-from medpdf.settings.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE, PRINTER
+from medpdf.settings.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE
 
 # -- commands ----------------------------------------------------------------------
 
@@ -57,6 +55,7 @@ class _Commands(click.Group):
     #: Command name -> "module:attribute" of commands defined in their own modules.
     ELSEWHERE: ClassVar[dict[str, str]] = {
         "pack": "medpdf.cli.pack:pack",
+        "print": "medpdf.cli.printout:print_command",
         "history": "medpdf.cli.record:history",
         "reprint": "medpdf.cli.record:reprint",
         "users": "medpdf.cli.users:users",
@@ -158,63 +157,6 @@ def handout(
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""
     click.echo(f"wrote {target} ({made.pages} pages{unchanged})")
-
-
-@cli.command(name="print")
-@click.argument("names", nargs=-1, required=True)
-@copies_option
-@content_option
-@config_option
-@table_options("print")
-@friendly_errors
-def print_command(
-    names: tuple[str, ...], copies: int, content_dir: Path, config_file: Path | None, **given: Any
-) -> None:
-    """Render the patient handout of one drug and send it to a CUPS printer.
-
-    Given several drugs, print their medication pack (as ``medpdf pack`` makes it).
-    """
-    from medpdf import printing, record
-    from medpdf.content import collection, model
-    from medpdf.products import handouts
-    from medpdf.run.contract import RunContext, refusal_warnings
-
-    settings = load_settings("print", config_file, content_dir, given)
-    if len(names) > 1:
-        from medpdf.cli.pack import print_pack
-
-        print_pack(names, copies, settings)
-        return
-    source = collection.find_source(content_dir, names[0])
-    collection.require_printable(source, collection.Rules.of(settings))
-    monograph = model.build(source)
-    title = printing.job_title(monograph.title)
-    # Ask CUPS and open the record first: neither problem should cost a render.
-    destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
-    kept = record.open_for(settings)
-    with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
-        target = Path(folder) / f"{source.slug}.pdf"
-        context = RunContext.of(settings)
-        wanted: str | None = settings[ALSO]
-        also = handouts.translation_for(source, wanted, context) if wanted else None
-        made = handouts.render_one(source, context, target, cached=False, also=also)
-        for warning in refusal_warnings(source.display_path, made.refused_urls):
-            click.echo(warning.format(), err=True)
-        job = record.print_made(
-            settings,
-            kept,
-            target,
-            [record.Drug.of(monograph)],
-            printer=destination,
-            title=title,
-            copies=copies,
-            via="cli",
-        )
-    copies_note = f", {job.copies} copies" if job.copies > 1 else ""
-    click.echo(
-        f"sent {source.slug} handout ({made.pages} pages{copies_note}) to {job.printer} "
-        f"as job {job.job_id}"
-    )
 
 
 def _report(settings: config.Config, report: Any, label: str) -> list[str]:

@@ -15,7 +15,6 @@ from medpdf.cli.flags import (
     output_option,
     table_options,
 )
-from medpdf.settings.config import Config
 
 
 @click.command(name="pack")
@@ -61,12 +60,11 @@ def pack(
 
     NAMES are slugs or titles, 1 to 20 of them; a name given twice counts once.
     """
-    from medpdf.products.pack import make as packs
-    from medpdf.products.pack import packlist
+    from medpdf.products import pack as packs
     from medpdf.run.contract import RunContext, refusal_warnings
 
-    base = packlist.read_file(from_file) if from_file is not None else None
-    request = packlist.from_flags(names, takes, notes, base)
+    base = packs.read_file(from_file) if from_file is not None else None
+    request = packs.from_flags(names, takes, notes, base)
     settings = load_settings("pack", config_file, content_dir, given)
     made = packs.make_pack(request, RunContext.of(settings), output)
     for warning in refusal_warnings(str(made.target), made.refused_urls):
@@ -74,43 +72,4 @@ def pack(
     click.echo(
         f"wrote {made.target} ({len(made.titles)} medicines: {', '.join(made.titles)}; "
         f"{made.pages} pages)"
-    )
-
-
-def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
-    """``medpdf print`` with several names: their pack, rendered into a temporary folder."""
-    import tempfile
-
-    from medpdf import printing, record
-    from medpdf.content import model
-    from medpdf.products.pack import make as packs
-    from medpdf.products.pack import packlist
-    from medpdf.run.contract import RunContext, refusal_warnings
-    from medpdf.settings.options import PRINTER
-
-    request = packlist.from_flags(names, (), ())
-    # Unknown names, the printer and the record are checked before anything is rendered.
-    found, _ = packs.resolve(settings.content_dir, request.names)
-    destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
-    kept = record.open_for(settings)
-    drugs = [record.Drug.of(model.build(source)) for source in found]
-    with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
-        made = packs.make_pack(request, RunContext.of(settings), Path(folder) / "pack.pdf")
-        for warning in refusal_warnings("medication pack", made.refused_urls):
-            click.echo(warning.format(), err=True)
-        title = printing.job_title("My medicines: " + ", ".join(made.titles))
-        job = record.print_made(
-            settings,
-            kept,
-            made.target,
-            drugs,
-            printer=destination,
-            title=title,
-            copies=copies,
-            via="pack",
-        )
-    copies_note = f", {job.copies} copies" if job.copies > 1 else ""
-    click.echo(
-        f"sent medication pack of {len(made.titles)} medicines ({made.pages} pages{copies_note}) "
-        f"to {job.printer} as job {job.job_id}"
     )

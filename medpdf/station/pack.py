@@ -5,64 +5,40 @@ The list itself lives only in the browser (localStorage, see
 request carries the whole list as query or form fields, in the words of
 ``medpdf pack``: ``m=SLUG`` per medicine (in order), ``take=SLUG=morning,evening``
 and ``note=SLUG=with food``, plus the handout options. They are checked by
-:mod:`medpdf.products.pack.packlist` (1 to 20 medicines, time words, note length); every slug
-is looked up in the scanned collection, never joined to a path. The PDF is made by
-:func:`medpdf.products.pack.make.pack_task` in the station's worker pool, shared and
-kept like a handout; the preview of page 1 is HTML only, made here.
+:mod:`medpdf.products.pack` (1 to 20 medicines, time words, note length); every slug
+is looked up in the scanned collection, never joined to a path. This module is
+the station's front door to the pack: it reads the request and answers in the
+station's words; the pack itself (:class:`medpdf.products.pack.Pack`: its
+shelf key, its render in the worker pool, its page 1 as HTML for the preview)
+is the same as ``medpdf pack`` makes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from medpdf.content import model, sources
-from medpdf.digests import digest_of
 from medpdf.errors import UsageError
 from medpdf.i18n import N_
-from medpdf.products.handouts import handout_key
-from medpdf.products.pack import packlist
-from medpdf.products.pack import view as packview
-from medpdf.products.pack.make import PURPOSE_LIMIT, PackJob, pack_task
-from medpdf.products.pack.medicines import TIMES
-from medpdf.run.contract import RunContext
+from medpdf.products import pack as packs
 from medpdf.settings.kinds import PAPERS
-from medpdf.settings.options import LANG, LARGE_PRINT, PAPER, PRINTER
+from medpdf.settings.options import PAPER, PRINTER
 from medpdf.station import language, printed
 from medpdf.station.auth import user_of
 from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
-from medpdf.station.routes import MAX_COPIES, _send, busy, print_allowed, print_form, print_target
+from medpdf.station.routes import MAX_COPIES, busy, print_allowed, print_form, print_target, send
 from medpdf.station.state import PREVIEW_POLICY, SentJob, Station
 
 #: Fields one request may carry: a medicine, its times and its note, 20 times, and the options.
-MAX_FIELDS = 3 * packlist.MAX_MEDICINES + 10
+MAX_FIELDS = 3 * packs.MAX_MEDICINES + 10
 #: The print form: 20 medicines with notes of 120 characters fit well within this.
 MAX_FORM_BYTES = 16384
 #: The slug the "Sent" notice of a printed pack is kept under.
 PACK = "(pack)"
-
-
-@dataclass(frozen=True)
-class AskedPack:
-    """One request's pack: its medicines in order, what was asked for each, and the run."""
-
-    sources: tuple[sources.Source, ...]
-    monographs: tuple[model.Monograph, ...]
-    wanted: tuple[packlist.Wanted, ...]
-    context: RunContext
-
-    @property
-    def key(self) -> str:
-        """The shelf key: every medicine's text and layout, the times and notes, the day."""
-        handouts = (handout_key(source, self.context) for source in self.sources)
-        return digest_of(
-            "pack", *handouts, repr(self.wanted), self.context.config.printed.isoformat()
-        )
 
 
 def _station(request: Request) -> Station:
@@ -74,27 +50,25 @@ def _fields(params: Any, name: str) -> list[str]:
     return [str(value) for value in params.getlist(name)]
 
 
-def asked(station: Station, params: Any) -> AskedPack:
+def asked(station: Station, params: Any) -> packs.Pack:
     """The pack a query or form asks for; a bad list is a 400 saying what is wrong."""
     slugs = list(dict.fromkeys(s.strip() for s in _fields(params, "m") if s.strip()))
     if not slugs:
         raise Told(400, N_("The list has no medicines: add some from their drug pages."))
-    if len(slugs) > packlist.MAX_MEDICINES:
-        raise Told(400, N_("A pack holds at most %(most)s medicines."), most=packlist.MAX_MEDICINES)
+    if len(slugs) > packs.MAX_MEDICINES:
+        raise Told(400, N_("A pack holds at most %(most)s medicines."), most=packs.MAX_MEDICINES)
     try:
-        request = packlist.from_flags(slugs, _fields(params, "take"), _fields(params, "note"))
+        request = packs.from_flags(slugs, _fields(params, "take"), _fields(params, "note"))
     except UsageError as exc:
         raise _unreadable(exc) from None
     entries = [station.entry(slug) for slug in slugs]
-    found = tuple(station.fresh_source(entry) for entry in entries)
-    monographs = tuple(station.monograph(source) for source in found)
+    found = [station.fresh_source(entry) for entry in entries]
+    monographs = [station.monograph(source) for source in found]
+    context = station.request_context(params)
     try:
-        wanted = request.settle(
-            [(m.title, {e.slug, m.title}) for m, e in zip(monographs, entries, strict=True)]
-        )
+        return packs.Pack.settle(request, found, monographs, [{e.slug} for e in entries], context)
     except UsageError as exc:
         raise _unreadable(exc) from None
-    return AskedPack(found, monographs, wanted, station.request_context(params))
 
 
 def _in_station_words(message: str) -> str:
@@ -115,16 +89,10 @@ def _unreadable(exc: UsageError) -> Told:
     )
 
 
-async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
+async def _pack_bytes(station: Station, pack: packs.Pack) -> bytes:
     """The pack PDF from the worker pool (or the shelf), or the error page that says why not."""
-    seconds = station.context.limits.seconds * (len(pack.sources) + 1)
     try:
-        return await station.renderer.made(
-            pack.key,
-            pack_task,
-            lambda target: PackJob(pack.sources, pack.wanted, pack.context, target),
-            seconds,
-        )
+        return await station.renderer.made(pack.key, packs.pack_task, pack.job, pack.seconds)
     except Busy:
         raise busy() from None
     except RenderFailed as exc:
@@ -161,9 +129,9 @@ async def pack_page(request: Request) -> Response:
         no_printing=no_printing,
         sent=sent,
         max_copies=MAX_COPIES,
-        max_medicines=packlist.MAX_MEDICINES,
-        max_note=packlist.MAX_NOTE,
-        times=TIMES,
+        max_medicines=packs.MAX_MEDICINES,
+        max_note=packs.MAX_NOTE,
+        times=packs.TIMES,
         options=station.config.settings,
         papers=tuple(PAPERS.values()),
     )
@@ -173,10 +141,7 @@ async def pack_preview(request: Request) -> Response:
     """Page 1 of the pack as HTML, styled for the screen; no WeasyPrint involved."""
     station = _station(request)
     pack = asked(station, request.query_params)
-    config = pack.context.config
-    limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    view = packview.pack_view(pack.monographs, pack.wanted, config[LANG], limit)
-    html = packview.pack_html("schedule", view, config, screen_base="/static/")
+    html = pack.schedule_html(screen_base="/static/")
     return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
 
 
@@ -215,7 +180,7 @@ async def pack_print(request: Request) -> Response:
         data,
         pack.monographs,
         pack.context,
-        lambda: _send(data, printer, title, copies, paper),
+        lambda: send(data, printer, title, copies, paper),
         printer,
         copies,
         _name(request),

@@ -215,7 +215,7 @@ async def drug_print(request: Request) -> Response:
         data,
         mono,
         context,
-        lambda: _send(data, printer, mono.title, copies, paper),
+        lambda: send(data, printer, mono.title, copies, paper),
         printer,
         copies,
         user.name if user else None,
@@ -289,7 +289,7 @@ async def print_target(station: Station, form: FormData, user: User | None) -> t
     return int(copies_text), printer
 
 
-def _send(data: bytes, printer: str, title: str, copies: int, paper: str) -> printing.PrintJob:
+def send(data: bytes, printer: str, title: str, copies: int, paper: str) -> printing.PrintJob:
     """Hand the PDF to lp from a private temporary file (lp has read it when it returns)."""
     with tempfile.TemporaryDirectory(prefix="medpdf-station-") as folder:
         path = Path(folder) / "handout.pdf"

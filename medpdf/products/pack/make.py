@@ -10,9 +10,11 @@ PDF (PDF/UA-1, the outline My medicines → each medicine); the pack-wide "Page
 X of Y", in the pack's language, is laid out as one more document whose margin
 boxes join the pages before they are written (``templates/pack-numbers.html.j2``).
 
-The pack renders in this process under the run's limits, a time limit of
-n + 1 times the per-handout one. A medicine that cannot be rendered is named
-in one line and nothing is written: the PDF reaches its target atomically.
+A :class:`Pack` is a request settled against the monographs: what the
+command line (:func:`make_pack`) and the station (in its worker pool) both
+render, under a time limit of n + 1 times the per-handout one, and the one
+page-1 view both show. A medicine that cannot be rendered is named in one line
+and nothing is written: the PDF reaches its target atomically.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from medpdf.content import collection, model, sources
+from medpdf.content.sources import Source
+from medpdf.digests import digest_of
 from medpdf.errors import DiagnosedError, RenderError, UsageError
 from medpdf.html import templating
+from medpdf.products.handouts import handout_key
 from medpdf.products.pack import view as packview
 from medpdf.products.pack.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
 from medpdf.run.contract import Rendered, RunContext
@@ -88,6 +93,63 @@ class PackJob:
     target: Path
 
 
+@dataclass(frozen=True)
+class Pack:
+    """A pack settled and ready to render: its medicines in order, what was asked, the run."""
+
+    sources: tuple[Source, ...]
+    monographs: tuple[model.Monograph, ...]
+    wanted: tuple[Wanted, ...]
+    context: RunContext
+
+    @classmethod
+    def settle(
+        cls,
+        request: PackRequest,
+        found: Sequence[Source],
+        monographs: Sequence[model.Monograph],
+        names: Sequence[set[str]],
+        context: RunContext,
+    ) -> Pack:
+        """The pack ``request`` asks for; ``names`` are what each medicine answers to.
+
+        Times and notes are matched to the medicines by those names and titles;
+        one that matches none is a :class:`~medpdf.errors.UsageError`.
+        """
+        pairs = zip(monographs, names, strict=True)
+        wanted = request.settle([(m.title, answers | {m.title}) for m, answers in pairs])
+        return cls(tuple(found), tuple(monographs), wanted, context)
+
+    @property
+    def key(self) -> str:
+        """Every medicine's text and layout, the times and notes, the day: a kept PDF's key."""
+        handouts = (handout_key(source, self.context) for source in self.sources)
+        return digest_of(
+            "pack", *handouts, repr(self.wanted), self.context.config.printed.isoformat()
+        )
+
+    @property
+    def seconds(self) -> float:
+        """The time limit of its render: one handout's, n + 1 times over."""
+        return self.context.limits.seconds * (len(self.sources) + 1)
+
+    def job(self, target: Path) -> PackJob:
+        """The render of this pack, written at ``target``."""
+        return PackJob(self.sources, self.wanted, self.context, target)
+
+    def schedule_html(self, screen_base: str | None = None) -> str:
+        """Page 1, "My medicines", as the PDF shows it (``screen_base``: for a browser)."""
+        view = _view(self.monographs, self.wanted, self.context.config)
+        return packview.pack_html("schedule", view, self.context.config, screen_base)
+
+
+def _view(
+    monographs: tuple[model.Monograph, ...], wanted: tuple[Wanted, ...], config: Config
+) -> packview.PackView:
+    limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
+    return packview.pack_view(monographs, wanted, config[CONTENT_LANG], limit)
+
+
 def _entry_html(
     source: sources.Source, monograph: model.Monograph, config: Config, own_disclaimer: bool
 ) -> str:
@@ -119,8 +181,7 @@ def pack_task(job: PackJob) -> Rendered:
 
     config = job.context.config
     monographs = tuple(model.build(source) for source in job.sources)
-    limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    view = packview.pack_view(monographs, job.wanted, config[CONTENT_LANG], limit)
+    view = _view(monographs, job.wanted, config)
     own = view.shared_disclaimer is None
     htmls = [packview.pack_html("schedule", view, config)]
     htmls += [
@@ -173,15 +234,12 @@ def make_pack(request: PackRequest, context: RunContext, target: Path | None = N
     config = context.config
     found, answers = resolve(config.content_dir, request.names)
     monographs = [model.build(source) for source in found]  # a broken file names itself here
-    wanted = request.settle(
-        [(m.title, names | {m.title}) for m, names in zip(monographs, answers, strict=True)]
-    )
+    pack = Pack.settle(request, found, monographs, answers, context)
     name = default_name(request, [source.slug for source in found])
     destination = target or packs_dir(config) / f"{name}.pdf"
-    limits = replace(context.limits, seconds=context.limits.seconds * (len(found) + 1))
-    job = PackJob(tuple(found), wanted, context, destination)
+    limits = replace(context.limits, seconds=pack.seconds)
     sweep_stale_temps(destination.parent)  # what a killed earlier run left behind
-    result = run_here(pack_task, job, limits)
+    result = run_here(pack_task, pack.job(destination), limits)
     if isinstance(result, Failure):
         if result.diagnostic is not None:
             raise DiagnosedError(result.diagnostic)
