@@ -20,7 +20,8 @@ from medpdf.errors import ConfigError
 from medpdf.run.contract import RunContext
 from medpdf.settings import config, options
 from medpdf.settings.kinds import PAPERS, Choice, Number
-from medpdf.settings.options import OPTIONS, Invalidates, Option
+from medpdf.settings.option import LOOK_COMMANDS, Invalidates, Option
+from medpdf.settings.options import OPTIONS
 
 INK = Option(
     "ink_colour",
@@ -29,7 +30,7 @@ INK = Option(
     "Colour of the body text.",
     toml=("output", "ink_colour"),
     flag="--ink-colour",
-    commands=options.LOOK_COMMANDS,
+    commands=LOOK_COMMANDS,
     station=True,
     invalidates=Invalidates.OUTPUT,
 )

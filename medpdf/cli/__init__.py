@@ -41,6 +41,8 @@ from medpdf.errors import (
 from medpdf.settings import config
 from medpdf.settings.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE
 
+__all__ = ["cli", "main"]
+
 # -- commands ----------------------------------------------------------------------
 
 
@@ -141,7 +143,7 @@ def handout(
     """Render the patient handout of one drug, by slug or title."""
     from medpdf.content import collection
     from medpdf.products import handouts
-    from medpdf.run.contract import RunContext, refusal_warnings
+    from medpdf.run import RunContext, refusal_warnings
 
     settings = load_settings("handout", config_file, content_dir, given)
     source = collection.find_source(content_dir, name)
@@ -199,7 +201,7 @@ def _build(
     """
     from medpdf import cluster
     from medpdf import products as build
-    from medpdf.run.contract import RunContext
+    from medpdf.run import RunContext
     from medpdf.settings import variants
 
     runs = [("", settings, booklet_target)]

@@ -29,7 +29,7 @@ from medpdf.errors import (
 )
 from medpdf.settings import config, options
 from medpdf.settings.kinds import Boolean
-from medpdf.settings.options import Option
+from medpdf.settings.option import Option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,7 +135,7 @@ def friendly_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from medpdf.run.workers import stop_helpers
+        from medpdf.run import stop_helpers
 
         try:
             return func(*args, **kwargs)

@@ -61,7 +61,7 @@ def pack(
     NAMES are slugs or titles, 1 to 20 of them; a name given twice counts once.
     """
     from medpdf.products import pack as packs
-    from medpdf.run.contract import RunContext, refusal_warnings
+    from medpdf.run import RunContext, refusal_warnings
 
     base = packs.read_file(from_file) if from_file is not None else None
     request = packs.from_flags(names, takes, notes, base)

@@ -59,7 +59,7 @@ def _handout(name: str, settings: Config) -> Render:
     from medpdf import printing, record
     from medpdf.content import collection, model
     from medpdf.products import handouts
-    from medpdf.run.contract import RunContext
+    from medpdf.run import RunContext
 
     source = collection.find_source(settings.content_dir, name)
     collection.require_printable(source, collection.Rules.of(settings))
@@ -90,7 +90,7 @@ def _pack(names: tuple[str, ...], settings: Config) -> Render:
     from medpdf import printing, record
     from medpdf.content import model
     from medpdf.products import pack as packs
-    from medpdf.run.contract import RunContext
+    from medpdf.run import RunContext
 
     request = packs.from_flags(names, (), ())
     found, _ = packs.resolve(settings.content_dir, request.names)
@@ -127,7 +127,7 @@ def print_command(
     Given several drugs, print their medication pack (as ``medpdf pack`` makes it).
     """
     from medpdf import printing, record
-    from medpdf.run.contract import refusal_warnings
+    from medpdf.run import refusal_warnings
 
     settings = load_settings("print", config_file, content_dir, given)
     render = _pack(names, settings) if len(names) > 1 else _handout(names[0], settings)

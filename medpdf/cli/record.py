@@ -76,7 +76,7 @@ def reprint(
     Without -o it goes to --printer, else [print] printer, else CUPS's default.
     """
     from medpdf import record
-    from medpdf.run.store import write_atomic
+    from medpdf.run import write_atomic
 
     settings = load_settings("reprint", config_file, Path("content"), given)
     if output is not None and given.get("printer"):

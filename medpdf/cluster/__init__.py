@@ -20,10 +20,11 @@ import contextlib
 from collections.abc import Iterator
 
 from medpdf.errors import ClusterError
-from medpdf.run.cache import presentation_fingerprint
-from medpdf.run.workers import RenderPool, Runners
+from medpdf.run import RenderPool, Runners, presentation_fingerprint
 from medpdf.settings.config import Config
 from medpdf.settings.options import SCHEDULER
+
+__all__ = ["client", "remote", "runners_for"]
 
 
 @contextlib.contextmanager

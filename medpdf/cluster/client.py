@@ -33,7 +33,7 @@ from distributed import Client, Future, KilledWorker, as_completed
 import medpdf
 from medpdf.cluster import remote
 from medpdf.errors import ClusterError
-from medpdf.run.workers import Failure, Limits, Outcome
+from medpdf.run import Failure, Limits, Outcome
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import medpdf
-from medpdf.run.cache import presentation_fingerprint
-from medpdf.run.workers import Failure, Limits, RenderPool
+from medpdf.run import Failure, Limits, RenderPool, presentation_fingerprint
 from medpdf.settings.config import DEFAULT_RESOURCES
 
 T = TypeVar("T")
@@ -100,7 +99,7 @@ def check(call: Call[Any, Any]) -> None:
 
 def _localised(item: T) -> T:
     """The job with the worker's own presentation folder (the same files, checked above)."""
-    from medpdf.run.contract import RunContext
+    from medpdf.run import RunContext
 
     context = getattr(item, "context", None)
     if not isinstance(context, RunContext) or not dataclasses.is_dataclass(item):

@@ -15,12 +15,42 @@ of the same drug in the same language; each such file is left out of builds.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from medpdf.errors import Diagnostic, Level
 
-if TYPE_CHECKING:
-    from medpdf.content.collection import Entry
+
+class Linked(Protocol):
+    """What linking translations needs of a monograph (a collection's ``Entry``)."""
+
+    @property
+    def slug(self) -> str:
+        """Its file-name slug."""
+        ...
+
+    @property
+    def lang(self) -> str:
+        """The language it is written in."""
+        ...
+
+    @property
+    def translation_of(self) -> str | None:
+        """The slug of the original it translates; None for an original."""
+        ...
+
+    @property
+    def drug(self) -> str:
+        """The drug it is about: the original's slug."""
+        ...
+
+    @property
+    def source_path(self) -> str:
+        """Its path as shown to the user."""
+        ...
+
+
+#: A monograph of the collection (the scan's ``Entry``), whatever else it holds.
+Entry = TypeVar("Entry", bound=Linked)
 
 
 def primary(lang: str) -> str:

@@ -1,17 +1,17 @@
-"""The build stage: gather and validate everything first, then render, then write.
+"""The products: handouts, the booklet and medication packs, and a build of them.
 
 =============  ==========================================================
-module         what it does
+module         what it makes
 =============  ==========================================================
-``catalog``    one parse-or-diagnose path for ``check``, builds, station
-``render``     the run context and the worker tasks (source → PDF)
 ``handouts``   every handout (workers, cached) or one now (in process)
-``booklet``    chunks, front pages, then :mod:`medpdf.pdf.assemble`
-``outputs``    atomic writes, stale temp files, one build per folder
+``booklet``    the reference booklet, in cached parts (a package)
+``pack``       a patient's medicines in one PDF (a package)
 =============  ==========================================================
 
-This module only orchestrates: it takes the output folder's lock, scans the
-collection once, and hands the same catalog and run context to each product.
+:func:`run` only orchestrates a build: it takes the output folder's lock
+(:func:`medpdf.run.locked_output`), scans the collection once
+(:mod:`medpdf.content.collection`), and hands the same collection, run
+context and store to each product.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 
 from medpdf.content import collection, sources
 from medpdf.errors import Diagnostic
-from medpdf.run.contract import RunContext
-from medpdf.run.store import locked_output
-from medpdf.run.workers import RenderPool, Runners
+from medpdf.run import RenderPool, RunContext, Runners, locked_output
 
 if TYPE_CHECKING:
     from medpdf.products.booklet import BookletReport
     from medpdf.products.handouts import BuildReport
+
+__all__ = ["Progress", "RunReport", "booklet", "handouts", "pack", "run"]
 
 #: Makes a progress callback for a product: (label, total) → context giving ``advance(n)``.
 Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]

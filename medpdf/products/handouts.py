@@ -24,10 +24,20 @@ from medpdf.content.sources import Source
 from medpdf.digests import digest_of
 from medpdf.errors import DiagnosedError, Diagnostic, Level, RenderError, UsageError, sort_key
 from medpdf.html import templating
-from medpdf.run.cache import Cache
-from medpdf.run.contract import Pdf, Rendered, RunContext, refusal_warnings
-from medpdf.run.store import Store, sweep_stale_temps, write_atomic
-from medpdf.run.workers import Failure, RenderPool, Runners, run_here
+from medpdf.run import (
+    Cache,
+    Failure,
+    Pdf,
+    Rendered,
+    RenderPool,
+    RunContext,
+    Runners,
+    Store,
+    refusal_warnings,
+    run_here,
+    sweep_stale_temps,
+    write_atomic,
+)
 
 # -- the task: what a worker runs ---------------------------------------------------
 

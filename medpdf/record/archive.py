@@ -16,7 +16,7 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
-from medpdf.run.store import sweep_stale_temps, write_atomic
+from medpdf.run import sweep_stale_temps, write_atomic
 
 
 def page_count(pdf: bytes) -> int:

@@ -23,7 +23,8 @@ from urllib.parse import quote
 from medpdf.errors import ConfigError
 from medpdf.settings import options
 from medpdf.settings.kinds import show
-from medpdf.settings.options import QR_URL, Option
+from medpdf.settings.option import Option
+from medpdf.settings.options import QR_URL
 from medpdf.settings.table_kinds import KeyedFail
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent

@@ -9,16 +9,15 @@ to it invalidates. :mod:`medpdf.settings.config` (the TOML reader and ``Config``
 fingerprint (an allowlist of the options that change a PDF) are all derived
 from :data:`OPTIONS`: a new option is one entry here.
 
-The kinds of value (and their parsing rules) live in :mod:`medpdf.settings.kinds`.
+The kinds of value (and their parsing rules) live in :mod:`medpdf.settings.kinds`,
+what an option is (:class:`Option`) in :mod:`medpdf.settings.option`.
 """
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 from medpdf.settings.kinds import (
@@ -27,7 +26,6 @@ from medpdf.settings.kinds import (
     Choice,
     Fail,
     FilePath,
-    Kind,
     Names,
     Number,
     Text,
@@ -37,52 +35,15 @@ from medpdf.settings.kinds import (
     check_record_folder,
     check_scheduler,
 )
+from medpdf.settings.option import (
+    BATCH_COMMANDS,
+    HANDOUT_COMMANDS,
+    LOOK_COMMANDS,
+    RENDER_COMMANDS,
+    Invalidates,
+    Option,
+)
 from medpdf.settings.table_kinds import Clinic, ClinicInfo, Formulary, FormularyList
-
-T = TypeVar("T")
-
-# -- options -----------------------------------------------------------------------
-
-
-class Invalidates(enum.Enum):
-    """What a change to an option makes stale (Sphinx's ``rebuild`` of a config value)."""
-
-    #: It changes the PDFs: it joins the render fingerprint, every PDF is laid out again.
-    OUTPUT = "every PDF"
-    #: It changes how or where work runs, never what a PDF holds.
-    NOTHING = "nothing built"
-
-
-#: Command groups, so that each option lists where its flag appears.
-HANDOUT_COMMANDS = frozenset({"handout", "handouts", "build", "print"})
-LOOK_COMMANDS = HANDOUT_COMMANDS | {"booklet", "pack"}
-RENDER_COMMANDS = LOOK_COMMANDS | {"serve"}
-BATCH_COMMANDS = frozenset({"handouts", "booklet", "build", "serve"})
-
-
-@dataclass(frozen=True)
-class Option(Generic[T]):
-    """One setting: its rule, default, TOML place, flag, and what a change invalidates."""
-
-    name: str
-    kind: Kind[Any]
-    default: T
-    help: str
-    #: ``(table, key)`` in medpdf.toml; key None means the whole table is the value.
-    toml: tuple[str, str | None] | None = None
-    #: The long flag (``--paper``); booleans also get ``--no-...``.
-    flag: str | None = None
-    #: Commands whose command line takes the flag.
-    commands: frozenset[str] = frozenset()
-    #: The station may set it per request (query string and print form).
-    station: bool = False
-    invalidates: Invalidates = Invalidates.NOTHING
-
-    @property
-    def changes_output(self) -> bool:
-        """True when the option is part of every PDF's cache key."""
-        return self.invalidates is Invalidates.OUTPUT
-
 
 PAPER: Option[str] = Option(
     "paper",

@@ -37,7 +37,7 @@ from medpdf.errors import ConfigError
 from medpdf.settings import options
 from medpdf.settings.config import Config, key_line, read_toml
 from medpdf.settings.kinds import Boolean, show
-from medpdf.settings.options import Option
+from medpdf.settings.option import Option
 from medpdf.settings.table_kinds import ClinicInfo, KeyedFail
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")

@@ -7,7 +7,7 @@ clinic computer:
 - no render happens in the server process: PDFs are made by the same bounded
   worker pool as batch builds, at most one per worker at a time, and requests
   beyond a short queue are turned away (503) instead of piling up in memory
-  (``renderer``);
+  (``jobs``);
 - identical requests in flight share one render, and finished PDFs are kept in
   a size-bounded folder under ``output/``, keyed by everything that shapes them;
 - every drug request re-reads its monograph, so an editor's change shows on the
@@ -27,3 +27,5 @@ clinic computer:
 ``serve`` checks the access settings, binds the socket and runs uvicorn (with TLS
 when given a certificate).
 """
+
+__all__ = ["app", "listing", "serve"]

@@ -19,9 +19,7 @@ from typing import TypeVar
 from medpdf.content.sources import Source
 from medpdf.digests import digest_of
 from medpdf.products.handouts import HandoutJob, handout_key, handout_task
-from medpdf.run.contract import Rendered, RunContext
-from medpdf.run.store import sweep_stale_temps
-from medpdf.run.workers import Failure, RenderPool
+from medpdf.run import Failure, Rendered, RenderPool, RunContext, sweep_stale_temps
 
 J = TypeVar("J")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from medpdf.content import collection, sources
 from medpdf.content.collection import Entry
-from medpdf.run.cache import Cache
+from medpdf.run import Cache
 
 LOGGER = logging.getLogger(__name__)
 

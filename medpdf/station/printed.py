@@ -23,7 +23,7 @@ from medpdf import record
 from medpdf.content.model import Monograph
 from medpdf.errors import PrintError, RecordError, UsageError
 from medpdf.printing import PrintJob
-from medpdf.run.contract import RunContext
+from medpdf.run import RunContext
 from medpdf.settings.config import today
 from medpdf.station.auth import user_of
 from medpdf.station.state import Station

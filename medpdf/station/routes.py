@@ -27,8 +27,8 @@ from medpdf.content import sources
 from medpdf.errors import PrinterChoiceError, PrintError
 from medpdf.html import templating
 from medpdf.i18n import N_
-from medpdf.products.pack import packlist
-from medpdf.run.contract import RunContext
+from medpdf.products.pack import MAX_MEDICINES
+from medpdf.run import RunContext
 from medpdf.settings import options
 from medpdf.settings.kinds import PAPERS
 from medpdf.settings.options import PAPER, PRINTER
@@ -96,7 +96,7 @@ async def drug_page(request: Request) -> Response:
         no_printing=no_printing,
         sent=_sent_notice(station, entry.slug, request),
         max_copies=MAX_COPIES,
-        max_medicines=packlist.MAX_MEDICINES,
+        max_medicines=MAX_MEDICINES,
         options=chosen,
         query=options.to_query(chosen),
         defaults=station.config.settings,

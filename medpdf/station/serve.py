@@ -11,7 +11,7 @@ from pathlib import Path
 
 from medpdf import accounts
 from medpdf.errors import UsageError
-from medpdf.run.contract import RunContext
+from medpdf.run import RunContext
 from medpdf.settings.config import Config
 from medpdf.settings.options import (
     CERTFILE,

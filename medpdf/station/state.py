@@ -31,8 +31,7 @@ from medpdf.content import model, sources
 from medpdf.content.collection import Entry, Rules
 from medpdf.errors import MedpdfError, PrintError, SourceError
 from medpdf.html import templating
-from medpdf.run.contract import RunContext
-from medpdf.run.workers import RenderPool
+from medpdf.run import RenderPool, RunContext
 from medpdf.settings import options
 from medpdf.settings.config import Resources, today
 from medpdf.settings.options import CACHE_SIZE, CLINIC, QUEUE

@@ -39,9 +39,7 @@ from medpdf.errors import Diagnostic, sort_key
 from medpdf.products.booklet import parts, plan, write
 from medpdf.products.booklet.index import Listed
 from medpdf.products.booklet.words import BOOKLET_TITLE
-from medpdf.run.contract import RunContext
-from medpdf.run.store import Store, sweep_stale_temps
-from medpdf.run.workers import RenderPool, Runners
+from medpdf.run import RenderPool, RunContext, Runners, Store, sweep_stale_temps
 from medpdf.settings.options import FORMULARY, LANG, VOLUME_PAGES
 
 __all__ = ["BOOKLET_TITLE", "BookletReport", "build_booklet"]

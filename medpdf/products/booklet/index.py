@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from medpdf.content import collation
 from medpdf.content.ingredients import name_key, preferred
-from medpdf.html.templating import IndexEntry, IndexGroup, Ref
+from medpdf.html.booklet_pages import IndexEntry, IndexGroup, Ref
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from medpdf.digests import digest_of
 from medpdf.errors import Diagnostic, Level, MedpdfError
-from medpdf.html import templating
+from medpdf.html import booklet_pages
 from medpdf.pdf.assemble import Placed
 from medpdf.products.booklet import index as ingredient_index
 from medpdf.products.booklet.plan import (
@@ -50,9 +50,7 @@ from medpdf.products.booklet.tasks import (
     index_task,
 )
 from medpdf.products.booklet.words import BOOKLET_TITLE
-from medpdf.run.contract import Pdf, RunContext, refusal_warnings
-from medpdf.run.store import Store
-from medpdf.run.workers import Failure, Runner
+from medpdf.run import Failure, Pdf, RunContext, Runner, Store, refusal_warnings
 from medpdf.settings.options import CLINIC, LANG
 
 LOGGER = logging.getLogger(__name__)
@@ -190,8 +188,8 @@ def _run_parts(
 
 def lay_out_front(
     volume: Volume,
-    info: templating.BookletInfo,
-    lines: tuple[templating.VolumeLine, ...],
+    info: booklet_pages.BookletInfo,
+    lines: tuple[booklet_pages.VolumeLine, ...],
     context: RunContext,
     store: Store,
     pool: Runner,
@@ -231,8 +229,8 @@ def lay_out_front(
 
 
 def lay_out_index(
-    groups: Sequence[templating.IndexGroup],
-    info: templating.BookletInfo,
+    groups: Sequence[booklet_pages.IndexGroup],
+    info: booklet_pages.BookletInfo,
     context: RunContext,
     store: Store,
     pool: Runner,
@@ -243,7 +241,7 @@ def lay_out_index(
     is the last: small booklets get a compact index, big ones parts to lay out in
     parallel, and an edit re-lays out only the parts whose numbers moved.
     """
-    parts: list[list[templating.IndexGroup]] = [[]]
+    parts: list[list[booklet_pages.IndexGroup]] = [[]]
     lines = 0
     for group in groups:
         if lines >= INDEX_PART_LINES:
@@ -265,7 +263,7 @@ class Book:
     """One volume as planned and laid out: its parts in order."""
 
     volume: Volume
-    info: templating.BookletInfo
+    info: booklet_pages.BookletInfo
     front_keys: tuple[str, ...]
     front_pages: int
     back_keys: tuple[str, ...] = ()
@@ -277,12 +275,12 @@ class Book:
         return self.front_pages + self.volume.body_pages + self.back_pages
 
 
-def _info(context: RunContext, volume: Volume, count: int) -> templating.BookletInfo:
+def _info(context: RunContext, volume: Volume, count: int) -> booklet_pages.BookletInfo:
     clinic = context.config[CLINIC]
     name = clinic.name if clinic else None
     if volume.number == 0:
-        return templating.BookletInfo(BOOKLET_TITLE, name, len(volume.placed))
-    return templating.BookletInfo(
+        return booklet_pages.BookletInfo(BOOKLET_TITLE, name, len(volume.placed))
+    return booklet_pages.BookletInfo(
         BOOKLET_TITLE, name, len(volume.placed), volume.number, count, volume.span
     )
 
@@ -297,7 +295,8 @@ def _books(
 ) -> list[Book]:
     count = len(volumes) if volumes[0].number else 0
     lines = tuple(
-        templating.VolumeLine(v.number, v.span, volume_path(target, v.number).name) for v in volumes
+        booklet_pages.VolumeLine(v.number, v.span, volume_path(target, v.number).name)
+        for v in volumes
     )
     books: list[Book] = []
     for volume in volumes:
@@ -305,11 +304,11 @@ def _books(
         master = lines if volume.number == 1 else ()
         keys, pages = lay_out_front(volume, info, master, context, store, pool)
         books.append(Book(volume, info, tuple(keys), pages))
-    where: dict[str, templating.Ref] = {}
+    where: dict[str, booklet_pages.Ref] = {}
     for book in books:
         for item in book.volume.placed:
             page = book.front_pages + item.first_page + 1
-            where[item.slug] = templating.Ref(item.slug, item.title, page, book.volume.number)
+            where[item.slug] = booklet_pages.Ref(item.slug, item.title, page, book.volume.number)
     groups = ingredient_index.build_index(listed, where, context.config[LANG])
     if groups:
         keys, pages = lay_out_index(groups, books[-1].info, context, store, pool)

@@ -33,7 +33,7 @@ from medpdf.content import collation, translations
 from medpdf.content.collection import Entry
 from medpdf.content.sources import Source
 from medpdf.digests import digest_of
-from medpdf.html import templating
+from medpdf.html import booklet_pages
 from medpdf.pdf.assemble import Placed
 from medpdf.products.booklet import index as ingredient_index
 
@@ -268,19 +268,19 @@ def chunk_spans(volume: Volume, chunk_pages: Sequence[tuple[str, int, int]]) -> 
 # -- contents and estimates --------------------------------------------------------------
 
 
-def toc(placed: Sequence[Placed], offset: int) -> tuple[templating.TocGroup, ...]:
+def toc(placed: Sequence[Placed], offset: int) -> tuple[booklet_pages.TocGroup, ...]:
     """The contents lines, by letter, numbered from ``offset`` front pages."""
-    groups: list[templating.TocGroup] = []
-    current: list[templating.TocEntry] = []
+    groups: list[booklet_pages.TocGroup] = []
+    current: list[booklet_pages.TocEntry] = []
     letter = ""
     for item in placed:
         if item.letter != letter and current:
-            groups.append(templating.TocGroup(letter, tuple(current)))
+            groups.append(booklet_pages.TocGroup(letter, tuple(current)))
             current = []
         letter = item.letter
-        current.append(templating.TocEntry(item.slug, item.title, offset + item.first_page + 1))
+        current.append(booklet_pages.TocEntry(item.slug, item.title, offset + item.first_page + 1))
     if current:
-        groups.append(templating.TocGroup(letter, tuple(current)))
+        groups.append(booklet_pages.TocGroup(letter, tuple(current)))
     return tuple(groups)
 
 
@@ -291,7 +291,7 @@ def guess_pages(lines: int) -> int:
 
 def index_estimate(listed: Sequence[ingredient_index.Listed], lang: str) -> int:
     """Pages the index will take, from its line count (before page numbers are known)."""
-    rough = {item.slug: templating.Ref(item.slug, item.title, 0) for item in listed}
+    rough = {item.slug: booklet_pages.Ref(item.slug, item.title, 0) for item in listed}
     groups = ingredient_index.build_index(listed, rough, lang)
     lines = sum(ingredient_index.lines_of(g) + 2 for g in groups)
     return guess_pages(lines) + len(groups) // 10

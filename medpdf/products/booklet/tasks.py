@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from medpdf.content import model
 from medpdf.content.ingredients import ingredients_of
 from medpdf.content.sources import Source
-from medpdf.html import templating
-from medpdf.run.contract import Pdf, RunContext
+from medpdf.html import booklet_pages, templating
+from medpdf.run import Pdf, RunContext
 from medpdf.settings.config import Config
 from medpdf.settings.options import DUPLEX
 
 
 def _pad(config: Config) -> str | None:
     """The blank page that keeps every booklet part starting on a right-hand page (duplex)."""
-    return templating.booklet_blank_html(config) if config[DUPLEX] else None
+    return booklet_pages.booklet_blank_html(config) if config[DUPLEX] else None
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,13 @@ class FrontJob:
     """One part of the booklet's front pages: the cover, or one letter's contents."""
 
     part: str  # "cover" or "contents"
-    toc: tuple[templating.TocGroup, ...]
+    toc: tuple[booklet_pages.TocGroup, ...]
     first: bool
-    info: templating.BookletInfo
+    info: booklet_pages.BookletInfo
     context: RunContext
     key: str
     #: Volume 1 of a booklet in volumes: the master contents, on the cover part.
-    volumes: tuple[templating.VolumeLine, ...] = ()
+    volumes: tuple[booklet_pages.VolumeLine, ...] = ()
 
 
 def front_task(job: FrontJob) -> Pdf:
@@ -68,7 +68,7 @@ def front_task(job: FrontJob) -> Pdf:
     from medpdf.pdf import typeset
 
     config = job.context.config
-    html = templating.render_booklet_front(
+    html = booklet_pages.render_booklet_front(
         job.part, job.toc, job.first, job.info, config, job.volumes
     )
     result = typeset.render_combined(
@@ -81,9 +81,9 @@ def front_task(job: FrontJob) -> Pdf:
 class IndexJob:
     """Letters of the booklet's ingredient index laid out together (page numbers known)."""
 
-    groups: tuple[templating.IndexGroup, ...]
+    groups: tuple[booklet_pages.IndexGroup, ...]
     first: bool
-    info: templating.BookletInfo
+    info: booklet_pages.BookletInfo
     context: RunContext
     key: str
 
@@ -93,7 +93,7 @@ def index_task(job: IndexJob) -> Pdf:
     from medpdf.pdf import typeset
 
     config = job.context.config
-    html = templating.render_booklet_index(job.groups, job.first, job.info, config)
+    html = booklet_pages.render_booklet_index(job.groups, job.first, job.info, config)
     # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
     result = typeset.render_combined([html], config.resources, contents=True, pad_html=_pad(config))
     return Pdf(result.data, result.page_counts, result.refused_urls)

@@ -32,8 +32,7 @@ from medpdf.products.booklet.words import (
     VOLUME_OF,
     translated,
 )
-from medpdf.run.contract import RunContext
-from medpdf.run.store import Store
+from medpdf.run import RunContext, Store
 from medpdf.settings.options import DUPLEX, LANG, LARGE_PRINT
 
 

@@ -32,9 +32,7 @@ from medpdf.html import templating
 from medpdf.products.handouts import handout_key
 from medpdf.products.pack import view as packview
 from medpdf.products.pack.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
-from medpdf.run.contract import Rendered, RunContext
-from medpdf.run.store import sweep_stale_temps, write_atomic
-from medpdf.run.workers import Failure, run_here
+from medpdf.run import Failure, Rendered, RunContext, run_here, sweep_stale_temps, write_atomic
 from medpdf.settings.config import Config
 from medpdf.settings.options import CONTENT_LANG, LARGE_PRINT
 
