@@ -1,4 +1,4 @@
-"""The ``medpdf`` command line: parse flags, call the build stage, print, exit.
+"""The ``medpdf`` command line: parse flags, call the products, print, exit.
 
 Flags come from the option table (:mod:`medpdf.settings.options`): each command gets
 the options that list it, with the option's own parsing rule, so a flag, a

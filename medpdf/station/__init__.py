@@ -1,4 +1,4 @@
-"""The clinic printing station: a small local web app over the build stages.
+"""The clinic printing station: a small local web app over the products.
 
 Staff search the collection, preview a handout with the options they need and
 open its PDF for printing. The design follows from where it runs, a shared

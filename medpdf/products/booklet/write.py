@@ -85,7 +85,7 @@ def _body_parts(book: Book, chunk_pages: Sequence[tuple[str, int, int]], store: 
 
 @dataclass(frozen=True)
 class Bound:
-    """What binding made: each file and its page count, and the cache keys it used."""
+    """What writing made: each file and its page count, and the cache keys it used."""
 
     files: tuple[tuple[Path, int], ...]
     keys: tuple[str, ...]

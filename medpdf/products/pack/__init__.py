@@ -5,7 +5,7 @@ module         what it holds
 =============  ==========================================================
 ``packlist``   what a pack is asked for: names, times, notes (flags, TOML)
 ``medicines``  each medicine's purpose, and where one names another
-``view``       the pack's own pages as HTML (page 1, the shared disclaimer)
+``pages``      the pack's own pages as HTML (page 1, the shared disclaimer)
 ``make``       a settled :class:`Pack`, its render task, ``medpdf pack``
 =============  ==========================================================
 

@@ -30,7 +30,7 @@ from medpdf.digests import digest_of
 from medpdf.errors import DiagnosedError, RenderError, UsageError
 from medpdf.html import templating
 from medpdf.products.handouts import handout_key
-from medpdf.products.pack import view as packview
+from medpdf.products.pack import pages
 from medpdf.products.pack.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
 from medpdf.run import Failure, Rendered, RunContext, run_here, sweep_stale_temps, write_atomic
 from medpdf.settings.config import Config
@@ -138,14 +138,14 @@ class Pack:
     def schedule_html(self, screen_base: str | None = None) -> str:
         """Page 1, "My medicines", as the PDF shows it (``screen_base``: for a browser)."""
         view = _view(self.monographs, self.wanted, self.context.config)
-        return packview.pack_html("schedule", view, self.context.config, screen_base)
+        return pages.pack_html("schedule", view, self.context.config, screen_base)
 
 
 def _view(
     monographs: tuple[model.Monograph, ...], wanted: tuple[Wanted, ...], config: Config
-) -> packview.PackView:
+) -> pages.PackView:
     limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    return packview.pack_view(monographs, wanted, config[CONTENT_LANG], limit)
+    return pages.pack_view(monographs, wanted, config[CONTENT_LANG], limit)
 
 
 def _entry_html(
@@ -181,19 +181,19 @@ def pack_task(job: PackJob) -> Rendered:
     monographs = tuple(model.build(source) for source in job.sources)
     view = _view(monographs, job.wanted, config)
     own = view.shared_disclaimer is None
-    htmls = [packview.pack_html("schedule", view, config)]
+    htmls = [pages.pack_html("schedule", view, config)]
     htmls += [
         _entry_html(source, monograph, config, own)
         for source, monograph in zip(job.sources, monographs, strict=True)
     ]
     if not own:
-        htmls.append(packview.pack_html("disclaimer", view, config))
+        htmls.append(pages.pack_html("disclaimer", view, config))
     try:
         result = typeset.render_combined(
             htmls,
             config.resources,
             accessible=True,
-            page_numbers=lambda total: packview.numbers_html(total, view, config),
+            page_numbers=lambda total: pages.numbers_html(total, view, config),
         )
     except Exception as exc:
         raise _blame(job, htmls, exc) from exc

@@ -9,9 +9,9 @@ metformin="with food"`` and a ``--from`` file say the same thing::
     take = ["morning", "evening"]  # or "morning, evening"
     note = "with food"
 
-Nothing here knows the collection: names are matched to monographs by the
-build stage, which then calls :meth:`PackRequest.settle` to tie each time and
-note to a medicine of the pack. Every problem is one line naming the flag or
+Nothing here knows the collection: names are matched to monographs by
+:class:`medpdf.products.pack.Pack`, which calls :meth:`PackRequest.settle` to
+tie each time and note to a medicine of the pack. Every problem is one line naming the flag or
 the file and line (exit status 2); nothing about the patient is stored.
 """
 
