@@ -188,7 +188,7 @@ class Cache:
         return extra
 
     def record_outputs(self, items: Iterable[tuple[Path, str, dict[str, Any]]]) -> None:
-        """Remember which key each target was built from (after it is in place)."""
+        """Remember which key each target was built from, once in place (``Store.keep``)."""
         rows = []
         for target, key, extra in items:
             stat = target.stat()
@@ -231,7 +231,7 @@ class Cache:
         return extra
 
     def record_blob(self, key: str, sha256: str, extra: dict[str, Any]) -> None:
-        """Record a blob whose file is already in place."""
+        """Record a blob whose file is already in place (``Store.keep_part``)."""
         with self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (key, sha256, json.dumps(extra))
