@@ -104,6 +104,17 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONNOUSERSITE": "1", **extra}
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What the venv's Python imports: medpdf's module, its resources, ``sys.path``."""
+
+    file: Path
+    root: Path
+    path: list[Path]
+    resources: set[str]
+    code: set[str]
+
+
 @dataclass
 class Installed:
     """A venv with the wheel installed, and a work folder outside the repository."""
@@ -122,7 +133,7 @@ class Installed:
             [self.venv / "bin" / "medpdf", *args], self.work, clean_env(SOURCE_DATE_EPOCH=EPOCH)
         )
 
-    def probe(self) -> dict[str, object]:
+    def probe(self) -> Probe:
         """Where the venv's Python finds medpdf and its resources, and what it installed."""
         script = textwrap.dedent(
             """
@@ -134,8 +145,13 @@ class Installed:
                               "resources": files, "code": code}))
             """
         )
-        return dict(
-            json.loads(checked(run([self.python, "-c", script], self.work, clean_env())).stdout)
+        found = json.loads(checked(run([self.python, "-c", script], self.work, clean_env())).stdout)
+        return Probe(
+            Path(found["file"]),
+            Path(found["root"]),
+            [Path(p).resolve() for p in found["path"] if p],
+            set(found["resources"]),
+            set(found["code"]),
         )
 
 
@@ -238,13 +254,11 @@ def test_a_wheel_from_a_fresh_clone_prints_spanish_with_every_template_style_and
     # The venv imports medpdf from the wheel, never from the checkout.
     found = installed.probe()
     venv = installed.venv.resolve()
-    assert Path(str(found["file"])).resolve().is_relative_to(venv)
-    assert Path(str(found["root"])).resolve().is_relative_to(venv)
-    paths = [Path(p).resolve() for p in found["path"] if p]  # type: ignore[attr-defined]
-    assert [p for p in paths if p == REPO or p.is_relative_to(REPO)] == []
-    installed_files = set(found["resources"])  # type: ignore[arg-type]
-    assert [n for n in resources + catalogs if n not in installed_files] == []
-    assert [n for n in code if n not in set(found["code"])] == []  # type: ignore[arg-type]
+    assert found.file.resolve().is_relative_to(venv)
+    assert found.root.resolve().is_relative_to(venv)
+    assert [p for p in found.path if p.is_relative_to(REPO)] == []
+    assert [n for n in resources + catalogs if n not in found.resources] == []
+    assert [n for n in code if n not in found.code] == []
 
     # A Spanish handout and a Spanish booklet, made from outside the repository.
     started = time.perf_counter()
@@ -282,7 +296,7 @@ def test_a_wheel_from_a_fresh_clone_prints_spanish_with_every_template_style_and
     assert len(normalised_page_texts(booklet)) == len(normalised_page_texts(here_booklet))
 
     # Last, as it breaks the installation: a catalog gone is one line, never English words.
-    compiled = i18n.catalog_file(Path(str(found["root"])) / "locale", "es")
+    compiled = i18n.catalog_file(found.root / "locale", "es")
     compiled.unlink()
     target = installed.work / "missing.pdf"
     made = installed.medpdf("handout", "ibuprofeno", "--content", "content", "-o", str(target))
