@@ -140,7 +140,8 @@ class Installed:
             import json, sys, medpdf, medpdf.config as c
             root, package = c.DEFAULT_RESOURCES.root, c.PACKAGE_DIR
             files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-            code = sorted(str(p.relative_to(package.parent)) for p in package.rglob("*.py"))
+            code = sorted(str(p.relative_to(package.parent)) for p in package.rglob("*")
+                          if p.is_file() and p.suffix != ".pyc" and not p.is_relative_to(root))
             print(json.dumps({"file": medpdf.__file__, "root": str(root), "path": sys.path,
                               "resources": files, "code": code}))
             """
@@ -240,7 +241,8 @@ def test_a_wheel_from_a_fresh_clone_prints_spanish_with_every_template_style_and
     installed: Installed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One test, so that parallel runs build the wheel once."""
-    # The wheel itself: every tracked resource, a compiled catalog per language, all the code.
+    # The wheel itself: every tracked resource, a compiled catalog per language, every file of
+    # the package (a data file added beside the code must be added to the wheel's include).
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     tracked = tracked_files()
     resources = [n for n in tracked if n.split("/")[0] in RESOURCE_FOLDERS]
@@ -248,7 +250,7 @@ def test_a_wheel_from_a_fresh_clone_prints_spanish_with_every_template_style_and
     catalogs = [n[: -len(".po")] + ".mo" for n in resources if n.endswith(".po")]
     assert {n.split("/")[1] for n in catalogs} == set(i18n.SHIPPED)
     assert [n for n in catalogs if f"medpdf/_resources/{n}" not in names] == []
-    code = [n for n in tracked if n.startswith("medpdf/") and n.endswith(".py")]
+    code = [n for n in tracked if n.startswith("medpdf/")]
     assert [n for n in code if n not in names] == []
 
     # The venv imports medpdf from the wheel, never from the checkout.
