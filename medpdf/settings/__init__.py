@@ -9,9 +9,10 @@ module             what it holds
 ``table_kinds``    values that are whole ``medpdf.toml`` tables (clinic, ...)
 ``config``         ``Config``, ``medpdf.toml``, where resources live, today
 ``variants``       one collection built several ways (``--variants``)
+``option_docs``    reference text made from the table (``make readme``)
 =================  ==========================================================
 
 Each module is public: other packages import from any of them.
 """
 
-__all__ = ["config", "kinds", "option", "options", "table_kinds", "variants"]
+__all__ = ["config", "kinds", "option", "option_docs", "options", "table_kinds", "variants"]

@@ -55,3 +55,11 @@ class Option(Generic[T]):
     def changes_output(self) -> bool:
         """True when the option is part of every PDF's cache key."""
         return self.invalidates is Invalidates.OUTPUT
+
+    @property
+    def toml_name(self) -> str | None:
+        """``output.paper`` / ``clinic``: how messages and the README name it."""
+        if self.toml is None:
+            return None
+        table, key = self.toml
+        return table if key is None else f"{table}.{key}"
