@@ -117,12 +117,31 @@ def _section_key(section: Section) -> str:
     return "component" if section.component else "other"
 
 
+#: A paragraph that is nothing but bold text: a label ("Calcium Phosphate:") or a question
+#: that introduces what follows. Matched on the sanitizer's output, where text has no "<".
+_LEAD_IN = re.compile(r"<p>(\s*<strong>[^<]*</strong>\s*)</p>")
+#: A list item of a few plain words ("Rash"): one line in every layout, even half a
+#: page wide in large print.
+_SHORT_ITEM = re.compile(r"<li>([^<]{1,24})</li>")
+
+
+def _mark_blocks(html: str) -> str:
+    """Class the blocks the stylesheet's pagination rules need to tell apart.
+
+    ``lead-in``: a paragraph of only bold text, kept with what it introduces;
+    ``short``: a one-line list item, which alone would leave a heading above it
+    with a single line at a page foot.
+    """
+    html = _LEAD_IN.sub(r'<p class="lead-in">\1</p>', html)
+    return _SHORT_ITEM.sub(r'<li class="short">\1</li>', html)
+
+
 def _section_view(section: Section) -> SectionView:
     return SectionView(
         key=_section_key(section),
         heading=section.kind.value if section.kind else section.heading,
         qualifier=section.qualifier,
-        html=Markup(markdown.to_html(section.body)),
+        html=Markup(_mark_blocks(markdown.to_html(section.body))),
     )
 
 
@@ -140,7 +159,7 @@ def monograph_view(monograph: Monograph, online_url: str | None = None) -> Monog
         slug=monograph.slug,
         title=monograph.title,
         generic_name=generic,
-        intro_html=Markup(markdown.to_html(monograph.intro)),
+        intro_html=Markup(_mark_blocks(markdown.to_html(monograph.intro))),
         sections=tuple(_section_view(s) for s in sections),
         disclaimer_html=(
             Markup(markdown.to_inline_html(monograph.disclaimer)) if monograph.disclaimer else None
