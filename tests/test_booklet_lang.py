@@ -112,7 +112,10 @@ def test_spanish_booklet_holds_spanish_monographs_only(booklets):
     # so in the default [output] content_lang, en) although --lang is es.
     for english in ("Folic Acid", "Azithromycin", "Nystatin", "Ondansetron", "Amoxicillin"):
         assert english not in texts
-    assert "oxibutinina.md" in texts
+    assert "Oxibutinina" in texts
+    # Its footer names it by its slug and edition, never by its file.
+    assert "oxibutinina · versión" in texts.lower()
+    assert ".md" not in texts
 
 
 def test_chinese_booklet_is_in_pinyin_order(booklets):

@@ -154,10 +154,22 @@ def test_no_clinic_header_without_config(tmp_path: Path, project: Path):
 
 def test_provenance_footer_on_every_page(clinic_handout: tuple[Monograph, Handout]):
     monograph, handout = clinic_handout
-    expected = f"Printed July 9, 2031 · Version {monograph.digest[:12]} · Reviewed March 14, 2025"
+    expected = (
+        f"Printed July 9, 2031 · {monograph.slug} · Version {monograph.digest[:12]}"
+        " · Reviewed March 14, 2025"
+    )
     for number, page in enumerate(handout.pages, 1):
         assert expected in normalise(page.footer), (number, page.footer)
         assert f"Page {number} of {handout.page_count}" in normalise(page.footer)
+
+
+def test_no_page_names_a_file(clinic_handout: tuple[Monograph, Handout]):
+    # The edition (slug, version) says which leaflet it is; where its file lives is
+    # of no use to a patient and none of their business.
+    monograph, handout = clinic_handout
+    texts = [normalise(page.full) for page in handout.pages]
+    assert not any(".md" in text or "source " in text for text in texts), texts
+    assert f"· {monograph.slug} · Version" in texts[-1]
 
 
 def test_footer_without_review_date(tmp_path: Path, project: Path):
@@ -165,7 +177,7 @@ def test_footer_without_review_date(tmp_path: Path, project: Path):
     assert monograph.reviewed is None
     for page in handout.pages:
         footer = normalise(page.footer)
-        assert f"Printed July 9, 2031 · Version {monograph.digest[:12]}" in footer
+        assert f"Printed July 9, 2031 · {monograph.slug} · Version {monograph.digest[:12]}" in footer
         assert "Reviewed" not in footer
 
 

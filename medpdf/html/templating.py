@@ -76,7 +76,7 @@ class MonographView:
     intro_html: Markup
     sections: tuple[SectionView, ...]
     disclaimer_html: Markup | None
-    source_path: str
+    #: The edition a printout names: the version hash (its file's path is never printed).
     digest: str
     reviewed: dt.date | None = None
     online: OnlineLink | None = None
@@ -164,7 +164,6 @@ def monograph_view(monograph: Monograph, online_url: str | None = None) -> Monog
         disclaimer_html=(
             Markup(markdown.to_inline_html(monograph.disclaimer)) if monograph.disclaimer else None
         ),
-        source_path=monograph.source_path,
         digest=monograph.digest[:12],
         reviewed=monograph.reviewed,
         online=online_link(online_url) if online_url else None,
