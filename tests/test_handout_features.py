@@ -177,7 +177,8 @@ def test_footer_without_review_date(tmp_path: Path, project: Path):
     assert monograph.reviewed is None
     for page in handout.pages:
         footer = normalise(page.footer)
-        assert f"Printed July 9, 2031 · {monograph.slug} · Version {monograph.digest[:12]}" in footer
+        edition = f"{monograph.slug} · Version {monograph.digest[:12]}"
+        assert f"Printed July 9, 2031 · {edition}" in footer
         assert "Reviewed" not in footer
 
 

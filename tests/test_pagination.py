@@ -8,15 +8,16 @@ and on a 300-monograph booklet, and fail on any breach.
 
 from __future__ import annotations
 
+import contextlib
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pypdf
 import pytest
 from conftest import invoke_cli
-from pagecheck import Frame, check, measure
+from pagecheck import Frame, PageFill, check, measure
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
@@ -155,7 +156,18 @@ def test_corpus_handouts_have_no_underfilled_page_and_no_orphaned_heading(
     assert not breaches, _report(breaches, HANDOUT_SEED)
 
 
-def booklet_ends(path: Path) -> set[int]:
+def blank_pages(pages: Sequence[PageFill]) -> set[int]:
+    """Pages that say they are left blank on purpose (a duplex booklet's padding)."""
+    return {
+        page.number
+        for page in pages
+        if any(
+            "intentionallyleftblank" in line.text.replace(" ", "") for c in page.lines for line in c
+        )
+    }
+
+
+def booklet_ends(path: Path, pages: Sequence[PageFill]) -> set[int]:
     """Pages of a booklet that may end short: the cover, a part's last page, blank pages.
 
     A part (the contents, a monograph in the default layout, the index) ends on
@@ -171,9 +183,33 @@ def booklet_ends(path: Path) -> set[int]:
             todo += item
         else:
             starts.add(reader.get_destination_page_number(item) + 1)
-    blanks = {
-        n
-        for n, page in enumerate(reader.pages, 1)
-        if "intentionally left blank" in (page.extract_text() or "")
-    }
+    blanks = blank_pages(pages)
     return {1} | {n - 1 for n in starts} | blanks | {n - 1 for n in blanks}
+
+
+@pytest.fixture(scope="module")
+def booklet_sample(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 corpus monographs (fixed seed), linked into a content folder of their own."""
+    root = tmp_path_factory.mktemp("booklet-sample")
+    return _link_sample(_sample(corpus_dir, 300, BOOKLET_SEED), root / "content")
+
+
+def _build_booklet(content: Path, name: str, *flags: str) -> Path:
+    folder = content.parent / name
+    folder.mkdir()
+    with contextlib.chdir(folder):
+        result = invoke_cli("booklet", "--content", str(content), *flags)
+    assert result.exit_code == 0, result.output
+    return folder / "output" / "booklet.pdf"
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_corpus_duplex_booklet_pages_are_full_and_few_are_blank(booklet_sample: Path) -> None:
+    path = _build_booklet(booklet_sample, "default", "--duplex")
+    pages = measure(path, HANDOUT)
+    breaches = check(pages, ends=booklet_ends(path, pages))
+    assert not breaches, _report({path.name: [str(b) for b in breaches]}, BOOKLET_SEED)
+    # Before: every monograph of odd length was followed by a blank page (14.5 %).
+    blanks = blank_pages(pages)
+    assert len(blanks) <= 0.05 * len(pages), (len(blanks), len(pages))

@@ -92,7 +92,7 @@ def render_booklet_front(
     config: Config,
     volumes: tuple[VolumeLine, ...] = (),
 ) -> str:
-    """One part of the booklet's front pages: ``cover``, or ``contents`` of one letter.
+    """One part of the booklet's front pages: ``cover``, or the ``contents``.
 
     ``volumes`` (volume 1 of a booklet in volumes) adds the master contents to the cover part.
     """

@@ -117,9 +117,16 @@ def _section_key(section: Section) -> str:
     return "component" if section.component else "other"
 
 
-#: A paragraph that is nothing but bold text: a label ("Calcium Phosphate:") or a question
-#: that introduces what follows. Matched on the sanitizer's output, where text has no "<".
-_LEAD_IN = re.compile(r"<p>(\s*<strong>[^<]*</strong>\s*)</p>")
+#: A paragraph that introduces what follows: nothing but bold text (a label, "Calcium
+#: Phosphate:", or a question) or a line or two that ends with a colon ("Dosage varies
+#: greatly depending on the intended use:"). A longer one is not kept with the next block:
+#: the chain would move its lines over the page too. Matched on the sanitizer's output,
+#: where text has no "<".
+_LEAD_IN = re.compile(r"<p>(\s*<strong>[^<]*</strong>\s*|[^<]{1,100}:\s*)</p>")
+#: A list item that is only a bold question or label, as a tight or a loose list writes it.
+_LEAD_IN_ITEM = re.compile(
+    r'<li>(\s*(?:<p class="lead-in">)?\s*<strong>[^<]*</strong>\s*(?:</p>)?\s*)</li>'
+)
 #: A list item of a few plain words ("Rash"): one line in every layout, even half a
 #: page wide in large print.
 _SHORT_ITEM = re.compile(r"<li>([^<]{1,24})</li>")
@@ -128,11 +135,13 @@ _SHORT_ITEM = re.compile(r"<li>([^<]{1,24})</li>")
 def _mark_blocks(html: str) -> str:
     """Class the blocks the stylesheet's pagination rules need to tell apart.
 
-    ``lead-in``: a paragraph of only bold text, kept with what it introduces;
-    ``short``: a one-line list item, which alone would leave a heading above it
-    with a single line at a page foot.
+    ``lead-in``: a paragraph or list item of only bold text, or a paragraph
+    ending with a colon, kept with what it introduces; ``short``: a one-line
+    list item, which alone would leave a heading above it with a single line
+    at a page foot.
     """
     html = _LEAD_IN.sub(r'<p class="lead-in">\1</p>', html)
+    html = _LEAD_IN_ITEM.sub(r'<li class="lead-in">\1</li>', html)
     return _SHORT_ITEM.sub(r'<li class="short">\1</li>', html)
 
 

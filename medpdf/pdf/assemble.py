@@ -121,6 +121,7 @@ def assemble(
     meta: BookletMeta,
     back_pages: int = 0,
     elsewhere: Mapping[str, tuple[str, int]] | None = None,
+    contents_page: int = 2,
 ) -> Assembled:
     """Merge ``parts``, overlay the stamp, link and outline; the booklet, ready to save.
 
@@ -128,7 +129,8 @@ def assemble(
     stamp page for each (the caller draws or reuses it). The last ``back_pages``
     (the ingredient index) are linked like the contents; a link to a monograph
     in another file of the set (``elsewhere``: slug → file name beside this one,
-    0-based page) opens that file at that page.
+    0-based page) opens that file at that page. The outline's "Contents" opens
+    ``contents_page`` (0-based).
     """
     import pikepdf
 
@@ -152,7 +154,7 @@ def assemble(
         meta,
         elsewhere,
     )
-    _outline(booklet, pages, placed, start, back_pages, meta)
+    _outline(booklet, pages, placed, start, back_pages, meta, contents_page)
     _describe(booklet, meta)
     return Assembled(booklet, opened, tags, units)
 
@@ -244,6 +246,7 @@ def _outline(
     start: Mapping[str, int],
     back_pages: int,
     meta: BookletMeta,
+    contents_page: int,
 ) -> None:
     """The outline: contents, each letter with its drugs, and the index."""
     import pikepdf
@@ -251,7 +254,7 @@ def _outline(
     total = len(pages)
     with booklet.open_outline() as outline:
         outline.root.append(
-            pikepdf.OutlineItem(meta.contents, _destination(pages[min(2, total - 1)]))
+            pikepdf.OutlineItem(meta.contents, _destination(pages[min(contents_page, total - 1)]))
         )
         letter_item: Any = None
         for item in placed:

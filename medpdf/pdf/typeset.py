@@ -163,6 +163,14 @@ def _split_stylesheets(html: str, resources: Resources) -> tuple[str, list[Any]]
     return head + html[head_end:], sheets
 
 
+def _with_stylesheet(html: str, href: str) -> str:
+    """``html`` with one more stylesheet link, last in its head (so it wins the cascade)."""
+    head_end = html.find("</head>")
+    if head_end < 0:
+        raise ValueError("a document without <head>")
+    return f'{html[:head_end]}<link rel="stylesheet" href="{href}">\n{html[head_end:]}'
+
+
 def _document(html: str, resources: Resources, fetcher: RestrictedFetcher, **options: Any) -> Any:
     body, sheets = _split_stylesheets(html, resources)
     base_url = resources.root.resolve().as_uri() + "/"
@@ -218,6 +226,7 @@ def render_combined(
     contents: bool = False,
     page_numbers: Callable[[int], str] | None = None,
     pad_html: str | None = None,
+    verso_sheet: str | None = None,
 ) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one tagged PDF.
 
@@ -225,9 +234,14 @@ def render_combined(
     the chunk shares one set of font subsets instead of one per document. By
     default the result is a booklet part, tagged and tidied for the booklet's
     structure merge; ``contents`` says it is a contents part (its tables become
-    a ``TOC``). With ``pad_html`` (a duplex booklet's blank page), a document
-    with an odd number of pages is followed by that page, so the next starts on
-    a right-hand page; its count then includes the blank. ``accessible`` makes
+    a ``TOC``). For two-sided printing, a document that starts on a left-hand
+    page (after an odd number of pages) is laid out with ``verso_sheet`` added
+    (a stylesheet href that starts it on a verso: its first page gets the left
+    page's margins), and with ``pad_html`` (a duplex booklet's blank page) the
+    whole is padded to an even page count, so that whatever follows starts on a
+    right-hand page; the last document's count then includes the blank. Only
+    the part's end is padded, never each document: a blank page after every
+    monograph of odd length made 15 % of a duplex booklet blank. ``accessible`` makes
     the whole what a handout is instead, tagged PDF/UA-1 and PDF/A-2a (a
     medication pack); its title and language are the first document's.
 
@@ -241,20 +255,17 @@ def render_combined(
     fetcher = RestrictedFetcher(resources.readable_dirs)
     fonts = FontConfiguration()
     options = _HANDOUT_OPTIONS if accessible else {}
-    documents = [
-        _document(html, resources, fetcher, font_config=fonts, **options) for html in htmls
-    ]
-    blank = None
-    if pad_html is not None and any(len(d.pages) % 2 for d in documents):
-        blank = _document(pad_html, resources, fetcher, font_config=fonts, **options).pages[0]
-    pages = []
-    counts = []
-    for document in documents:
-        pages += document.pages
-        padded = blank is not None and len(document.pages) % 2 == 1
-        if padded:
-            pages.append(blank)
-        counts.append(len(document.pages) + int(padded))
+    documents = []
+    pages: list[Any] = []
+    for html in htmls:
+        if verso_sheet is not None and len(pages) % 2:
+            html = _with_stylesheet(html, verso_sheet)
+        documents.append(_document(html, resources, fetcher, font_config=fonts, **options))
+        pages += documents[-1].pages
+    counts = [len(d.pages) for d in documents]
+    if pad_html is not None and len(pages) % 2:
+        pages.append(_document(pad_html, resources, fetcher, font_config=fonts, **options).pages[0])
+        counts[-1] += 1
     if page_numbers is not None:
         html = page_numbers(len(pages))
         strip = _document(html, resources, fetcher, font_config=fonts, **options)

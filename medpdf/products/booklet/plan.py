@@ -11,7 +11,10 @@
    pages each, front matter and (in the last volume) the ingredient index
    included. Cuts fall between monographs, never inside one; when a letter
    begins within the last tenth of a volume, the cut moves back to it, so a
-   letter is not split over two books for the sake of a few pages. The plan
+   letter is not split over two books for the sake of a few pages. In a duplex
+   booklet a volume begins only with a monograph that starts on a right-hand
+   page (an even body page: every chunk has an even page count), as its
+   layout assumed. The plan
    works from the places and an estimate of each volume's front matter (cover,
    disclaimer, contents) and of the index; when a laid-out volume comes out
    longer than N, :func:`medpdf.products.booklet.parts.bind` plans again with
@@ -170,10 +173,16 @@ def volume_path(target: Path, number: int) -> Path:
     return target.with_name(f"{target.stem}-vol{number:02d}{target.suffix}")
 
 
+def contents_estimate(letters: Counter[str]) -> int:
+    """Pages of contents for these lines per letter: they run on, a heading line per letter."""
+    if not letters:
+        return 0
+    return math.ceil((sum(letters.values()) + 3 + 2 * len(letters)) / LINES_PER_PAGE)
+
+
 def front_estimate(items: Sequence[Placed], master: int = 0) -> int:
-    """Cover and disclaimer, each letter's contents from a new page, the master contents."""
-    letters = Counter(p.letter for p in items)
-    contents = sum(math.ceil((n + 3) / LINES_PER_PAGE) for n in letters.values())
+    """Cover and disclaimer, the contents, the master contents."""
+    contents = contents_estimate(Counter(p.letter for p in items))
     return 2 + contents + (math.ceil((master + 6) / LINES_PER_PAGE) if master else 0)
 
 
@@ -189,15 +198,31 @@ def _cut(items: list[Placed], limit: int) -> int:
     return len(items)
 
 
+def _even_cut(items: Sequence[Placed], cut: int) -> int:
+    """``cut`` moved back until ``items[cut]``, the next volume's first, starts on an even page.
+
+    In a duplex booklet every chunk has an even page count and a letter starts a
+    chunk, so one is never far. Only a volume shorter than a chunk may find none:
+    then the cut stays (its first page keeps a left-hand page's margins).
+    """
+    moved = cut
+    while 0 < moved < len(items) and items[moved].first_page % 2:
+        moved -= 1
+    return moved if moved > 0 else cut
+
+
 def _fits(items: Sequence[Placed], extra: int, limit: int) -> bool:
     return front_estimate(items) + sum(p.pages for p in items) + extra <= limit
 
 
-def plan_volumes(placed: Sequence[Placed], limit: int | None, index_pages: int) -> list[Volume]:
+def plan_volumes(
+    placed: Sequence[Placed], limit: int | None, index_pages: int, even: bool = False
+) -> list[Volume]:
     """Cut ``placed`` into volumes of at most ``limit`` pages (estimated; None: one volume).
 
     Volume 1's master contents and the last volume's index are reserved for.
-    A single monograph longer than a volume gets a volume of its own.
+    A single monograph longer than a volume gets a volume of its own. With
+    ``even`` (duplex) every volume begins with a monograph on an even body page.
     """
     if not limit:
         return [Volume(0, tuple(placed))]
@@ -208,9 +233,11 @@ def plan_volumes(placed: Sequence[Placed], limit: int | None, index_pages: int) 
     master = 1  # pages for the master contents, in volume 1 only
     for item in placed:
         letters[item.letter] += 1
-        front = 2 + sum(math.ceil((n + 3) / LINES_PER_PAGE) for n in letters.values())
+        front = 2 + contents_estimate(letters)
         if current and front + pages + item.pages + (master if not groups else 0) > limit:
             cut = _cut(current, limit)
+            if even:
+                cut = _even_cut([*current, item], cut)
             groups.append(current[:cut])
             current = current[cut:]
             pages = sum(p.pages for p in current)
@@ -223,7 +250,10 @@ def plan_volumes(placed: Sequence[Placed], limit: int | None, index_pages: int) 
     # (into a volume of their own; the index alone may need one too).
     last = groups[-1]
     keep = 0
-    while keep < len(last) and not _fits(last[keep:], index_pages, limit):
+    while keep < len(last) and (
+        not _fits(last[keep:], index_pages, limit)
+        or (even and keep > 0 and last[keep].first_page % 2)
+    ):
         keep += 1
     if keep:
         groups[-1:] = [last[:keep], last[keep:]]

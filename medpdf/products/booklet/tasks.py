@@ -23,6 +23,10 @@ def _pad(config: Config) -> str | None:
     return booklet_pages.booklet_blank_html(config) if config[DUPLEX] else None
 
 
+#: Added to a monograph that starts on a left-hand page of a duplex chunk.
+VERSO_SHEET = "styles/booklet-verso.css"
+
+
 @dataclass(frozen=True)
 class EntriesJob:
     """Booklet entries laid out together as one PDF (a chunk)."""
@@ -44,14 +48,18 @@ def entries_task(job: EntriesJob) -> Pdf:
         templating.monograph_html(monograph, config, booklet_letter=letter)
         for monograph, letter in zip(monographs, job.letters, strict=True)
     ]
-    result = typeset.render_combined(htmls, config.resources, pad_html=_pad(config))
+    # Monographs follow each other on either side (duplex); only the chunk's end is padded.
+    verso = VERSO_SHEET if config[DUPLEX] else None
+    result = typeset.render_combined(
+        htmls, config.resources, pad_html=_pad(config), verso_sheet=verso
+    )
     found = tuple(ingredients_of(m) for m in monographs)
     return Pdf(result.data, result.page_counts, result.refused_urls, found)
 
 
 @dataclass(frozen=True)
 class FrontJob:
-    """One part of the booklet's front pages: the cover, or one letter's contents."""
+    """One part of the booklet's front pages: the cover, or the contents."""
 
     part: str  # "cover" or "contents"
     toc: tuple[booklet_pages.TocGroup, ...]

@@ -142,6 +142,7 @@ def write_books(
             meta,
             back_pages=book.back_pages,
             elsewhere=elsewhere if book.back_pages else None,
+            contents_page=book.contents_page,
         )
         store.keep(path, key, made.save, {"pages": made.pages, "stamp": stamps})
         kept += stamps
