@@ -167,12 +167,13 @@ def blank_pages(pages: Sequence[PageFill]) -> set[int]:
     }
 
 
-def booklet_ends(path: Path, pages: Sequence[PageFill]) -> set[int]:
+def booklet_ends(path: Path, pages: Sequence[PageFill], drugs: bool = True) -> set[int]:
     """Pages of a booklet that may end short: the cover, a part's last page, blank pages.
 
-    A part (the contents, a monograph in the default layout, the index) ends on
-    the page before the next outline destination; a duplex blank page and the
-    page before it end their part too.
+    A part (the contents, a letter, a monograph in the default layout, the index)
+    ends on the page before the next outline destination; a duplex blank page and
+    the page before it end their part too. Without ``drugs`` (the compact booklet,
+    where monographs run on) only the top of the outline starts parts.
     """
     reader = pypdf.PdfReader(path)
     starts: set[int] = set()
@@ -180,7 +181,8 @@ def booklet_ends(path: Path, pages: Sequence[PageFill]) -> set[int]:
     while todo:
         item = todo.pop()
         if isinstance(item, list):
-            todo += item
+            if drugs:
+                todo += item
         else:
             starts.add(reader.get_destination_page_number(item) + 1)
     blanks = blank_pages(pages)
@@ -203,13 +205,33 @@ def _build_booklet(content: Path, name: str, *flags: str) -> Path:
     return folder / "output" / "booklet.pdf"
 
 
+@pytest.fixture(scope="module")
+def default_booklet(booklet_sample: Path) -> Path:
+    return _build_booklet(booklet_sample, "default", "--duplex")
+
+
 @pytest.mark.corpus
 @pytest.mark.slow
-def test_corpus_duplex_booklet_pages_are_full_and_few_are_blank(booklet_sample: Path) -> None:
-    path = _build_booklet(booklet_sample, "default", "--duplex")
+def test_corpus_duplex_booklet_pages_are_full_and_few_are_blank(default_booklet: Path) -> None:
+    path = default_booklet
     pages = measure(path, HANDOUT)
     breaches = check(pages, ends=booklet_ends(path, pages))
     assert not breaches, _report({path.name: [str(b) for b in breaches]}, BOOKLET_SEED)
     # Before: every monograph of odd length was followed by a blank page (14.5 %).
     blanks = blank_pages(pages)
     assert len(blanks) <= 0.05 * len(pages), (len(blanks), len(pages))
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_corpus_compact_booklet_is_at_most_two_fifths_and_has_no_blank_page(
+    booklet_sample: Path, default_booklet: Path
+) -> None:
+    path = _build_booklet(booklet_sample, "compact", "--duplex", "--compact")
+    columns = Frame.mm(22, 24, columns=2)
+    pages = measure(path, lambda number: HANDOUT if number <= 2 else columns)
+    breaches = check(pages, ends=booklet_ends(path, pages, drugs=False))
+    assert not breaches, _report({path.name: [str(b) for b in breaches]}, BOOKLET_SEED)
+    default = len(pypdf.PdfReader(default_booklet).pages)
+    assert len(pages) <= 0.4 * default, (len(pages), default)
+    assert len(blank_pages(pages)) <= 0.01 * len(pages)

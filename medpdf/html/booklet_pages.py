@@ -8,9 +8,11 @@ turns them into destinations once the parts are merged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from medpdf.html.templating import booklet_page_options, environment_for
+from medpdf.content.model import Monograph
+from medpdf.html.templating import booklet_page_options, environment_for, monograph_view
 from medpdf.pdf import CROSS_DOCUMENT_SCHEME
 from medpdf.settings.config import Config
 
@@ -125,3 +127,15 @@ def booklet_blank_html(config: Config) -> str:
     page = booklet_page_options(config)
     template = environment_for(config, page.lang).get_template("booklet-blank.html.j2")
     return template.render(page=page)
+
+
+def compact_run_html(monographs: Sequence[Monograph], letter: str, config: Config) -> str:
+    """Monographs of the compact booklet running on in two columns, as one document.
+
+    ``letter`` is the A-Z group the run opens ("" when it goes on with one). The
+    run speaks the booklet's language (its monographs are all in it).
+    """
+    page = booklet_page_options(config)
+    template = environment_for(config, page.lang).get_template("booklet-compact.html.j2")
+    drugs = [monograph_view(m) for m in monographs]
+    return template.render(drugs=drugs, letter=letter, page=page)

@@ -25,6 +25,7 @@ from medpdf.settings.config import Config
 from medpdf.settings.kinds import PAPERS, Paper
 from medpdf.settings.options import (
     CLINIC,
+    COMPACT,
     CONTENT_LANG,
     DUPLEX,
     LANG,
@@ -96,6 +97,8 @@ class PageOptions:
     clinic: ClinicInfo | None = None
     #: Booklet pages for two-sided printing: mirrored margins (booklet-duplex.css).
     duplex: bool = False
+    #: The compact booklet's pages: two columns, monographs running on.
+    compact: bool = False
     #: Set when the handout is shown in a browser (the printing station's
     #: preview): where the stylesheets are served, and a screen stylesheet.
     screen_base: str | None = None
@@ -226,8 +229,17 @@ def css_content(message: str, **fragments: str) -> Markup:
 
 
 def booklet_page_options(config: Config, lang: str | None = None) -> PageOptions:
-    """Settings of the booklet's documents: undated (the date is stamped), duplex if asked."""
-    return replace(page_options(config, dated=False, lang=lang), duplex=config[DUPLEX])
+    """Settings of the booklet's documents: undated (the date is stamped), duplex if asked.
+
+    The compact booklet keeps the same margins on both sides even in duplex: it has
+    no mirrored pages, so no part of it needs to start on a right-hand one.
+    """
+    compact = config[COMPACT]
+    return replace(
+        page_options(config, dated=False, lang=lang),
+        duplex=config[DUPLEX] and not compact,
+        compact=compact,
+    )
 
 
 #: How every environment compiles templates; also part of the compiled templates' file

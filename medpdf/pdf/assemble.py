@@ -135,13 +135,14 @@ def assemble(
     import pikepdf
 
     booklet = pikepdf.Pdf.new()
-    opened, pages, tags = _merge(booklet, parts)
+    opened, pages, tags, owners = _merge(booklet, parts)
     total = len(pages)
-    # Each monograph is one unit of the tree; front and back parts are units of their own.
-    units = [-1] * front_pages + [
-        number for number, item in enumerate(placed) for _ in range(item.pages)
+    # A chunk's pages are one unit of the tree (its articles' fragments are joined
+    # there); front and back pages are none.
+    units = [
+        owner if front_pages <= index < total - back_pages else -1
+        for index, owner in enumerate(owners)
     ]
-    units += [-1] * (total - len(units))
     booklet.Root.StructTreeRoot = tags.prepare(booklet, total)
     booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
     _stamp(booklet, pages, stamp_for)
@@ -159,8 +160,14 @@ def assemble(
     return Assembled(booklet, opened, tags, units)
 
 
-def _merge(booklet: Any, parts: Sequence[Path]) -> tuple[list[Any], list[Any], TagWriter]:
-    """Graft every part's pages into ``booklet``; the opened parts, the pages, their tags."""
+def _merge(
+    booklet: Any, parts: Sequence[Path]
+) -> tuple[list[Any], list[Any], TagWriter, list[int]]:
+    """Graft every part's pages into ``booklet``.
+
+    Returns the opened parts, the pages, their tags, and for each page the index
+    of the part it came from.
+    """
     import pikepdf
 
     from medpdf.pdf import tagmerge
@@ -172,7 +179,8 @@ def _merge(booklet: Any, parts: Sequence[Path]) -> tuple[list[Any], list[Any], T
     tree = booklet.Root.Pages
     page_objs: list[Any] = []
     tags = tagmerge.TagWriter()
-    for path in parts:
+    owners: list[int] = []
+    for number, path in enumerate(parts):
         part = pikepdf.Pdf.open(path)
         opened.append(part)
         copies = [booklet.copy_foreign(page.obj) for page in part.pages]
@@ -180,9 +188,10 @@ def _merge(booklet: Any, parts: Sequence[Path]) -> tuple[list[Any], list[Any], T
         for copied in copies:
             copied.Parent = tree
         page_objs.extend(copies)
+        owners += [number] * len(copies)
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
-    return opened, page_objs, tags
+    return opened, page_objs, tags, owners
 
 
 def _stamp(

@@ -152,6 +152,30 @@ def _unwrap(root: Any, marks_of: dict[tuple[int, int], Any]) -> None:
         element.K = Array(merged)
 
 
+def _columns(found: list[Any]) -> set[tuple[int, int]]:
+    """The ``Div`` elements that only hold articles' fragments: a run's page and column boxes.
+
+    A compact booklet's run is one ``div`` set in columns; WeasyPrint tags its box
+    on each page, and each column, as a ``Div`` around the fragments of the
+    articles in it. They group by layout, not meaning: their kids go to their
+    parent, so the articles' fragments sit side by side and the merge joins each
+    article's into one ``Art``.
+    """
+    holds_art: set[tuple[int, int]] = set()
+    for element in reversed(found):  # kids before their parents
+        if Name.Art == element.S or element.objgen in holds_art:
+            parent = element.get("/P")
+            if parent is not None and Name.Div == parent.get("/S"):
+                holds_art.add(parent.objgen)
+    return {
+        element.objgen
+        for element in found
+        if element.objgen in holds_art
+        and all(_is_element(kid) for kid in _kids(element))
+        and Name.Art != element.S
+    }
+
+
 def _extract(pdf: pikepdf.Pdf, root: Any) -> dict[str, Any]:
     """The part's tree as plain data: what the merge needs, without a PDF object per element.
 
@@ -170,15 +194,31 @@ def _extract(pdf: pikepdf.Pdf, root: Any) -> dict[str, Any]:
     # The part's own Document element is left out: its children go under the booklet's.
     documents = [kid for kid in _kids(root) if _is_element(kid) and Name.Document == kid.S]
     found = [element for document in documents for element in elements(document)]
+    through = _columns(found)
+    found = [element for element in found if element.objgen not in through]
     for element in found:
         ids[element.objgen] = len(ids)
+
+    def parent_of(element: Any) -> int:
+        parent = element.get("/P")
+        while parent is not None and parent.objgen in through:
+            parent = parent.get("/P")
+        return ids.get(parent.objgen, -1) if parent is not None else -1
+
+    def element_kids(element: Any) -> Iterator[Any]:
+        for kid in _kids(element):
+            if _is_element(kid) and kid.objgen in through:
+                yield from element_kids(kid)
+            else:
+                yield kid
+
     rows: list[list[Any]] = []
     links: list[list[int]] = []
     for element in found:
         page = page_index.get(element.Pg.objgen) if "/Pg" in element else None
-        parent = ids.get(element.P.objgen, -1) if "/P" in element else -1
+        parent = parent_of(element)
         kids: list[Any] = []
-        for kid in _kids(element):
+        for kid in element_kids(element):
             if isinstance(kid, int):
                 kids.append([kid])
             elif _is_element(kid):

@@ -282,3 +282,41 @@ def render_combined(
         page_counts=tuple(counts),
         refused_urls=tuple(fetcher.refused),
     )
+
+
+def render_run(
+    html: str, resources: Resources, anchors: Sequence[str], *, pad_html: str | None = None
+) -> CombinedResult:
+    """Lay out one document holding several items one after another (a compact booklet's run).
+
+    Each item starts where the anchor of the same place in ``anchors`` (an
+    element id) falls; its count is the pages from there to the next item's
+    start, so items that share a page count 0 and the counts add up to the
+    document's pages (the first item counts from the first page). Written as a
+    tagged booklet part, padded to an even count with ``pad_html`` if given.
+    """
+    if not anchors:
+        raise ValueError("nothing to render")
+    fetcher = RestrictedFetcher(resources.readable_dirs)
+    fonts = FontConfiguration()
+    document = _document(html, resources, fetcher, font_config=fonts)
+    pages: list[Any] = list(document.pages)
+    where: dict[str, int] = {}
+    for number, page in enumerate(pages):
+        for name in page.anchors:
+            where.setdefault(name, number)
+    missing = [name for name in anchors if name not in where]
+    if missing:
+        raise ValueError(f"anchors not laid out: {missing[:3]}")
+    starts = [0, *(where[name] for name in anchors[1:])]
+    if pad_html is not None and len(pages) % 2:
+        pages.append(_document(pad_html, resources, fetcher, font_config=fonts).pages[0])
+    counts = [stop - start for start, stop in zip(starts, [*starts[1:], len(pages)], strict=True)]
+    written = _write(document.copy(pages), _TAGGED_OPTIONS, cross_document=True)
+    from medpdf.pdf import structure
+
+    return CombinedResult(
+        data=structure.tidy(written),
+        page_counts=tuple(counts),
+        refused_urls=tuple(fetcher.refused),
+    )

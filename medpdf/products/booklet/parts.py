@@ -37,6 +37,7 @@ from medpdf.products.booklet.plan import (
     contents_estimate,
     index_estimate,
     make_chunk,
+    mirrored,
     plan_volumes,
     toc,
     volume_path,
@@ -51,7 +52,7 @@ from medpdf.products.booklet.tasks import (
 )
 from medpdf.products.booklet.words import BOOKLET_TITLE
 from medpdf.run import Failure, Pdf, RunContext, Runner, Store, refusal_warnings
-from medpdf.settings.options import CLINIC, DUPLEX, LANG
+from medpdf.settings.options import CLINIC, COMPACT, LANG
 
 LOGGER = logging.getLogger(__name__)
 
@@ -326,9 +327,19 @@ def bind(
     context: RunContext,
     store: Store,
     pool: Runner,
+    chunk_firsts: frozenset[str] = frozenset(),
 ) -> list[Book]:
-    """Plan volumes and lay out their front and back matter."""
+    """Plan volumes and lay out their front and back matter.
+
+    ``chunk_firsts`` are the slugs that begin a chunk: in the compact booklet only
+    they may begin a volume.
+    """
     index_pages = index_estimate(listed, context.config[LANG])
+    starts: Callable[[Placed], bool] | None = None
+    if context.config[COMPACT]:
+        starts = lambda item: item.slug in chunk_firsts  # noqa: E731
+    elif mirrored(context.config):
+        starts = lambda item: item.first_page % 2 == 0  # noqa: E731
     slack = 0
     books: list[Book] = []
     for _ in range(4):
@@ -337,7 +348,7 @@ def bind(
             placed,
             max(room, 1) if room is not None else None,
             index_pages,
-            even=context.config[DUPLEX],
+            starts,
         )
         books = _books(volumes, listed, target, context, store, pool)
         if not limit:
