@@ -345,6 +345,23 @@ def test_check_report_lists_near_duplicate_ingredients(content: Path):
     assert "'Zinc Sulfate' / 'Zinc Sulphate' (2 monographs)" in result.output
 
 
+def test_check_reports_title_components_that_make_junk_index_entries(tmp_path: Path):
+    folder = tmp_path / "content"
+    write_monograph(folder, "omega", monograph("Omega- + Vitamin E", None, 1))
+    write_monograph(
+        folder, "rotavirus", monograph("Rotavirus vaccine live attenuated + oral", None, 1)
+    )
+    write_monograph(folder, "fine", monograph("Omega-3 Fatty Acids + Vitamin E", None, 1))
+    result = invoke_cli("check", "--content", str(folder))
+    warnings = [line for line in result.stdout.splitlines() if "component" in line]
+    assert warnings == [
+        f"{folder / 'omega.md'}:3: warning: title component 'Omega-' ends with a hyphen; "
+        "the index would list it as 'Omega'",
+        f"{folder / 'rotavirus.md'}:3: warning: title component 'oral' is a descriptor, "
+        "not an ingredient",
+    ], result.stdout
+
+
 def test_name_rules():
     assert (
         ingredients.name_key("Vitamin B 12")
@@ -434,3 +451,30 @@ def test_an_edit_rewrites_only_the_volumes_it_touches(content: Path, tmp_path: P
     # Volume 1 (A-B) holds nothing that moved: not even re-assembled.
     assert "booklet-vol01.pdf" not in changed
     assert "Avoid wine." in " ".join(normalised_page_texts(tmp_path / holder))
+
+
+def test_a_wrapped_index_line_goes_on_under_its_own_start(tmp_path: Path):
+    from medpdf.html import booklet_pages
+    from medpdf.pdf import typeset
+    from medpdf.settings import config
+
+    long = (
+        "Dextromethorphan Hydrobromide + Menthol + Cetirizine + Chlorpheniramine Maleate"
+        " + Guaifenesin + Phenylpropanolamine"
+    )
+    refs = tuple(booklet_pages.Ref(f"d{i}", title, 10 + i) for i, title in enumerate([long, "X"]))
+    groups = (booklet_pages.IndexGroup("D", (booklet_pages.IndexEntry("d", "Dextro", refs),)),)
+    info = booklet_pages.BookletInfo("Booklet", None, 2)
+    settings = config.make(content_dir=tmp_path)
+    html = booklet_pages.render_booklet_index(groups, True, info, settings)
+    pdf = tmp_path / "index.pdf"
+    pdf.write_bytes(typeset.render_combined([html], settings.resources, contents=True).data)
+    with pdfplumber.open(pdf) as doc:
+        words = doc.pages[0].extract_words()
+    entry = next(w for w in words if w["text"] == "Dextro")
+    first = next(w for w in words if w["text"] == "Dextromethorphan")
+    tail = next(w for w in words if w["text"] == "Phenylpropanolamine")
+    assert tail["top"] > first["top"] + 5  # it wraps
+    # The monograph is indented under its ingredient, and its second line further still.
+    assert first["x0"] > entry["x0"] + 10
+    assert tail["x0"] > first["x0"] + 5
