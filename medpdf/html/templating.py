@@ -120,15 +120,16 @@ def _section_key(section: Section) -> str:
     return "component" if section.component else "other"
 
 
-#: A paragraph that introduces what follows: nothing but bold text (a label, "Calcium
-#: Phosphate:", or a question) or a line or two that ends with a colon ("Dosage varies
-#: greatly depending on the intended use:"). A longer one is not kept with the next block:
-#: the chain would move its lines over the page too. Matched on the sanitizer's output,
-#: where text has no "<".
-_LEAD_IN = re.compile(r"<p>(\s*<strong>[^<]*</strong>\s*|[^<]{1,100}:\s*)</p>")
-#: A list item that is only a bold question or label, as a tight or a loose list writes it.
+#: A paragraph that introduces what follows: nothing but bold text ending with a colon
+#: or a question mark (a label, "Calcium Phosphate:", or a question), or a line or two
+#: that ends with a colon ("Dosage varies greatly depending on the intended use:"). A
+#: longer one is not kept with the next block: the chain would move its lines over the
+#: page too. Matched on the sanitizer's output, where text has no "<".
+_LEAD_IN = re.compile(r"<p>(\s*<strong>[^<]*[:?]\s*</strong>\s*|[^<]{1,100}:\s*)</p>")
+#: A list item that is only a bold question or label, as a tight or a loose list writes it
+#: (a list of bold side effects, "Nausea", "Vomiting", is no chain of lead-ins).
 _LEAD_IN_ITEM = re.compile(
-    r'<li>(\s*(?:<p class="lead-in">)?\s*<strong>[^<]*</strong>\s*(?:</p>)?\s*)</li>'
+    r'<li>(\s*(?:<p class="lead-in">)?\s*<strong>[^<]*[:?]\s*</strong>\s*(?:</p>)?\s*)</li>'
 )
 #: A list item of a few plain words ("Rash"): one line in every layout, even half a
 #: page wide in large print.

@@ -91,24 +91,40 @@ def _as_toc(table: Any) -> None:
 
 
 def _scope_column_headers(root: Any) -> None:
-    """Give header cells of a table's head ``/Scope /Column``.
+    """Give header cells ``/Scope``: ``/Column`` in a table's head, ``/Row`` in its body.
 
     WeasyPrint ties each data cell to its headers with ``/Headers``, but sets
     no ``/Scope`` on the header cells, so a checker cannot tell which way a
-    header reads; a header cell in ``<thead>`` heads its column.
+    header reads: a header cell in ``<thead>`` heads its column, one in a body
+    row (``<th scope="row">``, a schedule's medicine) heads its row.
     """
     for element in elements(root):
-        if Name.THead != element.S:
+        if element.S not in (Name.THead, Name.TBody, Name.Table):
             continue
+        scope = Name.Column if Name.THead == element.S else Name.Row
         for row in _kids(element):
-            for cell in _kids(row) if _is_element(row) else []:
+            if not (_is_element(row) and Name.TR == row.S):
+                continue
+            for cell in _kids(row):
                 if not (_is_element(cell) and Name.TH == cell.S):
                     continue
                 attributes = cell.get("/A")
                 if not isinstance(attributes, Dictionary):
                     attributes = cell.A = Dictionary(O=Name.Table)
                 if "/Scope" not in attributes:
-                    attributes.Scope = Name.Column
+                    attributes.Scope = scope
+
+
+def scope_headers(data: bytes) -> bytes:
+    """A tagged PDF (a handout, a pack) with its table header cells scoped (see above)."""
+    pdf = pikepdf.Pdf.open(io.BytesIO(data))
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None:
+        return data
+    _scope_column_headers(root)
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()
 
 
 #: Keys of an element that carries no meaning beyond its type.

@@ -187,8 +187,17 @@ def render(html: str, resources: Resources) -> PdfResult:
     """
     fetcher = RestrictedFetcher(resources.readable_dirs)
     document = _document(html, resources, fetcher, **_HANDOUT_OPTIONS)
-    data = _write(document, _HANDOUT_OPTIONS)
+    data = _scoped(_write(document, _HANDOUT_OPTIONS), [html])
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
+
+
+def _scoped(data: bytes, htmls: Sequence[str]) -> bytes:
+    """``data`` with its header cells scoped, when a document has any (pikepdf: 16 ms)."""
+    if not any("<th" in html for html in htmls):
+        return data
+    from medpdf.pdf import structure
+
+    return structure.scope_headers(data)
 
 
 def _add_margin_boxes(pages: Sequence[Any], strip: Sequence[Any]) -> None:
@@ -271,7 +280,7 @@ def render_combined(
         strip = _document(html, resources, fetcher, font_config=fonts, **options)
         _add_margin_boxes(pages, strip.pages)
     if accessible:
-        data = _write(documents[0].copy(pages), options, cross_document=True)
+        data = _scoped(_write(documents[0].copy(pages), options, cross_document=True), htmls)
     else:
         written = _write(documents[0].copy(pages), _TAGGED_OPTIONS, cross_document=True)
         from medpdf.pdf import structure  # pikepdf: 16 ms a handout does not need
