@@ -8,7 +8,8 @@ trees merged into one (:mod:`medpdf.pdf.tagmerge`), the contents links
 turned into in-document destinations, an outline letter → drug, and the
 title, language and PDF/UA identification that a merge would otherwise
 drop. :func:`assemble` does it in steps, one function each (merge, stamp,
-links, outline, metadata), and returns the booklet in memory; the caller
+links, outline, metadata, one font file per typeface), and returns the booklet
+in memory; the caller
 saves it into its file (:meth:`Assembled.save`: streams copied as they are),
 so this stage never decides where or how a file is written.
 """
@@ -134,8 +135,11 @@ def assemble(
     """
     import pikepdf
 
+    from medpdf.pdf import fontmerge
+
     booklet = pikepdf.Pdf.new()
     opened, pages, tags, owners = _merge(booklet, parts)
+    fontmerge.share_subsets(booklet)  # one embedded file per typeface, not one per part
     total = len(pages)
     # A chunk's pages are one unit of the tree (its articles' fragments are joined
     # there); front and back pages are none.
