@@ -43,24 +43,29 @@ MAX_CANDIDATES = 5
 #: What ``--fhir-pick NAME=none`` says: no leaflet for this medicine.
 NONE = "none"
 
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Words of a product name that are not the drug: dose forms, routes, release.
-_FORM_WORDS = frozenset(
+_FORM_WORDS = _word_set(
     """tablet tablets tab tabs capsule capsules cap caps oral solution suspension syrup
     injection injectable cream ointment gel drops drop spray inhaler patch powder granules
     chewable dispersible effervescent film coated delayed extended modified release er xr sr
     mr dr ec soft hard vial ampoule pen prefilled syringe topical ophthalmic nasal rectal
-    vaginal sublingual buccal lozenge elixir liquid kit pack""".split()
+    vaginal sublingual buccal lozenge elixir liquid kit pack"""
 )
 # Salt and ester words: "metformin hydrochloride" is metformin for a patient leaflet.
-_SALT_WORDS = frozenset(
+_SALT_WORDS = _word_set(
     """hydrochloride hcl dihydrochloride hydrobromide sodium potassium calcium magnesium
     maleate mesylate besylate besilate tartrate bitartrate succinate citrate sulfate sulphate
     phosphate acetate fumarate hemifumarate bromide chloride monohydrate dihydrate trihydrate
-    hyclate hemihydrate lactate gluconate valerate propionate dipropionate furoate""".split()
+    hyclate hemihydrate lactate gluconate valerate propionate dipropionate furoate"""
 )
 # Units of a strength ("100 UNT/ML", "49/51 mg"): a part of a name made of them is no drug.
-_UNIT_WORDS = frozenset(
-    """mg mcg ug g kg ml l unt unit units iu meq mmol actuat hr h day mg/ml percent""".split()
+_UNIT_WORDS = _word_set(
+    """mg mcg ug g kg ml l unt unit units iu meq mmol actuat hr h day mg/ml percent"""
 )
 _BRACKETS = re.compile(r"\[[^\]]*\]|\([^)]*\)")
 

@@ -216,13 +216,15 @@ _TEXT_PER_DAY = (
     (
         4,
         re.compile(
-            r"\b(?:four times (?:a |per )?day|four times daily|qid|q\.i\.d\.?|every 6 hours)(?!\w)"
+            r"\b(?:four times (?:a |per )?day|four times daily|qid|q\.i\.d\.?"
+            r"|every 6 hours)(?!\w)"
         ),
     ),
     (
         3,
         re.compile(
-            r"\b(?:three times (?:a |per )?day|three times daily|tid|t\.i\.d\.?|every 8 hours)(?!\w)"
+            r"\b(?:three times (?:a |per )?day|three times daily|tid|t\.i\.d\.?"
+            r"|every 8 hours)(?!\w)"
         ),
     ),
     (
