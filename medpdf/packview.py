@@ -8,14 +8,14 @@ handout has not. Every word a patient reads on them is in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from markupsafe import Markup
 
 from medpdf import markdown, medicines
 from medpdf.config import Config
-from medpdf.model import Monograph
 from medpdf.ehr.fhir import Patient
+from medpdf.model import Monograph
 from medpdf.packlist import Taking, Wanted
 from medpdf.templating import environment_for, page_options
 
@@ -33,7 +33,7 @@ class Row:
     #: The monograph's language: its name and purpose are in it, whatever the page's.
     lang: str = "en"
     #: Dose, meal and "when needed", when a record's list gave them (``--fhir``).
-    taking: Taking = Taking()
+    taking: Taking = field(default_factory=Taking)
     #: False for a medicine of a record's list that has no leaflet in the collection.
     leaflet: bool = True
 

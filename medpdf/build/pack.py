@@ -27,9 +27,9 @@ from medpdf.build import catalog
 from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.build.render import Rendered, RunContext
 from medpdf.config import Config
+from medpdf.ehr.fhir import Patient
 from medpdf.errors import DiagnosedError, RenderError, UsageError
 from medpdf.options import CONTENT_LANG, LARGE_PRINT
-from medpdf.ehr.fhir import Patient
 from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
 from medpdf.workers import Failure, run_here
 

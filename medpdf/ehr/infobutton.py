@@ -80,6 +80,8 @@ class Request:
     lang: str | None
     #: "html", "json" or "atom".
     response: str
+    #: The code system as the request wrote it (an OID), echoed in the feed.
+    system: str = ""
 
     @property
     def query(self) -> Query:
@@ -122,7 +124,12 @@ def parse(get: Callable[[str], str | None]) -> Request:
     if lang is not None and not _LANG.match(lang):
         lang = None
     return Request(
-        code, name, recipient if recipient in RECIPIENTS else "PAT", lang and lang.replace("_", "-"), response
+        code,
+        name,
+        recipient if recipient in RECIPIENTS else "PAT",
+        lang.replace("_", "-") if lang else None,
+        response,
+        system if code is not None else "",
     )
 
 
@@ -179,6 +186,9 @@ class Feed:
     author: str
     request: Request
     updated: dt.datetime
+    #: The feed's title and subtitle, in the words of whoever serves it (translated).
+    title: str = "Patient handouts"
+    subtitle: str = ""
 
     def pdf(self, answer: Answer) -> str:
         """The handout PDF's absolute URL."""
@@ -189,17 +199,13 @@ class Feed:
         return f"{self.base}/drug/{answer.slug}"
 
     @property
-    def title(self) -> str:
-        """The feed's title."""
-        return f"Patient handouts: {self.request.described}" if self.request.described else "Patient handouts"
-
-    @property
     def categories(self) -> list[tuple[str, str]]:
         """The request echoed as Atom categories (scheme, term), as the SOA guide does."""
         found: list[tuple[str, str]] = []
         if self.request.code is not None:
             found.append(("mainSearchCriteria.v.c", self.request.code.code))
-            found.append(("mainSearchCriteria.v.cs", self.request.code.system))
+            system = self.request.system or self.request.code.system
+            found.append(("mainSearchCriteria.v.cs", system))
         if self.request.name:
             found.append(("mainSearchCriteria.v.dn", self.request.name))
         found.append(("informationRecipient", self.request.recipient))
@@ -219,7 +225,12 @@ def as_json(feed: Feed, answers: Sequence[Answer]) -> str:
             "lang": a.lang,
             "title": {"_value": a.title, "type": "text"},
             "link": [
-                {"href": feed.pdf(a), "rel": "alternate", "type": "application/pdf", "hreflang": a.lang},
+                {
+                    "href": feed.pdf(a),
+                    "rel": "alternate",
+                    "type": "application/pdf",
+                    "hreflang": a.lang,
+                },
                 {"href": feed.page(a), "rel": "related", "type": "text/html", "hreflang": a.lang},
             ],
             "id": {"_value": f"urn:medpdf:drug:{a.slug}"},
@@ -233,7 +244,7 @@ def as_json(feed: Feed, answers: Sequence[Answer]) -> str:
             "lang": feed.request.lang or "en",
             "base": f"{feed.base}/",
             "title": {"_value": feed.title, "type": "text"},
-            "subtitle": {"_value": "Patient handouts from medpdf", "type": "text"},
+            "subtitle": {"_value": feed.subtitle, "type": "text"},
             "author": {"name": {"_value": feed.author}},
             "updated": {"_value": _stamp(feed.updated)},
             "id": {"_value": "urn:medpdf:infobutton"},
@@ -249,7 +260,9 @@ def as_atom(feed: Feed, answers: Sequence[Answer]) -> bytes:
     ElementTree.register_namespace("", ATOM)
     lang_attribute = "{http://www.w3.org/XML/1998/namespace}lang"
 
-    def sub(parent: ElementTree.Element, name: str, text: str | None = None, **attributes: str) -> ElementTree.Element:
+    def sub(
+        parent: ElementTree.Element, name: str, text: str | None = None, **attributes: str
+    ) -> ElementTree.Element:
         element = ElementTree.SubElement(parent, f"{{{ATOM}}}{name}", attributes)
         if text is not None:
             element.text = text
@@ -257,7 +270,7 @@ def as_atom(feed: Feed, answers: Sequence[Answer]) -> bytes:
 
     root = ElementTree.Element(f"{{{ATOM}}}feed", {lang_attribute: feed.request.lang or "en"})
     sub(root, "title", feed.title, type="text")
-    sub(root, "subtitle", "Patient handouts from medpdf", type="text")
+    sub(root, "subtitle", feed.subtitle, type="text")
     author = sub(root, "author")
     sub(author, "name", feed.author)
     sub(root, "updated", _stamp(feed.updated))
@@ -267,7 +280,14 @@ def as_atom(feed: Feed, answers: Sequence[Answer]) -> bytes:
     for a in answers:
         entry = sub(root, "entry", **{lang_attribute: a.lang})
         sub(entry, "title", a.title, type="text")
-        sub(entry, "link", href=feed.pdf(a), rel="alternate", type="application/pdf", hreflang=a.lang)
+        sub(
+            entry,
+            "link",
+            href=feed.pdf(a),
+            rel="alternate",
+            type="application/pdf",
+            hreflang=a.lang,
+        )
         sub(entry, "link", href=feed.page(a), rel="related", type="text/html", hreflang=a.lang)
         sub(entry, "id", f"urn:medpdf:drug:{a.slug}")
         sub(entry, "updated", _stamp(feed.updated))

@@ -328,17 +328,16 @@ def _unsure_line(medication: Medication, outcome: Unsure) -> str:
     )
 
 
-def match_list(
-    medications: Sequence[Medication], index: Index, picks: Mapping[str, str], where: str
-) -> tuple[Matched, ...]:
-    """Each medicine's drug; every unsure one is named with its candidates, all at once.
+def match_each(
+    medications: Sequence[Medication], index: Index, picks: Mapping[str, str]
+) -> tuple[Matched | tuple[Medication, Unsure], ...]:
+    """Each medicine's drug, or the medicine with its candidates when unsure.
 
     A pick that names no medicine of the list, or a slug the collection lacks, is
     a usage error: a typo must not leave a medicine matched by a guess.
     """
     used: set[str] = set()
-    found: list[Matched] = []
-    problems: list[Diagnostic] = []
+    found: list[Matched | tuple[Medication, Unsure]] = []
     for medication in medications:
         answers = _answers_to(medication)
         pick = next((name for name in picks if name in answers), None)
@@ -347,11 +346,10 @@ def match_list(
             slug = picks[pick]
             if slug == NONE:
                 found.append(Matched(medication, None, "picked"))
-                continue
-            drug = index.drug_of.get(slug)
-            if drug is None:
+            elif slug in index.drug_of:
+                found.append(Matched(medication, slug, "picked"))
+            else:
                 raise UsageError(f"--fhir-pick {pick}={slug}: no monograph '{slug}'")
-            found.append(Matched(medication, slug, "picked"))
             continue
         outcome = index.match(Query.of(medication))
         if isinstance(outcome, Found):
@@ -359,11 +357,26 @@ def match_list(
         elif isinstance(outcome, NoLeaflet):
             found.append(Matched(medication, None, "none"))
         else:
-            problems.append(Diagnostic(where, None, Level.ERROR, _unsure_line(medication, outcome)))
+            found.append((medication, outcome))
     unused = sorted(set(picks) - used)
     if unused:
         labels = ", ".join(m.label for m in medications)
         raise UsageError(f"--fhir-pick {unused[0]}: not a medicine of the list ({labels})")
+    return tuple(found)
+
+
+def match_list(
+    medications: Sequence[Medication], index: Index, picks: Mapping[str, str], where: str
+) -> tuple[Matched, ...]:
+    """Each medicine's drug; every unsure one is named with its candidates, all at once."""
+    found: list[Matched] = []
+    problems: list[Diagnostic] = []
+    for item in match_each(medications, index, picks):
+        if isinstance(item, Matched):
+            found.append(item)
+        else:
+            medication, outcome = item
+            problems.append(Diagnostic(where, None, Level.ERROR, _unsure_line(medication, outcome)))
     if problems:
         raise ListedUsageError(problems)
     return tuple(found)

@@ -29,7 +29,9 @@ from medpdf.packlist import MAX_MEDICINES, PackRequest, Taking, Wanted
 LOGGER = logging.getLogger(__name__)
 
 
-def index_of(content_dir: Path, cache_dir: Path | None = None) -> tuple[Index, tuple[catalog.Entry, ...]]:
+def index_of(
+    content_dir: Path, cache_dir: Path | None = None
+) -> tuple[Index, tuple[catalog.Entry, ...]]:
     """The collection's index by code and name, reusing the build cache's parse summaries."""
     if cache_dir is not None:
         try:
@@ -76,10 +78,14 @@ def _merged(first: _Row, second: _Row) -> _Row:
         as_needed_for=_joined([one.as_needed_for, two.as_needed_for], ", "),
         daily=one.daily and two.daily,
     )
-    return _Row(in_order([*first.times, *second.times]), _joined([first.note, second.note], " "), taking)
+    return _Row(
+        in_order([*first.times, *second.times]), _joined([first.note, second.note], " "), taking
+    )
 
 
-def pack_request(listed: MedicationList, matched: Sequence[Matched], title: str | None = None) -> PackRequest:
+def pack_request(
+    listed: MedicationList, matched: Sequence[Matched], title: str | None = None
+) -> PackRequest:
     """The pack of a matched list: its medicines with their details, the rest unlisted."""
     rows: dict[str, _Row] = {}
     unlisted: list[Wanted] = []
