@@ -405,7 +405,7 @@ def schedule_ticks(path: Path) -> dict[str, list[str]]:
         tables = pdf.pages[0].extract_tables()
     # The schedule, not the wallet card (whose columns are M, N, E, B).
     (schedule,) = [t for t in tables if t[0][-4:] == ["Morning", "Noon", "Evening", "Bedtime"]]
-    header, *rows = schedule
+    _, *rows = schedule
     return {first_words(normalise(row[0])): [cell.strip() for cell in row[-4:]] for row in rows}
 
 
