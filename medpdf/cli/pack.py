@@ -126,7 +126,7 @@ def from_record(
     from medpdf.ehr import matching, packing
 
     chosen = matching.parse_picks(picks)
-    index, _ = packing.index_of(settings.content_dir, settings.cache_dir)
+    index, _ = packing.index_of(settings)
     made = packing.from_file(path, index, chosen, with_patient)
     for line in made.report:
         click.echo(f"{path}: note: {line}", err=True)
