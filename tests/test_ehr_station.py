@@ -65,7 +65,7 @@ def test_loading_a_list_gives_my_medicines_with_times_doses_and_notes(
         "title": "Brunavel",
         "times": ["morning"],
         "note": "Swallow it whole",
-        "dose": "1 tablet",
+        "dose": "1 tablet · 5 mg",
         "meal": "with",
         "prn": None,
         "daily": True,
@@ -162,7 +162,7 @@ def test_posting_a_list_answers_the_pack_pdf_and_records_it(site: tuple[TestClie
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/pdf"
     pages = normalised_page_texts(answer.content)
-    assert "Brunavel 1 tablet · with food Swallow it whole" in pages[0]
+    assert "Brunavel 1 tablet · 5 mg · with food Swallow it whole" in pages[0]
     assert "Patient name" in pages[0] and "Testperson" not in pages[0]
     (entry,) = Record(folder).entries()[before:]
     assert [d.slug for d in entry.drugs][:2] == ["brunavel", "zorvatin"]

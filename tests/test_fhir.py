@@ -452,10 +452,10 @@ def test_page_one_shows_doses_meals_and_the_patients_instructions(
 ) -> None:
     first = normalised_page_texts(fhir_pack[0])[0]
     for words in (
-        "Brunavel 1 tablet · with food Swallow it whole",
-        "Klémorex 1 tablet With a glass of water",
-        "Tessaline 2 tablets · before food",
-        "Pallidone + Quessar 1 capsule",
+        "Brunavel 1 tablet · 5 mg · with food Swallow it whole",
+        "Klémorex 1 tablet · 10 mg With a glass of water",
+        "Tessaline 2 tablets · 250 mg · before food",
+        "Pallidone + Quessar 1 capsule · 5 mg / 10 mg",
     ):
         assert words in first
     assert "Patient name" in first and "Testperson" not in first
@@ -554,4 +554,4 @@ def test_the_pack_request_of_a_list_merges_two_entries_of_one_drug(index: matchi
     twice = (*matched, matched[1])
     request = packing.pack_request(listed, twice)
     assert request.names == ("brunavel", "zorvatin", "klemorex", "pallidone-quessar", "tessaline")
-    assert request.taking["zorvatin"].dose == "1 tablet"
+    assert request.taking["zorvatin"].dose == "1 tablet · 20 MG"

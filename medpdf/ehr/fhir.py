@@ -67,6 +67,14 @@ class TooLarge(BundleError):
     """A medication list over :data:`MAX_BYTES` (the station answers 413)."""
 
 
+#: A strength written in a product's name: "500 MG", "100 UNT/ML", "49/51 mg", "0.05 mg".
+_STRENGTH = re.compile(
+    r"\b\d[\d.,]*(?:\s*/\s*\d[\d.,]*)?\s*(?:mg|mcg|µg|g|ml|unt|units?|iu|meq|%)"
+    r"(?:\s*/\s*(?:\d[\d.,]*\s*)?(?:ml|g|actuat|hr|h|dose))?(?![\w/])",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Ingredient:
     """One ingredient of a medication: its name, codes and strength ("500 mg")."""
@@ -105,6 +113,14 @@ class Medication:
     def strength(self) -> str:
         """The strengths of the ingredients ("50 mg / 1000 mg"), "" when none is given."""
         return " / ".join(i.strength for i in self.ingredients if i.strength)
+
+    @property
+    def strength_shown(self) -> str:
+        """The strength for the pack's row: the ingredients', else the one the name states."""
+        if self.strength:
+            return self.strength
+        found = _STRENGTH.search(self.name)
+        return " ".join(found.group().split()) if found else ""
 
     @property
     def times(self) -> tuple[str, ...]:

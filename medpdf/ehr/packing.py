@@ -62,8 +62,14 @@ class _Row:
 def _row(matched: Matched) -> _Row:
     medication = matched.medication
     schedule = medication.schedule
+    strength = medication.strength_shown
+    dose = medication.dose
+    # A row without a leaflet is titled by the record's name, which may say the strength.
+    shown = dose if matched.slug is not None else f"{dose} {medication.label}"
+    if strength and strength.casefold() not in shown.casefold():
+        dose = _joined([dose, strength], " · ")
     taking = Taking(
-        dose=medication.dose,
+        dose=dose,
         meal=schedule.meal,
         as_needed=medication.as_needed,
         as_needed_for=medication.as_needed_for,
