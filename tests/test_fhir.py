@@ -31,6 +31,12 @@ FIVE = FIXTURES / "five-medicines.json"
 TIMES = ("morning", "noon", "evening", "bedtime")
 
 
+@pytest.fixture(autouse=True)
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in a folder of their own: nothing lands in the working folder."""
+    monkeypatch.chdir(tmp_path)
+
+
 def read(name: str, with_patient: bool = False) -> fhir.MedicationList:
     return fhir.read_file(FIXTURES / name, with_patient)
 
@@ -420,9 +426,11 @@ def first_words(cell: str) -> str:
 @pytest.fixture(scope="module")
 def fhir_pack(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     target = tmp_path_factory.mktemp("fhir-pack") / "five.pdf"
-    result = invoke_cli(
-        "pack", "--fhir", str(FIVE), "--content", str(COLLECTION), "-o", str(target)
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(target.parent)
+        result = invoke_cli(
+            "pack", "--fhir", str(FIVE), "--content", str(COLLECTION), "-o", str(target)
+        )
     assert result.exit_code == 0, result.output
     return target, result.output
 
@@ -473,6 +481,7 @@ def test_a_medicine_without_a_leaflet_is_listed_on_page_one(tmp_path: Path) -> N
     assert "No leaflet for Dapagliflozin 10 mg \u2013 ask your pharmacist" in pages[0]
     assert schedule_ticks(target)["Dapagliflozin"] == ["✓", "", "", ""]
     assert "Dapagliflozin" not in " ".join(pages[1:])  # no leaflet follows: none was made up
+    assert not (tmp_path / "output").exists()  # nothing of the list is written anywhere else
 
 
 def test_when_needed_is_printed_and_not_ticked(tmp_path: Path) -> None:
