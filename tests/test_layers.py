@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("medpdf.html",),
     ("medpdf.run",),
     ("medpdf.products",),
-    ("medpdf.record", "medpdf.cluster", "medpdf.printing", "medpdf.accounts"),
+    ("medpdf.record", "medpdf.cluster", "medpdf.ehr", "medpdf.printing", "medpdf.accounts"),
     ("medpdf.station",),
     ("medpdf.cli", "medpdf.__main__"),
 )

@@ -11,6 +11,7 @@ module             what it holds
 ``collection``     the collection scan: every monograph, or why it is left out
 ``translations``   how monographs of one drug in several languages are linked
 ``formulary``      the monographs a clinic's formulary names
+``codes``          drug code systems (RxNorm, SNOMED CT, ATC, NDC) it names
 ``ingredients``    the ingredients a monograph names; near-duplicate names
 ``collation``      alphabetical order and letters, per language (ICU)
 ``readability``    reading grades, for ``check``
@@ -22,6 +23,7 @@ The modules in ``__all__`` are the stage's public face; ``front_matter`` and
 """
 
 __all__ = [
+    "codes",
     "collation",
     "collection",
     "formulary",

@@ -34,6 +34,8 @@ class Summary:
     #: Front matter ``lang:`` and ``translation_of:``, for linking translations.
     lang: str | None = None
     translation_of: str | None = None
+    #: Front matter ``codes:`` as ``system|code`` text, for finding a drug by code.
+    codes: tuple[str, ...] = ()
 
     def diagnostics(self, path: str) -> list[Diagnostic]:
         """The stored problems, attached to ``path``."""
@@ -46,10 +48,11 @@ class Summary:
         diagnostics: Iterable[Diagnostic],
         lang: str | None = None,
         translation_of: str | None = None,
+        codes: Iterable[object] = (),
     ) -> Summary:
         """Drop the path (it is not part of the key) and keep the rest."""
         problems = tuple((d.line, d.level.value, d.message) for d in diagnostics)
-        return cls(title, problems, lang, translation_of)
+        return cls(title, problems, lang, translation_of, tuple(str(c) for c in codes))
 
 
 class Summaries(Protocol):
@@ -96,6 +99,8 @@ class Entry:
     lang: str = "en"
     #: Slug of the drug this monograph translates; None for an original.
     translation_of: str | None = None
+    #: Its front matter ``codes:`` (``system|code``), for EHR lists and Infobutton.
+    codes: tuple[str, ...] = ()
 
     @property
     def drug(self) -> str:
@@ -149,7 +154,7 @@ def examine(source: sources.Source, rules: Rules) -> tuple[Summary, Monograph | 
         missing := rules.glyphs.diagnostics(source.display_path, source.text, lang)
     ):
         return Summary.of(None, [*missing, *mono.warnings]), None
-    return Summary.of(mono.title, mono.warnings, mono.lang, mono.translation_of), mono
+    return Summary.of(mono.title, mono.warnings, mono.lang, mono.translation_of, mono.codes), mono
 
 
 def _summary_key(source: sources.Source, rules: Rules) -> str:
@@ -206,7 +211,9 @@ def scan(
         diagnostics.extend(summary.diagnostics(item.display_path))
         if summary.title is not None:
             lang = summary.lang or rules.default_lang
-            entries.append(Entry(item, summary.title, monograph, lang, summary.translation_of))
+            entries.append(
+                Entry(item, summary.title, monograph, lang, summary.translation_of, summary.codes)
+            )
     if store is not None and fresh:
         store.put_summaries(fresh)
     kept, duplicates = _duplicates(entries)

@@ -52,6 +52,7 @@ __all__ = [
     "keep",
     "line",
     "open_for",
+    "print_made",
     "reader_for",
     "recorded_options",
     "send",
@@ -154,12 +155,17 @@ def print_made(
     title: str,
     copies: int,
     via: str,
+    kept_pdf: Path | None = None,
 ) -> PrintJob:
-    """Print a PDF just made with ``config`` (a handout, a pack), recorded with its options."""
+    """Print a PDF just made with ``config`` (a handout, a pack), recorded with its options.
+
+    ``kept_pdf`` is what the record keeps when the printed PDF holds what a
+    record must not (a patient's name): the same document made without it.
+    """
     paper = config[PAPER]
     _, job = send(
         kept,
-        pdf.read_bytes(),
+        (kept_pdf or pdf).read_bytes(),
         drugs,
         recorded_options(config.settings),
         lambda: submit(pdf, printer, title=title, copies=copies, paper=paper),

@@ -4,7 +4,12 @@ The list itself lives only in the browser (localStorage, see
 ``assets/serve/pack.js``); the station stores nothing about a patient. Each
 request carries the whole list as query or form fields, in the words of
 ``medpdf pack``: ``m=SLUG`` per medicine (in order), ``take=SLUG=morning,evening``
-and ``note=SLUG=with food``, plus the handout options. They are checked by
+and ``note=SLUG=with food``, plus the handout options. A list loaded from the
+clinic's record system (:mod:`medpdf.station.ehr`) adds how each is taken:
+``dose=SLUG=1 tablet``, ``meal=SLUG=before`` (with, before, after, between),
+``prn=SLUG=knee pain`` (only when needed) and ``notdaily=SLUG``; and its
+medicines without a leaflet as ``nl=LABEL`` (a row of page 1 only, whose
+``take``, ``note`` and the rest use LABEL as the name). They are checked by
 :mod:`medpdf.products.pack` (1 to 20 medicines, time words, note length); every slug
 is looked up in the scanned collection, never joined to a path. This module is
 the station's front door to the pack: it reads the request and answers in the
@@ -15,6 +20,7 @@ is the same as ``medpdf pack`` makes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -33,10 +39,13 @@ from medpdf.station.language import Told
 from medpdf.station.routes import MAX_COPIES, busy, print_allowed, print_form, print_target, send
 from medpdf.station.state import PREVIEW_POLICY, SentJob, Station
 
-#: Fields one request may carry: a medicine, its times and its note, 20 times, and the options.
-MAX_FIELDS = 3 * packs.MAX_MEDICINES + 10
-#: The print form: 20 medicines with notes of 120 characters fit well within this.
-MAX_FORM_BYTES = 16384
+#: Fields one request may carry: a medicine, its times, note, dose, meal, "when needed"
+#: and "not daily", 20 times, and the options.
+MAX_FIELDS = 7 * packs.MAX_MEDICINES + 10
+#: The print form: 20 medicines with notes and doses of 120 characters fit within this.
+MAX_FORM_BYTES = 32768
+#: How a dose may relate to meals (``meal=SLUG=...``).
+MEALS = ("with", "before", "after", "between")
 #: The slug the "Sent" notice of a printed pack is kept under.
 PACK = "(pack)"
 
@@ -53,14 +62,31 @@ def _fields(params: Any, name: str) -> list[str]:
 def asked(station: Station, params: Any) -> packs.Pack:
     """The pack a query or form asks for; a bad list is a 400 saying what is wrong."""
     slugs = list(dict.fromkeys(s.strip() for s in _fields(params, "m") if s.strip()))
+    labels = [n for n in dict.fromkeys(s.strip() for s in _fields(params, "nl")) if n]
     if not slugs:
         raise Told(400, N_("The list has no medicines: add some from their drug pages."))
-    if len(slugs) > packs.MAX_MEDICINES:
+    if len(slugs) + len(labels) > packs.MAX_MEDICINES:
         raise Told(400, N_("A pack holds at most %(most)s medicines."), most=packs.MAX_MEDICINES)
     try:
-        request = packs.from_flags(slugs, _fields(params, "take"), _fields(params, "note"))
+        every = packs.from_flags(
+            [*slugs, *labels], _fields(params, "take"), _fields(params, "note")
+        )
+        taking = _taking(params)
     except UsageError as exc:
         raise _unreadable(exc) from None
+    times, notes = dict(every.times), dict(every.notes)
+    unlisted = tuple(
+        packs.Wanted(
+            label,
+            times.pop(label, ()),
+            notes.pop(label, ""),
+            taking.pop(label, packs.Taking()),
+        )
+        for label in labels
+    )
+    request = replace(
+        every, names=tuple(slugs), times=times, notes=notes, taking=taking, unlisted=unlisted
+    )
     entries = [station.entry(slug) for slug in slugs]
     found = [station.fresh_source(entry) for entry in entries]
     monographs = [station.monograph(source) for source in found]
@@ -69,6 +95,34 @@ def asked(station: Station, params: Any) -> packs.Pack:
         return packs.Pack.settle(request, found, monographs, [{e.slug} for e in entries], context)
     except UsageError as exc:
         raise _unreadable(exc) from None
+
+
+def _pair(value: str, field: str) -> tuple[str, str]:
+    name, sep, rest = value.partition("=")
+    if not name.strip():
+        raise UsageError(f"{field} {value!r}: expected NAME=VALUE")
+    return name.strip(), " ".join(rest.split()) if sep else ""
+
+
+def _taking(params: Any) -> dict[str, packs.Taking]:
+    """How each medicine of a record's list is taken: dose, meal, when needed, not daily."""
+    found: dict[str, dict[str, Any]] = {}
+    for value in _fields(params, "dose"):
+        name, text = _pair(value, "dose")
+        if len(text) > packs.MAX_NOTE:
+            raise UsageError(f"dose {name}: at most {packs.MAX_NOTE} characters")
+        found.setdefault(name, {})["dose"] = text
+    for value in _fields(params, "meal"):
+        name, meal = _pair(value, "meal")
+        if meal not in MEALS:
+            raise UsageError(f"meal {name}: '{meal}' is not one of {', '.join(MEALS)}")
+        found.setdefault(name, {})["meal"] = meal
+    for value in _fields(params, "prn"):
+        name, reason = _pair(value, "prn")
+        found.setdefault(name, {}).update(as_needed=True, as_needed_for=reason[: packs.MAX_NOTE])
+    for value in _fields(params, "notdaily"):
+        found.setdefault(value.strip(), {})["daily"] = False
+    return {name: packs.Taking(**how) for name, how in found.items() if name}
 
 
 def _in_station_words(message: str) -> str:
@@ -89,7 +143,7 @@ def _unreadable(exc: UsageError) -> Told:
     )
 
 
-async def _pack_bytes(station: Station, pack: packs.Pack) -> bytes:
+async def pack_bytes(station: Station, pack: packs.Pack) -> bytes:
     """The pack PDF from the worker pool (or the shelf), or the error page that says why not."""
     try:
         return await station.renderer.made(pack.key, packs.pack_task, pack.job, pack.seconds)
@@ -151,7 +205,7 @@ async def pack_pdf(request: Request) -> Response:
         return Response(status_code=405, headers={"Allow": "GET"})
     station = _station(request)
     pack = asked(station, request.query_params)
-    data = await _pack_bytes(station, pack)
+    data = await pack_bytes(station, pack)
     await printed.keep_opened(station, data, pack.monographs, pack.context, _name(request))
     return printed.pdf_response(data, "my-medicines.pdf")
 
@@ -172,7 +226,7 @@ async def pack_print(request: Request) -> Response:
         return Response(status_code=400)
     pack = asked(station, form)
     copies, printer = await print_target(station, form, user)
-    data = await _pack_bytes(station, pack)
+    data = await pack_bytes(station, pack)
     title = "My medicines: " + ", ".join(m.title for m in pack.monographs)
     paper = pack.context.config[PAPER]
     job = await printed.keep_printed(

@@ -23,11 +23,13 @@ from medpdf.products.pack.make import (
     packs_dir,
     resolve,
 )
-from medpdf.products.pack.medicines import TIMES
+from medpdf.products.pack.medicines import TIMES, fold, purpose
 from medpdf.products.pack.packlist import (
     MAX_MEDICINES,
     MAX_NOTE,
     PackRequest,
+    Patient,
+    Taking,
     Wanted,
     from_flags,
     read_file,
@@ -41,11 +43,15 @@ __all__ = [
     "PackJob",
     "PackMade",
     "PackRequest",
+    "Patient",
+    "Taking",
     "Wanted",
+    "fold",
     "from_flags",
     "make_pack",
     "pack_task",
     "packs_dir",
+    "purpose",
     "read_file",
     "resolve",
 ]

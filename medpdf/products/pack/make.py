@@ -31,7 +31,7 @@ from medpdf.errors import DiagnosedError, RenderError, UsageError
 from medpdf.html import templating
 from medpdf.products.handouts import handout_key
 from medpdf.products.pack import pages
-from medpdf.products.pack.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
+from medpdf.products.pack.packlist import MAX_MEDICINES, PackRequest, Patient, Wanted, slug_of
 from medpdf.run import Failure, Rendered, RunContext, run_here, sweep_stale_temps, write_atomic
 from medpdf.settings.config import Config
 from medpdf.settings.options import CONTENT_LANG, LARGE_PRINT
@@ -89,6 +89,10 @@ class PackJob:
     wanted: tuple[Wanted, ...]
     context: RunContext
     target: Path
+    #: Medicines of a record's list without a leaflet: rows of page 1 only.
+    unlisted: tuple[Wanted, ...] = ()
+    #: The patient's name and birth date (``--with-patient``); never stored.
+    patient: Patient | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,8 @@ class Pack:
     monographs: tuple[model.Monograph, ...]
     wanted: tuple[Wanted, ...]
     context: RunContext
+    #: Medicines of a record's list without a leaflet: rows of page 1 only.
+    unlisted: tuple[Wanted, ...] = ()
 
     @classmethod
     def settle(
@@ -112,18 +118,23 @@ class Pack:
         """The pack ``request`` asks for; ``names`` are what each medicine answers to.
 
         Times and notes are matched to the medicines by those names and titles;
-        one that matches none is a :class:`~medpdf.errors.UsageError`.
+        one that matches none is a :class:`~medpdf.errors.UsageError`. The
+        request's medicines without a leaflet come along as rows of page 1.
         """
         pairs = zip(monographs, names, strict=True)
         wanted = request.settle([(m.title, answers | {m.title}) for m, answers in pairs])
-        return cls(tuple(found), tuple(monographs), wanted, context)
+        return cls(tuple(found), tuple(monographs), wanted, context, request.unlisted)
 
     @property
     def key(self) -> str:
         """Every medicine's text and layout, the times and notes, the day: a kept PDF's key."""
         handouts = (handout_key(source, self.context) for source in self.sources)
         return digest_of(
-            "pack", *handouts, repr(self.wanted), self.context.config.printed.isoformat()
+            "pack",
+            *handouts,
+            repr(self.wanted),
+            repr(self.unlisted),
+            self.context.config.printed.isoformat(),
         )
 
     @property
@@ -131,21 +142,25 @@ class Pack:
         """The time limit of its render: one handout's, n + 1 times over."""
         return self.context.limits.seconds * (len(self.sources) + 1)
 
-    def job(self, target: Path) -> PackJob:
-        """The render of this pack, written at ``target``."""
-        return PackJob(self.sources, self.wanted, self.context, target)
+    def job(self, target: Path, patient: Patient | None = None) -> PackJob:
+        """The render of this pack, written at ``target`` (with the patient's name if given)."""
+        return PackJob(self.sources, self.wanted, self.context, target, self.unlisted, patient)
 
     def schedule_html(self, screen_base: str | None = None) -> str:
         """Page 1, "My medicines", as the PDF shows it (``screen_base``: for a browser)."""
-        view = _view(self.monographs, self.wanted, self.context.config)
+        view = _view(self.monographs, self.wanted, self.context.config, self.unlisted)
         return pages.pack_html("schedule", view, self.context.config, screen_base)
 
 
 def _view(
-    monographs: tuple[model.Monograph, ...], wanted: tuple[Wanted, ...], config: Config
+    monographs: tuple[model.Monograph, ...],
+    wanted: tuple[Wanted, ...],
+    config: Config,
+    unlisted: tuple[Wanted, ...] = (),
+    patient: Patient | None = None,
 ) -> pages.PackView:
     limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    return pages.pack_view(monographs, wanted, config[CONTENT_LANG], limit)
+    return pages.pack_view(monographs, wanted, config[CONTENT_LANG], limit, unlisted, patient)
 
 
 def _entry_html(
@@ -179,7 +194,7 @@ def pack_task(job: PackJob) -> Rendered:
 
     config = job.context.config
     monographs = tuple(model.build(source) for source in job.sources)
-    view = _view(monographs, job.wanted, config)
+    view = _view(monographs, job.wanted, config, job.unlisted, job.patient)
     own = view.shared_disclaimer is None
     htmls = [pages.pack_html("schedule", view, config)]
     htmls += [
@@ -237,7 +252,7 @@ def make_pack(request: PackRequest, context: RunContext, target: Path | None = N
     destination = target or packs_dir(config) / f"{name}.pdf"
     limits = replace(context.limits, seconds=pack.seconds)
     sweep_stale_temps(destination.parent)  # what a killed earlier run left behind
-    result = run_here(pack_task, pack.job(destination), limits)
+    result = run_here(pack_task, pack.job(destination, request.patient), limits)
     if isinstance(result, Failure):
         if result.diagnostic is not None:
             raise DiagnosedError(result.diagnostic)
