@@ -11,6 +11,7 @@ command, flag and option appears, so a new one is documented by declaring it.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -104,12 +105,43 @@ def commands_page(root: click.Command) -> str:
     return "\n".join(lines)
 
 
+def _default(option: Option[Any]) -> str:
+    """The default as it is written in ``medpdf.toml`` (``120``, not ``120.0``)."""
+    value = option.default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return show(value)
+
+
 def _flags(option: Option[Any]) -> str:
     if option.flag is None:
         return "no"
     if isinstance(option.kind, Boolean):
         return f"`{option.flag}` / `--no-{option.flag[2:]}`"
     return f"`{option.flag} {option.kind.metavar}`"
+
+
+def _toml_skeleton(options: Iterable[Option[Any]]) -> list[str]:
+    """Every ``medpdf.toml`` key, table by table, commented out at its default."""
+    tables: dict[str, list[Option[Any]]] = {}
+    for option in options:
+        if option.toml is not None:
+            tables.setdefault(option.toml[0], []).append(option)
+    lines = ["```toml"]
+    for name, members in tables.items():
+        lines += [f"[{name}]"]
+        for option in members:
+            lines += textwrap.wrap(option.help, 86, initial_indent="# ", subsequent_indent="# ")
+            key = option.toml[1] if option.toml else None
+            if key is None:
+                lines.append(f"# (the whole [{name}] table: see `{option.name}` below)")
+            elif option.default is None:
+                lines.append(f"# {key} = ...   (no default)")
+            else:
+                lines.append(f"# {key} = {_default(option)}")
+        lines.append("")
+    lines[-1] = "```"
+    return lines
 
 
 def options_page(table: Iterable[Option[Any]] | None = None) -> str:
@@ -131,12 +163,20 @@ def options_page(table: Iterable[Option[Any]] | None = None) -> str:
     ]
     for option in options:
         toml = f"`{option.toml_name}`" if option.toml_name else "no"
-        default = "none" if option.default is None else _code(show(option.default))
+        default = "none" if option.default is None else _code(_default(option))
         lines.append(
             f"| [`{option.name}`](#{option.name}) | {_flags(option)} | {toml} | {default} "
             f"| {_cell(option.help)} |"
         )
-    lines.append("")
+    lines += [
+        "",
+        "## Every key of `medpdf.toml`",
+        "",
+        "A settings file may hold any of these keys, each optional; shown here at its default.",
+        "",
+        *_toml_skeleton(options),
+        "",
+    ]
     for option in options:
         commands = ", ".join(f"`{name}`" for name in sorted(option.commands)) or "none"
         lines += [
@@ -146,7 +186,7 @@ def options_page(table: Iterable[Option[Any]] | None = None) -> str:
             "",
             f"- **Flag:** {_flags(option)}",
             f"- **In `medpdf.toml`:** {f'`{option.toml_name}`' if option.toml_name else 'no'}",
-            f"- **Default:** {'none' if option.default is None else _code(show(option.default))}",
+            f"- **Default:** {'none' if option.default is None else _code(_default(option))}",
             f"- **Commands:** {commands}",
             f"- **Set per request at the station:** {'yes' if option.station else 'no'}",
             f"- **A change to it rebuilds:** {option.invalidates.value}",
