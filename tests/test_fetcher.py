@@ -30,6 +30,7 @@ from conftest import (
     normalised_text,
     write_monograph,
 )
+from waiting import PATIENCE
 
 from medpdf import config, templating
 from medpdf.build.catalog import find_monograph, find_source
@@ -48,7 +49,7 @@ def test_listener_records_requests(listener: Listener) -> None:
     # The security tests rely on the listener noticing a fetch.
     import urllib.request
 
-    with urllib.request.urlopen(f"{listener.base}/probe", timeout=5) as response:
+    with urllib.request.urlopen(f"{listener.base}/probe", timeout=PATIENCE) as response:
         assert b"HTTP-REACHED" in response.read()
     assert listener.requests == ["GET /probe"]
 
