@@ -35,6 +35,25 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MEDPDF_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
+# --------------------------------------------------------------------------- tiers
+
+#: Fixtures whose tests get the marker of the same tier, wherever they are.
+FIXTURE_TIERS = {"cups": "cups", "corpus_dir": "corpus"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs, so ``-m`` can pick a tier (see pyproject.toml).
+
+    A test that uses the private CUPS or the real corpus, even through another
+    fixture, is marked ``cups`` or ``corpus``; modules mark the rest themselves
+    (``browser``, ``cluster``, ``slow``). ``make test-fast`` leaves all five out.
+    """
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in FIXTURE_TIERS:
+                item.add_marker(FIXTURE_TIERS[fixture])
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO

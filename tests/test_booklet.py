@@ -22,6 +22,8 @@ from medpdf.build.outputs import locked_output
 from medpdf.build.render import RunContext
 from medpdf.i18n import long_date
 
+pytestmark = pytest.mark.slow
+
 # Invented drugs over several letters; "long" ones run to two or more pages.
 DRUGS = {
     "zorvane": ("Zorvane", 1),

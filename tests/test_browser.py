@@ -29,6 +29,8 @@ from conftest import MINIMAL, REPO, write_monograph
 from private_cups import Cups
 from waiting import PATIENCE, PATIENCE_MS, wait_until
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL_HINT = "`make test` installs it (Debian package chromium, Python package playwright)"
 

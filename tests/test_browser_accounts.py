@@ -21,6 +21,8 @@ from test_browser import CHROMIUM_ARGS, TIMEOUT_MS, Server, expect, stop, sync_a
 
 from medpdf import accounts
 
+pytestmark = pytest.mark.browser
+
 PASSWORD = "front desk password"
 
 

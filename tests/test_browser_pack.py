@@ -10,6 +10,7 @@ import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from conftest import normalised_page_texts
 from private_cups import Cups
 from test_browser import (  # noqa: F401 - fixtures used by name
@@ -20,6 +21,8 @@ from test_browser import (  # noqa: F401 - fixtures used by name
     printing_server,
     station_page,
 )
+
+pytestmark = pytest.mark.browser
 
 
 def test_add_two_drugs_set_a_time_open_and_print_the_pack(

@@ -27,6 +27,8 @@ from medpdf.cache import presentation_fingerprint
 from medpdf.errors import ClusterError
 from medpdf.workers import Failure, Limits
 
+pytestmark = pytest.mark.cluster
+
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 

@@ -15,6 +15,8 @@ from conftest import MINIMAL, normalised_page_texts, write_monograph
 from pypdf import PdfReader
 from waiting import PATIENCE, wait_until
 
+pytestmark = pytest.mark.slow
+
 NAMES = [f"{prefix}{suffix}" for prefix in ("Alva", "Brio", "Cento") for suffix in "nrs"]
 FILLER = "Extra text so that this handout takes a little time to lay out. " * 40
 

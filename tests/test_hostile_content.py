@@ -215,6 +215,7 @@ def assert_one_error_per_broken_file(output: str) -> None:
         assert re.fullmatch(rf"content/{slug}\.md{pattern}", errors[slug]), errors[slug]
 
 
+@pytest.mark.slow
 def test_check_and_build_of_a_hostile_collection(workspace: Workspace) -> None:
     # Reading grades are not the point here: without --max-grade they are one summary line
     # on stderr, not a warning per file.

@@ -28,6 +28,8 @@ import pytest
 from test_server import make_content
 from waiting import PATIENCE
 
+pytestmark = pytest.mark.slow
+
 SERVE = [sys.executable, "-m", "medpdf", "-v", "serve"]
 USERS = [sys.executable, "-m", "medpdf", "users"]
 PASSWORD = "correct horse battery"
