@@ -19,6 +19,7 @@ from pathlib import Path
 import pypdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, write_monograph
+from waiting import PATIENCE
 
 import medpdf
 from medpdf import build, config
@@ -41,7 +42,7 @@ EPOCH = "1893456000"  # 2030-01-01: every build of this module prints the same d
 HERE = Path(__file__).resolve().parent
 
 
-def wait_for(check: Callable[[], bool], seconds: float = 60, what: str = "condition") -> None:
+def wait_for(check: Callable[[], bool], seconds: float = PATIENCE, what: str = "condition") -> None:
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:
@@ -79,14 +80,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield address_file.read_text(encoding="utf-8")
         assert process.stdin is not None
         process.stdin.close()  # the cluster closes itself
-        process.wait(timeout=60)
+        process.wait(timeout=PATIENCE)
 
 
 @pytest.fixture
 def control(cluster: str) -> Iterator[distributed.Client]:
     """The test's own client, to look at and tamper with the workers."""
     with distributed.Client(cluster, set_as_default=False) as client:
-        client.wait_for_workers(2, timeout=60)
+        client.wait_for_workers(2, timeout=PATIENCE)
         yield client
 
 
@@ -202,7 +203,7 @@ def test_a_task_that_kills_its_worker_every_time_is_given_up_and_the_rest_finish
 ):
     with (
         cluster_client.connect(cluster, presentation()) as remote,
-        remote.runner(Limits(jobs=1, seconds=60)) as runner,
+        remote.runner(Limits(jobs=1, seconds=PATIENCE)) as runner,
     ):
         results = {o.item: o.result for o in runner.run(kills_its_worker, range(6))}
     assert {n: results[n] for n in (0, 1, 2, 4, 5)} == {0: 0, 1: 1, 2: 4, 4: 16, 5: 25}
@@ -301,7 +302,7 @@ def test_a_scheduler_lost_mid_build_is_one_line_and_the_next_build_resumes(tmp_p
             with started(*build_args) as building:
                 wait_for(lambda: any(handouts.glob("*.pdf")), what="the first handout")
                 scheduler.kill()
-                assert building.wait(timeout=60) == 1
+                assert building.wait(timeout=PATIENCE) == 1
                 assert building.stderr is not None
                 stderr = building.stderr.read().decode()
     assert stderr == (

@@ -263,7 +263,7 @@ def test_render_keeps_only_web_and_internal_links(
         links = [annot for page in doc.pages for annot in page.get("/Annots", [])]
         uris = [str(link.A.URI) for link in links if "/A" in link]
         anchors = [link for link in links if "/Dest" in link]
-    assert uris == ["https://example.org/"]
+    assert uris and set(uris) == {"https://example.org/"}  # one annotation per line it spans
     assert len(anchors) == 1
     assert "SCRIPT-RAN" not in normalised_text(data)
 
