@@ -161,11 +161,14 @@ class RenderChild:
     def render(self, function: Callable[[T], R], item: T, seconds: float) -> R | Failure:
         """Run one task in the child within ``seconds``; every problem comes back as a Failure."""
         try:
+            request = pickle.dumps((function, item), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # e.g. a function defined inside another
+            return Failure(f"rendering failed: cannot send the task to a render process: {exc!r}")
+        try:
             if not self._ready:
                 if self._receive(time.monotonic() + START_SECONDS) is None:
                     return self._ended()
                 self._ready = True
-            request = pickle.dumps((function, item), protocol=pickle.HIGHEST_PROTOCOL)
             assert self.process.stdin is not None
             self.process.stdin.write(_LENGTH.pack(len(request)) + request)
             self.process.stdin.flush()

@@ -75,7 +75,7 @@ async def _greet(address: str, seconds: float, connection_args: dict[str, Any]) 
             address, f"no answer within {seconds:g} s (distributed.comm.timeouts.connect)"
         )
     except Exception as exc:
-        return _unreachable(address, _connect_failure(exc))
+        return _connect_failure(address, exc)
     try:
         await asyncio.wait_for(comm.write(comm.handshake_info()), seconds)
         reply = await asyncio.wait_for(comm.read(), seconds)
@@ -84,7 +84,7 @@ async def _greet(address: str, seconds: float, connection_args: dict[str, Any]) 
         return f"{address} sent no Dask greeting within {seconds:g} s: is it a Dask scheduler?"
     except OSError:  # Dask's CommClosedError is one
         comm.abort()
-        return f"{address} closed the connection without a Dask greeting: is it a Dask scheduler?"
+        return _closed(address)
     except Exception:  # what a reader of Dask frames makes of someone else's bytes
         comm.abort()
         return _not_dask(address)
@@ -92,6 +92,10 @@ async def _greet(address: str, seconds: float, connection_args: dict[str, Any]) 
     if not isinstance(reply, dict) or "pickle-protocol" not in reply:
         return _not_dask(address)
     return None
+
+
+def _closed(address: str) -> str:
+    return f"{address} closed the connection without a Dask greeting: is it a Dask scheduler?"
 
 
 def _not_dask(address: str) -> str:
@@ -111,24 +115,31 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
             current = exc.__context__
 
 
-def _connect_failure(exc: BaseException) -> str:
-    """One phrase for why a connection could not be opened."""
+def _connect_failure(address: str, exc: BaseException) -> str:
+    """The line for a connection that could not be opened (or was closed as it opened)."""
+    from distributed.comm.core import CommClosedError
+
     causes = list(_causes(exc))
     for cause in causes:
         if isinstance(cause, ConnectionRefusedError):
-            return "nothing listens on that port (connection refused); is `dask scheduler` running?"
-    for cause in causes:
-        if isinstance(cause, ssl.SSLError):
-            return (
-                f"the TLS handshake failed ({cause.reason or cause.strerror or 'no reason given'})"
+            return _unreachable(
+                address,
+                "nothing listens on that port (connection refused); is `dask scheduler` running?",
             )
     for cause in causes:
+        if isinstance(cause, ssl.SSLError):
+            reason = cause.reason or cause.strerror or "no reason given"
+            return _unreachable(address, f"the TLS handshake failed ({reason})")
         if isinstance(cause, socket.gaierror):
-            return "the host name does not resolve"
+            return _unreachable(address, "the host name does not resolve")
+    closing = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, CommClosedError)
+    if any(isinstance(cause, closing) for cause in causes):
+        return _closed(address)
+    for cause in causes:
         if isinstance(cause, OSError) and cause.strerror:
-            return f"cannot connect ({cause.strerror})"
+            return _unreachable(address, f"cannot connect ({cause.strerror})")
     if isinstance(exc, RuntimeError) and "encryption required" in str(exc):
-        return (
-            "Dask's settings require encryption (distributed.comm.require-encryption): use tls://"
+        return _unreachable(
+            address, "Dask's settings require encryption (distributed.comm.require-encryption)"
         )
-    return f"cannot connect ({type(exc).__name__})"
+    return _unreachable(address, f"cannot connect ({type(exc).__name__})")
