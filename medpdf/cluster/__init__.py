@@ -10,7 +10,7 @@ module         what it does
 ``child``      the render child of a worker thread (``subprocess``), limits
 =============  ==============================================================
 
-Without a scheduler nothing here imports Dask (``pip install
+Dask is imported only when a task is sent to a scheduler (``pip install
 'medpdf[cluster]'`` is needed only to use one). Either way a build gets a
 :data:`~medpdf.workers.Runners` and submits through it; PDFs come back as
 bytes and the build process writes them, so workers need no access to
@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from medpdf.cache import presentation_fingerprint
 from medpdf.cluster import trust
 from medpdf.config import Config
-from medpdf.errors import ClusterError
 from medpdf.options import SCHEDULER, SCHEDULER_INSECURE
 from medpdf.workers import RenderPool, Runners
 
@@ -42,12 +41,7 @@ def runners_for(config: Config) -> Iterator[Runners]:
         yield RenderPool
         return
     trust.check(address, config[SCHEDULER_INSECURE])  # before any import or traffic
-    try:
-        from medpdf.cluster import client
-    except ImportError as exc:
-        raise ClusterError(
-            f"--scheduler needs Dask distributed ({exc.name} is not installed): "
-            "pip install 'medpdf[cluster]'"
-        ) from None
+    from medpdf.cluster import client  # Dask itself is imported with the first task
+
     with client.connect(address, presentation_fingerprint(config.resources)) as cluster:
         yield cluster.runner

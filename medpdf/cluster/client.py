@@ -20,9 +20,10 @@ map onto what a build already knows:
   already written atomically and recorded in the cache, so the next build
   resumes from there.
 
-The connection opens with the first task: a build whose PDFs are all in the
-cache never touches the network, so an unchanged rebuild succeeds even while
-the scheduler is down.
+The connection opens with the first task, and Dask (about a second to
+import) is imported then: a build whose PDFs are all in the cache neither
+pays for Dask nor touches the network, so an unchanged rebuild succeeds even
+while the scheduler is down.
 """
 
 from __future__ import annotations
@@ -31,16 +32,15 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
-from typing import Any, TypeVar
-
-import dask.config
-from distributed import Client, Future, KilledWorker, as_completed
-from distributed.security import Security
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import medpdf
 from medpdf.cluster import probe, remote
 from medpdf.errors import ClusterError
 from medpdf.workers import Failure, Limits, Outcome
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -48,6 +48,7 @@ R = TypeVar("R")
 
 def _connect_seconds() -> float:
     """Dask's own connect timeout (``distributed.comm.timeouts.connect``, 30 s by default)."""
+    import dask.config
     from dask.utils import parse_timedelta
 
     value = dask.config.get("distributed.comm.timeouts.connect", "30s")
@@ -108,6 +109,14 @@ _DASK_LOGGERS = ("distributed", "tornado")
 
 def _open(address: str) -> Client:
     """Connect to the scheduler at ``address``, or fail with one line saying why."""
+    try:
+        from distributed import Client
+        from distributed.security import Security
+    except ImportError as exc:
+        raise ClusterError(
+            f"--scheduler needs Dask distributed ({exc.name} is not installed): "
+            "pip install 'medpdf[cluster]'"
+        ) from None
     _quiet_dask()
     seconds = _connect_seconds()
     security = Security()  # type: ignore[no-untyped-call]  # Dask's TLS settings, as Client reads them
@@ -161,6 +170,8 @@ class DaskRunner:
 
     def _result(self, future: Future[Any]) -> Any:
         """A task's result or failure; raises for what stops the whole build."""
+        from distributed import KilledWorker
+
         try:
             return future.result()
         except KilledWorker as exc:
@@ -191,6 +202,8 @@ class DaskRunner:
         if not todo:
             return
         client = self.cluster.client
+        from distributed import as_completed
+
         pending: dict[Future[Any], T] = {}
         try:
             for item in todo:
