@@ -64,30 +64,35 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Ask Linux to kill this worker if the build that started it dies (even by SIGKILL).
 
     Without it, workers of a killed build would go on writing into ``output/``.
+    ``parent`` is the starter's process id: a parent that died before prctl took
+    effect shows as another parent (init, or a container's subreaper), whereas
+    a parent that is process 1 itself (medpdf or a Dask worker as a
+    container's first process) is no death.
     """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the pool's own pipes still end them
         return
-    if os.getppid() == 1:  # the parent died before prctl took effect
+    if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
 
 _PR_SET_PDEATHSIG = 1
 
 
-def init_render_process(memory_mib: int) -> None:
+def init_render_process(memory_mib: int, parent: int) -> None:
     """Runs first in every render process: cap its address space and quiet WeasyPrint's logs.
 
     The local pool's workers run it as their initializer, a Dask worker's render
-    child (:mod:`medpdf.cluster.child`) as its first step.
+    child (:mod:`medpdf.cluster.child`) as its first step; ``parent`` is the
+    process id of the process that started it.
     """
-    _die_with_parent()
+    _die_with_parent(parent)
     limit = memory_mib * MIB
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
@@ -227,7 +232,7 @@ class RenderPool:
                 max_workers=self.limits.jobs,
                 max_tasks=self.limits.tasks_per_worker,
                 initializer=init_render_process,
-                initargs=(self.limits.memory_mib,),
+                initargs=(self.limits.memory_mib, os.getpid()),
                 context=multiprocessing.get_context("spawn"),
             )
         return self._started

@@ -10,6 +10,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from multiprocessing.queues import Queue
 from typing import Any
@@ -105,3 +107,16 @@ def test_a_task_that_cannot_reach_the_child_is_a_failure_and_the_child_goes_on()
     assert isinstance(failed, Failure)
     assert failed.message.startswith("rendering failed: cannot send the task to a render process")
     assert child.render(square, 4, 60, MIB, 10) == 16
+
+
+def test_a_child_whose_parent_is_not_the_one_that_started_it_exits_at_once():
+    # What a child sees when its worker died before it could ask to die with it.
+    # (A worker that is process 1 of a container is a parent like any other.)
+    wrong = subprocess.run(
+        [sys.executable, "-m", "medpdf.cluster.child", str(MIB), "1"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert (wrong.returncode, wrong.stdout) == (1, b"")

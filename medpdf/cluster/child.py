@@ -4,7 +4,7 @@ A stock ``dask worker`` runs under a nanny, which starts the worker as a
 daemon process, and Python's ``multiprocessing`` (so the local pool too)
 refuses to start children from a daemon. ``subprocess`` has no such rule. So
 each worker thread that runs medpdf tasks keeps one child,
-``python -m medpdf.cluster.child MIB``, which:
+``python -m medpdf.cluster.child MIB PID``, which:
 
 - caps its own address space at MIB (``RLIMIT_AS``) and dies with the worker
   (the same start-up as a local pool's process: :func:`~medpdf.workers.init_render_process`);
@@ -92,10 +92,10 @@ def _answer(request: bytes) -> tuple[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     """The child's loop: read a task, render it, send the outcome back, until the pipe closes."""
-    memory_mib = int((argv if argv is not None else sys.argv[1:])[0])
+    memory, parent = (argv if argv is not None else sys.argv[1:])[:2]
     channel = os.dup(1)
     os.dup2(2, 1)  # print() and stray C output go to the worker's log, not the channel
-    init_render_process(memory_mib)
+    init_render_process(int(memory), int(parent))
     requests = sys.stdin.buffer
     _write_frame(channel, pickle.dumps(("ready", os.getpid())))
     while (request := _read_frame(requests)) is not None:
@@ -129,7 +129,7 @@ class RenderChild:
         path = os.pathsep.join(p or os.curdir for p in sys.path)
         env = {**os.environ, "PYTHONPATH": path}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "medpdf.cluster.child", str(memory_mib)],
+            [sys.executable, "-m", "medpdf.cluster.child", str(memory_mib), str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
