@@ -107,20 +107,82 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
+@dataclass(frozen=True)
+class Tls:
+    """One certificate (its own authority) and key that every member of a test cluster shows."""
+
+    cert: Path
+    key: Path
+
+    @classmethod
+    def make(cls, folder: Path) -> Tls:
+        """A throwaway self-signed certificate for 127.0.0.1, good for a day."""
+        import datetime as dt
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "medpdf test cluster")])
+        now = dt.datetime.now(dt.UTC)
+        loopback = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([loopback]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        tls = cls(folder / "cluster.crt", folder / "cluster.key")
+        tls.cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        pkcs8 = serialization.PrivateFormat.PKCS8
+        plain = serialization.NoEncryption()
+        tls.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, pkcs8, plain))
+        return tls
+
+    @property
+    def flags(self) -> list[str]:
+        return ["--tls-ca-file", str(self.cert), "--tls-cert", str(self.cert),
+                "--tls-key", str(self.key)]  # fmt: skip
+
+    @property
+    def client_settings(self) -> dict[str, str]:
+        """Dask's settings for a client of this cluster."""
+        return {
+            "distributed.comm.tls.ca-file": str(self.cert),
+            "distributed.comm.tls.client.cert": str(self.cert),
+            "distributed.comm.tls.client.key": str(self.key),
+        }
+
+
 @contextlib.contextmanager
 def dask_cluster(
-    folder: Path, workers: int = 2, scheduler_settings: Mapping[str, str] | None = None
+    folder: Path,
+    workers: int = 2,
+    scheduler_settings: Mapping[str, str] | None = None,
+    tls: Tls | None = None,
 ) -> Iterator[Cluster]:
     """``dask scheduler`` and ``workers`` x ``dask worker --nthreads 1``, stopped afterwards.
 
     ``scheduler_settings`` are environment variables for the scheduler only
-    (``DASK_DISTRIBUTED__SCHEDULER__...``); the workers get none.
+    (``DASK_DISTRIBUTED__SCHEDULER__...``); the workers get none. With ``tls``
+    every member listens on ``tls://127.0.0.1`` and shows that certificate.
     """
     folder.mkdir(parents=True, exist_ok=True)
     path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "PYTHONPATH": path}
     address_file = folder / "scheduler.json"
-    local = ["--host", "127.0.0.1", "--no-dashboard"]
+    host = "tls://127.0.0.1" if tls else "127.0.0.1"
+    local = ["--host", host, "--no-dashboard", *(tls.flags if tls else [])]
     started: list[subprocess.Popen[bytes]] = []
     logs: list[Path] = []
 
@@ -161,17 +223,19 @@ def dask_cluster(
             start(f"worker-{number}", "worker", address, *local, "--nthreads", "1",
                   "--local-directory", scratch)  # fmt: skip
         cluster = Cluster(address, scheduler, started[1:], folder, logs)
-        _wait_for_workers(cluster, workers)
+        _wait_for_workers(cluster, workers, tls)
         yield cluster
     finally:
         for process in reversed(started):  # workers first: they close cleanly while it lives
             _stop(process)
 
 
-def _wait_for_workers(cluster: Cluster, count: int) -> None:
+def _wait_for_workers(cluster: Cluster, count: int, tls: Tls | None) -> None:
+    import dask
     from distributed import Client
 
-    with Client(cluster.address, set_as_default=False) as client:
+    settings = tls.client_settings if tls else {}
+    with dask.config.set(settings), Client(cluster.address, set_as_default=False) as client:
         wait_for(
             lambda: (
                 len(client.scheduler_info(n_workers=-1)["workers"]) >= count

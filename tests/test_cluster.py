@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,6 +40,7 @@ distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
 from local_cluster import (  # noqa: E402
+    Tls,
     dask_cluster,
     is_daemon,
     kills_its_worker,
@@ -337,7 +339,7 @@ def test_a_service_that_closes_the_connection_is_one_line_without_dask_internals
         stderr, seconds = build_failing(content, "--scheduler", address)
     assert stderr == (
         f"medpdf: error: {address} closed the connection without a Dask greeting: "
-        "is it a Dask scheduler?\n"
+        "is it a Dask scheduler? (one that wants tls:// closes tcp:// connections)\n"
     )
     assert seconds < 150, f"took {seconds:.1f} s: it waited for the connect timeout"
 
@@ -362,6 +364,47 @@ def test_a_host_name_that_does_not_resolve_is_said_at_once(content: Path):
         "the host name render-1.invalid does not resolve\n"
     )
     assert seconds < 150, f"took {seconds:.1f} s: it waited for the connect timeout"
+
+
+def test_a_tls_address_without_dask_tls_settings_is_one_line(content: Path):
+    with closed_port() as address:
+        tls = address.replace("tcp://", "tls://")
+        stderr, _ = build_failing(content, "--scheduler", tls)
+    assert stderr == (
+        f"medpdf: error: {tls} is a tls:// address but Dask's settings hold no client "
+        "certificate: set distributed.comm.tls.ca-file, .client.cert and .client.key "
+        "(Dask's configuration)\n"
+    )
+
+
+def test_a_tls_cluster_builds_and_a_client_without_its_certificate_is_one_line(
+    content: Path, tmp_path: Path
+):
+    tls = Tls.make(tmp_path)
+    with dask_cluster(tmp_path / "tls", workers=1, tls=tls) as secure:
+        assert secure.address.startswith("tls://127.0.0.1:")
+        with dask.config.set(tls.client_settings):
+            built = invoke_cli("handouts", "--content", str(content), "--scheduler", secure.address)
+        assert built.exit_code == 0, built.output
+        assert f"handouts: {len(TITLES)} built" in built.stderr
+        stranger = Tls.make(tmp_path / "stranger")  # a certificate of another authority
+        shutil.rmtree(tmp_path / "output")  # work to do again
+        with dask.config.set(stranger.client_settings):
+            stderr, _ = build_failing(content, "--scheduler", secure.address)
+        plain = secure.address.replace("tls://", "tcp://")
+        shutil.rmtree(tmp_path / "output", ignore_errors=True)
+        plain_stderr, _ = build_failing(content, "--scheduler", plain)
+    assert stderr.startswith(
+        f"medpdf: error: cannot reach the Dask scheduler at {secure.address}: "
+        "the TLS handshake failed ("
+    )
+    assert stderr.endswith(
+        "); check Dask's settings distributed.comm.tls.ca-file, .client.cert and .client.key\n"
+    )
+    assert plain_stderr == (
+        f"medpdf: error: {plain} closed the connection without a Dask greeting: "
+        "is it a Dask scheduler? (one that wants tls:// closes tcp:// connections)\n"
+    )
 
 
 def test_an_unchanged_rebuild_needs_no_scheduler(content: Path, tmp_path: Path):

@@ -44,8 +44,8 @@ def check(address: str, seconds: float, connection_args: dict[str, Any]) -> None
         ) from None
     if parts.scheme == "tls" and connection_args.get("ssl_context") is None:
         raise ClusterError(
-            f"{address} is a tls:// address but Dask has no TLS settings: set "
-            "distributed.comm.tls.ca-file, .client.cert and .client.key (Dask's configuration)"
+            f"{address} is a tls:// address but Dask's settings hold no client certificate: "
+            f"set {TLS_SETTINGS} (Dask's configuration)"
         )
     # A loop of its own, in a thread of its own: the caller may be running one already.
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="medpdf-probe") as thread:
@@ -82,9 +82,9 @@ async def _greet(address: str, seconds: float, connection_args: dict[str, Any]) 
     except TimeoutError:
         comm.abort()
         return f"{address} sent no Dask greeting within {seconds:g} s: is it a Dask scheduler?"
-    except OSError:  # Dask's CommClosedError is one
+    except OSError as exc:  # Dask's CommClosedError is one
         comm.abort()
-        return _closed(address)
+        return _closed(address, exc)
     except Exception:  # what a reader of Dask frames makes of someone else's bytes
         comm.abort()
         return _not_dask(address)
@@ -94,8 +94,33 @@ async def _greet(address: str, seconds: float, connection_args: dict[str, Any]) 
     return None
 
 
-def _closed(address: str) -> str:
-    return f"{address} closed the connection without a Dask greeting: is it a Dask scheduler?"
+#: Dask's settings a tls:// client needs (also as DASK_DISTRIBUTED__COMM__TLS__... variables).
+TLS_SETTINGS = "distributed.comm.tls.ca-file, .client.cert and .client.key"
+
+
+def _closed(address: str, exc: BaseException) -> str:
+    """The line for a peer that closed the connection before greeting as Dask does."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLError):
+            return _tls_failure(address, cause)
+    if address.startswith("tls://"):
+        return (
+            f"{address} closed the connection after the TLS handshake: does it accept this "
+            f"client's certificate? (Dask's settings {TLS_SETTINGS})"
+        )
+    return (
+        f"{address} closed the connection without a Dask greeting: is it a Dask scheduler? "
+        "(one that wants tls:// closes tcp:// connections)"
+    )
+
+
+def _tls_failure(address: str, error: ssl.SSLError) -> str:
+    reason = error.reason or error.strerror or "no reason given"
+    detail = getattr(error, "verify_message", None)
+    shown = f"{reason}: {detail}" if detail else reason
+    return _unreachable(
+        address, f"the TLS handshake failed ({shown}); check Dask's settings {TLS_SETTINGS}"
+    )
 
 
 def _not_dask(address: str) -> str:
@@ -128,13 +153,12 @@ def _connect_failure(address: str, exc: BaseException) -> str:
             )
     for cause in causes:
         if isinstance(cause, ssl.SSLError):
-            reason = cause.reason or cause.strerror or "no reason given"
-            return _unreachable(address, f"the TLS handshake failed ({reason})")
+            return _tls_failure(address, cause)
         if isinstance(cause, socket.gaierror):
             return _unreachable(address, "the host name does not resolve")
     closing = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, CommClosedError)
     if any(isinstance(cause, closing) for cause in causes):
-        return _closed(address)
+        return _closed(address, exc)
     for cause in causes:
         if isinstance(cause, OSError) and cause.strerror:
             return _unreachable(address, f"cannot connect ({cause.strerror})")
