@@ -27,6 +27,7 @@ library that prints cannot corrupt the channel.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import pickle
 import select
@@ -211,11 +212,16 @@ class RenderChild:
 
 
 def _read_exactly(fd: int, size: int, deadline: float) -> bytes | None:
-    """``size`` bytes from ``fd`` before ``deadline``; None at end of file."""
+    """``size`` bytes from ``fd`` before ``deadline``; None at end of file.
+
+    ``poll``, not ``select``: a busy Dask worker may hold descriptors above 1024.
+    """
     data = bytearray()
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
     while len(data) < size:
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
+        if left <= 0 or not poller.poll(max(1, math.ceil(left * 1000))):
             raise _Overtime
         chunk = os.read(fd, min(size - len(data), 1 << 20))
         if not chunk:
