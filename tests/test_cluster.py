@@ -542,6 +542,7 @@ def test_a_scheduler_lost_mid_build_is_one_line_the_workers_stop_and_a_new_clust
         # A stock worker whose scheduler is gone closes itself, its render child with it.
         wait_for(lambda: all(w.poll() is not None for w in first.workers), what="workers to stop")
         wait_for(lambda: all(gone(c) for c in children), what="render children to stop")
+        assert "/medpdf/" not in first.log_text()  # no traceback through medpdf's code
     assert stderr == (
         f"medpdf: error: lost the Dask scheduler at {first.address}; every PDF finished before "
         "is kept and the next build goes on from there\n"
