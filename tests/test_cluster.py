@@ -407,15 +407,35 @@ def test_a_tls_cluster_builds_and_a_client_without_its_certificate_is_one_line(
     )
 
 
+#: ``medpdf ARGS`` in this process, then the Dask modules it imported, as JSON.
+BUILD_AND_LIST_DASK = """
+import json, sys
+from medpdf.cli import main
+sys.argv = ["medpdf", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed"))))
+"""
+
+
 def test_an_unchanged_rebuild_needs_no_scheduler(content: Path, tmp_path: Path):
     first = invoke_cli("build", "--content", str(content), "-j", "2")
     assert first.exit_code == 0, first.output
     booklet = (tmp_path / "output" / "booklet.pdf").read_bytes()
-    with closed_port() as address:
-        again = invoke_cli("build", "--content", str(content), "--scheduler", address)
-    assert again.exit_code == 0, again.output
+    with closed_port() as address:  # in a process of its own: to see what it imports
+        args = ["build", "--content", str(content), "--scheduler", address]
+        again = subprocess.run(
+            [sys.executable, "-c", BUILD_AND_LIST_DASK, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert again.returncode == 0, again.stderr
     assert f"handouts: 0 built, {len(TITLES)} unchanged" in again.stderr
     assert "(0 chunks laid out, " in again.stderr
+    assert again.stdout.strip().splitlines()[-1] == "[]"  # no Dask module was imported
     assert (tmp_path / "output" / "booklet.pdf").read_bytes() == booklet
     # One changed monograph is work: then the scheduler is needed, and its absence said.
     changed = tmp_path / "content"
