@@ -331,6 +331,7 @@ def run_cli(project: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Path:
     return project / args[args.index("-o") + 1]
 
 
+@pytest.mark.slow
 def test_cli_flags_override_medpdf_toml(project: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(project)
     toml = project / "override.toml"
@@ -372,6 +373,7 @@ def test_cli_flags_override_medpdf_toml(project: Path, monkeypatch: pytest.Monke
     assert "Nom du patient" in normalise(page_texts(flags)[0].body)
 
 
+@pytest.mark.slow
 def test_cli_build_uses_medpdf_toml(project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     work = tmp_path / "work"
     shutil.copytree(project, work)
