@@ -95,7 +95,7 @@ def handout_html(monograph: Monograph, also: Monograph, config: Config) -> str:
     """The bilingual handout: ``monograph`` and its translation ``also``, section by section."""
     first = side(monograph, config)
     page = page_options(config, lang=first.lang)
-    view = monograph_view(monograph, config.online_url(monograph.slug))
+    view = monograph_view(monograph, config.online_url(monograph.slug), first.lang)
     rendered = rows(Side(first.lang, page.dir, view), side(also, config), config)
     template = environment_for(config, first.lang).get_template("bilingual.html.j2")
     return template.render(drug=view, other=side(also, config), rows=rendered, page=page)

@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from medpdf import __version__, i18n, markdown
+from medpdf import __version__, content_rules, i18n, markdown
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.kinds import PAPERS, Paper
 from medpdf.model import Monograph, Section, SectionKind
@@ -71,6 +71,8 @@ class MonographView:
     digest: str
     reviewed: dt.date | None = None
     online: OnlineLink | None = None
+    #: The text says the medicine is no longer made (:mod:`medpdf.content_rules`): a banner.
+    discontinued: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,10 +119,14 @@ def _section_view(section: Section) -> SectionView:
     )
 
 
-def monograph_view(monograph: Monograph, online_url: str | None = None) -> MonographView:
+def monograph_view(
+    monograph: Monograph, online_url: str | None = None, lang: str | None = None
+) -> MonographView:
     """Convert the Markdown parts of a monograph to sanitized HTML.
 
-    ``online_url`` (the drug's web page, from the config) adds a QR code.
+    ``online_url`` (the drug's web page, from the config) adds a QR code;
+    ``lang`` (the text's language) applies that language's content rules, so a
+    discontinued medicine gets its banner.
     """
     generic = monograph.generic_name
     sections = monograph.ordered_sections()
@@ -140,6 +146,7 @@ def monograph_view(monograph: Monograph, online_url: str | None = None) -> Monog
         digest=monograph.digest[:12],
         reviewed=monograph.reviewed,
         online=online_link(online_url) if online_url else None,
+        discontinued=lang is not None and content_rules.says_discontinued(monograph, lang),
     )
 
 
@@ -277,13 +284,13 @@ def monograph_html(
     templates = environment_for(config, lang)
     if booklet_letter is not None:
         page = booklet_page_options(config, lang)
-        view = monograph_view(monograph)
+        view = monograph_view(monograph, lang=lang)
         template = templates.get_template("booklet-entry.html.j2")
         return template.render(drug=view, page=page, letter=booklet_letter)
     page = page_options(config, lang=lang)
     if screen_base is not None:
         page = replace(page, screen_base=screen_base)
-    view = monograph_view(monograph, config.online_url(monograph.slug))
+    view = monograph_view(monograph, config.online_url(monograph.slug), lang)
     if in_pack:
         page = replace(page, patient_fields=False)
         template = templates.get_template("pack-entry.html.j2")

@@ -89,7 +89,8 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--report",
     is_flag=True,
-    help="Also print the reading grade distribution and near-duplicate ingredient names.",
+    help="Also print the reading grade distribution, near-duplicate ingredient names and "
+    "every monograph a content rule flags (not a leaflet, discontinued).",
 )
 @table_options("check")
 @friendly_errors
@@ -97,7 +98,7 @@ def check(
     content_dir: Path, config_file: Path | None, strict: bool, report: bool, **given: Any
 ) -> None:
     """Validate every monograph without rendering anything."""
-    from medpdf import readability
+    from medpdf import content_rules, readability
     from medpdf.build import catalog
 
     settings = load_settings(
@@ -119,6 +120,8 @@ def check(
         click.echo(readability.report(grades, threshold), nl=False)
         click.echo("")
         click.echo(index.report(index.near_duplicates(collection.monographs)), nl=False)
+        click.echo("")
+        click.echo(content_rules.report(diagnostics), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
         f"checked {collection.files_seen} monographs: {errors} errors, {warning_count} warnings",
