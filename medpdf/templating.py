@@ -19,6 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from medpdf import __version__, content_rules, i18n, markdown
+from medpdf.approvals import Review
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.kinds import PAPERS, Paper
 from medpdf.model import Monograph, Section, SectionKind
@@ -73,6 +74,8 @@ class MonographView:
     online: OnlineLink | None = None
     #: The text says the medicine is no longer made (:mod:`medpdf.content_rules`): a banner.
     discontinued: bool = False
+    #: Who approved this edition and when (:mod:`medpdf.approvals`): the footer says so.
+    review: Review | None = None
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,7 @@ def monograph_html(
     screen_base: str | None = None,
     in_pack: bool = False,
     own_disclaimer: bool = True,
+    review: Review | None = None,
 ) -> str:
     """The one way a monograph becomes HTML: handouts, booklet entries and the station's preview.
 
@@ -279,6 +283,7 @@ def monograph_html(
     medication pack, whose first page carries the patient fields and whose end
     carries the disclaimer when ``own_disclaimer`` is false. (A bilingual
     handout builds on this module's views: :func:`medpdf.bilingual.handout_html`.)
+    ``review`` is the approval of this edition, which the footer names.
     """
     lang = monograph.lang or config[CONTENT_LANG]
     templates = environment_for(config, lang)
@@ -290,7 +295,9 @@ def monograph_html(
     page = page_options(config, lang=lang)
     if screen_base is not None:
         page = replace(page, screen_base=screen_base)
-    view = monograph_view(monograph, config.online_url(monograph.slug), lang)
+    view = replace(
+        monograph_view(monograph, config.online_url(monograph.slug), lang), review=review
+    )
     if in_pack:
         page = replace(page, patient_fields=False)
         template = templates.get_template("pack-entry.html.j2")

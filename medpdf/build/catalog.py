@@ -22,6 +22,7 @@ from medpdf.model import Monograph
 from medpdf.options import CONTENT_LANG
 
 if TYPE_CHECKING:
+    from medpdf.approvals import Review
     from medpdf.config import Config
 
 
@@ -57,6 +58,8 @@ class Entry:
     lang: str = "en"
     #: Slug of the drug this monograph translates; None for an original.
     translation_of: str | None = None
+    #: Who approved this edition and when (:mod:`medpdf.approvals`), for the footer.
+    review: Review | None = None
 
     @property
     def drug(self) -> str:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import click
 
-from medpdf import __version__, config, sources
+from medpdf import __version__, approvals, config, sources
 from medpdf.cli.flags import (
     config_option,
     configure_logging,
@@ -58,6 +58,8 @@ class _Commands(click.Group):
         "history": "medpdf.cli.record:history",
         "reprint": "medpdf.cli.record:reprint",
         "users": "medpdf.cli.users:users",
+        "approve": "medpdf.cli.review:approve",
+        "review": "medpdf.cli.review:review",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -147,13 +149,16 @@ def handout(
     settings = load_settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
     catalog.require_printable(source, catalog.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
     context = render.RunContext.of(settings)
     wanted: str | None = settings[ALSO]
     also = handouts.translation_for(source, wanted, context) if wanted else None
     name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
     target = output or settings.handouts_dir / f"{name_part}.pdf"
-    made = handouts.render_one(source, context, target, cached=output is None, also=also)
+    made = handouts.render_one(
+        source, context, target, cached=output is None, also=also, review=review
+    )
     for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""
@@ -185,6 +190,7 @@ def print_command(
         return
     source = catalog.find_source(content_dir, names[0])
     catalog.require_printable(source, catalog.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     monograph = model.build(source)
     title = printing.job_title(monograph.title)
     # Ask CUPS and open the record first: neither problem should cost a render.
@@ -195,7 +201,7 @@ def print_command(
         context = render.RunContext.of(settings)
         wanted: str | None = settings[ALSO]
         also = handouts.translation_for(source, wanted, context) if wanted else None
-        made = handouts.render_one(source, context, target, cached=False, also=also)
+        made = handouts.render_one(source, context, target, cached=False, also=also, review=review)
         for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
             click.echo(warning.format(), err=True)
         job = record.print_made(

@@ -114,6 +114,13 @@ def _unreadable(exc: UsageError) -> Told:
     )
 
 
+def _approved(station: Station, pack: AskedPack) -> None:
+    """With ``approved_only``, a pack goes out only if every medicine's edition was approved."""
+    for source in pack.sources:
+        if (refused := station.review.refused(source)) is not None:
+            raise refused
+
+
 async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
     """The pack PDF from the worker pool (or the shelf), or the error page that says why not."""
     seconds = station.context.limits.seconds * (len(pack.sources) + 1)
@@ -185,6 +192,7 @@ async def pack_pdf(request: Request) -> Response:
         return Response(status_code=405, headers={"Allow": "GET"})
     station = _station(request)
     pack = asked(station, request.query_params)
+    _approved(station, pack)
     data = await _pack_bytes(station, pack)
     await printed.keep_opened(station, data, pack.monographs, pack.context, _name(request))
     return printed.pdf_response(data, "my-medicines.pdf")
@@ -205,6 +213,7 @@ async def pack_print(request: Request) -> Response:
     if form is None:
         return Response(status_code=400)
     pack = asked(station, form)
+    _approved(station, pack)
     copies, printer = await print_target(station, form, user)
     data = await _pack_bytes(station, pack)
     title = "My medicines: " + ", ".join(m.title for m in pack.monographs)
