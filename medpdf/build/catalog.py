@@ -58,6 +58,8 @@ class Entry:
     lang: str = "en"
     #: Slug of the drug this monograph translates; None for an original.
     translation_of: str | None = None
+    #: Its front matter ``codes:`` (``system|code``), for EHR lists and Infobutton.
+    codes: tuple[str, ...] = ()
     #: Who approved this edition and when (:mod:`medpdf.approvals`), for the footer.
     review: Review | None = None
 
@@ -118,7 +120,7 @@ def examine(source: sources.Source, rules: Rules) -> tuple[Summary, Monograph | 
     if any(d.is_error for d in said):  # not a leaflet: left out, like a file that fails
         return Summary.of(None, [*said, *mono.warnings]), None
     warnings = [*mono.warnings, *said]
-    return Summary.of(mono.title, warnings, mono.lang, mono.translation_of), mono
+    return Summary.of(mono.title, warnings, mono.lang, mono.translation_of, mono.codes), mono
 
 
 def _summary_key(source: sources.Source, rules: Rules) -> str:
@@ -173,7 +175,9 @@ def scan(content_dir: Path, store: Cache | None = None, rules: Rules | None = No
         diagnostics.extend(summary.diagnostics(item.display_path))
         if summary.title is not None:
             lang = summary.lang or rules.default_lang
-            entries.append(Entry(item, summary.title, monograph, lang, summary.translation_of))
+            entries.append(
+                Entry(item, summary.title, monograph, lang, summary.translation_of, summary.codes)
+            )
     if store is not None and fresh:
         store.put_summaries(fresh)
     kept, duplicates = _duplicates(entries)
