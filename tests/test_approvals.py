@@ -289,3 +289,13 @@ def test_approved_only_is_a_station_setting_of_medpdf_toml(content: Path):
     wrong = invoke_cli("handout", "quorvalin")
     assert wrong.exit_code == 2
     assert "station.approved_only: must be true or false" in wrong.stderr
+
+
+def test_the_approvers_name_is_text_in_the_footer_never_markup(content: Path):
+    from medpdf import config, model, templating
+
+    source = sources.read(content / "zentorex.md")
+    review = approvals.Review("A. <b>Ph</b> & Co", dt.date(2026, 12, 10))
+    html = templating.monograph_html(model.build(source), config.make(), review=review)
+    assert "Reviewed by A. &lt;b&gt;Ph&lt;/b&gt; &amp; Co, 2026-12-10" in html
+    assert "<b>Ph</b>" not in html
