@@ -50,7 +50,7 @@ def monograph_text(title: str, paragraphs: int, reviewed: str | None = "2025-03-
     return (
         f"---\n{front}---\n\n# {title}\n### Generic Name\n{title}\n\n### Usage\n{body}\n\n"
         "### Dosage\nOne capsule daily.\n\n### Side Effects\nMild headache.\n\n"
-        "**Disclaimer:** Invented fixture, not a real medicine.\n"
+        "**Disclaimer:** Invented fixture for these tests.\n"
     )
 
 

@@ -677,7 +677,9 @@ def test_a_full_queue_is_a_503_page_with_retry_after(
 ) -> None:
     client, _ = site
 
-    async def full(self: renderer.Renderer, source: object, context: object) -> bytes:
+    async def full(
+        self: renderer.Renderer, source: object, context: object, review: object = None
+    ) -> bytes:
         raise renderer.Busy
 
     monkeypatch.setattr(renderer.Renderer, "handout", full)

@@ -177,8 +177,19 @@ def _unreadable(exc: UsageError) -> Told:
     )
 
 
+def _approved(station: Station, pack: AskedPack) -> None:
+    """With ``approved_only``, a pack goes out only if every medicine's edition was approved."""
+    for source in pack.sources:
+        if (refused := station.review.refused(source)) is not None:
+            raise refused
+
+
 async def pack_bytes(station: Station, pack: AskedPack) -> bytes:
-    """The pack PDF from the worker pool (or the shelf), or the error page that says why not."""
+    """The pack PDF from the worker pool (or the shelf), or the error page that says why not.
+
+    With ``approved_only``, a pack holding an edition nobody approved is refused (409).
+    """
+    _approved(station, pack)
     seconds = station.context.limits.seconds * (len(pack.sources) + 1)
     try:
         return await station.renderer.made(pack.key, pack_task, pack.job, seconds)
@@ -263,6 +274,7 @@ async def pack_print(request: Request) -> Response:
     if form is None:
         return Response(status_code=400)
     pack = asked(station, form)
+    _approved(station, pack)
     copies, printer = await print_target(station, form, user)
     data = await pack_bytes(station, pack)
     title = "My medicines: " + ", ".join(m.title for m in pack.monographs)
