@@ -26,11 +26,11 @@ import pytest
 from conftest import REPO, normalise, write_monograph
 from fontTools.ttLib import TTFont
 
+from medpdf.atomic import write_atomic
 from medpdf.content.collection import find_monograph
 from medpdf.content.model import Monograph
 from medpdf.html import templating
 from medpdf.pdf.typeset import render as render_pdf
-from medpdf.run.store import write_atomic
 from medpdf.settings import config
 from medpdf.settings.config import Config
 

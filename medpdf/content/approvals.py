@@ -24,21 +24,23 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import difflib
 import enum
 import fcntl
 import hashlib
 import json
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from medpdf.atomic import write_atomic
 from medpdf.content.sources import Source
+from medpdf.content.word_diff import Hunk as Hunk
+from medpdf.content.word_diff import Segment as Segment
+from medpdf.content.word_diff import word_diff as word_diff
 from medpdf.errors import DiagnosedError, Diagnostic, Level, MedpdfError, UsageError, sort_key
 from medpdf.settings.options import APPROVED_ONLY
 
@@ -246,20 +248,6 @@ def render(approvals: Iterable[Approval]) -> str:
     return "".join(parts)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` at ``path`` through a synced temporary file renamed into place."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     """One writer of a folder's approvals at a time (the station and a command may race).
@@ -290,7 +278,7 @@ def keep_edition(folder: Path, source: Source) -> None:
     if target.is_file():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(target, source.text.encode("utf-8"))
+    write_atomic(target, source.text.encode("utf-8"))
 
 
 def edition_text(folder: Path, edition: str) -> str | None:
@@ -341,7 +329,7 @@ def approve(
             current[source.slug] = approval
             result.append((approval, True))
         if any(new for _, new in result):
-            _write_atomic(folder / FILE_NAME, render(current.values()).encode("utf-8"))
+            write_atomic(folder / FILE_NAME, render(current.values()).encode("utf-8"))
     return result
 
 
@@ -350,62 +338,6 @@ def _relative(path: Path, folder: Path) -> str:
         return path.resolve().relative_to(folder.resolve()).as_posix()
     except ValueError:
         return path.name
-
-
-# -- what changed: a word-level diff ----------------------------------------------------
-
-_WORD = re.compile(r"\S+")
-
-
-@dataclass(frozen=True)
-class Segment:
-    """Words of a hunk: ``same`` (context), ``removed`` (approved text) or ``added`` (now)."""
-
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Hunk:
-    """One place that changed, with a few unchanged words around it."""
-
-    #: Line of the file (as it is now) where the hunk starts.
-    line: int
-    segments: tuple[Segment, ...]
-
-    def plain(self) -> str:
-        """``line 11: … adults [-who were-]{+who are+} candidates …`` (git's --word-diff)."""
-        marks = {"same": "{}", "removed": "[-{}-]", "added": "{{+{}+}}"}
-        words = " ".join(marks[s.kind].format(s.text) for s in self.segments)
-        return f"line {self.line}: {words}"
-
-
-def word_diff(old: str, new: str, context: int = 6) -> tuple[Hunk, ...]:
-    """What changed between two texts, word by word (reflowed lines are not changes)."""
-    old_words = [(m.group(0), m.start()) for m in _WORD.finditer(old)]
-    new_words = [(m.group(0), m.start()) for m in _WORD.finditer(new)]
-    matcher = difflib.SequenceMatcher(
-        None, [w for w, _ in old_words], [w for w, _ in new_words], autojunk=False
-    )
-    hunks = []
-    for group in matcher.get_grouped_opcodes(context):
-        segments: list[Segment] = []
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                segments.append(Segment("same", _joined(new_words[j1:j2])))
-                continue
-            if i2 > i1:
-                segments.append(Segment("removed", _joined(old_words[i1:i2])))
-            if j2 > j1:
-                segments.append(Segment("added", _joined(new_words[j1:j2])))
-        first = group[0][3]
-        offset = new_words[min(first, len(new_words) - 1)][1] if new_words else 0
-        hunks.append(Hunk(new.count("\n", 0, offset) + 1, tuple(segments)))
-    return tuple(hunks)
-
-
-def _joined(words: list[tuple[str, int]]) -> str:
-    return " ".join(word for word, _ in words)
 
 
 # -- a collection against its approvals ---------------------------------------------------
