@@ -33,7 +33,7 @@ from medpdf.cli.flags import (
     progress,
     table_options,
 )
-from medpdf.content import sources
+from medpdf.content import approvals, sources
 from medpdf.errors import (
     count_levels,
     sort_key,
@@ -61,6 +61,8 @@ class _Commands(click.Group):
         "history": "medpdf.cli.record:history",
         "reprint": "medpdf.cli.record:reprint",
         "users": "medpdf.cli.users:users",
+        "approve": "medpdf.cli.review:approve",
+        "review": "medpdf.cli.review:review",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -92,7 +94,8 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--report",
     is_flag=True,
-    help="Also print the reading grade distribution and near-duplicate ingredient names.",
+    help="Also print the reading grade distribution, near-duplicate ingredient names and "
+    "every monograph a content rule flags (not a leaflet, discontinued).",
 )
 @table_options("check")
 @friendly_errors
@@ -100,7 +103,7 @@ def check(
     content_dir: Path, config_file: Path | None, strict: bool, report: bool, **given: Any
 ) -> None:
     """Validate every monograph without rendering anything."""
-    from medpdf.content import collection, readability
+    from medpdf.content import collection, content_rules, readability
 
     settings = load_settings(
         "check", config_file, content_dir, given
@@ -121,6 +124,8 @@ def check(
         click.echo(readability.report(grades, threshold), nl=False)
         click.echo("")
         click.echo(ingredients.report(ingredients.near_duplicates(found.monographs)), nl=False)
+        click.echo("")
+        click.echo(content_rules.report(diagnostics), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
         f"checked {found.files_seen} monographs: {errors} errors, {warning_count} warnings",
@@ -148,13 +153,16 @@ def handout(
     settings = load_settings("handout", config_file, content_dir, given)
     source = collection.find_source(content_dir, name)
     collection.require_printable(source, collection.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
     context = RunContext.of(settings)
     wanted: str | None = settings[ALSO]
     also = handouts.translation_for(source, wanted, context) if wanted else None
     name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
     target = output or settings.handouts_dir / f"{name_part}.pdf"
-    made = handouts.render_one(source, context, target, cached=output is None, also=also)
+    made = handouts.render_one(
+        source, context, target, cached=output is None, also=also, review=review
+    )
     for warning in refusal_warnings(source.display_path, made.refused_urls):
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""

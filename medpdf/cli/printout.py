@@ -64,12 +64,13 @@ Render = Callable[[Path], Printout]
 def _handout(name: str, settings: Config) -> Render:
     """One drug's handout; the name is resolved and the monograph checked now."""
     from medpdf import printing, record
-    from medpdf.content import collection, model
+    from medpdf.content import approvals, collection, model
     from medpdf.products import handouts
     from medpdf.run import RunContext
 
     source = collection.find_source(settings.content_dir, name)
     collection.require_printable(source, collection.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     monograph = model.build(source)
 
     def render(folder: Path) -> Printout:
@@ -77,7 +78,7 @@ def _handout(name: str, settings: Config) -> Render:
         context = RunContext.of(settings)
         wanted: str | None = settings[ALSO]
         also = handouts.translation_for(source, wanted, context) if wanted else None
-        made = handouts.render_one(source, context, target, cached=False, also=also)
+        made = handouts.render_one(source, context, target, cached=False, also=also, review=review)
         return Printout(
             target,
             made.pages,

@@ -9,6 +9,8 @@ module             what it holds
 ``markdown``       the Markdown a monograph is written in, sanitised
 ``model``          ``Monograph``: a source parsed and checked
 ``collection``     the collection scan: every monograph, or why it is left out
+``content_rules``  text a clinic must never hand out as it is (rules per language)
+``approvals``      which edition of each monograph a pharmacist approved
 ``translations``   how monographs of one drug in several languages are linked
 ``formulary``      the monographs a clinic's formulary names
 ``codes``          drug code systems (RxNorm, SNOMED CT, ATC, NDC) it names
@@ -23,9 +25,11 @@ The modules in ``__all__`` are the stage's public face; ``front_matter`` and
 """
 
 __all__ = [
+    "approvals",
     "codes",
     "collation",
     "collection",
+    "content_rules",
     "formulary",
     "glyphs",
     "ingredients",

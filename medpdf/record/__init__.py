@@ -47,6 +47,7 @@ __all__ = [
     "Drug",
     "Entry",
     "Record",
+    "approvals",
     "as_json",
     "folder_of",
     "keep",

@@ -1,7 +1,7 @@
 """The kept PDFs: each distinct PDF once, named by its SHA-256 (``pdf/ab/abcd….pdf``).
 
 Files are only ever complete: written under a temporary name, synced and
-renamed (:func:`medpdf.run.store.write_atomic`), the folder synced after,
+renamed (:func:`medpdf.atomic.write_atomic`), the folder synced after,
 so a file's presence (at its size) means it is whole. When to write and when
 to remove is the record's decision (:mod:`medpdf.record.store`): always under
 its database's write lock.
@@ -16,7 +16,7 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
-from medpdf.run import sweep_stale_temps, write_atomic
+from medpdf.atomic import sweep_stale_temps, write_atomic
 
 
 def page_count(pdf: bytes) -> int:

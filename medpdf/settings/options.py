@@ -226,6 +226,17 @@ SCHEDULER: Option[str | None] = Option(
     flag="--scheduler",
     commands=frozenset({"handouts", "booklet", "build"}),
 )
+SCHEDULER_INSECURE: Option[bool] = Option(
+    "scheduler_insecure",
+    Boolean(),
+    False,
+    "Allow sending renders over plain tcp:// (unencrypted, unauthenticated) to a Dask "
+    "scheduler on another machine: only on a private network you trust. Not needed for "
+    "tls:// or a scheduler on this computer.",
+    toml=("build", "scheduler_insecure"),
+    flag="--scheduler-insecure",
+    commands=frozenset({"handouts", "booklet", "build"}),
+)
 HOST: Option[str] = Option(
     "host",
     Text(metavar="ADDRESS"),
@@ -347,6 +358,16 @@ PRINTS_PER_MINUTE: Option[float] = Option(
     flag="--prints-per-minute",
     commands=frozenset({"serve"}),
 )
+APPROVED_ONLY: Option[bool] = Option(
+    "approved_only",
+    Boolean(),
+    False,
+    "Hand out only editions a pharmacist approved (medpdf approve): builds leave the "
+    "others out and the station shows them as awaiting review.",
+    toml=("station", "approved_only"),
+    flag="--approved-only",
+    commands=frozenset({"handout", "handouts", "booklet", "build", "print", "serve"}),
+)
 
 #: The table every other place derives from.
 OPTIONS: tuple[Option[Any], ...] = (
@@ -369,6 +390,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     TIME_LIMIT,
     MEMORY_LIMIT,
     SCHEDULER,
+    SCHEDULER_INSECURE,
     HOST,
     PORT,
     QUEUE,
@@ -382,6 +404,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     SESSION_IDLE,
     SESSION_MAX,
     PRINTS_PER_MINUTE,
+    APPROVED_ONLY,
 )
 
 

@@ -34,9 +34,10 @@ from medpdf.settings.kinds import PAPERS
 from medpdf.settings.options import PAPER, PRINTER
 from medpdf.station import language, printed
 from medpdf.station.auth import user_of
+from medpdf.station.forms import print_form
 from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
-from medpdf.station.routes import MAX_COPIES, busy, print_allowed, print_form, print_target, send
+from medpdf.station.routes import MAX_COPIES, busy, print_allowed, print_target, send
 from medpdf.station.state import PREVIEW_POLICY, SentJob, Station
 
 #: Fields one request may carry: a medicine, its times, note, dose, meal, "when needed"
@@ -143,8 +144,19 @@ def _unreadable(exc: UsageError) -> Told:
     )
 
 
+def _approved(station: Station, pack: packs.Pack) -> None:
+    """With ``approved_only``, a pack goes out only if every medicine's edition was approved."""
+    for source in pack.sources:
+        if (refused := station.review.refused(source)) is not None:
+            raise refused
+
+
 async def pack_bytes(station: Station, pack: packs.Pack) -> bytes:
-    """The pack PDF from the worker pool (or the shelf), or the error page that says why not."""
+    """The pack PDF from the worker pool (or the shelf), or the error page that says why not.
+
+    With ``approved_only``, a pack holding an edition nobody approved is refused (409).
+    """
+    _approved(station, pack)
     try:
         return await station.renderer.made(pack.key, packs.pack_task, pack.job, pack.seconds)
     except Busy:
@@ -225,6 +237,7 @@ async def pack_print(request: Request) -> Response:
     if form is None:
         return Response(status_code=400)
     pack = asked(station, form)
+    _approved(station, pack)
     copies, printer = await print_target(station, form, user)
     data = await pack_bytes(station, pack)
     title = "My medicines: " + ", ".join(m.title for m in pack.monographs)

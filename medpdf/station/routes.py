@@ -12,7 +12,7 @@ from pathlib import Path
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
     HTMLResponse,
@@ -32,8 +32,9 @@ from medpdf.run import RunContext
 from medpdf.settings import options
 from medpdf.settings.kinds import PAPERS
 from medpdf.settings.options import PAPER, PRINTER
-from medpdf.station import auth, language, printed
+from medpdf.station import auth, language, printed, review
 from medpdf.station.auth import same_origin, user_of
+from medpdf.station.forms import print_form
 from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
 from medpdf.station.sessions import User
@@ -86,9 +87,12 @@ async def drug_page(request: Request) -> Response:
     chosen = station.request_context(request.query_params).config.settings
     printers, no_printing = await station.printers()
     user = user_of(request)
+    awaiting = station.review.refused(source)
     return station.page(
         "drug",
         user=user,
+        awaiting=language.error_message(station.resources.locale, awaiting) if awaiting else None,
+        may_review=review.may_review(user),
         may_print=user is None or user.may_print,
         drug=mono,
         printers=printers.printers if printers else (),
@@ -123,7 +127,10 @@ async def drug_preview(request: Request) -> Response:
     """The handout as HTML, styled for the screen; no WeasyPrint involved."""
     station = _station(request)
     entry = station.entry(request.path_params["slug"])
-    mono = station.monograph(station.fresh_source(entry))
+    source = station.fresh_source(entry)
+    mono = station.monograph(source)
+    if not review.may_review(user_of(request)) and (refused := station.review.refused(source)):
+        raise refused
     config = station.request_context(request.query_params).config
     html = templating.monograph_html(mono, config, screen_base="/static/")
     return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
@@ -139,9 +146,13 @@ def busy() -> Told:
 
 
 async def _handout_bytes(station: Station, source: sources.Source, context: RunContext) -> bytes:
-    """The handout PDF, or the error page that says why there is none."""
+    """The handout PDF, or the error page that says why there is none.
+
+    With ``approved_only`` an edition nobody approved is refused (409, "Awaiting review").
+    """
+    footer = station.review.footer(source)
     try:
-        return await station.renderer.handout(source, context)
+        return await station.renderer.handout(source, context, footer)
     except Busy:
         raise busy() from None
     except RenderFailed as exc:
@@ -165,11 +176,6 @@ async def drug_pdf(request: Request) -> Response:
 
 #: Copies one click may print; more is a mistake at a clinic counter.
 MAX_COPIES = 20
-
-#: The print form is a handful of short fields; anything bigger is not from its page.
-MAX_FORM_BYTES = 4096
-#: How the station's print form is sent; anything else did not come from it.
-FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 #: What staff read when CUPS cannot be used; the reason goes to the log and /health.
@@ -243,24 +249,6 @@ def print_allowed(request: Request, refused: str) -> User | None:
     if user is not None and not user.may_print:
         raise Told(403, refused)
     return user
-
-
-async def print_form(
-    request: Request, max_fields: int, max_bytes: int = MAX_FORM_BYTES
-) -> FormData | None:
-    """The print form, small and urlencoded as the station's own pages send it.
-
-    None when the browser went away before the form arrived.
-    """
-    size = request.headers.get("content-length", "")
-    if not size.isdigit() or int(size) > max_bytes:
-        raise Told(413, N_("The print form was too large."))
-    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
-        raise Told(415, N_("Printing can only be started from the station's own pages."))
-    try:
-        return await request.form(max_files=0, max_fields=max_fields)
-    except ClientDisconnect:
-        return None
 
 
 async def print_target(station: Station, form: FormData, user: User | None) -> tuple[int, str]:
@@ -388,6 +376,9 @@ ROUTES = [
     Route("/booklet.pdf", booklet_pdf),
     Route("/printed", printed.printed_page),
     Route("/printed/{number:int}.pdf", printed.printed_pdf),
+    Route("/review", review.review_list),
+    Route("/review/{slug:str}", review.review_drug),
+    Route("/review/{slug:str}/approve", review.approve, methods=["POST"]),
     Route("/health", health),
     Route("/static/{path:path}", static_file),
     Route("/favicon.ico", no_icon),

@@ -38,6 +38,7 @@ from medpdf.settings.options import CACHE_SIZE, CLINIC, QUEUE
 from medpdf.station import language
 from medpdf.station.jobs import PdfShelf, Renderer
 from medpdf.station.listing import scan
+from medpdf.station.review import desk_of
 from medpdf.station.sessions import Access, Sessions, User
 from medpdf.station.throttle import LoginThrottle, RateLimit
 
@@ -129,6 +130,8 @@ class Station:
         self.logins = LoginThrottle()
         self.prints = RateLimit(self.access.prints_per_minute)
         self.sent = SentJobs()
+        #: Approvals: the approvals file, approved_only, the Approve rate (station/review.py).
+        self.review = desk_of(self.config)
 
     async def printers(self) -> tuple[printing.Destinations | None, str | None]:
         """CUPS's printers (asked at most every few seconds), or why there are none."""
@@ -208,7 +211,7 @@ class Station:
         A bad value is the client's error (400), reported by the option's own rule.
         """
         values = options.from_query(query, self.config.settings, lambda m: HTTPException(400, m))
-        return self.context.with_options(values, printed=today())
+        return self.context.with_options(printed=today(), **values)
 
     def page(
         self, name: str, status: int = 200, user: User | None = None, **context: object
