@@ -8,11 +8,12 @@ handout has not. Every word a patient reads on them is in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
-from medpdf import markdown, medicines
+from medpdf import interactions, markdown, medicines, purposes, wallet_card
 from medpdf.config import Config
 from medpdf.model import Monograph
 from medpdf.packlist import Wanted
@@ -31,6 +32,8 @@ class Row:
     note: str
     #: The monograph's language: its name and purpose are in it, whatever the page's.
     lang: str = "en"
+    #: Dose and strength as given ("5 mg, 1 tablet"); empty when not given.
+    dose: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class PackView:
     """Everything the pack's own pages show."""
 
     rows: tuple[Row, ...]
-    mentions: tuple[medicines.Mention, ...]
+    #: Prompts to ask a pharmacist and shared-ingredient warnings (:mod:`medpdf.interactions`).
+    findings: interactions.Findings
     times: tuple[str, ...]
     #: The monographs' common disclaimer, printed once at the end; None when they differ.
     shared_disclaimer: Markup | None
@@ -56,22 +60,30 @@ def pack_view(
     monographs: tuple[Monograph, ...],
     wanted: tuple[Wanted, ...],
     run_lang: str,
-    purpose_limit: int = medicines.PURPOSE_LIMIT,
+    purpose_limit: int = purposes.PURPOSE_LIMIT,
+    originals: Sequence[Monograph | None] | None = None,
 ) -> PackView:
-    """Rows in the order asked for, mentions among the medicines, and the common disclaimer.
+    """Rows in the order asked for, prompts among the medicines, and the common disclaimer.
 
     ``run_lang`` (``--content-lang``) is the language of a monograph without ``lang:``; the
     pack speaks its first medicine's language, as a handout speaks its monograph's.
+    ``originals`` holds, for each translation, the monograph it translates (its
+    ingredients and classes are the original's).
     """
+    pack = [
+        interactions.Medicine(m, o)
+        for m, o in zip(monographs, originals or [None] * len(monographs), strict=True)
+    ]
     lang = (monographs[0].lang if monographs else None) or run_lang
     rows = tuple(
         Row(
             m.slug,
             m.title,
-            medicines.purpose(m, purpose_limit),
+            purposes.purpose(m, purpose_limit),
             w.times,
             w.note,
             m.lang or run_lang,
+            w.dose,
         )
         for m, w in zip(monographs, wanted, strict=True)
     )
@@ -79,7 +91,7 @@ def pack_view(
     html = Markup(markdown.to_inline_html(common)) if common else Markup("")
     return PackView(
         rows=rows,
-        mentions=medicines.mentions(monographs),
+        findings=interactions.findings(pack),
         times=medicines.TIMES,
         shared_disclaimer=html if common is not None else None,
         lang=lang,
@@ -96,7 +108,9 @@ def pack_html(part: str, view: PackView, config: Config, screen_base: str | None
     page = page_options(config, lang=view.lang)
     if screen_base is not None:
         page = replace(page, screen_base=screen_base)
-    return template.render(part=part, pack=view, page=page)
+    size = wallet_card.LARGE if page.large_print else wallet_card.STANDARD
+    card = wallet_card.panels([f"{row.title} {row.dose}" for row in view.rows], size)
+    return template.render(part=part, pack=view, page=page, card=card)
 
 
 def numbers_html(pages: int, view: PackView, config: Config) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from medpdf import medicines, model, packlist, sources
+from medpdf import medicines, model, packlist, purposes, sources
 from medpdf.errors import ConfigError, UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pack"
@@ -26,18 +26,18 @@ def invented(title: str, body: str) -> model.Monograph:
 
 
 def test_purpose_starts_at_what_the_medicine_is_used_for_and_drops_asides() -> None:
-    assert medicines.purpose(monograph("zorvatin")) == "Used to calm an invented itch of the elbows"
+    assert purposes.purpose(monograph("zorvatin")) == "Used to calm an invented itch of the elbows"
 
 
 def test_a_long_purpose_is_cut_at_a_clause_and_marked() -> None:
-    found = medicines.purpose(monograph("klemorex"))
+    found = purposes.purpose(monograph("klemorex"))
     assert found == "Used to treat an invented dryness of the knees, which often returns in winter…"
-    assert len(found) <= medicines.PURPOSE_LIMIT
+    assert len(found) <= purposes.PURPOSE_LIMIT
 
 
 def test_a_purpose_without_clauses_is_cut_at_a_word() -> None:
     words = "Used to " + " ".join(["soothe"] * 30)
-    assert medicines.shorten(words, 40) == "Used to soothe soothe soothe soothe…"
+    assert purposes.shorten(words, 40) == "Used to soothe soothe soothe soothe…"
 
 
 def test_a_usage_that_opens_a_list_takes_the_list_items() -> None:
@@ -46,7 +46,7 @@ def test_a_usage_that_opens_a_list_takes_the_list_items() -> None:
         "### Usage\nDuolane is used to treat:\n\n* **Invented fever:** It lowers it.\n"
         "* **Invented chills:** It warms.\n",
     )
-    assert medicines.purpose(mono) == "Used to treat Invented fever, Invented chills"
+    assert purposes.purpose(mono) == "Used to treat Invented fever, Invented chills"
 
 
 def test_a_combination_takes_its_first_components_usage_label() -> None:
@@ -55,7 +55,7 @@ def test_a_combination_takes_its_first_components_usage_label() -> None:
         "### Aldra\n**Usage:** Aldra is a remedy used for invented worry.\n\n"
         "**Dosage:** Half a tablet.\n\n### Seru\n**Usage:** Seru lifts invented mood.\n",
     )
-    assert medicines.purpose(mono) == "Used for invented worry"
+    assert purposes.purpose(mono) == "Used for invented worry"
 
 
 # -- mentions --------------------------------------------------------------------------
@@ -172,9 +172,9 @@ def test_real_purposes_are_short_and_only_empty_without_a_usage_text(corpus_dir:
             mono = model.build(sources.read(path))
         except Exception:  # a broken monograph is check's business, not this test's
             continue
-        found = medicines.purpose(mono)
-        assert len(found) <= medicines.PURPOSE_LIMIT, f"{path}: {found!r}"
-        if medicines.first_sentence(medicines._first_paragraph(medicines._usage_body(mono))):
+        found = purposes.purpose(mono)
+        assert len(found) <= purposes.PURPOSE_LIMIT, f"{path}: {found!r}"
+        if purposes.usage_sentence(mono):
             assert found, f"{path}: a Usage sentence, but no purpose"
             with_purpose += 1
     assert with_purpose >= len(paths) * 0.8

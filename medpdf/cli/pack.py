@@ -29,6 +29,14 @@ from medpdf.config import Config
     "(ticked on page 1; without it the boxes are left to tick by hand). Repeatable.",
 )
 @click.option(
+    "--dose",
+    "doses",
+    multiple=True,
+    metavar='NAME="DOSE"',
+    help="Dose and strength, shown in the schedule and on the wallet card, e.g. "
+    '--dose apixaban="5 mg, 1 tablet". Repeatable.',
+)
+@click.option(
     "--note",
     "notes",
     multiple=True,
@@ -40,7 +48,8 @@ from medpdf.config import Config
     "from_file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Read the medicines, times and notes from a TOML file ([[medicine]] name, take, note).",
+    help="Read the medicines, times, doses and notes from a TOML file "
+    "([[medicine]] name, take, dose, note).",
 )
 @content_option
 @output_option("output/packs/<name>.pdf")
@@ -50,6 +59,7 @@ from medpdf.config import Config
 def pack(
     names: tuple[str, ...],
     takes: tuple[str, ...],
+    doses: tuple[str, ...],
     notes: tuple[str, ...],
     from_file: Path | None,
     content_dir: Path,
@@ -66,7 +76,7 @@ def pack(
     from medpdf.build import pack as packs
 
     base = packlist.read_file(from_file) if from_file is not None else None
-    request = packlist.from_flags(names, takes, notes, base)
+    request = packlist.from_flags(names, takes, notes, base, doses)
     settings = load_settings("pack", config_file, content_dir, given)
     made = packs.make_pack(request, render.RunContext.of(settings), output)
     for warning in handouts.refusal_warnings(str(made.target), made.refused_urls):
