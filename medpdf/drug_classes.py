@@ -252,3 +252,33 @@ def phrases_in(text: str, pattern: re.Pattern[str]) -> list[str]:
             if phrase.casefold() not in (f.casefold() for f in found):
                 found.append(phrase)
     return found
+
+
+def report(monographs: Iterable[Monograph], classes: ClassTable | None = None) -> str:
+    """The ``check --report`` section: each class's monographs, and those known only by text.
+
+    A monograph the member list misses but whose own words define it as one of
+    the class is listed by slug, so that a maintainer can add it to the table
+    (or see a definition the rule misreads).
+    """
+    classes = classes or table()
+    names = ingredients.table()
+    counts = {c.key: 0 for c in classes.classes}
+    by_text: dict[str, list[str]] = {c.key: [] for c in classes.classes}
+    for monograph in monographs:
+        found = membership([monograph], classes, names)
+        for key in found.classes:
+            counts[key] += 1
+        for key in sorted(found.by_text):
+            by_text[key].append(monograph.slug)
+    lines = [
+        f"drug classes of the medication pack's prompts: {len(classes.classes)} classes, "
+        f"{len(classes.pairs)} class pairs"
+    ]
+    for drug_class in classes.classes:
+        count = counts[drug_class.key]
+        line = f"  {drug_class.key}: {count:,} monograph{'' if count == 1 else 's'}"
+        if by_text[drug_class.key]:
+            line += f"; known only by their own words: {', '.join(by_text[drug_class.key])}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"

@@ -182,6 +182,8 @@ class Monograph:
     #: sections (not the title heading or the disclaimer), for readability checks.
     #: Raw, so that builds, which never grade, do not pay for inline parsing.
     text_blocks: tuple[str, ...] = ()
+    #: What it is for, in plain words (front matter ``purpose:``), for the medication pack.
+    purpose: str | None = None
 
     @property
     def layout(self) -> str | None:
@@ -287,6 +289,7 @@ def build(source: Source) -> Monograph:
 
     reviewed, warnings = front_matter.reviewed_of(metadata, source)
     lang, translation_of = front_matter.language_of(metadata, source)
+    purpose = front_matter.purpose_of(metadata, source)
     body, flat_warnings = _flatten_if_deep(body, path, offset)
     warnings.extend(flat_warnings)
     # markdown-it counts only "\n" as a line break; str.splitlines would also split
@@ -358,4 +361,5 @@ def build(source: Source) -> Monograph:
         lang=lang,
         translation_of=translation_of,
         text_blocks=text_blocks,
+        purpose=purpose,
     )

@@ -79,7 +79,7 @@ def pack_view(
         Row(
             m.slug,
             m.title,
-            purposes.purpose(m, purpose_limit),
+            purposes.purpose(m, purpose_limit, run_lang),
             w.times,
             w.note,
             m.lang or run_lang,

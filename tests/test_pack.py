@@ -135,8 +135,8 @@ def test_page_one_is_the_schedule_with_blank_lines_for_the_patient(a4_pack: Pack
         for title in ("Zorvatin 5 mg, 1 tablet with food", "Klémorex", "Pallidone + Quessar")
     ]
     assert rows == sorted(rows)
-    assert "Used to calm an invented itch of the elbows" in first
-    assert "Used to treat an invented dryness of the knees, which often returns in winter…" in first
+    assert "To calm an invented itch of the elbows" in first
+    assert "To treat an invented dryness of the knees, which often returns in winter " in first
 
 
 def test_ticks_are_where_take_says_and_boxes_are_left_empty_elsewhere(a4_pack: Pack) -> None:
@@ -331,8 +331,8 @@ def test_a_medicine_list_file_with_letter_large_print_clinic_and_qr(clinic_pack:
     first = clinic_pack.pages[0]
     assert first.startswith("Willowbank Health Centre My medicines")
     # In large print what a medicine is for goes under its name, then the note.
-    assert first.index("Klémorex Used to treat") < first.index(
-        "Zorvatin 2 puffs Used to calm an invented itch of the elbows after meals"
+    assert first.index("Klémorex To treat an invented dryness of the knees") < first.index(
+        "Zorvatin 2 puffs To calm an invented itch of the elbows after meals"
     )
     starts = leaflet_starts(clinic_pack)
     assert list(starts) == ["Klémorex", "Zorvatin"]

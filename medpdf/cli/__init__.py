@@ -89,7 +89,8 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--report",
     is_flag=True,
-    help="Also print the reading grade distribution and near-duplicate ingredient names.",
+    help="Also print the reading grade distribution, near-duplicate ingredient names, the "
+    "drug classes of the medication pack's prompts and where its purposes come from.",
 )
 @table_options("check")
 @friendly_errors
@@ -113,12 +114,17 @@ def check(
     if not per_file and (line := readability.summary(grades, threshold)):
         click.echo(line, err=True)
     if report:
+        from medpdf import drug_classes, purposes
         from medpdf.build import index
 
         click.echo("")
         click.echo(readability.report(grades, threshold), nl=False)
         click.echo("")
         click.echo(index.report(index.near_duplicates(collection.monographs)), nl=False)
+        click.echo("")
+        click.echo(drug_classes.report(collection.monographs), nl=False)
+        click.echo("")
+        click.echo(purposes.report(collection.monographs, settings[CONTENT_LANG]), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
         f"checked {collection.files_seen} monographs: {errors} errors, {warning_count} warnings",
