@@ -149,9 +149,12 @@ _ADJUNCT = re.compile(
     r"(?P<link>in|to|for)\s+(?P<rest>.+)",
     re.IGNORECASE,
 )
-# "an adjunct to diet", "to standard therapy": what it is added to, not what it is for.
-_ADDED_TO = re.compile(
-    r"(?:diet|exercise|other|standard|conventional|existing|usual|surgery|the)\b", re.IGNORECASE
+# "an adjunct to help surgeons …": the verbs an adjunct's "to" may open (else it is what the
+# medicine is added to: "an adjunct to diet", "to anesthesia").
+_ADJUNCT_VERB = re.compile(
+    r"(?:help|treat|reduce|prevent|improve|manage|relieve|control|enhance|support|aid|lower|"
+    r"increase|promote|facilitate|provide|protect|maintain|restore)\b",
+    re.IGNORECASE,
 )
 # "… in managing X", "… for the treatment of X" inside a longer phrase.
 _INNER_USE = re.compile(
@@ -319,6 +322,11 @@ def how_it_works_sentence(monograph: Monograph) -> str:
     return first_sentence(first_paragraph(found[0].body)) if found else ""
 
 
+_LEAD_IN = re.compile(
+    r"\b(?:are|is|include|includes|including|such as|like|as follows|for|of|to|in)$", re.I
+)
+
+
 def _candidates(body: str) -> list[str]:
     """The opening sentences of the Usage, a list a paragraph introduces joined to it."""
     blocks = _blocks(body)
@@ -329,7 +337,10 @@ def _candidates(body: str) -> list[str]:
             # "Its primary uses are:" and the list under it, its items apart ("; ").
             labels = _list_labels(blocks[index + 1 :], "; ")
             labels = labels[:1].lower() + labels[1:] if labels[1:2].islower() else labels
-            found += [*sentences[:-1][: _SENTENCES - 1], sentences[-1].rstrip(": ") + " " + labels]
+            lead = sentences[-1].rstrip(": ")
+            # "Its uses are: X" reads "Its uses are X"; "… several worms: X" keeps its colon.
+            joiner = " " if _LEAD_IN.search(lead) else ": "
+            found += [*sentences[:-1][: _SENTENCES - 1], lead + joiner + labels]
         else:
             found += sentences[:_SENTENCES]
     return found
@@ -347,7 +358,7 @@ def _as_use(rest: str) -> str:
         added = adjunct.group("rest")
         if inner := _INNER_USE.search(added):
             return f"To help {_NOUNS[inner.group('noun').lower()]} {inner.group('rest')}"
-        if adjunct.group("link").lower() == "to" and not _ADDED_TO.match(added):
+        if adjunct.group("link").lower() == "to" and _ADJUNCT_VERB.match(added):
             return "To " + added
         if then := re.search(r"\bto\s+(?!(?:its|the|a|an|their|this)\b)([a-z]+\s.+)", added):
             return "To " + then.group(1)
