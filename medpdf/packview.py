@@ -48,6 +48,9 @@ class PackView:
     shared_disclaimer: Markup | None
     #: The language of the pack's own pages and page numbers.
     lang: str = "en"
+    #: ``--lang``, and the medicines printed in their original language for want of it.
+    wanted_lang: str | None = None
+    unavailable: tuple[str, ...] = ()
 
 
 def shared_disclaimer(monographs: tuple[Monograph, ...]) -> str | None:
@@ -62,19 +65,23 @@ def pack_view(
     run_lang: str,
     purpose_limit: int = purposes.PURPOSE_LIMIT,
     originals: Sequence[Monograph | None] | None = None,
+    page_lang: str | None = None,
+    unavailable: tuple[str, ...] = (),
 ) -> PackView:
     """Rows in the order asked for, prompts among the medicines, and the common disclaimer.
 
     ``run_lang`` (``--content-lang``) is the language of a monograph without ``lang:``; the
     pack speaks its first medicine's language, as a handout speaks its monograph's.
     ``originals`` holds, for each translation, the monograph it translates (its
-    ingredients and classes are the original's).
+    ingredients and classes are the original's). ``page_lang`` (``--lang``) makes
+    the pack speak that language, and ``unavailable`` names the medicines that
+    have no translation into it.
     """
     pack = [
         interactions.Medicine(m, o)
         for m, o in zip(monographs, originals or [None] * len(monographs), strict=True)
     ]
-    lang = (monographs[0].lang if monographs else None) or run_lang
+    lang = page_lang or (monographs[0].lang if monographs else None) or run_lang
     rows = tuple(
         Row(
             m.slug,
@@ -95,6 +102,8 @@ def pack_view(
         times=medicines.TIMES,
         shared_disclaimer=html if common is not None else None,
         lang=lang,
+        wanted_lang=page_lang,
+        unavailable=unavailable,
     )
 
 

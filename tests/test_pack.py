@@ -610,3 +610,65 @@ def test_an_arabic_pack_is_arabic_and_right_to_left(language_packs: dict[str, Pa
     assert schedule_name["x0"] > page.width / 2
     with pikepdf.open(language_packs["ar"]) as pdf:
         assert str(pdf.Root.Lang) == "ar"
+
+
+# -- --lang: each medicine in the patient's language ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def language_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pack-lang")
+    content = make_content(root)
+    for path in (FIXTURES.parent / "languages").glob("*.md"):
+        shutil.copy(path, content / path.name)
+    return root
+
+
+def test_lang_picks_each_translation_and_names_those_without_one(
+    language_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(language_project)
+    target = language_project / "es.pdf"
+    result = invoke_cli("pack", "ibuprofen", "zorvatin", "--lang", "es", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert "(2 medicines: Ibuprofeno, Zorvatin;" in normalise(result.stdout)
+    assert result.stderr.strip() == (
+        "note: no Spanish translation of Zorvatin; printed in its own language"
+    )
+    first = normalised_page_texts(target)[0]
+    assert first.startswith("Mis medicamentos")
+    assert "No disponibles en español, por eso se imprimen en su propio idioma: Zorvatin." in first
+    assert "Ibuprofeno Para el dolor de cabeza" in first
+
+
+def test_a_monograph_and_its_own_translation_are_one_medicine(
+    language_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(language_project)
+    target = language_project / "one.pdf"
+    result = invoke_cli(
+        "pack", "ibuprofen", "ibuprofen.es", "zorvatin", "--take", "ibuprofen.es=noon",
+        "-o", str(target),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "(2 medicines: Ibuprofen, Zorvatin;" in normalise(result.stdout)
+    first = normalised_page_texts(target)[0]
+    assert "Same active ingredient" not in first and "Ibuprofeno" not in first
+
+
+def test_handout_lang_prints_the_translation_or_says_there_is_none(
+    language_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(language_project)
+    spanish = invoke_cli("handout", "ibuprofen", "--lang", "es", "-o", "ibu.pdf")
+    assert spanish.exit_code == 0, spanish.output
+    assert spanish.stderr == ""
+    assert normalised_page_texts(language_project / "ibu.pdf")[0].startswith("Ibuprofeno")
+    english = invoke_cli("handout", "ibuprofen.es", "--lang", "en", "-o", "en.pdf")
+    assert english.exit_code == 0, english.output
+    assert "Ibuprofeno" not in normalised_page_texts(language_project / "en.pdf")[0]
+    missing = invoke_cli("handout", "zorvatin", "--lang", "pt", "-o", "z.pdf")
+    assert missing.exit_code == 0, missing.output
+    assert missing.stderr.strip() == (
+        "note: no Portuguese translation of Zorvatin; printed in its own language"
+    )

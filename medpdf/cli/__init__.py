@@ -18,7 +18,7 @@ import logging
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
@@ -39,7 +39,10 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE, PRINTER
+from medpdf.options import ALSO, CONTENT_LANG, HOST, LANG, MAX_GRADE, PRINTER
+
+if TYPE_CHECKING:
+    from medpdf.build.render import RunContext
 
 # -- commands ----------------------------------------------------------------------
 
@@ -149,9 +152,10 @@ def handout(
 
     settings = load_settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
-    catalog.require_printable(source, catalog.Rules.of(settings))
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
     context = render.RunContext.of(settings)
+    source = in_wanted_language(source, settings, context)
+    catalog.require_printable(source, catalog.Rules.of(settings))
     wanted: str | None = settings[ALSO]
     also = handouts.translation_for(source, wanted, context) if wanted else None
     name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
@@ -187,6 +191,7 @@ def print_command(
         print_pack(names, copies, settings)
         return
     source = catalog.find_source(content_dir, names[0])
+    source = in_wanted_language(source, settings, render.RunContext.of(settings))
     catalog.require_printable(source, catalog.Rules.of(settings))
     monograph = model.build(source)
     title = printing.job_title(monograph.title)
@@ -216,6 +221,20 @@ def print_command(
         f"sent {source.slug} handout ({made.pages} pages{copies_note}) to {job.printer} "
         f"as job {job.job_id}"
     )
+
+
+def in_wanted_language(
+    source: sources.Source, settings: config.Config, context: RunContext
+) -> sources.Source:
+    """``--lang``: the drug's translation into that language, else ``source`` and a note."""
+    if not settings.is_given(LANG):
+        return source
+    from medpdf import language_choice
+    from medpdf.cli.pack import not_translated
+
+    chosen = language_choice.choose([source], settings[LANG], context)
+    not_translated(chosen.unavailable, settings)
+    return chosen.sources[0]
 
 
 def _report(settings: config.Config, report: Any, label: str) -> list[str]:

@@ -81,6 +81,7 @@ def pack(
     made = packs.make_pack(request, render.RunContext.of(settings), output)
     for warning in handouts.refusal_warnings(str(made.target), made.refused_urls):
         click.echo(warning.format(), err=True)
+    not_translated(made.unavailable, settings)
     click.echo(
         f"wrote {made.target} ({len(made.titles)} medicines: {', '.join(made.titles)}; "
         f"{made.pages} pages)"
@@ -91,21 +92,22 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
     """``medpdf print`` with several names: their pack, rendered into a temporary folder."""
     import tempfile
 
-    from medpdf import model, packlist, printing, record
+    from medpdf import packlist, printing, record
     from medpdf.build import handouts, render
     from medpdf.build import pack as packs
     from medpdf.options import PRINTER
 
     request = packlist.from_flags(names, (), ())
     # Unknown names, the printer and the record are checked before anything is rendered.
-    found, _ = packs.resolve(settings.content_dir, request.names)
+    packs.resolve(settings.content_dir, request.names)
     destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
     kept = record.open_for(settings)
-    drugs = [record.Drug.of(model.build(source)) for source in found]
     with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
         made = packs.make_pack(request, render.RunContext.of(settings), Path(folder) / "pack.pdf")
         for warning in handouts.refusal_warnings("medication pack", made.refused_urls):
             click.echo(warning.format(), err=True)
+        not_translated(made.unavailable, settings)
+        drugs = [record.Drug.of(monograph) for monograph in made.monographs]
         title = printing.job_title("My medicines: " + ", ".join(made.titles))
         job = record.print_made(
             settings,
@@ -122,3 +124,16 @@ def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
         f"sent medication pack of {len(made.titles)} medicines ({made.pages} pages{copies_note}) "
         f"to {job.printer} as job {job.job_id}"
     )
+
+
+def not_translated(titles: tuple[str, ...], settings: Config) -> None:
+    """One line on the terminal naming what ``--lang`` found no translation for."""
+    from medpdf import i18n
+    from medpdf.options import LANG
+
+    if titles:
+        language = i18n.language_name(settings[LANG], "en")
+        click.echo(
+            f"note: no {language} translation of {', '.join(titles)}; printed in its own language",
+            err=True,
+        )
