@@ -8,6 +8,7 @@ handout has not. Every word a patient reads on them is in
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -34,6 +35,17 @@ class Row:
     lang: str = "en"
     #: Dose and strength as given ("5 mg, 1 tablet"); empty when not given.
     dose: str = ""
+
+    @property
+    def dose_dir(self) -> str:
+        """The dose's own direction (its first strong letter): "5 mg" stays "5 mg" in Arabic."""
+        for char in self.dose:
+            kind = unicodedata.bidirectional(char)
+            if kind in {"R", "AL"}:
+                return "rtl"
+            if kind == "L":
+                return "ltr"
+        return "ltr"
 
 
 @dataclass(frozen=True)
