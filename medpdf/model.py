@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from medpdf import front_matter, markdown
+from medpdf.codes import Code
 from medpdf.errors import Diagnostic, Level, SourceError
 from medpdf.section_names import DISCLAIMER_LABELS, TRANSLATED_HEADINGS
 from medpdf.sources import Source
@@ -184,6 +185,8 @@ class Monograph:
     text_blocks: tuple[str, ...] = ()
     #: What it is for, in plain words (front matter ``purpose:``), for the medication pack.
     purpose: str | None = None
+    #: The drug's codes (front matter ``codes:``), by which an EHR's list finds it.
+    codes: tuple[Code, ...] = ()
 
     @property
     def layout(self) -> str | None:
@@ -290,6 +293,8 @@ def build(source: Source) -> Monograph:
     reviewed, warnings = front_matter.reviewed_of(metadata, source)
     lang, translation_of = front_matter.language_of(metadata, source)
     purpose = front_matter.purpose_of(metadata, source)
+    drug_codes, code_warnings = front_matter.codes_of(metadata, source)
+    warnings.extend(code_warnings)
     body, flat_warnings = _flatten_if_deep(body, path, offset)
     warnings.extend(flat_warnings)
     # markdown-it counts only "\n" as a line break; str.splitlines would also split
@@ -362,4 +367,5 @@ def build(source: Source) -> Monograph:
         translation_of=translation_of,
         text_blocks=text_blocks,
         purpose=purpose,
+        codes=drug_codes,
     )

@@ -22,12 +22,15 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medpdf.errors import ConfigError, UsageError
 from medpdf.medicines import TIMES
+
+if TYPE_CHECKING:
+    from medpdf.ehr.fhir import Patient
 
 #: A pack holds this many medicines at most: the schedule and the wallet card stay readable.
 MAX_MEDICINES = 20
@@ -83,14 +86,28 @@ def _split_pair(value: str, flag: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
+class Taking:
+    """How a medicine is taken beyond its times, when a record's list says (``--fhir``)."""
+
+    #: What to take each time ("1 tablet"), or the prescription's own words.
+    dose: str = ""
+    #: "with", "before", "after" or "between" meals; None when no meal is named.
+    meal: str | None = None
+    #: Only when needed, and for what ("knee pain").
+    as_needed: bool = False
+    as_needed_for: str = ""
+    #: False when not taken every day (weekly...): nothing is ticked, the row says so.
+    daily: bool = True
+
+
+@dataclass(frozen=True)
 class Wanted:
     """One medicine of the pack as asked for; ``times`` empty means boxes to tick by hand."""
 
     name: str
     times: tuple[str, ...] = ()
     note: str = ""
-    #: Dose and strength as the prescriber wrote it ("5 mg, 1 tablet"); empty: not given.
-    dose: str = ""
+    taking: Taking = Taking()
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,13 @@ class PackRequest:
     notes: Mapping[str, str] = field(default_factory=dict)
     #: The output file's name (without ``.pdf``), when the request names the pack.
     title: str | None = None
+    #: Doses, meals and "when needed" by name, from a record's list (``--fhir``).
+    taking: Mapping[str, Taking] = field(default_factory=dict)
+    #: Medicines of a record's list that have no leaflet: listed on page 1, never dropped.
+    unlisted: tuple[Wanted, ...] = ()
+    #: The patient's name and birth date (``--with-patient``): printed, never stored.
+    patient: Patient | None = None
+    #: Dose and strength by name (``--dose``, ``dose =``): they replace a record's dose.
     doses: Mapping[str, str] = field(default_factory=dict)
 
     def settle(self, medicines: Sequence[tuple[str, Iterable[str]]]) -> tuple[Wanted, ...]:
@@ -113,7 +137,6 @@ class PackRequest:
         keys = [{n.strip().casefold() for n in names} for _, names in medicines]
         times: list[tuple[str, ...]] = [() for _ in medicines]
         notes = ["" for _ in medicines]
-        doses = ["" for _ in medicines]
 
         def index_of(name: str, flag: str) -> int:
             folded = name.strip().casefold()
@@ -127,11 +150,15 @@ class PackRequest:
             times[index_of(name, "--take")] = value
         for name, text in self.notes.items():
             notes[index_of(name, "--note")] = text
+        taking = [Taking() for _ in medicines]
+        for name, how in self.taking.items():
+            taking[index_of(name, "--fhir")] = how
         for name, text in self.doses.items():
-            doses[index_of(name, "--dose")] = text
+            index = index_of(name, "--dose")
+            taking[index] = replace(taking[index], dose=text)
         return tuple(
-            Wanted(title, t, n, d)
-            for (title, _), t, n, d in zip(medicines, times, notes, doses, strict=True)
+            Wanted(title, t, n, k)
+            for (title, _), t, n, k in zip(medicines, times, notes, taking, strict=True)
         )
 
 
@@ -156,7 +183,9 @@ def from_flags(
         name, rest = _split_pair(value, "--dose")
         strengths[name] = _dose(rest, f"--dose {name}")
     all_names = (*(base.names if base else ()), *names)
-    return PackRequest(tuple(all_names), times, texts, base.title if base else None, strengths)
+    if base is None:
+        return PackRequest(tuple(all_names), times, texts, doses=strengths)
+    return replace(base, names=tuple(all_names), times=times, notes=texts, doses=strengths)
 
 
 def _line_of(text: str, needle: str, after: str | None = None) -> int | None:
@@ -198,7 +227,8 @@ def read_file(path: Path) -> PackRequest:
     doses: dict[str, str] = {}
     for number, entry in enumerate(entries, start=1):
         names.append(_entry(entry, number, times, notes, doses, fail))
-    return PackRequest(tuple(names), times, notes, slug_of(title) if title else path.stem, doses)
+    title = slug_of(title) if title else path.stem
+    return PackRequest(tuple(names), times, notes, title, doses=doses)
 
 
 def _entry(

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from markupsafe import Markup
 
 from medpdf import interactions, markdown, medicines, purposes, wallet_card
 from medpdf.config import Config
+from medpdf.ehr.fhir import Patient
 from medpdf.model import Monograph
-from medpdf.packlist import Wanted
+from medpdf.packlist import Taking, Wanted
 from medpdf.templating import environment_for, page_options
 
 
@@ -33,8 +34,15 @@ class Row:
     note: str
     #: The monograph's language: its name and purpose are in it, whatever the page's.
     lang: str = "en"
-    #: Dose and strength as given ("5 mg, 1 tablet"); empty when not given.
-    dose: str = ""
+    #: Dose, meal and "when needed": a record's list (``--fhir``), or ``--dose`` for the dose.
+    taking: Taking = field(default_factory=Taking)
+    #: False for a medicine of a record's list that has no leaflet in the collection.
+    leaflet: bool = True
+
+    @property
+    def dose(self) -> str:
+        """Dose and strength ("5 mg, 1 tablet"); empty when not given."""
+        return self.taking.dose
 
     @property
     def dose_dir(self) -> str:
@@ -63,6 +71,8 @@ class PackView:
     #: ``--lang``, and the medicines printed in their original language for want of it.
     wanted_lang: str | None = None
     unavailable: tuple[str, ...] = ()
+    #: The patient's name and birth date (``--with-patient``): printed, never stored.
+    patient: Patient | None = None
 
 
 def shared_disclaimer(monographs: tuple[Monograph, ...]) -> str | None:
@@ -76,6 +86,8 @@ def pack_view(
     wanted: tuple[Wanted, ...],
     run_lang: str,
     purpose_limit: int = purposes.PURPOSE_LIMIT,
+    unlisted: tuple[Wanted, ...] = (),
+    patient: Patient | None = None,
     originals: Sequence[Monograph | None] | None = None,
     page_lang: str | None = None,
     unavailable: tuple[str, ...] = (),
@@ -84,6 +96,7 @@ def pack_view(
 
     ``run_lang`` (``--content-lang``) is the language of a monograph without ``lang:``; the
     pack speaks its first medicine's language, as a handout speaks its monograph's.
+    ``unlisted`` medicines (a record's list, no leaflet) are rows of their own at the end.
     ``originals`` holds, for each translation, the monograph it translates (its
     ingredients and classes are the original's). ``page_lang`` (``--lang``) makes
     the pack speak that language, and ``unavailable`` names the medicines that
@@ -102,10 +115,11 @@ def pack_view(
             w.times,
             w.note,
             m.lang or run_lang,
-            w.dose,
+            w.taking,
         )
         for m, w in zip(monographs, wanted, strict=True)
     )
+    rows += tuple(Row("", w.name, "", w.times, w.note, lang, w.taking, False) for w in unlisted)
     common = shared_disclaimer(monographs)
     html = Markup(markdown.to_inline_html(common)) if common else Markup("")
     return PackView(
@@ -116,6 +130,7 @@ def pack_view(
         lang=lang,
         wanted_lang=page_lang,
         unavailable=unavailable,
+        patient=patient,
     )
 
 

@@ -27,6 +27,7 @@ from medpdf.build import catalog
 from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.build.render import Rendered, RunContext
 from medpdf.config import Config
+from medpdf.ehr.fhir import Patient
 from medpdf.errors import DiagnosedError, RenderError, UsageError
 from medpdf.options import CONTENT_LANG, LANG, LARGE_PRINT
 from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
@@ -83,6 +84,10 @@ class PackJob:
     wanted: tuple[Wanted, ...]
     context: RunContext
     target: Path
+    #: Medicines of a record's list without a leaflet: rows of page 1 only.
+    unlisted: tuple[Wanted, ...] = ()
+    #: The patient's name and birth date (``--with-patient``); never stored.
+    patient: Patient | None = None
     #: ``--lang``: the language the pack speaks (else its first medicine's).
     lang: str | None = None
     #: Titles of the medicines printed in their original language for want of a translation.
@@ -126,6 +131,8 @@ def pack_task(job: PackJob) -> Rendered:
         job.wanted,
         config[CONTENT_LANG],
         limit,
+        job.unlisted,
+        job.patient,
         originals=language_choice.originals(monographs, config.content_dir),
         page_lang=job.lang,
         unavailable=job.unavailable,
@@ -206,7 +213,16 @@ def make_pack(request: PackRequest, context: RunContext, target: Path | None = N
     name = default_name(request, [source.slug for source in found])
     destination = target or packs_dir(config) / f"{name}.pdf"
     limits = replace(context.limits, seconds=context.limits.seconds * (len(found) + 1))
-    job = PackJob(tuple(found), wanted, context, destination, lang, unavailable)
+    job = PackJob(
+        tuple(found),
+        wanted,
+        context,
+        destination,
+        request.unlisted,
+        request.patient,
+        lang,
+        unavailable,
+    )
     sweep_stale_temps(destination.parent)  # what a killed earlier run left behind
     result = run_here(pack_task, job, limits)
     if isinstance(result, Failure):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -109,6 +110,8 @@ class Renderer:
         self.rendered = 0
         self._slots = asyncio.Semaphore(pool.limits.jobs)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        #: Private renders running or waiting (:meth:`private`), within the same bound.
+        self._private = 0
 
     async def handout(self, source: Source, context: RunContext) -> bytes:
         """The PDF of ``source`` rendered in ``context``, from the shelf when it is there.
@@ -150,14 +153,36 @@ class Renderer:
             raise RenderFailed("the rendered PDF could not be kept; raise --cache-size")
         return data
 
+    async def private(
+        self, task: Callable[[J], Rendered], job_of: Callable[[Path], J], seconds: float | None
+    ) -> bytes:
+        """A PDF that must not be kept (a patient's name on it): never shelved nor shared.
+
+        Rendered into a private temporary folder, read, and the folder removed.
+        """
+        if len(self._in_flight) + self._private >= self.pool.limits.jobs + self.queue:
+            raise Busy
+        self._private += 1
+        try:
+            with tempfile.TemporaryDirectory(prefix="medpdf-private-") as folder:
+                target = Path(folder) / "private.pdf"
+                await self._run(task, job_of(target), seconds)
+                return target.read_bytes()
+        finally:
+            self._private -= 1
+
     @property
     def waiting(self) -> int:
         """Renders asked for that wait for a free worker."""
-        return len(self._in_flight) - self.running
+        return len(self._in_flight) + self._private - self.running
 
     async def _render(
         self, key: str, task: Callable[[J], Rendered], job: J, seconds: float | None
     ) -> None:
+        await self._run(task, job, seconds)
+        self.shelf.added(key)
+
+    async def _run(self, task: Callable[[J], Rendered], job: J, seconds: float | None) -> None:
         await self._slots.acquire()
         self.running += 1
         try:
@@ -169,7 +194,6 @@ class Renderer:
             if isinstance(result, Failure):
                 raise RenderFailed(result.message)
             self.rendered += 1
-            self.shelf.added(key)
         finally:
             self.running -= 1
             self._slots.release()
