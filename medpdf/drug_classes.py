@@ -263,6 +263,9 @@ def report(monographs: Iterable[Monograph], classes: ClassTable | None = None) -
     """
     classes = classes or table()
     names = ingredients.table()
+    monographs = list(monographs)
+    if not monographs:
+        return "drug classes of the medication pack's prompts: no monographs\n"
     counts = {c.key: 0 for c in classes.classes}
     by_text: dict[str, list[str]] = {c.key: [] for c in classes.classes}
     for monograph in monographs:

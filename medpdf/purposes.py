@@ -490,6 +490,8 @@ def report(monographs: Iterable[Monograph], lang: str = "en") -> str:
     for monograph in monographs:
         counts[purpose_of(monograph, lang=lang).source] += 1
     total = sum(counts.values())
+    if not total:
+        return '"What it is for" on the medication pack\'s page 1: no monographs\n'
     lines = [f'"What it is for" on the medication pack\'s page 1, of {total:,} monographs:']
     lines += [f"  {counts[source]:>6,} {source.value}" for source in Source]
     return "\n".join(lines) + "\n"

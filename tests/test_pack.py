@@ -332,7 +332,7 @@ def test_a_medicine_list_file_with_letter_large_print_clinic_and_qr(clinic_pack:
     assert first.startswith("Willowbank Health Centre My medicines")
     # In large print what a medicine is for goes under its name, then the note.
     assert first.index("Klémorex To treat an invented dryness of the knees") < first.index(
-        "Zorvatin 2 puffs To calm an invented itch of the elbows after meals"
+        "Zorvatin To calm an invented itch of the elbows 2 puffs after meals"
     )
     starts = leaflet_starts(clinic_pack)
     assert list(starts) == ["Klémorex", "Zorvatin"]

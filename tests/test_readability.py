@@ -273,4 +273,6 @@ def test_report_of_an_empty_collection(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.stdout == (
         "\nreading grade (Flesch-Kincaid): no monographs with text\n"
         "\ningredient names that look like near-duplicates: 0\n"
+        "\ndrug classes of the medication pack's prompts: no monographs\n"
+        '\n"What it is for" on the medication pack\'s page 1: no monographs\n'
     )

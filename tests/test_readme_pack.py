@@ -2,9 +2,10 @@
 
 Every command of the pack section (``$ medpdf …`` in its shell blocks, and each
 ``medpdf pack …`` quoted in its text) is run in a project whose ``content/``
-holds the real monographs it names and the invented Spanish translation of the
-language tests; what the README shows it printing is what it prints (the page
-count aside, which follows the leaflets). Skipped without the real collection.
+holds the real monographs it names, the invented translations of the language
+tests, and for ``--fhir list.json`` the FHIR tests' list and the leaflets it
+names; what the README shows it printing is what it prints (the page count
+aside, which follows the leaflets). Skipped without the real collection.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from conftest import REPO, invoke_cli, normalise
 pytestmark = pytest.mark.corpus
 
 LANGUAGES = Path(__file__).parent / "fixtures" / "languages"
+FHIR = Path(__file__).parent / "fixtures" / "fhir"
 
 
 def pack_section() -> str:
@@ -73,6 +75,10 @@ def test_a_readme_pack_example_works_as_written(
             shutil.copy(path, content)
     if "--lang" in args:  # what --lang may pick: the language tests' translations
         for path in LANGUAGES.glob("*.*.md"):
+            shutil.copy(path, content)
+    if "--fhir" in args:  # a record's list: the FHIR tests' list and the leaflets it names
+        shutil.copy(FHIR / "five-medicines.json", tmp_path / args[args.index("--fhir") + 1])
+        for path in (FHIR / "collection").glob("*.md"):
             shutil.copy(path, content)
     monkeypatch.chdir(tmp_path)
     result = invoke_cli(*args)
