@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from medpdf import drug_classes, ingredients, markdown, medicines
 from medpdf.drug_classes import ClassTable, Membership
@@ -43,6 +44,26 @@ class Medicine:
     def monographs(self) -> tuple[Monograph, ...]:
         """The monographs that tell what it is: its own, then its original's."""
         return (self.monograph,) if self.original is None else (self.monograph, self.original)
+
+
+_UNITS = frozenset({"mg", "mcg", "ug", "g", "ml", "unt", "unit", "units", "iu", "meq", "mmol"})
+
+
+def named_only(name: str) -> Medicine:
+    """A medicine known by its name alone: one of a record's list without a leaflet.
+
+    "Warfarin Sodium 5 MG Oral Tablet" is warfarin: its strength and form are left
+    out (as the record's names are matched to monographs), so its ingredients and
+    classes still count in the prompts and the shared-ingredient warnings.
+    """
+    from medpdf.ehr.matching import name_key
+
+    keys = [name_key(part) for part in ingredients.split(name)]
+    drugs = [k for k in keys if any(w.isalpha() and w not in _UNITS for w in k.split())]
+    title = " + ".join(drugs) or name
+    path = ""
+    blank = Monograph(path, title, path, path, MappingProxyType({}), "", (), None, ())
+    return Medicine(blank)
 
 
 @dataclass(frozen=True)

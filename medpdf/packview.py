@@ -106,6 +106,8 @@ def pack_view(
         interactions.Medicine(m, o)
         for m, o in zip(monographs, originals or [None] * len(monographs), strict=True)
     ]
+    # A medicine of a record's list without a leaflet still counts, by its name alone.
+    pack += [interactions.named_only(w.name) for w in unlisted]
     lang = page_lang or (monographs[0].lang if monographs else None) or run_lang
     rows = tuple(
         Row(

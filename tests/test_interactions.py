@@ -329,3 +329,17 @@ def test_the_shipped_table_knows_common_medicines_by_any_name(
 def test_the_shipped_table_pairs_the_standard_classes(first: str, second: str) -> None:
     assert drug_classes.table().paired(first, second)
     assert drug_classes.table().paired(second, first)
+
+
+def test_a_medicine_known_by_name_alone_counts_by_its_drug_not_its_strength() -> None:
+    record = interactions.named_only("Warfarin Sodium 5 MG Oral Tablet")
+    assert record.monograph.title == "warfarin sodium"
+    aspirin = invented("Aspirin", "### Usage\nAspirin is used for pain.\n")
+    (prompt,) = interactions.findings([Medicine(aspirin), record]).prompts
+    assert (prompt.first_classes, prompt.second_classes) == (
+        ("antiplatelet", "nsaid"),
+        ("anticoagulant",),
+    )
+    combination = interactions.named_only("Paracetamol + Codeine 500 mg / 30 mg Tablet")
+    (shared,) = interactions.findings([combination, Medicine(invented("Co-codamol"))]).shared
+    assert shared.ingredients == ("paracetamol", "codeine")
