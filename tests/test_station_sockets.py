@@ -7,6 +7,7 @@ hostile client would.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import ipaddress
@@ -302,3 +303,84 @@ def test_tls_station_beyond_loopback_with_accounts(tmp_path: Path) -> None:
         with pytest.raises(httpx.HTTPError):
             httpx.get(running.url.replace("https://", "http://") + "health", timeout=5)
     assert "login: anna (print) from 127.0.0.1" in running.text()
+
+
+# --------------------------------------------------------------------------- password guessing
+
+
+def add_user(tmp: Path, users: Path, name: str, password: str) -> None:
+    added = subprocess.run(
+        [*USERS, "add", name, "--users-file", str(users), "--password-stdin"],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment(tmp),
+    )
+    assert added.returncode == 0, added.stderr
+
+
+async def _burst(
+    url: str, wrong: int, right: str, nurse_cookies: httpx.Cookies
+) -> tuple[list[httpx.Response], httpx.Response, httpx.Response]:
+    """``wrong`` guesses for paula at once; the right password once three were answered.
+
+    Meanwhile the nurse, logged in before, opens a drug page.
+    """
+    origin = {"origin": url.rstrip("/")}
+    limits = httpx.Limits(max_connections=wrong + 2)
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as guesser,
+        httpx.AsyncClient(base_url=url, timeout=120, cookies=nurse_cookies) as nurse,
+    ):
+
+        async def guess(password: str) -> httpx.Response:
+            form = {"name": "paula", "password": password}
+            return await guesser.post("/login", data=form, headers=origin)
+
+        pending = {asyncio.ensure_future(guess(f"guess number {n}")) for n in range(wrong)}
+        page = asyncio.ensure_future(nurse.get("/drug/gamma"))
+        answered: set[asyncio.Future[httpx.Response]] = set()
+        while len(answered) < 3:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            answered |= done
+        last = await guess(right)
+        answered |= (await asyncio.wait(pending))[0]
+        return [task.result() for task in answered], last, await page
+
+
+def test_parallel_guesses_are_refused_past_the_limit_and_never_let_the_right_one_in(
+    tmp_path: Path,
+) -> None:
+    users = tmp_path / "users.json"
+    add_user(tmp_path, users, "anna", PASSWORD)
+    add_user(tmp_path, users, "paula", "paula's own password")
+    with station(tmp_path, "--users-file", str(users)) as running:
+        origin = {"origin": running.url.rstrip("/")}
+        with httpx.Client(base_url=running.url, timeout=60) as nurse:
+            form = {"name": "anna", "password": PASSWORD}
+            assert nurse.post("/login", data=form, headers=origin).status_code == 303
+            cookies = nurse.cookies
+        started = time.monotonic()
+        guesses, last, page = asyncio.run(_burst(running.url, 79, "paula's own password", cookies))
+        print(f"79 guesses and the right one answered in {time.monotonic() - started:.2f} s")
+        statuses = sorted(r.status_code for r in guesses)
+        # The first attempts are checked (wrong: 401); those past the limit are refused
+        # unchecked with an honest 429, and the right password, sent after, is refused too.
+        assert set(statuses) <= {401, 429}
+        checked = statuses.count(401)
+        assert 1 <= checked < 10, statuses
+        assert statuses.count(429) == 79 - checked
+        assert last.status_code == 429 and "set-cookie" not in last.headers
+        assert "Too many attempts — try again in" in last.text
+        assert int(last.headers["retry-after"]) >= 1
+        refused = next(r for r in guesses if r.status_code == 429)
+        assert "Wrong name or password" not in refused.text
+        # The logged-in nurse's page was answered meanwhile.
+        assert page.status_code == 200 and "anna (may print)" in page.text
+        print(f"the nurse's page took {page.elapsed.total_seconds():.2f} s during the burst")
+        running.wait_for_log(r"login for 'paula' from 127\.0\.0\.1 refused unchecked", 80 - checked)
+        log = running.text()
+        # Exactly the checked attempts cost a hash: one "failed login" line each.
+        assert log.count("failed login for 'paula'") == checked
+        assert "login: paula" not in log

@@ -36,7 +36,7 @@ from medpdf.station import language
 from medpdf.station.listing import scan
 from medpdf.station.renderer import PdfShelf, Renderer
 from medpdf.station.sessions import Access, Sessions, User
-from medpdf.station.throttle import LoginThrottle, RateLimit
+from medpdf.station.throttle import LoginThrottle, PasswordChecks, RateLimit
 from medpdf.workers import RenderPool
 
 LOGGER = logging.getLogger(__name__)
@@ -125,6 +125,7 @@ class Station:
         self.accounts = Accounts(self.access.users_file) if self.access.users_file else None
         self.sessions = Sessions(self.access)
         self.logins = LoginThrottle()
+        self.password_checks = PasswordChecks()
         self.prints = RateLimit(self.access.prints_per_minute)
         self.sent = SentJobs()
 
