@@ -305,6 +305,7 @@ def test_login_gives_a_new_session_id_and_logout_ends_it(client: TestClient) -> 
     out = client.post("/logout", headers=ORIGIN, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/login"
     assert 'medpdf-session=""' in out.headers["set-cookie"]
+    assert out.headers["clear-site-data"] == '"storage"'  # "My medicines" goes too
     use(client, second)
     assert client.get("/", follow_redirects=False).status_code == 303
     # A tampered cookie is refused before any lookup.

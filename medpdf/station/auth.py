@@ -214,6 +214,9 @@ async def logout(request: Request) -> Response:
     access = station.access
     station.sessions.end(request.cookies.get(access.cookie_name))
     response = RedirectResponse("/login", status_code=303)
+    # "My medicines" (browser storage) must not outlive the session: pack.js forgets it
+    # on the way out, and this tells the browser to, should the script not have run.
+    response.headers["Clear-Site-Data"] = '"storage"'
     response.delete_cookie(
         access.cookie_name, path="/", secure=access.tls, httponly=True, samesite="strict"
     )

@@ -117,6 +117,7 @@ async def printed_page(request: Request) -> Response:
         raise HTTPException(500, exc.message) from None
     return station.page(
         "printed",
+        user=user_of(request),
         drug=drug,
         day=day,
         entries=found[:PAGE_SIZE],

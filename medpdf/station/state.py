@@ -226,6 +226,7 @@ class Station:
             user=user,
             accounts=self.accounts is not None,
             cleartext=self.access.cleartext,
+            pack_minutes=int(self.access.idle_seconds // 60),
             **context,
         )
         return HTMLResponse(html, status, headers={"Content-Security-Policy": _PAGE_POLICY})
