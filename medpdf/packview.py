@@ -31,6 +31,8 @@ class Row:
     note: str
     #: The monograph's language: its name and purpose are in it, whatever the page's.
     lang: str = "en"
+    #: An empty line where a note was left out, to write it by hand.
+    note_line: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def pack_view(
             w.times,
             w.note,
             m.lang or run_lang,
+            w.note_line,
         )
         for m, w in zip(monographs, wanted, strict=True)
     )

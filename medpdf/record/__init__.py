@@ -7,7 +7,7 @@ medpdf hands out (``medpdf print``, the station's PDF and print button,
 (the content version the footer prints), the options, and the printer and
 CUPS job where printed; the exact PDF is kept once per distinct content.
 Never patient data: a handout's patient lines are blank and no form text is
-kept.
+kept; a pack's notes (typed for one patient) are left out of the PDF kept here.
 
 For other products (packs): render the PDF, then::
 

@@ -8,11 +8,14 @@ and ``note=SLUG=with food``, plus the handout options. They are checked by
 :mod:`medpdf.packlist` (1 to 20 medicines, time words, note length); every slug
 is looked up in the scanned catalog, never joined to a path. The PDF is made by
 :func:`medpdf.build.pack.pack_task` in the station's worker pool, shared and
-kept like a handout; the preview of page 1 is HTML only, made here.
+kept like a handout, except that a pack with notes is never kept on disk, and
+the record keeps it made again without them (a line each to write by hand);
+the preview of page 1 is HTML only, made here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +57,16 @@ class AskedPack:
     monographs: tuple[model.Monograph, ...]
     wanted: tuple[packlist.Wanted, ...]
     context: RunContext
+
+    @property
+    def has_notes(self) -> bool:
+        """True when a note was typed for a medicine: words about one patient."""
+        return any(w.note for w in self.wanted)
+
+    def without_notes(self) -> AskedPack:
+        """The same pack with its notes left out (a line each to write by hand), to keep."""
+        wanted = tuple(w.without_note() for w in self.wanted)
+        return dataclasses.replace(self, wanted=wanted)
 
     @property
     def key(self) -> str:
@@ -115,7 +128,10 @@ def _unreadable(exc: UsageError) -> Told:
 
 
 async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
-    """The pack PDF from the worker pool (or the shelf), or the error page that says why not."""
+    """The pack PDF from the worker pool (or the shelf), or the error page that says why not.
+
+    A pack with notes is never kept on the shelf: they are words typed for one patient.
+    """
     seconds = station.context.limits.seconds * (len(pack.sources) + 1)
     try:
         return await station.renderer.made(
@@ -123,6 +139,7 @@ async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
             pack_task,
             lambda target: PackJob(pack.sources, pack.wanted, pack.context, target),
             seconds,
+            keep=not pack.has_notes,
         )
     except Busy:
         raise busy() from None
@@ -130,6 +147,17 @@ async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
         raise Told(
             500, N_("The medication pack could not be made: %(reason)s"), reason=str(exc)
         ) from None
+
+
+async def _kept_copy(station: Station, pack: AskedPack, data: bytes) -> bytes:
+    """What the record keeps of a pack handed out: the PDF itself, unless it holds notes.
+
+    A pack with notes is made again with them left out (a line each to write them by
+    hand): the record never holds free text typed for a patient.
+    """
+    if not pack.has_notes:
+        return data
+    return await _pack_bytes(station, pack.without_notes())
 
 
 async def pack_page(request: Request) -> Response:
@@ -186,7 +214,8 @@ async def pack_pdf(request: Request) -> Response:
     station = _station(request)
     pack = asked(station, request.query_params)
     data = await _pack_bytes(station, pack)
-    await printed.keep_opened(station, data, pack.monographs, pack.context, _name(request))
+    kept = await _kept_copy(station, pack, data)
+    await printed.keep_opened(station, kept, pack.monographs, pack.context, _name(request))
     return printed.pdf_response(data, "my-medicines.pdf")
 
 
@@ -207,11 +236,12 @@ async def pack_print(request: Request) -> Response:
     pack = asked(station, form)
     copies, printer = await print_target(station, form, user)
     data = await _pack_bytes(station, pack)
+    kept = await _kept_copy(station, pack, data)
     title = "My medicines: " + ", ".join(m.title for m in pack.monographs)
     paper = pack.context.config[PAPER]
     job = await printed.keep_printed(
         station,
-        data,
+        kept,
         pack.monographs,
         pack.context,
         lambda: _send(data, printer, title, copies, paper),

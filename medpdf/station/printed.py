@@ -78,7 +78,10 @@ async def keep_printed(
     copies: int,
     user: str | None,
 ) -> PrintJob:
-    """Record a print, send it with ``submit``, note the job id; a refused job is forgotten."""
+    """Record a print, send it with ``submit``, note the job id; a refused job is forgotten.
+
+    ``data`` is what the record keeps; ``submit`` sends its own PDF (a pack's with notes).
+    """
     try:
         _, job = await asyncio.to_thread(
             record.send,

@@ -108,7 +108,7 @@ class Renderer:
         self.running = 0
         self.rendered = 0
         self._slots = asyncio.Semaphore(pool.limits.jobs)
-        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: dict[str, asyncio.Task[bytes | None]] = {}
 
     async def handout(self, source: Source, context: RunContext) -> bytes:
         """The PDF of ``source`` rendered in ``context``, from the shelf when it is there.
@@ -126,13 +126,16 @@ class Renderer:
         task: Callable[[J], Rendered],
         job_of: Callable[[Path], J],
         seconds: float | None = None,
+        keep: bool = True,
     ) -> bytes:
         """The PDF kept under ``key``, else ``task(job_of(target))`` run in a worker.
 
         Any task that writes its PDF atomically to the job's target will do
         (a handout, a medication pack); ``seconds`` overrides the time limit.
+        ``keep=False``: a PDF holding words typed for a patient (a pack's notes) is
+        shared by the requests in flight, then removed from the disk, never kept.
         """
-        data = self.shelf.read(key)
+        data = self.shelf.read(key) if keep else None
         if data is not None:
             return data
         running = self._in_flight.get(key)
@@ -140,11 +143,13 @@ class Renderer:
             if len(self._in_flight) >= self.pool.limits.jobs + self.queue:
                 raise Busy
             job = job_of(self.shelf.path(key))
-            running = asyncio.create_task(self._render(key, task, job, seconds))
+            running = asyncio.create_task(self._render(key, task, job, seconds, keep))
             self._in_flight[key] = running
             running.add_done_callback(lambda _: self._in_flight.pop(key, None))
         # A client that goes away does not cancel the render: the next one gets it.
-        await asyncio.shield(running)
+        data = await asyncio.shield(running)
+        if data is not None:
+            return data
         data = self.shelf.read(key)
         if data is None:  # evicted at once by a tiny cache limit: render was still right
             raise RenderFailed("the rendered PDF could not be kept; raise --cache-size")
@@ -156,8 +161,9 @@ class Renderer:
         return len(self._in_flight) - self.running
 
     async def _render(
-        self, key: str, task: Callable[[J], Rendered], job: J, seconds: float | None
-    ) -> None:
+        self, key: str, task: Callable[[J], Rendered], job: J, seconds: float | None, keep: bool
+    ) -> bytes | None:
+        """Run the task; None once its PDF is on the shelf, else the PDF (taken off the disk)."""
         await self._slots.acquire()
         self.running += 1
         try:
@@ -169,7 +175,14 @@ class Renderer:
             if isinstance(result, Failure):
                 raise RenderFailed(result.message)
             self.rendered += 1
+            if not keep:
+                path = self.shelf.path(key)
+                try:
+                    return path.read_bytes()
+                finally:
+                    path.unlink(missing_ok=True)
             self.shelf.added(key)
+            return None
         finally:
             self.running -= 1
             self._slots.release()
