@@ -384,3 +384,46 @@ def test_parallel_guesses_are_refused_past_the_limit_and_never_let_the_right_one
         # Exactly the checked attempts cost a hash: one "failed login" line each.
         assert log.count("failed login for 'paula'") == checked
         assert "login: paula" not in log
+
+
+def test_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    add_user(tmp_path, users, "anna", PASSWORD)
+    forged = {"x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https"}
+
+    def failed_login(running: Running, scheme: str) -> None:
+        # The page's origin: https once the proxy's X-Forwarded-Proto counts.
+        origin = {"origin": running.url.rstrip("/").replace("http", scheme, 1), **forged}
+        form = {"name": "anna", "password": "not anna's password"}
+        answer = httpx.post(running.url + "login", data=form, headers=origin, timeout=60)
+        assert answer.status_code == 401
+        running.wait_for_log(r"failed login for 'anna' from ")
+
+    # By default nobody is a trusted proxy, not even this computer (uvicorn's default).
+    with station(tmp_path, "--users-file", str(users)) as running:
+        failed_login(running, "http")
+        assert "failed login for 'anna' from 127.0.0.1 " in running.text()
+        assert "203.0.113.9" not in running.text()
+    # A listed proxy's header names the client.
+    with station(tmp_path, "--users-file", str(users), "--trusted-proxies", "127.0.0.1") as running:
+        failed_login(running, "https")
+        assert "failed login for 'anna' from 203.0.113.9 " in running.text()
+
+
+def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
+    from medpdf.options import TRUSTED_PROXIES
+
+    parsed = TRUSTED_PROXIES.kind.from_text(" 10.0.0.5, 10.0.1.7/24,::1", ValueError)
+    assert parsed == ("10.0.0.5", "10.0.1.0/24", "::1")
+    content = make_content(tmp_path / "content")
+    (tmp_path / "medpdf.toml").write_text('[station]\ntrusted_proxies = ["proxy.lan"]\n')
+    done = subprocess.run(
+        [*SERVE, "--content", str(content), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=environment(tmp_path),
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "station.trusted_proxies: must be IP addresses or networks" in done.stderr

@@ -372,7 +372,15 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
         click.echo(f"medpdf: ready: {len(listing.entries)} monographs{problems}", err=True)
 
     verbose = logging.getLogger("medpdf").isEnabledFor(logging.INFO)
-    serving.run(station, sock, access_log=verbose, ready=ready, limits=plan.limits, tls=plan.tls)
+    serving.run(
+        station,
+        sock,
+        access_log=verbose,
+        ready=ready,
+        limits=plan.limits,
+        tls=plan.tls,
+        proxies=plan.proxies,
+    )
 
 
 #: Container allocations between young-generation collections (Python's default is 700).

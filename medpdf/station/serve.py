@@ -23,6 +23,7 @@ from medpdf.options import (
     REQUEST_TIMEOUT,
     SESSION_IDLE,
     SESSION_MAX,
+    TRUSTED_PROXIES,
     USERS_FILE,
 )
 from medpdf.station.app import create_app
@@ -65,10 +66,14 @@ def run(
     ready: Callable[[Listing], None] | None = None,
     limits: ConnectionLimits | None = None,
     tls: tuple[str, str] | None = None,
+    proxies: tuple[str, ...] = (),
 ) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM); workers stop with the server.
 
     ``tls`` is (certificate file, key file): uvicorn's own TLS support serves https.
+    ``proxies`` (``[station] trusted_proxies``) are the only addresses whose
+    ``X-Forwarded-For``/``-Proto`` count; uvicorn's default believes them from
+    127.0.0.1, which let any local program log in and be throttled as any address.
     """
     import uvicorn
 
@@ -80,6 +85,8 @@ def run(
             access_log=access_log,
             lifespan="on",
             timeout_graceful_shutdown=5,
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=list(proxies),
             ssl_certfile=tls[0] if tls else None,
             ssl_keyfile=tls[1] if tls else None,
         )
@@ -98,6 +105,8 @@ class Plan:
     limits: ConnectionLimits
     tls: tuple[str, str] | None
     loopback: bool
+    #: Reverse proxies whose forwarded headers count (``[station] trusted_proxies``).
+    proxies: tuple[str, ...] = ()
 
 
 def plan(config: Config) -> Plan:
@@ -131,7 +140,8 @@ def plan(config: Config) -> Plan:
         access=access,
     )
     limits = ConnectionLimits(config[REQUEST_TIMEOUT], int(config[MAX_CONNECTIONS]))
-    return Plan(station, limits, tls, loopback)
+    proxies = config[TRUSTED_PROXIES]
+    return Plan(station, limits, tls, loopback, proxies)
 
 
 def _tls_files(certfile: str | None, keyfile: str | None) -> tuple[str, str] | None:
