@@ -28,7 +28,7 @@ from conftest import MINIMAL, invoke_cli, normalised_text
 from test_printing import DRUG, SENTENCE, FakeCups, fake_cups, project  # noqa: F401
 
 from medpdf import config, record
-from medpdf.errors import RecordError
+from medpdf.errors import RecordError, UsageError
 from medpdf.record.store import Record
 
 ZEN = record.Drug("zentorex", "Zentorex", "0123456789ab")
@@ -143,6 +143,27 @@ def test_history_of_a_clinic_that_never_printed_is_empty_and_creates_nothing(
     result = invoke_cli("history")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
     assert not (project / "output").exists()
+
+
+@pytest.mark.parametrize("number", ["1", "9223372036854775808", "99999999999999999999"])
+def test_reprint_of_a_record_that_is_not_there_is_one_line_and_creates_nothing(
+    project: Path,  # noqa: F811
+    number: str,
+):
+    result = invoke_cli("reprint", number, "-o", "x.pdf")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"medpdf: error: no record {number} in ")
+    assert result.stderr.count("\n") == 1
+    assert not (project / "output").exists() and not (project / "x.pdf").exists()
+
+
+def test_an_id_beyond_64_bits_is_no_record_in_an_existing_record(folder: Path):
+    kept = Record.open(folder)
+    kept.keep(small_pdf("one"), [ZEN], CHOSEN, action=record.OPENED, via="x", day=TODAY)
+    for number in (0, -1, 2**63, 10**20):
+        with pytest.raises(UsageError, match=f"no record {number} in "):
+            kept.entry(number)
+    assert kept.entry(1).id == 1
 
 
 def test_pruning_never_removes_an_edition_a_kept_record_points_to(folder: Path):

@@ -64,7 +64,10 @@ def test_every_pdf_the_station_hands_out_is_on_the_printed_page(
     assert "Handed out: “GAMM”" in found and "(reprint of 1)" in found
     assert found.count('<a href="/printed/') == 2
     assert "Nothing handed out for “beta”." in client.get("/printed?drug=beta").text
-    assert client.get("/printed/99.pdf").status_code == 404
+    for number in ("99", "0", "9223372036854775808", "99999999999999999999"):
+        missing = client.get(f"/printed/{number}.pdf")
+        assert missing.status_code == 404, number
+        assert f"There is no record {number}." in missing.text
     assert '<a href="/printed">Printed</a>' in client.get("/").text
     assert len(kept.entries()) == 2
     assert_consistent(folder)

@@ -38,6 +38,9 @@ DATABASE = "record.sqlite"
 ARCHIVE = "pdf"
 SCHEMA_VERSION = 1
 
+#: The largest record ID (SQLite's INTEGER PRIMARY KEY is a signed 64-bit number).
+MAX_ID = 2**63 - 1
+
 #: Seconds a writer waits for another to commit; a record write takes milliseconds.
 BUSY_TIMEOUT = 30.0
 
@@ -337,8 +340,12 @@ class Record:
         return {number: tuple(drugs) for number, drugs in found.items()}
 
     def entry(self, number: int) -> Entry:
-        """One record by its ID; an unknown ID is a usage error (exit 2)."""
-        if self.database.is_file():
+        """One record by its ID; an unknown ID is a usage error (exit 2).
+
+        An ID SQLite cannot hold (beyond 64 bits: ``/printed/9223372036854775808.pdf``)
+        is no record either, not an OverflowError.
+        """
+        if 1 <= number <= MAX_ID and self.database.is_file():
             with self._connection() as db:
                 self._check(db)
                 row = db.execute(f"SELECT {_COLUMNS} FROM records WHERE id = ?", (number,))

@@ -23,9 +23,11 @@ from medpdf import record
 from medpdf.build.render import RunContext
 from medpdf.config import today
 from medpdf.errors import PrintError, RecordError, UsageError
+from medpdf.i18n import N_
 from medpdf.model import Monograph
 from medpdf.printing import PrintJob
 from medpdf.station.auth import user_of
+from medpdf.station.language import Told
 from medpdf.station.state import Station
 
 #: Records one page shows; a search that finds more says so.
@@ -148,7 +150,7 @@ async def printed_pdf(request: Request) -> Response:
             user=_user_name(request),
         )
     except UsageError:
-        raise HTTPException(404, f"There is no record {number}.") from None
+        raise Told(404, N_("There is no record %(number)s."), number=number) from None
     except RecordError as exc:
         raise HTTPException(500, exc.message) from None
     slug = original.drugs[0].slug if len(original.drugs) == 1 else "handouts"
