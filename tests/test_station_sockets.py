@@ -276,7 +276,7 @@ def test_tls_station_beyond_loopback_with_accounts(tmp_path: Path) -> None:
         env=environment(tmp_path),
     )
     assert added.returncode == 0, added.stderr
-    args = ["--host", "0.0.0.0", "--users-file", str(users)]
+    args = ["--host", "0.0.0.0", "--users-file", str(users), "--request-timeout", "2"]
     with station(tmp_path, *args, "--certfile", str(cert), "--keyfile", str(key)) as running:
         assert running.url.startswith("https://127.0.0.1:")
         assert "no TLS" not in running.text()
@@ -299,10 +299,30 @@ def test_tls_station_beyond_loopback_with_accounts(tmp_path: Path) -> None:
             page = client.get("/drug/gamma")
             assert page.status_code == 200 and "anna (may print)" in page.text
             assert page.headers["cache-control"] == "no-store"
-        # Plain http on the https port gets nothing.
-        with pytest.raises(httpx.HTTPError):
-            httpx.get(running.url.replace("https://", "http://") + "health", timeout=5)
+            # Browsers keep to https from now on.
+            assert page.headers["strict-transport-security"] == "max-age=31536000"
+            assert client.get("/health").headers["strict-transport-security"]
+        # Plain http on the https port: a short redirect to the same page over https.
+        plain = running.url.replace("https://", "http://")
+        moved = httpx.get(plain + "drug/gamma?paper=letter", timeout=30)
+        assert moved.status_code == 301
+        assert moved.headers["location"] == running.url + "drug/gamma?paper=letter"
+        assert "answers only https" in moved.text
+        # A Host the station does not answer to is not redirected to: a plain refusal.
+        other = httpx.get(plain + "health", headers={"host": "evil.example"}, timeout=30)
+        assert other.status_code == 400 and "use https://" in other.text
+        assert "location" not in other.headers
+        # Silent sockets on the https port are closed after the request deadline.
+        silent = [connect(running.address) for _ in range(5)]
+        try:
+            assert wait_closed(silent, len(silent)) == len(silent)
+        finally:
+            for sock in silent:
+                sock.close()
+        with httpx.Client(base_url=running.url, verify=trust, timeout=30) as client:
+            assert client.get("/health").status_code == 200  # https goes on as before
     assert "login: anna (print) from 127.0.0.1" in running.text()
+    assert "Traceback" not in running.text()
 
 
 # --------------------------------------------------------------------------- password guessing
@@ -427,3 +447,26 @@ def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "station.trusted_proxies: must be IP addresses or networks" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("request_line", "host", "location"),
+    [
+        ("GET /drug/gamma HTTP/1.1", "127.0.0.1:8443", "https://127.0.0.1:8443/drug/gamma"),
+        ("GET //evil.example/x HTTP/1.1", "127.0.0.1:8443", "https://127.0.0.1:8443/"),
+        ("GET /a\x7fb HTTP/1.1", "localhost", "https://localhost/"),
+        ("GET / HTTP/1.1", "evil.example", None),
+        ("GET / HTTP/1.1", "127.0.0.1/evil", None),
+    ],
+)
+def test_plain_http_on_the_https_port_is_redirected_only_to_the_station_itself(
+    request_line: str, host: str, location: str | None
+) -> None:
+    from medpdf.station.tls import plain_answer
+
+    answer = plain_answer(f"{request_line}\r\nHost: {host}\r\n\r\n".encode(), ("localhost",))
+    head = answer.split(b"\r\n\r\n")[0].decode()
+    if location is None:
+        assert head.startswith("HTTP/1.1 400 ") and "Location" not in head
+    else:
+        assert head.startswith("HTTP/1.1 301 ") and f"Location: {location}\r\n" in head + "\r\n"

@@ -11,7 +11,8 @@
   no form post, so a hostile page open in a staff browser cannot fill the queue.
 - **Headers.** Every answer says ``nosniff`` and keeps its referrer to the
   station; answers without their own policy (PDFs, JSON, static files) get one
-  that forbids loading anything and being framed.
+  that forbids loading anything and being framed; answers over https say
+  ``Strict-Transport-Security``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ ASGIApp = Callable[..., Awaitable[None]]
 
 #: The policy of answers that set none themselves.
 DEFAULT_POLICY = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+#: Browsers keep to https for this long (a year) after an answer over https.
+HSTS = b"max-age=31536000"
 
 #: Loopback names a loopback station answers to.
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
@@ -113,6 +117,10 @@ class Guards:
                 ]
                 if b"content-security-policy" not in names:
                     sent.append((b"content-security-policy", DEFAULT_POLICY))
+                if scope.get("scheme") == "https":
+                    # Once a browser has seen the station over https, it never again
+                    # sends a password or a page over plain http to it.
+                    sent.append((b"strict-transport-security", HSTS))
                 message["headers"] = sent
             await send(message)
 
