@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -59,6 +60,20 @@ class _Commands(click.Group):
         "reprint": "medpdf.cli.record:reprint",
         "users": "medpdf.cli.users:users",
     }
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a reader that stops reading (``| head -1``) ends it quietly.
+
+        Whatever the command did is done (a job sent stays sent), so the exit status is 0;
+        standard output goes to /dev/null so that the last flush at exit cannot fail again.
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            ctx.exit(0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Commands here and elsewhere, in name order."""
