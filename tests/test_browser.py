@@ -296,6 +296,44 @@ def test_print_button_sends_the_handout_to_a_real_cups_printer(station_page: Pag
     assert " copies=2 media=Letter " in accounting
 
 
+#: The screen of the clinic's shared computers (the page area Chromium gets at that size).
+SCREEN = {"width": 1366, "height": 768}
+
+
+def bottom_of(page: Page, selector: str) -> float:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, selector
+    return float(box["y"] + box["height"])
+
+
+def test_print_is_in_view_and_its_confirmation_is_on_top_focused_and_announced(
+    browser: Browser, printing_server: tuple[Server, Path], cups: Cups
+):
+    ctx = browser.new_context(base_url=printing_server[0].url, viewport=SCREEN)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = ctx.new_page()
+        page.goto("/drug/alendronate")
+        # The Print button is visible without scrolling.
+        assert bottom_of(page, "#print button[type=submit]") <= SCREEN["height"]
+        page.locator("#print select#printer").select_option(cups.printer)
+        page.locator("#print button[type=submit]").click()
+        page.wait_for_url(re.compile(r"sent="))
+        notice = page.locator("#sent")
+        expect(notice).to_contain_text(f"Sent 1 copy to {cups.printer}")
+        # Where the eye is: in the top third of the screen, focused, and a status region
+        # that screen readers announce.
+        assert bottom_of(page, "#sent") <= SCREEN["height"] / 3
+        assert page.evaluate("document.activeElement.id") == "sent"
+        assert notice.get_attribute("role") == "status"
+        assert notice.get_attribute("aria-live") == "polite"
+        assert page.evaluate("window.scrollY") == 0
+        # Print is still in view under the notice.
+        assert bottom_of(page, "#print button[type=submit]") <= SCREEN["height"]
+    finally:
+        ctx.close()
+
+
 def test_an_edit_on_disk_refreshes_the_open_preview(
     station_page: Page, printing_server: tuple[Server, Path]
 ):

@@ -83,6 +83,14 @@ function setUpSearch(input) {
       const link = document.createElement("a");
       link.href = "/drug/" + encodeURIComponent(drug.slug);
       link.textContent = drug.title;
+      if (drug.unavailable) {
+        // A monograph an editor broke: found, but marked, so nobody prints its neighbour.
+        item.className = "unavailable";
+        const flag = document.createElement("span");
+        flag.className = "flag";
+        flag.textContent = said("unavailable");
+        link.append(" ", flag);
+      }
       item.append(link);
       list.append(item);
     }
@@ -148,7 +156,12 @@ function setUpSearch(input) {
   fetch(list.dataset.list)
     .then((response) => response.json())
     .then((data) => {
-      drugs = data.map((d) => ({ slug: d.slug, title: d.title, folded: fold(d.title) }));
+      drugs = data.map((d) => ({
+        slug: d.slug,
+        title: d.title,
+        folded: fold(d.title),
+        unavailable: Boolean(d.unavailable),
+      }));
       if (input.value) draw();
     })
     .catch(() => {}); // the server-side search still works
@@ -226,3 +239,8 @@ const searchBox = document.getElementById("search");
 if (searchBox) setUpSearch(searchBox);
 const optionsForm = document.getElementById("options");
 if (optionsForm) setUpOptions(optionsForm);
+
+// After printing, the page says so at its top: move the focus there, so the eye and a
+// screen reader (the notice is a status region) both land on it.
+const sentNotice = document.getElementById("sent");
+if (sentNotice) sentNotice.focus();

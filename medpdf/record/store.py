@@ -37,7 +37,7 @@ from typing import Any
 from medpdf.config import now
 from medpdf.errors import RecordError, UsageError
 from medpdf.record.archive import Archive, page_count
-from medpdf.record.entries import ACTIONS, Drug, Entry
+from medpdf.record.entries import ACTIONS, PRINTED, Drug, Entry
 
 DATABASE = "record.sqlite"
 ARCHIVE = "pdf"
@@ -371,8 +371,14 @@ class Record:
         day: dt.date | None = None,
         newest_first: bool = False,
         limit: int | None = None,
+        action: str | None = None,
+        prints_first: bool = False,
     ) -> list[Entry]:
-        """Records, oldest first: of a drug (slug or title contains ``name``), since a day."""
+        """Records, oldest first: of a drug (slug or title contains ``name``), since a day.
+
+        ``action`` keeps one kind (printed, opened, written); ``prints_first`` puts the
+        printed ones before the rest (each part in the order asked for).
+        """
         if not self.database.is_file():
             return []  # nothing handed out yet; reading never creates the record
         where = ["1"]
@@ -383,6 +389,9 @@ class Record:
         if day is not None:
             where.append("day = ?")
             values.append(day.isoformat())
+        if action is not None:
+            where.append("action = ?")
+            values.append(action)
         if name:
             pattern = "%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append(
@@ -390,9 +399,11 @@ class Record:
                 "(d.slug LIKE ? ESCAPE '\\' OR d.title LIKE ? ESCAPE '\\'))"
             )
             values += [pattern, pattern]
-        order = "DESC" if newest_first else "ASC"
+        order = "id DESC" if newest_first else "id ASC"
+        if prints_first:
+            order = f"action = '{PRINTED}' DESC, {order}"
         bounded = f" LIMIT {int(limit)}" if limit is not None else ""
-        query = f"SELECT {_COLUMNS} FROM records WHERE {' AND '.join(where)} ORDER BY id {order}"
+        query = f"SELECT {_COLUMNS} FROM records WHERE {' AND '.join(where)} ORDER BY {order}"
         with self._connection(read_only=True) as db:
             self._check(db)
             rows = db.execute(query + bounded, values).fetchall()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -42,6 +43,9 @@ LOGIN_FAILED = N_(
 TOO_MANY = N_("Too many attempts — try again in %(seconds)s seconds.")
 #: The answer when more logins wait for a password check than the station takes on (503).
 BUSY = N_("Too many logins at once — try again in a few seconds.")
+
+#: The answer to a request for something private without a session (not a page).
+LOG_IN_FIRST = N_("Log in first.")
 
 #: The login form is two short fields and a path.
 MAX_LOGIN_BYTES = 4096
@@ -113,12 +117,18 @@ class RequireLogin:
 def _unauthenticated(scope: dict[str, Any]) -> Response:
     path: str = scope["path"]
     if path.endswith(".json"):
-        return JSONResponse({"error": "log in first"}, status_code=401)
+        said = language.gettext(_locale(scope), LOG_IN_FIRST)
+        return JSONResponse({"error": said}, status_code=401)
     if scope["method"] in ("GET", "HEAD") and not path.endswith(".pdf"):
         query = scope.get("query_string", b"").decode("latin-1")
         target = path + (f"?{query}" if query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return PlainTextResponse("Log in first.", status_code=401)
+    return PlainTextResponse(language.gettext(_locale(scope), LOG_IN_FIRST), status_code=401)
+
+
+def _locale(scope: dict[str, Any]) -> Path:
+    station: Station = scope["app"].state.station
+    return station.resources.locale
 
 
 async def login_page(request: Request) -> Response:

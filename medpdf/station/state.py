@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.responses import (
     HTMLResponse,
 )
@@ -206,7 +205,7 @@ class Station:
 
         A bad value is the client's error (400), reported by the option's own rule.
         """
-        values = options.from_query(query, self.config.settings, lambda m: HTTPException(400, m))
+        values = options.from_query(query, self.config.settings, _bad_option)
         config = dataclasses.replace(self.config.replace(**values), printed=today())
         return RunContext(config, self.context.presentation, self.context.limits)
 
@@ -271,6 +270,18 @@ class SentJobs:
         if job is None or job.slug != slug or job.user != name:
             return None
         return job
+
+
+def _bad_option(detail: str) -> language.Told:
+    """A handout option only a hand-made link gets wrong: translated, with the rule's detail."""
+    return language.Told(
+        400,
+        i18n.N_(
+            "A handout option has a value this station does not take (%(detail)s): "
+            "use the options on the drug's page."
+        ),
+        detail=detail,
+    )
 
 
 @functools.lru_cache(maxsize=512)
