@@ -76,7 +76,7 @@ def test_log_in_search_print_log_out_and_back_shows_nothing(
             expect(page.locator(".account")).to_contain_text("anna (may print)")
 
             page.locator("#search").press_sequentially("ibu")
-            page.get_by_role("link", name="Ibuprofen", exact=True).click()
+            page.get_by_role("option", name="Ibuprofen", exact=True).click()
             page.wait_for_url(re.compile(r"/drug/ibuprofen$"))
             page.locator("#print select#printer").select_option(cups.printer)
             page.locator("#print button[type=submit]").click()

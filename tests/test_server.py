@@ -78,7 +78,7 @@ def client(site: tuple[TestClient, Path]) -> TestClient:
 
 
 def links(html: str) -> list[str]:
-    return re.findall(r'<li role="option" id="result-\d+"><a href="/drug/([^"]+)">', html)
+    return re.findall(r'<li id="result-\d+"><a href="/drug/([^"]+)">', html)
 
 
 # --------------------------------------------------------------------------- pages
@@ -293,9 +293,7 @@ def test_a_broken_monograph_is_found_by_search_and_marked_temporarily_unavailabl
     (content / "gamma.md").write_text("---\ntitle: [unclosed\n---\n# Gammazol\n")
     with TestClient(app.create_app(settings_for(tmp_path, content))) as client:
         home = client.get("/", params={"q": "gamma"}).text
-        found = re.findall(
-            r'<li role="option" id="result-\d+"( class="unavailable")?><a href="([^"]+)">', home
-        )
+        found = re.findall(r'<li id="result-\d+"( class="unavailable")?><a href="([^"]+)">', home)
         assert found == [(' class="unavailable"', "/drug/gamma"), ("", "/drug/alpha-gamma")]
         assert 'Gamma <span class="flag">temporarily unavailable</span>' in home
         assert "2 of 5 drugs match" in home

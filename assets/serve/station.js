@@ -72,6 +72,21 @@ function setUpSearch(input) {
     return found.map((pair) => pair[1]);
   }
 
+  // With the list loaded the box is a combobox (ARIA 1.2) and the results its listbox:
+  // each option holds its drug's text, not a link (an option may not hold one), and
+  // opens the drug when clicked or chosen with Enter.
+  function becomeCombobox() {
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-controls", "results");
+    input.setAttribute("aria-expanded", "true");
+    input.setAttribute("aria-autocomplete", "list");
+    list.setAttribute("role", "listbox");
+    list.addEventListener("click", (event) => {
+      const item = event.target.closest("li[role=option]");
+      if (item) window.location.href = item.dataset.href;
+    });
+  }
+
   function draw() {
     const query = input.value;
     const found = matches(query);
@@ -80,18 +95,17 @@ function setUpSearch(input) {
       const item = document.createElement("li");
       item.id = `result-${index + 1}`;
       item.setAttribute("role", "option");
-      const link = document.createElement("a");
-      link.href = "/drug/" + encodeURIComponent(drug.slug);
-      link.textContent = drug.title;
+      item.setAttribute("aria-selected", "false");
+      item.dataset.href = "/drug/" + encodeURIComponent(drug.slug);
+      item.textContent = drug.title;
       if (drug.unavailable) {
         // A monograph an editor broke: found, but marked, so nobody prints its neighbour.
-        item.className = "unavailable";
+        item.classList.add("unavailable");
         const flag = document.createElement("span");
         flag.className = "flag";
         flag.textContent = said("unavailable");
-        link.append(" ", flag);
+        item.append(" ", flag);
       }
-      item.append(link);
       list.append(item);
     }
     if (found.length > SHOWN) {
@@ -148,7 +162,7 @@ function setUpSearch(input) {
       const chosen = active >= 0 ? items[active] : items.length === 1 ? items[0] : null;
       if (chosen) {
         event.preventDefault();
-        window.location.href = chosen.querySelector("a").href;
+        window.location.href = chosen.dataset.href;
       }
     }
   });
@@ -162,7 +176,8 @@ function setUpSearch(input) {
         folded: fold(d.title),
         unavailable: Boolean(d.unavailable),
       }));
-      if (input.value) draw();
+      becomeCombobox();
+      draw();
     })
     .catch(() => {}); // the server-side search still works
 }
