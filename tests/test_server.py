@@ -864,3 +864,26 @@ def test_a_busy_build_cache_is_neither_deleted_nor_fatal(
         "zeta-alpha",
     ]
     assert database.exists(), "a busy cache must not be taken for a damaged one"
+
+
+def test_a_print_lp_did_not_confirm_is_kept_in_the_record_and_staff_are_told_to_look(
+    printing_site: tuple[TestClient, Cups],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from medpdf.errors import PrintUnconfirmed
+    from medpdf.station import routes
+
+    client, cups = printing_site
+
+    def lost_answer(*args: object) -> object:
+        raise PrintUnconfirmed(f"lp did not finish within 60 s; printer '{cups.printer}' may ...")
+
+    monkeypatch.setattr(routes, "_send", lost_answer)
+    data = {"printer": cups.printer, "copies": "1"}
+    answer = client.post("/drug/gamma/print", data=data, headers={"origin": STATION})
+    assert answer.status_code == 502
+    assert f"The printer {cups.printer} may not have received the job" in answer.text
+    assert "lp did not finish" in caplog.text and "lp did not finish" not in answer.text
+    page = client.get("/printed").text
+    assert re.search(rf"<strong>Printed on {cups.printer}</strong>,\s*not confirmed by CUPS", page)
