@@ -4,10 +4,13 @@ Every fixed word a handout, the booklet or the station prints comes from a
 gettext catalog under ``locale/<catalog>/LC_MESSAGES/medpdf.po``, managed with
 Babel (``make messages`` extracts, ``make catalogs-update`` merges,
 ``make catalogs`` compiles the ``.mo`` files, which set-up does and git
-ignores). A monograph's BCP 47 tag picks the catalog: its language, and for
+ignores; a wheel's build hook, ``hatch_build.py``, compiles them into the
+wheel). A monograph's BCP 47 tag picks the catalog: its language, and for
 Chinese the script (Simplified: ``zh``, ``zh-CN``, ``zh-Hans``). A language
-without a catalog gets English words around its own text; the monograph text
-itself is never translated by medpdf.
+medpdf ships no catalog for gets English words around its own text; the
+monograph text itself is never translated by medpdf. A shipped catalog whose
+compiled ``.mo`` is missing is an installation fault: :class:`MissingCatalog`,
+one line naming the language and the file looked for, never English instead.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from babel.dates import format_date
 from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
+
+from medpdf.errors import MedpdfError
 
 #: The gettext domain of every catalog.
 DOMAIN = "medpdf"
@@ -103,12 +108,44 @@ def N_(message: str) -> str:
     return message
 
 
+class MissingCatalog(MedpdfError):
+    """A shipped language's compiled catalog is not where medpdf looked for it."""
+
+
+def catalog_file(locale_dir: Path, catalog: str) -> Path:
+    """Where the compiled catalog ``catalog`` is read from."""
+    return locale_dir / catalog / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
+def _missing(locale_dir: Path, catalog: str) -> MissingCatalog:
+    name = language_name(catalog.replace("_", "-"), "en")
+    return MissingCatalog(
+        f"no compiled message catalog for {name} ({catalog}): looked for "
+        f"{catalog_file(locale_dir, catalog)}; in a checkout run `make catalogs`, "
+        "else reinstall medpdf"
+    )
+
+
+def require_catalogs(locale_dir: Path, catalogs: Iterable[str]) -> None:
+    """Raise :class:`MissingCatalog` for the first of ``catalogs`` without a compiled file.
+
+    Called before a run starts rendering, so a broken installation is one line
+    at once rather than one failure per document from the render workers.
+    """
+    for catalog in sorted(set(catalogs)):
+        if not catalog_file(locale_dir, catalog).is_file():
+            raise _missing(locale_dir, catalog)
+
+
 @functools.cache
 def translations(locale_dir: Path, catalog: str) -> NullTranslations:
-    """The compiled catalog ``catalog``; the message ids (English) when it is absent.
+    """The compiled catalog ``catalog`` (one of :data:`SHIPPED`).
 
-    A missing ``.mo`` for a shipped language means set-up did not compile the
-    catalogs (``make catalogs``); the words then stay English rather than fail.
+    A missing ``.mo`` means set-up did not compile the catalogs (``make
+    catalogs``) or the installation lacks them: :class:`MissingCatalog`, never
+    a silent fallback to the English message ids.
     """
     found = Translations.load(str(locale_dir), [catalog], domain=DOMAIN)
-    return found if isinstance(found, Translations) else NullTranslations()
+    if not isinstance(found, Translations):
+        raise _missing(locale_dir, catalog)
+    return found

@@ -1,8 +1,8 @@
 """Variants: one collection built several ways in one run (``medpdf build --variants FILE``).
 
 A variants file is TOML. Each top-level table is a named variant, and its
-keys are the names of the options that change a PDF (``paper``,
-``large_print``, ``lang``, ``patient_fields``, ``qr_url``, ``clinic``), read
+keys are the names of the options that change a PDF (:func:`variant_options`;
+the README's list of them is made from it by :mod:`medpdf.option_docs`), read
 by each option's own kind, exactly as ``medpdf.toml`` reads them. A
 ``matrix`` table inside a variant lists several values per option and
 stands for every combination::

@@ -182,6 +182,8 @@ def test_the_real_fingerprint_is_the_same_whenever_it_is_taken(tmp_path: Path) -
 def test_compiled_templates_are_kept_and_an_edit_is_seen(tmp_path: Path) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
+    # Templates are read beside their catalogs: a folder without them is an incomplete install.
+    (tmp_path / "locale").symlink_to(config.DEFAULT_RESOURCES.locale)
     probe = templates / "probe.html.j2"
     probe.write_text("first {{ word }}\n", encoding="utf-8")
     templating.environment.cache_clear()  # as a new process starts

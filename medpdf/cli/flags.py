@@ -194,7 +194,17 @@ def load_settings(
     given: Mapping[str, Any],
     output_dir: Path | None = None,
 ) -> config.Config:
-    """medpdf.toml (or --config) with the command's flags on top."""
-    return config.load(
+    """medpdf.toml (or --config) with the command's flags on top.
+
+    A command that renders first checks that every shipped language's compiled
+    catalog is installed: one line at once, not English words or a failure per
+    document later.
+    """
+    settings = config.load(
         config_file, content_dir=content_dir, output_dir=output_dir, flags=_flags(command, given)
     )
+    if command in options.RENDER_COMMANDS:
+        from medpdf import i18n  # Babel: only commands that render need it
+
+        i18n.require_catalogs(settings.resources.locale, i18n.SHIPPED)
+    return settings
