@@ -161,8 +161,9 @@ def test_wrong_password_and_unknown_name_look_the_same_and_a_lock_says_so(
     log_in(client, "anna", "still not the password")
     early = log_in(client, "anna")
     assert early.status_code == 429  # type: ignore[attr-defined]
-    assert early.headers["retry-after"] == "1"  # type: ignore[attr-defined]
-    assert "Too many attempts — try again in 1 seconds." in early.text  # type: ignore[attr-defined]
+    # Coming too early counted as a failure here: the next wait is 2 s.
+    assert early.headers["retry-after"] == "2"  # type: ignore[attr-defined]
+    assert "Too many attempts — try again in 2 seconds." in early.text  # type: ignore[attr-defined]
     assert FAILED not in early.text  # type: ignore[attr-defined]
     for _ in range(LOCK_AFTER):
         clock.now += 61
@@ -236,19 +237,28 @@ def test_a_right_password_clears_only_the_failures_it_proves_were_typos() -> Non
     assert throttle.failures(here.address) == 1  # and so does paula's
 
 
-def test_a_wait_that_doubles_after_each_failure(client: TestClient, clock: Clock) -> None:
+def test_a_wait_that_doubles_after_each_failure_and_each_attempt_too_early(
+    client: TestClient, clock: Clock
+) -> None:
     log_in(client, "anna", "wrong one")
     log_in(client, "anna", "wrong two")  # two typos cost nothing
     log_in(client, "anna", "wrong three")
-    assert log_in(client, "anna").status_code == 429  # type: ignore[attr-defined]
     clock.now += 1.1  # the first wait is 1 s
     log_in(client, "anna", "wrong four")
     clock.now += 1.1  # the next is 2 s
     too_early = log_in(client, "anna")
     assert too_early.status_code == 429  # type: ignore[attr-defined]
-    assert too_early.headers["retry-after"] == "1"  # type: ignore[attr-defined]
-    clock.now += 1.0
+    # Too early counts as a failure: the wait is now 4 s, from now.
+    assert too_early.headers["retry-after"] == "4"  # type: ignore[attr-defined]
+    clock.now += 4.1
     assert log_in(client, "anna").status_code == 303  # type: ignore[attr-defined]
+    # A burst that keeps coming too early locks the name at that address.
+    for _ in range(3):
+        log_in(client, "paula", "wrong")
+    for _ in range(LOCK_AFTER):
+        assert log_in(client, "paula").status_code == 429  # type: ignore[attr-defined]
+    locked = log_in(client, "paula")
+    assert int(locked.headers["retry-after"]) > 14 * 60  # type: ignore[attr-defined]
 
 
 def test_password_checks_run_two_at_a_time_and_refuse_a_long_queue() -> None:

@@ -4,8 +4,8 @@ Failed logins are counted three ways, each with its own limit:
 
 - per **name at one address** (``pair:NAME@IP``, the person at that computer):
   two failures are free, then each attempt must wait 1 s, 2 s, 4 s … (at most a
-  minute), and after :data:`LOCK_AFTER` failures in a row it is locked for
-  :data:`LOCK_SECONDS`;
+  minute), an attempt that comes too early counts as one more failure, and after
+  :data:`LOCK_AFTER` failures in a row it is locked for :data:`LOCK_SECONDS`;
 - per **name** from anywhere (``user:NAME``): locked after :data:`LOCK_AFTER`
   failures, so guesses spread over many addresses get no further;
 - per **address** (``address:IP``, every name tried from it): locked only after
@@ -103,18 +103,23 @@ class LoginThrottle:
 
         Called before the password is checked, in the event loop (no ``await`` between
         the check and the count), so attempts arriving together are counted in turn.
+        An attempt that comes too early counts as a failure of that name at that address
+        (never of the name elsewhere): a burst of guesses locks itself out however its
+        requests are spread in time, while the person told "try again in N seconds"
+        loses nothing by waiting.
         """
         wait = self.wait(keys)
         if wait > 0:
-            return wait
-        self._count(keys)
+            self._count((keys.pair,))
+            return self.wait(keys)
+        self._count((keys.name, keys.pair, keys.address))
         return 0.0
 
-    def _count(self, keys: Keys) -> None:
+    def _count(self, keys: tuple[str, ...]) -> None:
         now = self.clock()
         if len(self._failures) > MAX_TRACKED:
             self._forget(now)
-        for key in (keys.name, keys.pair, keys.address):
+        for key in keys:
             entry = self._entry(key, now)
             if entry is None:
                 entry = self._failures[key] = _Failures(0, now)
