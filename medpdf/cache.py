@@ -128,6 +128,8 @@ class Summary:
     #: Front matter ``lang:`` and ``translation_of:``, for linking translations.
     lang: str | None = None
     translation_of: str | None = None
+    #: Front matter ``codes:`` as ``system|code`` text, for finding a drug by code.
+    codes: tuple[str, ...] = ()
 
     def diagnostics(self, path: str) -> list[Diagnostic]:
         """The stored problems, attached to ``path``."""
@@ -140,10 +142,11 @@ class Summary:
         diagnostics: Iterable[Diagnostic],
         lang: str | None = None,
         translation_of: str | None = None,
+        codes: Iterable[object] = (),
     ) -> Summary:
         """Drop the path (it is not part of the key) and keep the rest."""
         problems = tuple((d.line, d.level.value, d.message) for d in diagnostics)
-        return cls(title, problems, lang, translation_of)
+        return cls(title, problems, lang, translation_of, tuple(str(c) for c in codes))
 
 
 _SCHEMA = """
@@ -232,6 +235,7 @@ class Cache:
                         tuple((p[0], p[1], p[2]) for p in raw["problems"]),
                         raw.get("lang"),
                         raw.get("translation_of"),
+                        tuple(str(c) for c in raw.get("codes", ())),
                     )
         return found
 
@@ -246,6 +250,7 @@ class Cache:
                         "problems": [list(p) for p in s.problems],
                         "lang": s.lang,
                         "translation_of": s.translation_of,
+                        "codes": list(s.codes),
                     }
                 ),
             )

@@ -274,6 +274,17 @@ SCHEDULER: Option[str | None] = Option(
     flag="--scheduler",
     commands=frozenset({"handouts", "booklet", "build"}),
 )
+SCHEDULER_INSECURE: Option[bool] = Option(
+    "scheduler_insecure",
+    Boolean(),
+    False,
+    "Allow sending renders over plain tcp:// (unencrypted, unauthenticated) to a Dask "
+    "scheduler on another machine: only on a private network you trust. Not needed for "
+    "tls:// or a scheduler on this computer.",
+    toml=("build", "scheduler_insecure"),
+    flag="--scheduler-insecure",
+    commands=frozenset({"handouts", "booklet", "build"}),
+)
 HOST: Option[str] = Option(
     "host",
     Text(metavar="ADDRESS"),
@@ -428,6 +439,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     TIME_LIMIT,
     MEMORY_LIMIT,
     SCHEDULER,
+    SCHEDULER_INSECURE,
     HOST,
     PORT,
     QUEUE,

@@ -20,12 +20,15 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medpdf.errors import ConfigError, UsageError
 from medpdf.medicines import TIMES
+
+if TYPE_CHECKING:
+    from medpdf.ehr.fhir import Patient
 
 #: A pack holds this many medicines at most: the schedule and the wallet card stay readable.
 MAX_MEDICINES = 20
@@ -70,12 +73,28 @@ def _split_pair(value: str, flag: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
+class Taking:
+    """How a medicine is taken beyond its times, when a record's list says (``--fhir``)."""
+
+    #: What to take each time ("1 tablet"), or the prescription's own words.
+    dose: str = ""
+    #: "with", "before", "after" or "between" meals; None when no meal is named.
+    meal: str | None = None
+    #: Only when needed, and for what ("knee pain").
+    as_needed: bool = False
+    as_needed_for: str = ""
+    #: False when not taken every day (weekly...): nothing is ticked, the row says so.
+    daily: bool = True
+
+
+@dataclass(frozen=True)
 class Wanted:
     """One medicine of the pack as asked for; ``times`` empty means boxes to tick by hand."""
 
     name: str
     times: tuple[str, ...] = ()
     note: str = ""
+    taking: Taking = Taking()
     #: A line left for a note written by hand (where a typed note was left out).
     note_line: bool = False
 
@@ -84,7 +103,7 @@ class Wanted:
 
         What a kept copy holds: a note is free text typed for one patient.
         """
-        return Wanted(self.name, self.times, "", bool(self.note) or self.note_line)
+        return replace(self, note="", note_line=bool(self.note) or self.note_line)
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,12 @@ class PackRequest:
     notes: Mapping[str, str] = field(default_factory=dict)
     #: The output file's name (without ``.pdf``), when the request names the pack.
     title: str | None = None
+    #: Doses, meals and "when needed" by name, from a record's list (``--fhir``).
+    taking: Mapping[str, Taking] = field(default_factory=dict)
+    #: Medicines of a record's list that have no leaflet: listed on page 1, never dropped.
+    unlisted: tuple[Wanted, ...] = ()
+    #: The patient's name and birth date (``--with-patient``): printed, never stored.
+    patient: Patient | None = None
 
     def settle(self, medicines: Sequence[tuple[str, Iterable[str]]]) -> tuple[Wanted, ...]:
         """Tie times and notes to the pack's medicines: ``(title, names it answers to)`` each.
@@ -119,8 +144,12 @@ class PackRequest:
             times[index_of(name, "--take")] = value
         for name, text in self.notes.items():
             notes[index_of(name, "--note")] = text
+        taking = [Taking() for _ in medicines]
+        for name, how in self.taking.items():
+            taking[index_of(name, "--fhir")] = how
         return tuple(
-            Wanted(title, t, n) for (title, _), t, n in zip(medicines, times, notes, strict=True)
+            Wanted(title, t, n, k)
+            for (title, _), t, n, k in zip(medicines, times, notes, taking, strict=True)
         )
 
 
@@ -140,7 +169,9 @@ def from_flags(
         name, rest = _split_pair(value, "--note")
         texts[name] = _note(rest, f"--note {name}")
     all_names = (*(base.names if base else ()), *names)
-    return PackRequest(tuple(all_names), times, texts, base.title if base else None)
+    if base is None:
+        return PackRequest(tuple(all_names), times, texts)
+    return replace(base, names=tuple(all_names), times=times, notes=texts)
 
 
 def _line_of(text: str, needle: str, after: str | None = None) -> int | None:

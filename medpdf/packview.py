@@ -8,14 +8,15 @@ handout has not. Every word a patient reads on them is in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from markupsafe import Markup
 
 from medpdf import markdown, medicines
 from medpdf.config import Config
+from medpdf.ehr.fhir import Patient
 from medpdf.model import Monograph
-from medpdf.packlist import Wanted
+from medpdf.packlist import Taking, Wanted
 from medpdf.templating import environment_for, page_options
 
 
@@ -31,6 +32,10 @@ class Row:
     note: str
     #: The monograph's language: its name and purpose are in it, whatever the page's.
     lang: str = "en"
+    #: Dose, meal and "when needed", when a record's list gave them (``--fhir``).
+    taking: Taking = field(default_factory=Taking)
+    #: False for a medicine of a record's list that has no leaflet in the collection.
+    leaflet: bool = True
     #: An empty line where a note was left out, to write it by hand.
     note_line: bool = False
 
@@ -46,6 +51,8 @@ class PackView:
     shared_disclaimer: Markup | None
     #: The language of the pack's own pages and page numbers.
     lang: str = "en"
+    #: The patient's name and birth date (``--with-patient``): printed, never stored.
+    patient: Patient | None = None
 
 
 def shared_disclaimer(monographs: tuple[Monograph, ...]) -> str | None:
@@ -59,11 +66,14 @@ def pack_view(
     wanted: tuple[Wanted, ...],
     run_lang: str,
     purpose_limit: int = medicines.PURPOSE_LIMIT,
+    unlisted: tuple[Wanted, ...] = (),
+    patient: Patient | None = None,
 ) -> PackView:
     """Rows in the order asked for, mentions among the medicines, and the common disclaimer.
 
     ``run_lang`` (``--content-lang``) is the language of a monograph without ``lang:``; the
     pack speaks its first medicine's language, as a handout speaks its monograph's.
+    ``unlisted`` medicines (a record's list, no leaflet) are rows of their own at the end.
     """
     lang = (monographs[0].lang if monographs else None) or run_lang
     rows = tuple(
@@ -74,9 +84,14 @@ def pack_view(
             w.times,
             w.note,
             m.lang or run_lang,
-            w.note_line,
+            w.taking,
+            note_line=w.note_line,
         )
         for m, w in zip(monographs, wanted, strict=True)
+    )
+    rows += tuple(
+        Row("", w.name, "", w.times, w.note, lang, w.taking, False, note_line=w.note_line)
+        for w in unlisted
     )
     common = shared_disclaimer(monographs)
     html = Markup(markdown.to_inline_html(common)) if common else Markup("")
@@ -86,6 +101,7 @@ def pack_view(
         times=medicines.TIMES,
         shared_disclaimer=html if common is not None else None,
         lang=lang,
+        patient=patient,
     )
 
 

@@ -329,7 +329,7 @@ NEW_BAD = [
     (
         "[build]\nworkers = 2\n",
         "medpdf.toml:2: build.workers: unknown key "
-        "(known: jobs, memory_limit, scheduler, time_limit)",
+        "(known: jobs, memory_limit, scheduler, scheduler_insecure, time_limit)",
     ),
     (
         '[station]\naddress = "x"\n',

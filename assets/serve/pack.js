@@ -57,6 +57,13 @@ function loadPack() {
         title: String(m.title || m.slug),
         times: Array.isArray(m.times) ? m.times.filter((t) => typeof t === "string") : [],
         note: typeof m.note === "string" ? m.note : "",
+        // From a record's list (Load a medication list): how it is taken, and whether
+        // the collection has a leaflet for it (nl: a row of page 1 only).
+        dose: typeof m.dose === "string" ? m.dose : "",
+        meal: typeof m.meal === "string" ? m.meal : "",
+        prn: typeof m.prn === "string" ? m.prn : null,
+        daily: m.daily !== false,
+        nl: m.nl === true,
       }));
   } catch (error) {
     return [];
@@ -109,12 +116,108 @@ function setUpAddButton(button) {
 function packFields(list) {
   const fields = [];
   for (const medicine of list) {
-    fields.push(["m", medicine.slug]);
-    if (medicine.times.length) fields.push(["take", `${medicine.slug}=${medicine.times.join(",")}`]);
+    // A medicine without a leaflet is named by its title (nl=), the others by slug (m=).
+    const name = medicine.nl ? medicine.title : medicine.slug;
+    fields.push(medicine.nl ? ["nl", name] : ["m", name]);
+    if (medicine.times.length) fields.push(["take", `${name}=${medicine.times.join(",")}`]);
     const note = medicine.note.trim();
-    if (note) fields.push(["note", `${medicine.slug}=${note}`]);
+    if (note) fields.push(["note", `${name}=${note}`]);
+    if (medicine.dose) fields.push(["dose", `${name}=${medicine.dose}`]);
+    if (medicine.meal) fields.push(["meal", `${name}=${medicine.meal}`]);
+    if (medicine.prn !== null) fields.push(["prn", `${name}=${medicine.prn}`]);
+    if (!medicine.daily) fields.push(["notdaily", name]);
   }
   return fields;
+}
+
+// Dose, meal, "when needed" and "no leaflet" of a medicine from a record's list, in words.
+function packDetails(medicine, words) {
+  const parts = [];
+  if (medicine.dose) parts.push(medicine.dose);
+  const meal = medicine.meal && words[`meal${medicine.meal[0].toUpperCase()}${medicine.meal.slice(1)}`];
+  if (meal) parts.push(meal);
+  if (medicine.prn !== null) parts.push(medicine.prn ? `${words.whenNeeded}: ${medicine.prn}` : words.whenNeeded);
+  if (!medicine.daily) parts.push(words.notDaily);
+  if (medicine.nl) parts.push(words.noLeaflet);
+  return parts.join(" · ");
+}
+
+// --- Load a medication list (a FHIR file from the record system) -------------
+
+function setUpLoadList(onLoaded) {
+  const form = document.getElementById("load-list");
+  if (!form) return;
+  const file = document.getElementById("fhir-file");
+  const status = document.getElementById("load-status");
+  const choices = document.getElementById("load-choices");
+  const unsureList = document.getElementById("load-unsure");
+  const again = document.getElementById("load-again");
+  let picks = [];
+
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
+  }
+
+  async function send() {
+    const chosen = file.files && file.files[0];
+    if (!chosen) return;
+    status.textContent = "";
+    const query = new URLSearchParams(picks.map((pick) => ["pick", pick]));
+    let answer;
+    try {
+      const response = await fetch(`/fhir/list.json?${query}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/fhir+json" },
+        body: await chosen.arrayBuffer(),
+      });
+      answer = await response.json();
+      if (!response.ok) {
+        status.textContent = answer.error || form.dataset.failed;
+        return;
+      }
+    } catch (error) {
+      status.textContent = form.dataset.failed;
+      return;
+    }
+    if (answer.unsure.length) {
+      unsureList.replaceChildren();
+      for (const medicine of answer.unsure) {
+        const item = document.createElement("li");
+        const label = document.createElement("label");
+        label.textContent = medicine.label;
+        const select = document.createElement("select");
+        select.dataset.name = medicine.name;
+        for (const candidate of medicine.candidates) {
+          select.append(new Option(candidate.title, candidate.slug));
+        }
+        select.append(new Option(form.dataset.chooseNone, "none"));
+        label.append(document.createElement("br"), select);
+        item.append(label);
+        unsureList.append(item);
+      }
+      choices.hidden = false;
+      return;
+    }
+    choices.hidden = true;
+    picks = [];
+    const list = answer.medicines
+      .map((m) => ({ ...m, nl: false }))
+      .concat(answer.unlisted.map((m) => ({ ...m, slug: "", nl: true })));
+    onLoaded(list);
+    const lines = [fill(form.dataset.loaded, { count: list.length })];
+    if (answer.left_out.length) lines.push(fill(form.dataset.leftOut, { names: answer.left_out.join(", ") }));
+    status.textContent = lines.join(" ");
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    picks = [];
+    send();
+  });
+  again.addEventListener("click", () => {
+    picks = Array.from(unsureList.querySelectorAll("select")).map((s) => `${s.dataset.name}=${s.value}`);
+    send();
+  });
 }
 
 function setUpPackPage(root) {
@@ -170,6 +273,7 @@ function setUpPackPage(root) {
       const row = template.content.firstElementChild.cloneNode(true);
       row.dataset.slug = medicine.slug;
       row.querySelector(".pack-name").textContent = medicine.title || medicine.slug;
+      row.querySelector(".pack-details").textContent = packDetails(medicine, root.dataset);
       for (const box of row.querySelectorAll("input[data-time]")) {
         box.checked = medicine.times.includes(box.dataset.time);
         box.addEventListener("change", () => {
@@ -199,6 +303,10 @@ function setUpPackPage(root) {
     refresh(list);
   }
 
+  setUpLoadList((list) => {
+    savePack(list.map((m) => ({ ...m, prn: m.prn === undefined ? null : m.prn })));
+    draw();
+  });
   options.addEventListener("change", () => refresh(loadPack()));
   clear.addEventListener("click", () => {
     savePack([]);

@@ -57,6 +57,8 @@ class Entry:
     lang: str = "en"
     #: Slug of the drug this monograph translates; None for an original.
     translation_of: str | None = None
+    #: Its front matter ``codes:`` (``system|code``), for EHR lists and Infobutton.
+    codes: tuple[str, ...] = ()
 
     @property
     def drug(self) -> str:
@@ -110,7 +112,7 @@ def examine(source: sources.Source, rules: Rules) -> tuple[Summary, Monograph | 
         missing := rules.glyphs.diagnostics(source.display_path, source.text, lang)
     ):
         return Summary.of(None, [*missing, *mono.warnings]), None
-    return Summary.of(mono.title, mono.warnings, mono.lang, mono.translation_of), mono
+    return Summary.of(mono.title, mono.warnings, mono.lang, mono.translation_of, mono.codes), mono
 
 
 def _summary_key(source: sources.Source, rules: Rules) -> str:
@@ -165,7 +167,9 @@ def scan(content_dir: Path, store: Cache | None = None, rules: Rules | None = No
         diagnostics.extend(summary.diagnostics(item.display_path))
         if summary.title is not None:
             lang = summary.lang or rules.default_lang
-            entries.append(Entry(item, summary.title, monograph, lang, summary.translation_of))
+            entries.append(
+                Entry(item, summary.title, monograph, lang, summary.translation_of, summary.codes)
+            )
     if store is not None and fresh:
         store.put_summaries(fresh)
     kept, duplicates = _duplicates(entries)

@@ -27,6 +27,7 @@ from medpdf.build import catalog
 from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.build.render import Rendered, RunContext
 from medpdf.config import Config
+from medpdf.ehr.fhir import Patient
 from medpdf.errors import DiagnosedError, RenderError, UsageError
 from medpdf.options import CONTENT_LANG, LARGE_PRINT
 from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
@@ -83,6 +84,10 @@ class PackJob:
     wanted: tuple[Wanted, ...]
     context: RunContext
     target: Path
+    #: Medicines of a record's list without a leaflet: rows of page 1 only.
+    unlisted: tuple[Wanted, ...] = ()
+    #: The patient's name and birth date (``--with-patient``); never stored.
+    patient: Patient | None = None
 
 
 def _entry_html(
@@ -117,7 +122,9 @@ def pack_task(job: PackJob) -> Rendered:
     config = job.context.config
     monographs = tuple(model.build(source) for source in job.sources)
     limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    view = packview.pack_view(monographs, job.wanted, config[CONTENT_LANG], limit)
+    view = packview.pack_view(
+        monographs, job.wanted, config[CONTENT_LANG], limit, job.unlisted, job.patient
+    )
     own = view.shared_disclaimer is None
     htmls = [packview.pack_html("schedule", view, config)]
     htmls += [
@@ -177,7 +184,7 @@ def make_pack(request: PackRequest, context: RunContext, target: Path | None = N
     name = default_name(request, [source.slug for source in found])
     destination = target or packs_dir(config) / f"{name}.pdf"
     limits = replace(context.limits, seconds=context.limits.seconds * (len(found) + 1))
-    job = PackJob(tuple(found), wanted, context, destination)
+    job = PackJob(tuple(found), wanted, context, destination, request.unlisted, request.patient)
     sweep_stale_temps(destination.parent)  # what a killed earlier run left behind
     result = run_here(pack_task, job, limits)
     if isinstance(result, Failure):

@@ -36,7 +36,9 @@ from medpdf.cli.flags import (
     progress,
     table_options,
 )
+from medpdf.cli.pack import fhir_options
 from medpdf.errors import (
+    UsageError,
     count_levels,
     sort_key,
 )
@@ -173,23 +175,41 @@ def handout(
 
 
 @cli.command(name="print")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1)
 @copies_option
+@fhir_options
 @content_option
 @config_option
 @table_options("print")
 @friendly_errors
 def print_command(
-    names: tuple[str, ...], copies: int, content_dir: Path, config_file: Path | None, **given: Any
+    names: tuple[str, ...],
+    copies: int,
+    fhir_file: Path | None,
+    picks: tuple[str, ...],
+    with_patient: bool,
+    content_dir: Path,
+    config_file: Path | None,
+    **given: Any,
 ) -> None:
     """Render the patient handout of one drug and send it to a CUPS printer.
 
-    Given several drugs, print their medication pack (as ``medpdf pack`` makes it).
+    Given several drugs, or a record's list with --fhir, print their medication pack
+    (as ``medpdf pack`` makes it).
     """
     from medpdf import model, printing, record
     from medpdf.build import catalog, handouts, render
 
     settings = load_settings("print", config_file, content_dir, given)
+    if fhir_file is not None or picks or with_patient:
+        from medpdf.cli.pack import from_record, print_pack
+
+        if fhir_file is None:
+            raise UsageError("--fhir-pick and --with-patient go with --fhir FILE")
+        print_pack(names, copies, settings, from_record(fhir_file, picks, with_patient, settings))
+        return
+    if not names:
+        raise UsageError("name a drug to print (or several for a pack, or --fhir FILE)")
     if len(names) > 1:
         from medpdf.cli.pack import print_pack
 

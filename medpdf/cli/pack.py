@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +17,36 @@ from medpdf.cli.flags import (
     table_options,
 )
 from medpdf.config import Config
+from medpdf.errors import UsageError
+
+if TYPE_CHECKING:
+    from medpdf.packlist import PackRequest
+
+
+def fhir_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--fhir FILE``, ``--fhir-pick NAME=SLUG`` and ``--with-patient`` (pack and print)."""
+    command = click.option(
+        "--with-patient",
+        is_flag=True,
+        help="Print the patient's name and date of birth from the --fhir list on page 1 "
+        "(never stored: the record keeps the pack without them).",
+    )(command)
+    command = click.option(
+        "--fhir-pick",
+        "picks",
+        multiple=True,
+        metavar="NAME=SLUG",
+        help="The monograph of a --fhir medicine medpdf is not sure of (NAME=none: no "
+        "leaflet, listed on page 1). Repeatable.",
+    )(command)
+    return click.option(
+        "--fhir",
+        "fhir_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Read the medicines, times, doses and notes from a FHIR R4 medication list "
+        "(Bundle, MedicationRequest/MedicationStatement or NDJSON) exported by the EHR.",
+    )(command)
 
 
 @click.command(name="pack")
@@ -42,6 +73,7 @@ from medpdf.config import Config
     default=None,
     help="Read the medicines, times and notes from a TOML file ([[medicine]] name, take, note).",
 )
+@fhir_options
 @content_option
 @output_option("output/packs/<name>.pdf")
 @config_option
@@ -52,6 +84,9 @@ def pack(
     takes: tuple[str, ...],
     notes: tuple[str, ...],
     from_file: Path | None,
+    fhir_file: Path | None,
+    picks: tuple[str, ...],
+    with_patient: bool,
     content_dir: Path,
     output: Path | None,
     config_file: Path | None,
@@ -60,14 +95,21 @@ def pack(
     """Render a medication pack: "My medicines" schedule, then each medicine's handout.
 
     NAMES are slugs or titles, 1 to 20 of them; a name given twice counts once.
+    With --fhir, the medicines, times, doses and notes come from the record's list.
     """
     from medpdf import packlist
     from medpdf.build import handouts, render
     from medpdf.build import pack as packs
 
-    base = packlist.read_file(from_file) if from_file is not None else None
-    request = packlist.from_flags(names, takes, notes, base)
     settings = load_settings("pack", config_file, content_dir, given)
+    if from_file is not None and fhir_file is not None:
+        raise UsageError("--from and --fhir: give one list of medicines, not two")
+    base = packlist.read_file(from_file) if from_file is not None else None
+    if fhir_file is not None:
+        base = from_record(fhir_file, picks, with_patient, settings)
+    elif picks or with_patient:
+        raise UsageError("--fhir-pick and --with-patient go with --fhir FILE")
+    request = packlist.from_flags(names, takes, notes, base)
     made = packs.make_pack(request, render.RunContext.of(settings), output)
     for warning in handouts.refusal_warnings(str(made.target), made.refused_urls):
         click.echo(warning.format(), err=True)
@@ -77,35 +119,65 @@ def pack(
     )
 
 
-def print_pack(names: tuple[str, ...], copies: int, settings: Config) -> None:
-    """``medpdf print`` with several names: their pack, rendered into a temporary folder."""
+def from_record(
+    path: Path, picks: tuple[str, ...], with_patient: bool, settings: Config
+) -> PackRequest:
+    """The pack request of a FHIR list; what was left out or has no leaflet goes to stderr."""
+    from medpdf.ehr import matching, packing
+
+    chosen = matching.parse_picks(picks)
+    index, _ = packing.index_of(settings)
+    made = packing.from_file(path, index, chosen, with_patient)
+    for line in made.report:
+        click.echo(f"{path}: note: {line}", err=True)
+    return made.request
+
+
+def print_pack(
+    names: tuple[str, ...], copies: int, settings: Config, base: PackRequest | None = None
+) -> None:
+    """``medpdf print`` with several names (or ``--fhir``): their pack, in a temporary folder.
+
+    With the patient's name on it (``--with-patient``), the record keeps the same pack
+    made without it: the record never holds patient data.
+    """
     import tempfile
+    from dataclasses import replace
 
     from medpdf import model, packlist, printing, record
     from medpdf.build import handouts, render
     from medpdf.build import pack as packs
-    from medpdf.options import PRINTER
+    from medpdf.options import PAPER, PRINTER
 
-    request = packlist.from_flags(names, (), ())
+    request = packlist.from_flags(names, (), (), base)
     # Unknown names, the printer and the record are checked before anything is rendered.
     found, _ = packs.resolve(settings.content_dir, request.names)
     destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
     kept = record.open_for(settings)
     drugs = [record.Drug.of(model.build(source)) for source in found]
+    context = render.RunContext.of(settings)
     with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
-        made = packs.make_pack(request, render.RunContext.of(settings), Path(folder) / "pack.pdf")
+        made = packs.make_pack(request, context, Path(folder) / "pack.pdf")
         for warning in handouts.refusal_warnings("medication pack", made.refused_urls):
             click.echo(warning.format(), err=True)
         title = printing.job_title("My medicines: " + ", ".join(made.titles))
-        job = record.print_made(
-            settings,
+        kept_pdf = made.target
+        if request.patient is not None:
+            anonymous = replace(request, patient=None)
+            kept_pdf = packs.make_pack(anonymous, context, Path(folder) / "recorded.pdf").target
+        paper = settings[PAPER]
+        _, job = record.send(
             kept,
-            made.target,
+            kept_pdf.read_bytes(),
             drugs,
-            printer=destination,
-            title=title,
-            copies=copies,
+            record.recorded_options(settings.settings),
+            lambda: printing.submit(
+                made.target, destination, title=title, copies=copies, paper=paper
+            ),
             via="pack",
+            day=settings.printed,
+            copies=copies,
+            printer=destination,
         )
     copies_note = f", {job.copies} copies" if job.copies > 1 else ""
     click.echo(

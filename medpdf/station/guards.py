@@ -85,6 +85,7 @@ def cross_site_allowed(scope: dict[str, Any], headers: Any) -> bool:
     page = (
         path == "/"
         or path == "/login"
+        or path == "/infobutton"  # the EHR's "i" button opens it in a browser
         or (
             path.startswith("/drug/")
             and "." not in path

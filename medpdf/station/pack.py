@@ -4,20 +4,25 @@ The list itself lives only in the browser (localStorage, see
 ``assets/serve/pack.js``); the station stores nothing about a patient. Each
 request carries the whole list as query or form fields, in the words of
 ``medpdf pack``: ``m=SLUG`` per medicine (in order), ``take=SLUG=morning,evening``
-and ``note=SLUG=with food``, plus the handout options. They are checked by
+and ``note=SLUG=with food``, plus the handout options. A list loaded from the
+clinic's record system (:mod:`medpdf.station.ehr`) adds how each is taken:
+``dose=SLUG=1 tablet``, ``meal=SLUG=before`` (with, before, after, between),
+``prn=SLUG=knee pain`` (only when needed) and ``notdaily=SLUG``; and its
+medicines without a leaflet as ``nl=LABEL`` (a row of page 1 only, whose
+``take``, ``note`` and the rest use LABEL as the name). They are checked by
 :mod:`medpdf.packlist` (1 to 20 medicines, time words, note length); every slug
 is looked up in the scanned catalog, never joined to a path. The PDF is made by
 :func:`medpdf.build.pack.pack_task` in the station's worker pool, shared and
-kept like a handout, except that a pack with notes is never kept on disk, and
-the record keeps it made again without them (a line each to write by hand);
-the preview of page 1 is HTML only, made here.
+kept like a handout, except that a pack with notes is rendered privately and
+never kept, and the record keeps it made again without them (a line each to
+write by hand); the preview of page 1 is HTML only, made here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +34,7 @@ from medpdf import model, packlist, packview, sources
 from medpdf.build.pack import PURPOSE_LIMIT, PackJob, pack_task
 from medpdf.build.render import RunContext, handout_key
 from medpdf.cache import digest_of
+from medpdf.ehr.fhir import Patient
 from medpdf.errors import UsageError
 from medpdf.i18n import N_
 from medpdf.kinds import PAPERS
@@ -41,10 +47,13 @@ from medpdf.station.renderer import Busy, RenderFailed
 from medpdf.station.routes import MAX_COPIES, _send, busy, print_allowed, print_form, print_target
 from medpdf.station.state import PREVIEW_POLICY, SentJob, Station
 
-#: Fields one request may carry: a medicine, its times and its note, 20 times, and the options.
-MAX_FIELDS = 3 * packlist.MAX_MEDICINES + 10
-#: The print form: 20 medicines with notes of 120 characters fit well within this.
-MAX_FORM_BYTES = 16384
+#: Fields one request may carry: a medicine, its times, note, dose, meal, "when needed"
+#: and "not daily", 20 times, and the options.
+MAX_FIELDS = 7 * packlist.MAX_MEDICINES + 10
+#: The print form: 20 medicines with notes and doses of 120 characters fit within this.
+MAX_FORM_BYTES = 32768
+#: How a dose may relate to meals (``meal=SLUG=...``).
+MEALS = ("with", "before", "after", "between")
 #: The slug the "Sent" notice of a printed pack is kept under.
 PACK = "(pack)"
 
@@ -57,24 +66,37 @@ class AskedPack:
     monographs: tuple[model.Monograph, ...]
     wanted: tuple[packlist.Wanted, ...]
     context: RunContext
-
-    @property
-    def has_notes(self) -> bool:
-        """True when a note was typed for a medicine: words about one patient."""
-        return any(w.note for w in self.wanted)
-
-    def without_notes(self) -> AskedPack:
-        """The same pack with its notes left out (a line each to write by hand), to keep."""
-        wanted = tuple(w.without_note() for w in self.wanted)
-        return dataclasses.replace(self, wanted=wanted)
+    #: Medicines of a record's list without a leaflet: rows of page 1 only.
+    unlisted: tuple[packlist.Wanted, ...] = ()
 
     @property
     def key(self) -> str:
         """The shelf key: every medicine's text and layout, the times and notes, the day."""
         handouts = (handout_key(source, self.context) for source in self.sources)
         return digest_of(
-            "pack", *handouts, repr(self.wanted), self.context.config.printed.isoformat()
+            "pack",
+            *handouts,
+            repr(self.wanted),
+            repr(self.unlisted),
+            self.context.config.printed.isoformat(),
         )
+
+    @property
+    def has_notes(self) -> bool:
+        """True when a note was typed for a medicine: words about one patient."""
+        return any(w.note for w in (*self.wanted, *self.unlisted))
+
+    def without_notes(self) -> AskedPack:
+        """The same pack with its notes left out (a line each to write by hand), to keep."""
+        return replace(
+            self,
+            wanted=tuple(w.without_note() for w in self.wanted),
+            unlisted=tuple(w.without_note() for w in self.unlisted),
+        )
+
+    def job(self, target: Path, patient: Patient | None = None) -> PackJob:
+        """The render job of this pack (with the patient's name only when given)."""
+        return PackJob(self.sources, self.wanted, self.context, target, self.unlisted, patient)
 
 
 def _station(request: Request) -> Station:
@@ -89,14 +111,29 @@ def _fields(params: Any, name: str) -> list[str]:
 def asked(station: Station, params: Any) -> AskedPack:
     """The pack a query or form asks for; a bad list is a 400 saying what is wrong."""
     slugs = list(dict.fromkeys(s.strip() for s in _fields(params, "m") if s.strip()))
+    labels = [n for n in dict.fromkeys(s.strip() for s in _fields(params, "nl")) if n]
     if not slugs:
         raise Told(400, N_("The list has no medicines: add some from their drug pages."))
-    if len(slugs) > packlist.MAX_MEDICINES:
+    if len(slugs) + len(labels) > packlist.MAX_MEDICINES:
         raise Told(400, N_("A pack holds at most %(most)s medicines."), most=packlist.MAX_MEDICINES)
     try:
-        request = packlist.from_flags(slugs, _fields(params, "take"), _fields(params, "note"))
+        every = packlist.from_flags(
+            [*slugs, *labels], _fields(params, "take"), _fields(params, "note")
+        )
+        taking = _taking(params)
     except UsageError as exc:
         raise _unreadable(exc) from None
+    times, notes = dict(every.times), dict(every.notes)
+    unlisted = tuple(
+        packlist.Wanted(
+            label,
+            times.pop(label, ()),
+            notes.pop(label, ""),
+            taking.pop(label, packlist.Taking()),
+        )
+        for label in labels
+    )
+    request = replace(every, names=tuple(slugs), times=times, notes=notes, taking=taking)
     entries = [station.entry(slug) for slug in slugs]
     found = tuple(station.fresh_source(entry) for entry in entries)
     monographs = tuple(station.monograph(source) for source in found)
@@ -106,7 +143,35 @@ def asked(station: Station, params: Any) -> AskedPack:
         )
     except UsageError as exc:
         raise _unreadable(exc) from None
-    return AskedPack(found, monographs, wanted, station.request_context(params))
+    return AskedPack(found, monographs, wanted, station.request_context(params), unlisted)
+
+
+def _pair(value: str, field: str) -> tuple[str, str]:
+    name, sep, rest = value.partition("=")
+    if not name.strip():
+        raise UsageError(f"{field} {value!r}: expected NAME=VALUE")
+    return name.strip(), " ".join(rest.split()) if sep else ""
+
+
+def _taking(params: Any) -> dict[str, packlist.Taking]:
+    """How each medicine of a record's list is taken: dose, meal, when needed, not daily."""
+    found: dict[str, dict[str, Any]] = {}
+    for value in _fields(params, "dose"):
+        name, text = _pair(value, "dose")
+        if len(text) > packlist.MAX_NOTE:
+            raise UsageError(f"dose {name}: at most {packlist.MAX_NOTE} characters")
+        found.setdefault(name, {})["dose"] = text
+    for value in _fields(params, "meal"):
+        name, meal = _pair(value, "meal")
+        if meal not in MEALS:
+            raise UsageError(f"meal {name}: '{meal}' is not one of {', '.join(MEALS)}")
+        found.setdefault(name, {})["meal"] = meal
+    for value in _fields(params, "prn"):
+        name, reason = _pair(value, "prn")
+        found.setdefault(name, {}).update(as_needed=True, as_needed_for=reason[: packlist.MAX_NOTE])
+    for value in _fields(params, "notdaily"):
+        found.setdefault(value.strip(), {})["daily"] = False
+    return {name: packlist.Taking(**how) for name, how in found.items() if name}
 
 
 def _in_station_words(message: str) -> str:
@@ -127,20 +192,16 @@ def _unreadable(exc: UsageError) -> Told:
     )
 
 
-async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
+async def pack_bytes(station: Station, pack: AskedPack) -> bytes:
     """The pack PDF from the worker pool (or the shelf), or the error page that says why not.
 
-    A pack with notes is never kept on the shelf: they are words typed for one patient.
+    A pack with notes (words typed for one patient) is rendered privately, never kept.
     """
     seconds = station.context.limits.seconds * (len(pack.sources) + 1)
     try:
-        return await station.renderer.made(
-            pack.key,
-            pack_task,
-            lambda target: PackJob(pack.sources, pack.wanted, pack.context, target),
-            seconds,
-            keep=not pack.has_notes,
-        )
+        if pack.has_notes:
+            return await station.renderer.private(pack_task, pack.job, seconds)
+        return await station.renderer.made(pack.key, pack_task, pack.job, seconds)
     except Busy:
         raise busy() from None
     except RenderFailed as exc:
@@ -149,15 +210,16 @@ async def _pack_bytes(station: Station, pack: AskedPack) -> bytes:
         ) from None
 
 
-async def _kept_copy(station: Station, pack: AskedPack, data: bytes) -> bytes:
+async def kept_copy(station: Station, pack: AskedPack, data: bytes | None = None) -> bytes:
     """What the record keeps of a pack handed out: the PDF itself, unless it holds notes.
 
-    A pack with notes is made again with them left out (a line each to write them by
-    hand): the record never holds free text typed for a patient.
+    ``data`` is the PDF when it was made already. A pack with notes is made again with
+    them left out (a line each to write them by hand): the record never holds free
+    text typed for a patient.
     """
     if not pack.has_notes:
-        return data
-    return await _pack_bytes(station, pack.without_notes())
+        return data if data is not None else await pack_bytes(station, pack)
+    return await pack_bytes(station, pack.without_notes())
 
 
 async def pack_page(request: Request) -> Response:
@@ -202,7 +264,7 @@ async def pack_preview(request: Request) -> Response:
     pack = asked(station, request.query_params)
     config = pack.context.config
     limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    view = packview.pack_view(pack.monographs, pack.wanted, config[LANG], limit)
+    view = packview.pack_view(pack.monographs, pack.wanted, config[LANG], limit, pack.unlisted)
     html = packview.pack_html("schedule", view, config, screen_base="/static/")
     return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
 
@@ -213,8 +275,8 @@ async def pack_pdf(request: Request) -> Response:
         return Response(status_code=405, headers={"Allow": "GET"})
     station = _station(request)
     pack = asked(station, request.query_params)
-    data = await _pack_bytes(station, pack)
-    kept = await _kept_copy(station, pack, data)
+    data = await pack_bytes(station, pack)
+    kept = await kept_copy(station, pack, data)
     await printed.keep_opened(station, kept, pack.monographs, pack.context, _name(request))
     return printed.pdf_response(data, "my-medicines.pdf")
 
@@ -235,8 +297,8 @@ async def pack_print(request: Request) -> Response:
         return Response(status_code=400)
     pack = asked(station, form)
     copies, printer = await print_target(station, form, user)
-    data = await _pack_bytes(station, pack)
-    kept = await _kept_copy(station, pack, data)
+    data = await pack_bytes(station, pack)
+    kept = await kept_copy(station, pack, data)
     title = "My medicines: " + ", ".join(m.title for m in pack.monographs)
     paper = pack.context.config[PAPER]
     job = await printed.keep_printed(

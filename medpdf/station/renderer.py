@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -108,7 +109,9 @@ class Renderer:
         self.running = 0
         self.rendered = 0
         self._slots = asyncio.Semaphore(pool.limits.jobs)
-        self._in_flight: dict[str, asyncio.Task[bytes | None]] = {}
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        #: Private renders running or waiting (:meth:`private`), within the same bound.
+        self._private = 0
 
     async def handout(self, source: Source, context: RunContext) -> bytes:
         """The PDF of ``source`` rendered in ``context``, from the shelf when it is there.
@@ -126,16 +129,13 @@ class Renderer:
         task: Callable[[J], Rendered],
         job_of: Callable[[Path], J],
         seconds: float | None = None,
-        keep: bool = True,
     ) -> bytes:
         """The PDF kept under ``key``, else ``task(job_of(target))`` run in a worker.
 
         Any task that writes its PDF atomically to the job's target will do
         (a handout, a medication pack); ``seconds`` overrides the time limit.
-        ``keep=False``: a PDF holding words typed for a patient (a pack's notes) is
-        shared by the requests in flight, then removed from the disk, never kept.
         """
-        data = self.shelf.read(key) if keep else None
+        data = self.shelf.read(key)
         if data is not None:
             return data
         running = self._in_flight.get(key)
@@ -143,27 +143,46 @@ class Renderer:
             if len(self._in_flight) >= self.pool.limits.jobs + self.queue:
                 raise Busy
             job = job_of(self.shelf.path(key))
-            running = asyncio.create_task(self._render(key, task, job, seconds, keep))
+            running = asyncio.create_task(self._render(key, task, job, seconds))
             self._in_flight[key] = running
             running.add_done_callback(lambda _: self._in_flight.pop(key, None))
         # A client that goes away does not cancel the render: the next one gets it.
-        data = await asyncio.shield(running)
-        if data is not None:
-            return data
+        await asyncio.shield(running)
         data = self.shelf.read(key)
         if data is None:  # evicted at once by a tiny cache limit: render was still right
             raise RenderFailed("the rendered PDF could not be kept; raise --cache-size")
         return data
 
+    async def private(
+        self, task: Callable[[J], Rendered], job_of: Callable[[Path], J], seconds: float | None
+    ) -> bytes:
+        """A PDF that must not be kept (a patient's name on it): never shelved nor shared.
+
+        Rendered into a private temporary folder, read, and the folder removed.
+        """
+        if len(self._in_flight) + self._private >= self.pool.limits.jobs + self.queue:
+            raise Busy
+        self._private += 1
+        try:
+            with tempfile.TemporaryDirectory(prefix="medpdf-private-") as folder:
+                target = Path(folder) / "private.pdf"
+                await self._run(task, job_of(target), seconds)
+                return target.read_bytes()
+        finally:
+            self._private -= 1
+
     @property
     def waiting(self) -> int:
         """Renders asked for that wait for a free worker."""
-        return len(self._in_flight) - self.running
+        return len(self._in_flight) + self._private - self.running
 
     async def _render(
-        self, key: str, task: Callable[[J], Rendered], job: J, seconds: float | None, keep: bool
-    ) -> bytes | None:
-        """Run the task; None once its PDF is on the shelf, else the PDF (taken off the disk)."""
+        self, key: str, task: Callable[[J], Rendered], job: J, seconds: float | None
+    ) -> None:
+        await self._run(task, job, seconds)
+        self.shelf.added(key)
+
+    async def _run(self, task: Callable[[J], Rendered], job: J, seconds: float | None) -> None:
         await self._slots.acquire()
         self.running += 1
         try:
@@ -175,14 +194,6 @@ class Renderer:
             if isinstance(result, Failure):
                 raise RenderFailed(result.message)
             self.rendered += 1
-            if not keep:
-                path = self.shelf.path(key)
-                try:
-                    return path.read_bytes()
-                finally:
-                    path.unlink(missing_ok=True)
-            self.shelf.added(key)
-            return None
         finally:
             self.running -= 1
             self._slots.release()
