@@ -227,6 +227,20 @@ def test_click_a_result_opens_the_drug(page: Page):
     )
 
 
+def test_typing_before_the_list_arrives_keeps_the_servers_list(page: Page):
+    held: list[sync_api.Route] = []
+    page.route("**/drugs.json", lambda route: held.append(route))  # the list is late
+    page.goto("/")
+    page.locator("#search").press_sequentially("zol")
+    assert held, "the page did not ask for the list"
+    expect(page.locator("#results li")).to_have_count(len(TITLES))  # not emptied
+    assert page.locator("#search").get_attribute("role") is None  # not a combobox yet
+    held[0].continue_()
+    expect(page.locator("#results li[role=option]")).to_have_count(1)
+    expect(result(page, "Zolpidem")).to_be_visible()
+    expect(page.locator("#count")).to_contain_text("1 of 4 drugs match “zol”")
+
+
 def test_search_without_javascript_filters_on_the_server(browser: Browser, server: Server):
     ctx = browser.new_context(base_url=server.url, java_script_enabled=False)
     try:

@@ -144,7 +144,12 @@ function setUpSearch(input) {
     current.scrollIntoView({ block: "nearest" });
   }
 
-  input.addEventListener("input", draw);
+  // Until the list has arrived the page is the server's (links; Enter searches there):
+  // typing must not empty it.
+  let loaded = false;
+  input.addEventListener("input", () => {
+    if (loaded) draw();
+  });
   input.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown") {
       highlight(active + 1);
@@ -154,7 +159,7 @@ function setUpSearch(input) {
       event.preventDefault();
     } else if (event.key === "Escape") {
       input.value = "";
-      draw();
+      if (loaded) draw();
     } else if (event.key === "Enter") {
       // Open the drug the user chose (or the only match); otherwise the form
       // searches on the server, like the Search button.
@@ -176,6 +181,7 @@ function setUpSearch(input) {
         folded: fold(d.title),
         unavailable: Boolean(d.unavailable),
       }));
+      loaded = true;
       becomeCombobox();
       draw();
     })
