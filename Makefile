@@ -29,7 +29,7 @@ APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subse
                 fonts-noto-core fonts-noto-cjk \
                 libicu-dev pkg-config g++
 
-.PHONY: all setup bytecode build test lint pytest clean messages catalogs-update catalogs readme
+.PHONY: all setup bytecode build test test-fast lint pytest clean messages catalogs-update catalogs readme
 
 all: build
 
@@ -99,6 +99,13 @@ pytest: setup
 	$(BIN)/python -m pytest -n 2
 
 test: lint pytest
+
+# The unit tier: every test but those marked browser, cups, cluster, corpus or slow
+# (pyproject.toml), for quick runs while working; `make test` (and CI) still runs them all.
+FAST_TIER := not (browser or cups or cluster or corpus or slow)
+
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -m "$(FAST_TIER)"
 
 clean:
 	rm -rf output $(STAMPS) .pytest_cache .mypy_cache .ruff_cache node_modules

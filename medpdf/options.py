@@ -417,6 +417,16 @@ PRINTS_PER_MINUTE: Option[float] = Option(
     flag="--prints-per-minute",
     commands=frozenset({"serve"}),
 )
+APPROVED_ONLY: Option[bool] = Option(
+    "approved_only",
+    Boolean(),
+    False,
+    "Hand out only editions a pharmacist approved (medpdf approve): builds leave the "
+    "others out and the station shows them as awaiting review.",
+    toml=("station", "approved_only"),
+    flag="--approved-only",
+    commands=frozenset({"handout", "handouts", "booklet", "build", "print", "serve"}),
+)
 
 #: The table every other place derives from.
 OPTIONS: tuple[Option[Any], ...] = (
@@ -454,6 +464,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     SESSION_IDLE,
     SESSION_MAX,
     PRINTS_PER_MINUTE,
+    APPROVED_ONLY,
 )
 
 

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from waiting import PATIENCE
+
 HERE = Path(__file__).resolve().parent
 DASK = str(Path(sys.executable).parent / "dask")
 
@@ -67,7 +69,7 @@ def is_daemon() -> bool:
 # -- the cluster --------------------------------------------------------------------------
 
 
-def wait_for(check: Callable[[], bool], seconds: float = 120, what: str = "condition") -> None:
+def wait_for(check: Callable[[], bool], seconds: float = PATIENCE, what: str = "condition") -> None:
     """Wait until ``check()``; the deadline only turns a hang into a failure."""
     deadline = time.monotonic() + seconds
     while not check():

@@ -26,6 +26,8 @@ from test_browser import CHROMIUM_ARGS, TIMEOUT_MS, Server, stop, sync_api, wait
 
 from medpdf import accounts
 
+pytestmark = pytest.mark.browser
+
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 if not AXE.is_file():
     pytest.skip(f"{AXE} not found; `make setup` installs it (npm ci)", allow_module_level=True)

@@ -15,7 +15,8 @@ import re
 import signal
 import subprocess
 import sys
-import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ import pypdf
 import pytest
 from conftest import MINIMAL, REPO, write_monograph
 from private_cups import Cups
+from waiting import PATIENCE, PATIENCE_MS, wait_until
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL_HINT = "`make test` installs it (Debian package chromium, Python package playwright)"
@@ -40,6 +44,8 @@ BrowserContext = sync_api.BrowserContext
 Locator = sync_api.Locator
 Page = sync_api.Page
 expect = sync_api.expect
+# Assertions wait as long as any other step: their default (5 s) is not enough beside a build.
+expect.set_options(timeout=PATIENCE_MS)
 
 #: Headless flags for a machine without a GPU, running as root, on a closed network
 #: (without the background-networking ones Chromium keeps calling Google services).
@@ -55,8 +61,11 @@ CHROMIUM_ARGS = [
 TITLES = ["Alefacept", "Alendronate", "Ibuprofen", "Zolpidem"]
 LETTER = (612.0, 792.0)
 SERVING = re.compile(r"serving (http://\S+?/)")
-START_TIMEOUT = 30.0
-TIMEOUT_MS = 20_000  # a cold render of one handout takes about a second
+#: Printed once the collection is scanned and requests are answered.
+READY = re.compile(r"^medpdf: ready: ", re.MULTILINE)
+#: What Playwright waits for a page, a request or a selector before it gives up: a cold
+#: render of one handout takes about a second, but much longer beside a busy build.
+TIMEOUT_MS = PATIENCE_MS
 
 
 @dataclass(frozen=True)
@@ -70,24 +79,41 @@ class Server:
 
 
 def wait_for_url(process: subprocess.Popen[bytes], log: Path) -> str:
-    """The URL from the ``serving http://HOST:PORT/`` line the server prints when listening."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        found = SERVING.search(log.read_text(encoding="utf-8", errors="replace"))
-        if found:
-            return found.group(1)
+    """The station's URL, once it has scanned its collection and answers ``/health``.
+
+    ``serving http://HOST:PORT/`` comes as soon as the socket listens, but the scan of
+    the collection comes after it (the whole corpus takes a while): a page asked for
+    before ``ready`` waits for all of it.
+    """
+
+    def said() -> str:
+        return log.read_text(encoding="utf-8", errors="replace")
+
+    def ready() -> str | None:
+        text = said()
         if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    text = log.read_text(encoding="utf-8", errors="replace")
-    raise AssertionError(f"medpdf serve did not report its URL (exit {process.poll()}): {text}")
+            raise AssertionError(f"medpdf serve exited ({process.poll()}): {text}")
+        found = SERVING.search(text)
+        return found.group(1) if found and READY.search(text) else None
+
+    url = wait_until(ready, "medpdf serve reported its URL and readiness", gave_up=said)
+    wait_until(lambda: answers_health(url), f"{url}health answered", gave_up=said)
+    return url
+
+
+def answers_health(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "health", timeout=PATIENCE) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError):
+        return False
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=PATIENCE)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -125,7 +151,7 @@ def browser() -> Iterator[Browser]:
     with sync_api.sync_playwright() as playwright:
         # Playwright gives every launch a fresh --user-data-dir under /tmp.
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
         )
         try:
             yield chromium
@@ -198,7 +224,7 @@ def test_search_keyboard_options_and_pdf(page: Page, server: Server):
     assert parts.path == "/drug/alendronate.pdf"
     assert parse_qs(parts.query) == {"paper": ["letter"], "large_print": ["1"]}
 
-    response = page.request.get(server.at(href), timeout=TIMEOUT_MS * 3)
+    response = page.request.get(server.at(href), timeout=TIMEOUT_MS)
     assert response.status == 200, response.text()[:500]
     assert response.headers["content-type"].startswith("application/pdf")
     data = response.body()
@@ -429,7 +455,7 @@ def test_search_as_you_type_over_the_whole_collection(
     """The script filters ~6,300 names as the server does; the keyboard still works."""
     with station_on(corpus_dir, tmp_path) as station:
         ctx = browser.new_context(base_url=station.url)
-        ctx.set_default_timeout(TIMEOUT_MS * 3)
+        ctx.set_default_timeout(TIMEOUT_MS)
         try:
             page = ctx.new_page()
             page.goto("/")

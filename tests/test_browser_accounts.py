@@ -21,6 +21,8 @@ from test_browser import CHROMIUM_ARGS, TIMEOUT_MS, Server, expect, stop, sync_a
 
 from medpdf import accounts
 
+pytestmark = pytest.mark.browser
+
 PASSWORD = "front desk password"
 
 
@@ -58,7 +60,10 @@ def test_log_in_search_print_log_out_and_back_shows_nothing(
 ) -> None:
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timeout=TIMEOUT_MS,
         )
         try:
             context = browser.new_context(base_url=staff_station.url)

@@ -27,6 +27,7 @@ import psutil
 import pypdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, write_monograph
+from waiting import PATIENCE
 
 import medpdf
 from medpdf import build, config
@@ -35,6 +36,8 @@ from medpdf.cache import presentation_fingerprint
 from medpdf.cluster import trust
 from medpdf.errors import ClusterError, UsageError
 from medpdf.workers import Failure, Limits
+
+pytestmark = pytest.mark.cluster
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
@@ -76,7 +79,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def control(cluster: str) -> Iterator[distributed.Client]:
     """The test's own client, to look at and tamper with the workers."""
     with distributed.Client(cluster, set_as_default=False) as client:
-        client.wait_for_workers(2, timeout=120)
+        client.wait_for_workers(2, timeout=PATIENCE)
         yield client
 
 
@@ -192,7 +195,7 @@ def test_a_task_that_kills_its_worker_every_time_is_given_up_and_the_rest_finish
 ):
     with (
         cluster_client.connect(cluster, presentation()) as remote,
-        remote.runner(Limits(jobs=1, seconds=60)) as runner,
+        remote.runner(Limits(jobs=1, seconds=PATIENCE)) as runner,
     ):
         results = {o.item: o.result for o in runner.run(kills_its_worker, range(6))}
     assert {n: results[n] for n in (0, 1, 2, 4, 5)} == {0: 0, 1: 1, 2: 4, 4: 16, 5: 25}
@@ -556,7 +559,7 @@ def test_a_scheduler_lost_mid_build_is_one_line_the_workers_stop_and_a_new_clust
             children = render_children(first.workers)
             assert children, first.log_text()
             first.scheduler.kill()
-            assert building.wait(timeout=120) == 1
+            assert building.wait(timeout=PATIENCE) == 1
             assert building.stderr is not None
             stderr = building.stderr.read().decode()
         # A stock worker whose scheduler is gone closes itself, its render child with it.

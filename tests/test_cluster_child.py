@@ -17,6 +17,7 @@ from multiprocessing.queues import Queue
 from typing import Any
 
 import pytest
+from waiting import PATIENCE
 
 from medpdf.cluster import child
 from medpdf.workers import Failure
@@ -68,14 +69,16 @@ def test_a_daemon_process_can_render_through_its_child():
     process = context.Process(target=render_in_a_daemon, args=(queue,), daemon=True)
     process.start()
     try:
-        assert queue.get(timeout=120) == (True, 49)
+        assert queue.get(timeout=PATIENCE) == (True, 49)
     finally:
-        process.join(timeout=60)
+        process.join(timeout=PATIENCE)
 
 
 def test_each_kind_of_failure_is_one_line_and_the_next_task_gets_a_new_child():
+    # Only "sleep" gets the short limit: a task's time includes the new child importing this
+    # module to unpickle it, which a busy machine can stretch past 2 s.
     results = {
-        kind: child.render(misbehaving, kind, 2, MIB, 50)
+        kind: child.render(misbehaving, kind, 2 if kind == "sleep" else PATIENCE, MIB, 50)
         for kind in ["ok", "sleep", "memory", "kill", "raise", "print", "after"]
     }
     assert results["ok"] == "ok"
@@ -116,7 +119,7 @@ def test_a_child_whose_parent_is_not_the_one_that_started_it_exits_at_once():
         [sys.executable, "-m", "medpdf.cluster.child", str(MIB), "1"],
         stdin=subprocess.DEVNULL,
         capture_output=True,
-        timeout=120,
+        timeout=PATIENCE,
         check=False,
     )
     assert (wrong.returncode, wrong.stdout) == (1, b"")

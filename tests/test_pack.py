@@ -23,6 +23,7 @@ import pikepdf
 import pytest
 from conftest import invoke_cli, normalise, normalised_page_texts, write_monograph
 from private_cups import Cups
+from waiting import PATIENCE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pack"
 LOGO = Path(__file__).parent / "fixtures" / "clinic" / "logo.svg"
@@ -370,7 +371,7 @@ def test_print_with_several_names_prints_their_pack_through_a_real_cups(
         env=cups.env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE,
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -395,7 +396,7 @@ def test_print_with_several_names_prints_their_pack_through_a_real_cups(
         env=cups.env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         check=True,
     )
     (recorded,) = [json.loads(line) for line in history.stdout.splitlines()]

@@ -23,6 +23,7 @@ from private_cups import Cups
 from starlette.testclient import TestClient
 from test_record import assert_consistent
 from test_server import STATION, make_content, settings_for
+from waiting import PATIENCE
 
 from medpdf.record.store import Record
 from medpdf.station import app
@@ -105,7 +106,7 @@ def test_the_station_and_the_command_line_writing_at_once_lose_nothing(
     slugs = ["alpha-blocker", "gamma", "beta-cafe", "zeta-alpha"]
     for n in range(requests):
         assert client.get(f"/drug/{slugs[n % 4]}.pdf").status_code == 200
-    out, err = writer.communicate(timeout=120)
+    out, err = writer.communicate(timeout=PATIENCE)
     assert writer.returncode == 0, err
     assert out.count("recorded as ") == runs
 
@@ -151,7 +152,7 @@ def test_station_prints_and_cli_reprints_through_a_real_cups_are_recorded(
         env=cups.env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE,
         check=False,
     )
     assert reprinted.returncode == 0, reprinted.stderr
@@ -167,7 +168,7 @@ def test_station_prints_and_cli_reprints_through_a_real_cups_are_recorded(
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         check=True,
     )
     records = [json.loads(line) for line in history.stdout.splitlines()]

@@ -36,6 +36,7 @@ from conftest import (
 from private_cups import Cups
 from starlette.testclient import TestClient
 from test_hostile_content import hostile_html
+from waiting import PATIENCE, wait_until
 
 from medpdf import config, markdown
 from medpdf.build.render import RunContext
@@ -60,7 +61,7 @@ def settings_for(
     tmp: Path, content: Path, limits: Limits | None = None, **changes: Any
 ) -> state.StationSettings:
     cfg = config.make(content_dir=content, output_dir=tmp / "output")
-    context = RunContext.of(cfg, limits or Limits(jobs=1, seconds=60))
+    context = RunContext.of(cfg, limits or Limits(jobs=1, seconds=PATIENCE))
     return state.StationSettings(context, **changes)
 
 
@@ -388,15 +389,6 @@ def live(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
         yield client, content
 
 
-def wait_for(check: object, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def test_an_edited_monograph_shows_on_the_next_request(live: tuple[TestClient, Path]) -> None:
     client, content = live
     before = client.get("/drug/gamma.pdf").content
@@ -424,12 +416,12 @@ def test_a_broken_edit_is_a_one_line_error_page(live: tuple[TestClient, Path]) -
 def test_added_and_removed_files_change_the_list(live: tuple[TestClient, Path]) -> None:
     client, content = live
     write_monograph(content, "delta", MINIMAL.format(title="Deltamine"))
-    wait_for(lambda: "delta" in links(client.get("/").text))
+    wait_until(lambda: "delta" in links(client.get("/").text), "delta in the list")
     assert client.get("/drug/delta").status_code == 200
     (content / "gamma.md").unlink()
     # The drug's own requests know at once; the list follows the watcher.
     assert client.get("/drug/gamma").status_code == 404
-    wait_for(lambda: "gamma" not in links(client.get("/").text))
+    wait_until(lambda: "gamma" not in links(client.get("/").text), "gamma gone from the list")
     assert client.get("/health").json()["monographs"] == 4
 
 
@@ -594,7 +586,8 @@ def test_many_pages_at_once_share_one_printer_lookup(
 
     monkeypatch.setattr(printing, "destinations", slow_destinations)
     content = make_content(tmp_path / "content")
-    station = app.create_app(settings_for(tmp_path, content))
+    # However slowly the twelve requests arrive, the answer is still fresh for all of them.
+    station = app.create_app(settings_for(tmp_path, content, printers_ttl=PATIENCE))
     with (
         TestClient(station, base_url=STATION) as client,
         concurrent.futures.ThreadPoolExecutor(12) as pool,
@@ -674,7 +667,7 @@ def fake_renderer(
     return renderer.Renderer(pool, shelf, queue), pool, context, texts  # type: ignore[arg-type]
 
 
-async def settled(check: Callable[[], bool], seconds: float = 10.0) -> None:
+async def settled(check: Callable[[], bool], seconds: float = PATIENCE) -> None:
     """Let the event loop run until ``check()`` holds (fail after ``seconds``)."""
     deadline = time.monotonic() + seconds
     while not check():
@@ -725,7 +718,9 @@ def test_a_full_queue_is_a_503_page_with_retry_after(
 ) -> None:
     client, _ = site
 
-    async def full(self: renderer.Renderer, source: object, context: object) -> bytes:
+    async def full(
+        self: renderer.Renderer, source: object, context: object, review: object = None
+    ) -> bytes:
         raise renderer.Busy
 
     monkeypatch.setattr(renderer.Renderer, "handout", full)
@@ -786,14 +781,14 @@ def test_serve_command_reports_its_url_and_stops_with_its_workers(
         ready = "medpdf: ready: 4 monographs; 1 left out for errors (see medpdf check)\n"
         assert process.stderr.readline() == ready
         assert _answers(httpx, url + "health")
-        pdf = httpx.get(url + "drug/gamma.pdf", timeout=60)
+        pdf = httpx.get(url + "drug/gamma.pdf", timeout=PATIENCE)
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= 2  # the render workers
         process.send_signal(stop)
-        assert process.wait(timeout=20) == status
+        assert process.wait(timeout=PATIENCE) == status
         assert "Traceback" not in process.stderr.read()
-        _, alive = psutil.wait_procs(children, timeout=10)
+        _, alive = psutil.wait_procs(children, timeout=PATIENCE)
         assert not alive, f"workers left running: {alive}"
     finally:
         if process.poll() is None:
@@ -803,7 +798,7 @@ def test_serve_command_reports_its_url_and_stops_with_its_workers(
 
 def _answers(httpx: object, url: str) -> bool:
     try:
-        return httpx.get(url, timeout=2).status_code == 200  # type: ignore[attr-defined,no-any-return]
+        return httpx.get(url, timeout=PATIENCE).status_code == 200  # type: ignore[attr-defined,no-any-return]
     except Exception:
         return False
 
@@ -818,7 +813,7 @@ def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
             [*SERVE, "--content", str(content), "--port", str(port)],
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=PATIENCE,
         )
     assert done.returncode == 2
     assert done.stderr.strip() == (
@@ -831,7 +826,7 @@ def test_serve_without_content_folder_is_one_line(tmp_path: Path) -> None:
         [*SERVE, "--content", str(tmp_path / "none"), "--port", str(free_port())],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=PATIENCE,
     )
     assert done.returncode == 2
     assert (

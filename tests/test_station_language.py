@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from waiting import PATIENCE
 
 from medpdf import config
 from medpdf.build.render import RunContext
@@ -26,7 +27,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "languages"
 def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     tmp = tmp_path_factory.mktemp("station-language")
     cfg = config.make(content_dir=FIXTURES, output_dir=tmp / "output")
-    settings = state.StationSettings(RunContext.of(cfg, Limits(jobs=1, seconds=60)))
+    settings = state.StationSettings(RunContext.of(cfg, Limits(jobs=1, seconds=PATIENCE)))
     with TestClient(app.create_app(settings)) as client:
         yield client
 

@@ -27,6 +27,9 @@ from pathlib import Path
 import httpx
 import pytest
 from test_server import make_content
+from waiting import PATIENCE
+
+pytestmark = pytest.mark.slow
 
 SERVE = [sys.executable, "-m", "medpdf", "-v", "serve"]
 USERS = [sys.executable, "-m", "medpdf", "users"]
@@ -48,7 +51,7 @@ class Running:
     def text(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_for_log(self, pattern: str, count: int = 1, seconds: float = 30) -> None:
+    def wait_for_log(self, pattern: str, count: int = 1, seconds: float = PATIENCE) -> None:
         deadline = time.monotonic() + seconds
         while len(re.findall(pattern, self.text())) < count:
             assert self.process.poll() is None, self.text()
@@ -86,20 +89,20 @@ def station(tmp: Path, *args: str) -> Iterator[Running]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=PATIENCE)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
 
 
 def connect(address: tuple[str, int], payload: bytes = b"") -> socket.socket:
-    sock = socket.create_connection(address, timeout=10)
+    sock = socket.create_connection(address, timeout=PATIENCE)
     if payload:
         sock.sendall(payload)
     return sock
 
 
-def wait_closed(socks: list[socket.socket], want: int, seconds: float = 30) -> int:
+def wait_closed(socks: list[socket.socket], want: int, seconds: float = PATIENCE) -> int:
     """Read until at least ``want`` of ``socks`` were closed by the server; how many were."""
     open_ = list(socks)
     closed = 0
@@ -139,10 +142,10 @@ def test_idle_and_half_sent_connections_are_closed_and_the_station_stays_respons
     socks += [connect(address, print_post) for _ in range(100)]  # 9 bytes of 4000
     try:
         # Hundreds of such sockets held open do not stop staff.
-        assert httpx.get(deadline_station.url + "health", timeout=10).status_code == 200
-        assert httpx.get(deadline_station.url, timeout=10).status_code == 200
+        assert httpx.get(deadline_station.url + "health", timeout=PATIENCE).status_code == 200
+        assert httpx.get(deadline_station.url, timeout=PATIENCE).status_code == 200
         assert wait_closed(socks, len(socks)) == len(socks)
-        assert httpx.get(deadline_station.url + "health", timeout=10).status_code == 200
+        assert httpx.get(deadline_station.url + "health", timeout=PATIENCE).status_code == 200
     finally:
         for sock in socks:
             sock.close()
@@ -171,26 +174,28 @@ def test_a_print_post_whose_client_goes_away_is_one_line(deadline_station: Runni
 def test_other_sites_cannot_make_the_station_render(deadline_station: Running) -> None:
     url = deadline_station.url
     cross = {"sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors", "sec-fetch-dest": "image"}
-    assert httpx.get(url + "drug/gamma.pdf", headers=cross, timeout=10).status_code == 403
+    assert httpx.get(url + "drug/gamma.pdf", headers=cross, timeout=PATIENCE).status_code == 403
     navigate = {**cross, "sec-fetch-mode": "navigate", "sec-fetch-dest": "document"}
     # Not even by opening the PDF in a new tab; a link to a page is fine.
-    assert httpx.get(url + "drug/gamma.pdf", headers=navigate, timeout=10).status_code == 403
-    assert httpx.get(url + "drug/gamma/preview", headers=navigate, timeout=10).status_code == 403
-    assert httpx.get(url + "drugs.json", headers=cross, timeout=10).status_code == 403
-    assert httpx.get(url + "drug/gamma", headers=navigate, timeout=10).status_code == 200
-    head = httpx.head(url + "drug/gamma.pdf", timeout=10)
+    assert httpx.get(url + "drug/gamma.pdf", headers=navigate, timeout=PATIENCE).status_code == 403
+    assert (
+        httpx.get(url + "drug/gamma/preview", headers=navigate, timeout=PATIENCE).status_code == 403
+    )
+    assert httpx.get(url + "drugs.json", headers=cross, timeout=PATIENCE).status_code == 403
+    assert httpx.get(url + "drug/gamma", headers=navigate, timeout=PATIENCE).status_code == 200
+    head = httpx.head(url + "drug/gamma.pdf", timeout=PATIENCE)
     assert head.status_code == 405
-    health = httpx.get(url + "health", timeout=10).json()
+    health = httpx.get(url + "health", timeout=PATIENCE).json()
     assert health["renders_done"] == 0 and health["renders_running"] == 0
     # Every answer carries a policy; JSON errors are JSON.
     for path in ("drugs.json", "static/styles/serve/station.css", "health", "drug/gamma"):
-        policy = httpx.get(url + path, timeout=10).headers["content-security-policy"]
+        policy = httpx.get(url + path, timeout=PATIENCE).headers["content-security-policy"]
         assert "frame-ancestors" in policy, path
-    missing = httpx.get(url + "drug/nothing.json", timeout=10)
+    missing = httpx.get(url + "drug/nothing.json", timeout=PATIENCE)
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/json"
     assert "There is no drug called" in missing.json()["error"]
-    page = httpx.get(url + "drug/gamma", timeout=10).text
+    page = httpx.get(url + "drug/gamma", timeout=PATIENCE).text
     assert re.search(r'<iframe id="preview" class="preview" sandbox="allow-same-origin" ', page)
 
 
@@ -199,7 +204,7 @@ def test_over_the_connection_limit_the_longest_waiting_is_closed(tmp_path: Path)
         socks = [connect(running.address) for _ in range(60)]
         try:
             # The newest connection gets in; silent ones are closed oldest first.
-            assert httpx.get(running.url + "health", timeout=10).status_code == 200
+            assert httpx.get(running.url + "health", timeout=PATIENCE).status_code == 200
             closed = wait_closed(socks, 40)
             assert closed >= 40
             assert wait_closed(socks[-5:], 1, seconds=0.5) == 0, "the newest were closed"
@@ -218,7 +223,7 @@ def test_beyond_loopback_without_accounts_the_station_refuses_to_start(tmp_path:
         [*SERVE, "--content", str(content), "--host", "0.0.0.0", "--port", "0"],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=PATIENCE,
         env=environment(tmp_path),
     )
     assert done.returncode == 2
@@ -272,7 +277,7 @@ def test_tls_station_beyond_loopback_with_accounts(tmp_path: Path) -> None:
         input=PASSWORD + "\n",
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         env=environment(tmp_path),
     )
     assert added.returncode == 0, added.stderr
@@ -281,7 +286,7 @@ def test_tls_station_beyond_loopback_with_accounts(tmp_path: Path) -> None:
         assert running.url.startswith("https://127.0.0.1:")
         assert "no TLS" not in running.text()
         trust = ssl.create_default_context(cafile=str(cert))
-        with httpx.Client(base_url=running.url, verify=trust, timeout=30) as client:
+        with httpx.Client(base_url=running.url, verify=trust, timeout=PATIENCE) as client:
             # Without a session: the login page, which says nothing about clear text.
             first = client.get("/drug/gamma")
             assert first.status_code == 303

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import click
 
-from medpdf import __version__, config, sources
+from medpdf import __version__, approvals, config, sources
 from medpdf.cli.flags import (
     config_option,
     configure_logging,
@@ -61,6 +61,8 @@ class _Commands(click.Group):
         "history": "medpdf.cli.record:history",
         "reprint": "medpdf.cli.record:reprint",
         "users": "medpdf.cli.users:users",
+        "approve": "medpdf.cli.review:approve",
+        "review": "medpdf.cli.review:review",
     }
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -106,7 +108,8 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--report",
     is_flag=True,
-    help="Also print the reading grade distribution and near-duplicate ingredient names.",
+    help="Also print the reading grade distribution, near-duplicate ingredient names and "
+    "every monograph a content rule flags (not a leaflet, discontinued).",
 )
 @table_options("check")
 @friendly_errors
@@ -114,7 +117,7 @@ def check(
     content_dir: Path, config_file: Path | None, strict: bool, report: bool, **given: Any
 ) -> None:
     """Validate every monograph without rendering anything."""
-    from medpdf import readability
+    from medpdf import content_rules, readability
     from medpdf.build import catalog
 
     settings = load_settings(
@@ -136,6 +139,8 @@ def check(
         click.echo(readability.report(grades, threshold), nl=False)
         click.echo("")
         click.echo(index.report(index.near_duplicates(collection.monographs)), nl=False)
+        click.echo("")
+        click.echo(content_rules.report(diagnostics), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
         f"checked {collection.files_seen} monographs: {errors} errors, {warning_count} warnings",
@@ -161,13 +166,16 @@ def handout(
     settings = load_settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
     catalog.require_printable(source, catalog.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
     context = render.RunContext.of(settings)
     wanted: str | None = settings[ALSO]
     also = handouts.translation_for(source, wanted, context) if wanted else None
     name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
     target = output or settings.handouts_dir / f"{name_part}.pdf"
-    made = handouts.render_one(source, context, target, cached=output is None, also=also)
+    made = handouts.render_one(
+        source, context, target, cached=output is None, also=also, review=review
+    )
     for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""
@@ -217,6 +225,7 @@ def print_command(
         return
     source = catalog.find_source(content_dir, names[0])
     catalog.require_printable(source, catalog.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     monograph = model.build(source)
     title = printing.job_title(monograph.title)
     # Ask CUPS and open the record first: neither problem should cost a render.
@@ -227,7 +236,7 @@ def print_command(
         context = render.RunContext.of(settings)
         wanted: str | None = settings[ALSO]
         also = handouts.translation_for(source, wanted, context) if wanted else None
-        made = handouts.render_one(source, context, target, cached=False, also=also)
+        made = handouts.render_one(source, context, target, cached=False, also=also, review=review)
         for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
             click.echo(warning.format(), err=True)
         job = record.print_made(

@@ -192,11 +192,20 @@ def _unreadable(exc: UsageError) -> Told:
     )
 
 
+def _approved(station: Station, pack: AskedPack) -> None:
+    """With ``approved_only``, a pack goes out only if every medicine's edition was approved."""
+    for source in pack.sources:
+        if (refused := station.review.refused(source)) is not None:
+            raise refused
+
+
 async def pack_bytes(station: Station, pack: AskedPack) -> bytes:
     """The pack PDF from the worker pool (or the shelf), or the error page that says why not.
 
+    With ``approved_only``, a pack holding an edition nobody approved is refused (409).
     A pack with notes (words typed for one patient) is rendered privately, never kept.
     """
+    _approved(station, pack)
     seconds = station.context.limits.seconds * (len(pack.sources) + 1)
     try:
         if pack.has_notes:
@@ -296,6 +305,7 @@ async def pack_print(request: Request) -> Response:
     if form is None:
         return Response(status_code=400)
     pack = asked(station, form)
+    _approved(station, pack)
     copies, printer = await print_target(station, form, user)
     data = await pack_bytes(station, pack)
     kept = await kept_copy(station, pack, data)

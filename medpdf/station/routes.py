@@ -28,7 +28,7 @@ from medpdf.errors import PrinterChoiceError, PrintError
 from medpdf.i18n import N_
 from medpdf.kinds import PAPERS
 from medpdf.options import PAPER, PRINTER
-from medpdf.station import auth, language, printed
+from medpdf.station import auth, language, printed, review
 from medpdf.station.auth import same_origin, user_of
 from medpdf.station.language import Told
 from medpdf.station.printers import (
@@ -93,9 +93,12 @@ async def drug_page(request: Request) -> Response:
     chosen = station.request_context(request.query_params).config.settings
     printers, no_printing = await station.printers()
     user = user_of(request)
+    awaiting = station.review.refused(source)
     return station.page(
         "drug",
         user=user,
+        awaiting=language.error_message(station.resources.locale, awaiting) if awaiting else None,
+        may_review=review.may_review(user),
         may_print=user is None or user.may_print,
         drug=mono,
         printers=printers.printers if printers else (),
@@ -130,7 +133,10 @@ async def drug_preview(request: Request) -> Response:
     """The handout as HTML, styled for the screen; no WeasyPrint involved."""
     station = _station(request)
     entry = station.entry(request.path_params["slug"])
-    mono = station.monograph(station.fresh_source(entry))
+    source = station.fresh_source(entry)
+    mono = station.monograph(source)
+    if not review.may_review(user_of(request)) and (refused := station.review.refused(source)):
+        raise refused
     config = station.request_context(request.query_params).config
     html = templating.monograph_html(mono, config, screen_base="/static/")
     return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
@@ -146,9 +152,13 @@ def busy() -> Told:
 
 
 async def _handout_bytes(station: Station, source: sources.Source, context: RunContext) -> bytes:
-    """The handout PDF, or the error page that says why there is none."""
+    """The handout PDF, or the error page that says why there is none.
+
+    With ``approved_only`` an edition nobody approved is refused (409, "Awaiting review").
+    """
+    footer = station.review.footer(source)
     try:
-        return await station.renderer.handout(source, context)
+        return await station.renderer.handout(source, context, footer)
     except Busy:
         raise busy() from None
     except RenderFailed as exc:
@@ -399,6 +409,9 @@ ROUTES = [
     Route("/booklet.pdf", booklet_pdf),
     Route("/printed", printed.printed_page),
     Route("/printed/{number:int}.pdf", printed.printed_pdf),
+    Route("/review", review.review_list),
+    Route("/review/{slug:str}", review.review_drug),
+    Route("/review/{slug:str}/approve", review.approve, methods=["POST"]),
     Route("/health", health),
     Route("/static/{path:path}", static_file),
     Route("/favicon.ico", no_icon),

@@ -34,6 +34,7 @@ from medpdf.options import CACHE_SIZE, CLINIC, QUEUE
 from medpdf.station import language
 from medpdf.station.listing import scan
 from medpdf.station.renderer import PdfShelf, Renderer
+from medpdf.station.review import desk_of
 from medpdf.station.sessions import Access, Sessions, User
 from medpdf.station.throttle import LoginThrottle, PasswordChecks, RateLimit
 from medpdf.workers import RenderPool
@@ -127,6 +128,8 @@ class Station:
         self.password_checks = PasswordChecks()
         self.prints = RateLimit(self.access.prints_per_minute)
         self.sent = SentJobs()
+        #: Approvals: the approvals file, approved_only, the Approve rate (station/review.py).
+        self.review = desk_of(self.config)
 
     async def printers(self) -> tuple[printing.Destinations | None, str | None]:
         """CUPS's printers (asked at most every few seconds), or why there are none."""
