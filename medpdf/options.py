@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 from medpdf.kinds import (
     PAPERS,
+    Addresses,
     Boolean,
     Choice,
     Fail,
@@ -360,6 +361,17 @@ HOST_NAMES: Option[tuple[str, ...]] = Option(
     flag="--host-names",
     commands=frozenset({"serve"}),
 )
+TRUSTED_PROXIES: Option[tuple[str, ...]] = Option(
+    "trusted_proxies",
+    Addresses(),
+    (),
+    "Addresses of reverse proxies in front of the station (comma-separated, networks "
+    "allowed) whose X-Forwarded-For and X-Forwarded-Proto are believed; from anyone else "
+    "these headers are ignored. Default: none.",
+    toml=("station", "trusted_proxies"),
+    flag="--trusted-proxies",
+    commands=frozenset({"serve"}),
+)
 CERTFILE: Option[str | None] = Option(
     "certfile",
     FilePath(),
@@ -446,6 +458,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     MAX_CONNECTIONS,
     USERS_FILE,
     HOST_NAMES,
+    TRUSTED_PROXIES,
     CERTFILE,
     KEYFILE,
     SESSION_IDLE,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -63,6 +64,20 @@ class _Commands(click.Group):
         "approve": "medpdf.cli.review:approve",
         "review": "medpdf.cli.review:review",
     }
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a reader that stops reading (``| head -1``) ends it quietly.
+
+        Whatever the command did is done (a job sent stays sent), so the exit status is 0;
+        standard output goes to /dev/null so that the last flush at exit cannot fail again.
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            ctx.exit(0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Commands here and elsewhere, in name order."""
@@ -401,7 +416,15 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
         click.echo(f"medpdf: ready: {len(listing.entries)} monographs{problems}", err=True)
 
     verbose = logging.getLogger("medpdf").isEnabledFor(logging.INFO)
-    serving.run(station, sock, access_log=verbose, ready=ready, limits=plan.limits, tls=plan.tls)
+    serving.run(
+        station,
+        sock,
+        access_log=verbose,
+        ready=ready,
+        limits=plan.limits,
+        tls=plan.tls,
+        proxies=plan.proxies,
+    )
 
 
 #: Container allocations between young-generation collections (Python's default is 700).
