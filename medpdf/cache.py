@@ -75,7 +75,7 @@ def _files_digest(folders: Iterable[Path], pattern: str = "*") -> str:
 
 @cache
 def software_fingerprint() -> str:
-    """Fingerprint of medpdf's own code and the versions of the libraries it renders with."""
+    """Fingerprint of medpdf's own code and data and of the libraries it renders with."""
     from importlib import metadata  # 6 ms to import; only a run that needs a fingerprint pays
 
     versions: list[str] = [__version__]
@@ -84,7 +84,9 @@ def software_fingerprint() -> str:
             versions.append(f"{name}=={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{name} absent")
-    return digest_of(_files_digest([PACKAGE_DIR], "*.py"), *versions)
+    # medpdf/data holds rules the code applies (content rules): part of the code.
+    code = _files_digest([PACKAGE_DIR], "*.py"), _files_digest([PACKAGE_DIR / "data"])
+    return digest_of(*code, *versions)
 
 
 def _stat_signature(folders: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:

@@ -108,6 +108,15 @@ class Wanted:
     times: tuple[str, ...] = ()
     note: str = ""
     taking: Taking = Taking()
+    #: A line left for a note written by hand (where a typed note was left out).
+    note_line: bool = False
+
+    def without_note(self) -> Wanted:
+        """The same medicine with its note left out and a line to write it by hand.
+
+        What a kept copy holds: a note is free text typed for one patient.
+        """
+        return replace(self, note="", note_line=bool(self.note) or self.note_line)
 
 
 @dataclass(frozen=True)

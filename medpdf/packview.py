@@ -38,6 +38,8 @@ class Row:
     taking: Taking = field(default_factory=Taking)
     #: False for a medicine of a record's list that has no leaflet in the collection.
     leaflet: bool = True
+    #: An empty line where a note was left out, to write it by hand.
+    note_line: bool = False
 
     @property
     def dose(self) -> str:
@@ -118,10 +120,14 @@ def pack_view(
             w.note,
             m.lang or run_lang,
             w.taking,
+            note_line=w.note_line,
         )
         for m, w in zip(monographs, wanted, strict=True)
     )
-    rows += tuple(Row("", w.name, "", w.times, w.note, lang, w.taking, False) for w in unlisted)
+    rows += tuple(
+        Row("", w.name, "", w.times, w.note, lang, w.taking, False, note_line=w.note_line)
+        for w in unlisted
+    )
     common = shared_disclaimer(monographs)
     html = Markup(markdown.to_inline_html(common)) if common else Markup("")
     return PackView(

@@ -18,7 +18,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from medpdf import __version__, i18n, markdown
+from medpdf import __version__, content_rules, i18n, markdown
+from medpdf.approvals import Review
 from medpdf.config import CROSS_DOCUMENT_SCHEME, Config
 from medpdf.kinds import PAPERS, Paper
 from medpdf.model import Monograph, Section, SectionKind
@@ -71,6 +72,10 @@ class MonographView:
     digest: str
     reviewed: dt.date | None = None
     online: OnlineLink | None = None
+    #: The text says the medicine is no longer made (:mod:`medpdf.content_rules`): a banner.
+    discontinued: bool = False
+    #: Who approved this edition and when (:mod:`medpdf.approvals`): the footer says so.
+    review: Review | None = None
 
 
 @dataclass(frozen=True)
@@ -117,10 +122,14 @@ def _section_view(section: Section) -> SectionView:
     )
 
 
-def monograph_view(monograph: Monograph, online_url: str | None = None) -> MonographView:
+def monograph_view(
+    monograph: Monograph, online_url: str | None = None, lang: str | None = None
+) -> MonographView:
     """Convert the Markdown parts of a monograph to sanitized HTML.
 
-    ``online_url`` (the drug's web page, from the config) adds a QR code.
+    ``online_url`` (the drug's web page, from the config) adds a QR code;
+    ``lang`` (the text's language) applies that language's content rules, so a
+    discontinued medicine gets its banner.
     """
     generic = monograph.generic_name
     sections = monograph.ordered_sections()
@@ -140,6 +149,7 @@ def monograph_view(monograph: Monograph, online_url: str | None = None) -> Monog
         digest=monograph.digest[:12],
         reviewed=monograph.reviewed,
         online=online_link(online_url) if online_url else None,
+        discontinued=lang is not None and content_rules.says_discontinued(monograph, lang),
     )
 
 
@@ -263,6 +273,7 @@ def monograph_html(
     screen_base: str | None = None,
     in_pack: bool = False,
     own_disclaimer: bool = True,
+    review: Review | None = None,
 ) -> str:
     """The one way a monograph becomes HTML: handouts, booklet entries and the station's preview.
 
@@ -272,18 +283,21 @@ def monograph_html(
     medication pack, whose first page carries the patient fields and whose end
     carries the disclaimer when ``own_disclaimer`` is false. (A bilingual
     handout builds on this module's views: :func:`medpdf.bilingual.handout_html`.)
+    ``review`` is the approval of this edition, which the footer names.
     """
     lang = monograph.lang or config[CONTENT_LANG]
     templates = environment_for(config, lang)
     if booklet_letter is not None:
         page = booklet_page_options(config, lang)
-        view = monograph_view(monograph)
+        view = monograph_view(monograph, lang=lang)
         template = templates.get_template("booklet-entry.html.j2")
         return template.render(drug=view, page=page, letter=booklet_letter)
     page = page_options(config, lang=lang)
     if screen_base is not None:
         page = replace(page, screen_base=screen_base)
-    view = monograph_view(monograph, config.online_url(monograph.slug))
+    view = replace(
+        monograph_view(monograph, config.online_url(monograph.slug), lang), review=review
+    )
     if in_pack:
         page = replace(page, patient_fields=False)
         template = templates.get_template("pack-entry.html.j2")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, normalised_text, write_monograph
+from waiting import PATIENCE
 
 from medpdf import config
 from medpdf.build import booklet
@@ -20,6 +21,8 @@ from medpdf.build.catalog import Entry, scan
 from medpdf.build.outputs import locked_output
 from medpdf.build.render import RunContext
 from medpdf.i18n import long_date
+
+pytestmark = pytest.mark.slow
 
 # Invented drugs over several letters; "long" ones run to two or more pages.
 DRUGS = {
@@ -60,7 +63,12 @@ def make(
 ) -> booklet.BookletReport:
     """Build the booklet in-process; ``options`` are further settings (``duplex=True``...)."""
     settings = config.make(
-        content_dir=content, output_dir=output, printed=printed, jobs=2, time_limit=60, **options
+        content_dir=content,
+        output_dir=output,
+        printed=printed,
+        jobs=2,
+        time_limit=PATIENCE,
+        **options,
     )
     with locked_output(output) as store:
         catalog = scan(content, store)

@@ -21,6 +21,8 @@ from medpdf.build import index
 from medpdf.build.volumes import Volume, plan
 from medpdf.pdf.assemble import Placed
 
+pytestmark = pytest.mark.slow
+
 FILLER = "This sentence makes the monograph longer so that it needs more pages. " * 8
 
 # slug: (title, generic name or None for the title, length in pages (roughly))

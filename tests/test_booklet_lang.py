@@ -24,6 +24,8 @@ from medpdf.build import binding
 from medpdf.config import DEFAULT_RESOURCES
 from medpdf.pdf import stamp
 
+pytestmark = pytest.mark.slow
+
 FIXTURES = Path(__file__).parent / "fixtures" / "collation"
 
 #: (contents heading, running title) of the booklet in each language.

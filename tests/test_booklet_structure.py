@@ -27,6 +27,8 @@ from medpdf.build import booklet
 from medpdf.pdf import slices
 from medpdf.pdf.assemble import PDFUA_NAMESPACE
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:

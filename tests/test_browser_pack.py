@@ -10,6 +10,7 @@ import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from conftest import normalised_page_texts
 from private_cups import Cups
 from test_browser import (  # noqa: F401 - fixtures used by name
@@ -20,6 +21,8 @@ from test_browser import (  # noqa: F401 - fixtures used by name
     printing_server,
     station_page,
 )
+
+pytestmark = pytest.mark.browser
 
 
 def test_add_two_drugs_set_a_time_open_and_print_the_pack(
@@ -35,8 +38,9 @@ def test_add_two_drugs_set_a_time_open_and_print_the_pack(
         expect(add).to_have_text("In My medicines ✓")
         expect(page.locator("#pack-count")).to_contain_text("(")
         assert title in page.locator("h1").inner_text()
-    stored = json.loads(page.evaluate("localStorage.getItem('medpdf.my-medicines')"))
-    assert [m["slug"] for m in stored] == ["ibuprofen", "alendronate"]
+    # Without accounts the list is the station's one (loopback) user's.
+    stored = json.loads(page.evaluate("localStorage.getItem('medpdf.my-medicines:')"))
+    assert [m["slug"] for m in stored["list"]] == ["ibuprofen", "alendronate"]
 
     page.goto("/pack")
     rows = page.locator("#pack-list li")
@@ -61,7 +65,7 @@ def test_add_two_drugs_set_a_time_open_and_print_the_pack(
     query = parse_qs(urlsplit(url).query)
     assert query["m"] == ["ibuprofen", "alendronate"]
     assert query["take"] == ["ibuprofen=morning,bedtime"]
-    response = page.request.get(url, timeout=TIMEOUT_MS * 3)
+    response = page.request.get(url, timeout=TIMEOUT_MS)
     assert response.status == 200, response.text()[:500]
     pages = normalised_page_texts(response.body())
     assert "My medicines" in pages[0] and "after food" in pages[0]

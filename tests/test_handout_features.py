@@ -50,7 +50,7 @@ def monograph_text(title: str, paragraphs: int, reviewed: str | None = "2025-03-
     return (
         f"---\n{front}---\n\n# {title}\n### Generic Name\n{title}\n\n### Usage\n{body}\n\n"
         "### Dosage\nOne capsule daily.\n\n### Side Effects\nMild headache.\n\n"
-        "**Disclaimer:** Invented fixture, not a real medicine.\n"
+        "**Disclaimer:** Invented fixture for these tests.\n"
     )
 
 
@@ -331,6 +331,7 @@ def run_cli(project: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Path:
     return project / args[args.index("-o") + 1]
 
 
+@pytest.mark.slow
 def test_cli_flags_override_medpdf_toml(project: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(project)
     toml = project / "override.toml"
@@ -372,6 +373,7 @@ def test_cli_flags_override_medpdf_toml(project: Path, monkeypatch: pytest.Monke
     assert "Nom du patient" in normalise(page_texts(flags)[0].body)
 
 
+@pytest.mark.slow
 def test_cli_build_uses_medpdf_toml(project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     work = tmp_path / "work"
     shutil.copytree(project, work)

@@ -24,6 +24,7 @@ import pytest
 from card_checks import card_of, missing_names, odd_panels
 from conftest import invoke_cli, normalise, normalised_page_texts, write_monograph
 from private_cups import Cups
+from waiting import PATIENCE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pack"
 LOGO = Path(__file__).parent / "fixtures" / "clinic" / "logo.svg"
@@ -447,7 +448,7 @@ def test_print_with_several_names_prints_their_pack_through_a_real_cups(
         env=cups.env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE,
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -472,7 +473,7 @@ def test_print_with_several_names_prints_their_pack_through_a_real_cups(
         env=cups.env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         check=True,
     )
     (recorded,) = [json.loads(line) for line in history.stdout.splitlines()]

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medpdf import sources
+from medpdf import approvals, sources
 from medpdf.build import catalog as catalogs
 from medpdf.build.outputs import locked_output
 from medpdf.build.render import RunContext
 from medpdf.errors import Diagnostic
+from medpdf.options import APPROVED_ONLY
 from medpdf.workers import RenderPool, Runners
 
 if TYPE_CHECKING:
@@ -77,6 +78,9 @@ def run(
 ) -> RunReport:
     """Lock the output folder, validate once, then build what was asked for.
 
+    Approved editions carry their approval to the footer; with ``approved_only``
+    the others are left out (:func:`medpdf.approvals.apply`).
+
     ``runners`` is where the renders run: the local pool unless a cluster is given.
     """
     # The products are imported here, not at the top: any ``medpdf.build.*`` import runs
@@ -88,6 +92,9 @@ def run(
     sources.require_folder(config.content_dir)
     with locked_output(config.output_dir) as store:
         catalog = catalogs.scan(config.content_dir, store, catalogs.Rules.of(config))
+        catalog = approvals.apply(
+            catalog, approvals.load(config.content_dir), config[APPROVED_ONLY]
+        )
         if on_catalog is not None:
             on_catalog(catalog)
         made_handouts = made_booklet = None

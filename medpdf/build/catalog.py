@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medpdf import glyphs, model, sources
+from medpdf import content_rules, glyphs, model, sources
 from medpdf.build import translations
 from medpdf.cache import Cache, Summary, digest_of, software_fingerprint
 from medpdf.errors import DiagnosedError, Diagnostic, Level, SourceError, UsageError, sort_key
@@ -22,6 +22,7 @@ from medpdf.model import Monograph
 from medpdf.options import CONTENT_LANG
 
 if TYPE_CHECKING:
+    from medpdf.approvals import Review
     from medpdf.config import Config
 
 
@@ -59,6 +60,8 @@ class Entry:
     translation_of: str | None = None
     #: Its front matter ``codes:`` (``system|code``), for EHR lists and Infobutton.
     codes: tuple[str, ...] = ()
+    #: Who approved this edition and when (:mod:`medpdf.approvals`), for the footer.
+    review: Review | None = None
 
     @property
     def drug(self) -> str:
@@ -99,7 +102,8 @@ def examine(source: sources.Source, rules: Rules) -> tuple[Summary, Monograph | 
     """Parse one source for its title and problems, never raising.
 
     A character no font can draw is an error: the file is left out (title
-    None) rather than printed with empty boxes.
+    None) rather than printed with empty boxes. So is text that is not a
+    leaflet (:mod:`medpdf.content_rules`).
     """
     try:
         mono = model.build(source)
@@ -112,7 +116,11 @@ def examine(source: sources.Source, rules: Rules) -> tuple[Summary, Monograph | 
         missing := rules.glyphs.diagnostics(source.display_path, source.text, lang)
     ):
         return Summary.of(None, [*missing, *mono.warnings]), None
-    return Summary.of(mono.title, mono.warnings, mono.lang, mono.translation_of, mono.codes), mono
+    said = content_rules.check(source, mono, lang)
+    if any(d.is_error for d in said):  # not a leaflet: left out, like a file that fails
+        return Summary.of(None, [*said, *mono.warnings]), None
+    warnings = [*mono.warnings, *said]
+    return Summary.of(mono.title, warnings, mono.lang, mono.translation_of, mono.codes), mono
 
 
 def _summary_key(source: sources.Source, rules: Rules) -> str:

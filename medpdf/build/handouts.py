@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from medpdf.approvals import Review
 from medpdf.build.catalog import Catalog
 from medpdf.build.outputs import sweep_stale_temps
 from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_pdf
@@ -83,13 +84,13 @@ def build_handouts(
     unchanged = 0
     for entry in catalog.entries:
         target = folder / f"{entry.slug}.pdf"
-        key = handout_key(entry.source, context)
+        key = handout_key(entry.source, context, review=entry.review)
         done = store.output_current(target, key)
         if done is not None:
             unchanged += 1
             pages += int(done.get("pages", 0))
         else:
-            jobs.append((HandoutJob(entry.source, context, target), key))
+            jobs.append((HandoutJob(entry.source, context, target, review=entry.review), key))
     if progress is not None and unchanged:
         progress(unchanged)
     removed = _remove_orphans(store, folder, {folder / f"{e.slug}.pdf" for e in catalog.entries})
@@ -152,16 +153,18 @@ def render_one(
     *,
     cached: bool = True,
     also: Source | None = None,
+    review: Review | None = None,
 ) -> OneHandout:
     """One handout at ``target``, dated today: reused when this layout was written today.
 
     Rendered in this process under the run's time and memory limits; a
     content error is reported with its line. ``cached=False`` neither looks in
     nor records to the build cache (a file outside the output folder).
-    ``also`` puts that translation beside the text (a bilingual handout).
+    ``also`` puts that translation beside the text (a bilingual handout);
+    ``review`` is the approval of this edition, which the footer names.
     """
     # Only the cache needs the key, and its fingerprint hashes every presentation file.
-    key = handout_key(source, context, also) if cached else ""
+    key = handout_key(source, context, also, review) if cached else ""
     today = context.config.printed.isoformat()
     folder = context.config.cache_dir
     if cached:
@@ -169,7 +172,7 @@ def render_one(
             done = store.output_current(target, key) if store is not None else None
             if done is not None and done.get("printed") == today:
                 return OneHandout(int(done.get("pages", 0)), (), reused=True)
-    job = HandoutJob(source, context, target, also)
+    job = HandoutJob(source, context, target, also, review)
     made = run_here(handout_pdf, job, context.limits)
     if isinstance(made, Failure):
         if made.diagnostic is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from medpdf import model, templating
+from medpdf.approvals import Review
 from medpdf.build.outputs import write_atomic
 from medpdf.cache import digest_of, presentation_fingerprint
 from medpdf.config import Config
@@ -62,7 +63,9 @@ class RunContext:
         return RunContext(self.config.replace(**changes), self.presentation, self.limits)
 
 
-def handout_key(source: Source, context: RunContext, also: Source | None = None) -> str:
+def handout_key(
+    source: Source, context: RunContext, also: Source | None = None, review: Review | None = None
+) -> str:
     """The cache key of one handout's layout: its text, where it came from and the run.
 
     The printed date is not part of it: whether an output of another day will
@@ -71,6 +74,8 @@ def handout_key(source: Source, context: RunContext, also: Source | None = None)
     parts: tuple[str, ...] = (source.display_path, source.slug, source.text)
     if also is not None:  # a bilingual handout: the translation's text too
         parts += (also.display_path, also.text)
+    if review is not None:  # the footer names who approved this edition
+        parts += ("reviewed", review.by, review.on.isoformat())
     return digest_of("handout", context.fingerprint, *parts)
 
 
@@ -130,6 +135,8 @@ class HandoutJob:
     target: Path
     #: The translation put beside it (``--also``), for a bilingual handout.
     also: Source | None = None
+    #: Who approved this edition, printed in the footer (None: not approved, or not asked).
+    review: Review | None = None
 
 
 def handout_pdf(job: HandoutJob) -> Pdf:
@@ -140,9 +147,9 @@ def handout_pdf(job: HandoutJob) -> Pdf:
     if job.also is not None:
         from medpdf import bilingual
 
-        html = bilingual.handout_html(monograph, model.build(job.also), config)
+        html = bilingual.handout_html(monograph, model.build(job.also), config, job.review)
     else:
-        html = templating.monograph_html(monograph, config)
+        html = templating.monograph_html(monograph, config, review=job.review)
     result = render.render(html, config.resources)
     return Pdf(result.data, (result.page_count,), result.refused_urls)
 

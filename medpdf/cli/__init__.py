@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
-from medpdf import __version__, config, sources
+from medpdf import __version__, approvals, config, sources
 from medpdf.cli.flags import (
     config_option,
     configure_logging,
@@ -63,7 +64,23 @@ class _Commands(click.Group):
         "history": "medpdf.cli.record:history",
         "reprint": "medpdf.cli.record:reprint",
         "users": "medpdf.cli.users:users",
+        "approve": "medpdf.cli.review:approve",
+        "review": "medpdf.cli.review:review",
     }
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a reader that stops reading (``| head -1``) ends it quietly.
+
+        Whatever the command did is done (a job sent stays sent), so the exit status is 0;
+        standard output goes to /dev/null so that the last flush at exit cannot fail again.
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            ctx.exit(0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Commands here and elsewhere, in name order."""
@@ -94,8 +111,9 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--report",
     is_flag=True,
-    help="Also print the reading grade distribution, near-duplicate ingredient names, the "
-    "drug classes of the medication pack's prompts and where its purposes come from.",
+    help="Also print the reading grade distribution, near-duplicate ingredient names, "
+    "every monograph a content rule flags (not a leaflet, discontinued), the drug classes "
+    "of the medication pack's prompts and where its purposes come from.",
 )
 @table_options("check")
 @friendly_errors
@@ -103,7 +121,7 @@ def check(
     content_dir: Path, config_file: Path | None, strict: bool, report: bool, **given: Any
 ) -> None:
     """Validate every monograph without rendering anything."""
-    from medpdf import readability
+    from medpdf import content_rules, readability
     from medpdf.build import catalog
 
     settings = load_settings(
@@ -126,6 +144,8 @@ def check(
         click.echo(readability.report(grades, threshold), nl=False)
         click.echo("")
         click.echo(index.report(index.near_duplicates(collection.monographs)), nl=False)
+        click.echo("")
+        click.echo(content_rules.report(diagnostics), nl=False)
         click.echo("")
         click.echo(drug_classes.report(collection.monographs), nl=False)
         click.echo("")
@@ -158,11 +178,14 @@ def handout(
     context = render.RunContext.of(settings)
     source = in_wanted_language(source, settings, context)
     catalog.require_printable(source, catalog.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     wanted: str | None = settings[ALSO]
     also = handouts.translation_for(source, wanted, context) if wanted else None
     name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
     target = output or settings.handouts_dir / f"{name_part}.pdf"
-    made = handouts.render_one(source, context, target, cached=output is None, also=also)
+    made = handouts.render_one(
+        source, context, target, cached=output is None, also=also, review=review
+    )
     for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""
@@ -213,6 +236,7 @@ def print_command(
     source = catalog.find_source(content_dir, names[0])
     source = in_wanted_language(source, settings, render.RunContext.of(settings))
     catalog.require_printable(source, catalog.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     monograph = model.build(source)
     title = printing.job_title(monograph.title)
     # Ask CUPS and open the record first: neither problem should cost a render.
@@ -223,7 +247,7 @@ def print_command(
         context = render.RunContext.of(settings)
         wanted: str | None = settings[ALSO]
         also = handouts.translation_for(source, wanted, context) if wanted else None
-        made = handouts.render_one(source, context, target, cached=False, also=also)
+        made = handouts.render_one(source, context, target, cached=False, also=also, review=review)
         for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
             click.echo(warning.format(), err=True)
         job = record.print_made(
@@ -417,7 +441,15 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
         click.echo(f"medpdf: ready: {len(listing.entries)} monographs{problems}", err=True)
 
     verbose = logging.getLogger("medpdf").isEnabledFor(logging.INFO)
-    serving.run(station, sock, access_log=verbose, ready=ready, limits=plan.limits, tls=plan.tls)
+    serving.run(
+        station,
+        sock,
+        access_log=verbose,
+        ready=ready,
+        limits=plan.limits,
+        tls=plan.tls,
+        proxies=plan.proxies,
+    )
 
 
 #: Container allocations between young-generation collections (Python's default is 700).

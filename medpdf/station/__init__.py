@@ -25,5 +25,5 @@ clinic computer:
   connection cap in the HTTP protocol itself (``connections``).
 
 ``serve`` checks the access settings, binds the socket and runs uvicorn (with TLS
-when given a certificate).
+when given a certificate, ``tls``: plain http on that port is redirected).
 """

@@ -42,7 +42,7 @@ from medpdf.options import CLINIC
 from medpdf.station import language, printed
 from medpdf.station.auth import same_origin, user_of
 from medpdf.station.language import Told
-from medpdf.station.pack import AskedPack, pack_bytes
+from medpdf.station.pack import AskedPack, kept_copy, pack_bytes
 from medpdf.station.renderer import Busy, RenderFailed
 from medpdf.station.routes import busy, print_allowed
 from medpdf.station.state import Station
@@ -227,14 +227,17 @@ async def fhir_pack(request: Request) -> Response:
     except UsageError as exc:
         raise _unreadable(exc) from None
     pack = _asked(station, made.request, request.query_params)
-    # The record keeps the pack without the patient: a patient's pack is never kept.
-    kept = await pack_bytes(station, pack)
+    # The record keeps the pack without the patient (and without notes): a patient's pack
+    # is never kept.
+    kept = await kept_copy(station, pack)
     await printed.keep_opened(
         station, kept, pack.monographs, pack.context, user.name if user else None
     )
     answer = kept
     patient = made.request.patient
-    if patient is not None:
+    if patient is None and pack.has_notes:
+        answer = await pack_bytes(station, pack)  # the caller's, with its notes (not kept)
+    elif patient is not None:
         seconds = station.context.limits.seconds * (len(pack.sources) + 1)
         try:
             answer = await station.renderer.private(

@@ -13,7 +13,9 @@ medicines without a leaflet as ``nl=LABEL`` (a row of page 1 only, whose
 :mod:`medpdf.packlist` (1 to 20 medicines, time words, note length); every slug
 is looked up in the scanned catalog, never joined to a path. The PDF is made by
 :func:`medpdf.build.pack.pack_task` in the station's worker pool, shared and
-kept like a handout; the preview of page 1 is HTML only, made here.
+kept like a handout, except that a pack with notes is rendered privately and
+never kept, and the record keeps it made again without them (a line each to
+write by hand); the preview of page 1 is HTML only, made here.
 """
 
 from __future__ import annotations
@@ -77,6 +79,19 @@ class AskedPack:
             repr(self.wanted),
             repr(self.unlisted),
             self.context.config.printed.isoformat(),
+        )
+
+    @property
+    def has_notes(self) -> bool:
+        """True when a note was typed for a medicine: words about one patient."""
+        return any(w.note for w in (*self.wanted, *self.unlisted))
+
+    def without_notes(self) -> AskedPack:
+        """The same pack with its notes left out (a line each to write by hand), to keep."""
+        return replace(
+            self,
+            wanted=tuple(w.without_note() for w in self.wanted),
+            unlisted=tuple(w.without_note() for w in self.unlisted),
         )
 
     def job(self, target: Path, patient: Patient | None = None) -> PackJob:
@@ -177,10 +192,24 @@ def _unreadable(exc: UsageError) -> Told:
     )
 
 
+def _approved(station: Station, pack: AskedPack) -> None:
+    """With ``approved_only``, a pack goes out only if every medicine's edition was approved."""
+    for source in pack.sources:
+        if (refused := station.review.refused(source)) is not None:
+            raise refused
+
+
 async def pack_bytes(station: Station, pack: AskedPack) -> bytes:
-    """The pack PDF from the worker pool (or the shelf), or the error page that says why not."""
+    """The pack PDF from the worker pool (or the shelf), or the error page that says why not.
+
+    With ``approved_only``, a pack holding an edition nobody approved is refused (409).
+    A pack with notes (words typed for one patient) is rendered privately, never kept.
+    """
+    _approved(station, pack)
     seconds = station.context.limits.seconds * (len(pack.sources) + 1)
     try:
+        if pack.has_notes:
+            return await station.renderer.private(pack_task, pack.job, seconds)
         return await station.renderer.made(pack.key, pack_task, pack.job, seconds)
     except Busy:
         raise busy() from None
@@ -188,6 +217,18 @@ async def pack_bytes(station: Station, pack: AskedPack) -> bytes:
         raise Told(
             500, N_("The medication pack could not be made: %(reason)s"), reason=str(exc)
         ) from None
+
+
+async def kept_copy(station: Station, pack: AskedPack, data: bytes | None = None) -> bytes:
+    """What the record keeps of a pack handed out: the PDF itself, unless it holds notes.
+
+    ``data`` is the PDF when it was made already. A pack with notes is made again with
+    them left out (a line each to write them by hand): the record never holds free
+    text typed for a patient.
+    """
+    if not pack.has_notes:
+        return data if data is not None else await pack_bytes(station, pack)
+    return await pack_bytes(station, pack.without_notes())
 
 
 async def pack_page(request: Request) -> Response:
@@ -244,7 +285,8 @@ async def pack_pdf(request: Request) -> Response:
     station = _station(request)
     pack = asked(station, request.query_params)
     data = await pack_bytes(station, pack)
-    await printed.keep_opened(station, data, pack.monographs, pack.context, _name(request))
+    kept = await kept_copy(station, pack, data)
+    await printed.keep_opened(station, kept, pack.monographs, pack.context, _name(request))
     return printed.pdf_response(data, "my-medicines.pdf")
 
 
@@ -263,13 +305,15 @@ async def pack_print(request: Request) -> Response:
     if form is None:
         return Response(status_code=400)
     pack = asked(station, form)
+    _approved(station, pack)
     copies, printer = await print_target(station, form, user)
     data = await pack_bytes(station, pack)
+    kept = await kept_copy(station, pack, data)
     title = "My medicines: " + ", ".join(m.title for m in pack.monographs)
     paper = pack.context.config[PAPER]
     job = await printed.keep_printed(
         station,
-        data,
+        kept,
         pack.monographs,
         pack.context,
         lambda: _send(data, printer, title, copies, paper),

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from medpdf.approvals import Review
 from medpdf.build.outputs import sweep_stale_temps
 from medpdf.build.render import HandoutJob, Rendered, RunContext, handout_key, handout_task
 from medpdf.cache import digest_of
@@ -113,14 +114,19 @@ class Renderer:
         #: Private renders running or waiting (:meth:`private`), within the same bound.
         self._private = 0
 
-    async def handout(self, source: Source, context: RunContext) -> bytes:
+    async def handout(
+        self, source: Source, context: RunContext, review: Review | None = None
+    ) -> bytes:
         """The PDF of ``source`` rendered in ``context``, from the shelf when it is there.
 
-        Kept per day: a handout printed today says so in its footer.
+        Kept per day: a handout printed today says so in its footer (and who
+        approved its edition, ``review``).
         """
-        key = digest_of(handout_key(source, context), context.config.printed.isoformat())
+        key = digest_of(
+            handout_key(source, context, review=review), context.config.printed.isoformat()
+        )
         return await self.made(
-            key, handout_task, lambda target: HandoutJob(source, context, target)
+            key, handout_task, lambda target: HandoutJob(source, context, target, review=review)
         )
 
     async def made(
