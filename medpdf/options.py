@@ -119,11 +119,12 @@ LANG: Option[str] = Option(
     "lang",
     Text(check_lang, metavar="TAG"),
     "en",
-    "Language of the booklet, e.g. es or pt-BR: it holds the monographs in that "
-    "language, in its alphabetical order, and speaks it.",
+    "Language wanted, e.g. es or pt-BR: the booklet holds the monographs in that language, "
+    "in its alphabetical order, and speaks it; handout, pack and print take each medicine's "
+    "translation into it where there is one (a pack says on page 1 which have none).",
     toml=("output", "lang"),
     flag="--lang",
-    commands=frozenset({"booklet", "build"}),
+    commands=frozenset({"booklet", "build", "handout", "pack", "print"}),
     invalidates=Invalidates.OUTPUT,
 )
 CONTENT_LANG: Option[str] = Option(

@@ -22,14 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf import model, packview, sources, templating
+from medpdf import language_choice, model, packview, sources, templating
 from medpdf.build import catalog
 from medpdf.build.outputs import sweep_stale_temps, write_atomic
 from medpdf.build.render import Rendered, RunContext
 from medpdf.config import Config
 from medpdf.ehr.fhir import Patient
 from medpdf.errors import DiagnosedError, RenderError, UsageError
-from medpdf.options import CONTENT_LANG, LARGE_PRINT
+from medpdf.options import CONTENT_LANG, LANG, LARGE_PRINT
 from medpdf.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
 from medpdf.workers import Failure, run_here
 
@@ -88,6 +88,10 @@ class PackJob:
     unlisted: tuple[Wanted, ...] = ()
     #: The patient's name and birth date (``--with-patient``); never stored.
     patient: Patient | None = None
+    #: ``--lang``: the language the pack speaks (else its first medicine's).
+    lang: str | None = None
+    #: Titles of the medicines printed in their original language for want of a translation.
+    unavailable: tuple[str, ...] = ()
 
 
 def _entry_html(
@@ -123,7 +127,15 @@ def pack_task(job: PackJob) -> Rendered:
     monographs = tuple(model.build(source) for source in job.sources)
     limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
     view = packview.pack_view(
-        monographs, job.wanted, config[CONTENT_LANG], limit, job.unlisted, job.patient
+        monographs,
+        job.wanted,
+        config[CONTENT_LANG],
+        limit,
+        job.unlisted,
+        job.patient,
+        originals=language_choice.originals(monographs, config.content_dir),
+        page_lang=job.lang,
+        unavailable=job.unavailable,
     )
     own = view.shared_disclaimer is None
     htmls = [packview.pack_html("schedule", view, config)]
@@ -155,6 +167,10 @@ class PackMade:
     titles: tuple[str, ...]
     page_counts: tuple[int, ...]
     refused_urls: tuple[str, ...]
+    #: The monographs printed, in order (translations where ``--lang`` chose them).
+    monographs: tuple[model.Monograph, ...] = ()
+    #: Titles printed in their own language for want of a translation into ``--lang``.
+    unavailable: tuple[str, ...] = ()
 
     @property
     def pages(self) -> int:
@@ -177,14 +193,36 @@ def make_pack(request: PackRequest, context: RunContext, target: Path | None = N
     """Resolve, check and render one pack; ``target`` defaults to output/packs/<name>.pdf."""
     config = context.config
     found, answers = resolve(config.content_dir, request.names)
+    lang = config[LANG] if config.is_given(LANG) else None
+    unavailable: tuple[str, ...] = ()
+    if lang is not None:  # each medicine's translation into --lang, where there is one
+        chosen = language_choice.choose(found, lang, context)
+        found, unavailable = list(chosen.sources), chosen.unavailable
     monographs = [model.build(source) for source in found]  # a broken file names itself here
+    # A monograph and its own translation are one medicine: the first is kept, and
+    # answers to the names of both.
+    kept = language_choice.one_per_drug(monographs)
+    drugs = [language_choice.drug_of(m) for m in monographs]
+    answers = [
+        set().union(*(answers[j] for j in range(len(found)) if drugs[j] == drugs[i])) for i in kept
+    ]
+    found, monographs = [found[i] for i in kept], [monographs[i] for i in kept]
     wanted = request.settle(
         [(m.title, names | {m.title}) for m, names in zip(monographs, answers, strict=True)]
     )
     name = default_name(request, [source.slug for source in found])
     destination = target or packs_dir(config) / f"{name}.pdf"
     limits = replace(context.limits, seconds=context.limits.seconds * (len(found) + 1))
-    job = PackJob(tuple(found), wanted, context, destination, request.unlisted, request.patient)
+    job = PackJob(
+        tuple(found),
+        wanted,
+        context,
+        destination,
+        request.unlisted,
+        request.patient,
+        lang,
+        unavailable,
+    )
     sweep_stale_temps(destination.parent)  # what a killed earlier run left behind
     result = run_here(pack_task, job, limits)
     if isinstance(result, Failure):
@@ -192,5 +230,10 @@ def make_pack(request: PackRequest, context: RunContext, target: Path | None = N
             raise DiagnosedError(result.diagnostic)
         raise RenderError("medication pack", result.message)
     return PackMade(
-        destination, tuple(m.title for m in monographs), result.page_counts, result.refused_urls
+        destination,
+        tuple(m.title for m in monographs),
+        result.page_counts,
+        result.refused_urls,
+        tuple(monographs),
+        unavailable,
     )

@@ -19,7 +19,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
@@ -42,7 +42,10 @@ from medpdf.errors import (
     count_levels,
     sort_key,
 )
-from medpdf.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE, PRINTER
+from medpdf.options import ALSO, CONTENT_LANG, HOST, LANG, MAX_GRADE, PRINTER
+
+if TYPE_CHECKING:
+    from medpdf.build.render import RunContext
 
 # -- commands ----------------------------------------------------------------------
 
@@ -108,8 +111,9 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--report",
     is_flag=True,
-    help="Also print the reading grade distribution, near-duplicate ingredient names and "
-    "every monograph a content rule flags (not a leaflet, discontinued).",
+    help="Also print the reading grade distribution, near-duplicate ingredient names, "
+    "every monograph a content rule flags (not a leaflet, discontinued), the drug classes "
+    "of the medication pack's prompts and where its purposes come from.",
 )
 @table_options("check")
 @friendly_errors
@@ -133,6 +137,7 @@ def check(
     if not per_file and (line := readability.summary(grades, threshold)):
         click.echo(line, err=True)
     if report:
+        from medpdf import drug_classes, purposes
         from medpdf.build import index
 
         click.echo("")
@@ -141,6 +146,10 @@ def check(
         click.echo(index.report(index.near_duplicates(collection.monographs)), nl=False)
         click.echo("")
         click.echo(content_rules.report(diagnostics), nl=False)
+        click.echo("")
+        click.echo(drug_classes.report(collection.monographs), nl=False)
+        click.echo("")
+        click.echo(purposes.report(collection.monographs, settings[CONTENT_LANG]), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
         f"checked {collection.files_seen} monographs: {errors} errors, {warning_count} warnings",
@@ -165,10 +174,11 @@ def handout(
 
     settings = load_settings("handout", config_file, content_dir, given)
     source = catalog.find_source(content_dir, name)
-    catalog.require_printable(source, catalog.Rules.of(settings))
-    review = approvals.for_handout(source, settings)
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
     context = render.RunContext.of(settings)
+    source = in_wanted_language(source, settings, context)
+    catalog.require_printable(source, catalog.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     wanted: str | None = settings[ALSO]
     also = handouts.translation_for(source, wanted, context) if wanted else None
     name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
@@ -224,6 +234,7 @@ def print_command(
         print_pack(names, copies, settings)
         return
     source = catalog.find_source(content_dir, names[0])
+    source = in_wanted_language(source, settings, render.RunContext.of(settings))
     catalog.require_printable(source, catalog.Rules.of(settings))
     review = approvals.for_handout(source, settings)
     monograph = model.build(source)
@@ -254,6 +265,20 @@ def print_command(
         f"sent {source.slug} handout ({made.pages} pages{copies_note}) to {job.printer} "
         f"as job {job.job_id}"
     )
+
+
+def in_wanted_language(
+    source: sources.Source, settings: config.Config, context: RunContext
+) -> sources.Source:
+    """``--lang``: the drug's translation into that language, else ``source`` and a note."""
+    if not settings.is_given(LANG):
+        return source
+    from medpdf import language_choice
+    from medpdf.cli.pack import not_translated
+
+    chosen = language_choice.choose([source], settings[LANG], context)
+    not_translated(chosen.unavailable, settings)
+    return chosen.sources[0]
 
 
 def _report(settings: config.Config, report: Any, label: str) -> list[str]:

@@ -60,6 +60,14 @@ def fhir_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "(ticked on page 1; without it the boxes are left to tick by hand). Repeatable.",
 )
 @click.option(
+    "--dose",
+    "doses",
+    multiple=True,
+    metavar='NAME="DOSE"',
+    help="Dose and strength, shown in the schedule and on the wallet card, e.g. "
+    '--dose apixaban="5 mg, 1 tablet". Repeatable.',
+)
+@click.option(
     "--note",
     "notes",
     multiple=True,
@@ -71,7 +79,8 @@ def fhir_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "from_file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Read the medicines, times and notes from a TOML file ([[medicine]] name, take, note).",
+    help="Read the medicines, times, doses and notes from a TOML file "
+    "([[medicine]] name, take, dose, note).",
 )
 @fhir_options
 @content_option
@@ -82,6 +91,7 @@ def fhir_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def pack(
     names: tuple[str, ...],
     takes: tuple[str, ...],
+    doses: tuple[str, ...],
     notes: tuple[str, ...],
     from_file: Path | None,
     fhir_file: Path | None,
@@ -109,10 +119,11 @@ def pack(
         base = from_record(fhir_file, picks, with_patient, settings)
     elif picks or with_patient:
         raise UsageError("--fhir-pick and --with-patient go with --fhir FILE")
-    request = packlist.from_flags(names, takes, notes, base)
+    request = packlist.from_flags(names, takes, notes, base, doses)
     made = packs.make_pack(request, render.RunContext.of(settings), output)
     for warning in handouts.refusal_warnings(str(made.target), made.refused_urls):
         click.echo(warning.format(), err=True)
+    not_translated(made.unavailable, settings)
     click.echo(
         f"wrote {made.target} ({len(made.titles)} medicines: {', '.join(made.titles)}; "
         f"{made.pages} pages)"
@@ -144,22 +155,23 @@ def print_pack(
     import tempfile
     from dataclasses import replace
 
-    from medpdf import model, packlist, printing, record
+    from medpdf import packlist, printing, record
     from medpdf.build import handouts, render
     from medpdf.build import pack as packs
     from medpdf.options import PAPER, PRINTER
 
     request = packlist.from_flags(names, (), (), base)
     # Unknown names, the printer and the record are checked before anything is rendered.
-    found, _ = packs.resolve(settings.content_dir, request.names)
+    packs.resolve(settings.content_dir, request.names)
     destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
     kept = record.open_for(settings)
-    drugs = [record.Drug.of(model.build(source)) for source in found]
     context = render.RunContext.of(settings)
     with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
         made = packs.make_pack(request, context, Path(folder) / "pack.pdf")
         for warning in handouts.refusal_warnings("medication pack", made.refused_urls):
             click.echo(warning.format(), err=True)
+        not_translated(made.unavailable, settings)
+        drugs = [record.Drug.of(monograph) for monograph in made.monographs]
         title = printing.job_title("My medicines: " + ", ".join(made.titles))
         kept_pdf = made.target
         if request.patient is not None:
@@ -184,3 +196,16 @@ def print_pack(
         f"sent medication pack of {len(made.titles)} medicines ({made.pages} pages{copies_note}) "
         f"to {job.printer} as job {job.job_id}"
     )
+
+
+def not_translated(titles: tuple[str, ...], settings: Config) -> None:
+    """One line on the terminal naming what ``--lang`` found no translation for."""
+    from medpdf import i18n
+    from medpdf.options import LANG
+
+    if titles:
+        language = i18n.language_name(settings[LANG], "en")
+        click.echo(
+            f"note: no {language} translation of {', '.join(titles)}; printed in its own language",
+            err=True,
+        )

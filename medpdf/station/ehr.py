@@ -32,7 +32,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from medpdf import i18n, medicines, packlist
+from medpdf import i18n, packlist, purposes
 from medpdf.build.catalog import Entry
 from medpdf.build.pack import pack_task
 from medpdf.ehr import fhir, infobutton, matching, packing
@@ -260,7 +260,7 @@ async def fhir_pack(request: Request) -> Response:
 def _summary(station: Station, entry: Entry) -> str:
     """What the drug is for, in a few words; "" when its monograph cannot be read now."""
     try:
-        return medicines.purpose(station.monograph(station.fresh_source(entry)))
+        return purposes.purpose(station.monograph(station.fresh_source(entry)))
     except Told:
         return ""
 
