@@ -82,10 +82,10 @@ catalogs: $(MO_FILES)
 locale/%/LC_MESSAGES/medpdf.mo: locale/%/LC_MESSAGES/medpdf.po $(STAMPS)/venv
 	$(BIN)/pybabel compile -d locale -D medpdf -l $*
 
-# The README's generated sections (the options a variant may set) from medpdf/options.py;
+# The README's generated sections (the options a variant may set) from medpdf/settings/options.py;
 # tests/test_option_docs.py fails while they differ.
 readme: $(STAMPS)/venv
-	$(BIN)/python -m medpdf.option_docs README.md
+	$(BIN)/python -m medpdf.settings.option_docs README.md
 
 build: setup
 	$(BIN)/medpdf build --content content

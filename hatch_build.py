@@ -1,7 +1,7 @@
 """Hatchling build hook: put the presentation files and compiled catalogs in the wheel.
 
 A checkout reads ``templates/``, ``styles/``, ``assets/`` and ``locale/`` at the
-repository root (``medpdf.config``); a wheel carries them inside the package, under
+repository root (``medpdf.settings.config``); a wheel carries them inside the package, under
 ``medpdf/_resources/``. The ``.mo`` catalogs are not committed (``make catalogs``
 compiles them in a checkout), so this hook compiles every
 ``locale/<catalog>/LC_MESSAGES/medpdf.po`` with Babel when the wheel is built: a

@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
 POLL_SECONDS = 0.2
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-#: The same files medpdf's discovery skips (see ``medpdf.sources``).
+#: The same files medpdf's discovery skips (see ``medpdf.content.sources``).
 IGNORED_NAMES = frozenset({"readme.md", "license.md", "changelog.md"})
 
 

@@ -53,8 +53,11 @@ CHUNK = 24
 
 def lay_out(files: Sequence[Path], corpus: Path, work: Path) -> dict[str, list[dict[str, Any]]]:
     """Lay the sample out as tagged chunks; returns the manifest of chunk files and page counts."""
-    from medpdf import config, sources
-    from medpdf.build.render import EntriesJob, RunContext, entries_task
+    from medpdf.atomic import write_atomic
+    from medpdf.content import sources
+    from medpdf.products.booklet.tasks import EntriesJob, entries_task
+    from medpdf.run.contract import RunContext
+    from medpdf.settings import config
 
     context = RunContext.of(config.make(content_dir=corpus, output_dir=work / "output"))
     chunks = []
@@ -63,7 +66,7 @@ def lay_out(files: Sequence[Path], corpus: Path, work: Path) -> dict[str, list[d
         target = work / f"tagged-{start // CHUNK}.pdf"
         started = time.perf_counter()
         result = entries_task(EntriesJob(batch, ("",) * len(batch), context, target.name))
-        result.write(target)
+        write_atomic(target, result.data)
         seconds = time.perf_counter() - started
         chunks.append({"file": str(target), "pages": list(result.page_counts), "s": seconds})
         print(
@@ -93,11 +96,11 @@ def untagged_copy(path: Path) -> Path:
 
 def merge_child(manifest: Path, variant: str, pages: int, out: Path) -> None:
     """Child side: merge the variant's chunks up to ``pages`` pages; print JSON figures."""
-    from medpdf.build import binding
-    from medpdf.build.outputs import write_atomic, write_atomic_with
-    from medpdf.config import DEFAULT_RESOURCES
+    from medpdf.atomic import write_atomic, write_atomic_with
     from medpdf.pdf import stamp
     from medpdf.pdf.assemble import BookletMeta, Placed, assemble
+    from medpdf.products.booklet import words as booklet_words
+    from medpdf.settings.config import DEFAULT_RESOURCES
 
     chunks = json.loads(manifest.read_text())["chunks"]
     parts: list[Path] = []
@@ -119,21 +122,23 @@ def merge_child(manifest: Path, variant: str, pages: int, out: Path) -> None:
     # The stamp is drawn before the clock starts: it is the same for both variants.
     size = (595.2756, 841.8898)
     style = stamp.load_style(DEFAULT_RESOURCES.styles)
-    words = stamp.StampWords(binding.PAGE_OF, binding.PRINTED, "en")
+    words = stamp.StampWords(booklet_words.PAGE_OF, booklet_words.PRINTED, "en")
     write_atomic(
         out.with_suffix(".stamp.pdf"),
         stamp.stamp_pdf([size] * first, style, dt.date(2030, 1, 2), words),
     )
     started = time.perf_counter()
-    total = assemble(
+    made = assemble(
         parts,
         stamp_for,
         placed,
         0,
-        BookletMeta("Bench", "en", "bench", "Contents", "Ingredient index", binding.PAGE_LINK),
-        write_atomic_with,
-        out,
+        BookletMeta(
+            "Bench", "en", "bench", "Contents", "Ingredient index", booklet_words.PAGE_LINK
+        ),
     )
+    write_atomic_with(out, made.save)
+    total = made.pages
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(

@@ -1,6 +1,6 @@
 """Compare two JSON files written by ``page_texts.py`` page by page.
 
-Prints how many handouts, handout pages and booklet pages are identical, then a
+Prints how many handouts, handout pages, booklet pages and pack pages are identical, then a
 unified diff of the first few pages that differ (one line per sentence-ish chunk,
 so the diff is readable). Exit status 0 when everything is identical, 1 otherwise.
 
@@ -98,6 +98,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         + (f" ({len(old_b)} -> {len(new_b)} pages)" if len(old_b) != len(new_b) else "")
     )
     differing += pages_of(old_b, new_b, "booklet")
+
+    # Packs: files written before packs were measured have none.
+    old_p: dict[str, list[str]] = old.get("packs", {})
+    new_p: dict[str, list[str]] = new.get("packs", {})
+    if old_p or new_p:
+        names = sorted(set(old_p) | set(new_p))
+        same_packs = sum(old_p.get(name) == new_p.get(name) for name in names)
+        pack_pages = sum(len(old_p.get(name, [])) for name in names)
+        same_pack_pages = sum(
+            a == b
+            for name in names
+            for a, b in zip(old_p.get(name, []), new_p.get(name, []), strict=False)
+        )
+        print(
+            f"packs: {same_packs}/{len(names)} identical; "
+            f"pages {same_pack_pages}/{pack_pages} identical (old page count)"
+        )
+        for name in names:
+            differing += pages_of(old_p.get(name, []), new_p.get(name, []), f"pack {name}")
 
     for label, a, b in differing[: args.show]:
         print(f"\n--- {label}")

@@ -30,7 +30,7 @@ from _common import (
     verdict,
 )
 
-from medpdf import content_rules, model, sources
+from medpdf.content import content_rules, model, sources
 
 GOAL = 0.5
 

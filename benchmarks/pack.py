@@ -23,9 +23,12 @@ from pathlib import Path
 
 from _common import DEFAULT_CORPUS, print_environment, print_table, require_corpus, verdict
 
-from medpdf import config, packlist, sources
-from medpdf.build import pack
-from medpdf.build.render import HandoutJob, RunContext, handout_task
+from medpdf.content import sources
+from medpdf.products.handouts import HandoutJob, handout_task
+from medpdf.products.pack import make as pack
+from medpdf.products.pack import packlist
+from medpdf.run.contract import RunContext
+from medpdf.settings import config
 
 MEDICINES = ("metformin", "aspirin", "clopidogrel", "atorvastatin", "omeprazole")
 GOAL = 1.2

@@ -6,7 +6,7 @@ loopback started on a free port (medpdf serve with a fresh temporary output fold
 * **medpdf serve** (``python -m medpdf serve --port 0``): handouts rendered in
   worker processes, kept on disk, concurrent renders bounded (503 beyond a queue);
 * **naive**: a Starlette app defined in this file (``--naive-server``, run with
-  uvicorn) whose PDF route calls ``medpdf.build.render_handout`` inside the request:
+  uvicorn) whose PDF route calls ``medpdf.pdf.typeset.render`` inside the request:
   WeasyPrint in the server process, on Starlette's default thread pool (40
   threads), no cache, no other bound. Its drug page and ``/drugs.json`` are small
   HTML/JSON answers built from the collection loaded at start-up.
@@ -446,11 +446,12 @@ def naive_server(content: Path, host: str) -> None:
     from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
-    from medpdf import config, templating
-    from medpdf.build import catalog
-    from medpdf.pdf import render
+    from medpdf.content import collection
+    from medpdf.html import templating
+    from medpdf.pdf import typeset
+    from medpdf.settings import config
 
-    found = {m.slug: m for m in catalog.scan(content).monographs}
+    found = {m.slug: m for m in collection.scan(content).monographs}
 
     def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         text = f"<!doctype html><title>{html.escape(title)}</title>{body}"
@@ -479,7 +480,7 @@ def naive_server(content: Path, host: str) -> None:
             patient_fields=query.get("patient_fields") == "1",
         )
         html_text = templating.monograph_html(monograph, settings)
-        result = render.render(html_text, settings.resources)
+        result = typeset.render(html_text, settings.resources)
         return Response(result.data, media_type="application/pdf")
 
     app = Starlette(

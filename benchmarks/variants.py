@@ -157,10 +157,10 @@ def cluster_build(
 
 def per_task_overhead(folder: Path, tasks: int = 200) -> float:
     """Seconds per no-op task through medpdf's Dask runner on a 2-worker cluster."""
-    from medpdf.cache import presentation_fingerprint
     from medpdf.cluster import client
-    from medpdf.config import DEFAULT_RESOURCES
-    from medpdf.workers import Limits
+    from medpdf.run.cache import presentation_fingerprint
+    from medpdf.run.workers import Limits
+    from medpdf.settings.config import DEFAULT_RESOURCES
 
     with dask_cluster(folder, 2) as (address, _):
         presentation = presentation_fingerprint(DEFAULT_RESOURCES)
@@ -175,9 +175,12 @@ def per_task_overhead(folder: Path, tasks: int = 200) -> float:
 
 def bytes_per_task(content: Path) -> tuple[float, int, float, int]:
     """Mean and largest pickled handout task, mean and largest PDF (from the local build)."""
-    from medpdf import __version__, config, sources
-    from medpdf.build.render import HandoutJob, RunContext, handout_pdf
+    from medpdf import __version__
     from medpdf.cluster import remote
+    from medpdf.content import sources
+    from medpdf.products.handouts import HandoutJob, handout_pdf
+    from medpdf.run.contract import RunContext
+    from medpdf.settings import config
 
     context = RunContext.of(config.make(content_dir=content))
     sent = []

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medpdf.errors import PrinterChoiceError, PrintError, PrinterStopped, PrintUnconfirmed
-from medpdf.kinds import PAPERS
+from medpdf.settings.kinds import PAPERS
 
 #: lpstat answers from the scheduler's memory; lp also uploads the whole PDF.
 LPSTAT_TIMEOUT = 15.0

@@ -28,8 +28,8 @@ from click.testing import CliRunner, Result
 # The private CUPS scheduler fixture, for the printing tests of the CLI and the station.
 from private_cups import cups  # noqa: F401
 
-from medpdf import markdown
 from medpdf.cli import cli
+from medpdf.content import markdown
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MEDPDF_CORPUS", REPO.parent / "shared" / "corpus"))

@@ -20,7 +20,7 @@ import pdfplumber
 import pytest
 from conftest import MINIMAL, REPO, invoke_cli, normalise
 
-from medpdf import approvals, sources
+from medpdf.content import approvals, sources
 
 NOT_A_LEAFLET = MINIMAL.format(title="Melavinus").replace(
     "Melavinus treats an imaginary condition.", "Melavinus (hypothetical) lowers blood pressure."
@@ -156,7 +156,7 @@ def test_two_processes_approving_at_once_lose_nothing(content: Path):
         title = f"Drug{number:02d}"
         (content / f"drug{number:02d}.md").write_text(MINIMAL.format(title=title), "utf-8")
     script = (
-        "import sys; from pathlib import Path; from medpdf import approvals, sources\n"
+        "import sys; from pathlib import Path; from medpdf.content import approvals, sources\n"
         "folder = Path(sys.argv[1])\n"
         "for slug in sys.argv[2:]:\n"
         "    approvals.approve(folder, [(sources.read(folder / f'{slug}.md'), slug)], slug)\n"
@@ -292,7 +292,9 @@ def test_approved_only_is_a_station_setting_of_medpdf_toml(content: Path):
 
 
 def test_the_approvers_name_is_text_in_the_footer_never_markup(content: Path):
-    from medpdf import config, model, templating
+    from medpdf.content import model
+    from medpdf.html import templating
+    from medpdf.settings import config
 
     source = sources.read(content / "zentorex.md")
     review = approvals.Review("A. <b>Ph</b> & Co", dt.date(2026, 12, 10))

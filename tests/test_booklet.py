@@ -15,12 +15,13 @@ import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, normalised_text, write_monograph
 from waiting import PATIENCE
 
-from medpdf import config
-from medpdf.build import booklet
-from medpdf.build.catalog import Entry, scan
-from medpdf.build.outputs import locked_output
-from medpdf.build.render import RunContext
+from medpdf.content.collection import Entry, scan
 from medpdf.i18n import long_date
+from medpdf.products import booklet
+from medpdf.products.booklet import plan
+from medpdf.run.contract import RunContext
+from medpdf.run.store import locked_output
+from medpdf.settings import config
 
 pytestmark = pytest.mark.slow
 
@@ -71,8 +72,8 @@ def make(
         **options,
     )
     with locked_output(output) as store:
-        catalog = scan(content, store)
-        return booklet.build_booklet(catalog, RunContext.of(settings), store, settings.booklet_path)
+        found = scan(content, store.cache)
+        return booklet.build_booklet(found, RunContext.of(settings), store, settings.booklet_path)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, booklet.Bookl
     content = write_collection(root / "content")
     # Small chunks, so the booklet is assembled from several of them.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(booklet, "CHUNK_LIMIT", 2)
+        patch.setattr(plan, "CHUNK_LIMIT", 2)
         report = make(content, root / "output")
     assert report.target is not None
     return report.target, report
@@ -311,26 +312,26 @@ def test_empty_collection_writes_no_booklet(tmp_path: Path):
 
 def test_chunks_are_content_defined():
     """Adding a monograph changes the chunk it lands in, not every later chunk."""
-    from medpdf.sources import Source
+    from medpdf.content.sources import Source
 
     def entry(slug: str) -> Entry:
         title = slug.capitalize()
         return Entry(Source(Path(f"{slug}.md"), f"{slug}.md", slug, title, slug), title)
 
     names = [f"a{n:04d}" for n in range(0, 400, 2)]
-    before = booklet.plan_chunks(booklet.ordered(entry(n) for n in names), "fp")
-    after = booklet.plan_chunks(booklet.ordered(entry(n) for n in [*names, "a0101"]), "fp")
+    before = plan.plan_chunks(plan.ordered(entry(n) for n in names), "fp")
+    after = plan.plan_chunks(plan.ordered(entry(n) for n in [*names, "a0101"]), "fp")
     changed = {c.key for c in after} - {c.key for c in before}
     assert len(before) > 4
     assert len(changed) == 1
-    assert all(len(c.sources) <= booklet.CHUNK_LIMIT for c in after)
+    assert all(len(c.sources) <= plan.CHUNK_LIMIT for c in after)
 
 
 def test_letter_of():
-    assert booklet.letter_of("Ébrovan") == "E"
-    assert booklet.letter_of("  alpha") == "A"
-    assert booklet.letter_of("5-FU") == "#"
-    assert booklet.letter_of("β-blocker") == "#"
+    assert plan.letter_of("Ébrovan") == "E"
+    assert plan.letter_of("  alpha") == "A"
+    assert plan.letter_of("5-FU") == "#"
+    assert plan.letter_of("β-blocker") == "#"
 
 
 def run_on(day: dt.date, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:

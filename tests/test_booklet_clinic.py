@@ -17,9 +17,9 @@ import pikepdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, write_monograph
 
-from medpdf.build import index
-from medpdf.build.volumes import Volume, plan
+from medpdf.content import ingredients
 from medpdf.pdf.assemble import Placed
+from medpdf.products.booklet.plan import Volume, plan_volumes
 
 pytestmark = pytest.mark.slow
 
@@ -127,8 +127,8 @@ def test_the_index_lists_every_component_at_its_real_page(content: Path, tmp_pat
     rows = index_rows(path)
     # Every component of every combination title, with that monograph, at its start page.
     for title, _, _ in DRUGS.values():
-        for name in index.split_names(title):
-            key = next(k for k in rows if index.name_key(k) == index.name_key(name))
+        for name in ingredients.split_names(title):
+            key = next(k for k in rows if ingredients.name_key(k) == ingredients.name_key(name))
             assert (title, 0, first[title]) in rows[key], (name, rows[key])
     assert [t for t, _, _ in rows["Paracetamol"]] == [
         "Aceclofenac + Paracetamol",
@@ -143,7 +143,7 @@ def test_the_index_lists_every_component_at_its_real_page(content: Path, tmp_pat
     assert "Ébastine" in rows
     # Alphabetical, and "Sulfate" and "Sulphate" are not merged (check --report names them).
     names = list(rows)
-    assert names == sorted(names, key=index.name_key)
+    assert names == sorted(names, key=ingredients.name_key)
     assert "Zinc Sulfate" in rows and "Zinc Sulphate" in rows
 
     # Index links land on the start page of the monograph on their line.
@@ -328,16 +328,16 @@ def placed(*pages: int, letters: str = "") -> list[Placed]:
 def test_volume_plan_cuts_at_a_letter_near_the_end_and_keeps_room_for_the_index():
     # 100-page volumes; a letter starts 8 pages before the first would be full.
     items = placed(*[10] * 9, *[4] * 10, letters="AAAAAAAAABBBBBBBBBB")
-    volumes = plan(items, 100, index_pages=0)
+    volumes = plan_volumes(items, 100, index_pages=0)
     assert [v.placed[0].letter for v in volumes] == ["A", "B"]
     assert all(isinstance(v, Volume) and v.number for v in volumes)
     # With a 30-page index, monographs move on so the last volume still fits.
-    with_index = plan(items, 100, index_pages=30)
+    with_index = plan_volumes(items, 100, index_pages=30)
     sizes = [v.body_pages for v in with_index]
     assert sum(sizes) == sum(p.pages for p in items)
     assert sizes[-1] + 30 + 3 <= 100
     # A monograph longer than a volume gets one of its own rather than being split.
-    alone = plan(placed(5, 300, 5), 100, index_pages=0)
+    alone = plan_volumes(placed(5, 300, 5), 100, index_pages=0)
     assert [len(v.placed) for v in alone] == [1, 1, 1]
 
 
@@ -348,18 +348,25 @@ def test_check_report_lists_near_duplicate_ingredients(content: Path):
 
 
 def test_name_rules():
-    assert index.name_key("Vitamin B 12") == index.name_key("vitamin b-12") == "vitamin b12"
-    assert index.name_key("Ébastine") == "ebastine"
-    assert index.name_key("Omega 3") == index.name_key("Omega-3")
-    assert index.name_key("Sodium Sulfate") != index.name_key("Sodium Sulphate")
-    assert index.split_names("Rifampicin [Rifampin] +Isoniazid") == ("Rifampicin", "Isoniazid")
-    assert index.split_names("Abacavir/Dolutegravir/Lamivudine") == (
+    assert (
+        ingredients.name_key("Vitamin B 12")
+        == ingredients.name_key("vitamin b-12")
+        == "vitamin b12"
+    )
+    assert ingredients.name_key("Ébastine") == "ebastine"
+    assert ingredients.name_key("Omega 3") == ingredients.name_key("Omega-3")
+    assert ingredients.name_key("Sodium Sulfate") != ingredients.name_key("Sodium Sulphate")
+    assert ingredients.split_names("Rifampicin [Rifampin] +Isoniazid") == (
+        "Rifampicin",
+        "Isoniazid",
+    )
+    assert ingredients.split_names("Abacavir/Dolutegravir/Lamivudine") == (
         "Abacavir",
         "Dolutegravir",
         "Lamivudine",
     )
     prose = "Potassium Iodide + Sodium Chloride (This is a mixture. It varies.)"
-    assert index.split_names(prose) == ("Potassium Iodide", "Sodium Chloride")
+    assert ingredients.split_names(prose) == ("Potassium Iodide", "Sodium Chloride")
 
 
 def test_duplex_starts_every_monograph_on_a_right_hand_page(content: Path, tmp_path: Path):

@@ -19,10 +19,10 @@ import pikepdf
 import pytest
 from conftest import invoke_cli, normalised_page_texts, write_monograph
 
-from medpdf import collation
-from medpdf.build import binding
-from medpdf.config import DEFAULT_RESOURCES
+from medpdf.content import collation
 from medpdf.pdf import stamp
+from medpdf.products.booklet import words as booklet_words
+from medpdf.settings.config import DEFAULT_RESOURCES
 
 pytestmark = pytest.mark.slow
 
@@ -293,7 +293,7 @@ def _overlaps(char: dict[str, Any], word: dict[str, Any]) -> bool:
 def test_duplex_stamp_keeps_to_each_page_s_outer_margin(lang: str, rtl: bool):
     """Page 1 is a right-hand page in a left-to-right book and a left-hand one in Arabic."""
     style = stamp.load_style(DEFAULT_RESOURCES.styles, duplex=True)
-    words = stamp.StampWords(binding.PAGE_OF, binding.PRINTED, lang)
+    words = stamp.StampWords(booklet_words.PAGE_OF, booklet_words.PRINTED, lang)
     a4 = (595.28, 841.89)
     data = stamp.stamp_pdf([a4, a4], style, dt.date(2030, 1, 2), words)
     with pdfplumber.open(io.BytesIO(data)) as pdf:

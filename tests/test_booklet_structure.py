@@ -23,9 +23,10 @@ from conftest import normalised_page_texts
 from pikepdf import Array, Dictionary, Name, NumberTree
 from test_booklet import ORDER, make, starts_from_text, write_collection
 
-from medpdf.build import booklet
 from medpdf.pdf import slices
-from medpdf.pdf.assemble import PDFUA_NAMESPACE
+from medpdf.pdf.archival import PDFUA_NAMESPACE
+from medpdf.products import booklet
+from medpdf.products.booklet import plan
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tagged")
     content = write_collection(root / "content")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(booklet, "CHUNK_LIMIT", 2)  # several chunks to merge
+        patch.setattr(plan, "CHUNK_LIMIT", 2)  # several chunks to merge
         report = make(content, root / "output")
     assert report.target is not None
     return report.target
@@ -293,7 +294,7 @@ def volume_set(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         return real(source, start, stop, *rest)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(booklet, "CHUNK_LIMIT", 4)  # chunks longer than a volume's share
+        patch.setattr(plan, "CHUNK_LIMIT", 4)  # chunks longer than a volume's share
         patch.setattr(slices, "write_slice", spy)
         report = make(content, root / "output", volume_pages=14, duplex=True)
     assert len(report.volumes) >= 3

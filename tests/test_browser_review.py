@@ -20,7 +20,8 @@ import pytest
 from conftest import MINIMAL, REPO, normalise, write_monograph
 from test_browser import CHROMIUM_ARGS, TIMEOUT_MS, Server, expect, stop, sync_api, wait_for_url
 
-from medpdf import accounts, approvals
+from medpdf import accounts
+from medpdf.content import approvals
 
 PASSWORDS = {"rita": "rita reviews editions", "desk": "front desk password"}
 ROLES = {"rita": "review", "desk": "print"}

@@ -16,11 +16,10 @@ from conftest import assert_safe, tags_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medpdf import markdown, model, sources
-from medpdf.build import catalog
 from medpdf.cli import cli
+from medpdf.content import collection, markdown, model, sources
+from medpdf.content.sources import Source
 from medpdf.errors import Diagnostic, MedpdfError
-from medpdf.sources import Source
 
 LINE = re.compile(r"^[^\n]+?(?::\d+)?: (error|warning): \S.*$")
 SUMMARY = re.compile(r"^checked 1 monographs: (\d+) errors, (\d+) warnings$")
@@ -108,25 +107,25 @@ def test_model_build_gives_a_monograph_or_a_source_error(text: str) -> None:
 
 @FAST
 @given(st.lists(MONOGRAPH, max_size=4))
-def test_catalog_scan_reports_instead_of_raising(texts: list[str]) -> None:
+def test_collection_scan_reports_instead_of_raising(texts: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         content = Path(tmp) / "content"
         content.mkdir()
         paths = [content / f"f{i}.md" for i in range(len(texts))]
         for path, text in zip(paths, texts, strict=True):
             path.write_bytes(text.encode("utf-8"))
-        collection = catalog.scan(content)
+        found = collection.scan(content)
         shown = {sources.display_path(path) for path in paths}
-    assert collection.files_seen == len(texts)
-    assert {d.path for d in collection.diagnostics} <= shown
+    assert found.files_seen == len(texts)
+    assert {d.path for d in found.diagnostics} <= shown
     # Without a cache every entry keeps the model parsed in this scan.
-    assert all(entry.monograph is not None for entry in collection.entries)
+    assert all(entry.monograph is not None for entry in found.entries)
     # "cannot parse" is the catch-all for a bug in medpdf: it must never be needed.
-    assert not [d for d in collection.diagnostics if d.message.startswith("cannot parse")]
+    assert not [d for d in found.diagnostics if d.message.startswith("cannot parse")]
     # Each file is either a monograph or (exactly) one error line.
-    errors = [d.path for d in collection.errors]
+    errors = [d.path for d in found.errors]
     assert len(errors) == len(set(errors))
-    assert len(collection.monographs) + len(errors) == len(texts)
+    assert len(found.monographs) + len(errors) == len(texts)
 
 
 _DANGER = ("<script", "<iframe", "<object", "<embed", "<style", "<link", "<img", "<svg")

@@ -18,8 +18,8 @@ from conftest import MINIMAL, invoke_cli
 from waiting import PATIENCE
 
 from medpdf import __version__
-from medpdf.build.outputs import sweep_stale_temps
-from medpdf.sources import MAX_SOURCE_BYTES
+from medpdf.atomic import sweep_stale_temps
+from medpdf.content.sources import MAX_SOURCE_BYTES
 
 #: A monograph that parses but earns a "missing standard sections" warning.
 INCOMPLETE = """---

@@ -30,12 +30,13 @@ from conftest import MINIMAL, invoke_cli, normalised_page_texts, write_monograph
 from waiting import PATIENCE
 
 import medpdf
-from medpdf import build, config
-from medpdf.build.render import RunContext
-from medpdf.cache import presentation_fingerprint
+from medpdf import products as build
 from medpdf.cluster import trust
 from medpdf.errors import ClusterError, UsageError
-from medpdf.workers import Failure, Limits
+from medpdf.run.cache import presentation_fingerprint
+from medpdf.run.contract import RunContext
+from medpdf.run.workers import Failure, Limits
+from medpdf.settings import config
 
 pytestmark = pytest.mark.cluster
 

@@ -20,7 +20,7 @@ import pytest
 from waiting import PATIENCE
 
 from medpdf.cluster import child
-from medpdf.workers import Failure
+from medpdf.run.workers import Failure
 
 MIB = 256
 

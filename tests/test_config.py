@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import MINIMAL, REPO, invoke_cli, write_monograph
 
-from medpdf import config, options
 from medpdf.errors import ConfigError
-from medpdf.options import (
+from medpdf.settings import config, options
+from medpdf.settings.options import (
     CLINIC,
     LANG,
     LARGE_PRINT,
@@ -24,7 +24,7 @@ from medpdf.options import (
     PATIENT_FIELDS,
     QR_URL,
 )
-from medpdf.table_kinds import ClinicInfo
+from medpdf.settings.table_kinds import ClinicInfo
 
 LOGO = REPO / "tests" / "fixtures" / "clinic" / "logo.svg"
 

@@ -16,8 +16,8 @@ import pdfplumber
 import pytest
 from conftest import MINIMAL, invoke_cli, normalise
 
-from medpdf import content_rules, model, sources
-from medpdf.content_rules import Kind, RulesError
+from medpdf.content import content_rules, model, sources
+from medpdf.content.content_rules import Kind, RulesError
 
 EN = content_rules.rules_for("en")
 

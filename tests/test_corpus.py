@@ -2,7 +2,7 @@
 
 Everything here goes through the ``corpus_dir`` fixture, so a fresh clone
 without ``../shared/corpus`` skips these tests. Budget: about a minute on two
-cores (one ``check`` run, one catalog scan, ~30 handouts).
+cores (one ``check`` run, one collection scan, ~30 handouts).
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import normalise
 
-from medpdf import config, model, sources
-from medpdf.build import catalog
-from medpdf.build.handouts import render_one
-from medpdf.build.render import RunContext
 from medpdf.cli import cli
+from medpdf.content import collection as scanning
+from medpdf.content import model, sources
+from medpdf.products.handouts import render_one
+from medpdf.run.contract import RunContext
+from medpdf.settings import config
 
 pytestmark = pytest.mark.corpus
 
@@ -52,33 +53,35 @@ def corpus_paths(corpus_dir: Path) -> list[Path]:
 @dataclass(frozen=True)
 class Checked:
     result: Result
-    collection: catalog.Catalog
+    collection: scanning.Collection
 
 
 @pytest.fixture(scope="module")
 def checked(corpus_dir: Path) -> Checked:
-    """Run ``medpdf check`` once and keep the catalog it scanned.
+    """Run ``medpdf check`` once and keep the collection it scanned.
 
-    Scanning the corpus takes ~10 s; the CLI's own ``catalog.scan`` call is
+    Scanning the corpus takes ~10 s; the CLI's own ``collection.scan`` call is
     observed instead of repeated (and repeated if it was not made).
     """
-    loaded: list[catalog.Catalog] = []
-    real = catalog.scan
+    loaded: list[scanning.Collection] = []
+    real = scanning.scan
 
-    def observe(content_dir: Path, store: object = None, rules: object = None) -> catalog.Catalog:
+    def observe(
+        content_dir: Path, store: object = None, rules: object = None
+    ) -> scanning.Collection:
         found = real(content_dir, store, rules)  # type: ignore[arg-type]
         loaded.append(found)
         return found
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(catalog, "scan", observe)
+        patch.setattr(scanning, "scan", observe)
         result = CliRunner().invoke(cli, ["check", "--content", str(corpus_dir)])
     collection = loaded[-1] if loaded else real(corpus_dir)
     return Checked(result, collection)
 
 
 @pytest.fixture(scope="module")
-def collection(checked: Checked) -> catalog.Catalog:
+def collection(checked: Checked) -> scanning.Collection:
     return checked.collection
 
 
@@ -110,7 +113,7 @@ def test_check_whole_corpus(checked: Checked, corpus_paths: list[Path]) -> None:
     assert sum(": error: " in line for line in lines) == errors
 
 
-def test_every_file_parses(collection: catalog.Catalog, corpus_paths: list[Path]) -> None:
+def test_every_file_parses(collection: scanning.Collection, corpus_paths: list[Path]) -> None:
     assert collection.files_seen == len(corpus_paths)
     crashes = [d.format() for d in collection.diagnostics if "cannot parse" in d.message]
     assert not crashes, crashes[:10]
@@ -120,7 +123,7 @@ def test_every_file_parses(collection: catalog.Catalog, corpus_paths: list[Path]
     assert len(collection.monographs) > 0.95 * collection.files_seen
 
 
-def sample_paths(paths: list[Path], collection: catalog.Catalog) -> list[Path]:
+def sample_paths(paths: list[Path], collection: scanning.Collection) -> list[Path]:
     """Every SAMPLE_STEP-th path, the largest file and a few '+' combinations."""
     chosen = paths[::SAMPLE_STEP]
     chosen.append(max(paths, key=lambda p: (p.stat().st_size, p.as_posix())))
@@ -157,7 +160,7 @@ def check_pdf(path: Path, title: str) -> list[str]:
 
 
 def test_sample_renders(
-    corpus_paths: list[Path], collection: catalog.Catalog, tmp_path: Path
+    corpus_paths: list[Path], collection: scanning.Collection, tmp_path: Path
 ) -> None:
     sample = sample_paths(corpus_paths, collection)
     assert 25 <= len(sample) <= 45
@@ -202,14 +205,14 @@ def test_handout_font_covers_every_character_of_the_corpus(corpus_paths: list[Pa
         assert not missing, (style, missing)
 
 
-def test_content_rules_over_the_corpus(checked: Checked, collection: catalog.Catalog) -> None:
+def test_content_rules_over_the_corpus(checked: Checked, collection: scanning.Collection) -> None:
     """Counts per rule of ``check`` over the corpus (printed), and the banner agreeing with it.
 
     The issue counted, with a plain text search over letters a-u, 64 first-person refusals,
     109 hypothetical or unrecognised products and 168 discontinued medicines; the rules
     count files, read in context (see the closing note of the issue for why they differ).
     """
-    from medpdf import content_rules
+    from medpdf.content import content_rules
 
     found = content_rules.findings(
         d for d in collection.diagnostics if d.message.startswith(("not a leaflet", "discont"))

@@ -2,7 +2,7 @@
 
 A loopback HTTP listener records every request and a secret file holds a
 unique marker. Hostile references are pushed through (a) the normal handout
-path, where the sanitizer should drop them, and (b) ``medpdf.pdf.render``
+path, where the sanitizer should drop them, and (b) ``medpdf.pdf.typeset``
 directly, where only :class:`RestrictedFetcher` stands in the way. Either way no
 request may reach the listener and the marker may not reach the PDF.
 """
@@ -32,12 +32,13 @@ from conftest import (
 )
 from waiting import PATIENCE
 
-from medpdf import config, templating
-from medpdf.build.catalog import find_monograph, find_source
-from medpdf.build.handouts import render_one
-from medpdf.build.render import RunContext
-from medpdf.config import DEFAULT_RESOURCES, Resources
-from medpdf.pdf import render as pdf
+from medpdf.content.collection import find_monograph, find_source
+from medpdf.html import templating
+from medpdf.pdf import typeset as pdf
+from medpdf.products.handouts import render_one
+from medpdf.run.contract import RunContext
+from medpdf.settings import config
+from medpdf.settings.config import DEFAULT_RESOURCES, Resources
 
 STYLES = DEFAULT_RESOURCES.styles
 

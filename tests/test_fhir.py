@@ -19,8 +19,8 @@ import pytest
 from conftest import invoke_cli, normalise, normalised_page_texts
 from private_cups import Cups
 
-from medpdf import codes, model, sources
-from medpdf.build import catalog
+from medpdf.content import codes, model, sources
+from medpdf.content import collection as catalog
 from medpdf.ehr import fhir, matching, packing, timing
 from medpdf.errors import ListedUsageError, UsageError
 from medpdf.record.store import Record

@@ -21,9 +21,9 @@ from conftest import REPO, invoke_cli, normalise, write_monograph
 from PIL import Image
 from test_handout_pdf import MM, Handout, page_texts, write_handout
 
-from medpdf import config
-from medpdf.config import Config
-from medpdf.model import Monograph
+from medpdf.content.model import Monograph
+from medpdf.settings import config
+from medpdf.settings.config import Config
 
 LOGO = REPO / "tests" / "fixtures" / "clinic" / "logo.svg"
 LOGO_GREEN = (0x2E, 0x8B, 0x57)

@@ -2,7 +2,7 @@
 """Open real handout PDFs and check what a patient (and a PDF reader) gets.
 
 Every test here renders through the public render path (``find_monograph``,
-``templating.monograph_html``, ``medpdf.pdf.render.render``, ``write_atomic``)
+``templating.monograph_html``, ``medpdf.pdf.typeset.render``, ``write_atomic``)
 and inspects the written file with pdfplumber, pikepdf and fontTools, so a
 change to templates, CSS, sanitizer or WeasyPrint options that breaks the
 printed result fails here.
@@ -26,12 +26,13 @@ import pytest
 from conftest import REPO, normalise, write_monograph
 from fontTools.ttLib import TTFont
 
-from medpdf import config, templating
-from medpdf.build.catalog import find_monograph
-from medpdf.build.outputs import write_atomic
-from medpdf.config import Config
-from medpdf.model import Monograph
-from medpdf.pdf.render import render as render_pdf
+from medpdf.atomic import write_atomic
+from medpdf.content.collection import find_monograph
+from medpdf.content.model import Monograph
+from medpdf.html import templating
+from medpdf.pdf.typeset import render as render_pdf
+from medpdf.settings import config
+from medpdf.settings.config import Config
 
 MM = 72 / 25.4
 #: The page margins of styles/handout.css: the running header lives above the

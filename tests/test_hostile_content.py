@@ -29,7 +29,7 @@ from conftest import (
     write_monograph,
 )
 
-from medpdf.sources import MAX_SOURCE_BYTES
+from medpdf.content.sources import MAX_SOURCE_BYTES
 
 
 def hostile_html(secret: Secret, base: str) -> str:

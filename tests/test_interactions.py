@@ -1,7 +1,8 @@
 """Prompts by drug class and name, and shared active ingredients, on invented monographs.
 
-Each matching rule of :mod:`medpdf.interactions`, :mod:`medpdf.drug_classes` and
-:mod:`medpdf.ingredients` is tried against a small invented class table, so the
+Each matching rule of :mod:`medpdf.products.pack.interactions`,
+:mod:`medpdf.products.pack.drug_classes` and
+:mod:`medpdf.content.synonyms` is tried against a small invented class table, so the
 rules are tested apart from the shipped facts; the shipped table itself is checked
 for consistency (every pair names known classes, every class has a printed label).
 """
@@ -12,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from medpdf import drug_classes, ingredients, interactions, model, sources, templating
-from medpdf.config import DEFAULT_RESOURCES
-from medpdf.interactions import Medicine
+from medpdf.content import model, sources
+from medpdf.content import synonyms as ingredients
+from medpdf.html import templating
+from medpdf.products.pack import drug_classes, interactions
+from medpdf.products.pack.interactions import Medicine
+from medpdf.settings.config import DEFAULT_RESOURCES
 
 NAMES = ingredients.names_from(
     {

@@ -20,8 +20,8 @@ import pytest
 from conftest import invoke_cli, normalise, normalised_text, write_monograph
 from waiting import PATIENCE
 
-from medpdf import model, sources
-from medpdf.model import SectionKind
+from medpdf.content import model, sources
+from medpdf.content.model import SectionKind
 
 FIXTURES = Path(__file__).parent / "fixtures" / "languages"
 PRINTED = dt.date(2031, 7, 9)
@@ -229,10 +229,10 @@ def test_arabic_handout_is_laid_out_right_to_left(handouts):
 def test_station_finds_drugs_by_translated_title_and_lists_translations(tmp_path):
     from starlette.testclient import TestClient
 
-    from medpdf import config
-    from medpdf.build.render import RunContext
+    from medpdf.run.contract import RunContext
+    from medpdf.run.workers import Limits
+    from medpdf.settings import config
     from medpdf.station import app, state
-    from medpdf.workers import Limits
 
     cfg = config.make(content_dir=FIXTURES, output_dir=tmp_path / "output")
     settings = state.StationSettings(RunContext.of(cfg, Limits(jobs=1, seconds=PATIENCE)))

@@ -9,7 +9,7 @@ import pytest
 from conftest import assert_safe, tags_of
 from waiting import PATIENCE
 
-from medpdf import markdown
+from medpdf.content import markdown
 
 RENDERERS = {"block": markdown.to_html, "inline": markdown.to_inline_html}
 

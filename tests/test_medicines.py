@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from medpdf import medicines, model, packlist, sources
+from medpdf.content import model, sources
 from medpdf.errors import ConfigError, UsageError
+from medpdf.products.pack import medicines, packlist
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pack"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from medpdf import model, sources
+from medpdf.content import model, sources
+from medpdf.content.model import HeadingMatch, SectionKind, classify_heading
 from medpdf.errors import Level, SourceError
-from medpdf.model import HeadingMatch, SectionKind, classify_heading
 
 VARIANTS = Path(__file__).resolve().parent / "fixtures" / "variants"
 

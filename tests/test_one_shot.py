@@ -23,9 +23,12 @@ import pikepdf
 import pytest
 from conftest import MINIMAL, write_monograph
 
-from medpdf import cache, config, sources, templating
-from medpdf.build import render
+from medpdf.content import sources
+from medpdf.html import templating
 from medpdf.pdf import archival, libraries
+from medpdf.products import handouts
+from medpdf.run import cache, contract
+from medpdf.settings import config
 
 LDCONFIG_SAMPLE = (
     b"3 libs found in cache `/etc/ld.so.cache'\n"
@@ -79,7 +82,7 @@ PROBE_IMPORT = textwrap.dedent(
         started.append(args[0] if isinstance(args, (list, tuple)) else args)
         real_init(self, args, *rest, **options)
     subprocess.Popen.__init__ = recording_init
-    import medpdf.pdf.render
+    import medpdf.pdf.typeset
     from weasyprint.text import ffi
     print(json.dumps({
         "started": [str(s) for s in started],
@@ -134,8 +137,10 @@ def test_pdfua_needs_a_pdfa_declaration() -> None:
 def test_a_handout_is_the_same_bytes_twice_and_declares_both(tmp_path: Path) -> None:
     path = write_monograph(tmp_path / "content", "zentorex", MINIMAL.format(title="Zentorex"))
     settings = config.make(content_dir=tmp_path / "content", output_dir=tmp_path / "output")
-    job = render.HandoutJob(sources.read(path), render.RunContext.of(settings), tmp_path / "x.pdf")
-    first, second = render.handout_pdf(job), render.handout_pdf(job)
+    job = handouts.HandoutJob(
+        sources.read(path), contract.RunContext.of(settings), tmp_path / "x.pdf"
+    )
+    first, second = handouts.handout_pdf(job), handouts.handout_pdf(job)
     assert first.data == second.data  # the record's archive stores each PDF by its hash
     with pikepdf.open(io.BytesIO(first.data)) as pdf:
         meta = pdf.open_metadata()
@@ -157,23 +162,23 @@ def test_presentation_is_hashed_on_first_use_and_travels_with_the_context(
         calls.append(resources)
         return "f" * 64
 
-    monkeypatch.setattr(render, "presentation_fingerprint", counted)
-    context = render.RunContext.of(config.make(content_dir=tmp_path))
+    monkeypatch.setattr(contract, "presentation_fingerprint", counted)
+    context = contract.RunContext.of(config.make(content_dir=tmp_path))
     assert calls == []  # a handout written outside the cache never asks
     key = context.fingerprint
     assert len(calls) == 1 and context.presentation == "f" * 64
     sent = pickle.loads(pickle.dumps(context))  # what a worker receives
     assert sent.presentation == "f" * 64 and sent.fingerprint == key
     assert len(calls) == 1
-    unused = pickle.loads(pickle.dumps(render.RunContext.of(config.make(content_dir=tmp_path))))
+    unused = pickle.loads(pickle.dumps(contract.RunContext.of(config.make(content_dir=tmp_path))))
     assert unused.known_presentation == "f" * 64 and len(calls) == 2  # hashed before it left
 
 
 def test_the_real_fingerprint_is_the_same_whenever_it_is_taken(tmp_path: Path) -> None:
     settings = config.make(content_dir=tmp_path)
-    early = render.RunContext.of(settings)
+    early = contract.RunContext.of(settings)
     assert early.presentation == cache.presentation_fingerprint(settings.resources)
-    assert render.RunContext(settings, early.presentation).fingerprint == early.fingerprint
+    assert contract.RunContext(settings, early.presentation).fingerprint == early.fingerprint
 
 
 # --------------------------------------------------------------------------- compiled templates

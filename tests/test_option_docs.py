@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from medpdf import option_docs, options, variants
 from medpdf.errors import MedpdfError
-from medpdf.kinds import Boolean
+from medpdf.settings import option_docs, options, variants
+from medpdf.settings.kinds import Boolean
 
 README = REPO / "README.md"
 

@@ -494,7 +494,7 @@ def test_print_with_an_unknown_name_among_several_asks_no_printer(project: Path)
 def test_a_medicine_that_fails_to_render_names_itself_and_nothing_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from medpdf import templating
+    from medpdf.html import templating
 
     real = templating.monograph_html
 

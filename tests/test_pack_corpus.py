@@ -17,7 +17,8 @@ import pytest
 from card_checks import card_of, missing_names, odd_panels
 from conftest import invoke_cli, normalised_page_texts
 
-from medpdf import interactions, model, sources
+from medpdf.content import model, sources
+from medpdf.products.pack import interactions
 
 pytestmark = pytest.mark.corpus
 

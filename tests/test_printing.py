@@ -28,9 +28,10 @@ from conftest import MINIMAL, invoke_cli, write_monograph
 from private_cups import Cups, which_tool
 from waiting import PATIENCE
 
-from medpdf import config, options, printing
-from medpdf.build import handouts
-from medpdf.build.render import RunContext
+from medpdf import printing
+from medpdf.products import handouts
+from medpdf.run.contract import RunContext
+from medpdf.settings import config, options
 
 DRUG = "Zentorex"
 SENTENCE = "Zentorex treats an imaginary condition."

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import invoke_cli, write_monograph
 
-from medpdf import model, purposes, sources
+from medpdf.content import model, sources
 from medpdf.errors import SourceError
-from medpdf.purposes import Source
+from medpdf.products.pack import purposes
+from medpdf.products.pack.purposes import Source
 
 
 def invented(usage: str, title: str = "Zorvatin", front: str = "") -> model.Monograph:

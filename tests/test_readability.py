@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import write_monograph
 
-from medpdf import readability
 from medpdf.cli import cli
-from medpdf.model import Monograph, build
-from medpdf.sources import Source
+from medpdf.content import readability
+from medpdf.content.model import Monograph, build
+from medpdf.content.sources import Source
 
 SIMPLE = (
     "Take one tablet each day with a glass of water. "

@@ -28,10 +28,11 @@ from conftest import MINIMAL, invoke_cli, normalised_text, write_monograph
 from test_printing import DRUG, SENTENCE, FakeCups, fake_cups, project  # noqa: F401
 from waiting import wait_until
 
-from medpdf import config, record
+from medpdf import record
 from medpdf.errors import RecordError, UsageError
 from medpdf.record.archive import Archive
 from medpdf.record.store import Record
+from medpdf.settings import config
 
 ZEN = record.Drug("zentorex", "Zentorex", "0123456789ab")
 OTHER = record.Drug("alphablockin", "Alphablockin", "ba9876543210")

@@ -38,10 +38,12 @@ from starlette.testclient import TestClient
 from test_hostile_content import hostile_html
 from waiting import PATIENCE, wait_until
 
-from medpdf import config, markdown
-from medpdf.build.render import RunContext
-from medpdf.station import app, guards, listing, renderer, serve, state
-from medpdf.workers import Failure, Limits
+from medpdf.content import markdown
+from medpdf.run.contract import RunContext
+from medpdf.run.workers import Failure, Limits
+from medpdf.settings import config
+from medpdf.station import app, guards, listing, serve, state
+from medpdf.station import jobs as renderer
 
 DRUGS = {
     "alpha-blocker": "Alphablockin",
@@ -656,7 +658,7 @@ def fake_renderer(
     tmp_path: Path, jobs: int, queue: int
 ) -> tuple[renderer.Renderer, FakePool, RunContext, list[Any]]:
     """A renderer on a fake pool, its run context and the fixture sources to render."""
-    from medpdf import sources
+    from medpdf.content import sources
 
     content = make_content(tmp_path / "content")
     cfg = config.make(content_dir=content, output_dir=tmp_path / "output")
@@ -839,7 +841,7 @@ def test_a_busy_build_cache_is_neither_deleted_nor_fatal(
 ) -> None:
     import sqlite3
 
-    from medpdf.cache import Cache
+    from medpdf.run.cache import Cache
 
     content = make_content(tmp_path / "content")
     cache_folder = tmp_path / "output" / ".cache"

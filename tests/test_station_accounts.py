@@ -13,7 +13,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from test_server import make_content, settings_for
 
-from medpdf import accounts, config
+from medpdf import accounts
+from medpdf.settings import config
 from medpdf.station import app, serve
 from medpdf.station.auth import LOGIN_FAILED, PUBLIC_PATHS, PUBLIC_PREFIXES
 from medpdf.station.sessions import Access

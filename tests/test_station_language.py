@@ -15,10 +15,10 @@ import pytest
 from starlette.testclient import TestClient
 from waiting import PATIENCE
 
-from medpdf import config
-from medpdf.build.render import RunContext
+from medpdf.run.contract import RunContext
+from medpdf.run.workers import Limits
+from medpdf.settings import config
 from medpdf.station import app, language, state
-from medpdf.workers import Limits
 
 FIXTURES = Path(__file__).parent / "fixtures" / "languages"
 

@@ -25,7 +25,8 @@ from conftest import MINIMAL, REPO, normalise, write_monograph
 from starlette.testclient import TestClient
 from test_server import settings_for
 
-from medpdf import accounts, approvals, sources
+from medpdf import accounts
+from medpdf.content import approvals, sources
 from medpdf.record import approvals as recorded
 from medpdf.station import app
 from medpdf.station.sessions import Access

@@ -437,7 +437,7 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
 
 
 def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
-    from medpdf.options import TRUSTED_PROXIES
+    from medpdf.settings.options import TRUSTED_PROXIES
 
     parsed = TRUSTED_PROXIES.kind.from_text(" 10.0.0.5, 10.0.1.7/24,::1", ValueError)
     assert parsed == ("10.0.0.5", "10.0.1.0/24", "::1")

@@ -8,9 +8,9 @@ import pypdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_text, write_monograph
 
-from medpdf import config, options, variants
 from medpdf.errors import ConfigError
-from medpdf.table_kinds import ClinicInfo
+from medpdf.settings import config, options, variants
+from medpdf.settings.table_kinds import ClinicInfo
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from medpdf import wallet_card
-from medpdf.wallet_card import LARGE, STANDARD, Panel
+from medpdf.products.pack import wallet_card
+from medpdf.products.pack.wallet_card import LARGE, STANDARD, Panel
 
 
 def test_a_short_name_takes_one_line_and_a_long_one_wraps_at_spaces() -> None:

@@ -137,7 +137,7 @@ class Installed:
         """Where the venv's Python finds medpdf and its resources, and what it installed."""
         script = textwrap.dedent(
             """
-            import json, sys, medpdf, medpdf.config as c
+            import json, sys, medpdf, medpdf.settings.config as c
             root, package = c.DEFAULT_RESOURCES.root, c.PACKAGE_DIR
             files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
             code = sorted(str(p.relative_to(package.parent)) for p in package.rglob("*")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from waiting import PATIENCE, wait_until
 
-from medpdf.workers import Failure, Limits, RenderPool
+from medpdf.run.workers import Failure, Limits, RenderPool
 
 #: How long a task told to "sleep" sleeps: far beyond any limit, so only a stop ends it.
 SLEEP = 3600
@@ -70,7 +70,7 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path):
         f"""
         import os, sys, threading, time
         sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from medpdf.workers import Limits, RenderPool
+        from medpdf.run.workers import Limits, RenderPool
         from test_workers import misbehaving
         pool = RenderPool(Limits(jobs=2, seconds=300))
         work = lambda: list(pool.run(misbehaving, ["sleep", "sleep"]))

@@ -1,6 +1,6 @@
-"""The ``medpdf`` command line: parse flags, call the build stage, print, exit.
+"""The ``medpdf`` command line: parse flags, call the products, print, exit.
 
-Flags come from the option table (:mod:`medpdf.options`): each command gets
+Flags come from the option table (:mod:`medpdf.settings.options`): each command gets
 the options that list it, with the option's own parsing rule, so a flag, a
 ``medpdf.toml`` key and a station query reject the same values the same way.
 This is the one place that turns problems into text for a terminal: exit
@@ -17,18 +17,16 @@ import importlib
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import click
 
-from medpdf import __version__, approvals, config, sources
+from medpdf import __version__
 from medpdf.cli.flags import (
     config_option,
     configure_logging,
     content_option,
-    copies_option,
     friendly_errors,
     load_settings,
     output_option,
@@ -36,16 +34,15 @@ from medpdf.cli.flags import (
     progress,
     table_options,
 )
-from medpdf.cli.pack import fhir_options
+from medpdf.content import approvals, sources
 from medpdf.errors import (
-    UsageError,
     count_levels,
     sort_key,
 )
-from medpdf.options import ALSO, CONTENT_LANG, HOST, LANG, MAX_GRADE, PRINTER
+from medpdf.settings import config
+from medpdf.settings.options import ALSO, CONTENT_LANG, HOST, MAX_GRADE
 
-if TYPE_CHECKING:
-    from medpdf.build.render import RunContext
+__all__ = ["cli", "main"]
 
 # -- commands ----------------------------------------------------------------------
 
@@ -61,6 +58,7 @@ class _Commands(click.Group):
     #: Command name -> "module:attribute" of commands defined in their own modules.
     ELSEWHERE: ClassVar[dict[str, str]] = {
         "pack": "medpdf.cli.pack:pack",
+        "print": "medpdf.cli.printout:print_command",
         "history": "medpdf.cli.record:history",
         "reprint": "medpdf.cli.record:reprint",
         "users": "medpdf.cli.users:users",
@@ -121,38 +119,37 @@ def check(
     content_dir: Path, config_file: Path | None, strict: bool, report: bool, **given: Any
 ) -> None:
     """Validate every monograph without rendering anything."""
-    from medpdf import content_rules, readability
-    from medpdf.build import catalog
+    from medpdf.content import collection, content_rules, readability
 
     settings = load_settings(
         "check", config_file, content_dir, given
     )  # a bad file is reported here
     threshold = float(settings[MAX_GRADE])
-    collection = catalog.scan(content_dir, rules=catalog.Rules.of(settings))
-    grades = readability.grades(collection.monographs, settings[CONTENT_LANG])
+    found = collection.scan(content_dir, rules=collection.Rules.of(settings))
+    grades = readability.grades(found.monographs, settings[CONTENT_LANG])
     per_file = settings.is_given(MAX_GRADE)
     warnings = readability.warnings(grades, threshold) if per_file else []
-    diagnostics = sorted([*collection.diagnostics, *warnings], key=sort_key)
+    diagnostics = sorted([*found.diagnostics, *warnings], key=sort_key)
     print_diagnostics(diagnostics)
     if not per_file and (line := readability.summary(grades, threshold)):
         click.echo(line, err=True)
     if report:
-        from medpdf import drug_classes, purposes
-        from medpdf.build import index
+        from medpdf.content import ingredients
+        from medpdf.products.pack import drug_classes, purposes
 
         click.echo("")
         click.echo(readability.report(grades, threshold), nl=False)
         click.echo("")
-        click.echo(index.report(index.near_duplicates(collection.monographs)), nl=False)
+        click.echo(ingredients.report(ingredients.near_duplicates(found.monographs)), nl=False)
         click.echo("")
         click.echo(content_rules.report(diagnostics), nl=False)
         click.echo("")
-        click.echo(drug_classes.report(collection.monographs), nl=False)
+        click.echo(drug_classes.report(found.monographs), nl=False)
         click.echo("")
-        click.echo(purposes.report(collection.monographs, settings[CONTENT_LANG]), nl=False)
+        click.echo(purposes.report(found.monographs, settings[CONTENT_LANG]), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
-        f"checked {collection.files_seen} monographs: {errors} errors, {warning_count} warnings",
+        f"checked {found.files_seen} monographs: {errors} errors, {warning_count} warnings",
         err=True,
     )
     if errors or (strict and warning_count):
@@ -170,14 +167,17 @@ def handout(
     name: str, content_dir: Path, output: Path | None, config_file: Path | None, **given: Any
 ) -> None:
     """Render the patient handout of one drug, by slug or title."""
-    from medpdf.build import catalog, handouts, render
+    from medpdf.cli.pack import in_wanted_language
+    from medpdf.content import collection
+    from medpdf.products import handouts
+    from medpdf.run import RunContext, refusal_warnings
 
     settings = load_settings("handout", config_file, content_dir, given)
-    source = catalog.find_source(content_dir, name)
+    source = collection.find_source(content_dir, name)
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
-    context = render.RunContext.of(settings)
+    context = RunContext.of(settings)
     source = in_wanted_language(source, settings, context)
-    catalog.require_printable(source, catalog.Rules.of(settings))
+    collection.require_printable(source, collection.Rules.of(settings))
     review = approvals.for_handout(source, settings)
     wanted: str | None = settings[ALSO]
     also = handouts.translation_for(source, wanted, context) if wanted else None
@@ -186,104 +186,15 @@ def handout(
     made = handouts.render_one(
         source, context, target, cached=output is None, also=also, review=review
     )
-    for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
+    for warning in refusal_warnings(source.display_path, made.refused_urls):
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""
     click.echo(f"wrote {target} ({made.pages} pages{unchanged})")
 
 
-@cli.command(name="print")
-@click.argument("names", nargs=-1)
-@copies_option
-@fhir_options
-@content_option
-@config_option
-@table_options("print")
-@friendly_errors
-def print_command(
-    names: tuple[str, ...],
-    copies: int,
-    fhir_file: Path | None,
-    picks: tuple[str, ...],
-    with_patient: bool,
-    content_dir: Path,
-    config_file: Path | None,
-    **given: Any,
-) -> None:
-    """Render the patient handout of one drug and send it to a CUPS printer.
-
-    Given several drugs, or a record's list with --fhir, print their medication pack
-    (as ``medpdf pack`` makes it).
-    """
-    from medpdf import model, printing, record
-    from medpdf.build import catalog, handouts, render
-
-    settings = load_settings("print", config_file, content_dir, given)
-    if fhir_file is not None or picks or with_patient:
-        from medpdf.cli.pack import from_record, print_pack
-
-        if fhir_file is None:
-            raise UsageError("--fhir-pick and --with-patient go with --fhir FILE")
-        print_pack(names, copies, settings, from_record(fhir_file, picks, with_patient, settings))
-        return
-    if not names:
-        raise UsageError("name a drug to print (or several for a pack, or --fhir FILE)")
-    if len(names) > 1:
-        from medpdf.cli.pack import print_pack
-
-        print_pack(names, copies, settings)
-        return
-    source = catalog.find_source(content_dir, names[0])
-    source = in_wanted_language(source, settings, render.RunContext.of(settings))
-    catalog.require_printable(source, catalog.Rules.of(settings))
-    review = approvals.for_handout(source, settings)
-    monograph = model.build(source)
-    title = printing.job_title(monograph.title)
-    # Ask CUPS and open the record first: neither problem should cost a render.
-    destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
-    kept = record.open_for(settings)
-    with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
-        target = Path(folder) / f"{source.slug}.pdf"
-        context = render.RunContext.of(settings)
-        wanted: str | None = settings[ALSO]
-        also = handouts.translation_for(source, wanted, context) if wanted else None
-        made = handouts.render_one(source, context, target, cached=False, also=also, review=review)
-        for warning in handouts.refusal_warnings(source.display_path, made.refused_urls):
-            click.echo(warning.format(), err=True)
-        job = record.print_made(
-            settings,
-            kept,
-            target,
-            [record.Drug.of(monograph)],
-            printer=destination,
-            title=title,
-            copies=copies,
-            via="cli",
-        )
-    copies_note = f", {job.copies} copies" if job.copies > 1 else ""
-    click.echo(
-        f"sent {source.slug} handout ({made.pages} pages{copies_note}) to {job.printer} "
-        f"as job {job.job_id}"
-    )
-
-
-def in_wanted_language(
-    source: sources.Source, settings: config.Config, context: RunContext
-) -> sources.Source:
-    """``--lang``: the drug's translation into that language, else ``source`` and a note."""
-    if not settings.is_given(LANG):
-        return source
-    from medpdf import language_choice
-    from medpdf.cli.pack import not_translated
-
-    chosen = language_choice.choose([source], settings[LANG], context)
-    not_translated(chosen.unavailable, settings)
-    return chosen.sources[0]
-
-
 def _report(settings: config.Config, report: Any, label: str) -> list[str]:
     """Print one build's problems and summary lines; the files it left out."""
-    errors = len(report.catalog_errors)
+    errors = len(report.collection_errors)
     if (made := report.handouts) is not None:
         print_diagnostics(made.problems)
         click.echo(
@@ -319,26 +230,29 @@ def _build(
     Exits 1 if any monograph failed. The renders run on the local pool, or on
     the Dask cluster that ``--scheduler`` names (one connection for the run).
     """
-    from medpdf import build, cluster, variants
+    from medpdf import cluster
+    from medpdf import products as build
+    from medpdf.run import RunContext
+    from medpdf.settings import variants
 
     runs = [("", settings, booklet_target)]
     if variants_file is not None:
         chosen = [v.apply(settings) for v in variants.load(variants_file)]
         runs = [(f"{c.output_dir.name}: ", c, c.booklet_path) for c in chosen]
 
-    def catalog_found(found: Any) -> None:
+    def collection_found(found: Any) -> None:
         print_diagnostics(found.errors)
 
     failed: set[str] = set()
     with cluster.runners_for(settings) as runners:
         for index, (label, run_settings, target) in enumerate(runs):
             report = build.run(
-                build.render.RunContext.of(run_settings),
+                RunContext.of(run_settings),
                 handouts=handouts,
                 booklet_target=target,
                 progress=progress,
                 # Every variant reads the same collection: its errors are printed once.
-                on_catalog=catalog_found if index == 0 else None,
+                on_collection=collection_found if index == 0 else None,
                 runners=runners,
             )
             failed.update(_report(run_settings, report, label))
@@ -410,7 +324,7 @@ def build_command(
 def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given: Any) -> None:
     """Run the clinic printing station: search, preview and print handouts in a browser."""
     from medpdf import record
-    from medpdf.options import PORT
+    from medpdf.settings.options import PORT
     from medpdf.station import serve as serving
     from medpdf.station.listing import Listing
 

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import click
 
-from medpdf import config, options
 from medpdf.errors import (
     DiagnosedError,
     Diagnostic,
@@ -28,8 +27,9 @@ from medpdf.errors import (
     MedpdfError,
     UsageError,
 )
-from medpdf.kinds import Boolean
-from medpdf.options import Option
+from medpdf.settings import config, options
+from medpdf.settings.kinds import Boolean
+from medpdf.settings.option import RENDER_COMMANDS, Option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,7 +135,7 @@ def friendly_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from medpdf.workers import stop_helpers
+        from medpdf.run import stop_helpers
 
         try:
             return func(*args, **kwargs)
@@ -203,7 +203,7 @@ def load_settings(
     settings = config.load(
         config_file, content_dir=content_dir, output_dir=output_dir, flags=_flags(command, given)
     )
-    if command in options.RENDER_COMMANDS:
+    if command in RENDER_COMMANDS:
         from medpdf import i18n  # Babel: only commands that render need it
 
         i18n.require_catalogs(settings.resources.locale, i18n.SHIPPED)

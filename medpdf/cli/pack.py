@@ -1,4 +1,4 @@
-"""``medpdf pack``: a patient's medicines in one handout (see :mod:`medpdf.build.pack`)."""
+"""``medpdf pack``: a patient's medicines in one handout (see :mod:`medpdf.products.pack.make`)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from medpdf.cli.flags import (
     output_option,
     table_options,
 )
-from medpdf.config import Config
 from medpdf.errors import UsageError
+from medpdf.settings.config import Config
 
 if TYPE_CHECKING:
-    from medpdf.packlist import PackRequest
+    from medpdf.content.sources import Source
+    from medpdf.products.pack import PackRequest
+    from medpdf.run import RunContext
 
 
 def fhir_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -107,21 +109,20 @@ def pack(
     NAMES are slugs or titles, 1 to 20 of them; a name given twice counts once.
     With --fhir, the medicines, times, doses and notes come from the record's list.
     """
-    from medpdf import packlist
-    from medpdf.build import handouts, render
-    from medpdf.build import pack as packs
+    from medpdf.products import pack as packs
+    from medpdf.run import RunContext, refusal_warnings
 
     settings = load_settings("pack", config_file, content_dir, given)
     if from_file is not None and fhir_file is not None:
         raise UsageError("--from and --fhir: give one list of medicines, not two")
-    base = packlist.read_file(from_file) if from_file is not None else None
+    base = packs.read_file(from_file) if from_file is not None else None
     if fhir_file is not None:
         base = from_record(fhir_file, picks, with_patient, settings)
     elif picks or with_patient:
         raise UsageError("--fhir-pick and --with-patient go with --fhir FILE")
-    request = packlist.from_flags(names, takes, notes, base, doses)
-    made = packs.make_pack(request, render.RunContext.of(settings), output)
-    for warning in handouts.refusal_warnings(str(made.target), made.refused_urls):
+    request = packs.from_flags(names, takes, notes, base, doses)
+    made = packs.make_pack(request, RunContext.of(settings), output)
+    for warning in refusal_warnings(str(made.target), made.refused_urls):
         click.echo(warning.format(), err=True)
     not_translated(made.unavailable, settings)
     click.echo(
@@ -144,64 +145,10 @@ def from_record(
     return made.request
 
 
-def print_pack(
-    names: tuple[str, ...], copies: int, settings: Config, base: PackRequest | None = None
-) -> None:
-    """``medpdf print`` with several names (or ``--fhir``): their pack, in a temporary folder.
-
-    With the patient's name on it (``--with-patient``), the record keeps the same pack
-    made without it: the record never holds patient data.
-    """
-    import tempfile
-    from dataclasses import replace
-
-    from medpdf import packlist, printing, record
-    from medpdf.build import handouts, render
-    from medpdf.build import pack as packs
-    from medpdf.options import PAPER, PRINTER
-
-    request = packlist.from_flags(names, (), (), base)
-    # Unknown names, the printer and the record are checked before anything is rendered.
-    packs.resolve(settings.content_dir, request.names)
-    destination = printing.choose_printer(printing.destinations(), settings[PRINTER])
-    kept = record.open_for(settings)
-    context = render.RunContext.of(settings)
-    with tempfile.TemporaryDirectory(prefix="medpdf-print-") as folder:
-        made = packs.make_pack(request, context, Path(folder) / "pack.pdf")
-        for warning in handouts.refusal_warnings("medication pack", made.refused_urls):
-            click.echo(warning.format(), err=True)
-        not_translated(made.unavailable, settings)
-        drugs = [record.Drug.of(monograph) for monograph in made.monographs]
-        title = printing.job_title("My medicines: " + ", ".join(made.titles))
-        kept_pdf = made.target
-        if request.patient is not None:
-            anonymous = replace(request, patient=None)
-            kept_pdf = packs.make_pack(anonymous, context, Path(folder) / "recorded.pdf").target
-        paper = settings[PAPER]
-        _, job = record.send(
-            kept,
-            kept_pdf.read_bytes(),
-            drugs,
-            record.recorded_options(settings.settings),
-            lambda: printing.submit(
-                made.target, destination, title=title, copies=copies, paper=paper
-            ),
-            via="pack",
-            day=settings.printed,
-            copies=copies,
-            printer=destination,
-        )
-    copies_note = f", {job.copies} copies" if job.copies > 1 else ""
-    click.echo(
-        f"sent medication pack of {len(made.titles)} medicines ({made.pages} pages{copies_note}) "
-        f"to {job.printer} as job {job.job_id}"
-    )
-
-
 def not_translated(titles: tuple[str, ...], settings: Config) -> None:
     """One line on the terminal naming what ``--lang`` found no translation for."""
     from medpdf import i18n
-    from medpdf.options import LANG
+    from medpdf.settings.options import LANG
 
     if titles:
         language = i18n.language_name(settings[LANG], "en")
@@ -209,3 +156,15 @@ def not_translated(titles: tuple[str, ...], settings: Config) -> None:
             f"note: no {language} translation of {', '.join(titles)}; printed in its own language",
             err=True,
         )
+
+
+def in_wanted_language(source: Source, settings: Config, context: RunContext) -> Source:
+    """``--lang``: the drug's translation into that language, else ``source`` and a note."""
+    from medpdf.products import language_choice
+    from medpdf.settings.options import LANG
+
+    if not settings.is_given(LANG):
+        return source
+    chosen = language_choice.choose([source], settings[LANG], context)
+    not_translated(chosen.unavailable, settings)
+    return chosen.sources[0]

@@ -23,7 +23,7 @@ from medpdf.cli.flags import (
     table_options,
 )
 from medpdf.errors import UsageError
-from medpdf.options import PRINTER
+from medpdf.settings.options import PRINTER
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -76,7 +76,7 @@ def reprint(
     Without -o it goes to --printer, else [print] printer, else CUPS's default.
     """
     from medpdf import record
-    from medpdf.build.outputs import write_atomic
+    from medpdf.run import write_atomic
 
     settings = load_settings("reprint", config_file, Path("content"), given)
     if output is not None and given.get("printer"):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from medpdf import approvals, content_rules, sources
 from medpdf.cli.flags import config_option, content_option, friendly_errors, load_settings
+from medpdf.content import approvals, content_rules, sources
 from medpdf.errors import DiagnosedError, Diagnostic, Level
 
 
@@ -39,7 +39,7 @@ def approve(names: tuple[str, ...], by: str, content_dir: Path, config_file: Pat
     _approved/ folder, and the approval into the record.
     """
     from medpdf import record
-    from medpdf.build import catalog
+    from medpdf.content import collection as catalog
     from medpdf.record import approvals as recorded
 
     settings = load_settings("approve", config_file, content_dir, {})
@@ -87,7 +87,7 @@ def review(
     against the approved edition: [-removed-] {+added+}.
     """
     from medpdf import record
-    from medpdf.build import catalog
+    from medpdf.content import collection as catalog
     from medpdf.record import approvals as recorded
 
     settings = load_settings("review", config_file, content_dir, {})

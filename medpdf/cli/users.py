@@ -16,7 +16,7 @@ import click
 from medpdf import accounts
 from medpdf.cli.flags import config_option, friendly_errors, load_settings, table_options
 from medpdf.errors import UsageError
-from medpdf.options import USERS_FILE
+from medpdf.settings.options import USERS_FILE
 
 _password_stdin = click.option(
     "--password-stdin",

@@ -12,7 +12,7 @@ module         what it does
 
 Dask is imported only when a task is sent to a scheduler (``pip install
 'medpdf[cluster]'`` is needed only to use one). Either way a build gets a
-:data:`~medpdf.workers.Runners` and submits through it; PDFs come back as
+:data:`~medpdf.run.workers.Runners` and submits through it; PDFs come back as
 bytes and the build process writes them, so workers need no access to
 ``output/`` and the content folder.
 """
@@ -22,11 +22,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from medpdf.cache import presentation_fingerprint
 from medpdf.cluster import trust
-from medpdf.config import Config
-from medpdf.options import SCHEDULER, SCHEDULER_INSECURE
-from medpdf.workers import RenderPool, Runners
+from medpdf.run import RenderPool, Runners, presentation_fingerprint
+from medpdf.settings.config import Config
+from medpdf.settings.options import SCHEDULER, SCHEDULER_INSECURE
+
+__all__ = ["child", "client", "probe", "remote", "runners_for", "trust"]
 
 
 @contextlib.contextmanager

@@ -7,9 +7,9 @@ each worker thread that runs medpdf tasks keeps one child,
 ``python -m medpdf.cluster.child MIB PID``, which:
 
 - caps its own address space at MIB (``RLIMIT_AS``) and dies with the worker
-  (the same start-up as a local pool's process: :func:`~medpdf.workers.init_render_process`);
+  (the same start-up as a local pool's process: :func:`~medpdf.run.workers.init_render_process`);
 - renders the tasks it is sent one after another, each through
-  :func:`~medpdf.workers.guarded`, so a task's exception comes back as a value.
+  :func:`~medpdf.run.workers.guarded`, so a task's exception comes back as a value.
 
 The worker thread stops the child when a render passes its time limit (and
 reports it), after a memory failure, and after ``tasks_per_worker`` tasks
@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable
 from typing import IO, Any, TypeVar
 
-from medpdf.workers import (
+from medpdf.run import (
     Failure,
     died_message,
     guarded,

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import medpdf
 from medpdf.cluster import probe, remote
 from medpdf.errors import ClusterError
-from medpdf.workers import Failure, Limits, Outcome
+from medpdf.run import Failure, Limits, Outcome
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -74,7 +74,7 @@ class Cluster:
         return self._client
 
     def runner(self, limits: Limits) -> DaskRunner:
-        """A :class:`~medpdf.workers.Runner` whose tasks carry ``limits`` to the workers."""
+        """A :class:`~medpdf.run.workers.Runner` whose tasks carry ``limits`` to the workers."""
         return DaskRunner(self, limits)
 
     def lost(self) -> ClusterError:

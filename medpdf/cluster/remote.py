@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import medpdf
-from medpdf.cache import presentation_fingerprint
 from medpdf.cluster import child
-from medpdf.config import DEFAULT_RESOURCES
-from medpdf.workers import Failure
+from medpdf.run import Failure, presentation_fingerprint
+from medpdf.settings.config import DEFAULT_RESOURCES
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,7 +73,7 @@ def check(call: Call[Any, Any]) -> None:
 
 def _localised(item: T) -> T:
     """The job with the worker's own presentation folder (the same files, checked above)."""
-    from medpdf.build.render import RunContext
+    from medpdf.run import RunContext
 
     context = getattr(item, "context", None)
     if not isinstance(context, RunContext) or not dataclasses.is_dataclass(item):

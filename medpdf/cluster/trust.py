@@ -19,7 +19,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from medpdf.errors import UsageError
-from medpdf.options import SCHEDULER_INSECURE
+from medpdf.settings.options import SCHEDULER_INSECURE
 
 LOOPBACK_NAMES = frozenset({"localhost"})
 

@@ -4,6 +4,8 @@
   file into a :class:`~medpdf.ehr.fhir.MedicationList` (the active medicines,
   with their times, doses and notes), refusing oversized or malformed input in
   one line;
+- :mod:`medpdf.ehr.medications` makes each of its resources a
+  :class:`~medpdf.ehr.medications.Medication`;
 - :mod:`medpdf.ehr.timing` turns a FHIR ``Dosage`` into the four times of the
   Universal Medication Schedule the pack prints;
 - :mod:`medpdf.ehr.matching` finds each medicine's monograph, by code or by
@@ -12,4 +14,7 @@
   writes its JSON and Atom answers.
 
 Nothing here renders or stores anything: the pack and the station do that.
+:mod:`medpdf.ehr.packing` turns a list into a pack request (:mod:`medpdf.products.pack`).
 """
+
+__all__ = ["fhir", "infobutton", "matching", "medications", "packing", "timing"]

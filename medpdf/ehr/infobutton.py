@@ -8,7 +8,7 @@ medpdf reads these (every other parameter, such as ``taskContext.c.c``,
 =========================================  ===============================================
 ``mainSearchCriteria.v.c``                 the drug's code (RxNorm, SNOMED CT, ATC, …)
 ``mainSearchCriteria.v.cs``                its code system, an OID (``2.16.840.1.113883.6.88``)
-                                           or a name or URI :mod:`medpdf.codes` knows
+                                           or a name or URI :mod:`medpdf.content.codes` knows
 ``mainSearchCriteria.v.dn``                the drug's display name ("Metformin 500 mg tablet")
 ``mainSearchCriteria.v.ot``                the original text, used like the display name
 ``informationRecipient``                   ``PAT`` (patient, the default) or ``PROV``
@@ -37,9 +37,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
-from medpdf.build import translations
-from medpdf.build.catalog import Entry
-from medpdf.codes import Code, check, label_of
+from medpdf.content import translations
+from medpdf.content.codes import Code, check, label_of
+from medpdf.content.collection import Entry
 from medpdf.ehr.matching import Candidate, Found, Index, Query, Unsure
 
 #: knowledgeResponseType → how the answer is written.

@@ -5,7 +5,7 @@ Infobutton request (:class:`Query`) is looked up in this order:
 
 1. **by code**: a code of the product or of its only ingredient that a
    monograph declares in its front matter (``codes:``), whatever spelling
-   of the code system each side uses (:mod:`medpdf.codes`);
+   of the code system each side uses (:mod:`medpdf.content.codes`);
 2. **by name**, the names the pack already answers to: a monograph's title,
    its slug and, for a combination ("Pallidone + Quessar"), its set of
    components, compared with accents, case, strength and dose form
@@ -29,12 +29,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from medpdf.build.catalog import Entry
-from medpdf.codes import Code
+from medpdf.content.codes import Code
+from medpdf.content.collection import Entry
+from medpdf.content.model import components_of
 from medpdf.ehr.fhir import Medication
 from medpdf.errors import Diagnostic, Level, ListedUsageError, UsageError
-from medpdf.medicines import fold
-from medpdf.model import components_of
+from medpdf.products.pack import fold
 
 #: A close name scores at least this (rapidfuzz WRatio, 0-100) to be offered as a candidate.
 CLOSE = 86
@@ -189,7 +189,7 @@ class Index:
 
     @classmethod
     def of(cls, entries: Iterable[Entry]) -> Index:
-        """The index of a catalog's entries (translations stand for their drug)."""
+        """The index of a collection's entries (translations stand for their drug)."""
         titles: dict[str, str] = {}
         by_code: dict[Code, set[str]] = {}
         by_name: dict[str, set[str]] = {}

@@ -3,7 +3,7 @@
 Each active medicine of the list (:mod:`medpdf.ehr.fhir`) is matched to its
 monograph (:mod:`medpdf.ehr.matching`); the matched ones become the pack's
 medicines, with the times, dose, meal, "when needed" and note the list gives
-(:class:`medpdf.packlist.Taking`); the ones without a monograph are kept as
+(:class:`medpdf.products.pack.packlist.Taking`); the ones without a monograph are kept as
 rows without a leaflet (``unlisted``), listed on the pack's first page. Two
 medicines of the list with the same monograph become one row with both
 schedules and both doses. The patient's name and birth date travel only
@@ -18,36 +18,36 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from medpdf.build import catalog
-from medpdf.cache import Cache
-from medpdf.config import Config
+from medpdf.content import collection
 from medpdf.ehr.fhir import MedicationList, read_bytes, read_file
 from medpdf.ehr.matching import Index, Matched, match_list
 from medpdf.ehr.timing import in_order
 from medpdf.errors import UsageError
-from medpdf.packlist import MAX_MEDICINES, PackRequest, Taking, Wanted
+from medpdf.products.pack import MAX_MEDICINES, PackRequest, Taking, Wanted
+from medpdf.run import Cache
+from medpdf.settings.config import Config
 
 LOGGER = logging.getLogger(__name__)
 
 
-def index_of(config: Config) -> tuple[Index, tuple[catalog.Entry, ...]]:
+def index_of(config: Config) -> tuple[Index, tuple[collection.Entry, ...]]:
     """The collection's index by code and name, as the station's list is made.
 
-    The scan checks what builds and the station check (:meth:`catalog.Rules.of`) and
+    The scan checks what builds and the station check (:meth:`collection.Rules.of`) and
     reuses the build cache's parse summaries where a build or the station made the
     cache (a pack never creates one): on the 6,286 monographs of the real collection
     a six-medicine list took 22.7 s without the cache (every file parsed), 8.6 s
     with it, against 7.3 s for the same pack named by slugs.
     """
-    rules = catalog.Rules.of(config)
+    rules = collection.Rules.of(config)
     if config.cache_dir.is_dir():
         try:
             with Cache(config.cache_dir) as store:
-                entries = catalog.scan(config.content_dir, store, rules).entries
+                entries = collection.scan(config.content_dir, store, rules).entries
             return Index.of(entries), entries
         except (sqlite3.OperationalError, OSError) as exc:
             LOGGER.info("build cache unavailable (%s); scanning without it", exc)
-    entries = catalog.scan(config.content_dir, None, rules).entries
+    entries = collection.scan(config.content_dir, None, rules).entries
     return Index.of(entries), entries
 
 

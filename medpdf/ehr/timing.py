@@ -1,7 +1,7 @@
 """When a FHIR ``Dosage`` says to take a medicine, in the pack's four times of day.
 
 The pack prints the Universal Medication Schedule: morning, noon, evening and
-bedtime (:data:`medpdf.medicines.TIMES`). A FHIR dosage says the same in one
+bedtime (:data:`medpdf.products.pack.medicines.TIMES`). A FHIR dosage says the same in one
 of several ways, read in this order (the first that says anything wins):
 
 1. ``timing.repeat.when``: event codes (``MORN``, ``HS``, ``CM`` "at
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from medpdf.medicines import TIMES
+from medpdf.products.pack import TIMES
 
 if TYPE_CHECKING:
     from fhir.resources.R4B.dosage import Dosage

@@ -27,8 +27,9 @@ VARIANT = "pdf/a-2a"
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _PDFAID = "http://www.aiim.org/pdfa/ns/id/"
-_PDFUAID = "http://www.aiim.org/pdfua/ns/id/"
-ElementTree.register_namespace("pdfuaid", _PDFUAID)  # the prefix readers look for
+#: The XMP namespace of the PDF/UA identification (ISO 14289-1, 5).
+PDFUA_NAMESPACE = "http://www.aiim.org/pdfua/ns/id/"
+ElementTree.register_namespace("pdfuaid", PDFUA_NAMESPACE)  # the prefix readers look for
 
 
 def declare_accessible(rdf: bytes) -> bytes:
@@ -39,7 +40,7 @@ def declare_accessible(rdf: bytes) -> bytes:
     root = ElementTree.fromstring(rdf)
     for description in root.iter(f"{{{_RDF}}}Description"):
         if f"{{{_PDFAID}}}part" in description.attrib:
-            description.set(f"{{{_PDFUAID}}}part", "1")
+            description.set(f"{{{PDFUA_NAMESPACE}}}part", "1")
             declared: bytes = ElementTree.tostring(root, encoding="utf-8")
             return declared
     raise ValueError("the XMP metadata declares no PDF/A part to declare PDF/UA beside")

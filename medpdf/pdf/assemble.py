@@ -7,7 +7,10 @@ overlaid on every page (as a pagination artifact), the parts' structure
 trees merged into one (:mod:`medpdf.pdf.tagmerge`), the contents links
 turned into in-document destinations, an outline letter → drug, and the
 title, language and PDF/UA identification that a merge would otherwise
-drop. Written atomically, streams copied as they are.
+drop. :func:`assemble` does it in steps, one function each (merge, stamp,
+links, outline, metadata), and returns the booklet in memory; the caller
+saves it into its file (:meth:`Assembled.save`: streams copied as they are),
+so this stage never decides where or how a file is written.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from medpdf.config import CROSS_DOCUMENT_SCHEME
+from medpdf.pdf import CROSS_DOCUMENT_SCHEME
+from medpdf.pdf.archival import PDFUA_NAMESPACE
 
-#: The XMP namespace of the PDF/UA identification (ISO 14289-1, 5).
-PDFUA_NAMESPACE = "http://www.aiim.org/pdfua/ns/id/"
+if TYPE_CHECKING:  # pikepdf (16 ms) is imported when a booklet is assembled
+    from medpdf.pdf.tagmerge import TagWriter
 
 
 @dataclass(frozen=True)
@@ -83,30 +87,82 @@ class _Overlay:
         page.Resources = resources
 
 
+class Assembled:
+    """A merged booklet in memory: its page count, and saving it into an open file."""
+
+    def __init__(self, booklet: Any, parts: list[Any], tags: TagWriter, units: list[int]) -> None:
+        self._booklet = booklet
+        self._parts = parts  # the merged pages' streams are read from these when saving
+        self._tags = tags
+        self._units = units
+        self.pages = len(units)
+
+    def save(self, handle: BinaryIO) -> None:
+        """Write the booklet into ``handle``, then its merged structure tree after it."""
+        import pikepdf
+
+        # Streams are copied as they are: re-compressing 70 MB of content streams doubled
+        # the time.
+        self._booklet.save(
+            handle,
+            min_version="1.7",
+            stream_decode_level=pikepdf.StreamDecodeLevel.none,
+            # A classic cross-reference table, which the tree's update extends.
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+        )
+        self._tags.append(handle, self._units)
+
+
 def assemble(
     parts: Sequence[Path],
     stamp_for: Callable[[Sequence[tuple[float, float]]], Path],
     placed: Sequence[Placed],
     front_pages: int,
     meta: BookletMeta,
-    write: Callable[[Path, Callable[[BinaryIO], object]], None],
-    target: Path,
     back_pages: int = 0,
     elsewhere: Mapping[str, tuple[str, int]] | None = None,
-) -> int:
-    """Merge ``parts``, overlay the stamp, link and outline; ``write`` puts it at ``target``.
+) -> Assembled:
+    """Merge ``parts``, overlay the stamp, link and outline; the booklet, ready to save.
 
     ``stamp_for`` gets the size of every merged page and returns a PDF with one
     stamp page for each (the caller draws or reuses it). The last ``back_pages``
     (the ingredient index) are linked like the contents; a link to a monograph
     in another file of the set (``elsewhere``: slug → file name beside this one,
-    0-based page) opens that file at that page. Returns the page count.
+    0-based page) opens that file at that page.
     """
+    import pikepdf
+
+    booklet = pikepdf.Pdf.new()
+    opened, pages, tags = _merge(booklet, parts)
+    total = len(pages)
+    # Each monograph is one unit of the tree; front and back parts are units of their own.
+    units = [-1] * front_pages + [
+        number for number, item in enumerate(placed) for _ in range(item.pages)
+    ]
+    units += [-1] * (total - len(units))
+    booklet.Root.StructTreeRoot = tags.prepare(booklet, total)
+    booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+    _stamp(booklet, pages, stamp_for)
+    start = {item.slug: front_pages + item.first_page for item in placed}
+    _link(
+        pages,
+        placed,
+        start,
+        [*range(front_pages), *range(total - back_pages, total)],
+        meta,
+        elsewhere,
+    )
+    _outline(booklet, pages, placed, start, back_pages, meta)
+    _describe(booklet, meta)
+    return Assembled(booklet, opened, tags, units)
+
+
+def _merge(booklet: Any, parts: Sequence[Path]) -> tuple[list[Any], list[Any], TagWriter]:
+    """Graft every part's pages into ``booklet``; the opened parts, the pages, their tags."""
     import pikepdf
 
     from medpdf.pdf import tagmerge
 
-    booklet = pikepdf.Pdf.new()
     opened = []
     # Pages are grafted into the page tree directly and kept in a Python list:
     # pikepdf's PageList re-reads the whole page list on every append or index,
@@ -124,34 +180,48 @@ def assemble(
         page_objs.extend(copies)
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
-    total = len(page_objs)
-    # Each monograph is one unit of the tree; front and back parts are units of their own.
-    units = [-1] * front_pages + [
-        number for number, item in enumerate(placed) for _ in range(item.pages)
-    ]
-    units += [-1] * (total - len(units))
-    booklet.Root.StructTreeRoot = tags.prepare(booklet, total)
-    booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+    return opened, page_objs, tags
 
-    sizes = [(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in page_objs]
+
+def _stamp(
+    booklet: Any, pages: list[Any], stamp_for: Callable[[Sequence[tuple[float, float]]], Path]
+) -> None:
+    """Overlay each page with its page of the stamp drawn for these page sizes."""
+    import pikepdf
+
+    sizes = [(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in pages]
     stamped = pikepdf.Pdf.open(stamp_for(sizes))
     overlay = _Overlay(booklet)
-    for obj, stamp in zip(page_objs, stamped.pages, strict=True):
+    for obj, stamp in zip(pages, stamped.pages, strict=True):
         overlay.add(obj, booklet.copy_foreign(stamp.as_form_xobject()))
 
-    def destination(index: int) -> Any:
-        return pikepdf.Array([page_objs[index], pikepdf.Name.Fit])
 
-    start = {item.slug: front_pages + item.first_page for item in placed}
+def _destination(page: Any) -> Any:
+    import pikepdf
+
+    return pikepdf.Array([page, pikepdf.Name.Fit])
+
+
+def _link(
+    pages: list[Any],
+    placed: Sequence[Placed],
+    start: Mapping[str, int],
+    linking: Sequence[int],
+    meta: BookletMeta,
+    elsewhere: Mapping[str, tuple[str, int]] | None,
+) -> None:
+    """Turn the private links on the ``linking`` pages into destinations, here or elsewhere."""
+    import pikepdf
+
     titles = {item.slug: item.title for item in placed}
-    for index in [*range(front_pages), *range(total - back_pages, total)]:
-        for annot in page_objs[index].get("/Annots", []):
+    for index in linking:
+        for annot in pages[index].get("/Annots", []):
             action = annot.get("/A")
             uri = str(action.get("/URI", "")) if action is not None else ""
             slug = uri.removeprefix(CROSS_DOCUMENT_SCHEME)
             if uri.startswith(CROSS_DOCUMENT_SCHEME) and slug in start:
                 del annot["/A"]
-                annot.Dest = destination(start[slug])
+                annot.Dest = _destination(pages[start[slug]])
                 # What a screen reader announces for the link (it held the private URI).
                 said = meta.page_link % {"title": titles[slug], "page": start[slug] + 1}
                 annot.Contents = pikepdf.String(said)
@@ -166,18 +236,39 @@ def assemble(
                     meta.page_link % {"title": name, "page": number + 1}
                 )
 
+
+def _outline(
+    booklet: Any,
+    pages: list[Any],
+    placed: Sequence[Placed],
+    start: Mapping[str, int],
+    back_pages: int,
+    meta: BookletMeta,
+) -> None:
+    """The outline: contents, each letter with its drugs, and the index."""
+    import pikepdf
+
+    total = len(pages)
     with booklet.open_outline() as outline:
-        outline.root.append(pikepdf.OutlineItem(meta.contents, destination(min(2, total - 1))))
+        outline.root.append(
+            pikepdf.OutlineItem(meta.contents, _destination(pages[min(2, total - 1)]))
+        )
         letter_item: Any = None
         for item in placed:
+            first = pages[start[item.slug]]
             if letter_item is None or str(letter_item.title) != item.letter:
-                letter_item = pikepdf.OutlineItem(item.letter, destination(start[item.slug]))
+                letter_item = pikepdf.OutlineItem(item.letter, _destination(first))
                 outline.root.append(letter_item)
-            letter_item.children.append(
-                pikepdf.OutlineItem(item.title, destination(start[item.slug]))
-            )
+            letter_item.children.append(pikepdf.OutlineItem(item.title, _destination(first)))
         if back_pages:
-            outline.root.append(pikepdf.OutlineItem(meta.index, destination(total - back_pages)))
+            outline.root.append(
+                pikepdf.OutlineItem(meta.index, _destination(pages[total - back_pages]))
+            )
+
+
+def _describe(booklet: Any, meta: BookletMeta) -> None:
+    """Title, language and PDF/UA identification, which merging does not carry over."""
+    import pikepdf
 
     booklet.Root.Lang = pikepdf.String(meta.lang)
     booklet.Root.PageMode = pikepdf.Name.UseOutlines
@@ -189,17 +280,3 @@ def assemble(
         xmp["dc:title"] = meta.title
         xmp["dc:language"] = [meta.lang]
         xmp["pdfuaid:part"] = "1"
-
-    # Streams are copied as they are: re-compressing 70 MB of content streams doubled the time.
-    def save(handle: BinaryIO) -> None:
-        booklet.save(
-            handle,
-            min_version="1.7",
-            stream_decode_level=pikepdf.StreamDecodeLevel.none,
-            # A classic cross-reference table, which the tree's update extends.
-            object_stream_mode=pikepdf.ObjectStreamMode.disable,
-        )
-        tags.append(handle, units)
-
-    write(target, save)
-    return total

@@ -22,9 +22,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from medpdf.config import Config
 from medpdf.errors import PrintError, PrintUnconfirmed
-from medpdf.options import KEEP_DAYS, PAPER, RECORD_FOLDER
 from medpdf.printing import PrintJob, submit
 from medpdf.record.entries import (
     ACTIONS,
@@ -38,6 +36,8 @@ from medpdf.record.entries import (
     recorded_options,
 )
 from medpdf.record.store import Record
+from medpdf.settings.config import Config
+from medpdf.settings.options import KEEP_DAYS, PAPER, RECORD_FOLDER
 
 __all__ = [
     "ACTIONS",
@@ -47,11 +47,13 @@ __all__ = [
     "Drug",
     "Entry",
     "Record",
+    "approvals",
     "as_json",
     "folder_of",
     "keep",
     "line",
     "open_for",
+    "print_made",
     "reader_for",
     "recorded_options",
     "send",
@@ -158,12 +160,17 @@ def print_made(
     title: str,
     copies: int,
     via: str,
+    kept_pdf: Path | None = None,
 ) -> PrintJob:
-    """Print a PDF just made with ``config`` (a handout, a pack), recorded with its options."""
+    """Print a PDF just made with ``config`` (a handout, a pack), recorded with its options.
+
+    ``kept_pdf`` is what the record keeps when the printed PDF holds what a
+    record must not (a patient's name): the same document made without it.
+    """
     paper = config[PAPER]
     _, job = send(
         kept,
-        pdf.read_bytes(),
+        (kept_pdf or pdf).read_bytes(),
         drugs,
         recorded_options(config.settings),
         lambda: submit(pdf, printer, title=title, copies=copies, paper=paper),

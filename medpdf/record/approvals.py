@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from medpdf.approvals import Approval
+from medpdf.content.approvals import Approval
 from medpdf.record.store import Record
 
 _SCHEMA = (

@@ -1,7 +1,7 @@
 """The kept PDFs: each distinct PDF once, named by its SHA-256 (``pdf/ab/abcd….pdf``).
 
 Files are only ever complete: written under a temporary name, synced and
-renamed (:func:`medpdf.build.outputs.write_atomic`), the folder synced after,
+renamed (:func:`medpdf.atomic.write_atomic`), the folder synced after,
 so a file's presence (at its size) means it is whole. When to write and when
 to remove is the record's decision (:mod:`medpdf.record.store`): always under
 its database's write lock.
@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Collection
 from pathlib import Path
 
-from medpdf.build.outputs import sweep_stale_temps, write_atomic
+from medpdf.atomic import sweep_stale_temps, write_atomic
 
 #: The name of a writer's marker starts so: ``.writing.<pid>.<random>``.
 WRITING = ".writing."

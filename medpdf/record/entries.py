@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from medpdf import options
+from medpdf.settings import options
 
 if TYPE_CHECKING:
-    from medpdf.model import Monograph
+    from medpdf.content.model import Monograph
 
 #: Hex digits of the monograph's SHA-256 that the footer prints as "Version".
 EDITION_DIGITS = 12

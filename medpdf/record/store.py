@@ -34,10 +34,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from medpdf.config import now
 from medpdf.errors import RecordError, UsageError
 from medpdf.record.archive import Archive, page_count
 from medpdf.record.entries import ACTIONS, PRINTED, Drug, Entry
+from medpdf.settings.config import now
 
 DATABASE = "record.sqlite"
 ARCHIVE = "pdf"

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
-from medpdf.build.render import warm_up
+from medpdf.run import warm_up
 from medpdf.station import ehr, pack, routes
 from medpdf.station.auth import RequireLogin
 from medpdf.station.guards import Guards

@@ -32,18 +32,19 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from medpdf import i18n, packlist, purposes
-from medpdf.build.catalog import Entry
-from medpdf.build.pack import pack_task
+from medpdf import i18n
+from medpdf.content.collection import Entry
 from medpdf.ehr import fhir, infobutton, matching, packing
 from medpdf.errors import UsageError
 from medpdf.i18n import N_
-from medpdf.options import CLINIC
+from medpdf.products import pack as packs
+from medpdf.products.pack import purposes
+from medpdf.settings.options import CLINIC
 from medpdf.station import language, printed
 from medpdf.station.auth import same_origin, user_of
+from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
-from medpdf.station.pack import AskedPack, kept_copy, pack_bytes
-from medpdf.station.renderer import Busy, RenderFailed
+from medpdf.station.pack import kept_copy, pack_bytes
 from medpdf.station.routes import busy, print_allowed
 from medpdf.station.state import Station
 
@@ -60,7 +61,7 @@ FHIR_TYPES = frozenset(
     }
 )
 #: Query fields ``pick=NAME=SLUG`` one request may carry.
-MAX_PICKS = packlist.MAX_MEDICINES
+MAX_PICKS = packs.MAX_MEDICINES
 
 
 def _station(request: Request) -> Station:
@@ -115,7 +116,7 @@ def _unreadable(exc: UsageError) -> Told:
     return Told(status, N_("The medication list could not be used: %(detail)s"), detail=exc.message)
 
 
-def _taking_json(taking: packlist.Taking) -> dict[str, Any]:
+def _taking_json(taking: packs.Taking) -> dict[str, Any]:
     return {
         "dose": taking.dose,
         "meal": taking.meal,
@@ -132,7 +133,7 @@ def _list_json(made: packing.FromRecord, index: matching.Index) -> dict[str, Any
             "title": index.titles.get(index.drug_of.get(slug, slug), slug),
             "times": list(request.times.get(slug, ())),
             "note": request.notes.get(slug, ""),
-            **_taking_json(request.taking.get(slug, packlist.Taking())),
+            **_taking_json(request.taking.get(slug, packs.Taking())),
         }
         for slug in request.names
     ]
@@ -195,17 +196,16 @@ async def fhir_list(request: Request) -> Response:
     return JSONResponse(_list_json(made, index), headers={"Cache-Control": "no-store"})
 
 
-def _asked(station: Station, request: packlist.PackRequest, query: Any) -> AskedPack:
+def _asked(station: Station, request: packs.PackRequest, query: Any) -> packs.Pack:
     """The pack of a record's list, its monographs read as every pack's are."""
     entries = [station.entry(slug) for slug in request.names]
-    found = tuple(station.fresh_source(entry) for entry in entries)
-    monographs = tuple(station.monograph(source) for source in found)
-    answers = [(m.title, {e.slug, m.title}) for m, e in zip(monographs, entries, strict=True)]
+    found = [station.fresh_source(entry) for entry in entries]
+    monographs = [station.monograph(source) for source in found]
+    context = station.request_context(query)
     try:
-        wanted = request.settle(answers)
+        return packs.Pack.settle(request, found, monographs, [{e.slug} for e in entries], context)
     except UsageError as exc:
         raise _unreadable(exc) from None
-    return AskedPack(found, monographs, wanted, station.request_context(query), request.unlisted)
 
 
 def _with_patient(request: Request) -> bool:
@@ -238,10 +238,9 @@ async def fhir_pack(request: Request) -> Response:
     if patient is None and pack.has_notes:
         answer = await pack_bytes(station, pack)  # the caller's, with its notes (not kept)
     elif patient is not None:
-        seconds = station.context.limits.seconds * (len(pack.sources) + 1)
         try:
             answer = await station.renderer.private(
-                pack_task, lambda target: pack.job(target, patient), seconds
+                packs.pack_task, lambda target: pack.job(target, patient), pack.seconds
             )
         except Busy:
             raise busy() from None

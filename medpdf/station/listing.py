@@ -1,8 +1,8 @@
 """The drugs a station offers, and finding one by a few typed letters.
 
 Titles are folded (case and accents removed) once per scan, so a search is
-a pass over short strings; a misspelling gets close names from the catalog's
-own suggestions. The list comes from the same catalog scan as builds,
+a pass over short strings; a misspelling gets close names from the collection's
+own suggestions. The list comes from the same collection scan as builds,
 reusing the build cache's parse summaries when the cache can be opened.
 """
 
@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from medpdf import sources
-from medpdf.build import catalog
-from medpdf.build.catalog import Entry
-from medpdf.cache import Cache
+from medpdf.content import collection, sources
+from medpdf.content.collection import Entry
+from medpdf.run import Cache
 
 LOGGER = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ class Listing:
 
     def suggestions(self, query: str) -> list[Entry]:
         """Close names for a query that matched nothing (typos)."""
-        return [self.by_slug[slug] for slug in catalog.suggestions(query, self.entries)]
+        return [self.by_slug[slug] for slug in collection.suggestions(query, self.entries)]
 
 
 def _ranked(items: Iterable[tuple[str, str, T]], query: str) -> list[T]:
@@ -133,7 +132,7 @@ def _ranked(items: Iterable[tuple[str, str, T]], query: str) -> list[T]:
     return [item for _, _, item in ranked]
 
 
-def scan(content_dir: Path, cache_folder: Path, rules: catalog.Rules | None = None) -> Listing:
+def scan(content_dir: Path, cache_folder: Path, rules: collection.Rules | None = None) -> Listing:
     """Scan the content folder, reusing the build cache's parse summaries.
 
     A build may hold the cache for a while; the station then parses everything
@@ -141,10 +140,10 @@ def scan(content_dir: Path, cache_folder: Path, rules: catalog.Rules | None = No
     """
     try:
         with Cache(cache_folder) as store:
-            found = catalog.scan(content_dir, store, rules)
+            found = collection.scan(content_dir, store, rules)
     except sqlite3.OperationalError as exc:
         LOGGER.info("build cache busy (%s); scanning without it", exc)
-        found = catalog.scan(content_dir, None, rules)
+        found = collection.scan(content_dir, None, rules)
     broken: dict[str, str] = {}
     for problem in found.errors:
         broken.setdefault(sources.slug_for(Path(problem.path)), problem.format())

@@ -10,93 +10,47 @@ clinic's record system (:mod:`medpdf.station.ehr`) adds how each is taken:
 ``prn=SLUG=knee pain`` (only when needed) and ``notdaily=SLUG``; and its
 medicines without a leaflet as ``nl=LABEL`` (a row of page 1 only, whose
 ``take``, ``note`` and the rest use LABEL as the name). They are checked by
-:mod:`medpdf.packlist` (1 to 20 medicines, time words, note length); every slug
-is looked up in the scanned catalog, never joined to a path. The PDF is made by
-:func:`medpdf.build.pack.pack_task` in the station's worker pool, shared and
-kept like a handout, except that a pack with notes is rendered privately and
-never kept, and the record keeps it made again without them (a line each to
-write by hand); the preview of page 1 is HTML only, made here.
+:mod:`medpdf.products.pack` (1 to 20 medicines, time words, note length); every slug
+is looked up in the scanned collection, never joined to a path. This module is
+the station's front door to the pack: it reads the request and answers in the
+station's words; the pack itself (:class:`medpdf.products.pack.Pack`: its
+shelf key, its render in the worker pool, its page 1 as HTML for the preview)
+is the same as ``medpdf pack`` makes, except that a pack with notes is rendered
+privately and never kept, and the record keeps it made again without them (a
+line each to write by hand).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from medpdf import model, packlist, packview, sources
-from medpdf.build.pack import PURPOSE_LIMIT, PackJob, pack_task
-from medpdf.build.render import RunContext, handout_key
-from medpdf.cache import digest_of
-from medpdf.ehr.fhir import Patient
 from medpdf.errors import UsageError
 from medpdf.i18n import N_
-from medpdf.kinds import PAPERS
-from medpdf.medicines import TIMES
-from medpdf.options import LANG, LARGE_PRINT, PAPER, PRINTER
+from medpdf.products import pack as packs
+from medpdf.settings.kinds import PAPERS
+from medpdf.settings.options import PAPER, PRINTER
 from medpdf.station import language, printed
 from medpdf.station.auth import user_of
+from medpdf.station.forms import print_form
+from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
-from medpdf.station.renderer import Busy, RenderFailed
-from medpdf.station.routes import MAX_COPIES, _send, busy, print_allowed, print_form, print_target
+from medpdf.station.routes import MAX_COPIES, busy, print_allowed, print_target, send
 from medpdf.station.state import PREVIEW_POLICY, SentJob, Station
 
 #: Fields one request may carry: a medicine, its times, note, dose, meal, "when needed"
 #: and "not daily", 20 times, and the options.
-MAX_FIELDS = 7 * packlist.MAX_MEDICINES + 10
+MAX_FIELDS = 7 * packs.MAX_MEDICINES + 10
 #: The print form: 20 medicines with notes and doses of 120 characters fit within this.
 MAX_FORM_BYTES = 32768
 #: How a dose may relate to meals (``meal=SLUG=...``).
 MEALS = ("with", "before", "after", "between")
 #: The slug the "Sent" notice of a printed pack is kept under.
 PACK = "(pack)"
-
-
-@dataclass(frozen=True)
-class AskedPack:
-    """One request's pack: its medicines in order, what was asked for each, and the run."""
-
-    sources: tuple[sources.Source, ...]
-    monographs: tuple[model.Monograph, ...]
-    wanted: tuple[packlist.Wanted, ...]
-    context: RunContext
-    #: Medicines of a record's list without a leaflet: rows of page 1 only.
-    unlisted: tuple[packlist.Wanted, ...] = ()
-
-    @property
-    def key(self) -> str:
-        """The shelf key: every medicine's text and layout, the times and notes, the day."""
-        handouts = (handout_key(source, self.context) for source in self.sources)
-        return digest_of(
-            "pack",
-            *handouts,
-            repr(self.wanted),
-            repr(self.unlisted),
-            self.context.config.printed.isoformat(),
-        )
-
-    @property
-    def has_notes(self) -> bool:
-        """True when a note was typed for a medicine: words about one patient."""
-        return any(w.note for w in (*self.wanted, *self.unlisted))
-
-    def without_notes(self) -> AskedPack:
-        """The same pack with its notes left out (a line each to write by hand), to keep."""
-        return replace(
-            self,
-            wanted=tuple(w.without_note() for w in self.wanted),
-            unlisted=tuple(w.without_note() for w in self.unlisted),
-        )
-
-    def job(self, target: Path, patient: Patient | None = None) -> PackJob:
-        """The render job of this pack (with the patient's name only when given)."""
-        return PackJob(self.sources, self.wanted, self.context, target, self.unlisted, patient)
 
 
 def _station(request: Request) -> Station:
@@ -108,16 +62,16 @@ def _fields(params: Any, name: str) -> list[str]:
     return [str(value) for value in params.getlist(name)]
 
 
-def asked(station: Station, params: Any) -> AskedPack:
+def asked(station: Station, params: Any) -> packs.Pack:
     """The pack a query or form asks for; a bad list is a 400 saying what is wrong."""
     slugs = list(dict.fromkeys(s.strip() for s in _fields(params, "m") if s.strip()))
     labels = [n for n in dict.fromkeys(s.strip() for s in _fields(params, "nl")) if n]
     if not slugs:
         raise Told(400, N_("The list has no medicines: add some from their drug pages."))
-    if len(slugs) + len(labels) > packlist.MAX_MEDICINES:
-        raise Told(400, N_("A pack holds at most %(most)s medicines."), most=packlist.MAX_MEDICINES)
+    if len(slugs) + len(labels) > packs.MAX_MEDICINES:
+        raise Told(400, N_("A pack holds at most %(most)s medicines."), most=packs.MAX_MEDICINES)
     try:
-        every = packlist.from_flags(
+        every = packs.from_flags(
             [*slugs, *labels], _fields(params, "take"), _fields(params, "note")
         )
         taking = _taking(params)
@@ -125,25 +79,25 @@ def asked(station: Station, params: Any) -> AskedPack:
         raise _unreadable(exc) from None
     times, notes = dict(every.times), dict(every.notes)
     unlisted = tuple(
-        packlist.Wanted(
+        packs.Wanted(
             label,
             times.pop(label, ()),
             notes.pop(label, ""),
-            taking.pop(label, packlist.Taking()),
+            taking.pop(label, packs.Taking()),
         )
         for label in labels
     )
-    request = replace(every, names=tuple(slugs), times=times, notes=notes, taking=taking)
+    request = replace(
+        every, names=tuple(slugs), times=times, notes=notes, taking=taking, unlisted=unlisted
+    )
     entries = [station.entry(slug) for slug in slugs]
-    found = tuple(station.fresh_source(entry) for entry in entries)
-    monographs = tuple(station.monograph(source) for source in found)
+    found = [station.fresh_source(entry) for entry in entries]
+    monographs = [station.monograph(source) for source in found]
+    context = station.request_context(params)
     try:
-        wanted = request.settle(
-            [(m.title, {e.slug, m.title}) for m, e in zip(monographs, entries, strict=True)]
-        )
+        return packs.Pack.settle(request, found, monographs, [{e.slug} for e in entries], context)
     except UsageError as exc:
         raise _unreadable(exc) from None
-    return AskedPack(found, monographs, wanted, station.request_context(params), unlisted)
 
 
 def _pair(value: str, field: str) -> tuple[str, str]:
@@ -153,13 +107,13 @@ def _pair(value: str, field: str) -> tuple[str, str]:
     return name.strip(), " ".join(rest.split()) if sep else ""
 
 
-def _taking(params: Any) -> dict[str, packlist.Taking]:
+def _taking(params: Any) -> dict[str, packs.Taking]:
     """How each medicine of a record's list is taken: dose, meal, when needed, not daily."""
     found: dict[str, dict[str, Any]] = {}
     for value in _fields(params, "dose"):
         name, text = _pair(value, "dose")
-        if len(text) > packlist.MAX_NOTE:
-            raise UsageError(f"dose {name}: at most {packlist.MAX_NOTE} characters")
+        if len(text) > packs.MAX_NOTE:
+            raise UsageError(f"dose {name}: at most {packs.MAX_NOTE} characters")
         found.setdefault(name, {})["dose"] = text
     for value in _fields(params, "meal"):
         name, meal = _pair(value, "meal")
@@ -168,10 +122,10 @@ def _taking(params: Any) -> dict[str, packlist.Taking]:
         found.setdefault(name, {})["meal"] = meal
     for value in _fields(params, "prn"):
         name, reason = _pair(value, "prn")
-        found.setdefault(name, {}).update(as_needed=True, as_needed_for=reason[: packlist.MAX_NOTE])
+        found.setdefault(name, {}).update(as_needed=True, as_needed_for=reason[: packs.MAX_NOTE])
     for value in _fields(params, "notdaily"):
         found.setdefault(value.strip(), {})["daily"] = False
-    return {name: packlist.Taking(**how) for name, how in found.items() if name}
+    return {name: packs.Taking(**how) for name, how in found.items() if name}
 
 
 def _in_station_words(message: str) -> str:
@@ -192,25 +146,24 @@ def _unreadable(exc: UsageError) -> Told:
     )
 
 
-def _approved(station: Station, pack: AskedPack) -> None:
+def _approved(station: Station, pack: packs.Pack) -> None:
     """With ``approved_only``, a pack goes out only if every medicine's edition was approved."""
     for source in pack.sources:
         if (refused := station.review.refused(source)) is not None:
             raise refused
 
 
-async def pack_bytes(station: Station, pack: AskedPack) -> bytes:
+async def pack_bytes(station: Station, pack: packs.Pack) -> bytes:
     """The pack PDF from the worker pool (or the shelf), or the error page that says why not.
 
     With ``approved_only``, a pack holding an edition nobody approved is refused (409).
     A pack with notes (words typed for one patient) is rendered privately, never kept.
     """
     _approved(station, pack)
-    seconds = station.context.limits.seconds * (len(pack.sources) + 1)
     try:
         if pack.has_notes:
-            return await station.renderer.private(pack_task, pack.job, seconds)
-        return await station.renderer.made(pack.key, pack_task, pack.job, seconds)
+            return await station.renderer.private(packs.pack_task, pack.job, pack.seconds)
+        return await station.renderer.made(pack.key, packs.pack_task, pack.job, pack.seconds)
     except Busy:
         raise busy() from None
     except RenderFailed as exc:
@@ -219,7 +172,7 @@ async def pack_bytes(station: Station, pack: AskedPack) -> bytes:
         ) from None
 
 
-async def kept_copy(station: Station, pack: AskedPack, data: bytes | None = None) -> bytes:
+async def kept_copy(station: Station, pack: packs.Pack, data: bytes | None = None) -> bytes:
     """What the record keeps of a pack handed out: the PDF itself, unless it holds notes.
 
     ``data`` is the PDF when it was made already. A pack with notes is made again with
@@ -259,9 +212,9 @@ async def pack_page(request: Request) -> Response:
         no_printing=no_printing,
         sent=sent,
         max_copies=MAX_COPIES,
-        max_medicines=packlist.MAX_MEDICINES,
-        max_note=packlist.MAX_NOTE,
-        times=TIMES,
+        max_medicines=packs.MAX_MEDICINES,
+        max_note=packs.MAX_NOTE,
+        times=packs.TIMES,
         options=station.config.settings,
         papers=tuple(PAPERS.values()),
     )
@@ -271,10 +224,7 @@ async def pack_preview(request: Request) -> Response:
     """Page 1 of the pack as HTML, styled for the screen; no WeasyPrint involved."""
     station = _station(request)
     pack = asked(station, request.query_params)
-    config = pack.context.config
-    limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    view = packview.pack_view(pack.monographs, pack.wanted, config[LANG], limit, pack.unlisted)
-    html = packview.pack_html("schedule", view, config, screen_base="/static/")
+    html = pack.schedule_html(screen_base="/static/")
     return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
 
 
@@ -316,19 +266,13 @@ async def pack_print(request: Request) -> Response:
         kept,
         pack.monographs,
         pack.context,
-        lambda: _send(data, printer, title, copies, paper),
+        lambda: send(data, printer, title, copies, paper),
         printer,
         copies,
         _name(request),
     )
     token = station.sent.add(SentJob(PACK, printer, job.job_id, job.copies, _name(request)))
     return RedirectResponse(f"/pack?sent={token}", status_code=303)
-
-
-def query_of(slugs: Sequence[str], takes: Sequence[str] = (), **chosen: str) -> str:
-    """The query string of a pack (for tests and benchmarks): ``m``, ``take`` and options."""
-    pairs = [("m", s) for s in slugs] + [("take", t) for t in takes] + list(chosen.items())
-    return urlencode(pairs)
 
 
 #: The pack's paths; ``app`` adds them to :data:`medpdf.station.routes.ROUTES`.

@@ -20,12 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from medpdf import record
-from medpdf.build.render import RunContext
-from medpdf.config import today
+from medpdf.content.model import Monograph
 from medpdf.errors import PrintError, RecordError, UsageError
 from medpdf.i18n import N_
-from medpdf.model import Monograph
 from medpdf.printing import PrintJob
+from medpdf.run import RunContext
+from medpdf.settings.config import today
 from medpdf.station.auth import user_of
 from medpdf.station.language import Told
 from medpdf.station.printers import printer_problem

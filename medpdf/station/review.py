@@ -27,19 +27,20 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from medpdf import approvals, sources
-from medpdf.approvals import Approvals, Review, Standing, Status
+from medpdf.content import approvals, sources
+from medpdf.content.approvals import Approvals, Review, Standing, Status
 from medpdf.errors import Diagnostic, MedpdfError, RecordError
 from medpdf.i18n import N_
-from medpdf.options import APPROVED_ONLY, PRINTS_PER_MINUTE
+from medpdf.settings.options import APPROVED_ONLY, PRINTS_PER_MINUTE
 from medpdf.station.auth import same_origin, user_of
+from medpdf.station.forms import print_form
 from medpdf.station.language import Told
 from medpdf.station.sessions import User
 from medpdf.station.throttle import RateLimit
 
 if TYPE_CHECKING:
-    from medpdf.config import Config
-    from medpdf.model import Monograph
+    from medpdf.content.model import Monograph
+    from medpdf.settings.config import Config
     from medpdf.station.state import Station
 
 LOGGER = logging.getLogger(__name__)
@@ -248,8 +249,6 @@ MAX_FORM_BYTES = 512
 
 async def approve(request: Request) -> Response:
     """Approve the edition the reviewer saw; refused if the file changed since."""
-    from medpdf.station.routes import print_form
-
     station: Station = request.app.state.station
     if not same_origin(request):
         raise Told(403, N_("Approving can only be started from the station's own pages."))
@@ -315,7 +314,7 @@ def _examined(
     station: Station, source: sources.Source
 ) -> tuple[list[Diagnostic], Monograph | None]:
     """``check``'s verdict on the file as it is now (it may have become not a leaflet)."""
-    from medpdf.build import catalog
+    from medpdf.content import collection as catalog
 
     summary, mono = catalog.examine(source, station.rules)
     return list(summary.diagnostics(source.display_path)), mono

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
     HTMLResponse,
@@ -22,14 +22,20 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from medpdf import __version__, options, packlist, printing, sources, templating
-from medpdf.build.render import RunContext
+from medpdf import __version__, printing
+from medpdf.content import sources
 from medpdf.errors import PrinterChoiceError, PrintError
+from medpdf.html import templating
 from medpdf.i18n import N_
-from medpdf.kinds import PAPERS
-from medpdf.options import PAPER, PRINTER
+from medpdf.products.pack import MAX_MEDICINES
+from medpdf.run import RunContext
+from medpdf.settings import options
+from medpdf.settings.kinds import PAPERS
+from medpdf.settings.options import PAPER, PRINTER
 from medpdf.station import auth, language, printed, review
 from medpdf.station.auth import same_origin, user_of
+from medpdf.station.forms import print_form
+from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
 from medpdf.station.printers import (
     NO_PRINTER_CHOSEN,
@@ -37,7 +43,6 @@ from medpdf.station.printers import (
     UNKNOWN_PRINTER,
     printer_problem,
 )
-from medpdf.station.renderer import Busy, RenderFailed
 from medpdf.station.sessions import User
 from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, SentJob, Station
 
@@ -106,7 +111,7 @@ async def drug_page(request: Request) -> Response:
         no_printing=no_printing,
         sent=_sent_notice(station, entry.slug, request),
         max_copies=MAX_COPIES,
-        max_medicines=packlist.MAX_MEDICINES,
+        max_medicines=MAX_MEDICINES,
         options=chosen,
         query=options.to_query(chosen),
         defaults=station.config.settings,
@@ -190,11 +195,6 @@ async def drug_pdf(request: Request) -> Response:
 #: Copies one click may print; more is a mistake at a clinic counter.
 MAX_COPIES = 20
 
-#: The print form is a handful of short fields; anything bigger is not from its page.
-MAX_FORM_BYTES = 4096
-#: How the station's print form is sent; anything else did not come from it.
-FORM_TYPE = "application/x-www-form-urlencoded"
-
 
 def _sent_notice(station: Station, slug: str, request: Request) -> str | None:
     """The "sent" line after printing, from the station's own record of the job."""
@@ -232,7 +232,7 @@ async def drug_print(request: Request) -> Response:
         data,
         mono,
         context,
-        lambda: _send(data, printer, mono.title, copies, paper),
+        lambda: send(data, printer, mono.title, copies, paper),
         printer,
         copies,
         user.name if user else None,
@@ -260,24 +260,6 @@ def print_allowed(request: Request, refused: str) -> User | None:
     if user is not None and not user.may_print:
         raise Told(403, refused)
     return user
-
-
-async def print_form(
-    request: Request, max_fields: int, max_bytes: int = MAX_FORM_BYTES
-) -> FormData | None:
-    """The print form, small and urlencoded as the station's own pages send it.
-
-    None when the browser went away before the form arrived.
-    """
-    size = request.headers.get("content-length", "")
-    if not size.isdigit() or int(size) > max_bytes:
-        raise Told(413, N_("The print form was too large."))
-    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
-        raise Told(415, N_("Printing can only be started from the station's own pages."))
-    try:
-        return await request.form(max_files=0, max_fields=max_fields)
-    except ClientDisconnect:
-        return None
 
 
 async def print_target(station: Station, form: FormData, user: User | None) -> tuple[int, str]:
@@ -310,7 +292,7 @@ async def print_target(station: Station, form: FormData, user: User | None) -> t
     return int(copies_text), printer
 
 
-def _send(data: bytes, printer: str, title: str, copies: int, paper: str) -> printing.PrintJob:
+def send(data: bytes, printer: str, title: str, copies: int, paper: str) -> printing.PrintJob:
     """Hand the PDF to lp from a private temporary file (lp has read it when it returns)."""
     with tempfile.TemporaryDirectory(prefix="medpdf-station-") as folder:
         path = Path(folder) / "handout.pdf"

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from medpdf import accounts
-from medpdf.build.render import RunContext
-from medpdf.config import Config
 from medpdf.errors import UsageError
-from medpdf.options import (
+from medpdf.run import RunContext
+from medpdf.settings.config import Config
+from medpdf.settings.options import (
     CERTFILE,
     HOST,
     HOST_NAMES,

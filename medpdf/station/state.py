@@ -4,7 +4,7 @@ One :class:`Station` lives for the app's lifetime; routes reach it through
 ``request.app.state``. Every drug request re-reads its monograph, so an editor's
 change shows on the next request; a file watcher refreshes the list when files
 come and go. No file is ever found by joining a request path: drugs are looked
-up by slug in the scanned catalog, static files in a list made at start-up.
+up by slug in the scanned collection, static files in a list made at start-up.
 """
 
 from __future__ import annotations
@@ -24,20 +24,22 @@ from starlette.responses import (
     HTMLResponse,
 )
 
-from medpdf import __version__, i18n, model, options, printing, record, sources, templating
+from medpdf import __version__, i18n, printing, record
 from medpdf.accounts import Accounts
-from medpdf.build.catalog import Entry, Rules
-from medpdf.build.render import RunContext
-from medpdf.config import Resources, today
+from medpdf.content import model, sources
+from medpdf.content.collection import Entry, Rules
 from medpdf.errors import MedpdfError, PrintError, SourceError
-from medpdf.options import CACHE_SIZE, CLINIC, QUEUE
+from medpdf.html import templating
+from medpdf.run import RenderPool, RunContext
+from medpdf.settings import options
+from medpdf.settings.config import Resources, today
+from medpdf.settings.options import CACHE_SIZE, CLINIC, QUEUE
 from medpdf.station import language
+from medpdf.station.jobs import PdfShelf, Renderer
 from medpdf.station.listing import scan
-from medpdf.station.renderer import PdfShelf, Renderer
 from medpdf.station.review import desk_of
 from medpdf.station.sessions import Access, Sessions, User
 from medpdf.station.throttle import LoginThrottle, PasswordChecks, RateLimit
-from medpdf.workers import RenderPool
 
 LOGGER = logging.getLogger(__name__)
 
@@ -209,8 +211,7 @@ class Station:
         A bad value is the client's error (400), reported by the option's own rule.
         """
         values = options.from_query(query, self.config.settings, _bad_option)
-        config = dataclasses.replace(self.config.replace(**values), printed=today())
-        return RunContext(config, self.context.presentation, self.context.limits)
+        return self.context.with_options(printed=today(), **values)
 
     def page(
         self, name: str, status: int = 200, user: User | None = None, **context: object

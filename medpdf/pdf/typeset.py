@@ -1,0 +1,273 @@
+"""HTML to PDF with WeasyPrint: the only module that imports it.
+
+Monograph text is untrusted, and WeasyPrint's default fetcher reads ``file://``
+URLs and makes HTTP requests. Everything WeasyPrint loads therefore goes
+through :class:`RestrictedFetcher`, which serves ``data:`` URLs and files
+inside the project's own templates/styles/assets folders and refuses the rest.
+
+The stylesheets a template links in its ``<head>`` are parsed once per process
+and handed to WeasyPrint as parsed objects, in the same order: re-parsing them
+cost about 20 ms of a 155 ms handout, and a booklet chunk parsed them once per
+monograph. They apply as the only stylesheets besides WeasyPrint's own
+defaults, so the cascade among them is unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from medpdf.content.markdown import is_allowed_link
+from medpdf.pdf import CROSS_DOCUMENT_SCHEME, archival
+from medpdf.pdf.libraries import linker_cache_lookup
+from medpdf.settings.config import Resources
+
+with linker_cache_lookup():  # 150-200 ms of child processes less per process
+    import weasyprint
+    from weasyprint.formatting_structure.boxes import MarginBox
+    from weasyprint.pdf.metadata import DocumentMetadata
+    from weasyprint.text.fonts import FontConfiguration
+
+LOGGER = logging.getLogger(__name__)
+
+# Options that are security decisions, not styling: kept in one place.
+_SAFE_OPTIONS: dict[str, Any] = {
+    "presentational_hints": False,
+    "attachments": None,
+    "custom_metadata": False,
+}
+
+# Tagged PDF/UA-1 (a structure tree, /MarkInfo and /Lang from <html lang>, the
+# <title> shown as the window title, so screen readers can read the handout) and
+# archival PDF/A-2a at once: WeasyPrint's pdf/a-2a variant tags the file as its
+# pdf/ua-1 does; medpdf.pdf.archival then adds the PDF/UA-1 identification.
+_HANDOUT_OPTIONS: dict[str, Any] = {"pdf_variant": archival.VARIANT}
+# A booklet part only needs its tags: the merged file gets its own metadata.
+_TAGGED_OPTIONS: dict[str, Any] = {"pdf_tags": True, "pdf_version": "1.7"}
+
+
+class FetchRefused(ValueError):
+    """Raised inside WeasyPrint for a URL outside the allow list; WeasyPrint logs and skips it."""
+
+
+class RestrictedFetcher(weasyprint.URLFetcher):  # type: ignore[misc]
+    """Serve ``data:`` URLs and files under the allowed folders; refuse everything else."""
+
+    def __init__(self, allowed_dirs: Iterable[Path]) -> None:
+        super().__init__(timeout=1, allowed_protocols=("data", "file"), allow_redirects=False)
+        self._roots = tuple(d.resolve() for d in allowed_dirs)
+        self.refused: list[str] = []
+
+    def is_allowed(self, url: str) -> bool:
+        """Decide without touching the network or any file outside the roots."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "data":
+            return True
+        if scheme != "file" or parts.netloc not in ("", "localhost"):
+            return False
+        try:
+            path = Path(url2pathname(parts.path))
+            if not path.is_absolute():
+                return False
+            path = path.resolve()
+            return any(path.is_relative_to(root) for root in self._roots) and path.is_file()
+        except (OSError, ValueError):  # NUL bytes, over-long names: not a file we serve
+            return False
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        """Fetch an allowed URL or raise :class:`FetchRefused`."""
+        if not self.is_allowed(url):
+            self.refused.append(url)
+            # INFO: the build reports refusals per monograph; -v shows them as they happen.
+            LOGGER.info("refused to fetch %s (only project styles and assets)", url[:200])
+            raise FetchRefused(f"medpdf does not fetch {url[:200]}")
+        return super().fetch(url, headers)
+
+
+def _is_safe_link(kind: str, target: str, cross_document: bool) -> bool:
+    if kind == "internal":
+        return True
+    if kind != "external":
+        return False
+    return is_allowed_link(target) or (cross_document and target.startswith(CROSS_DOCUMENT_SCHEME))
+
+
+@dataclass(frozen=True)
+class PdfResult:
+    """A rendered PDF and what WeasyPrint was refused while making it."""
+
+    data: bytes
+    page_count: int
+    refused_urls: tuple[str, ...]
+
+
+class _AccessibleMetadata(DocumentMetadata):  # type: ignore[misc]
+    """WeasyPrint's metadata, whose XMP also declares PDF/UA-1 (see :mod:`.archival`)."""
+
+    def generate_rdf_metadata(self, variant: str, version: int, conformance: str) -> bytes:
+        """WeasyPrint's ``rdf:RDF`` element with ``pdfuaid:part`` added."""
+        rdf: bytes = super().generate_rdf_metadata(variant, version, conformance)
+        return archival.declare_accessible(rdf)
+
+
+def _write(
+    document: Any, options: dict[str, Any] | None = None, cross_document: bool = False
+) -> bytes:
+    if (options or {}).get("pdf_variant") == archival.VARIANT:  # PDF/A-2a and PDF/UA-1
+        document.metadata = _AccessibleMetadata(**vars(document.metadata))
+    # Belt and braces: no embedded files and no javascript:/file: links, whatever the
+    # HTML asked for; in-document anchors and the sanitizer's link schemes stay.
+    document.metadata.attachments = []
+    for page in document.pages:
+        page.links[:] = [
+            link for link in page.links if _is_safe_link(link[0], link[1], cross_document)
+        ]
+    data: bytes = document.write_pdf(**(options or {}), **_SAFE_OPTIONS)
+    return data
+
+
+#: ``<link rel="stylesheet" href="...">`` as medpdf's own templates write it.
+_LINK = re.compile(r'<link rel="stylesheet" href="([^"<>]+)">\s*')
+
+
+@functools.cache
+def _stylesheet(path: str, size: int, mtime_ns: int, fetcher_roots: tuple[Path, ...]) -> Any:
+    """One parsed stylesheet, kept until the file changes."""
+    return weasyprint.CSS(filename=path, url_fetcher=RestrictedFetcher(fetcher_roots))
+
+
+def _split_stylesheets(html: str, resources: Resources) -> tuple[str, list[Any]]:
+    """The document without its stylesheet links, and those stylesheets parsed (cached)."""
+    head_end = html.find("</head>")
+    if head_end < 0:
+        return html, []
+    head = html[:head_end]
+    sheets: list[Any] = []
+    for href in _LINK.findall(head):
+        path = (resources.root / href).resolve()
+        if not path.is_relative_to(resources.styles.resolve()) or not path.is_file():
+            continue  # left in place: the fetcher decides, as for any other link
+        stat = path.stat()
+        sheets.append(
+            _stylesheet(str(path), stat.st_size, stat.st_mtime_ns, resources.readable_dirs)
+        )
+        head = head.replace(f'<link rel="stylesheet" href="{href}">', "", 1)
+    return head + html[head_end:], sheets
+
+
+def _document(html: str, resources: Resources, fetcher: RestrictedFetcher, **options: Any) -> Any:
+    body, sheets = _split_stylesheets(html, resources)
+    base_url = resources.root.resolve().as_uri() + "/"
+    return weasyprint.HTML(string=body, base_url=base_url, url_fetcher=fetcher).render(
+        stylesheets=sheets, **options, **_SAFE_OPTIONS
+    )
+
+
+def render(html: str, resources: Resources) -> PdfResult:
+    """Lay out one HTML document and return the PDF bytes.
+
+    Relative links of the template (``styles/…``) resolve against the resources
+    root; content cannot add any, as the sanitizer drops every fetching element.
+    """
+    fetcher = RestrictedFetcher(resources.readable_dirs)
+    document = _document(html, resources, fetcher, **_HANDOUT_OPTIONS)
+    data = _write(document, _HANDOUT_OPTIONS)
+    return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
+
+
+def _add_margin_boxes(pages: Sequence[Any], strip: Sequence[Any]) -> None:
+    """Draw each strip page's margin boxes on the page of the same number.
+
+    WeasyPrint 70 (pinned) keeps a laid-out page's boxes in ``Page._page_box``; its
+    margin boxes are placed on the page, so they fit any page of the same size. A
+    stamp drawn over the written PDF instead embedded a second subset of the same
+    font under the same name, which CUPS' pdftocairo step turned into Type 3 glyphs
+    without text ("Page 1 o").
+    """
+    if len(strip) != len(pages):
+        raise ValueError(f"{len(strip)} pages of page numbers for {len(pages)} pages")
+    for page, numbers in zip(pages, strip, strict=True):
+        if (page.width, page.height) != (numbers.width, numbers.height):
+            raise ValueError("page numbers laid out for another paper size")
+        margins = [box for box in numbers._page_box.children if isinstance(box, MarginBox)]
+        page._page_box.children = [*page._page_box.children, *margins]
+
+
+@dataclass(frozen=True)
+class CombinedResult:
+    """Several documents laid out separately and written as one PDF."""
+
+    data: bytes
+    page_counts: tuple[int, ...]
+    refused_urls: tuple[str, ...]
+
+
+def render_combined(
+    htmls: Sequence[str],
+    resources: Resources,
+    *,
+    accessible: bool = False,
+    contents: bool = False,
+    page_numbers: Callable[[int], str] | None = None,
+    pad_html: str | None = None,
+) -> CombinedResult:
+    """Lay out each document on its own, then write all their pages as one tagged PDF.
+
+    Each document keeps its own page counters (a drug's "page x of y"), while
+    the chunk shares one set of font subsets instead of one per document. By
+    default the result is a booklet part, tagged and tidied for the booklet's
+    structure merge; ``contents`` says it is a contents part (its tables become
+    a ``TOC``). With ``pad_html`` (a duplex booklet's blank page), a document
+    with an odd number of pages is followed by that page, so the next starts on
+    a right-hand page; its count then includes the blank. ``accessible`` makes
+    the whole what a handout is instead, tagged PDF/UA-1 and PDF/A-2a (a
+    medication pack); its title and language are the first document's.
+
+    ``page_numbers`` gives, for the total page count, the HTML of a document with
+    as many pages whose margin boxes are added to the pages: numbers that run across
+    the documents ("Page X of Y" in a pack), set in the same fonts and subsets and
+    marked as artifacts like any margin box.
+    """
+    if not htmls:
+        raise ValueError("nothing to render")
+    fetcher = RestrictedFetcher(resources.readable_dirs)
+    fonts = FontConfiguration()
+    options = _HANDOUT_OPTIONS if accessible else {}
+    documents = [
+        _document(html, resources, fetcher, font_config=fonts, **options) for html in htmls
+    ]
+    blank = None
+    if pad_html is not None and any(len(d.pages) % 2 for d in documents):
+        blank = _document(pad_html, resources, fetcher, font_config=fonts, **options).pages[0]
+    pages = []
+    counts = []
+    for document in documents:
+        pages += document.pages
+        padded = blank is not None and len(document.pages) % 2 == 1
+        if padded:
+            pages.append(blank)
+        counts.append(len(document.pages) + int(padded))
+    if page_numbers is not None:
+        html = page_numbers(len(pages))
+        strip = _document(html, resources, fetcher, font_config=fonts, **options)
+        _add_margin_boxes(pages, strip.pages)
+    if accessible:
+        data = _write(documents[0].copy(pages), options, cross_document=True)
+    else:
+        written = _write(documents[0].copy(pages), _TAGGED_OPTIONS, cross_document=True)
+        from medpdf.pdf import structure  # pikepdf: 16 ms a handout does not need
+
+        data = structure.tidy(written, contents=contents)
+    return CombinedResult(
+        data=data,
+        page_counts=tuple(counts),
+        refused_urls=tuple(fetcher.refused),
+    )

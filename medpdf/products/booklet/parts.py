@@ -1,0 +1,347 @@
+"""The main side of the booklet: laying out every part not already kept, in the workers.
+
+Given the plan (:mod:`.plan`), this lays out
+
+1. every chunk not in the store (a failing chunk is retried monograph by
+   monograph, so one bad monograph is left out, not its neighbours);
+2. each volume's front matter — cover naming its range, the master contents
+   (volume 1 of several), disclaimer, the volume's own contents with literal
+   page numbers — repeating until the contents' length agrees with the
+   numbers it prints;
+3. the ingredient index for the back of the last volume, in parts of a few
+   pages, with literal page numbers (and volume numbers);
+4. and, when a volume came out longer than ``--volume-pages`` allows, plans
+   the volumes again with that much less room (:func:`bind`).
+
+Every part is kept in the store (:meth:`medpdf.run.store.Store.keep_part`) by
+a key of what it shows, so after one edit only the parts whose numbers moved
+are laid out again. The workers run :mod:`.tasks`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from medpdf.digests import digest_of
+from medpdf.errors import Diagnostic, Level, MedpdfError
+from medpdf.html import booklet_pages
+from medpdf.pdf.assemble import Placed
+from medpdf.products.booklet import index as ingredient_index
+from medpdf.products.booklet.plan import (
+    LINES_PER_PAGE,
+    Chunk,
+    Volume,
+    guess_pages,
+    index_estimate,
+    make_chunk,
+    plan_volumes,
+    toc,
+    volume_path,
+)
+from medpdf.products.booklet.tasks import (
+    EntriesJob,
+    FrontJob,
+    IndexJob,
+    entries_task,
+    front_task,
+    index_task,
+)
+from medpdf.products.booklet.words import BOOKLET_TITLE
+from medpdf.run import Failure, Pdf, RunContext, Runner, Store, refusal_warnings
+from medpdf.settings.options import CLINIC, LANG
+
+LOGGER = logging.getLogger(__name__)
+
+#: Index lines in one laid-out part (about five pages).
+INDEX_PART_LINES = 5 * LINES_PER_PAGE
+
+
+def _keep(store: Store, key: str, made: Pdf) -> None:
+    """Keep a part a worker made in the store, with its page counts.
+
+    Chunks also bring their monographs' ingredients, for the index.
+    """
+    extra: dict[str, object] = {"pages": list(made.page_counts)}
+    if made.ingredients:
+        extra["ingredients"] = [list(names) for names in made.ingredients]
+    store.keep_part(key, made.data, extra)
+
+
+# -- chunks ----------------------------------------------------------------------------
+
+
+def _entries_job(chunk: Chunk, context: RunContext) -> EntriesJob:
+    letters = tuple(
+        chunk.letter if chunk.opens_letter and index == 0 else ""
+        for index in range(len(chunk.sources))
+    )
+    return EntriesJob(chunk.sources, letters, context, chunk.key)
+
+
+def lay_out_chunks(
+    chunks: list[Chunk],
+    context: RunContext,
+    store: Store,
+    pool: Runner,
+    problems: list[Diagnostic],
+    progress: Callable[[int], None] | None,
+    found: dict[str, tuple[tuple[str, ...], ...]],
+) -> tuple[dict[str, tuple[int, ...]], list[Chunk], int]:
+    """Lay out every chunk not in the cache; a failing chunk is retried monograph by monograph.
+
+    Returns the page counts by chunk key, the chunks finally used (in order)
+    and how many were laid out; ``found`` gets each chunk's ingredients.
+    """
+    counts: dict[str, tuple[int, ...]] = {}
+    todo: list[Chunk] = []
+    for chunk in chunks:
+        extra = store.part(chunk.key)
+        if (
+            extra is not None
+            and len(extra.get("pages", [])) == len(chunk.sources)
+            and len(extra.get("ingredients", [])) == len(chunk.sources)
+        ):
+            counts[chunk.key] = tuple(int(n) for n in extra["pages"])
+            found[chunk.key] = tuple(tuple(str(n) for n in names) for names in extra["ingredients"])
+            if progress is not None:
+                progress(len(chunk.sources))
+        else:
+            todo.append(chunk)
+    laid_out = 0
+    replaced: dict[str, list[Chunk]] = {}
+    seconds = pool.limits.seconds
+    for attempt in range(2):
+        by_key = {c.key: c for c in todo}
+        jobs = [_entries_job(c, context) for c in todo]
+        retry: list[Chunk] = []
+        for outcome in pool.run(entries_task, jobs, seconds=lambda j: seconds * len(j.sources)):
+            chunk = by_key[outcome.item.key]
+            made = outcome.result
+            if isinstance(made, Pdf):
+                laid_out += 1
+                _keep(store, chunk.key, made)
+                found[chunk.key] = made.ingredients
+                counts[chunk.key] = made.page_counts
+                problems += refusal_warnings(chunk.sources[0].display_path, made.refused_urls)
+                if progress is not None:
+                    progress(len(chunk.sources))
+            elif attempt == 0 and len(chunk.sources) > 1:
+                # Find the monograph that failed: lay the others out one by one.
+                singles = [
+                    make_chunk(
+                        chunk.letter, chunk.opens_letter and i == 0, [s], context.fingerprint
+                    )
+                    for i, s in enumerate(chunk.sources)
+                ]
+                replaced[chunk.key] = singles
+                retry.extend(singles)
+            else:
+                path = chunk.sources[0].display_path
+                problems.append(Diagnostic(path, None, Level.ERROR, made.message))
+                if progress is not None:
+                    progress(len(chunk.sources))
+        todo = retry
+        if not todo:
+            break
+    used: list[Chunk] = []
+    for chunk in chunks:
+        for part in replaced.get(chunk.key, [chunk]):
+            if part.key in counts:
+                used.append(part)
+    return counts, used, laid_out
+
+
+# -- front and back matter ------------------------------------------------------------
+
+
+def _run_parts(
+    jobs: Sequence[FrontJob | IndexJob],
+    keys: Sequence[str],
+    task: Callable[..., Pdf],
+    store: Store,
+    pool: Runner,
+) -> dict[str, int]:
+    """Lay out the parts not in the cache (in parallel); page count by key."""
+    pages: dict[str, int] = {}
+    todo: list[FrontJob | IndexJob] = []
+    for key, job in zip(keys, jobs, strict=True):
+        extra = store.part(key)
+        if extra is not None:
+            pages[key] = int(extra["pages"][0])
+        else:
+            todo.append(replace(job, key=key))
+    # A letter's contents can run to dozens of pages: more time than one handout.
+    seconds = pool.limits.seconds * 4
+    for outcome in pool.run(task, todo, seconds=lambda _: seconds):
+        if isinstance(outcome.result, Failure):
+            raise MedpdfError(
+                f"booklet: laying out a front or back part failed: {outcome.result.message}"
+            )
+        key = outcome.item.key
+        _keep(store, key, outcome.result)
+        pages[key] = outcome.result.page_counts[0]
+    return pages
+
+
+def lay_out_front(
+    volume: Volume,
+    info: booklet_pages.BookletInfo,
+    lines: tuple[booklet_pages.VolumeLine, ...],
+    context: RunContext,
+    store: Store,
+    pool: Runner,
+) -> tuple[list[str], int]:
+    """Lay out cover and contents until the contents' length agrees with the numbers it prints.
+
+    Returns the cache keys of the front parts in order and their page count.
+    None carries the date (it is stamped), so another day finds them all cached.
+    """
+    hint_name = f"booklet-front-pages-{volume.number}"
+    hint = store.recall(hint_name)
+    guess = 2 + sum(guess_pages(len(g.entries)) for g in toc(volume.placed, 0))
+    front_pages = int(hint) if hint and hint.isdigit() else guess
+    for _ in range(4):
+        jobs = [FrontJob("cover", (), False, info, context, "", lines)]
+        for number, group in enumerate(toc(volume.placed, front_pages)):
+            jobs.append(FrontJob("contents", (group,), number == 0, info, context, ""))
+        keys = [
+            digest_of(
+                "front",
+                context.fingerprint,
+                job.part,
+                repr(job.toc),
+                str(job.first),
+                repr(info),
+                repr(job.volumes),
+            )
+            for job in jobs
+        ]
+        pages = _run_parts(jobs, keys, front_task, store, pool)
+        actual = sum(pages[key] for key in keys)
+        if actual == front_pages:
+            store.remember(hint_name, str(actual))
+            return keys, actual
+        front_pages = actual
+    raise MedpdfError("booklet: the contents' page count does not settle")
+
+
+def lay_out_index(
+    groups: Sequence[booklet_pages.IndexGroup],
+    info: booklet_pages.BookletInfo,
+    context: RunContext,
+    store: Store,
+    pool: Runner,
+) -> tuple[list[str], int]:
+    """Lay out the ingredient index in parts of a few pages each; keys and page count.
+
+    A part holds whole letters, at least :data:`INDEX_PART_LINES` lines unless it
+    is the last: small booklets get a compact index, big ones parts to lay out in
+    parallel, and an edit re-lays out only the parts whose numbers moved.
+    """
+    parts: list[list[booklet_pages.IndexGroup]] = [[]]
+    lines = 0
+    for group in groups:
+        if lines >= INDEX_PART_LINES:
+            parts.append([])
+            lines = 0
+        parts[-1].append(group)
+        lines += ingredient_index.lines_of(group)
+    jobs = [IndexJob(tuple(part), i == 0, info, context, "") for i, part in enumerate(parts)]
+    keys = [
+        digest_of("index", context.fingerprint, repr(job.groups), str(job.first), repr(info))
+        for job in jobs
+    ]
+    pages = _run_parts(jobs, keys, index_task, store, pool)
+    return keys, sum(pages[key] for key in keys)
+
+
+@dataclass(frozen=True)
+class Book:
+    """One volume as planned and laid out: its parts in order."""
+
+    volume: Volume
+    info: booklet_pages.BookletInfo
+    front_keys: tuple[str, ...]
+    front_pages: int
+    back_keys: tuple[str, ...] = ()
+    back_pages: int = 0
+
+    @property
+    def pages(self) -> int:
+        """Front, monographs and index."""
+        return self.front_pages + self.volume.body_pages + self.back_pages
+
+
+def _info(context: RunContext, volume: Volume, count: int) -> booklet_pages.BookletInfo:
+    clinic = context.config[CLINIC]
+    name = clinic.name if clinic else None
+    if volume.number == 0:
+        return booklet_pages.BookletInfo(BOOKLET_TITLE, name, len(volume.placed))
+    return booklet_pages.BookletInfo(
+        BOOKLET_TITLE, name, len(volume.placed), volume.number, count, volume.span
+    )
+
+
+def _books(
+    volumes: Sequence[Volume],
+    listed: Sequence[ingredient_index.Listed],
+    target: Path,
+    context: RunContext,
+    store: Store,
+    pool: Runner,
+) -> list[Book]:
+    count = len(volumes) if volumes[0].number else 0
+    lines = tuple(
+        booklet_pages.VolumeLine(v.number, v.span, volume_path(target, v.number).name)
+        for v in volumes
+    )
+    books: list[Book] = []
+    for volume in volumes:
+        info = _info(context, volume, count)
+        master = lines if volume.number == 1 else ()
+        keys, pages = lay_out_front(volume, info, master, context, store, pool)
+        books.append(Book(volume, info, tuple(keys), pages))
+    where: dict[str, booklet_pages.Ref] = {}
+    for book in books:
+        for item in book.volume.placed:
+            page = book.front_pages + item.first_page + 1
+            where[item.slug] = booklet_pages.Ref(item.slug, item.title, page, book.volume.number)
+    groups = ingredient_index.build_index(listed, where, context.config[LANG])
+    if groups:
+        keys, pages = lay_out_index(groups, books[-1].info, context, store, pool)
+        books[-1] = replace(books[-1], back_keys=tuple(keys), back_pages=pages)
+    return books
+
+
+def bind(
+    placed: Sequence[Placed],
+    listed: Sequence[ingredient_index.Listed],
+    limit: int | None,
+    target: Path,
+    context: RunContext,
+    store: Store,
+    pool: Runner,
+) -> list[Book]:
+    """Plan volumes and lay out their front and back matter."""
+    index_pages = index_estimate(listed, context.config[LANG])
+    slack = 0
+    books: list[Book] = []
+    for _ in range(4):
+        room = limit - slack if limit else None
+        volumes = plan_volumes(placed, max(room, 1) if room is not None else None, index_pages)
+        books = _books(volumes, listed, target, context, store, pool)
+        if not limit:
+            break
+        over = max(book.pages - limit for book in books)
+        if over <= 0:
+            break
+        LOGGER.info("booklet: a volume has %d pages over %d; planning again", over, limit)
+        slack += over
+        index_pages = books[-1].back_pages
+    else:
+        # Only a monograph (or index) longer than a volume can get here: it is not split.
+        LOGGER.warning("booklet: a volume has more than %d pages (a part longer than that)", limit)
+    return books

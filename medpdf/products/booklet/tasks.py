@@ -1,0 +1,99 @@
+"""The worker side of the booklet: what a worker lays out, each part its own PDF.
+
+A job carries everything it needs (the sources or the lines to show, the run)
+and its cache key; the task returns the PDF's bytes (:class:`medpdf.run.Pdf`),
+which :mod:`.parts` keeps in the store. Nothing here touches the output folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medpdf.content import model
+from medpdf.content.ingredients import ingredients_of
+from medpdf.content.sources import Source
+from medpdf.html import booklet_pages, templating
+from medpdf.run import Pdf, RunContext
+from medpdf.settings.config import Config
+from medpdf.settings.options import DUPLEX
+
+
+def _pad(config: Config) -> str | None:
+    """The blank page that keeps every booklet part starting on a right-hand page (duplex)."""
+    return booklet_pages.booklet_blank_html(config) if config[DUPLEX] else None
+
+
+@dataclass(frozen=True)
+class EntriesJob:
+    """Booklet entries laid out together as one PDF (a chunk)."""
+
+    sources: tuple[Source, ...]
+    #: The letter each entry opens ("" for none), one per source.
+    letters: tuple[str, ...]
+    context: RunContext
+    key: str
+
+
+def entries_task(job: EntriesJob) -> Pdf:
+    """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF."""
+    from medpdf.pdf import typeset
+
+    config = job.context.config
+    monographs = [model.build(source) for source in job.sources]
+    htmls = [
+        templating.monograph_html(monograph, config, booklet_letter=letter)
+        for monograph, letter in zip(monographs, job.letters, strict=True)
+    ]
+    result = typeset.render_combined(htmls, config.resources, pad_html=_pad(config))
+    found = tuple(ingredients_of(m) for m in monographs)
+    return Pdf(result.data, result.page_counts, result.refused_urls, found)
+
+
+@dataclass(frozen=True)
+class FrontJob:
+    """One part of the booklet's front pages: the cover, or one letter's contents."""
+
+    part: str  # "cover" or "contents"
+    toc: tuple[booklet_pages.TocGroup, ...]
+    first: bool
+    info: booklet_pages.BookletInfo
+    context: RunContext
+    key: str
+    #: Volume 1 of a booklet in volumes: the master contents, on the cover part.
+    volumes: tuple[booklet_pages.VolumeLine, ...] = ()
+
+
+def front_task(job: FrontJob) -> Pdf:
+    """Lay out one front part."""
+    from medpdf.pdf import typeset
+
+    config = job.context.config
+    html = booklet_pages.render_booklet_front(
+        job.part, job.toc, job.first, job.info, config, job.volumes
+    )
+    result = typeset.render_combined(
+        [html], config.resources, contents=job.part == "contents", pad_html=_pad(config)
+    )
+    return Pdf(result.data, result.page_counts, result.refused_urls)
+
+
+@dataclass(frozen=True)
+class IndexJob:
+    """Letters of the booklet's ingredient index laid out together (page numbers known)."""
+
+    groups: tuple[booklet_pages.IndexGroup, ...]
+    first: bool
+    info: booklet_pages.BookletInfo
+    context: RunContext
+    key: str
+
+
+def index_task(job: IndexJob) -> Pdf:
+    """Lay out some letters of the ingredient index."""
+    from medpdf.pdf import typeset
+
+    config = job.context.config
+    html = booklet_pages.render_booklet_index(job.groups, job.first, job.info, config)
+    # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
+    result = typeset.render_combined([html], config.resources, contents=True, pad_html=_pad(config))
+    return Pdf(result.data, result.page_counts, result.refused_urls)

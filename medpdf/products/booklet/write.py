@@ -1,0 +1,162 @@
+"""Each finished book: its parts merged into one file, stamped, linked, kept.
+
+For every volume, the parts laid out by :mod:`.parts` are put in order —
+front matter, monograph pages (whole chunks, or slices cut from a chunk that
+straddles two volumes, :mod:`medpdf.pdf.slices`), the index — and merged by
+:func:`medpdf.pdf.assemble.assemble` with the stamp drawn for its pages. A
+finished file is keyed by its parts only: an unchanged collection keeps the
+file (and the date stamped on it) it already has. Slices, stamps and books are
+written through the store (:class:`medpdf.run.store.Store`), which records
+each as it writes it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from medpdf.digests import digest_of
+from medpdf.html import templating
+from medpdf.pdf.assemble import BookletMeta, assemble
+from medpdf.products.booklet.parts import Book
+from medpdf.products.booklet.plan import chunk_spans, volume_path
+from medpdf.products.booklet.words import (
+    BOOKLET_TITLE,
+    CONTENTS,
+    INGREDIENT_INDEX,
+    PAGE_LINK,
+    PAGE_OF,
+    PRINTED,
+    VOLUME_OF,
+    translated,
+)
+from medpdf.run import RunContext, Store
+from medpdf.settings.options import DUPLEX, LANG, LARGE_PRINT
+
+
+def _stamp_for(
+    context: RunContext, store: Store, keys: list[str]
+) -> Callable[[Sequence[tuple[float, float]]], Path]:
+    """Draw (or reuse) the stamp for a book of the given page sizes; its key goes in ``keys``."""
+    from medpdf.pdf import stamp
+
+    def draw(sizes: Sequence[tuple[float, float]]) -> Path:
+        size_text = ",".join(f"{w:g}x{h:g}" for w, h in sizes[:1])
+        key = digest_of(
+            "stamp",
+            context.fingerprint,
+            context.config.printed.isoformat(),
+            str(len(sizes)),
+            size_text,
+        )
+        keys.append(key)
+        if store.part(key) is None:
+            config = context.config
+            style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], config[DUPLEX])
+            _ = translated(config)
+            words = stamp.StampWords(_(PAGE_OF), _(PRINTED), config[LANG])
+            data = stamp.stamp_pdf(sizes, style, config.printed, words)
+            store.keep_part(key, data, {"pages": [len(sizes)]})
+        return store.part_path(key)
+
+    return draw
+
+
+def _body_parts(book: Book, chunk_pages: Sequence[tuple[str, int, int]], store: Store) -> list[str]:
+    """Keys of the volume's monograph pages: whole chunks, or slices cut from them."""
+    from medpdf.pdf import slices
+
+    keys: list[str] = []
+    for span in chunk_spans(book.volume, chunk_pages):
+        if span.whole:
+            keys.append(span.key)
+            continue
+        key = digest_of("slice", span.key, str(span.start), str(span.stop))
+        if store.part(key) is None:
+            cut = functools.partial(
+                slices.write_slice, store.part_path(span.key), span.start, span.stop
+            )
+            store.keep_part(key, cut, {"pages": [span.stop - span.start]})
+        keys.append(key)
+    return keys
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What writing made: each file and its page count, and the cache keys it used."""
+
+    files: tuple[tuple[Path, int], ...]
+    keys: tuple[str, ...]
+
+
+def write_books(
+    books: Sequence[Book],
+    chunk_pages: Sequence[tuple[str, int, int]],
+    target: Path,
+    context: RunContext,
+    store: Store,
+) -> Bound:
+    """Merge each volume into its file, unless the file on disk is already this one."""
+    files: list[tuple[Path, int]] = []
+    kept: list[str] = []
+    # The index (in the last volume) links to monographs in the other volumes' files.
+    elsewhere = {
+        item.slug: (
+            volume_path(target, book.volume.number).name,
+            book.front_pages + item.first_page,
+        )
+        for book in books[:-1]
+        for item in book.volume.placed
+    }
+    for book in books:
+        path = volume_path(target, book.volume.number)
+        body = _body_parts(book, chunk_pages, store)
+        parts = [*book.front_keys, *body, *book.back_keys]
+        key = digest_of("booklet", context.fingerprint, str(book.volume.number), *parts)
+        kept += parts
+        done = store.current(path, key)
+        if done is not None:  # nothing changed: the file on disk is this one
+            files.append((path, int(done["pages"])))
+            kept += done.get("stamp", [])
+            continue
+        stamps: list[str] = []
+        _ = translated(context.config)
+        title = _(BOOKLET_TITLE)  # a viewer shows it as the window's title
+        if book.volume.number:
+            title += ", " + _(VOLUME_OF) % {"volume": book.volume.number, "volumes": len(books)}
+        meta = BookletMeta(
+            title,
+            context.config[LANG],
+            templating.page_options(context.config).generator,
+            contents=_(CONTENTS),
+            index=_(INGREDIENT_INDEX),
+            page_link=_(PAGE_LINK),
+        )
+        made = assemble(
+            [store.part_path(k) for k in parts],
+            _stamp_for(context, store, stamps),
+            book.volume.placed,
+            book.front_pages,
+            meta,
+            back_pages=book.back_pages,
+            elsewhere=elsewhere if book.back_pages else None,
+        )
+        store.keep(path, key, made.save, {"pages": made.pages, "stamp": stamps})
+        kept += stamps
+        files.append((path, made.pages))
+    _remove_stale_volumes(target, {p for p, _ in files}, store)
+    return Bound(tuple(files), tuple(kept))
+
+
+def _remove_stale_volumes(target: Path, written: set[Path], store: Store) -> None:
+    """Volume files of an earlier build that this one did not write (fewer volumes now)."""
+    prefix = f"{target.stem}-vol"
+    stale = [
+        path
+        for path in store.recorded(target.parent)
+        if path.name.startswith(prefix) and path.suffix == target.suffix and path not in written
+    ]
+    if stale:
+        store.remove(stale)

@@ -1,0 +1,58 @@
+"""Medication packs: a patient's medicines in one PDF, "My medicines" first.
+
+=============  ==========================================================
+module         what it holds
+=============  ==========================================================
+``packlist``   what a pack is asked for: names, times, notes (flags, TOML)
+``medicines``  each medicine's purpose, and where one names another
+``pages``      the pack's own pages as HTML (page 1, the shared disclaimer)
+``make``       a settled :class:`Pack`, its render task, ``medpdf pack``
+=============  ==========================================================
+
+The command line (``medpdf pack``, ``medpdf print``) and the station's "My
+medicines" are front doors to these modules: they read the request in their
+own way and hand it here.
+"""
+
+from medpdf.products.pack.make import (
+    Pack,
+    PackJob,
+    PackMade,
+    make_pack,
+    pack_task,
+    packs_dir,
+    resolve,
+)
+from medpdf.products.pack.medicines import TIMES, fold
+from medpdf.products.pack.packlist import (
+    MAX_MEDICINES,
+    MAX_NOTE,
+    PackRequest,
+    Patient,
+    Taking,
+    Wanted,
+    from_flags,
+    read_file,
+)
+from medpdf.products.pack.purposes import purpose
+
+__all__ = [
+    "MAX_MEDICINES",
+    "MAX_NOTE",
+    "TIMES",
+    "Pack",
+    "PackJob",
+    "PackMade",
+    "PackRequest",
+    "Patient",
+    "Taking",
+    "Wanted",
+    "fold",
+    "from_flags",
+    "make_pack",
+    "pack_task",
+    "packs_dir",
+    "purpose",
+    "read_file",
+    "resolve",
+]
