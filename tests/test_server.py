@@ -876,7 +876,7 @@ def test_a_print_lp_did_not_confirm_is_kept_in_the_record_and_staff_are_told_to_
     def lost_answer(*args: object) -> object:
         raise PrintUnconfirmed(f"lp did not finish within 60 s; printer '{cups.printer}' may ...")
 
-    monkeypatch.setattr(routes, "_send", lost_answer)
+    monkeypatch.setattr(routes, "send", lost_answer)
     data = {"printer": cups.printer, "copies": "1"}
     answer = client.post("/drug/gamma/print", data=data, headers={"origin": STATION})
     assert answer.status_code == 502

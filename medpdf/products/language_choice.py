@@ -21,7 +21,7 @@ from pathlib import Path
 
 from medpdf.content import model, sources, translations
 from medpdf.errors import SourceError
-from medpdf.run.contract import RunContext
+from medpdf.run import RunContext
 
 
 @dataclass(frozen=True)

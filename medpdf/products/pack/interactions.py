@@ -33,6 +33,7 @@ from medpdf.content.model import Monograph
 from medpdf.products.pack import drug_classes, medicines
 from medpdf.products.pack.drug_classes import ClassTable, Membership
 from medpdf.products.pack.medicines import Place
+from medpdf.products.pack.product_names import name_key
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,6 @@ def named_only(name: str) -> Medicine:
     out (as the record's names are matched to monographs), so its ingredients and
     classes still count in the prompts and the shared-ingredient warnings.
     """
-    from medpdf.ehr.matching import name_key
-
     keys = [name_key(part) for part in ingredients.split(name)]
     drugs = [k for k in keys if any(w.isalpha() and w not in _UNITS for w in k.split())]
     title = " + ".join(drugs) or name
