@@ -75,7 +75,10 @@ def station(tmp_path_factory: pytest.TempPathFactory, cups: Cups) -> Iterator[Se
 def browser() -> Iterator[sync_api.Browser]:
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timeout=TIMEOUT_MS,
         )
         try:
             yield chromium

@@ -18,6 +18,7 @@ import pdfplumber
 import pytest
 from conftest import invoke_cli, normalise, normalised_page_texts
 from private_cups import Cups
+from waiting import PATIENCE
 
 from medpdf.content import codes, model, sources
 from medpdf.content import collection as catalog
@@ -543,7 +544,7 @@ def test_print_with_patient_prints_the_name_but_the_record_keeps_none_of_it(
     done = subprocess.run(
         [sys.executable, "-m", "medpdf", "print", "--fhir", str(FIVE), "--with-patient",
          "--printer", cups.printer],
-        cwd=project, env=cups.env, capture_output=True, text=True, timeout=180, check=False,
+        cwd=project, env=cups.env, capture_output=True, text=True, timeout=PATIENCE, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     job = done.stdout.strip().rsplit(" ", 1)[-1]

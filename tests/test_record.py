@@ -26,7 +26,7 @@ import pikepdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_text, write_monograph
 from test_printing import DRUG, SENTENCE, FakeCups, fake_cups, project  # noqa: F401
-from waiting import wait_until
+from waiting import PATIENCE, wait_until
 
 from medpdf import record
 from medpdf.errors import RecordError, UsageError
@@ -556,7 +556,7 @@ def test_history_piped_into_head_ends_quietly(project: Path):  # noqa: F811
     assert history.stdout is not None and history.stderr is not None
     first = history.stdout.readline()
     history.stdout.close()  # as `head -1` does once it has its line
-    assert history.wait(timeout=60) == 0
+    assert history.wait(timeout=PATIENCE) == 0
     assert first.startswith(b"1  ")
     assert history.stderr.read() == b""
 
@@ -573,7 +573,7 @@ def namespace_run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE,
         env=env,
         check=False,
     )

@@ -29,6 +29,8 @@ import pytest
 from test_server import make_content
 from waiting import PATIENCE
 
+from medpdf.station.throttle import LOCK_SECONDS
+
 pytestmark = pytest.mark.slow
 
 SERVE = [sys.executable, "-m", "medpdf", "-v", "serve"]
@@ -309,12 +311,12 @@ def test_tls_station_beyond_loopback_with_accounts(tmp_path: Path) -> None:
             assert client.get("/health").headers["strict-transport-security"]
         # Plain http on the https port: a short redirect to the same page over https.
         plain = running.url.replace("https://", "http://")
-        moved = httpx.get(plain + "drug/gamma?paper=letter", timeout=30)
+        moved = httpx.get(plain + "drug/gamma?paper=letter", timeout=PATIENCE)
         assert moved.status_code == 301
         assert moved.headers["location"] == running.url + "drug/gamma?paper=letter"
         assert "answers only https" in moved.text
         # A Host the station does not answer to is not redirected to: a plain refusal.
-        other = httpx.get(plain + "health", headers={"host": "evil.example"}, timeout=30)
+        other = httpx.get(plain + "health", headers={"host": "evil.example"}, timeout=PATIENCE)
         assert other.status_code == 400 and "use https://" in other.text
         assert "location" not in other.headers
         # Silent sockets on the https port are closed after the request deadline.
@@ -324,7 +326,7 @@ def test_tls_station_beyond_loopback_with_accounts(tmp_path: Path) -> None:
         finally:
             for sock in silent:
                 sock.close()
-        with httpx.Client(base_url=running.url, verify=trust, timeout=30) as client:
+        with httpx.Client(base_url=running.url, verify=trust, timeout=PATIENCE) as client:
             assert client.get("/health").status_code == 200  # https goes on as before
     assert "login: anna (print) from 127.0.0.1" in running.text()
     assert "Traceback" not in running.text()
@@ -339,7 +341,7 @@ def add_user(tmp: Path, users: Path, name: str, password: str) -> None:
         input=password + "\n",
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE,
         env=environment(tmp),
     )
     assert added.returncode == 0, added.stderr
@@ -355,8 +357,8 @@ async def _burst(
     origin = {"origin": url.rstrip("/")}
     limits = httpx.Limits(max_connections=wrong + 2)
     async with (
-        httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as guesser,
-        httpx.AsyncClient(base_url=url, timeout=120, cookies=nurse_cookies) as nurse,
+        httpx.AsyncClient(base_url=url, timeout=PATIENCE, limits=limits) as guesser,
+        httpx.AsyncClient(base_url=url, timeout=PATIENCE, cookies=nurse_cookies) as nurse,
     ):
 
         async def guess(password: str) -> httpx.Response:
@@ -382,13 +384,14 @@ def test_parallel_guesses_are_refused_past_the_limit_and_never_let_the_right_one
     add_user(tmp_path, users, "paula", "paula's own password")
     with station(tmp_path, "--users-file", str(users)) as running:
         origin = {"origin": running.url.rstrip("/")}
-        with httpx.Client(base_url=running.url, timeout=60) as nurse:
+        with httpx.Client(base_url=running.url, timeout=PATIENCE) as nurse:
             form = {"name": "anna", "password": PASSWORD}
             assert nurse.post("/login", data=form, headers=origin).status_code == 303
             cookies = nurse.cookies
         started = time.monotonic()
         guesses, last, page = asyncio.run(_burst(running.url, 79, "paula's own password", cookies))
-        print(f"79 guesses and the right one answered in {time.monotonic() - started:.2f} s")
+        took = time.monotonic() - started
+        print(f"79 guesses and the right one answered in {took:.2f} s")
         statuses = sorted(r.status_code for r in guesses)
         # The first attempts are checked (wrong: 401); those past the limit are refused
         # unchecked with an honest 429, and the right password, sent after, is refused too.
@@ -399,7 +402,8 @@ def test_parallel_guesses_are_refused_past_the_limit_and_never_let_the_right_one
         assert last.status_code == 429 and "set-cookie" not in last.headers
         assert "Too many attempts — try again in" in last.text
         # The guesses that came too early counted: the name is locked at that address.
-        assert int(last.headers["retry-after"]) > 14 * 60
+        # (The lock runs from the burst, however long a busy machine took to answer it.)
+        assert int(last.headers["retry-after"]) >= LOCK_SECONDS - took - 1
         refused = next(r for r in guesses if r.status_code == 429)
         assert "Wrong name or password" not in refused.text
         # The logged-in nurse's page was answered meanwhile.
@@ -421,7 +425,7 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
         # The page's origin: https once the proxy's X-Forwarded-Proto counts.
         origin = {"origin": running.url.rstrip("/").replace("http", scheme, 1), **forged}
         form = {"name": "anna", "password": "not anna's password"}
-        answer = httpx.post(running.url + "login", data=form, headers=origin, timeout=60)
+        answer = httpx.post(running.url + "login", data=form, headers=origin, timeout=PATIENCE)
         assert answer.status_code == 401
         running.wait_for_log(r"failed login for 'anna' from ")
 
@@ -447,7 +451,7 @@ def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
         [*SERVE, "--content", str(content), "--port", "0"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         cwd=tmp_path,
         env=environment(tmp_path),
     )
