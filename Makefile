@@ -34,11 +34,14 @@ APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subse
 
 all: build
 
-setup: $(STAMPS)/system $(STAMPS)/venv catalogs bytecode
+setup: $(STAMPS)/system $(STAMPS)/venv $(STAMPS)/npm catalogs bytecode
 
 $(STAMPS)/system: Makefile
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)
+	# npm installs axe-core for the accessibility test; Debian's nodejs and npm unless a
+	# Node.js with npm is already there (Debian's npm would replace it).
+	command -v npm >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
 	fc-cache -f >/dev/null
 	@mkdir -p $(STAMPS) && touch $@
 
@@ -46,6 +49,13 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev,cluster]'  # cluster: the Dask tests need it
+	@mkdir -p $(STAMPS) && touch $@
+
+# axe-core, the accessibility engine tests/test_accessibility.py injects into Chromium to
+# audit the station's pages: the version package-lock.json pins, from the npm registry,
+# into node_modules/ (no install scripts run).
+$(STAMPS)/npm: package.json package-lock.json $(STAMPS)/system
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
 # pip byte-compiles the packages it installs, but not the code of an editable install;
@@ -128,4 +138,4 @@ test-fast: setup
 	$(BIN)/python -m pytest -n 2 -m "$(FAST_TIER)"
 
 clean:
-	rm -rf output site $(STAMPS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf output site $(STAMPS) .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -17,7 +17,8 @@ from typing import Any
 
 from PIL import Image
 
-#: The browser window of every browser test (Playwright's own default is 1280 x 720).
+#: The screen of the clinic's shared computers, the browser window of every browser test
+#: (Playwright's own default is 1280 x 720).
 SCREEN = {"width": 1366, "height": 768}
 #: Width of the saved picture, in pixels (3/4 of the screen).
 WIDTH = 1024

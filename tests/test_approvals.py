@@ -19,6 +19,7 @@ from pathlib import Path
 import pdfplumber
 import pytest
 from conftest import MINIMAL, REPO, invoke_cli, normalise
+from waiting import PATIENCE
 
 from medpdf.content import approvals, sources
 
@@ -168,7 +169,7 @@ def test_two_processes_approving_at_once_lose_nothing(content: Path):
         subprocess.Popen([sys.executable, "-c", script, str(content), *names], env=env)
         for names in (evens, odds)
     ]
-    assert [run.wait(timeout=120) for run in runs] == [0, 0]
+    assert [run.wait(timeout=PATIENCE) for run in runs] == [0, 0]
     found = approvals.load(content).by_slug
     assert set(found) == set(evens) | set(odds)
     assert all(found[slug].by == slug for slug in found)

@@ -176,8 +176,11 @@ def page(context: BrowserContext) -> Page:
 
 
 def result(page: Page, title: str) -> Locator:
-    """The ``<li>`` of the results list whose link is exactly ``title``."""
-    return page.locator("#results li").filter(has=page.get_by_role("link", name=title, exact=True))
+    """The ``<li>`` of the results list that is exactly ``title``.
+
+    With the script it is an option of the search box's listbox; without, it holds a link.
+    """
+    return page.locator("#results li").filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
 
 
 def pdf_title_and_pages(data: bytes) -> tuple[str, list[tuple[float, float]], str]:
@@ -242,12 +245,28 @@ def test_click_a_result_opens_the_drug(page: Page):
     page.goto("/")
     page.locator("#search").fill("zol")
     expect(result(page, "Ibuprofen")).to_be_hidden()
-    page.get_by_role("link", name="Zolpidem", exact=True).click()
+    option = page.get_by_role("option", name="Zolpidem", exact=True)
+    expect(option).to_have_attribute("aria-selected", "false")
+    option.click()
     page.wait_for_url(re.compile(r"/drug/zolpidem$"))
     expect(page.locator("h1")).to_have_text("Zolpidem")
     expect(page.locator("a#open-pdf")).to_have_attribute(
         "href", "/drug/zolpidem.pdf?paper=a4&large_print=0&patient_fields=0"
     )
+
+
+def test_typing_before_the_list_arrives_keeps_the_servers_list(page: Page):
+    held: list[sync_api.Route] = []
+    page.route("**/drugs.json", lambda route: held.append(route))  # the list is late
+    page.goto("/")
+    page.locator("#search").press_sequentially("zol")
+    assert held, "the page did not ask for the list"
+    expect(page.locator("#results li")).to_have_count(len(TITLES))  # not emptied
+    assert page.locator("#search").get_attribute("role") is None  # not a combobox yet
+    held[0].continue_()
+    expect(page.locator("#results li[role=option]")).to_have_count(1)
+    expect(result(page, "Zolpidem")).to_be_visible()
+    expect(page.locator("#count")).to_contain_text("1 of 4 drugs match “zol”")
 
 
 def test_search_without_javascript_filters_on_the_server(browser: Browser, server: Server):
@@ -334,6 +353,40 @@ def test_print_button_sends_the_handout_to_a_real_cups_printer(station_page: Pag
     screenshot(page, "printed")
 
 
+def bottom_of(page: Page, selector: str) -> float:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, selector
+    return float(box["y"] + box["height"])
+
+
+def test_print_is_in_view_and_its_confirmation_is_on_top_focused_and_announced(
+    browser: Browser, printing_server: tuple[Server, Path], cups: Cups
+):
+    ctx = browser.new_context(base_url=printing_server[0].url, viewport=SCREEN)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = ctx.new_page()
+        page.goto("/drug/alendronate")
+        # The Print button is visible without scrolling.
+        assert bottom_of(page, "#print button[type=submit]") <= SCREEN["height"]
+        page.locator("#print select#printer").select_option(cups.printer)
+        page.locator("#print button[type=submit]").click()
+        page.wait_for_url(re.compile(r"sent="))
+        notice = page.locator("#sent")
+        expect(notice).to_contain_text(f"Sent 1 copy to {cups.printer}")
+        # Where the eye is: in the top third of the screen, focused, and a status region
+        # that screen readers announce.
+        assert bottom_of(page, "#sent") <= SCREEN["height"] / 3
+        assert page.evaluate("document.activeElement.id") == "sent"
+        assert notice.get_attribute("role") == "status"
+        assert notice.get_attribute("aria-live") == "polite"
+        assert page.evaluate("window.scrollY") == 0
+        # Print is still in view under the notice.
+        assert bottom_of(page, "#print button[type=submit]") <= SCREEN["height"]
+    finally:
+        ctx.close()
+
+
 def test_an_edit_on_disk_refreshes_the_open_preview(
     station_page: Page, printing_server: tuple[Server, Path]
 ):
@@ -418,9 +471,11 @@ def test_search_as_you_type_over_the_whole_collection(
             assert int(re.fullmatch(r"(\d+) drugs", count).group(1)) > 6000
             page.locator("#search").press_sequentially("insulin")
             expect(page.locator("#count")).to_contain_text("match “insulin”")
-            shown = [a.get_attribute("href") for a in page.locator("#results li a").all()]
+            options = page.locator("#results li[role=option]").all()
+            shown = [option.get_attribute("data-href") for option in options]
             server_side = page.request.get(station.at("/?q=insulin")).text()
-            expected = re.findall(r'id="result-\d+"><a href="([^"]+)">', server_side)
+            found = r'id="result-\d+"(?: class="unavailable")?><a href="([^"]+)">'
+            expected = re.findall(found, server_side)
             assert shown == expected and len(shown) > 5
             page.locator("#search").press("ArrowDown")
             page.locator("#search").press("Enter")

@@ -60,8 +60,9 @@ def test_a_loaded_list_fills_my_medicines_and_opens_its_pack(ehr_page: Page) -> 
     expect(rows.nth(1).locator(".pack-details")).to_contain_text("1 tablet")
     expect(rows.nth(1).locator(".pack-details")).to_contain_text("No leaflet in this collection")
     expect(page.locator("#load-status")).to_contain_text("Loaded 2 medicines from the list.")
-    stored = json.loads(page.evaluate("localStorage.getItem('medpdf.my-medicines')"))
-    assert [(m["slug"], m["nl"]) for m in stored] == [("zorvatin", False), ("", True)]
+    # Without accounts the list is the station's one (loopback) user's.
+    stored = json.loads(page.evaluate("localStorage.getItem('medpdf.my-medicines:')"))
+    assert [(m["slug"], m["nl"]) for m in stored["list"]] == [("zorvatin", False), ("", True)]
     preview = page.frame_locator("#pack-preview")
     expect(preview.locator("body")).to_contain_text("No leaflet for Dapagliflozin 10 mg")
 

@@ -23,6 +23,8 @@ from test_browser import CHROMIUM_ARGS, TIMEOUT_MS, Server, expect, stop, sync_a
 from medpdf import accounts
 from medpdf.content import approvals
 
+pytestmark = pytest.mark.browser
+
 PASSWORDS = {"rita": "rita reviews editions", "desk": "front desk password"}
 ROLES = {"rita": "review", "desk": "print"}
 
@@ -77,7 +79,10 @@ def test_the_reviewer_sees_what_changed_approves_it_and_the_desk_can_print_it(
     content = review_station.log.parent / "content"
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timeout=TIMEOUT_MS,
         )
         try:
             context = browser.new_context(base_url=review_station.url)

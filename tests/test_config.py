@@ -335,7 +335,7 @@ NEW_BAD = [
         '[station]\naddress = "x"\n',
         "medpdf.toml:2: station.address: unknown key (known: approved_only, cache_size, certfile, "
         "host, host_names, keyfile, max_connections, port, prints_per_minute, queue, "
-        "request_timeout, session_idle, session_max, users_file)",
+        "request_timeout, session_idle, session_max, trusted_proxies, users_file)",
     ),
     (
         "[output]\npatient_field = true\n",

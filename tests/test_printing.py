@@ -76,6 +76,8 @@ d="$(dirname "$0")/answers"
 for arg in "$@"; do printf '%s\\n' "$arg"; done > "$d/lp.args"
 for last in "$@"; do :; done
 cp "$last" "$d/submitted.pdf"
+# Uploaded, then no answer: lp.sleep holds it (exec: a kill stops the sleep itself).
+[ -f "$d/lp.sleep" ] && exec sleep "$(cat "$d/lp.sleep")"
 [ -f "$d/lp.out" ] && cat "$d/lp.out"
 [ -f "$d/lp.err" ] && cat "$d/lp.err" >&2
 exit "$(cat "$d/lp.rc" 2>/dev/null || echo 0)"

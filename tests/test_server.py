@@ -81,7 +81,7 @@ def client(site: tuple[TestClient, Path]) -> TestClient:
 
 
 def links(html: str) -> list[str]:
-    return re.findall(r'<li role="option" id="result-\d+"><a href="/drug/([^"]+)">', html)
+    return re.findall(r'<li id="result-\d+"><a href="/drug/([^"]+)">', html)
 
 
 # --------------------------------------------------------------------------- pages
@@ -278,13 +278,33 @@ def test_a_broken_monograph_is_temporarily_unavailable_not_missing(tmp_path: Pat
         assert state.status_code == 422
         assert "delta.md" in state.json()["editor_note"]
         home = client.get("/").text
-        assert "1 monograph has errors and is not listed until an editor fixes it." in home
+        assert "1 monograph has errors: it is listed as temporarily unavailable" in home
         assert "medpdf check" not in home
         drug = client.get("/drug/gamma").text
         assert str(content) not in drug and "gamma.md" not in drug
         suggested = client.get("/suggestions.json", params={"q": "gamazol"}).json()
         assert suggested == [{"slug": "gamma", "title": "Gammazol"}]
         assert client.get("/suggestions.json", params={"q": ""}).json() == []
+
+
+def test_a_broken_monograph_is_found_by_search_and_marked_temporarily_unavailable(
+    tmp_path: Path,
+) -> None:
+    content = make_content(tmp_path / "content")
+    # "gamma" breaks; a combination product that names it stays readable.
+    write_monograph(content, "alpha-gamma", MINIMAL.format(title="Alphablockin + Gammazol"))
+    (content / "gamma.md").write_text("---\ntitle: [unclosed\n---\n# Gammazol\n")
+    with TestClient(app.create_app(settings_for(tmp_path, content))) as client:
+        home = client.get("/", params={"q": "gamma"}).text
+        found = re.findall(r'<li id="result-\d+"( class="unavailable")?><a href="([^"]+)">', home)
+        assert found == [(' class="unavailable"', "/drug/gamma"), ("", "/drug/alpha-gamma")]
+        assert 'Gamma <span class="flag">temporarily unavailable</span>' in home
+        assert "2 of 5 drugs match" in home
+        listed = client.get("/drugs.json").json()
+        assert {"slug": "gamma", "title": "Gamma", "unavailable": True} in listed
+        assert {"slug": "alpha-gamma", "title": "Alphablockin + Gammazol"} in listed
+        spanish = client.get("/", params={"q": "gamma", "ui": "es"}).text
+        assert "temporalmente no disponible" in spanish
 
 
 def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> None:
@@ -296,6 +316,9 @@ def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> No
         assert client.get("/health", headers={"host": "localhost:8000"}).status_code == 200
         # A page on another site that rebinds its name to 127.0.0.1 gets nothing.
         assert client.get("/drugs.json", headers={"host": "evil.example"}).status_code == 400
+        # Said in the interface language, though no page of the station is reached.
+        arabic = client.get("/?ui=ar", headers={"host": "evil.example"})
+        assert arabic.status_code == 400 and "اسم المضيف غير صالح" in arabic.text
     # Beyond loopback: the configured names (and IP literals, which no other site owns).
     names = ("printing.clinic.lan",)
     assert guards.hosts_for("0.0.0.0", names) == ("localhost", "printing.clinic.lan")
@@ -442,7 +465,9 @@ def test_the_station_prints_on_a_real_cups_printer(
     client, cups = printing_site
     page = client.get("/drug/gamma", params={"paper": "letter", "patient_fields": "1"}).text
     assert f'<option value="{cups.printer}">{cups.printer}</option>' in page
-    assert '<option value="full" disabled>full \u2013 Out of toner</option>' in page
+    # Staff read that a printer is not taking jobs; CUPS's reason is for the log.
+    assert '<option value="full" disabled>full \u2013 not taking jobs</option>' in page
+    assert '<option value="paused" disabled>paused \u2013 paused</option>' in page
     assert '<input type="hidden" name="paper" value="letter">' in page
     form = {"printer": cups.printer, "copies": "2", "paper": "letter", "patient_fields": "1"}
     sent = client.post(
@@ -498,23 +523,39 @@ def test_only_the_stations_own_page_can_print(
     [
         ({"copies": "0"}, 400, "copies must be a whole number from 1 to 20"),
         ({"copies": "lots"}, 400, "copies must be a whole number from 1 to 20"),
-        ({"printer": "nosuch"}, 400, "no printer named &#39;nosuch&#39;; printers: full, "),
-        ({"printer": "full"}, 502, "printer &#39;full&#39; is not accepting jobs (Out of toner)"),
+        ({"printer": "nosuch"}, 400, "There is no printer called “nosuch”: choose one from"),
+        (
+            {"printer": "full"},
+            502,
+            "The printer full is not taking jobs — ask the person who looks after the printers.",
+        ),
         (
             {"printer": "paused"},
             502,
-            "printer &#39;paused&#39; is stopped (Paused for maintenance)",
+            "The printer paused is paused — ask the person who looks after the printers.",
         ),
     ],
 )
 def test_print_problems_are_one_line_pages(
-    printing_site: tuple[TestClient, Cups], form: dict[str, str], status: int, message: str
+    printing_site: tuple[TestClient, Cups],
+    form: dict[str, str],
+    status: int,
+    message: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client, cups = printing_site
     data = {"printer": cups.printer, "copies": "1", **form}
     response = client.post("/drug/gamma/print", data=data, headers={"origin": STATION})
     assert response.status_code == status
     assert message in response.text
+    # CUPS's internals (its reason, the administrator's command) are logged, not shown.
+    assert "cupsenable" not in response.text and "cupsaccept" not in response.text
+    assert "lpstat" not in response.text and "Out of toner" not in response.text
+    if form.get("printer") == "paused":
+        assert "an administrator can run: cupsenable paused" in caplog.text
+    spanish = client.post("/drug/gamma/print?ui=es", data=data, headers={"origin": STATION}).text
+    if form.get("printer") == "paused":
+        assert "La impresora paused está en pausa" in spanish
 
 
 def test_an_oversized_print_form_is_refused_unread(printing_site: tuple[TestClient, Cups]) -> None:
@@ -820,3 +861,26 @@ def test_a_busy_build_cache_is_neither_deleted_nor_fatal(
         "zeta-alpha",
     ]
     assert database.exists(), "a busy cache must not be taken for a damaged one"
+
+
+def test_a_print_lp_did_not_confirm_is_kept_in_the_record_and_staff_are_told_to_look(
+    printing_site: tuple[TestClient, Cups],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from medpdf.errors import PrintUnconfirmed
+    from medpdf.station import routes
+
+    client, cups = printing_site
+
+    def lost_answer(*args: object) -> object:
+        raise PrintUnconfirmed(f"lp did not finish within 60 s; printer '{cups.printer}' may ...")
+
+    monkeypatch.setattr(routes, "send", lost_answer)
+    data = {"printer": cups.printer, "copies": "1"}
+    answer = client.post("/drug/gamma/print", data=data, headers={"origin": STATION})
+    assert answer.status_code == 502
+    assert f"The printer {cups.printer} may not have received the job" in answer.text
+    assert "lp did not finish" in caplog.text and "lp did not finish" not in answer.text
+    page = client.get("/printed").text
+    assert re.search(rf"<strong>Printed on {cups.printer}</strong>,\s*not confirmed by CUPS", page)

@@ -7,6 +7,7 @@ hostile client would.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import ipaddress
@@ -27,6 +28,8 @@ import httpx
 import pytest
 from test_server import make_content
 from waiting import PATIENCE
+
+from medpdf.station.throttle import LOCK_SECONDS
 
 pytestmark = pytest.mark.slow
 
@@ -280,7 +283,7 @@ def test_tls_station_beyond_loopback_with_accounts(tmp_path: Path) -> None:
         env=environment(tmp_path),
     )
     assert added.returncode == 0, added.stderr
-    args = ["--host", "0.0.0.0", "--users-file", str(users)]
+    args = ["--host", "0.0.0.0", "--users-file", str(users), "--request-timeout", "2"]
     with station(tmp_path, *args, "--certfile", str(cert), "--keyfile", str(key)) as running:
         assert running.url.startswith("https://127.0.0.1:")
         assert "no TLS" not in running.text()
@@ -303,7 +306,177 @@ def test_tls_station_beyond_loopback_with_accounts(tmp_path: Path) -> None:
             page = client.get("/drug/gamma")
             assert page.status_code == 200 and "anna (may print)" in page.text
             assert page.headers["cache-control"] == "no-store"
-        # Plain http on the https port gets nothing.
-        with pytest.raises(httpx.HTTPError):
-            httpx.get(running.url.replace("https://", "http://") + "health", timeout=5)
+            # Browsers keep to https from now on.
+            assert page.headers["strict-transport-security"] == "max-age=31536000"
+            assert client.get("/health").headers["strict-transport-security"]
+        # Plain http on the https port: a short redirect to the same page over https.
+        plain = running.url.replace("https://", "http://")
+        moved = httpx.get(plain + "drug/gamma?paper=letter", timeout=PATIENCE)
+        assert moved.status_code == 301
+        assert moved.headers["location"] == running.url + "drug/gamma?paper=letter"
+        assert "answers only https" in moved.text
+        # A Host the station does not answer to is not redirected to: a plain refusal.
+        other = httpx.get(plain + "health", headers={"host": "evil.example"}, timeout=PATIENCE)
+        assert other.status_code == 400 and "use https://" in other.text
+        assert "location" not in other.headers
+        # Silent sockets on the https port are closed after the request deadline.
+        silent = [connect(running.address) for _ in range(5)]
+        try:
+            assert wait_closed(silent, len(silent)) == len(silent)
+        finally:
+            for sock in silent:
+                sock.close()
+        with httpx.Client(base_url=running.url, verify=trust, timeout=PATIENCE) as client:
+            assert client.get("/health").status_code == 200  # https goes on as before
     assert "login: anna (print) from 127.0.0.1" in running.text()
+    assert "Traceback" not in running.text()
+
+
+# --------------------------------------------------------------------------- password guessing
+
+
+def add_user(tmp: Path, users: Path, name: str, password: str) -> None:
+    added = subprocess.run(
+        [*USERS, "add", name, "--users-file", str(users), "--password-stdin"],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        env=environment(tmp),
+    )
+    assert added.returncode == 0, added.stderr
+
+
+async def _burst(
+    url: str, wrong: int, right: str, nurse_cookies: httpx.Cookies
+) -> tuple[list[httpx.Response], httpx.Response, httpx.Response]:
+    """``wrong`` guesses for paula at once; the right password once three were answered.
+
+    Meanwhile the nurse, logged in before, opens a drug page.
+    """
+    origin = {"origin": url.rstrip("/")}
+    limits = httpx.Limits(max_connections=wrong + 2)
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=PATIENCE, limits=limits) as guesser,
+        httpx.AsyncClient(base_url=url, timeout=PATIENCE, cookies=nurse_cookies) as nurse,
+    ):
+
+        async def guess(password: str) -> httpx.Response:
+            form = {"name": "paula", "password": password}
+            return await guesser.post("/login", data=form, headers=origin)
+
+        pending = {asyncio.ensure_future(guess(f"guess number {n}")) for n in range(wrong)}
+        page = asyncio.ensure_future(nurse.get("/drug/gamma"))
+        answered: set[asyncio.Future[httpx.Response]] = set()
+        while len(answered) < 3:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            answered |= done
+        last = await guess(right)
+        answered |= (await asyncio.wait(pending))[0]
+        return [task.result() for task in answered], last, await page
+
+
+def test_parallel_guesses_are_refused_past_the_limit_and_never_let_the_right_one_in(
+    tmp_path: Path,
+) -> None:
+    users = tmp_path / "users.json"
+    add_user(tmp_path, users, "anna", PASSWORD)
+    add_user(tmp_path, users, "paula", "paula's own password")
+    with station(tmp_path, "--users-file", str(users)) as running:
+        origin = {"origin": running.url.rstrip("/")}
+        with httpx.Client(base_url=running.url, timeout=PATIENCE) as nurse:
+            form = {"name": "anna", "password": PASSWORD}
+            assert nurse.post("/login", data=form, headers=origin).status_code == 303
+            cookies = nurse.cookies
+        started = time.monotonic()
+        guesses, last, page = asyncio.run(_burst(running.url, 79, "paula's own password", cookies))
+        took = time.monotonic() - started
+        print(f"79 guesses and the right one answered in {took:.2f} s")
+        statuses = sorted(r.status_code for r in guesses)
+        # The first attempts are checked (wrong: 401); those past the limit are refused
+        # unchecked with an honest 429, and the right password, sent after, is refused too.
+        assert set(statuses) <= {401, 429}
+        checked = statuses.count(401)
+        assert 1 <= checked < 10, statuses
+        assert statuses.count(429) == 79 - checked
+        assert last.status_code == 429 and "set-cookie" not in last.headers
+        assert "Too many attempts — try again in" in last.text
+        # The guesses that came too early counted: the name is locked at that address.
+        # (The lock runs from the burst, however long a busy machine took to answer it.)
+        assert int(last.headers["retry-after"]) >= LOCK_SECONDS - took - 1
+        refused = next(r for r in guesses if r.status_code == 429)
+        assert "Wrong name or password" not in refused.text
+        # The logged-in nurse's page was answered meanwhile.
+        assert page.status_code == 200 and "anna (may print)" in page.text
+        print(f"the nurse's page took {page.elapsed.total_seconds():.2f} s during the burst")
+        running.wait_for_log(r"login for 'paula' from 127\.0\.0\.1 refused unchecked", 80 - checked)
+        log = running.text()
+        # Exactly the checked attempts cost a hash: one "failed login" line each.
+        assert log.count("failed login for 'paula'") == checked
+        assert "login: paula" not in log
+
+
+def test_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    add_user(tmp_path, users, "anna", PASSWORD)
+    forged = {"x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https"}
+
+    def failed_login(running: Running, scheme: str) -> None:
+        # The page's origin: https once the proxy's X-Forwarded-Proto counts.
+        origin = {"origin": running.url.rstrip("/").replace("http", scheme, 1), **forged}
+        form = {"name": "anna", "password": "not anna's password"}
+        answer = httpx.post(running.url + "login", data=form, headers=origin, timeout=PATIENCE)
+        assert answer.status_code == 401
+        running.wait_for_log(r"failed login for 'anna' from ")
+
+    # By default nobody is a trusted proxy, not even this computer (uvicorn's default).
+    with station(tmp_path, "--users-file", str(users)) as running:
+        failed_login(running, "http")
+        assert "failed login for 'anna' from 127.0.0.1 " in running.text()
+        assert "203.0.113.9" not in running.text()
+    # A listed proxy's header names the client.
+    with station(tmp_path, "--users-file", str(users), "--trusted-proxies", "127.0.0.1") as running:
+        failed_login(running, "https")
+        assert "failed login for 'anna' from 203.0.113.9 " in running.text()
+
+
+def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
+    from medpdf.settings.options import TRUSTED_PROXIES
+
+    parsed = TRUSTED_PROXIES.kind.from_text(" 10.0.0.5, 10.0.1.7/24,::1", ValueError)
+    assert parsed == ("10.0.0.5", "10.0.1.0/24", "::1")
+    content = make_content(tmp_path / "content")
+    (tmp_path / "medpdf.toml").write_text('[station]\ntrusted_proxies = ["proxy.lan"]\n')
+    done = subprocess.run(
+        [*SERVE, "--content", str(content), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        cwd=tmp_path,
+        env=environment(tmp_path),
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "station.trusted_proxies: must be IP addresses or networks" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("request_line", "host", "location"),
+    [
+        ("GET /drug/gamma HTTP/1.1", "127.0.0.1:8443", "https://127.0.0.1:8443/drug/gamma"),
+        ("GET //evil.example/x HTTP/1.1", "127.0.0.1:8443", "https://127.0.0.1:8443/"),
+        ("GET /a\x7fb HTTP/1.1", "localhost", "https://localhost/"),
+        ("GET / HTTP/1.1", "evil.example", None),
+        ("GET / HTTP/1.1", "127.0.0.1/evil", None),
+    ],
+)
+def test_plain_http_on_the_https_port_is_redirected_only_to_the_station_itself(
+    request_line: str, host: str, location: str | None
+) -> None:
+    from medpdf.station.tls import plain_answer
+
+    answer = plain_answer(f"{request_line}\r\nHost: {host}\r\n\r\n".encode(), ("localhost",))
+    head = answer.split(b"\r\n\r\n")[0].decode()
+    if location is None:
+        assert head.startswith("HTTP/1.1 400 ") and "Location" not in head
+    else:
+        assert head.startswith("HTTP/1.1 301 ") and f"Location: {location}\r\n" in head + "\r\n"

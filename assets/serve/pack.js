@@ -4,13 +4,53 @@
 // m=SLUG, take=SLUG=morning,evening, note=SLUG=text, as `medpdf pack` reads them).
 "use strict";
 
-const PACK_KEY = "medpdf.my-medicines";
+// The list belongs to whoever is logged in, and to nobody after them: it is kept under
+// that user's name, with the time it was last used, and removed at logout, when another
+// user logs in on this browser, and once it has lain unused longer than a session may.
+// The page says who that is (<body data-pack-owner>, "" on a station without accounts,
+// absent on pages that do not know) and for how long (data-pack-minutes);
+// the login page says to forget every list (data-pack-forget).
+const PACK_PREFIX = "medpdf.my-medicines";
+
+function packKeys() {
+  const keys = [];
+  for (let i = 0; i < localStorage.length; i++) {
+    const key = localStorage.key(i);
+    if (key && key.startsWith(PACK_PREFIX)) keys.push(key);
+  }
+  return keys;
+}
+
+function forgetPacks(keep = null) {
+  for (const key of packKeys()) {
+    if (key !== keep) localStorage.removeItem(key);
+  }
+}
+
+function packOwner() {
+  return document.body.dataset.packOwner;
+}
+
+function packKey() {
+  const owner = packOwner();
+  return owner === undefined ? null : `${PACK_PREFIX}:${owner}`;
+}
+
+function packExpired(saved) {
+  const minutes = Number(document.body.dataset.packMinutes || 0);
+  return !(typeof saved === "number" && minutes > 0 && Date.now() - saved <= minutes * 60000);
+}
 
 function loadPack() {
+  const key = packKey();
+  if (key === null) return [];
   try {
-    const list = JSON.parse(localStorage.getItem(PACK_KEY) || "[]");
-    if (!Array.isArray(list)) return [];
-    return list
+    const kept = JSON.parse(localStorage.getItem(key) || "null");
+    if (!kept || !Array.isArray(kept.list) || packExpired(kept.saved)) {
+      localStorage.removeItem(key);
+      return [];
+    }
+    return kept.list
       .filter((m) => m && typeof m.slug === "string")
       .map((m) => ({
         slug: m.slug,
@@ -31,7 +71,10 @@ function loadPack() {
 }
 
 function savePack(list) {
-  localStorage.setItem(PACK_KEY, JSON.stringify(list));
+  const key = packKey();
+  if (key === null) return;
+  if (list.length) localStorage.setItem(key, JSON.stringify({ saved: Date.now(), list }));
+  else localStorage.removeItem(key);
   showPackCount(list);
 }
 
@@ -43,6 +86,7 @@ function showPackCount(list) {
 // --- a drug page: "Add to My medicines" ------------------------------------
 
 function setUpAddButton(button) {
+  if (packKey() === null) return; // a page that does not know whose list it would be
   const slug = button.dataset.slug;
   // The words come from the page, in the station's interface language.
   const addWords = button.textContent;
@@ -270,12 +314,31 @@ function setUpPackPage(root) {
   });
   // Another tab added or removed a medicine.
   window.addEventListener("storage", (event) => {
-    if (event.key === PACK_KEY) draw();
+    if (event.key === null || event.key === packKey()) draw();
   });
   draw();
 }
 
+// Every page: forget what is not this user's (or is too old); keep this user's fresh.
+function tidyPacks() {
+  if ("packForget" in document.body.dataset) {
+    forgetPacks();
+    return;
+  }
+  const key = packKey();
+  if (key === null) return;
+  forgetPacks(key);
+  const list = loadPack();
+  if (list.length) savePack(list); // used now: its idle time starts again
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  tidyPacks();
+  // Logging out forgets the list before the request leaves (the answer also says
+  // Clear-Site-Data, for a browser whose script did not run).
+  for (const form of document.querySelectorAll("form.account")) {
+    form.addEventListener("submit", () => forgetPacks());
+  }
   showPackCount(loadPack());
   const button = document.getElementById("add-to-pack");
   if (button) setUpAddButton(button);

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,6 +66,20 @@ class _Commands(click.Group):
         "review": "medpdf.cli.review:review",
     }
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a reader that stops reading (``| head -1``) ends it quietly.
+
+        Whatever the command did is done (a job sent stays sent), so the exit status is 0;
+        standard output goes to /dev/null so that the last flush at exit cannot fail again.
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            ctx.exit(0)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Commands here and elsewhere, in name order."""
         return sorted([*super().list_commands(ctx), *self.ELSEWHERE])
@@ -94,8 +109,9 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--report",
     is_flag=True,
-    help="Also print the reading grade distribution, near-duplicate ingredient names and "
-    "every monograph a content rule flags (not a leaflet, discontinued).",
+    help="Also print the reading grade distribution, near-duplicate ingredient names, "
+    "every monograph a content rule flags (not a leaflet, discontinued), the drug classes "
+    "of the medication pack's prompts and where its purposes come from.",
 )
 @table_options("check")
 @friendly_errors
@@ -119,6 +135,7 @@ def check(
         click.echo(line, err=True)
     if report:
         from medpdf.content import ingredients
+        from medpdf.products.pack import drug_classes, purposes
 
         click.echo("")
         click.echo(readability.report(grades, threshold), nl=False)
@@ -126,6 +143,10 @@ def check(
         click.echo(ingredients.report(ingredients.near_duplicates(found.monographs)), nl=False)
         click.echo("")
         click.echo(content_rules.report(diagnostics), nl=False)
+        click.echo("")
+        click.echo(drug_classes.report(found.monographs), nl=False)
+        click.echo("")
+        click.echo(purposes.report(found.monographs, settings[CONTENT_LANG]), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
         f"checked {found.files_seen} monographs: {errors} errors, {warning_count} warnings",
@@ -146,16 +167,18 @@ def handout(
     name: str, content_dir: Path, output: Path | None, config_file: Path | None, **given: Any
 ) -> None:
     """Render the patient handout of one drug, by slug or title."""
+    from medpdf.cli.pack import in_wanted_language
     from medpdf.content import collection
     from medpdf.products import handouts
     from medpdf.run import RunContext, refusal_warnings
 
     settings = load_settings("handout", config_file, content_dir, given)
     source = collection.find_source(content_dir, name)
-    collection.require_printable(source, collection.Rules.of(settings))
-    review = approvals.for_handout(source, settings)
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
     context = RunContext.of(settings)
+    source = in_wanted_language(source, settings, context)
+    collection.require_printable(source, collection.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     wanted: str | None = settings[ALSO]
     also = handouts.translation_for(source, wanted, context) if wanted else None
     name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
@@ -332,7 +355,15 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
         click.echo(f"medpdf: ready: {len(listing.entries)} monographs{problems}", err=True)
 
     verbose = logging.getLogger("medpdf").isEnabledFor(logging.INFO)
-    serving.run(station, sock, access_log=verbose, ready=ready, limits=plan.limits, tls=plan.tls)
+    serving.run(
+        station,
+        sock,
+        access_log=verbose,
+        ready=ready,
+        limits=plan.limits,
+        tls=plan.tls,
+        proxies=plan.proxies,
+    )
 
 
 #: Container allocations between young-generation collections (Python's default is 700).

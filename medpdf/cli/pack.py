@@ -20,7 +20,9 @@ from medpdf.errors import UsageError
 from medpdf.settings.config import Config
 
 if TYPE_CHECKING:
+    from medpdf.content.sources import Source
     from medpdf.products.pack import PackRequest
+    from medpdf.run import RunContext
 
 
 def fhir_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,6 +62,14 @@ def fhir_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "(ticked on page 1; without it the boxes are left to tick by hand). Repeatable.",
 )
 @click.option(
+    "--dose",
+    "doses",
+    multiple=True,
+    metavar='NAME="DOSE"',
+    help="Dose and strength, shown in the schedule and on the wallet card, e.g. "
+    '--dose apixaban="5 mg, 1 tablet". Repeatable.',
+)
+@click.option(
     "--note",
     "notes",
     multiple=True,
@@ -71,7 +81,8 @@ def fhir_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "from_file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Read the medicines, times and notes from a TOML file ([[medicine]] name, take, note).",
+    help="Read the medicines, times, doses and notes from a TOML file "
+    "([[medicine]] name, take, dose, note).",
 )
 @fhir_options
 @content_option
@@ -82,6 +93,7 @@ def fhir_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def pack(
     names: tuple[str, ...],
     takes: tuple[str, ...],
+    doses: tuple[str, ...],
     notes: tuple[str, ...],
     from_file: Path | None,
     fhir_file: Path | None,
@@ -108,10 +120,11 @@ def pack(
         base = from_record(fhir_file, picks, with_patient, settings)
     elif picks or with_patient:
         raise UsageError("--fhir-pick and --with-patient go with --fhir FILE")
-    request = packs.from_flags(names, takes, notes, base)
+    request = packs.from_flags(names, takes, notes, base, doses)
     made = packs.make_pack(request, RunContext.of(settings), output)
     for warning in refusal_warnings(str(made.target), made.refused_urls):
         click.echo(warning.format(), err=True)
+    not_translated(made.unavailable, settings)
     click.echo(
         f"wrote {made.target} ({len(made.titles)} medicines: {', '.join(made.titles)}; "
         f"{made.pages} pages)"
@@ -130,3 +143,28 @@ def from_record(
     for line in made.report:
         click.echo(f"{path}: note: {line}", err=True)
     return made.request
+
+
+def not_translated(titles: tuple[str, ...], settings: Config) -> None:
+    """One line on the terminal naming what ``--lang`` found no translation for."""
+    from medpdf import i18n
+    from medpdf.settings.options import LANG
+
+    if titles:
+        language = i18n.language_name(settings[LANG], "en")
+        click.echo(
+            f"note: no {language} translation of {', '.join(titles)}; printed in its own language",
+            err=True,
+        )
+
+
+def in_wanted_language(source: Source, settings: Config, context: RunContext) -> Source:
+    """``--lang``: the drug's translation into that language, else ``source`` and a note."""
+    from medpdf.products import language_choice
+    from medpdf.settings.options import LANG
+
+    if not settings.is_given(LANG):
+        return source
+    chosen = language_choice.choose([source], settings[LANG], context)
+    not_translated(chosen.unavailable, settings)
+    return chosen.sources[0]

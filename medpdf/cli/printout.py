@@ -27,7 +27,7 @@ from medpdf.cli.flags import (
     load_settings,
     table_options,
 )
-from medpdf.cli.pack import fhir_options, from_record
+from medpdf.cli.pack import fhir_options, from_record, in_wanted_language, not_translated
 from medpdf.errors import UsageError
 from medpdf.settings.config import Config
 from medpdf.settings.options import ALSO, PRINTER
@@ -69,6 +69,7 @@ def _handout(name: str, settings: Config) -> Render:
     from medpdf.run import RunContext
 
     source = collection.find_source(settings.content_dir, name)
+    source = in_wanted_language(source, settings, RunContext.of(settings))
     collection.require_printable(source, collection.Rules.of(settings))
     review = approvals.for_handout(source, settings)
     monograph = model.build(source)
@@ -100,17 +101,17 @@ def _pack(names: tuple[str, ...], settings: Config, base: PackRequest | None = N
     ``base`` is a record's list (``--fhir``), the names adding to it.
     """
     from medpdf import printing, record
-    from medpdf.content import model
     from medpdf.products import pack as packs
     from medpdf.run import RunContext
 
     request = packs.from_flags(names, (), (), base)
-    found, _ = packs.resolve(settings.content_dir, request.names)
+    packs.resolve(settings.content_dir, request.names)  # unknown names: before the printer
 
     def render(folder: Path) -> Printout:
-        drugs = tuple(record.Drug.of(model.build(source)) for source in found)
         context = RunContext.of(settings)
         made = packs.make_pack(request, context, folder / "pack.pdf")
+        not_translated(made.unavailable, settings)
+        drugs = tuple(record.Drug.of(monograph) for monograph in made.monographs)
         kept = made.target
         if request.patient is not None:
             anonymous = replace(request, patient=None)

@@ -15,6 +15,7 @@ module             what it holds
 ``formulary``      the monographs a clinic's formulary names
 ``codes``          drug code systems (RxNorm, SNOMED CT, ATC, NDC) it names
 ``ingredients``    the ingredients a monograph names; near-duplicate names
+``synonyms``       one name per active ingredient (synonyms, salts, co- names)
 ``collation``      alphabetical order and letters, per language (ICU)
 ``readability``    reading grades, for ``check``
 ``glyphs``         whether the fonts can draw every character
@@ -37,5 +38,6 @@ __all__ = [
     "model",
     "readability",
     "sources",
+    "synonyms",
     "translations",
 ]

@@ -130,6 +130,33 @@ def reviewed_of(
     return None, [warning]
 
 
+#: A purpose fits two lines of the pack's "What it is for" column.
+MAX_PURPOSE = 90
+
+
+def purpose_of(metadata: Mapping[str, Any], source: Source) -> str | None:
+    """``purpose:``, what the medicine is for in plain words, or a one-line error.
+
+    The medication pack prints it as written in its "What it is for" column,
+    where it has room for about two lines, so it is refused rather than cut.
+    """
+    value = metadata.get("purpose")
+    if value is None:
+        return None
+
+    def bad(message: str) -> SourceError:
+        return SourceError(source.display_path, line_of(source.text, "purpose"), message)
+
+    if not isinstance(value, str):
+        raise bad("front matter 'purpose' must be text such as \"To treat high blood pressure\"")
+    text = " ".join(value.split())
+    if not text:
+        raise bad("front matter 'purpose' is empty; leave it out to let medpdf find the use")
+    if len(text) > MAX_PURPOSE:
+        raise bad(f"front matter 'purpose' is at most {MAX_PURPOSE} characters, not {len(text)}")
+    return text
+
+
 def language_of(metadata: Mapping[str, Any], source: Source) -> tuple[str | None, str | None]:
     """``lang:`` (a BCP 47 tag) and ``translation_of:`` (a slug), or a one-line error.
 

@@ -25,7 +25,6 @@ lists it on its first page ("No leaflet for …").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -34,7 +33,13 @@ from medpdf.content.collection import Entry
 from medpdf.content.model import components_of
 from medpdf.ehr.fhir import Medication
 from medpdf.errors import Diagnostic, Level, ListedUsageError, UsageError
-from medpdf.products.pack import fold
+from medpdf.products.pack import (
+    BRACKETS,
+    FORM_WORDS,
+    UNIT_WORDS,
+    name_key,
+    without_salt,
+)
 
 #: A close name scores at least this (rapidfuzz WRatio, 0-100) to be offered as a candidate.
 CLOSE = 86
@@ -42,50 +47,6 @@ CLOSE = 86
 MAX_CANDIDATES = 5
 #: What ``--fhir-pick NAME=none`` says: no leaflet for this medicine.
 NONE = "none"
-
-
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Words of a product name that are not the drug: dose forms, routes, release.
-_FORM_WORDS = _word_set(
-    """tablet tablets tab tabs capsule capsules cap caps oral solution suspension syrup
-    injection injectable cream ointment gel drops drop spray inhaler patch powder granules
-    chewable dispersible effervescent film coated delayed extended modified release er xr sr
-    mr dr ec soft hard vial ampoule pen prefilled syringe topical ophthalmic nasal rectal
-    vaginal sublingual buccal lozenge elixir liquid kit pack"""
-)
-# Salt and ester words: "metformin hydrochloride" is metformin for a patient leaflet.
-_SALT_WORDS = _word_set(
-    """hydrochloride hcl dihydrochloride hydrobromide sodium potassium calcium magnesium
-    maleate mesylate besylate besilate tartrate bitartrate succinate citrate sulfate sulphate
-    phosphate acetate fumarate hemifumarate bromide chloride monohydrate dihydrate trihydrate
-    hyclate hemihydrate lactate gluconate valerate propionate dipropionate furoate"""
-)
-# Units of a strength ("100 UNT/ML", "49/51 mg"): a part of a name made of them is no drug.
-_UNIT_WORDS = _word_set(
-    """mg mcg ug g kg ml l unt unit units iu meq mmol actuat hr h day mg/ml percent"""
-)
-_BRACKETS = re.compile(r"\[[^\]]*\]|\([^)]*\)")
-
-
-def name_key(text: str) -> str:
-    """A product name as the drug it names: "Zorvatin 20 MG Oral Tablet" → "zorvatin"."""
-    words = fold(_BRACKETS.sub(" ", text)).split()
-    for index, word in enumerate(words[1:], start=1):
-        if word[0].isdigit():  # the strength starts: the rest is strength and form
-            words = words[:index]
-            break
-    while len(words) > 1 and words[-1] in _FORM_WORDS:
-        words.pop()
-    return " ".join(words)
-
-
-def without_salt(key: str) -> str:
-    """``key`` without its salt words, unless that leaves nothing ("magnesium sulfate")."""
-    kept = [w for w in key.split() if w not in _SALT_WORDS]
-    return " ".join(kept) if kept else key
 
 
 def _keys(text: str, bare: bool) -> set[str]:
@@ -98,7 +59,7 @@ def _keys(text: str, bare: bool) -> set[str]:
 def _is_name(key: str) -> bool:
     """True when a key holds a word of a drug's name, not only a strength, unit or form."""
     return any(
-        not word[0].isdigit() and word not in _UNIT_WORDS and word not in _FORM_WORDS
+        not word[0].isdigit() and word not in UNIT_WORDS and word not in FORM_WORDS
         for word in key.split()
     )
 
@@ -109,7 +70,7 @@ def _parts(text: str) -> frozenset[str]:
     A strength written with a slash ("100 UNT/ML") splits a name too; its pieces that
     are only numbers, units and forms are not components.
     """
-    parts = components_of(_BRACKETS.sub(" ", text))
+    parts = components_of(BRACKETS.sub(" ", text))
     keys = frozenset(without_salt(name_key(part)) for part in parts)
     keys = frozenset(key for key in keys if _is_name(key))
     return keys if len(keys) > 1 else frozenset()

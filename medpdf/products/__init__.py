@@ -6,6 +6,7 @@ module         what it makes
 ``handouts``   every handout (workers, cached) or one now (in process)
 ``booklet``    the reference booklet, in cached parts (a package)
 ``pack``       a patient's medicines in one PDF (a package)
+``language_choice``  ``--lang``: each medicine's translation where there is one
 =============  ==========================================================
 
 :func:`run` only orchestrates a build: it takes the output folder's lock
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from medpdf.products.booklet import BookletReport
     from medpdf.products.handouts import BuildReport
 
-__all__ = ["Progress", "RunReport", "booklet", "handouts", "pack", "run"]
+__all__ = ["Progress", "RunReport", "booklet", "handouts", "language_choice", "pack", "run"]
 
 #: Makes a progress callback for a product: (label, total) → context giving ``advance(n)``.
 Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]

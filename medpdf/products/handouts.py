@@ -254,6 +254,19 @@ def render_one(
     return one
 
 
+def scan_collection(context: RunContext) -> Collection:
+    """The collection as ``check`` sees it, with the build cache's parse summaries if any.
+
+    Looking never creates the cache: a one-shot command leaves no ``output/`` behind.
+    """
+    from medpdf.content import collection
+
+    config = context.config
+    with _optional_store(config.cache_dir, create=False) as store:
+        cache = store.cache if store is not None else None
+        return collection.scan(config.content_dir, cache, collection.Rules.of(config))
+
+
 def translation_for(source: Source, lang: str, context: RunContext) -> Source:
     """The monograph of ``source``'s drug in ``lang``, for a bilingual handout.
 
@@ -261,12 +274,9 @@ def translation_for(source: Source, lang: str, context: RunContext) -> Source:
     is one), so the link is checked as ``check`` checks it. A missing
     translation is one line naming the languages there are.
     """
-    from medpdf.content import collection, translations
+    from medpdf.content import translations
 
-    config = context.config
-    with _optional_store(config.cache_dir, create=False) as store:
-        cache = store.cache if store is not None else None
-        found = collection.scan(config.content_dir, cache, collection.Rules.of(config))
+    found = scan_collection(context)
     entry = next((e for e in found.entries if e.slug == source.slug), None)
     if entry is None:  # the file itself has an error: say it, as `check` does
         problem = next((d for d in found.errors if d.path == source.display_path), None)

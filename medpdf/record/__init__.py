@@ -7,7 +7,7 @@ medpdf hands out (``medpdf print``, the station's PDF and print button,
 (the content version the footer prints), the options, and the printer and
 CUPS job where printed; the exact PDF is kept once per distinct content.
 Never patient data: a handout's patient lines are blank and no form text is
-kept.
+kept; a pack's notes (typed for one patient) are left out of the PDF kept here.
 
 For other products (packs): render the PDF, then::
 
@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from medpdf.errors import PrintError
+from medpdf.errors import PrintError, PrintUnconfirmed
 from medpdf.printing import PrintJob, submit
 from medpdf.record.entries import (
     ACTIONS,
@@ -123,7 +123,9 @@ def send(
     """Record a print, hand it to CUPS with ``submit``, then note the job id CUPS gave.
 
     Recorded first, so a print is never out without its record (killed after
-    ``lp``, the record says "job unknown"); forgotten again if CUPS refuses it.
+    ``lp``, the record says "job unknown"); forgotten again only when CUPS refused
+    it. When ``lp`` may have queued it without confirming (timed out, failed after
+    the upload, no job id), the record stays: "not confirmed by CUPS".
     """
     entry = kept.keep(
         pdf,
@@ -139,6 +141,8 @@ def send(
     )
     try:
         job = submit()
+    except PrintUnconfirmed:
+        raise  # it may come out of the printer: the record stays, with no job id
     except PrintError:
         kept.forget(entry.id)  # nothing went out
         raise

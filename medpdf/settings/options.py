@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 from medpdf.settings.kinds import (
     PAPERS,
+    Addresses,
     Boolean,
     Choice,
     Fail,
@@ -71,11 +72,12 @@ LANG: Option[str] = Option(
     "lang",
     Text(check_lang, metavar="TAG"),
     "en",
-    "Language of the booklet, e.g. es or pt-BR: it holds the monographs in that "
-    "language, in its alphabetical order, and speaks it.",
+    "Language wanted, e.g. es or pt-BR: the booklet holds the monographs in that language, "
+    "in its alphabetical order, and speaks it; handout, pack and print take each medicine's "
+    "translation into it where there is one (a pack says on page 1 which have none).",
     toml=("output", "lang"),
     flag="--lang",
-    commands=frozenset({"booklet", "build"}),
+    commands=frozenset({"booklet", "build", "handout", "pack", "print"}),
     invalidates=Invalidates.OUTPUT,
 )
 CONTENT_LANG: Option[str] = Option(
@@ -313,6 +315,17 @@ HOST_NAMES: Option[tuple[str, ...]] = Option(
     flag="--host-names",
     commands=frozenset({"serve"}),
 )
+TRUSTED_PROXIES: Option[tuple[str, ...]] = Option(
+    "trusted_proxies",
+    Addresses(),
+    (),
+    "Addresses of reverse proxies in front of the station (comma-separated, networks "
+    "allowed) whose X-Forwarded-For and X-Forwarded-Proto are believed; from anyone else "
+    "these headers are ignored. Default: none.",
+    toml=("station", "trusted_proxies"),
+    flag="--trusted-proxies",
+    commands=frozenset({"serve"}),
+)
 CERTFILE: Option[str | None] = Option(
     "certfile",
     FilePath(),
@@ -399,6 +412,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     MAX_CONNECTIONS,
     USERS_FILE,
     HOST_NAMES,
+    TRUSTED_PROXIES,
     CERTFILE,
     KEYFILE,
     SESSION_IDLE,

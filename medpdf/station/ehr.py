@@ -38,12 +38,13 @@ from medpdf.ehr import fhir, infobutton, matching, packing
 from medpdf.errors import UsageError
 from medpdf.i18n import N_
 from medpdf.products import pack as packs
+from medpdf.products.pack import purposes
 from medpdf.settings.options import CLINIC
 from medpdf.station import language, printed
 from medpdf.station.auth import same_origin, user_of
 from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
-from medpdf.station.pack import pack_bytes
+from medpdf.station.pack import kept_copy, pack_bytes
 from medpdf.station.routes import busy, print_allowed
 from medpdf.station.state import Station
 
@@ -226,14 +227,17 @@ async def fhir_pack(request: Request) -> Response:
     except UsageError as exc:
         raise _unreadable(exc) from None
     pack = _asked(station, made.request, request.query_params)
-    # The record keeps the pack without the patient: a patient's pack is never kept.
-    kept = await pack_bytes(station, pack)
+    # The record keeps the pack without the patient (and without notes): a patient's pack
+    # is never kept.
+    kept = await kept_copy(station, pack)
     await printed.keep_opened(
         station, kept, pack.monographs, pack.context, user.name if user else None
     )
     answer = kept
     patient = made.request.patient
-    if patient is not None:
+    if patient is None and pack.has_notes:
+        answer = await pack_bytes(station, pack)  # the caller's, with its notes (not kept)
+    elif patient is not None:
         try:
             answer = await station.renderer.private(
                 packs.pack_task, lambda target: pack.job(target, patient), pack.seconds
@@ -255,7 +259,7 @@ async def fhir_pack(request: Request) -> Response:
 def _summary(station: Station, entry: Entry) -> str:
     """What the drug is for, in a few words; "" when its monograph cannot be read now."""
     try:
-        return packs.purpose(station.monograph(station.fresh_source(entry)))
+        return purposes.purpose(station.monograph(station.fresh_source(entry)))
     except Told:
         return ""
 

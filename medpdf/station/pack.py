@@ -15,7 +15,9 @@ is looked up in the scanned collection, never joined to a path. This module is
 the station's front door to the pack: it reads the request and answers in the
 station's words; the pack itself (:class:`medpdf.products.pack.Pack`: its
 shelf key, its render in the worker pool, its page 1 as HTML for the preview)
-is the same as ``medpdf pack`` makes.
+is the same as ``medpdf pack`` makes, except that a pack with notes is rendered
+privately and never kept, and the record keeps it made again without them (a
+line each to write by hand).
 """
 
 from __future__ import annotations
@@ -155,9 +157,12 @@ async def pack_bytes(station: Station, pack: packs.Pack) -> bytes:
     """The pack PDF from the worker pool (or the shelf), or the error page that says why not.
 
     With ``approved_only``, a pack holding an edition nobody approved is refused (409).
+    A pack with notes (words typed for one patient) is rendered privately, never kept.
     """
     _approved(station, pack)
     try:
+        if pack.has_notes:
+            return await station.renderer.private(packs.pack_task, pack.job, pack.seconds)
         return await station.renderer.made(pack.key, packs.pack_task, pack.job, pack.seconds)
     except Busy:
         raise busy() from None
@@ -165,6 +170,18 @@ async def pack_bytes(station: Station, pack: packs.Pack) -> bytes:
         raise Told(
             500, N_("The medication pack could not be made: %(reason)s"), reason=str(exc)
         ) from None
+
+
+async def kept_copy(station: Station, pack: packs.Pack, data: bytes | None = None) -> bytes:
+    """What the record keeps of a pack handed out: the PDF itself, unless it holds notes.
+
+    ``data`` is the PDF when it was made already. A pack with notes is made again with
+    them left out (a line each to write them by hand): the record never holds free
+    text typed for a patient.
+    """
+    if not pack.has_notes:
+        return data if data is not None else await pack_bytes(station, pack)
+    return await pack_bytes(station, pack.without_notes())
 
 
 async def pack_page(request: Request) -> Response:
@@ -218,7 +235,8 @@ async def pack_pdf(request: Request) -> Response:
     station = _station(request)
     pack = asked(station, request.query_params)
     data = await pack_bytes(station, pack)
-    await printed.keep_opened(station, data, pack.monographs, pack.context, _name(request))
+    kept = await kept_copy(station, pack, data)
+    await printed.keep_opened(station, kept, pack.monographs, pack.context, _name(request))
     return printed.pdf_response(data, "my-medicines.pdf")
 
 
@@ -240,11 +258,12 @@ async def pack_print(request: Request) -> Response:
     _approved(station, pack)
     copies, printer = await print_target(station, form, user)
     data = await pack_bytes(station, pack)
+    kept = await kept_copy(station, pack, data)
     title = "My medicines: " + ", ".join(m.title for m in pack.monographs)
     paper = pack.context.config[PAPER]
     job = await printed.keep_printed(
         station,
-        data,
+        kept,
         pack.monographs,
         pack.context,
         lambda: send(data, printer, title, copies, paper),

@@ -37,6 +37,12 @@ from medpdf.station.auth import same_origin, user_of
 from medpdf.station.forms import print_form
 from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
+from medpdf.station.printers import (
+    NO_PRINTER_CHOSEN,
+    NO_PRINTING,
+    UNKNOWN_PRINTER,
+    printer_problem,
+)
 from medpdf.station.sessions import User
 from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, SentJob, Station
 
@@ -53,13 +59,13 @@ async def home(request: Request) -> Response:
     station = _station(request)
     query = str(request.query_params.get("q", ""))[:200]
     listing = station.listing
-    found = listing.search(query)
+    found = listing.hits(query)
     return station.page(
         "home",
         user=user_of(request),
         query=query,
         entries=found,
-        total=len(listing.entries),
+        total=len(listing.entries) + len(listing.broken),
         suggestions=listing.suggestions(query) if query.strip() and not found else [],
         errors=listing.errors,
     )
@@ -73,9 +79,14 @@ async def suggestions(request: Request) -> Response:
 
 
 async def drug_list(request: Request) -> Response:
-    """Slugs and titles of every drug, for the search box's script."""
-    entries = _station(request).listing.entries
-    return JSONResponse([{"slug": e.slug, "title": e.title} for e in entries])
+    """Slugs and titles of every drug, for the search box's script (and which are unavailable)."""
+    hits = _station(request).listing.hits("")
+    return JSONResponse(
+        [
+            {"slug": h.slug, "title": h.title, **({"unavailable": True} if h.unavailable else {})}
+            for h in hits
+        ]
+    )
 
 
 async def drug_page(request: Request) -> Response:
@@ -156,7 +167,14 @@ async def _handout_bytes(station: Station, source: sources.Source, context: RunC
     except Busy:
         raise busy() from None
     except RenderFailed as exc:
-        raise HTTPException(500, f"{source.display_path}: {exc}") from None
+        raise Told(
+            500,
+            N_(
+                "Making the PDF failed (%(detail)s). "
+                "Try again, or ask whoever looks after the station."
+            ),
+            detail=f"{source.display_path}: {exc}",
+        ) from None
 
 
 async def drug_pdf(request: Request) -> Response:
@@ -176,13 +194,6 @@ async def drug_pdf(request: Request) -> Response:
 
 #: Copies one click may print; more is a mistake at a clinic counter.
 MAX_COPIES = 20
-
-
-#: What staff read when CUPS cannot be used; the reason goes to the log and /health.
-NO_PRINTING = N_(
-    "Direct printing is not available right now. Use “Open PDF for printing” and print "
-    "from the PDF viewer, or ask whoever looks after the station."
-)
 
 
 def _sent_notice(station: Station, slug: str, request: Request) -> str | None:
@@ -268,12 +279,16 @@ async def print_target(station: Station, form: FormData, user: User | None) -> t
     found, _ = await station.printers()
     if found is None:
         raise Told(502, NO_PRINTING)
+    wanted = str(form.get("printer", ""))[:200]
     try:
-        printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
-    except PrinterChoiceError as exc:
-        raise HTTPException(400, str(exc)) from None
+        printer = printing.choose_printer(found, wanted or None)
     except PrintError as exc:
-        raise HTTPException(502, exc.message) from None
+        raise printer_problem(exc, wanted) from None
+    except PrinterChoiceError as exc:
+        LOGGER.warning("print refused: %s", exc.message)
+        if wanted:
+            raise Told(400, UNKNOWN_PRINTER, printer=wanted) from None
+        raise Told(400, NO_PRINTER_CHOSEN) from None
     return int(copies_text), printer
 
 
