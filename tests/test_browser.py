@@ -26,6 +26,7 @@ import pdfplumber
 import pypdf
 import pytest
 from conftest import MINIMAL, REPO, write_monograph
+from docs_screenshots import SCREEN, screenshot
 from private_cups import Cups
 from waiting import PATIENCE, PATIENCE_MS, wait_until
 
@@ -161,7 +162,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(base_url=server.url)
+    ctx = browser.new_context(base_url=server.url, viewport=SCREEN)
     ctx.set_default_timeout(TIMEOUT_MS)
     try:
         yield ctx
@@ -207,6 +208,7 @@ def test_search_keyboard_options_and_pdf(page: Page, server: Server):
     # Screen readers follow the highlight through the search box's active descendant.
     chosen = page.locator("#search").get_attribute("aria-activedescendant")
     expect(page.locator(f"#{chosen}")).to_contain_text("Alendronate")
+    screenshot(page, "search")
     page.locator("#search").press("Enter")
     page.wait_for_url(re.compile(r"/drug/alendronate$"))
     expect(page.locator("h1")).to_have_text("Alendronate")
@@ -310,7 +312,7 @@ def printing_server(
 @pytest.fixture
 def station_page(browser: Browser, printing_server: tuple[Server, Path]) -> Iterator[Page]:
     """A page in a fresh browser context on the station that can print."""
-    ctx = browser.new_context(base_url=printing_server[0].url)
+    ctx = browser.new_context(base_url=printing_server[0].url, viewport=SCREEN)
     ctx.set_default_timeout(TIMEOUT_MS)
     try:
         yield ctx.new_page()
@@ -325,6 +327,8 @@ def test_print_button_sends_the_handout_to_a_real_cups_printer(station_page: Pag
     page.locator('#options input[name="patient_fields"]').check()
     page.locator("#print select#printer").select_option(cups.printer)
     page.locator("#print input#copies").fill("2")
+    expect(page.frame_locator("iframe#preview").locator("body")).to_contain_text("Patient name")
+    screenshot(page, "drug")
     page.locator("#print button[type=submit]").click()
     page.wait_for_url(re.compile(r"sent="))
     notice = page.locator("#sent")
@@ -340,9 +344,13 @@ def test_print_button_sends_the_handout_to_a_real_cups_printer(station_page: Pag
     assert size == (612, 792)
     assert " copies=2 media=Letter " in accounting
 
-
-#: The screen of the clinic's shared computers (the page area Chromium gets at that size).
-SCREEN = {"width": 1366, "height": 768}
+    # The Printed page lists it, with the printer and the edition that went out.
+    page.get_by_role("link", name="Printed", exact=True).click()
+    page.wait_for_url(re.compile(r"/printed$"))
+    row = page.locator("tbody tr").filter(has_text=job.group(1))
+    expect(row).to_contain_text("Ibuprofen")
+    expect(row).to_contain_text(f"Printed on {cups.printer}")
+    screenshot(page, "printed")
 
 
 def bottom_of(page: Page, selector: str) -> float:

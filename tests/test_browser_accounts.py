@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pdfplumber
 import pytest
 from conftest import MINIMAL, REPO, write_monograph
+from docs_screenshots import SCREEN, screenshot
 from private_cups import Cups
 from test_browser import CHROMIUM_ARGS, TIMEOUT_MS, Server, expect, stop, sync_api, wait_for_url
 
@@ -66,12 +67,13 @@ def test_log_in_search_print_log_out_and_back_shows_nothing(
             timeout=TIMEOUT_MS,
         )
         try:
-            context = browser.new_context(base_url=staff_station.url)
+            context = browser.new_context(base_url=staff_station.url, viewport=SCREEN)
             context.set_default_timeout(TIMEOUT_MS)
             page = context.new_page()
             page.goto("/")
             page.wait_for_url(re.compile(r"/login\?next=%2F$"))
             page.locator("#name").fill("anna")
+            screenshot(page, "login")
             page.locator("#password").fill("not it at all")
             page.locator("#login button[type=submit]").click()
             expect(page.locator("#login-message")).to_contain_text("Wrong name or password")

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import normalised_page_texts
+from docs_screenshots import screenshot
 from private_cups import Cups
 from test_browser import (  # noqa: F401 - fixtures used by name
     TIMEOUT_MS,
@@ -52,6 +53,7 @@ def test_add_two_drugs_set_a_time_open_and_print_the_pack(
     # The preview is page 1 of the pack, with the note just typed.
     preview = page.frame_locator("#pack-preview")
     expect(preview.locator("body")).to_contain_text("after food")
+    screenshot(page, "pack")
 
     page.reload()  # the list, times and notes are kept in the browser
     expect(rows.nth(0).locator('input[data-time="bedtime"]')).to_be_checked()

@@ -576,7 +576,7 @@ def test_a_scheduler_lost_mid_build_is_one_line_the_workers_stop_and_a_new_clust
     assert not list(handouts.glob(".*"))  # no temporary file left behind
     for pdf in kept:
         assert len(pypdf.PdfReader(pdf).pages) >= 1
-    # What the README tells an operator: start a scheduler and workers, run the build again.
+    # What docs/running/cluster.md tells an operator: start a scheduler and workers, build again.
     with dask_cluster(tmp_path / "second", workers=1) as second:
         resumed = invoke_cli("handouts", "--content", str(content), "--scheduler", second.address)
     assert resumed.exit_code == 0, resumed.output

@@ -1,7 +1,7 @@
 """Hostile monographs through the real command line: `check`, `build` and `handout`.
 
 One content folder holds every kind of hostile file from the threat model
-(README, "Threat model"): fetching HTML, scripts, template syntax, HTML in the
+(docs/running/threat-model.md): fetching HTML, scripts, template syntax, HTML in the
 title, absurd nesting, and files that are not monographs at all. Each must end
 as one error line naming the file, or as a PDF that fetched nothing (the
 loopback listener saw no request), holds no byte of the secret file, embeds no

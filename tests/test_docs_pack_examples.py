@@ -1,10 +1,10 @@
-"""The README's medication pack examples work as written.
+"""The medication pack examples of the docs work as written.
 
-Every command of the pack section (``$ medpdf …`` in its shell blocks, and each
-``medpdf pack …`` quoted in its text) is run in a project whose ``content/``
+Every command of the pack page, docs/running/packs.md (``$ medpdf …`` in its shell
+blocks, and each ``medpdf pack …`` quoted in its text) is run in a project whose ``content/``
 holds the real monographs it names, the invented translations of the language
 tests, and for ``--fhir list.json`` the FHIR tests' list and the leaflets it
-names; what the README shows it printing is what it prints (the page count
+names; what the page shows it printing is what it prints (the page count
 aside, which follows the leaflets). Skipped without the real collection.
 """
 
@@ -24,14 +24,15 @@ LANGUAGES = Path(__file__).parent / "fixtures" / "languages"
 FHIR = Path(__file__).parent / "fixtures" / "fhir"
 
 
+PAGE = REPO / "docs" / "running" / "packs.md"
+
+
 def pack_section() -> str:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    start = text.index("### A patient's medicines in one handout: `medpdf pack`")
-    return text[start : text.index("\n### ", start + 1)]
+    return PAGE.read_text(encoding="utf-8")
 
 
 def examples() -> list[tuple[str, list[str]]]:
-    """(command, the lines the README shows it printing), from shell blocks and quoted text."""
+    """(command, the lines the page shows it printing), from shell blocks and quoted text."""
     section = pack_section()
     found: list[tuple[str, list[str]]] = []
     for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL):
@@ -58,7 +59,7 @@ def test_the_section_has_examples_to_run() -> None:
 
 
 @pytest.mark.parametrize(("command", "shown"), examples(), ids=lambda v: str(v)[:50])
-def test_a_readme_pack_example_works_as_written(
+def test_a_pack_example_of_the_docs_works_as_written(
     corpus_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
