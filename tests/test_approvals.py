@@ -225,6 +225,7 @@ def test_a_reflowed_paragraph_is_not_a_change():
 # --------------------------------------------------------------------------- builds
 
 
+@pytest.mark.slow
 def test_approved_only_builds_leave_out_unapproved_editions_and_say_why(content: Path):
     invoke_cli("approve", "zentorex", "--by", "A. Pharmacist")
     result = invoke_cli("handouts", "-j", "1", "--approved-only")
@@ -248,6 +249,7 @@ def test_approved_only_builds_leave_out_unapproved_editions_and_say_why(content:
     assert "Reviewed by" not in " ".join(footer_texts(folder / "lorvane.pdf"))
 
 
+@pytest.mark.slow
 def test_the_booklet_with_approved_only_holds_only_approved_editions(content: Path):
     invoke_cli("approve", "zentorex", "lorvane", "--by", "A. Pharmacist")
     result = invoke_cli("booklet", "-j", "1", "--approved-only")

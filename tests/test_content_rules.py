@@ -373,6 +373,7 @@ def test_a_spanish_monograph_is_read_by_the_spanish_rules_and_its_banner_is_span
     assert BANNER not in first
 
 
+@pytest.mark.slow
 def test_the_booklet_leaves_out_what_is_not_a_leaflet_and_notes_what_is_discontinued(
     collection: Path,
 ):

@@ -220,6 +220,7 @@ LONG_WORDS = (
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("large_print", [False, True], ids=["a4", "large-print"])
 def test_twenty_long_names_are_never_cut_on_the_card(tmp_path: Path, large_print: bool) -> None:
     content = tmp_path / "content"

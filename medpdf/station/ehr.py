@@ -44,7 +44,7 @@ from medpdf.station import language, printed
 from medpdf.station.auth import same_origin, user_of
 from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
-from medpdf.station.pack import kept_copy, pack_bytes
+from medpdf.station.pack import kept_copy, pack_bytes, settled
 from medpdf.station.routes import busy, print_allowed
 from medpdf.station.state import Station
 
@@ -198,12 +198,8 @@ async def fhir_list(request: Request) -> Response:
 
 def _asked(station: Station, request: packs.PackRequest, query: Any) -> packs.Pack:
     """The pack of a record's list, its monographs read as every pack's are."""
-    entries = [station.entry(slug) for slug in request.names]
-    found = [station.fresh_source(entry) for entry in entries]
-    monographs = [station.monograph(source) for source in found]
-    context = station.request_context(query)
     try:
-        return packs.Pack.settle(request, found, monographs, [{e.slug} for e in entries], context)
+        return settled(station, request, query)
     except UsageError as exc:
         raise _unreadable(exc) from None
 

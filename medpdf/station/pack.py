@@ -90,14 +90,23 @@ def asked(station: Station, params: Any) -> packs.Pack:
     request = replace(
         every, names=tuple(slugs), times=times, notes=notes, taking=taking, unlisted=unlisted
     )
-    entries = [station.entry(slug) for slug in slugs]
-    found = [station.fresh_source(entry) for entry in entries]
-    monographs = [station.monograph(source) for source in found]
-    context = station.request_context(params)
     try:
-        return packs.Pack.settle(request, found, monographs, [{e.slug} for e in entries], context)
+        return settled(station, request, params)
     except UsageError as exc:
         raise _unreadable(exc) from None
+
+
+def settled(station: Station, request: packs.PackRequest, query: Any) -> packs.Pack:
+    """The pack ``request`` asks for, each monograph read as the station reads every one.
+
+    A time or note for no medicine of the pack is a :class:`UsageError`: each front
+    door (the form, a record's list) says so in its own words.
+    """
+    entries = [station.entry(slug) for slug in request.names]
+    found = [station.fresh_source(entry) for entry in entries]
+    monographs = [station.monograph(source) for source in found]
+    context = station.request_context(query)
+    return packs.Pack.settle(request, found, monographs, [{e.slug} for e in entries], context)
 
 
 def _pair(value: str, field: str) -> tuple[str, str]:
