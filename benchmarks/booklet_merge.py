@@ -53,10 +53,10 @@ CHUNK = 24
 
 def lay_out(files: Sequence[Path], corpus: Path, work: Path) -> dict[str, list[dict[str, Any]]]:
     """Lay the sample out as tagged chunks; returns the manifest of chunk files and page counts."""
+    from medpdf.atomic import write_atomic
     from medpdf.content import sources
     from medpdf.products.booklet.tasks import EntriesJob, entries_task
     from medpdf.run.contract import RunContext
-    from medpdf.run.store import write_atomic
     from medpdf.settings import config
 
     context = RunContext.of(config.make(content_dir=corpus, output_dir=work / "output"))
@@ -96,10 +96,10 @@ def untagged_copy(path: Path) -> Path:
 
 def merge_child(manifest: Path, variant: str, pages: int, out: Path) -> None:
     """Child side: merge the variant's chunks up to ``pages`` pages; print JSON figures."""
+    from medpdf.atomic import write_atomic, write_atomic_with
     from medpdf.pdf import stamp
     from medpdf.pdf.assemble import BookletMeta, Placed, assemble
     from medpdf.products.booklet import words as booklet_words
-    from medpdf.run.store import write_atomic, write_atomic_with
     from medpdf.settings.config import DEFAULT_RESOURCES
 
     chunks = json.loads(manifest.read_text())["chunks"]

@@ -8,13 +8,13 @@ What is measured, in one run:
    process tree (see ``benchmarks/_common.py``).
 2. For each worker count of ``--workers`` (default ``1,2``): a scheduler and
    that many workers started with the real commands (``dask scheduler``,
-   ``dask worker --nworkers N --nthreads 1``, workers not daemonic so they can
-   start their render processes), then the same build with ``--scheduler``
+   ``dask worker --nworkers N --nthreads 1``, Dask's defaults otherwise: nanny
+   on, daemonic workers, every process on 127.0.0.1), then the same build with ``--scheduler``
    into a fresh ``output/``. Peak memory is taken for the client (the medpdf
    process tree) and for each worker process tree (its render processes
    included), sampled from /proc. The cluster is stopped afterwards.
 3. **per-task overhead**, on the 2-worker cluster: 200 no-op tasks through
-   medpdf's own Dask runner (version check, worker render pool, result back),
+   medpdf's own Dask runner (version check, worker's render child, result back),
    wall time per task with both workers busy.
 4. **bytes per task**: the pickled size of every handout task of the sample
    (what crosses the network to a worker: source text, options, fingerprint)
@@ -97,14 +97,17 @@ def wait_for(check: object, seconds: float, what: str) -> None:
         time.sleep(0.1)
 
 
+#: Every process of the benchmark's cluster listens on loopback only, without a dashboard.
+LOOPBACK = ("--host", "127.0.0.1", "--no-dashboard")
+
+
 @contextlib.contextmanager
 def dask_cluster(folder: Path, workers: int) -> Iterator[tuple[str, list[int]]]:
     """A scheduler and ``workers`` one-thread workers, started as an administrator would."""
     address_file = folder / f"scheduler-{workers}.json"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
     scheduler = subprocess.Popen(
-        [DASK, "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(address_file)],
+        [DASK, "scheduler", *LOOPBACK, "--port", "0", "--scheduler-file", str(address_file)],
         **quiet,  # type: ignore[call-overload]
     )
     pool = None
@@ -113,8 +116,7 @@ def dask_cluster(folder: Path, workers: int) -> Iterator[tuple[str, list[int]]]:
         address = json.loads(address_file.read_text())["address"]
         worker_args = ["--nworkers", str(workers), "--nthreads", "1", "--memory-limit", "0"]
         pool = subprocess.Popen(
-            [DASK, "worker", address, *worker_args, "--no-dashboard"],
-            env=env,
+            [DASK, "worker", address, *worker_args, *LOOPBACK],
             **quiet,  # type: ignore[call-overload]
         )
         from distributed import Client
@@ -165,7 +167,7 @@ def per_task_overhead(folder: Path, tasks: int = 200) -> float:
         with client.connect(address, presentation) as cluster:
             runner = cluster.runner(Limits(jobs=2))
             # abs: a no-op any process can unpickle (the render processes too).
-            list(runner.run(abs, range(4)))  # start each worker's render pool
+            list(runner.run(abs, range(4)))  # start each worker's render child
             started = time.perf_counter()
             list(runner.run(abs, range(tasks)))
             return (time.perf_counter() - started) / tasks

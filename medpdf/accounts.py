@@ -26,8 +26,9 @@ from medpdf.errors import ConfigError, UsageError
 
 LOGGER = logging.getLogger(__name__)
 
-#: What an account may do: ``view`` searches, previews and downloads; ``print`` also prints.
-ROLES = ("view", "print")
+#: What an account may do: ``view`` searches, previews and downloads; ``print`` also prints;
+#: ``review`` also approves editions (the pharmacist).
+ROLES = ("view", "print", "review")
 
 #: Names are short and plain, so they read well in logs and print records.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -57,8 +58,8 @@ class Account:
 
     @property
     def may_print(self) -> bool:
-        """True for the ``print`` role."""
-        return self.role == "print"
+        """True for the ``print`` and ``review`` roles."""
+        return self.role in ("print", "review")
 
 
 def default_path() -> Path:

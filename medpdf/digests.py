@@ -63,7 +63,7 @@ def files_digest(folders: Iterable[Path], pattern: str = "*") -> str:
 
 @cache
 def software_fingerprint() -> str:
-    """Fingerprint of medpdf's own code and the versions of the libraries it renders with."""
+    """Fingerprint of medpdf's own code and data and of the libraries it renders with."""
     from importlib import metadata  # 6 ms to import; only a run that needs a fingerprint pays
 
     versions: list[str] = [__version__]
@@ -72,4 +72,6 @@ def software_fingerprint() -> str:
             versions.append(f"{name}=={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{name} absent")
-    return digest_of(files_digest([_PACKAGE], "*.py"), *versions)
+    # medpdf/data holds rules the code applies (content rules): part of the code.
+    code = files_digest([_PACKAGE], "*.py"), files_digest([_PACKAGE / "data"])
+    return digest_of(*code, *versions)

@@ -119,6 +119,26 @@ class PrintError(MedpdfError):
     """
 
 
+class PrinterStopped(PrintError):
+    """The printer is paused (``cupsdisable``) or rejects jobs (``cupsreject``).
+
+    ``message`` has CUPS's reason and the administrator's command, for the log and
+    the command line; the station tells staff only that the printer is paused.
+    """
+
+    def __init__(self, message: str, printer: str, accepting: bool) -> None:
+        super().__init__(message)
+        self.printer = printer
+        self.accepting = accepting
+
+
+class PrintUnconfirmed(PrintError):
+    """``lp`` may have queued the job without confirming it: the print may come out.
+
+    It timed out, failed after the upload, or gave no job id; the record is kept.
+    """
+
+
 class PrinterChoiceError(UsageError):
     """No printer of that name, or none given and no default: a bad command line (exit 2)."""
 

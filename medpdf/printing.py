@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from medpdf.errors import PrinterChoiceError, PrintError
+from medpdf.errors import PrinterChoiceError, PrintError, PrinterStopped, PrintUnconfirmed
 from medpdf.settings.kinds import PAPERS
 
 #: lpstat answers from the scheduler's memory; lp also uploads the whole PDF.
@@ -242,14 +242,18 @@ def choose_printer(found: Destinations, wanted: str | None) -> str:
         raise PrinterChoiceError(f"no printer named '{name}'{origin}; {found.listing()}")
     why = f" ({printer.reason})" if printer.reason else ""
     if not printer.accepting:
-        raise PrintError(
+        raise PrinterStopped(
             f"printer '{printer.name}' is not accepting jobs{why}; "
-            f"an administrator can run: cupsaccept {printer.name}"
+            f"an administrator can run: cupsaccept {printer.name}",
+            printer.name,
+            accepting=False,
         )
     if not printer.enabled:
-        raise PrintError(
+        raise PrinterStopped(
             f"printer '{printer.name}' is stopped{why}; jobs would wait in the queue; "
-            f"an administrator can run: cupsenable {printer.name}"
+            f"an administrator can run: cupsenable {printer.name}",
+            printer.name,
+            accepting=True,
         )
     instance = name.partition("/")[2]
     return f"{printer.name}/{instance}" if instance else printer.name
@@ -280,13 +284,25 @@ def submit(pdf: Path, printer: str, *, title: str, copies: int = 1, paper: str =
         f"media={PAPERS[paper].cups_media}",
         str(pdf),
     ]
-    completed = _run("lp", args, LP_TIMEOUT)
-    if completed.returncode != 0:
-        raise PrintError(f"printer '{printer}' refused the job: {_message(completed)}")
+    check = f"check the queue (lpstat -o {printer}) before printing again"
+    try:
+        completed = _exec("lp", args, LP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        # lp may have uploaded the job and be waiting for the scheduler's answer.
+        raise PrintUnconfirmed(
+            f"lp did not finish within {LP_TIMEOUT:g} s; printer '{printer}' may have "
+            f"queued the job: {check}"
+        ) from None
     match = _REQUEST_ID.search(completed.stdout)
+    if completed.returncode != 0:
+        if match is not None:  # queued, then lp failed: the job may well print
+            raise PrintUnconfirmed(
+                f"lp failed after printer '{printer}' queued the job as {match.group(1)}: "
+                f"{_message(completed)}; {check}"
+            )
+        raise PrintError(f"printer '{printer}' refused the job: {_message(completed)}")
     if match is None:
-        raise PrintError(
-            f"lp gave no job id for printer '{printer}' ({_message(completed)}); "
-            f"check the queue with: lpstat -o {printer}"
+        raise PrintUnconfirmed(
+            f"lp gave no job id for printer '{printer}' ({_message(completed)}); {check}"
         )
     return PrintJob(printer, match.group(1), copies, title)

@@ -8,6 +8,7 @@ holding a unique marker, and PDF checks that look for either.
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import io
 import os
@@ -34,6 +35,25 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MEDPDF_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
+# --------------------------------------------------------------------------- tiers
+
+#: Fixtures whose tests get the marker of the same tier, wherever they are.
+FIXTURE_TIERS = {"cups": "cups", "corpus_dir": "corpus"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs, so ``-m`` can pick a tier (see pyproject.toml).
+
+    A test that uses the private CUPS or the real corpus, even through another
+    fixture, is marked ``cups`` or ``corpus``; modules mark the rest themselves
+    (``browser``, ``cluster``, ``slow``). ``make test-fast`` leaves all five out.
+    """
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in FIXTURE_TIERS:
+                item.add_marker(FIXTURE_TIERS[fixture])
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
@@ -49,6 +69,31 @@ def private_config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
         os.environ.pop("XDG_CONFIG_HOME", None)
     else:
         os.environ["XDG_CONFIG_HOME"] = saved
+
+
+#: The day every PDF of the suite is printed on, unless a test picks its own (noon UTC).
+PRINTED_ON = dt.date(2029, 9, 30)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fixed_printing_date() -> Iterator[None]:
+    """Every PDF gives the same printing date, whatever the clock says.
+
+    The date is laid out with the rest of a page: a longer month name can move a
+    line or page break, and two builds either side of midnight would differ. The
+    commands (and the station and build processes the tests start, which inherit
+    the environment) read it from ``SOURCE_DATE_EPOCH``.
+    """
+    noon = dt.datetime.combine(PRINTED_ON, dt.time(12), tzinfo=dt.UTC)
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    # A date given for the run (reproducible-build set-ups export one) is fixed too: keep it.
+    if not saved:
+        os.environ["SOURCE_DATE_EPOCH"] = str(int(noon.timestamp()))
+    yield
+    if saved is None:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+    else:
+        os.environ["SOURCE_DATE_EPOCH"] = saved
 
 
 @pytest.fixture(scope="session")
@@ -197,6 +242,15 @@ def pdf_texts(data: bytes) -> str:
 def normalise(text: str) -> str:
     """``text`` with every run of whitespace as one space (PDF text breaks lines anywhere)."""
     return " ".join(text.split())
+
+
+def squeezed(text: str) -> str:
+    """``text`` without any whitespace: for phrases a line may break inside of.
+
+    Lines break at spaces, but also after a ``/`` or ``-`` (a URL, a path, a markup
+    fragment), where extraction then adds a space :func:`normalise` keeps.
+    """
+    return "".join(text.split())
 
 
 def normalised_page_texts(source: bytes | Path) -> list[str]:

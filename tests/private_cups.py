@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from waiting import PATIENCE
 
 CUPSD = Path("/usr/sbin/cupsd")
 CUPS_PDF_BACKEND = Path("/usr/lib/cups/backend/cups-pdf")
 CUPS_PDF_PPD = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd")
 #: cups-pdf reads /etc/cups/cups-pdf-NAME.conf for device URI cups-pdf:/NAME (compiled-in path).
 CUPS_PDF_CONF_DIR = Path("/etc/cups")
-JOB_WAIT = 60.0
+#: A job goes through filters and Ghostscript: seconds when idle, far longer beside a build.
+JOB_WAIT = PATIENCE
 
 
 def _missing_cups() -> list[str]:
@@ -74,7 +76,7 @@ class Cups:
             env={**self.env, "LC_ALL": "C"},
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=PATIENCE,
         )
 
     def logs(self) -> str:
@@ -178,7 +180,7 @@ def _config_check(root: Path) -> str:
         [str(CUPSD), "-t", "-c", str(etc / "cupsd.conf"), "-s", str(etc / "cups-files.conf")],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=PATIENCE,
     )
     return check.stdout + check.stderr
 
@@ -211,7 +213,7 @@ def cups() -> Iterator[Cups]:
     process = _start_cupsd(root)
     server = Cups(root, printer, process)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + PATIENCE
         while server.tool("lpstat", "-r").stdout.strip() != "scheduler is running":
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(

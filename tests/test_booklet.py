@@ -14,6 +14,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, normalised_text, write_monograph
+from waiting import PATIENCE
 
 from medpdf.content.collection import Entry, scan
 from medpdf.i18n import long_date
@@ -22,6 +23,8 @@ from medpdf.products.booklet import plan
 from medpdf.run.contract import RunContext
 from medpdf.run.store import locked_output
 from medpdf.settings import config
+
+pytestmark = pytest.mark.slow
 
 # Invented drugs over several letters; "long" ones run to two or more pages.
 DRUGS = {
@@ -62,7 +65,12 @@ def make(
 ) -> booklet.BookletReport:
     """Build the booklet in-process; ``options`` are further settings (``duplex=True``...)."""
     settings = config.make(
-        content_dir=content, output_dir=output, printed=printed, jobs=2, time_limit=60, **options
+        content_dir=content,
+        output_dir=output,
+        printed=printed,
+        jobs=2,
+        time_limit=PATIENCE,
+        **options,
     )
     with locked_output(output) as store:
         found = scan(content, store.cache)

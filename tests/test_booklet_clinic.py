@@ -21,6 +21,8 @@ from medpdf.content import ingredients
 from medpdf.pdf.assemble import Placed
 from medpdf.products.booklet.plan import Volume, plan_volumes
 
+pytestmark = pytest.mark.slow
+
 FILLER = "This sentence makes the monograph longer so that it needs more pages. " * 8
 
 # slug: (title, generic name or None for the title, length in pages (roughly))

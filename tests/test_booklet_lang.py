@@ -24,6 +24,8 @@ from medpdf.pdf import stamp
 from medpdf.products.booklet import words as booklet_words
 from medpdf.settings.config import DEFAULT_RESOURCES
 
+pytestmark = pytest.mark.slow
+
 FIXTURES = Path(__file__).parent / "fixtures" / "collation"
 
 #: (contents heading, running title) of the booklet in each language.

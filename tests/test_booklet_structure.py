@@ -29,6 +29,8 @@ from medpdf.pdf.archival import PDFUA_NAMESPACE
 from medpdf.products import booklet
 from medpdf.products.booklet import plan
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:

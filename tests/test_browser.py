@@ -15,7 +15,8 @@ import re
 import signal
 import subprocess
 import sys
-import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,11 @@ import pdfplumber
 import pypdf
 import pytest
 from conftest import MINIMAL, REPO, write_monograph
+from docs_screenshots import SCREEN, screenshot
 from private_cups import Cups
+from waiting import PATIENCE, PATIENCE_MS, wait_until
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL_HINT = "`make test` installs it (Debian package chromium, Python package playwright)"
@@ -40,6 +45,8 @@ BrowserContext = sync_api.BrowserContext
 Locator = sync_api.Locator
 Page = sync_api.Page
 expect = sync_api.expect
+# Assertions wait as long as any other step: their default (5 s) is not enough beside a build.
+expect.set_options(timeout=PATIENCE_MS)
 
 #: Headless flags for a machine without a GPU, running as root, on a closed network
 #: (without the background-networking ones Chromium keeps calling Google services).
@@ -55,8 +62,11 @@ CHROMIUM_ARGS = [
 TITLES = ["Alefacept", "Alendronate", "Ibuprofen", "Zolpidem"]
 LETTER = (612.0, 792.0)
 SERVING = re.compile(r"serving (http://\S+?/)")
-START_TIMEOUT = 30.0
-TIMEOUT_MS = 20_000  # a cold render of one handout takes about a second
+#: Printed once the collection is scanned and requests are answered.
+READY = re.compile(r"^medpdf: ready: ", re.MULTILINE)
+#: What Playwright waits for a page, a request or a selector before it gives up: a cold
+#: render of one handout takes about a second, but much longer beside a busy build.
+TIMEOUT_MS = PATIENCE_MS
 
 
 @dataclass(frozen=True)
@@ -70,24 +80,41 @@ class Server:
 
 
 def wait_for_url(process: subprocess.Popen[bytes], log: Path) -> str:
-    """The URL from the ``serving http://HOST:PORT/`` line the server prints when listening."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        found = SERVING.search(log.read_text(encoding="utf-8", errors="replace"))
-        if found:
-            return found.group(1)
+    """The station's URL, once it has scanned its collection and answers ``/health``.
+
+    ``serving http://HOST:PORT/`` comes as soon as the socket listens, but the scan of
+    the collection comes after it (the whole corpus takes a while): a page asked for
+    before ``ready`` waits for all of it.
+    """
+
+    def said() -> str:
+        return log.read_text(encoding="utf-8", errors="replace")
+
+    def ready() -> str | None:
+        text = said()
         if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    text = log.read_text(encoding="utf-8", errors="replace")
-    raise AssertionError(f"medpdf serve did not report its URL (exit {process.poll()}): {text}")
+            raise AssertionError(f"medpdf serve exited ({process.poll()}): {text}")
+        found = SERVING.search(text)
+        return found.group(1) if found and READY.search(text) else None
+
+    url = wait_until(ready, "medpdf serve reported its URL and readiness", gave_up=said)
+    wait_until(lambda: answers_health(url), f"{url}health answered", gave_up=said)
+    return url
+
+
+def answers_health(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "health", timeout=PATIENCE) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError):
+        return False
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=PATIENCE)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -125,7 +152,7 @@ def browser() -> Iterator[Browser]:
     with sync_api.sync_playwright() as playwright:
         # Playwright gives every launch a fresh --user-data-dir under /tmp.
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
         )
         try:
             yield chromium
@@ -135,7 +162,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(base_url=server.url)
+    ctx = browser.new_context(base_url=server.url, viewport=SCREEN)
     ctx.set_default_timeout(TIMEOUT_MS)
     try:
         yield ctx
@@ -149,8 +176,11 @@ def page(context: BrowserContext) -> Page:
 
 
 def result(page: Page, title: str) -> Locator:
-    """The ``<li>`` of the results list whose link is exactly ``title``."""
-    return page.locator("#results li").filter(has=page.get_by_role("link", name=title, exact=True))
+    """The ``<li>`` of the results list that is exactly ``title``.
+
+    With the script it is an option of the search box's listbox; without, it holds a link.
+    """
+    return page.locator("#results li").filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
 
 
 def pdf_title_and_pages(data: bytes) -> tuple[str, list[tuple[float, float]], str]:
@@ -178,6 +208,7 @@ def test_search_keyboard_options_and_pdf(page: Page, server: Server):
     # Screen readers follow the highlight through the search box's active descendant.
     chosen = page.locator("#search").get_attribute("aria-activedescendant")
     expect(page.locator(f"#{chosen}")).to_contain_text("Alendronate")
+    screenshot(page, "search")
     page.locator("#search").press("Enter")
     page.wait_for_url(re.compile(r"/drug/alendronate$"))
     expect(page.locator("h1")).to_have_text("Alendronate")
@@ -195,7 +226,7 @@ def test_search_keyboard_options_and_pdf(page: Page, server: Server):
     assert parts.path == "/drug/alendronate.pdf"
     assert parse_qs(parts.query) == {"paper": ["letter"], "large_print": ["1"]}
 
-    response = page.request.get(server.at(href), timeout=TIMEOUT_MS * 3)
+    response = page.request.get(server.at(href), timeout=TIMEOUT_MS)
     assert response.status == 200, response.text()[:500]
     assert response.headers["content-type"].startswith("application/pdf")
     data = response.body()
@@ -214,12 +245,28 @@ def test_click_a_result_opens_the_drug(page: Page):
     page.goto("/")
     page.locator("#search").fill("zol")
     expect(result(page, "Ibuprofen")).to_be_hidden()
-    page.get_by_role("link", name="Zolpidem", exact=True).click()
+    option = page.get_by_role("option", name="Zolpidem", exact=True)
+    expect(option).to_have_attribute("aria-selected", "false")
+    option.click()
     page.wait_for_url(re.compile(r"/drug/zolpidem$"))
     expect(page.locator("h1")).to_have_text("Zolpidem")
     expect(page.locator("a#open-pdf")).to_have_attribute(
         "href", "/drug/zolpidem.pdf?paper=a4&large_print=0&patient_fields=0"
     )
+
+
+def test_typing_before_the_list_arrives_keeps_the_servers_list(page: Page):
+    held: list[sync_api.Route] = []
+    page.route("**/drugs.json", lambda route: held.append(route))  # the list is late
+    page.goto("/")
+    page.locator("#search").press_sequentially("zol")
+    assert held, "the page did not ask for the list"
+    expect(page.locator("#results li")).to_have_count(len(TITLES))  # not emptied
+    assert page.locator("#search").get_attribute("role") is None  # not a combobox yet
+    held[0].continue_()
+    expect(page.locator("#results li[role=option]")).to_have_count(1)
+    expect(result(page, "Zolpidem")).to_be_visible()
+    expect(page.locator("#count")).to_contain_text("1 of 4 drugs match “zol”")
 
 
 def test_search_without_javascript_filters_on_the_server(browser: Browser, server: Server):
@@ -265,7 +312,7 @@ def printing_server(
 @pytest.fixture
 def station_page(browser: Browser, printing_server: tuple[Server, Path]) -> Iterator[Page]:
     """A page in a fresh browser context on the station that can print."""
-    ctx = browser.new_context(base_url=printing_server[0].url)
+    ctx = browser.new_context(base_url=printing_server[0].url, viewport=SCREEN)
     ctx.set_default_timeout(TIMEOUT_MS)
     try:
         yield ctx.new_page()
@@ -280,6 +327,8 @@ def test_print_button_sends_the_handout_to_a_real_cups_printer(station_page: Pag
     page.locator('#options input[name="patient_fields"]').check()
     page.locator("#print select#printer").select_option(cups.printer)
     page.locator("#print input#copies").fill("2")
+    expect(page.frame_locator("iframe#preview").locator("body")).to_contain_text("Patient name")
+    screenshot(page, "drug")
     page.locator("#print button[type=submit]").click()
     page.wait_for_url(re.compile(r"sent="))
     notice = page.locator("#sent")
@@ -294,6 +343,48 @@ def test_print_button_sends_the_handout_to_a_real_cups_printer(station_page: Pag
     assert "Patient name" in text  # the option chosen on the page reached the print
     assert size == (612, 792)
     assert " copies=2 media=Letter " in accounting
+
+    # The Printed page lists it, with the printer and the edition that went out.
+    page.get_by_role("link", name="Printed", exact=True).click()
+    page.wait_for_url(re.compile(r"/printed$"))
+    row = page.locator("tbody tr").filter(has_text=job.group(1))
+    expect(row).to_contain_text("Ibuprofen")
+    expect(row).to_contain_text(f"Printed on {cups.printer}")
+    screenshot(page, "printed")
+
+
+def bottom_of(page: Page, selector: str) -> float:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, selector
+    return float(box["y"] + box["height"])
+
+
+def test_print_is_in_view_and_its_confirmation_is_on_top_focused_and_announced(
+    browser: Browser, printing_server: tuple[Server, Path], cups: Cups
+):
+    ctx = browser.new_context(base_url=printing_server[0].url, viewport=SCREEN)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = ctx.new_page()
+        page.goto("/drug/alendronate")
+        # The Print button is visible without scrolling.
+        assert bottom_of(page, "#print button[type=submit]") <= SCREEN["height"]
+        page.locator("#print select#printer").select_option(cups.printer)
+        page.locator("#print button[type=submit]").click()
+        page.wait_for_url(re.compile(r"sent="))
+        notice = page.locator("#sent")
+        expect(notice).to_contain_text(f"Sent 1 copy to {cups.printer}")
+        # Where the eye is: in the top third of the screen, focused, and a status region
+        # that screen readers announce.
+        assert bottom_of(page, "#sent") <= SCREEN["height"] / 3
+        assert page.evaluate("document.activeElement.id") == "sent"
+        assert notice.get_attribute("role") == "status"
+        assert notice.get_attribute("aria-live") == "polite"
+        assert page.evaluate("window.scrollY") == 0
+        # Print is still in view under the notice.
+        assert bottom_of(page, "#print button[type=submit]") <= SCREEN["height"]
+    finally:
+        ctx.close()
 
 
 def test_an_edit_on_disk_refreshes_the_open_preview(
@@ -372,7 +463,7 @@ def test_search_as_you_type_over_the_whole_collection(
     """The script filters ~6,300 names as the server does; the keyboard still works."""
     with station_on(corpus_dir, tmp_path) as station:
         ctx = browser.new_context(base_url=station.url)
-        ctx.set_default_timeout(TIMEOUT_MS * 3)
+        ctx.set_default_timeout(TIMEOUT_MS)
         try:
             page = ctx.new_page()
             page.goto("/")
@@ -380,9 +471,11 @@ def test_search_as_you_type_over_the_whole_collection(
             assert int(re.fullmatch(r"(\d+) drugs", count).group(1)) > 6000
             page.locator("#search").press_sequentially("insulin")
             expect(page.locator("#count")).to_contain_text("match “insulin”")
-            shown = [a.get_attribute("href") for a in page.locator("#results li a").all()]
+            options = page.locator("#results li[role=option]").all()
+            shown = [option.get_attribute("data-href") for option in options]
             server_side = page.request.get(station.at("/?q=insulin")).text()
-            expected = re.findall(r'id="result-\d+"><a href="([^"]+)">', server_side)
+            found = r'id="result-\d+"(?: class="unavailable")?><a href="([^"]+)">'
+            expected = re.findall(found, server_side)
             assert shown == expected and len(shown) > 5
             page.locator("#search").press("ArrowDown")
             page.locator("#search").press("Enter")

@@ -10,7 +10,9 @@ import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from conftest import normalised_page_texts
+from docs_screenshots import screenshot
 from private_cups import Cups
 from test_browser import (  # noqa: F401 - fixtures used by name
     TIMEOUT_MS,
@@ -20,6 +22,8 @@ from test_browser import (  # noqa: F401 - fixtures used by name
     printing_server,
     station_page,
 )
+
+pytestmark = pytest.mark.browser
 
 
 def test_add_two_drugs_set_a_time_open_and_print_the_pack(
@@ -35,8 +39,9 @@ def test_add_two_drugs_set_a_time_open_and_print_the_pack(
         expect(add).to_have_text("In My medicines ✓")
         expect(page.locator("#pack-count")).to_contain_text("(")
         assert title in page.locator("h1").inner_text()
-    stored = json.loads(page.evaluate("localStorage.getItem('medpdf.my-medicines')"))
-    assert [m["slug"] for m in stored] == ["ibuprofen", "alendronate"]
+    # Without accounts the list is the station's one (loopback) user's.
+    stored = json.loads(page.evaluate("localStorage.getItem('medpdf.my-medicines:')"))
+    assert [m["slug"] for m in stored["list"]] == ["ibuprofen", "alendronate"]
 
     page.goto("/pack")
     rows = page.locator("#pack-list li")
@@ -48,6 +53,7 @@ def test_add_two_drugs_set_a_time_open_and_print_the_pack(
     # The preview is page 1 of the pack, with the note just typed.
     preview = page.frame_locator("#pack-preview")
     expect(preview.locator("body")).to_contain_text("after food")
+    screenshot(page, "pack")
 
     page.reload()  # the list, times and notes are kept in the browser
     expect(rows.nth(0).locator('input[data-time="bedtime"]')).to_be_checked()
@@ -61,7 +67,7 @@ def test_add_two_drugs_set_a_time_open_and_print_the_pack(
     query = parse_qs(urlsplit(url).query)
     assert query["m"] == ["ibuprofen", "alendronate"]
     assert query["take"] == ["ibuprofen=morning,bedtime"]
-    response = page.request.get(url, timeout=TIMEOUT_MS * 3)
+    response = page.request.get(url, timeout=TIMEOUT_MS)
     assert response.status == 200, response.text()[:500]
     pages = normalised_page_texts(response.body())
     assert "My medicines" in pages[0] and "after food" in pages[0]

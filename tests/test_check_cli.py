@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from conftest import MINIMAL, invoke_cli
+from waiting import PATIENCE
 
 from medpdf import __version__
+from medpdf.atomic import sweep_stale_temps
 from medpdf.content.sources import MAX_SOURCE_BYTES
-from medpdf.run.store import sweep_stale_temps
 
 #: A monograph that parses but earns a "missing standard sections" warning.
 INCOMPLETE = """---
@@ -561,7 +562,7 @@ def test_version_subprocess(tmp_path: Path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr

@@ -329,13 +329,13 @@ NEW_BAD = [
     (
         "[build]\nworkers = 2\n",
         "medpdf.toml:2: build.workers: unknown key "
-        "(known: jobs, memory_limit, scheduler, time_limit)",
+        "(known: jobs, memory_limit, scheduler, scheduler_insecure, time_limit)",
     ),
     (
         '[station]\naddress = "x"\n',
-        "medpdf.toml:2: station.address: unknown key (known: cache_size, certfile, host, "
-        "host_names, keyfile, max_connections, port, prints_per_minute, queue, request_timeout, "
-        "session_idle, session_max, users_file)",
+        "medpdf.toml:2: station.address: unknown key (known: approved_only, cache_size, certfile, "
+        "host, host_names, keyfile, max_connections, port, prints_per_minute, queue, "
+        "request_timeout, session_idle, session_max, trusted_proxies, users_file)",
     ),
     (
         "[output]\npatient_field = true\n",

@@ -203,3 +203,50 @@ def test_handout_font_covers_every_character_of_the_corpus(corpus_paths: list[Pa
         cmap = TTFont(font_file).getBestCmap()
         missing = sorted(c for c in printable if ord(c) not in cmap)
         assert not missing, (style, missing)
+
+
+def test_content_rules_over_the_corpus(checked: Checked, collection: scanning.Collection) -> None:
+    """Counts per rule of ``check`` over the corpus (printed), and the banner agreeing with it.
+
+    The issue counted, with a plain text search over letters a-u, 64 first-person refusals,
+    109 hypothetical or unrecognised products and 168 discontinued medicines; the rules
+    count files, read in context (see the closing note of the issue for why they differ).
+    """
+    from medpdf.content import content_rules
+
+    found = content_rules.findings(
+        d for d in collection.diagnostics if d.message.startswith(("not a leaflet", "discont"))
+    )
+    per_rule: dict[str, set[str]] = {}
+    for finding in found:
+        per_rule.setdefault(finding.rule, set()).add(finding.path)
+    kinds = {kind: {f.path for f in found if f.kind is kind} for kind in content_rules.Kind}
+    assistant = set().union(*(p for r, p in per_rule.items() if r.startswith("assistant-")))
+    product = per_rule.get("hypothetical-product", set()) | per_rule.get(
+        "unrecognised-product", set()
+    )
+    print("\ncontent rules over the corpus (monographs):")
+    for rule, paths in sorted(per_rule.items()):
+        print(f"  {rule:<26} {len(paths)}")
+    print(f"  assistant voice (any)      {len(assistant)}   (issue: 64 refusals)")
+    print(f"  hypothetical/unrecognised  {len(product)}   (issue: 109)")
+    print(
+        f"  discontinued               {len(kinds[content_rules.Kind.DISCONTINUED])}   (issue: 168)"
+    )
+    print(f"  not a leaflet (any)        {len(kinds[content_rules.Kind.NOT_A_LEAFLET])}")
+    assert 55 <= len(per_rule["assistant-refusal"]) <= 90
+    assert 80 <= len(product) <= 130
+    assert 150 <= len(kinds[content_rules.Kind.DISCONTINUED]) <= 260
+    # Not a leaflet is an error: none of them is in the catalog.
+    kept = {m.source_path for m in collection.monographs}
+    assert not kinds[content_rules.Kind.NOT_A_LEAFLET] & kept
+    # The handout's banner (read from the parsed monograph) agrees with check (read from the
+    # file) for every monograph kept: flagged ones have it, the others do not.
+    discontinued = kinds[content_rules.Kind.DISCONTINUED]
+    disagree = [
+        m.source_path
+        for m in collection.monographs
+        if content_rules.says_discontinued(m, m.lang or "en") != (m.source_path in discontinued)
+    ]
+    assert not disagree, disagree[:10]
+    assert checked.result.stdout.count("warning: discontinued [discontinued]") == len(discontinued)

@@ -8,12 +8,14 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import MINIMAL, normalised_page_texts, write_monograph
 from pypdf import PdfReader
+from waiting import PATIENCE, wait_until
+
+pytestmark = pytest.mark.slow
 
 NAMES = [f"{prefix}{suffix}" for prefix in ("Alva", "Brio", "Cento") for suffix in "nrs"]
 FILLER = "Extra text so that this handout takes a little time to lay out. " * 40
@@ -37,16 +39,6 @@ def medpdf(cwd: Path, *args: str) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,
     )
-
-
-def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
-    """Poll ``check`` until it holds or ``seconds`` pass; its last answer."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return check()
-        time.sleep(0.02)
-    return True
 
 
 def group_members(pgid: int) -> list[str]:
@@ -93,7 +85,7 @@ def test_sigkill_at_a_random_moment_leaves_only_complete_pdfs(tmp_path: Path):
     write_collection(content, "v1")
     started = time.monotonic()
     first = medpdf(tmp_path, "build", "--jobs", "2")
-    assert first.wait(timeout=600) == 0, first.stderr.read() if first.stderr else ""
+    assert first.wait(timeout=PATIENCE) == 0, first.stderr.read() if first.stderr else ""
     full_build = time.monotonic() - started
     before = {p: p.read_bytes() for p in every_pdf(tmp_path / "output")}
     assert len([p for p in before if p.parent.name == "handouts"]) == len(NAMES)
@@ -110,8 +102,11 @@ def test_sigkill_at_a_random_moment_leaves_only_complete_pdfs(tmp_path: Path):
 
         context = f"seed {seed}, attempt {attempt}, killed after {moment:.2f} s"
         # Workers follow their parent (PR_SET_PDEATHSIG) before anything is looked at.
-        gone = wait_until(lambda pgid=victim.pid: not live_members(pgid))
-        assert gone, (context, live_members(victim.pid))
+        wait_until(
+            lambda pgid=victim.pid: not live_members(pgid),
+            f"the killed build's workers have exited ({context})",
+            gave_up=lambda pgid=victim.pid: str(live_members(pgid)),
+        )
         for path in every_pdf(tmp_path / "output"):
             assert PdfReader(path, strict=True).pages, context  # complete and readable
         for path in before:
@@ -132,13 +127,13 @@ def test_sigkill_at_a_random_moment_leaves_only_complete_pdfs(tmp_path: Path):
 
     # The next build finishes the job from whatever the cache says, and matches a clean build.
     after = medpdf(tmp_path, "build", "--jobs", "2")
-    assert after.wait(timeout=600) == 0, after.stderr.read() if after.stderr else ""
+    assert after.wait(timeout=PATIENCE) == 0, after.stderr.read() if after.stderr else ""
     assert not list((tmp_path / "output").rglob("*.medpdf-tmp"))
     clean_root = tmp_path / "clean"
     clean_root.mkdir()
     (clean_root / "content").symlink_to(content)
     clean = medpdf(clean_root, "build", "--jobs", "2")
-    assert clean.wait(timeout=600) == 0
+    assert clean.wait(timeout=PATIENCE) == 0
     for name in NAMES:
         relative = Path("output/handouts") / f"{name.lower()}.pdf"
         assert edition(tmp_path / relative) == "v1"
@@ -153,13 +148,15 @@ def test_sigkill_at_a_random_moment_leaves_only_complete_pdfs(tmp_path: Path):
 def test_two_builds_at_once_one_is_refused(tmp_path: Path):
     write_collection(tmp_path / "content", "v1")
     one = medpdf(tmp_path, "build", "--jobs", "1")
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "output" / ".cache" / "medpdf.sqlite3").exists():  # lock is held
-        assert time.monotonic() < deadline and one.poll() is None
-        time.sleep(0.05)
+
+    def holds_the_lock() -> bool:
+        assert one.poll() is None, one.communicate()
+        return (tmp_path / "output" / ".cache" / "medpdf.sqlite3").exists()
+
+    wait_until(holds_the_lock, "the first build holds the output folder")
     two = medpdf(tmp_path, "build", "--jobs", "1")
-    out_two = two.communicate(timeout=600)
-    out_one = one.communicate(timeout=600)
+    out_two = two.communicate(timeout=PATIENCE)
+    out_one = one.communicate(timeout=PATIENCE)
     assert one.returncode == 0, out_one[1]
     assert two.returncode == 1
     assert out_two[1].strip() == (
@@ -174,7 +171,7 @@ def test_lock_is_released_after_a_build(tmp_path: Path, command: str):
     write_monograph(tmp_path / "content", "alvan", MINIMAL.format(title="Alvan"))
     for _ in range(2):
         run = medpdf(tmp_path, command, "--jobs", "1")
-        assert run.wait(timeout=300) == 0, run.stderr.read() if run.stderr else ""
+        assert run.wait(timeout=PATIENCE) == 0, run.stderr.read() if run.stderr else ""
 
 
 @pytest.mark.parametrize(
@@ -188,13 +185,16 @@ def test_one_shot_commands_leave_no_process_behind(tmp_path: Path, command: tupl
     outputs = []
     for _ in range(2):  # a fresh render, then today's output reused
         run = medpdf(tmp_path, *command)
-        out, err = run.communicate(timeout=300)
+        out, err = run.communicate(timeout=PATIENCE)
         assert run.returncode == 0, err
         assert "Traceback" not in err
         outputs.append(out)
         pgid = run.pid  # its own session: the command leads its own process group
-        gone = wait_until(lambda pgid=pgid: group_gone(pgid), seconds=5)
-        assert gone, f"left behind by {' '.join(command)}: {group_members(pgid)}"
+        wait_until(
+            lambda pgid=pgid: group_gone(pgid),
+            f"nothing left behind by {' '.join(command)}",
+            gave_up=lambda pgid=pgid: str(group_members(pgid)),
+        )
     assert (tmp_path / "output" / "handouts" / "alvan.pdf").is_file()
     if command[0] == "handout":
         target = Path("output/handouts/alvan.pdf")

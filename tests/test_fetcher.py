@@ -30,6 +30,7 @@ from conftest import (
     normalised_text,
     write_monograph,
 )
+from waiting import PATIENCE
 
 from medpdf.content.collection import find_monograph, find_source
 from medpdf.html import templating
@@ -49,7 +50,7 @@ def test_listener_records_requests(listener: Listener) -> None:
     # The security tests rely on the listener noticing a fetch.
     import urllib.request
 
-    with urllib.request.urlopen(f"{listener.base}/probe", timeout=5) as response:
+    with urllib.request.urlopen(f"{listener.base}/probe", timeout=PATIENCE) as response:
         assert b"HTTP-REACHED" in response.read()
     assert listener.requests == ["GET /probe"]
 
@@ -263,7 +264,7 @@ def test_render_keeps_only_web_and_internal_links(
         links = [annot for page in doc.pages for annot in page.get("/Annots", [])]
         uris = [str(link.A.URI) for link in links if "/A" in link]
         anchors = [link for link in links if "/Dest" in link]
-    assert uris == ["https://example.org/"]
+    assert uris and set(uris) == {"https://example.org/"}  # one annotation per line it spans
     assert len(anchors) == 1
     assert "SCRIPT-RAN" not in normalised_text(data)
 

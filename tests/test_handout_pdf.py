@@ -10,6 +10,7 @@ printed result fails here.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import shutil
@@ -25,11 +26,11 @@ import pytest
 from conftest import REPO, normalise, write_monograph
 from fontTools.ttLib import TTFont
 
+from medpdf.atomic import write_atomic
 from medpdf.content.collection import find_monograph
 from medpdf.content.model import Monograph
 from medpdf.html import templating
 from medpdf.pdf.typeset import render as render_pdf
-from medpdf.run.store import write_atomic
 from medpdf.settings import config
 from medpdf.settings.config import Config
 
@@ -112,8 +113,14 @@ def page_texts(path: Path) -> tuple[PageText, ...]:
 
 
 def write_handout(settings: Config, name: str, target: Path) -> tuple[Monograph, int]:
-    """The handout of ``name`` written to ``target``: (its monograph, its page count)."""
-    monograph = find_monograph(settings.content_dir, name)
+    """The handout of ``name`` written to ``target``: (its monograph, its page count).
+
+    Read from beside the content folder, so the source path printed at the end is the
+    short ``content/NAME.md``, not a temporary path whose length moves the last breaks.
+    """
+    with contextlib.chdir(settings.content_dir.parent):
+        monograph = find_monograph(settings.content_dir, name)
+    assert not Path(monograph.source_path).is_absolute(), monograph.source_path
     result = render_pdf(templating.monograph_html(monograph, settings), settings.resources)
     write_atomic(target, result.data)
     assert target.is_file()
@@ -430,6 +437,7 @@ def long_handout(tmp_path_factory: pytest.TempPathFactory) -> Handout:
     return render(folder / "content", "longdrug", folder / "longdrug.pdf")
 
 
+@pytest.mark.slow
 def test_long_monograph_has_header_footer_and_counter_on_every_page(long_handout: Handout) -> None:
     total = long_handout.page_count
     assert total >= 10
@@ -441,6 +449,7 @@ def test_long_monograph_has_header_footer_and_counter_on_every_page(long_handout
         ]
 
 
+@pytest.mark.slow
 def test_long_monograph_keeps_every_paragraph_and_one_default_disclaimer(
     long_handout: Handout,
 ) -> None:

@@ -1,7 +1,7 @@
 """Hostile monographs through the real command line: `check`, `build` and `handout`.
 
 One content folder holds every kind of hostile file from the threat model
-(README, "Threat model"): fetching HTML, scripts, template syntax, HTML in the
+(docs/running/threat-model.md): fetching HTML, scripts, template syntax, HTML in the
 title, absurd nesting, and files that are not monographs at all. Each must end
 as one error line naming the file, or as a PDF that fetched nothing (the
 loopback listener saw no request), holds no byte of the secret file, embeds no
@@ -25,6 +25,7 @@ from conftest import (
     invoke_cli,
     normalise,
     normalised_text,
+    squeezed,
     write_monograph,
 )
 
@@ -83,7 +84,9 @@ and <span style="background: url('{s}')">span</span>.
 [javascript link](javascript:alert(1)), [upper](JAVASCRIPT:alert(2)),
 [file link]({s}), <a href="javascript:alert(3)">raw js</a>,
 <a href="{s}" rel="attachment">raw attachment</a>, <{s}>,
-[web link](https://example.org/leaflet) and <a href="vbscript:msgbox(1)">vb</a>.
+and <a href="vbscript:msgbox(1)">vb</a>.
+
+The [web link](https://example.org/leaflet) stays a link.
 
 ### How it Works
 <form action="{h}/form"><input name="q" value="x"><button>send</button></form>
@@ -212,6 +215,7 @@ def assert_one_error_per_broken_file(output: str) -> None:
         assert re.fullmatch(rf"content/{slug}\.md{pattern}", errors[slug]), errors[slug]
 
 
+@pytest.mark.slow
 def test_check_and_build_of_a_hostile_collection(workspace: Workspace) -> None:
     # Reading grades are not the point here: without --max-grade they are one summary line
     # on stderr, not a warning per file.
@@ -249,10 +253,10 @@ def test_check_and_build_of_a_hostile_collection(workspace: Workspace) -> None:
             assert leaked not in text, (slug, leaked)
 
     hostile = (handouts / "hostilex.pdf").read_bytes()
-    text = normalised_text(hostile)
+    text = squeezed(normalised_text(hostile))
     # HTML and template syntax in the title print as written, in the page and the metadata.
-    assert "Hostilex <b>bold</b> {{ 7*7 }} </title><link" in text
-    assert "{{ 7*7 }} and {% if true %}JINJA-RAN{% endif %} stays literal" in text
+    assert squeezed("Hostilex <b>bold</b> {{ 7*7 }} </title><link") in text
+    assert squeezed("{{ 7*7 }} and {% if true %}JINJA-RAN{% endif %} stays literal") in text
     with pikepdf.open(io.BytesIO(hostile)) as doc:
         assert str(doc.docinfo["/Title"]).startswith("Hostilex <b>bold</b> {{ 7*7 }}")
         uris = [
@@ -261,7 +265,8 @@ def test_check_and_build_of_a_hostile_collection(workspace: Workspace) -> None:
             for annot in page.get("/Annots", [])
             if "/A" in annot
         ]
-    assert uris == ["https://example.org/leaflet"]
+    # The targets, not the annotations: a link that wraps is one annotation per line.
+    assert uris and set(uris) == {"https://example.org/leaflet"}
 
 
 @pytest.mark.parametrize("slug", sorted(set(BROKEN) - {"zz-duplicate"}))

@@ -18,6 +18,7 @@ import pdfplumber
 import pikepdf
 import pytest
 from conftest import invoke_cli, normalise, normalised_text, write_monograph
+from waiting import PATIENCE
 
 from medpdf.content import model, sources
 from medpdf.content.model import SectionKind
@@ -234,7 +235,7 @@ def test_station_finds_drugs_by_translated_title_and_lists_translations(tmp_path
     from medpdf.station import app, state
 
     cfg = config.make(content_dir=FIXTURES, output_dir=tmp_path / "output")
-    settings = state.StationSettings(RunContext.of(cfg, Limits(jobs=1, seconds=60)))
+    settings = state.StationSettings(RunContext.of(cfg, Limits(jobs=1, seconds=PATIENCE)))
     with TestClient(app.create_app(settings)) as client:
         found = client.get("/", params={"q": "布洛芬"}).text
         assert "/drug/ibuprofen.zh" in found and "/drug/ibuprofen.es" not in found

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from conftest import assert_safe, tags_of
+from waiting import PATIENCE
 
 from medpdf.content import markdown
 
@@ -278,14 +279,16 @@ DEEP = {
 
 
 @pytest.mark.parametrize("source", DEEP.values(), ids=DEEP.keys())
-def test_deep_nesting_returns_quickly(source: str):
+def test_deep_nesting_is_parsed_without_runaway(source: str):
+    # A guard against runaway parsing, not a speed test (speed is for benchmarks/): the
+    # slowest input took 4.7 s beside a busy build, so the bound is the suite's last resort.
     started = time.perf_counter()
     html = markdown.to_html(source)
     inline = markdown.to_inline_html(source)
     text = markdown.plain_text(source)
     tokens = markdown.block_tokens(source)
     elapsed = time.perf_counter() - started
-    assert elapsed < 10, f"took {elapsed:.1f} s"
+    assert elapsed < PATIENCE, f"took {elapsed:.1f} s"
     assert isinstance(text, str)
     assert tokens
     assert_safe(html)

@@ -1,4 +1,4 @@
-"""What a medication pack's first page says: purposes, mentions, and the request it is made from."""
+"""What a medication pack's first page says: mentions, and the request it is made from."""
 
 from __future__ import annotations
 
@@ -21,42 +21,6 @@ def invented(title: str, body: str) -> model.Monograph:
     text = f"---\nlayout: minimal-medicine\ntitle: {title}\n---\n\n# {title}\n{body}\n"
     path = Path(f"/nonexistent/{title.lower().replace(' ', '-')}.md")
     return model.build(sources.Source(path, path.name, path.stem, text, "0" * 64))
-
-
-# -- purpose ---------------------------------------------------------------------------
-
-
-def test_purpose_starts_at_what_the_medicine_is_used_for_and_drops_asides() -> None:
-    assert medicines.purpose(monograph("zorvatin")) == "Used to calm an invented itch of the elbows"
-
-
-def test_a_long_purpose_is_cut_at_a_clause_and_marked() -> None:
-    found = medicines.purpose(monograph("klemorex"))
-    assert found == "Used to treat an invented dryness of the knees, which often returns in winter…"
-    assert len(found) <= medicines.PURPOSE_LIMIT
-
-
-def test_a_purpose_without_clauses_is_cut_at_a_word() -> None:
-    words = "Used to " + " ".join(["soothe"] * 30)
-    assert medicines.shorten(words, 40) == "Used to soothe soothe soothe soothe…"
-
-
-def test_a_usage_that_opens_a_list_takes_the_list_items() -> None:
-    mono = invented(
-        "Duolane",
-        "### Usage\nDuolane is used to treat:\n\n* **Invented fever:** It lowers it.\n"
-        "* **Invented chills:** It warms.\n",
-    )
-    assert medicines.purpose(mono) == "Used to treat Invented fever, Invented chills"
-
-
-def test_a_combination_takes_its_first_components_usage_label() -> None:
-    mono = invented(
-        "Aldra + Seru",
-        "### Aldra\n**Usage:** Aldra is a remedy used for invented worry.\n\n"
-        "**Dosage:** Half a tablet.\n\n### Seru\n**Usage:** Seru lifts invented mood.\n",
-    )
-    assert medicines.purpose(mono) == "Used for invented worry"
 
 
 # -- mentions --------------------------------------------------------------------------
@@ -162,20 +126,3 @@ def test_real_leaflets_that_name_each_other_are_found(corpus_dir: Path) -> None:
     assert ("Clopidogrel", "Aspirin") in found
     assert ("Paracetamol", "Ibuprofen") in found
     assert not any("Lactulose" in pair for pair in found)
-
-
-def test_real_purposes_are_short_and_only_empty_without_a_usage_text(corpus_dir: Path) -> None:
-    every = sorted(corpus_dir.glob("*/*.md"))
-    paths = every[:: max(1, len(every) // 150)]  # the same 150-odd files on every run
-    with_purpose = 0
-    for path in paths:
-        try:
-            mono = model.build(sources.read(path))
-        except Exception:  # a broken monograph is check's business, not this test's
-            continue
-        found = medicines.purpose(mono)
-        assert len(found) <= medicines.PURPOSE_LIMIT, f"{path}: {found!r}"
-        if medicines.first_sentence(medicines._first_paragraph(medicines._usage_body(mono))):
-            assert found, f"{path}: a Usage sentence, but no purpose"
-            with_purpose += 1
-    assert with_purpose >= len(paths) * 0.8

@@ -8,6 +8,7 @@ cache key; a second, that changes no output, stays out of the key.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -45,15 +46,27 @@ PATIENCE = Option(
 )
 
 
+def _rebuilt_cli() -> ModuleType:
+    """The CLI made again from the table as it is now, with the commands of its own modules.
+
+    ``print``, ``pack`` and the others live in modules of their own, imported when first
+    called: one an earlier test imported would otherwise keep the flags it was made with.
+    """
+    import medpdf.cli
+
+    for name in sorted(n for n in sys.modules if n.startswith("medpdf.cli.")):
+        if name != "medpdf.cli.flags":
+            importlib.reload(sys.modules[name])
+    return importlib.reload(medpdf.cli)
+
+
 @pytest.fixture
 def extended(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     """The table with two more options, and a CLI rebuilt from it (restored afterwards)."""
-    import medpdf.cli
-
     monkeypatch.setattr(options, "OPTIONS", (*OPTIONS, INK, PATIENCE))
-    yield importlib.reload(medpdf.cli)
+    yield _rebuilt_cli()
     monkeypatch.undo()
-    importlib.reload(medpdf.cli)
+    _rebuilt_cli()
 
 
 def test_a_new_option_appears_in_the_help_of_the_commands_it_lists(extended: ModuleType) -> None:

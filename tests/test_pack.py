@@ -21,8 +21,10 @@ from pathlib import Path
 import pdfplumber
 import pikepdf
 import pytest
+from card_checks import card_of, missing_names, odd_panels
 from conftest import invoke_cli, normalise, normalised_page_texts, write_monograph
 from private_cups import Cups
+from waiting import PATIENCE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pack"
 LOGO = Path(__file__).parent / "fixtures" / "clinic" / "logo.svg"
@@ -68,7 +70,8 @@ def a4_pack(project: Path) -> Iterator[Pack]:
         result = invoke_cli(
             "pack", "zorvatin", "klemorex", "Zorvatin", "pallidone-quessar",
             "--take", "zorvatin=morning,evening", "--take", "Klémorex=bedtime",
-            "--note", "zorvatin=with food", "-o", str(target),
+            "--note", "zorvatin=with food", "--dose", "Zorvatin=5 mg, 1 tablet",
+            "-o", str(target),
         )  # fmt: skip
     assert result.exit_code == 0, result.output
     yield Pack(target, result.output, normalised_page_texts(target))
@@ -83,7 +86,7 @@ def clinic_pack(project: Path) -> Iterator[Pack]:
     )
     (project / "list.toml").write_text(
         'name = "Example list"\n[[medicine]]\nname = "klemorex"\ntake = ["noon"]\n'
-        '[[medicine]]\nname = "Zorvatin"\nnote = "after meals"\n',
+        '[[medicine]]\nname = "Zorvatin"\nnote = "after meals"\ndose = "2 puffs"\n',
         encoding="utf-8",
     )
     with pytest.MonkeyPatch.context() as patch:
@@ -129,11 +132,12 @@ def test_page_one_is_the_schedule_with_blank_lines_for_the_patient(a4_pack: Pack
     for words in ("Prescriber", "Date", "Medicine What it is for Morning Noon Evening Bedtime"):
         assert words in first
     rows = [
-        first.index(title) for title in ("Zorvatin with food", "Klémorex", "Pallidone + Quessar")
+        first.index(title)
+        for title in ("Zorvatin 5 mg, 1 tablet with food", "Klémorex", "Pallidone + Quessar")
     ]
     assert rows == sorted(rows)
-    assert "Used to calm an invented itch of the elbows" in first
-    assert "Used to treat an invented dryness of the knees, which often returns in winter…" in first
+    assert "To calm an invented itch of the elbows" in first
+    assert "To treat an invented dryness of the knees, which often returns in winter " in first
 
 
 def test_ticks_are_where_take_says_and_boxes_are_left_empty_elsewhere(a4_pack: Pack) -> None:
@@ -144,26 +148,47 @@ def test_ticks_are_where_take_says_and_boxes_are_left_empty_elsewhere(a4_pack: P
     assert header[2:] == ["Morning", "Noon", "Evening", "Bedtime"]
     ticks = {normalise(row[0]): [cell.strip() for cell in row[2:]] for row in rows}
     assert ticks == {
-        "Zorvatin with food": ["✓", "", "✓", ""],
+        "Zorvatin 5 mg, 1 tablet with food": ["✓", "", "✓", ""],
         "Klémorex": ["", "", "", "✓"],
         "Pallidone + Quessar": ["", "", "", ""],
     }
 
 
-def test_mentions_say_who_names_whom_and_where(a4_pack: Pack) -> None:
+def test_mentions_say_who_names_whom_and_where_one_line_per_pair(a4_pack: Pack) -> None:
     first = a4_pack.pages[0]
-    assert "Ask your pharmacist" in first
+    assert "Ask your pharmacist about 2 pairs of these medicines" in first
     assert (
-        "Zorvatin's leaflet mentions Klémorex (How it works). "
-        "Ask your pharmacist about taking them together."
+        "Ask your pharmacist about taking these medicines together: "
+        "Zorvatin and Klémorex: Zorvatin's leaflet mentions Klémorex (How it works). "
+        "Zorvatin and Pallidone + Quessar: Zorvatin's leaflet mentions Pallidone + Quessar "
+        "(Warnings and precautions)."
     ) in first
-    assert "Zorvatin's leaflet mentions Pallidone + Quessar (Warnings and precautions)." in first
     assert "Klémorex's leaflet mentions" not in first
+    assert first.count("Zorvatin and Klémorex") == 1
+
+
+def test_page_one_always_says_it_is_not_an_interaction_check(a4_pack: Pack) -> None:
+    assert (
+        "This list is not a check for interactions between medicines. Tell your pharmacist "
+        "about every medicine you take, including those bought without a prescription and "
+        "herbal products."
+    ) in a4_pack.pages[0]
+
+
+def card_page_of(pages: list[str], marker: str = "Emergency contact") -> int:
+    """The page that holds the wallet card (its emergency contact line, in the pack's words)."""
+    (found,) = [i for i, text in enumerate(pages) if marker in text]
+    return found
+
+
+def card_page(pack: Pack) -> int:
+    """The page of the pack's own pages that holds the wallet card."""
+    return card_page_of(pack.pages)
 
 
 def test_the_wallet_card_is_a_bank_card_with_a_dashed_cut_line(a4_pack: Pack) -> None:
     with pdfplumber.open(a4_pack.path) as pdf:
-        page = pdf.pages[0]
+        page = pdf.pages[card_page(a4_pack)]
         dashed = [line for line in page.lines if line.get("dash") and line["dash"][0]]
         text = normalise(page.extract_text())
         bedtimes = [w for w in page.extract_words() if w["text"] == "Bedtime"]
@@ -177,6 +202,60 @@ def test_the_wallet_card_is_a_bank_card_with_a_dashed_cut_line(a4_pack: Pack) ->
     # Nothing of the card runs past its cut line: its key (the one "Bedtime" inside it).
     key = [w for w in bedtimes if w["top"] > min(d["top"] for d in dashed)]
     assert len(key) == 1 and key[0]["bottom"] < max(d["bottom"] for d in dashed)
+
+
+def test_the_card_has_the_dose_and_lines_for_allergies_and_an_emergency_contact(
+    a4_pack: Pack,
+) -> None:
+    card = a4_pack.pages[card_page(a4_pack)]
+    assert "Zorvatin 5 mg, 1 tablet" in card
+    assert (
+        card.index("My medicines Name") < card.index("Allergies") < card.index("Emergency contact")
+    )
+
+
+LONG_WORDS = (
+    "Zorvatinium", "Klemorexate", "Pallidonic Acid", "Quessarine Hydrochloride",
+    "Orbixaparin", "Veltomycin", "Fendralizumab", "Tobrinostat",
+)  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("large_print", [False, True], ids=["a4", "large-print"])
+def test_twenty_long_names_are_never_cut_on_the_card(tmp_path: Path, large_print: bool) -> None:
+    content = tmp_path / "content"
+    titles = [
+        " + ".join(LONG_WORDS[(n + k) % len(LONG_WORDS)] for k in range(2 + n % 5)) + f" {n}"
+        for n in range(20)
+    ]
+    for number, title in enumerate(titles):
+        body = f"### Usage\nUsed for invented thing {number}.\n"
+        write_monograph(content, f"m{number:02}", f"---\ntitle: {title}\n---\n\n# {title}\n{body}")
+    target = tmp_path / "p.pdf"
+    flags = ["--large-print"] if large_print else []
+    names = [f"m{n:02}" for n in range(20)]
+    result = invoke_cli("pack", "--content", str(content), *names, *flags, "-o", str(target))
+    assert result.exit_code == 0, result.output
+    card = card_of(target)
+    assert missing_names(card, titles) == []
+    assert "…" not in card.text
+    # Every panel is a bank card: none grew to fit its names, none was cut short.
+    assert odd_panels(card) == []
+    assert len(card.panels) >= 3  # a folding card
+
+
+def test_a_bad_dose_is_one_line_and_exit_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    for value, message in [
+        ("zorvatin=", '--dose zorvatin: no dose given; write it as "5 mg, 1 tablet"'),
+        ("zorvatin=" + "5 mg " * 20, "--dose zorvatin: a dose is at most 60 characters"),
+        ("klemorex=5 mg", "--dose klemorex: not a medicine of this pack"),
+    ]:
+        result = invoke_cli("pack", "zorvatin", "--dose", value, "-o", "bad.pdf")
+        assert result.exit_code == 2
+        assert message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (project / "bad.pdf").exists()
 
 
 # -- the handouts after it ---------------------------------------------------------------
@@ -253,9 +332,12 @@ def test_a_medicine_list_file_with_letter_large_print_clinic_and_qr(clinic_pack:
     assert sizes == {LETTER}
     first = clinic_pack.pages[0]
     assert first.startswith("Willowbank Health Centre My medicines")
-    # In large print what a medicine is for goes under its name, then the note.
-    assert first.index("Klémorex Used to treat") < first.index(
-        "Zorvatin Used to calm an invented itch of the elbows after meals"
+    # In large print what a medicine is for goes under its name, then the note. On Letter
+    # paper, with the note on interactions and 29 mm time columns, the schedule runs on to
+    # page 2 (its header row repeated there).
+    schedule = " ".join(clinic_pack.pages[:2])
+    assert schedule.index("Klémorex To treat an invented dryness of the knees") < schedule.index(
+        "Zorvatin To calm an invented itch of the elbows 2 puffs after meals"
     )
     starts = leaflet_starts(clinic_pack)
     assert list(starts) == ["Klémorex", "Zorvatin"]
@@ -270,6 +352,7 @@ def test_large_print_schedule_text_is_at_least_16pt(clinic_pack: Pack) -> None:
     with pdfplumber.open(clinic_pack.path) as pdf:
         page = pdf.pages[0]
         words = page.extract_words(extra_attrs=["size", "fontname"])
+        words += pdf.pages[1].extract_words(extra_attrs=["size", "fontname"])
         cells = {(round(c["x0"]), round(c["x1"])) for c in page.rects if c["height"] > 15}
     schedule = [w for w in words if w["text"] in {"Morning", "Bedtime", "Zorvatin", "Klémorex"}]
     assert len(schedule) >= 4
@@ -281,7 +364,7 @@ def test_large_print_schedule_text_is_at_least_16pt(clinic_pack: Pack) -> None:
     right = min(x1 for _, x1 in cells if x1 >= bedtime["x1"])
     assert min(bedtime["x0"] - left, right - bedtime["x1"]) >= 3  # points; it was 1.7
     # Every character on the page, the footer's too, is 16 pt or more, but the card's.
-    footer = [c for c in page.chars if c["top"] > page.height - 52 * 72 / 25.4]
+    footer = [c for c in page.chars if c["top"] > page.height - 46 * 72 / 25.4]
     assert footer and min(c["size"] for c in footer) >= 15.9
 
 
@@ -379,7 +462,7 @@ def test_print_with_several_names_prints_their_pack_through_a_real_cups(
         env=cups.env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE,
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -404,7 +487,7 @@ def test_print_with_several_names_prints_their_pack_through_a_real_cups(
         env=cups.env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         check=True,
     )
     (recorded,) = [json.loads(line) for line in history.stdout.splitlines()]
@@ -501,13 +584,20 @@ def test_a_spanish_pack_speaks_spanish_on_page_one(language_packs: dict[str, Pat
         "Nombre del paciente",
         "Medicamento Para qué sirve Mañana Mediodía Tarde",
         "Pregunte a su farmacéutico",
-        "Recorte por la línea discontinua",
-        "M = Mañana · Md = Mediodía · T = Tarde · Ac = Al acostarse",
+        "Esta lista no comprueba las interacciones entre medicamentos.",
         "Impreso el 28 de diciembre de 2031 · 2 medicamentos",
     ):
         assert words in first
+    card = pages[card_page_of(pages, "Contacto de emergencia")]  # page 1, or 2 on a long list
+    for words in (
+        "Recorte por la línea discontinua",
+        "Alergias",
+        "Contacto de emergencia",
+        "M = Mañana · Md = Mediodía · T = Tarde · Ac = Al acostarse",
+    ):
+        assert words in card
     for english in ("My medicines", "Morning", "Bedtime", "Ask your pharmacist", "Page 1"):
-        assert english not in first
+        assert english not in first and english not in card
     assert all(f"Página {n} de {len(pages)}" in text for n, text in enumerate(pages, start=1))
     with pikepdf.open(language_packs["es"]) as pdf:
         assert str(pdf.Root.Lang) == "es"
@@ -535,3 +625,65 @@ def test_an_arabic_pack_is_arabic_and_right_to_left(language_packs: dict[str, Pa
     assert schedule_name["x0"] > page.width / 2
     with pikepdf.open(language_packs["ar"]) as pdf:
         assert str(pdf.Root.Lang) == "ar"
+
+
+# -- --lang: each medicine in the patient's language ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def language_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pack-lang")
+    content = make_content(root)
+    for path in (FIXTURES.parent / "languages").glob("*.md"):
+        shutil.copy(path, content / path.name)
+    return root
+
+
+def test_lang_picks_each_translation_and_names_those_without_one(
+    language_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(language_project)
+    target = language_project / "es.pdf"
+    result = invoke_cli("pack", "ibuprofen", "zorvatin", "--lang", "es", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert "(2 medicines: Ibuprofeno, Zorvatin;" in normalise(result.stdout)
+    assert result.stderr.strip() == (
+        "note: no Spanish translation of Zorvatin; printed in its own language"
+    )
+    first = normalised_page_texts(target)[0]
+    assert first.startswith("Mis medicamentos")
+    assert "No disponibles en español, por eso se imprimen en su propio idioma: Zorvatin." in first
+    assert "Ibuprofeno Para el dolor de cabeza" in first
+
+
+def test_a_monograph_and_its_own_translation_are_one_medicine(
+    language_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(language_project)
+    target = language_project / "one.pdf"
+    result = invoke_cli(
+        "pack", "ibuprofen", "ibuprofen.es", "zorvatin", "--take", "ibuprofen.es=noon",
+        "-o", str(target),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "(2 medicines: Ibuprofen, Zorvatin;" in normalise(result.stdout)
+    first = normalised_page_texts(target)[0]
+    assert "Same active ingredient" not in first and "Ibuprofeno" not in first
+
+
+def test_handout_lang_prints_the_translation_or_says_there_is_none(
+    language_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(language_project)
+    spanish = invoke_cli("handout", "ibuprofen", "--lang", "es", "-o", "ibu.pdf")
+    assert spanish.exit_code == 0, spanish.output
+    assert spanish.stderr == ""
+    assert normalised_page_texts(language_project / "ibu.pdf")[0].startswith("Ibuprofeno")
+    english = invoke_cli("handout", "ibuprofen.es", "--lang", "en", "-o", "en.pdf")
+    assert english.exit_code == 0, english.output
+    assert "Ibuprofeno" not in normalised_page_texts(language_project / "en.pdf")[0]
+    missing = invoke_cli("handout", "zorvatin", "--lang", "pt", "-o", "z.pdf")
+    assert missing.exit_code == 0, missing.output
+    assert missing.stderr.strip() == (
+        "note: no Portuguese translation of Zorvatin; printed in its own language"
+    )

@@ -273,4 +273,9 @@ def test_report_of_an_empty_collection(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.stdout == (
         "\nreading grade (Flesch-Kincaid): no monographs with text\n"
         "\ningredient names that look like near-duplicates: 0\n"
+        "\ncontent rules (en.toml, es.toml, fr.toml in medpdf/data/content_rules): 0 monographs\n"
+        "  not a leaflet: 0 monographs (left out of every build and the station)\n"
+        "  discontinued: 0 monographs (a banner on the handout's page 1)\n"
+        "\ndrug classes of the medication pack's prompts: no monographs\n"
+        '\n"What it is for" on the medication pack\'s page 1: no monographs\n'
     )

@@ -24,11 +24,13 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from conftest import MINIMAL, invoke_cli, normalised_text
+from conftest import MINIMAL, invoke_cli, normalised_text, write_monograph
 from test_printing import DRUG, SENTENCE, FakeCups, fake_cups, project  # noqa: F401
+from waiting import PATIENCE, wait_until
 
 from medpdf import record
-from medpdf.errors import RecordError
+from medpdf.errors import RecordError, UsageError
+from medpdf.record.archive import Archive
 from medpdf.record.store import Record
 from medpdf.settings import config
 
@@ -146,6 +148,27 @@ def test_history_of_a_clinic_that_never_printed_is_empty_and_creates_nothing(
     assert not (project / "output").exists()
 
 
+@pytest.mark.parametrize("number", ["1", "9223372036854775808", "99999999999999999999"])
+def test_reprint_of_a_record_that_is_not_there_is_one_line_and_creates_nothing(
+    project: Path,  # noqa: F811
+    number: str,
+):
+    result = invoke_cli("reprint", number, "-o", "x.pdf")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"medpdf: error: no record {number} in ")
+    assert result.stderr.count("\n") == 1
+    assert not (project / "output").exists() and not (project / "x.pdf").exists()
+
+
+def test_an_id_beyond_64_bits_is_no_record_in_an_existing_record(folder: Path):
+    kept = Record.open(folder)
+    kept.keep(small_pdf("one"), [ZEN], CHOSEN, action=record.OPENED, via="x", day=TODAY)
+    for number in (0, -1, 2**63, 10**20):
+        with pytest.raises(UsageError, match=f"no record {number} in "):
+            kept.entry(number)
+    assert kept.entry(1).id == 1
+
+
 def test_pruning_never_removes_an_edition_a_kept_record_points_to(folder: Path):
     kept = Record.open(folder)
     shared, alone = small_pdf("shared edition"), small_pdf("old edition only")
@@ -248,6 +271,48 @@ def test_a_job_cups_refuses_leaves_no_record(
     assert kept_files(project / "output" / "record") == []
 
 
+@pytest.mark.parametrize(
+    ("out", "rc", "sleep", "said"),
+    [
+        # lp queued the job, then failed (a lost answer from the scheduler).
+        (
+            "request id is Office-7 (1 file(s))\n",
+            1,
+            None,
+            "lp failed after printer 'Office' queued the job as Office-7",
+        ),
+        # lp said nothing of a job id, yet exited 0.
+        ("", 0, None, "lp gave no job id for printer 'Office'"),
+        # lp uploaded the PDF and then got no answer in time.
+        ("", 0, "60", "lp did not finish within 0.5 s; printer 'Office' may have queued"),
+    ],
+)
+def test_a_print_lp_did_not_confirm_keeps_its_record_marked_not_confirmed(
+    fake_cups: FakeCups,  # noqa: F811
+    project: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    out: str,
+    rc: int,
+    sleep: str | None,
+    said: str,
+):
+    from medpdf import printing
+
+    monkeypatch.setattr(printing, "LP_TIMEOUT", 0.5)
+    fake_cups.answer("lp", out, "lp: Broken pipe\n" if rc else "", rc)
+    if sleep is not None:
+        (fake_cups.answers / "lp.sleep").write_text(sleep)
+    result = invoke_cli("print", DRUG.lower())
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"medpdf: error: {said}")
+    assert "check the queue (lpstat -o Office) before printing again" in result.stderr
+    (line,) = invoke_cli("history").stdout.splitlines()
+    assert " printed " in line and "Office job unknown (not confirmed by CUPS)" in line
+    (entry,) = [json.loads(text) for text in invoke_cli("history", "--json").stdout.splitlines()]
+    assert entry["job"] is None and entry["printer"] == "Office"
+    assert len(kept_files(project / "output" / "record")) == 1
+
+
 # --------------------------------------------------------------------------- crashes
 
 
@@ -272,7 +337,20 @@ def test_what_a_killed_writer_leaves_is_cleaned_by_the_next_run(folder: Path):
     live = orphan.parent / f".{os.getpid()}.efgh5678.medpdf-tmp"
     live.write_bytes(b"%PDF-1.7 still writing")
 
-    Record.open(folder)
+    # Without a sign of a killed writer, opening the record does not walk the archive.
+    walked: list[int] = []
+    original = Archive.keep_only
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Archive, "keep_only", lambda self, w: walked.append(1) or original(self, w))
+        Record.open(folder)
+        assert walked == [] and orphan.exists()
+        # A killed writer leaves its marker: the next open sweeps, once.
+        marker = folder / "pdf" / f".writing.{dead.stdout.strip()}.0a1b2c3d"
+        marker.touch()
+        Record.open(folder)
+        assert walked == [1] and not marker.exists()
+        Record.open(folder)
+        assert walked == [1]
     assert not orphan.exists() and not temp.exists() and live.exists()
     assert Record(folder).pdf_of(good) == data
     live.unlink()
@@ -321,7 +399,7 @@ def test_sigkill_in_the_middle_of_writing_leaves_record_and_archive_consistent(f
 
 HANGING_LP = """#!/bin/sh
 echo $$ > "$(dirname "$0")/answers/lp.pid"
-exec sleep 60
+exec sleep 3600
 """
 
 
@@ -336,11 +414,12 @@ def test_sigkill_during_a_print_keeps_its_record_and_pdf(
     )
     pid_file = fake_cups.answers / "lp.pid"
     try:
-        deadline = time.monotonic() + 60
-        while not (pid_file.exists() and pid_file.read_text().strip()):
+
+        def lp_called() -> bool:
             assert printing.poll() is None, "medpdf print ended before lp was called"
-            assert time.monotonic() < deadline, "lp was never called"
-            time.sleep(0.05)
+            return pid_file.exists() and bool(pid_file.read_text().strip())
+
+        wait_until(lp_called, "medpdf print called lp")
         printing.send_signal(signal.SIGKILL)  # while lp has the job
         printing.wait()
     finally:
@@ -442,3 +521,159 @@ def test_handouts_are_archival_pdf_a_2a_and_accessible_pdf_ua_1(
         assert str(pdf.Root.Lang) == "en"
         assert len(pdf.trailer.ID) == 2
         assert "/EmbeddedFiles" not in pdf.Root.get("/Names", {})
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def many_records(folder: Path, count: int) -> None:
+    """``count`` records of one kept PDF, copied in SQL (a year of a busy clinic, fast)."""
+    kept = Record.open(folder)
+    kept.keep(small_pdf("many"), [ZEN], CHOSEN, action=record.OPENED, via="x", day=TODAY)
+    db = sqlite3.connect(folder / "record.sqlite", isolation_level=None)
+    try:
+        while db.execute("SELECT count(*) FROM records").fetchone()[0] < count:
+            db.execute(
+                "INSERT INTO records (at, day, action, via, options, pdf, pages) "
+                "SELECT at, day, action, via, options, pdf, pages FROM records"
+            )
+        db.execute(
+            "INSERT INTO record_drugs SELECT id, 0, 'zentorex', 'Zentorex', '0123456789ab' "
+            "FROM records WHERE id > 1"
+        )
+    finally:
+        db.close()
+
+
+def test_history_piped_into_head_ends_quietly(project: Path):  # noqa: F811
+    many_records(project / "output" / "record", 4096)  # far more than a pipe holds
+    history = subprocess.Popen(
+        [sys.executable, "-m", "medpdf", "history"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert history.stdout is not None and history.stderr is not None
+    first = history.stdout.readline()
+    history.stdout.close()  # as `head -1` does once it has its line
+    assert history.wait(timeout=PATIENCE) == 0
+    assert first.startswith(b"1  ")
+    assert history.stderr.read() == b""
+
+
+def namespace_run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``script`` (sh) in a private mount namespace: its mounts vanish with it."""
+    unshare = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "-r", "--mount"]
+    probe = subprocess.run([*unshare, "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"no private mount namespace here: {probe.stderr.decode().strip()}")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run(
+        [*unshare, "sh", "-ec", script],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        env=env,
+        check=False,
+    )
+
+
+def test_history_reads_a_read_only_copy_of_the_record(tmp_path: Path):
+    folder = tmp_path / "record"
+    many_records(folder, 3)
+    # A copy taken while a writer still had commits in the WAL, not yet in the database.
+    holder = sqlite3.connect(folder / "record.sqlite")
+    holder.execute("SELECT count(*) FROM records").fetchone()  # holds the database open
+    Record(folder).keep(
+        small_pdf("late"), [OTHER], CHOSEN, action=record.OPENED, via="x", day=TODAY
+    )
+    with_wal = tmp_path / "with-wal"
+    with_wal.mkdir()
+    for name in ("record.sqlite", "record.sqlite-wal"):
+        (with_wal / name).write_bytes((folder / name).read_bytes())
+    holder.close()
+    assert not (folder / "record.sqlite-wal").exists()  # a clean copy has no WAL left
+    python = sys.executable
+    script = f"""
+for copy in {folder} {with_wal}; do
+  mount --bind "$copy" "$copy"; mount -o remount,bind,ro "$copy" "$copy"
+  printf '[record]\\nfolder = "%s"\\n' "$copy" > "$copy.toml"
+  {python} -m medpdf history --config "$copy.toml" > "$copy.txt"
+done
+"""
+    done = namespace_run(script, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    records = len(Record(folder).entries())
+    clean = (tmp_path / "record.txt").read_text().splitlines()
+    assert len(clean) == records and "Alphablockin" in clean[-1]
+    late = (tmp_path / "with-wal.txt").read_text().splitlines()
+    assert late == clean
+    # Reading created nothing, in either copy.
+    assert sorted(p.name for p in with_wal.iterdir()) == ["record.sqlite", "record.sqlite-wal"]
+
+
+WRITE_ONE = """
+import datetime as dt, sys
+from pathlib import Path
+from medpdf import record
+from medpdf.errors import RecordError
+from medpdf.record.store import Record
+try:
+    Record.open(Path("output/record")).keep(
+        Path(sys.argv[1]).read_bytes(), [record.Drug("zentorex", "Zentorex", "0123456789ab")],
+        (), action="written", via="x", day=dt.date(2026, 12, 1))
+except RecordError as exc:
+    sys.exit(exc.message)
+"""
+
+
+def test_a_full_disk_says_disk_full_and_where(tmp_path: Path):
+    work = tmp_path / "work"
+    write_monograph(work / "content", DRUG.lower(), MINIMAL.format(title=DRUG))
+    output = work / "output"
+    output.mkdir()
+    (work / "write_one.py").write_text(WRITE_ONE)
+    (work / "small.pdf").write_bytes(small_pdf("small"))
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root["/Padding"] = pdf.make_stream(os.urandom(600_000))
+    pdf.save(work / "big.pdf")
+    python = sys.executable
+    script = f"""
+mount -t tmpfs -o size=512k tmpfs {output}
+{python} write_one.py small.pdf
+{python} write_one.py big.pdf 2> big.err || echo "exit $?" >> big.err
+dd if=/dev/zero of={output}/filler bs=4k 2> /dev/null || true
+{python} -m medpdf reprint 1 -o again.pdf 2> full.err || echo "exit $?" >> full.err
+"""
+    done = namespace_run(script, work)
+    assert done.returncode == 0, done.stderr
+    record_folder = output / "record"
+    for name in ("big.err", "full.err"):
+        said = (work / name).read_text()
+        assert f"disk full: the record in {record_folder} cannot be written" in said, said
+        assert "Errno" not in said and "disk I/O error" not in said and "Traceback" not in said
+        assert said.splitlines()[-1] == "exit 1"
+    assert not (work / "again.pdf").exists()  # nothing handed out without its record
+
+
+def test_with_source_date_epoch_the_record_day_and_the_history_line_agree(
+    fake_cups: FakeCups,  # noqa: F811
+    project: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1577880000")  # 2020-01-01 12:00 UTC
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        assert invoke_cli("print", DRUG.lower()).exit_code == 0
+        (entry,) = [json.loads(t) for t in invoke_cli("history", "--json").stdout.splitlines()]
+        assert entry["day"] == "2020-01-01" and entry["at"] == "2020-01-01T12:00:00Z"
+        (line,) = invoke_cli("history").stdout.splitlines()
+        assert line.startswith("1  2020-01-01 12:00  printed  ")
+        assert invoke_cli("history", "--since", "2020-01-01").stdout.splitlines() == [line]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

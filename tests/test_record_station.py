@@ -8,6 +8,7 @@ private_cups.py with its cups-pdf printer.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -22,6 +23,7 @@ from private_cups import Cups
 from starlette.testclient import TestClient
 from test_record import assert_consistent
 from test_server import STATION, make_content, settings_for
+from waiting import PATIENCE
 
 from medpdf.record.store import Record
 from medpdf.station import app
@@ -54,7 +56,7 @@ def test_every_pdf_the_station_hands_out_is_on_the_printed_page(
     page = client.get("/printed").text
     assert "Printed today" in page
     assert f'Gammazol <span class="edition">version {edition}</span>' in page
-    assert "Letter, large print" in page and "Opened in a browser" in page
+    assert "Letter, Large print" in page and "Opened in a browser" in page
     assert '<a href="/printed/1.pdf"' in page
 
     again = client.get("/printed/1.pdf")
@@ -64,7 +66,10 @@ def test_every_pdf_the_station_hands_out_is_on_the_printed_page(
     assert "Handed out: “GAMM”" in found and "(reprint of 1)" in found
     assert found.count('<a href="/printed/') == 2
     assert "Nothing handed out for “beta”." in client.get("/printed?drug=beta").text
-    assert client.get("/printed/99.pdf").status_code == 404
+    for number in ("99", "0", "9223372036854775808", "99999999999999999999"):
+        missing = client.get(f"/printed/{number}.pdf")
+        assert missing.status_code == 404, number
+        assert f"There is no record {number}." in missing.text
     assert '<a href="/printed">Printed</a>' in client.get("/").text
     assert len(kept.entries()) == 2
     assert_consistent(folder)
@@ -101,7 +106,7 @@ def test_the_station_and_the_command_line_writing_at_once_lose_nothing(
     slugs = ["alpha-blocker", "gamma", "beta-cafe", "zeta-alpha"]
     for n in range(requests):
         assert client.get(f"/drug/{slugs[n % 4]}.pdf").status_code == 200
-    out, err = writer.communicate(timeout=120)
+    out, err = writer.communicate(timeout=PATIENCE)
     assert writer.returncode == 0, err
     assert out.count("recorded as ") == runs
 
@@ -131,7 +136,10 @@ def test_station_prints_and_cli_reprints_through_a_real_cups_are_recorded(
         assert sent.status_code == 303, sent.text
         assert re.search(r"sent=[^&]+", sent.headers["location"])  # a token, not the job id
         page = client.get("/printed").text
-        job = re.search(rf"Printed on {cups.printer} job ({cups.printer}-\d+), 2 copies", page)
+        job = re.search(
+            rf"<strong>Printed on {cups.printer}</strong>,\s*job ({cups.printer}-\d+), 2 copies",
+            page,
+        )
         assert job is not None, page
     first, _ = cups.wait_for_pdf(job.group(1))
     assert GAMMA_SENTENCE in normalised_text(first)
@@ -144,7 +152,7 @@ def test_station_prints_and_cli_reprints_through_a_real_cups_are_recorded(
         env=cups.env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE,
         check=False,
     )
     assert reprinted.returncode == 0, reprinted.stderr
@@ -160,7 +168,7 @@ def test_station_prints_and_cli_reprints_through_a_real_cups_are_recorded(
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         check=True,
     )
     records = [json.loads(line) for line in history.stdout.splitlines()]
@@ -168,3 +176,27 @@ def test_station_prints_and_cli_reprints_through_a_real_cups_are_recorded(
         (1, job.group(1), None),
         (2, again.group(1), 1),
     ]
+
+
+def test_the_printed_page_shows_prints_first_filters_by_action_and_keeps_dates_whole(
+    station: tuple[TestClient, Path],
+) -> None:
+    client, folder = station
+    assert client.get("/drug/gamma.pdf").status_code == 200  # opened: record 1
+    kept = Record(folder)
+    data = kept.pdf_of(kept.entries()[0])
+    drugs = kept.entries()[0].drugs
+    day = dt.date.fromisoformat(kept.entries()[0].day)
+    kept.keep(data, drugs, (), action="printed", via="station", day=day, printer="Lab", job="Lab-3")
+    assert client.get("/drug/gamma.pdf").status_code == 200  # opened again: record 3
+    page = client.get("/printed").text
+    rows = re.findall(r'<tr class="(\w+)">\s*<td>(\d+)</td>', page)
+    assert rows == [("printed", "2"), ("opened", "3"), ("opened", "1")]  # prints first
+    assert '<td class="when"><span class="day">' in page
+    only = client.get("/printed", params={"action": "printed"}).text
+    assert re.findall(r'<tr class="(\w+)">\s*<td>(\d+)</td>', only) == [("printed", "2")]
+    assert '<option value="printed" selected>' in only
+    opened = client.get("/printed", params={"action": "opened", "drug": "gamm"}).text
+    assert re.findall(r'<tr class="(\w+)">', opened) == ["opened", "opened"]
+    # The page has the station's menu and (with accounts) Log out, like every other page.
+    assert '<nav aria-label="Station">' in page

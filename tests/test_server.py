@@ -36,6 +36,7 @@ from conftest import (
 from private_cups import Cups
 from starlette.testclient import TestClient
 from test_hostile_content import hostile_html
+from waiting import PATIENCE, wait_until
 
 from medpdf.content import markdown
 from medpdf.run.contract import RunContext
@@ -62,7 +63,7 @@ def settings_for(
     tmp: Path, content: Path, limits: Limits | None = None, **changes: Any
 ) -> state.StationSettings:
     cfg = config.make(content_dir=content, output_dir=tmp / "output")
-    context = RunContext.of(cfg, limits or Limits(jobs=1, seconds=60))
+    context = RunContext.of(cfg, limits or Limits(jobs=1, seconds=PATIENCE))
     return state.StationSettings(context, **changes)
 
 
@@ -80,7 +81,7 @@ def client(site: tuple[TestClient, Path]) -> TestClient:
 
 
 def links(html: str) -> list[str]:
-    return re.findall(r'<li role="option" id="result-\d+"><a href="/drug/([^"]+)">', html)
+    return re.findall(r'<li id="result-\d+"><a href="/drug/([^"]+)">', html)
 
 
 # --------------------------------------------------------------------------- pages
@@ -277,13 +278,33 @@ def test_a_broken_monograph_is_temporarily_unavailable_not_missing(tmp_path: Pat
         assert state.status_code == 422
         assert "delta.md" in state.json()["editor_note"]
         home = client.get("/").text
-        assert "1 monograph has errors and is not listed until an editor fixes it." in home
+        assert "1 monograph has errors: it is listed as temporarily unavailable" in home
         assert "medpdf check" not in home
         drug = client.get("/drug/gamma").text
         assert str(content) not in drug and "gamma.md" not in drug
         suggested = client.get("/suggestions.json", params={"q": "gamazol"}).json()
         assert suggested == [{"slug": "gamma", "title": "Gammazol"}]
         assert client.get("/suggestions.json", params={"q": ""}).json() == []
+
+
+def test_a_broken_monograph_is_found_by_search_and_marked_temporarily_unavailable(
+    tmp_path: Path,
+) -> None:
+    content = make_content(tmp_path / "content")
+    # "gamma" breaks; a combination product that names it stays readable.
+    write_monograph(content, "alpha-gamma", MINIMAL.format(title="Alphablockin + Gammazol"))
+    (content / "gamma.md").write_text("---\ntitle: [unclosed\n---\n# Gammazol\n")
+    with TestClient(app.create_app(settings_for(tmp_path, content))) as client:
+        home = client.get("/", params={"q": "gamma"}).text
+        found = re.findall(r'<li id="result-\d+"( class="unavailable")?><a href="([^"]+)">', home)
+        assert found == [(' class="unavailable"', "/drug/gamma"), ("", "/drug/alpha-gamma")]
+        assert 'Gamma <span class="flag">temporarily unavailable</span>' in home
+        assert "2 of 5 drugs match" in home
+        listed = client.get("/drugs.json").json()
+        assert {"slug": "gamma", "title": "Gamma", "unavailable": True} in listed
+        assert {"slug": "alpha-gamma", "title": "Alphablockin + Gammazol"} in listed
+        spanish = client.get("/", params={"q": "gamma", "ui": "es"}).text
+        assert "temporalmente no disponible" in spanish
 
 
 def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> None:
@@ -295,6 +316,9 @@ def test_a_loopback_station_answers_only_to_loopback_names(tmp_path: Path) -> No
         assert client.get("/health", headers={"host": "localhost:8000"}).status_code == 200
         # A page on another site that rebinds its name to 127.0.0.1 gets nothing.
         assert client.get("/drugs.json", headers={"host": "evil.example"}).status_code == 400
+        # Said in the interface language, though no page of the station is reached.
+        arabic = client.get("/?ui=ar", headers={"host": "evil.example"})
+        assert arabic.status_code == 400 and "اسم المضيف غير صالح" in arabic.text
     # Beyond loopback: the configured names (and IP literals, which no other site owns).
     names = ("printing.clinic.lan",)
     assert guards.hosts_for("0.0.0.0", names) == ("localhost", "printing.clinic.lan")
@@ -367,15 +391,6 @@ def live(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
         yield client, content
 
 
-def wait_for(check: object, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def test_an_edited_monograph_shows_on_the_next_request(live: tuple[TestClient, Path]) -> None:
     client, content = live
     before = client.get("/drug/gamma.pdf").content
@@ -403,12 +418,12 @@ def test_a_broken_edit_is_a_one_line_error_page(live: tuple[TestClient, Path]) -
 def test_added_and_removed_files_change_the_list(live: tuple[TestClient, Path]) -> None:
     client, content = live
     write_monograph(content, "delta", MINIMAL.format(title="Deltamine"))
-    wait_for(lambda: "delta" in links(client.get("/").text))
+    wait_until(lambda: "delta" in links(client.get("/").text), "delta in the list")
     assert client.get("/drug/delta").status_code == 200
     (content / "gamma.md").unlink()
     # The drug's own requests know at once; the list follows the watcher.
     assert client.get("/drug/gamma").status_code == 404
-    wait_for(lambda: "gamma" not in links(client.get("/").text))
+    wait_until(lambda: "gamma" not in links(client.get("/").text), "gamma gone from the list")
     assert client.get("/health").json()["monographs"] == 4
 
 
@@ -450,7 +465,9 @@ def test_the_station_prints_on_a_real_cups_printer(
     client, cups = printing_site
     page = client.get("/drug/gamma", params={"paper": "letter", "patient_fields": "1"}).text
     assert f'<option value="{cups.printer}">{cups.printer}</option>' in page
-    assert '<option value="full" disabled>full \u2013 Out of toner</option>' in page
+    # Staff read that a printer is not taking jobs; CUPS's reason is for the log.
+    assert '<option value="full" disabled>full \u2013 not taking jobs</option>' in page
+    assert '<option value="paused" disabled>paused \u2013 paused</option>' in page
     assert '<input type="hidden" name="paper" value="letter">' in page
     form = {"printer": cups.printer, "copies": "2", "paper": "letter", "patient_fields": "1"}
     sent = client.post(
@@ -506,23 +523,39 @@ def test_only_the_stations_own_page_can_print(
     [
         ({"copies": "0"}, 400, "copies must be a whole number from 1 to 20"),
         ({"copies": "lots"}, 400, "copies must be a whole number from 1 to 20"),
-        ({"printer": "nosuch"}, 400, "no printer named &#39;nosuch&#39;; printers: full, "),
-        ({"printer": "full"}, 502, "printer &#39;full&#39; is not accepting jobs (Out of toner)"),
+        ({"printer": "nosuch"}, 400, "There is no printer called “nosuch”: choose one from"),
+        (
+            {"printer": "full"},
+            502,
+            "The printer full is not taking jobs — ask the person who looks after the printers.",
+        ),
         (
             {"printer": "paused"},
             502,
-            "printer &#39;paused&#39; is stopped (Paused for maintenance)",
+            "The printer paused is paused — ask the person who looks after the printers.",
         ),
     ],
 )
 def test_print_problems_are_one_line_pages(
-    printing_site: tuple[TestClient, Cups], form: dict[str, str], status: int, message: str
+    printing_site: tuple[TestClient, Cups],
+    form: dict[str, str],
+    status: int,
+    message: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client, cups = printing_site
     data = {"printer": cups.printer, "copies": "1", **form}
     response = client.post("/drug/gamma/print", data=data, headers={"origin": STATION})
     assert response.status_code == status
     assert message in response.text
+    # CUPS's internals (its reason, the administrator's command) are logged, not shown.
+    assert "cupsenable" not in response.text and "cupsaccept" not in response.text
+    assert "lpstat" not in response.text and "Out of toner" not in response.text
+    if form.get("printer") == "paused":
+        assert "an administrator can run: cupsenable paused" in caplog.text
+    spanish = client.post("/drug/gamma/print?ui=es", data=data, headers={"origin": STATION}).text
+    if form.get("printer") == "paused":
+        assert "La impresora paused está en pausa" in spanish
 
 
 def test_an_oversized_print_form_is_refused_unread(printing_site: tuple[TestClient, Cups]) -> None:
@@ -555,7 +588,8 @@ def test_many_pages_at_once_share_one_printer_lookup(
 
     monkeypatch.setattr(printing, "destinations", slow_destinations)
     content = make_content(tmp_path / "content")
-    station = app.create_app(settings_for(tmp_path, content))
+    # However slowly the twelve requests arrive, the answer is still fresh for all of them.
+    station = app.create_app(settings_for(tmp_path, content, printers_ttl=PATIENCE))
     with (
         TestClient(station, base_url=STATION) as client,
         concurrent.futures.ThreadPoolExecutor(12) as pool,
@@ -635,7 +669,7 @@ def fake_renderer(
     return renderer.Renderer(pool, shelf, queue), pool, context, texts  # type: ignore[arg-type]
 
 
-async def settled(check: Callable[[], bool], seconds: float = 10.0) -> None:
+async def settled(check: Callable[[], bool], seconds: float = PATIENCE) -> None:
     """Let the event loop run until ``check()`` holds (fail after ``seconds``)."""
     deadline = time.monotonic() + seconds
     while not check():
@@ -686,7 +720,9 @@ def test_a_full_queue_is_a_503_page_with_retry_after(
 ) -> None:
     client, _ = site
 
-    async def full(self: renderer.Renderer, source: object, context: object) -> bytes:
+    async def full(
+        self: renderer.Renderer, source: object, context: object, review: object = None
+    ) -> bytes:
         raise renderer.Busy
 
     monkeypatch.setattr(renderer.Renderer, "handout", full)
@@ -747,14 +783,14 @@ def test_serve_command_reports_its_url_and_stops_with_its_workers(
         ready = "medpdf: ready: 4 monographs; 1 left out for errors (see medpdf check)\n"
         assert process.stderr.readline() == ready
         assert _answers(httpx, url + "health")
-        pdf = httpx.get(url + "drug/gamma.pdf", timeout=60)
+        pdf = httpx.get(url + "drug/gamma.pdf", timeout=PATIENCE)
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= 2  # the render workers
         process.send_signal(stop)
-        assert process.wait(timeout=20) == status
+        assert process.wait(timeout=PATIENCE) == status
         assert "Traceback" not in process.stderr.read()
-        _, alive = psutil.wait_procs(children, timeout=10)
+        _, alive = psutil.wait_procs(children, timeout=PATIENCE)
         assert not alive, f"workers left running: {alive}"
     finally:
         if process.poll() is None:
@@ -764,7 +800,7 @@ def test_serve_command_reports_its_url_and_stops_with_its_workers(
 
 def _answers(httpx: object, url: str) -> bool:
     try:
-        return httpx.get(url, timeout=2).status_code == 200  # type: ignore[attr-defined,no-any-return]
+        return httpx.get(url, timeout=PATIENCE).status_code == 200  # type: ignore[attr-defined,no-any-return]
     except Exception:
         return False
 
@@ -779,7 +815,7 @@ def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
             [*SERVE, "--content", str(content), "--port", str(port)],
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=PATIENCE,
         )
     assert done.returncode == 2
     assert done.stderr.strip() == (
@@ -792,7 +828,7 @@ def test_serve_without_content_folder_is_one_line(tmp_path: Path) -> None:
         [*SERVE, "--content", str(tmp_path / "none"), "--port", str(free_port())],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=PATIENCE,
     )
     assert done.returncode == 2
     assert (
@@ -825,3 +861,26 @@ def test_a_busy_build_cache_is_neither_deleted_nor_fatal(
         "zeta-alpha",
     ]
     assert database.exists(), "a busy cache must not be taken for a damaged one"
+
+
+def test_a_print_lp_did_not_confirm_is_kept_in_the_record_and_staff_are_told_to_look(
+    printing_site: tuple[TestClient, Cups],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from medpdf.errors import PrintUnconfirmed
+    from medpdf.station import routes
+
+    client, cups = printing_site
+
+    def lost_answer(*args: object) -> object:
+        raise PrintUnconfirmed(f"lp did not finish within 60 s; printer '{cups.printer}' may ...")
+
+    monkeypatch.setattr(routes, "send", lost_answer)
+    data = {"printer": cups.printer, "copies": "1"}
+    answer = client.post("/drug/gamma/print", data=data, headers={"origin": STATION})
+    assert answer.status_code == 502
+    assert f"The printer {cups.printer} may not have received the job" in answer.text
+    assert "lp did not finish" in caplog.text and "lp did not finish" not in answer.text
+    page = client.get("/printed").text
+    assert re.search(rf"<strong>Printed on {cups.printer}</strong>,\s*not confirmed by CUPS", page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterator
@@ -18,7 +19,14 @@ from medpdf.station import app, serve
 from medpdf.station.auth import LOGIN_FAILED, PUBLIC_PATHS, PUBLIC_PREFIXES
 from medpdf.station.sessions import Access
 from medpdf.station.state import Station
-from medpdf.station.throttle import LOCK_AFTER, LoginThrottle, RateLimit
+from medpdf.station.throttle import (
+    ADDRESS_LOCK_AFTER,
+    LOCK_AFTER,
+    Keys,
+    LoginThrottle,
+    PasswordChecks,
+    RateLimit,
+)
 
 STATION = "http://127.0.0.1:8000"
 ORIGIN = {"origin": STATION}
@@ -138,7 +146,7 @@ def test_login_sets_a_strict_http_only_cookie_and_returns_to_the_page(client: Te
     assert elsewhere.headers["location"] == "/"  # type: ignore[attr-defined]
 
 
-def test_wrong_password_unknown_name_and_lockout_look_the_same(
+def test_wrong_password_and_unknown_name_look_the_same_and_a_lock_says_so(
     client: TestClient, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="medpdf")
@@ -149,52 +157,136 @@ def test_wrong_password_unknown_name_and_lockout_look_the_same(
     for response in (wrong, unknown):
         assert response.status_code == 401  # type: ignore[attr-defined]
         assert FAILED in response.text  # type: ignore[attr-defined]
-    # Too soon after failures: refused without looking at the password, in the same words.
+    # Too soon after failures: refused without looking at the password, and told so.
     log_in(client, "anna", "not the password either")
+    log_in(client, "anna", "still not the password")
     early = log_in(client, "anna")
-    assert early.status_code == 401 and FAILED in early.text  # type: ignore[attr-defined]
+    assert early.status_code == 429  # type: ignore[attr-defined]
+    # Coming too early counted as a failure here: the next wait is 2 s.
+    assert early.headers["retry-after"] == "2"  # type: ignore[attr-defined]
+    assert "Too many attempts — try again in 2 seconds." in early.text  # type: ignore[attr-defined]
+    assert FAILED not in early.text  # type: ignore[attr-defined]
     for _ in range(LOCK_AFTER):
         clock.now += 61
         log_in(client, "paula", "wrong again and again")
     clock.now += 61
     locked = log_in(client, "paula")  # the right password, but locked
-    assert locked.status_code == 401 and FAILED in locked.text  # type: ignore[attr-defined]
+    assert locked.status_code == 429  # type: ignore[attr-defined]
+    assert 13 * 60 < int(locked.headers["retry-after"]) <= 15 * 60  # type: ignore[attr-defined]
     assert "medpdf-session" not in locked.headers.get("set-cookie", "")  # type: ignore[attr-defined]
     messages = [r.getMessage() for r in caplog.records]
     assert any("failed login for 'anna' from testclient" in m for m in messages)
-    assert any("address:testclient locked for 15 minutes" in m for m in messages)
+    assert any("user:paula locked for 15 minutes" in m for m in messages)
+    assert any("pair:paula@testclient locked for 15 minutes" in m for m in messages)
+    assert not any("address:testclient locked" in m for m in messages)
     # After the lock, the right password works again.
     clock.now += 15 * 60 + 1
     assert log_in(client, "paula").status_code == 303  # type: ignore[attr-defined]
+
+
+def test_a_colleagues_typos_never_lock_the_next_person_at_the_same_computer(
+    client: TestClient, clock: Clock
+) -> None:
+    for _ in range(LOCK_AFTER + 5):
+        clock.now += 61
+        log_in(client, "paula", "paula cannot remember")
+    # A second later, anna at the same computer logs in at once.
+    clock.now += 1
+    assert log_in(client, "anna").status_code == 303  # type: ignore[attr-defined]
+
+
+def test_an_address_is_locked_only_far_above_a_clinics_use() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(clock)
+    for number in range(ADDRESS_LOCK_AFTER):
+        keys = Keys.of(f"guess{number}", "10.0.0.7")
+        assert throttle.begin(keys) == 0, number
+        clock.now += 1
+    assert throttle.locked(Keys.of(f"guess{ADDRESS_LOCK_AFTER - 1}", "10.0.0.7")) == [
+        "address:10.0.0.7"
+    ]
+    assert throttle.begin(Keys.of("anna", "10.0.0.7")) > 10 * 60
+    assert throttle.begin(Keys.of("anna", "10.0.0.8")) == 0
 
 
 def test_a_name_is_locked_whatever_address_it_is_tried_from() -> None:
     clock = Clock()
     throttle = LoginThrottle(clock)
     for number in range(LOCK_AFTER):
-        keys = ("user:paula", f"address:10.0.0.{number}")
-        assert throttle.wait(keys) == 0
-        locked = throttle.failed(keys)
+        keys = Keys.of("paula", f"10.0.0.{number}")
+        assert throttle.begin(keys) == 0
+        locked = throttle.locked(keys)
         clock.now += 61
     assert locked == ["user:paula"]
-    assert throttle.wait(("user:paula", "address:10.0.0.99")) > 10 * 60
-    assert throttle.wait(("user:anna", "address:10.0.0.99")) == 0
-    throttle.succeeded("user:anna")
+    assert throttle.wait(Keys.of("Paula", "10.0.0.99")) > 10 * 60
+    assert throttle.wait(Keys.of("anna", "10.0.0.99")) == 0
     clock.now += 15 * 60
-    assert throttle.wait(("user:paula", "address:10.0.0.99")) == 0
+    assert throttle.wait(Keys.of("paula", "10.0.0.99")) == 0
 
 
-def test_a_wait_that_doubles_after_each_failure(client: TestClient, clock: Clock) -> None:
+def test_a_right_password_clears_only_the_failures_it_proves_were_typos() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(clock)
+    here = Keys.of("anna", "10.0.0.1")
+    for name, address in [("anna", "10.0.0.9"), ("paula", "10.0.0.1"), ("anna", "10.0.0.1")]:
+        throttle.begin(Keys.of(name, address))  # each a failure
+    throttle.begin(here)  # the right password, counted until it proves right
+    assert (throttle.failures(here.name), throttle.failures(here.address)) == (3, 3)
+    throttle.succeeded(here)
+    assert throttle.failures(here.pair) == 0
+    assert throttle.failures(here.name) == 1  # the failure from elsewhere stays
+    assert throttle.failures(here.address) == 1  # and so does paula's
+
+
+def test_a_wait_that_doubles_after_each_failure_and_each_attempt_too_early(
+    client: TestClient, clock: Clock
+) -> None:
     log_in(client, "anna", "wrong one")
     log_in(client, "anna", "wrong two")  # two typos cost nothing
     log_in(client, "anna", "wrong three")
-    assert log_in(client, "anna").status_code == 401  # type: ignore[attr-defined]
     clock.now += 1.1  # the first wait is 1 s
     log_in(client, "anna", "wrong four")
     clock.now += 1.1  # the next is 2 s
-    assert log_in(client, "anna").status_code == 401  # type: ignore[attr-defined]
-    clock.now += 1.0
+    too_early = log_in(client, "anna")
+    assert too_early.status_code == 429  # type: ignore[attr-defined]
+    # Too early counts as a failure: the wait is now 4 s, from now.
+    assert too_early.headers["retry-after"] == "4"  # type: ignore[attr-defined]
+    clock.now += 4.1
     assert log_in(client, "anna").status_code == 303  # type: ignore[attr-defined]
+    # A burst that keeps coming too early locks the name at that address.
+    for _ in range(3):
+        log_in(client, "paula", "wrong")
+    for _ in range(LOCK_AFTER):
+        assert log_in(client, "paula").status_code == 429  # type: ignore[attr-defined]
+    locked = log_in(client, "paula")
+    assert int(locked.headers["retry-after"]) > 14 * 60  # type: ignore[attr-defined]
+
+
+def test_password_checks_run_two_at_a_time_and_refuse_a_long_queue() -> None:
+    checks = PasswordChecks(at_once=2, waiting=3)
+    running = 0
+    most = 0
+
+    async def check(release: asyncio.Event) -> None:
+        nonlocal running, most
+        async with checks.turn():
+            running += 1
+            most = max(most, running)
+            await release.wait()
+            running -= 1
+
+    async def scenario() -> None:
+        release = asyncio.Event()
+        tasks = [asyncio.create_task(check(release)) for _ in range(5)]
+        while running < 2 or not checks.full():
+            await asyncio.sleep(0)
+        assert checks.full()  # two running, three waiting: a sixth is turned away
+        release.set()
+        await asyncio.gather(*tasks)
+        assert not checks.full()
+
+    asyncio.run(scenario())
+    assert most == 2
 
 
 def session_of(response: object) -> str:
@@ -224,6 +316,7 @@ def test_login_gives_a_new_session_id_and_logout_ends_it(client: TestClient) -> 
     out = client.post("/logout", headers=ORIGIN, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/login"
     assert 'medpdf-session=""' in out.headers["set-cookie"]
+    assert out.headers["clear-site-data"] == '"storage"'  # "My medicines" goes too
     use(client, second)
     assert client.get("/", follow_redirects=False).status_code == 303
     # A tampered cookie is refused before any lookup.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from waiting import PATIENCE
 
 from medpdf.run.contract import RunContext
 from medpdf.run.workers import Limits
@@ -26,7 +27,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "languages"
 def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     tmp = tmp_path_factory.mktemp("station-language")
     cfg = config.make(content_dir=FIXTURES, output_dir=tmp / "output")
-    settings = state.StationSettings(RunContext.of(cfg, Limits(jobs=1, seconds=60)))
+    settings = state.StationSettings(RunContext.of(cfg, Limits(jobs=1, seconds=PATIENCE)))
     with TestClient(app.create_app(settings)) as client:
         yield client
 
@@ -199,3 +200,54 @@ def test_my_medicines_page_is_right_to_left_in_arabic(client):
     css = client.get("/static/styles/serve/station.css").text
     assert ".pack-list { padding-inline-start:" in css
     assert not re.search(r"\.pack[-\w ]*\{[^}]*(left|right)", css)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "spanish"),
+    [
+        ("/drug/nothing-here?paper=a3&ui=es", {}, 404, "No hay ningún medicamento"),
+        (
+            "/drugs.json?ui=es",
+            {"sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors"},
+            403,
+            "La estación de impresión solo responde a sus propias páginas.",
+        ),
+        ("/printed/99999999999999999999.pdf?ui=es", {}, 404, "No hay ningún registro"),
+    ],
+)
+def test_refusals_before_and_outside_the_pages_speak_the_interface_language(
+    client: TestClient, path: str, headers: dict[str, str], status: int, spanish: str
+) -> None:
+    response = client.get(path, headers=headers)
+    assert response.status_code == status
+    assert spanish in response.text
+
+
+def test_private_answers_without_a_session_say_log_in_first_in_the_interface_language(
+    tmp_path: Path,
+) -> None:
+    from medpdf import accounts
+    from medpdf.station.sessions import Access
+
+    users = tmp_path / "users.json"
+    accounts.save(
+        users, {"ana": accounts.Account("ana", "print", accounts.hash_password("x" * 12))}
+    )
+    cfg = config.make(content_dir=FIXTURES, output_dir=tmp_path / "output")
+    settings = state.StationSettings(
+        RunContext.of(cfg, Limits(jobs=1, seconds=60)), access=Access(users_file=users)
+    )
+    with TestClient(app.create_app(settings)) as client:
+        assert client.get("/drug/ibuprofen.pdf?ui=es").text == "Inicie sesión primero."
+        assert client.get("/drugs.json?ui=fr").json() == {"error": "Connectez-vous d\u2019abord."}
+
+
+def test_a_bad_option_in_a_hand_made_link_is_explained_in_the_interface_language(
+    client: TestClient,
+) -> None:
+    slug = client.get("/drugs.json").json()[0]["slug"]
+    response = client.get(f"/drug/{slug}", params={"paper": "a3", "ui": "ar"})
+    assert response.status_code == 400
+    # The sentence is translated; the rule's own detail (an option's name) stays as it is.
+    assert "أحد خيارات النشرة له قيمة لا تقبلها هذه المحطة" in response.text
+    assert 'paper must be "a4" or "letter", not "a3"' in response.text.replace("&#34;", '"')

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
-from conftest import normalised_page_texts, normalised_text
+from conftest import assert_marker_absent, normalised_page_texts, normalised_text
 from private_cups import Cups
 from starlette.testclient import TestClient
 from test_server import STATION, make_content, settings_for
@@ -72,15 +72,71 @@ def test_the_pack_pdf_holds_my_medicines_then_each_handout_and_is_recorded(
     entry = entries[-1]
     assert [d.slug for d in entry.drugs] == ["gamma", "beta-cafe"]
     assert (entry.action, entry.via) == ("opened", "station")
-    assert Record(folder).pdf_of(entry) == response.content
+    # The record keeps the pack without its note: a line to write it by hand instead.
+    kept = normalised_page_texts(Record(folder).pdf_of(entry))
+    assert "with food" not in kept[0] and "Note" in kept[0]
+    assert kept[1:] == pages[1:]
 
+    no_note = [pair for pair in PACK if pair[0] != "note"]
+    first = client.get("/pack.pdf", params=no_note)
+    assert Record(folder).pdf_of(Record(folder).entries()[-1]) == first.content
     rendered = client.get("/health").json()["renders_done"]
-    again = client.get("/pack.pdf", params=PACK)  # from the shelf: no second render
-    assert again.content == response.content
+    again = client.get("/pack.pdf", params=no_note)  # from the shelf: no second render
+    assert again.content == first.content
     assert client.get("/health").json()["renders_done"] == rendered
     other = client.get("/pack.pdf", params=[*PACK[:3], ("note", "gamma=after meals")])
     assert "after meals" in normalised_page_texts(other.content)[0]
+    # Made with its note (never kept); its copy for the record, without the note, is the
+    # one made for the first request: one render.
     assert client.get("/health").json()["renders_done"] == rendered + 1
+
+
+def assert_nowhere_under(folder: Path, needle: str) -> int:
+    """``needle`` is in no file under ``folder``: raw bytes, and every PDF's streams decoded.
+
+    PDF text is compressed, so a PDF is also opened and searched stream by stream and in
+    its extracted text. Returns how many files were searched.
+    """
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+    for path in files:
+        data = path.read_bytes()
+        for encoded in (needle.encode(), needle.encode("utf-16-be")):
+            assert encoded not in data, path
+        if data.startswith(b"%PDF-"):
+            assert needle not in normalised_text(data), path
+            assert_marker_absent(data, needle)
+    return len(files)
+
+
+def test_a_note_typed_for_a_patient_is_never_kept_on_disk(
+    tmp_path: Path, cups: Cups, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUPS_SERVER", str(cups.socket))
+    for name in ("LPDEST", "PRINTER"):
+        monkeypatch.delenv(name, raising=False)
+    marker = "Jane Doe MRN 123456 with food"
+    pack = [("m", "gamma"), ("m", "beta-cafe"), ("note", f"gamma={marker}")]
+    content = make_content(tmp_path / "content")
+    with TestClient(app.create_app(settings_for(tmp_path, content)), base_url=STATION) as client:
+        opened = client.get("/pack.pdf", params=pack)
+        assert opened.status_code == 200 and marker in normalised_page_texts(opened.content)[0]
+        form = form_of([*pack, ("printer", cups.printer), ("copies", "1")])
+        sent = client.post("/pack/print", data=form, headers=ORIGIN, follow_redirects=False)
+        assert sent.status_code == 303, sent.text
+        job = re.search(r"\(job (\S+)\)", client.get(sent.headers["location"]).text)
+        assert job is not None
+        # The patient got the note; the record and the station's disk hold no trace of it.
+        printed, _ = cups.wait_for_pdf(job.group(1))
+        assert marker in normalised_text(printed)
+        record = tmp_path / "output" / "record"
+        entries = Record(record).entries()
+        assert [e.action for e in entries] == ["opened", "printed"]
+        for needle in (marker, "Jane Doe", "123456"):
+            assert assert_nowhere_under(tmp_path / "output", needle) >= 3
+        # A reprint shows the pack with an empty line where the note was.
+        again = client.get(f"/printed/{entries[-1].id}.pdf")
+        first = normalised_page_texts(again.content)[0]
+        assert "Gammazol" in first and "Note" in first and marker not in first
 
 
 def ticks_on_page_one(client: TestClient, params: list[tuple[str, str]]) -> int:

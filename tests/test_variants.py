@@ -12,6 +12,8 @@ from medpdf.errors import ConfigError
 from medpdf.settings import config, options, variants
 from medpdf.settings.table_kinds import ClinicInfo
 
+pytestmark = pytest.mark.slow
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "variants.toml"

@@ -10,7 +10,12 @@ import textwrap
 import time
 from pathlib import Path
 
+from waiting import PATIENCE, wait_until
+
 from medpdf.run.workers import Failure, Limits, RenderPool
+
+#: How long a task told to "sleep" sleeps: far beyond any limit, so only a stop ends it.
+SLEEP = 3600
 
 
 def well_behaved(n: int) -> int:
@@ -19,7 +24,7 @@ def well_behaved(n: int) -> int:
 
 def misbehaving(kind: str) -> str:
     if kind == "sleep":
-        time.sleep(60)
+        time.sleep(SLEEP)
     elif kind == "memory":
         hog = bytearray(2048 * 1024 * 1024)  # 2 GiB, far above the limit
         return str(len(hog))
@@ -31,7 +36,7 @@ def misbehaving(kind: str) -> str:
 
 
 def test_results_come_back_for_every_item():
-    with RenderPool(Limits(jobs=2, seconds=30)) as pool:
+    with RenderPool(Limits(jobs=2, seconds=PATIENCE)) as pool:
         outcomes = list(pool.run(well_behaved, range(20)))
     assert sorted((o.item, o.result) for o in outcomes) == [(n, n * n) for n in range(20)]
 
@@ -42,7 +47,7 @@ def test_each_kind_of_failure_is_one_line_and_the_rest_finish():
     started = time.monotonic()
     with RenderPool(limits) as pool:
         results = {o.item: o.result for o in pool.run(misbehaving, kinds)}
-    assert time.monotonic() - started < 40
+    assert time.monotonic() - started < SLEEP  # the sleeping task was stopped, not waited for
     assert {k: results[k] for k in kinds if k.startswith("ok")} == {
         "ok-1": "ok-1",
         "ok-2": "ok-2",
@@ -84,28 +89,29 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path):
             except OSError:
                 return False
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + {PATIENCE}
         while sum(map(is_worker, children())) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         open({str(pids_file)!r}, "w").write(" ".join(children()))
-        time.sleep(120)
+        time.sleep({SLEEP})
         """
     )
     parent = subprocess.Popen([sys.executable, "-c", script])
-    deadline = time.monotonic() + 60
-    while not (pids_file.exists() and pids_file.read_text().strip()):
-        assert time.monotonic() < deadline, "workers did not start"
-        time.sleep(0.2)
+
+    def started() -> bool:
+        assert parent.poll() is None, f"the parent exited ({parent.returncode})"
+        return pids_file.exists() and bool(pids_file.read_text().strip())
+
+    wait_until(started, "the pool started its workers")
     workers = [int(p) for p in pids_file.read_text().split()]
     assert len(workers) >= 2
     parent.kill()
     parent.wait()
-    deadline = time.monotonic() + 10
-    alive = workers
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.2)
-        alive = [p for p in workers if _running(p)]
-    assert alive == []
+    wait_until(
+        lambda: not [p for p in workers if _running(p)],
+        "every worker has exited",
+        gave_up=lambda: str([p for p in workers if _running(p)]),
+    )
 
 
 def _running(pid: int) -> bool:

@@ -72,6 +72,21 @@ function setUpSearch(input) {
     return found.map((pair) => pair[1]);
   }
 
+  // With the list loaded the box is a combobox (ARIA 1.2) and the results its listbox:
+  // each option holds its drug's text, not a link (an option may not hold one), and
+  // opens the drug when clicked or chosen with Enter.
+  function becomeCombobox() {
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-controls", "results");
+    input.setAttribute("aria-expanded", "true");
+    input.setAttribute("aria-autocomplete", "list");
+    list.setAttribute("role", "listbox");
+    list.addEventListener("click", (event) => {
+      const item = event.target.closest("li[role=option]");
+      if (item) window.location.href = item.dataset.href;
+    });
+  }
+
   function draw() {
     const query = input.value;
     const found = matches(query);
@@ -80,10 +95,17 @@ function setUpSearch(input) {
       const item = document.createElement("li");
       item.id = `result-${index + 1}`;
       item.setAttribute("role", "option");
-      const link = document.createElement("a");
-      link.href = "/drug/" + encodeURIComponent(drug.slug);
-      link.textContent = drug.title;
-      item.append(link);
+      item.setAttribute("aria-selected", "false");
+      item.dataset.href = "/drug/" + encodeURIComponent(drug.slug);
+      item.textContent = drug.title;
+      if (drug.unavailable) {
+        // A monograph an editor broke: found, but marked, so nobody prints its neighbour.
+        item.classList.add("unavailable");
+        const flag = document.createElement("span");
+        flag.className = "flag";
+        flag.textContent = said("unavailable");
+        item.append(" ", flag);
+      }
       list.append(item);
     }
     if (found.length > SHOWN) {
@@ -122,7 +144,12 @@ function setUpSearch(input) {
     current.scrollIntoView({ block: "nearest" });
   }
 
-  input.addEventListener("input", draw);
+  // Until the list has arrived the page is the server's (links; Enter searches there):
+  // typing must not empty it.
+  let loaded = false;
+  input.addEventListener("input", () => {
+    if (loaded) draw();
+  });
   input.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown") {
       highlight(active + 1);
@@ -132,7 +159,7 @@ function setUpSearch(input) {
       event.preventDefault();
     } else if (event.key === "Escape") {
       input.value = "";
-      draw();
+      if (loaded) draw();
     } else if (event.key === "Enter") {
       // Open the drug the user chose (or the only match); otherwise the form
       // searches on the server, like the Search button.
@@ -140,7 +167,7 @@ function setUpSearch(input) {
       const chosen = active >= 0 ? items[active] : items.length === 1 ? items[0] : null;
       if (chosen) {
         event.preventDefault();
-        window.location.href = chosen.querySelector("a").href;
+        window.location.href = chosen.dataset.href;
       }
     }
   });
@@ -148,8 +175,15 @@ function setUpSearch(input) {
   fetch(list.dataset.list)
     .then((response) => response.json())
     .then((data) => {
-      drugs = data.map((d) => ({ slug: d.slug, title: d.title, folded: fold(d.title) }));
-      if (input.value) draw();
+      drugs = data.map((d) => ({
+        slug: d.slug,
+        title: d.title,
+        folded: fold(d.title),
+        unavailable: Boolean(d.unavailable),
+      }));
+      loaded = true;
+      becomeCombobox();
+      draw();
     })
     .catch(() => {}); // the server-side search still works
 }
@@ -226,3 +260,8 @@ const searchBox = document.getElementById("search");
 if (searchBox) setUpSearch(searchBox);
 const optionsForm = document.getElementById("options");
 if (optionsForm) setUpOptions(optionsForm);
+
+// After printing, the page says so at its top: move the focus there, so the eye and a
+// screen reader (the notice is a status region) both land on it.
+const sentNotice = document.getElementById("sent");
+if (sentNotice) sentNotice.focus();

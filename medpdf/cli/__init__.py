@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,7 +34,7 @@ from medpdf.cli.flags import (
     progress,
     table_options,
 )
-from medpdf.content import sources
+from medpdf.content import approvals, sources
 from medpdf.errors import (
     count_levels,
     sort_key,
@@ -61,7 +62,23 @@ class _Commands(click.Group):
         "history": "medpdf.cli.record:history",
         "reprint": "medpdf.cli.record:reprint",
         "users": "medpdf.cli.users:users",
+        "approve": "medpdf.cli.review:approve",
+        "review": "medpdf.cli.review:review",
     }
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a reader that stops reading (``| head -1``) ends it quietly.
+
+        Whatever the command did is done (a job sent stays sent), so the exit status is 0;
+        standard output goes to /dev/null so that the last flush at exit cannot fail again.
+        """
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            ctx.exit(0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Commands here and elsewhere, in name order."""
@@ -92,7 +109,9 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--report",
     is_flag=True,
-    help="Also print the reading grade distribution and near-duplicate ingredient names.",
+    help="Also print the reading grade distribution, near-duplicate ingredient names, "
+    "every monograph a content rule flags (not a leaflet, discontinued), the drug classes "
+    "of the medication pack's prompts and where its purposes come from.",
 )
 @table_options("check")
 @friendly_errors
@@ -100,7 +119,7 @@ def check(
     content_dir: Path, config_file: Path | None, strict: bool, report: bool, **given: Any
 ) -> None:
     """Validate every monograph without rendering anything."""
-    from medpdf.content import collection, readability
+    from medpdf.content import collection, content_rules, readability
 
     settings = load_settings(
         "check", config_file, content_dir, given
@@ -116,11 +135,18 @@ def check(
         click.echo(line, err=True)
     if report:
         from medpdf.content import ingredients
+        from medpdf.products.pack import drug_classes, purposes
 
         click.echo("")
         click.echo(readability.report(grades, threshold), nl=False)
         click.echo("")
         click.echo(ingredients.report(ingredients.near_duplicates(found.monographs)), nl=False)
+        click.echo("")
+        click.echo(content_rules.report(diagnostics), nl=False)
+        click.echo("")
+        click.echo(drug_classes.report(found.monographs), nl=False)
+        click.echo("")
+        click.echo(purposes.report(found.monographs, settings[CONTENT_LANG]), nl=False)
     errors, warning_count = count_levels(diagnostics)
     click.echo(
         f"checked {found.files_seen} monographs: {errors} errors, {warning_count} warnings",
@@ -141,20 +167,25 @@ def handout(
     name: str, content_dir: Path, output: Path | None, config_file: Path | None, **given: Any
 ) -> None:
     """Render the patient handout of one drug, by slug or title."""
+    from medpdf.cli.pack import in_wanted_language
     from medpdf.content import collection
     from medpdf.products import handouts
     from medpdf.run import RunContext, refusal_warnings
 
     settings = load_settings("handout", config_file, content_dir, given)
     source = collection.find_source(content_dir, name)
-    collection.require_printable(source, collection.Rules.of(settings))
     # The build cache is the output folder's: a PDF written elsewhere is not recorded there.
     context = RunContext.of(settings)
+    source = in_wanted_language(source, settings, context)
+    collection.require_printable(source, collection.Rules.of(settings))
+    review = approvals.for_handout(source, settings)
     wanted: str | None = settings[ALSO]
     also = handouts.translation_for(source, wanted, context) if wanted else None
     name_part = f"{source.slug}+{also.slug}" if also is not None else source.slug
     target = output or settings.handouts_dir / f"{name_part}.pdf"
-    made = handouts.render_one(source, context, target, cached=output is None, also=also)
+    made = handouts.render_one(
+        source, context, target, cached=output is None, also=also, review=review
+    )
     for warning in refusal_warnings(source.display_path, made.refused_urls):
         click.echo(warning.format(), err=True)
     unchanged = ", unchanged" if made.reused else ""
@@ -324,7 +355,15 @@ def serve(content_dir: Path, config_file: Path | None, output_dir: Path, **given
         click.echo(f"medpdf: ready: {len(listing.entries)} monographs{problems}", err=True)
 
     verbose = logging.getLogger("medpdf").isEnabledFor(logging.INFO)
-    serving.run(station, sock, access_log=verbose, ready=ready, limits=plan.limits, tls=plan.tls)
+    serving.run(
+        station,
+        sock,
+        access_log=verbose,
+        ready=ready,
+        limits=plan.limits,
+        tls=plan.tls,
+        proxies=plan.proxies,
+    )
 
 
 #: Container allocations between young-generation collections (Python's default is 700).

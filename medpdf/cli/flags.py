@@ -149,6 +149,8 @@ def friendly_errors(func: F) -> F:
         except MedpdfError as exc:
             click.echo(f"medpdf: error: {exc.message}", err=True)
             sys.exit(2 if isinstance(exc, UsageError) else 1)
+        except BrokenPipeError:
+            raise  # the reader of the output went away: the command group ends quietly
         except OSError as exc:
             click.echo(f"medpdf: error: {exc}", err=True)
             sys.exit(1)

@@ -81,8 +81,9 @@ def reprint(
     settings = load_settings("reprint", config_file, Path("content"), given)
     if output is not None and given.get("printer"):
         raise UsageError("give either -o PATH or --printer, not both")
+    # Found first through a reader: asking for a record that is not there creates nothing.
+    original = record.reader_for(settings).entry(number)
     kept = record.open_for(settings)
-    original = kept.entry(number)
     data = kept.pdf_of(original)
     if output is not None:
         write_atomic(output, data)

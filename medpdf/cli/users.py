@@ -63,7 +63,8 @@ def users() -> None:
     type=click.Choice(accounts.ROLES),
     default="print",
     show_default=True,
-    help="view: search, preview and download; print: also print.",
+    help="view: search, preview and download; print: also print; review: also approve "
+    "editions (medpdf approve at the station).",
 )
 @_password_stdin
 @config_option

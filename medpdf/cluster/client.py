@@ -9,13 +9,21 @@ map onto what a build already knows:
   one that dies again and again (``distributed.scheduler.allowed-failures``,
   3 by default) is given up by the scheduler and reported as that monograph's
   failure, never retried forever;
-- a render over its time or memory limit: the worker's own render pool
-  reports it as on one machine (see :mod:`medpdf.cluster.remote`);
-- a worker with another medpdf or other presentation files, an unreachable
-  scheduler or one lost mid-build: the build stops with one line
-  (:class:`~medpdf.errors.ClusterError`). Every PDF that came back before is
+- a render over its time or memory limit: the worker's render child
+  reports it as on one machine (see :mod:`medpdf.cluster.child`);
+- a worker with another medpdf or other presentation files: the build stops
+  with one line (:class:`~medpdf.errors.ClusterError`);
+- a scheduler that cannot be used: one line saying what happened (the name
+  does not resolve, nothing listens, it is not a Dask scheduler, ...) as soon
+  as it is known (:mod:`medpdf.cluster.probe`);
+- a scheduler lost mid-build: one line. Every PDF that came back before is
   already written atomically and recorded in the cache, so the next build
   resumes from there.
+
+The connection opens with the first task, and Dask (about a second to
+import) is imported then: a build whose PDFs are all in the cache neither
+pays for Dask nor touches the network, so an unchanged rebuild succeeds even
+while the scheduler is down.
 """
 
 from __future__ import annotations
@@ -24,16 +32,15 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
-from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import dask.config
-from distributed import Client, Future, KilledWorker, as_completed
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import medpdf
-from medpdf.cluster import remote
+from medpdf.cluster import probe, remote
 from medpdf.errors import ClusterError
 from medpdf.run import Failure, Limits, Outcome
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -41,19 +48,30 @@ R = TypeVar("R")
 
 def _connect_seconds() -> float:
     """Dask's own connect timeout (``distributed.comm.timeouts.connect``, 30 s by default)."""
+    import dask.config
     from dask.utils import parse_timedelta
 
     value = dask.config.get("distributed.comm.timeouts.connect", "30s")
     return float(parse_timedelta(value, default="seconds") or 30)
 
 
-@dataclass
 class Cluster:
-    """One connection to a scheduler, shared by every product and variant of a run."""
+    """One connection to a scheduler, shared by every product and variant of a run.
 
-    client: Client
-    address: str
-    presentation: str
+    It is opened by the first task submitted (see :attr:`client`), not before.
+    """
+
+    def __init__(self, address: str, presentation: str) -> None:
+        self.address = address
+        self.presentation = presentation
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        """The connection, opened now if this is the first task of the run."""
+        if self._client is None:
+            self._client = _open(self.address)
+        return self._client
 
     def runner(self, limits: Limits) -> DaskRunner:
         """A :class:`~medpdf.run.workers.Runner` whose tasks carry ``limits`` to the workers."""
@@ -65,6 +83,11 @@ class Cluster:
             f"lost the Dask scheduler at {self.address}; every PDF finished before is kept "
             "and the next build goes on from there"
         )
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):  # a lost scheduler cannot be told goodbye
+                self._client.close(timeout=5)  # type: ignore[no-untyped-call]
 
 
 def _quiet_dask() -> None:
@@ -84,24 +107,41 @@ def _quiet_dask() -> None:
 _DASK_LOGGERS = ("distributed", "tornado")
 
 
-@contextlib.contextmanager
-def connect(address: str, presentation: str) -> Iterator[Cluster]:
-    """Connect to the scheduler at ``address``, or fail with one line."""
+def _open(address: str) -> Client:
+    """Connect to the scheduler at ``address``, or fail with one line saying why."""
+    try:
+        from distributed import Client
+        from distributed.security import Security
+    except ImportError as exc:
+        raise ClusterError(
+            f"--scheduler needs Dask distributed ({exc.name} is not installed): "
+            "pip install 'medpdf[cluster]'"
+        ) from None
     _quiet_dask()
     seconds = _connect_seconds()
+    security = Security()  # type: ignore[no-untyped-call]  # Dask's TLS settings, as Client reads them
+    arguments = security.get_connection_args("client")  # type: ignore[no-untyped-call]
+    probe.check(address, seconds, arguments)
     try:
-        client = Client(address, timeout=seconds, set_as_default=False)  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError) as exc:
-        cause = "no answer" if isinstance(exc, TimeoutError) or "Timed out" in str(exc) else exc
+        client: Client = Client(  # type: ignore[no-untyped-call]
+            address, timeout=seconds, set_as_default=False, security=security
+        )
+    except (OSError, TimeoutError):  # it went away between the probe and now
         raise ClusterError(
-            f"cannot reach the Dask scheduler at {address} ({cause} within {seconds:g} s); "
-            "is `dask scheduler` running there?"
+            f"cannot use the Dask scheduler at {address}: no answer within {seconds:g} s "
+            "(distributed.comm.timeouts.connect)"
         ) from None
+    return client
+
+
+@contextlib.contextmanager
+def connect(address: str, presentation: str) -> Iterator[Cluster]:
+    """The run's :class:`Cluster` at ``address``, closed afterwards; it connects on first use."""
+    cluster = Cluster(address, presentation)
     try:
-        yield Cluster(client, address, presentation)
+        yield cluster
     finally:
-        with contextlib.suppress(Exception):  # a lost scheduler cannot be told goodbye
-            client.close(timeout=5)  # type: ignore[no-untyped-call]
+        cluster.close()
 
 
 class DaskRunner:
@@ -130,6 +170,8 @@ class DaskRunner:
 
     def _result(self, future: Future[Any]) -> Any:
         """A task's result or failure; raises for what stops the whole build."""
+        from distributed import KilledWorker
+
         try:
             return future.result()
         except KilledWorker as exc:
@@ -152,11 +194,19 @@ class DaskRunner:
         items: Iterable[T],
         seconds: Callable[[T], float] | None = None,
     ) -> Iterator[Outcome[T, R]]:
-        """Submit every item at once; yield each outcome as soon as it comes back."""
+        """Submit every item at once; yield each outcome as soon as it comes back.
+
+        With no items it returns at once, without connecting.
+        """
+        todo = list(items)
+        if not todo:
+            return
         client = self.cluster.client
+        from distributed import as_completed
+
         pending: dict[Future[Any], T] = {}
         try:
-            for item in items:
+            for item in todo:
                 timeout = seconds(item) if seconds else self.limits.seconds
                 call = self._call(function, item, timeout)
                 pending[client.submit(remote.run, call, pure=False)] = item

@@ -9,9 +9,13 @@ module             what it holds
 ``markdown``       the Markdown a monograph is written in, sanitised
 ``model``          ``Monograph``: a source parsed and checked
 ``collection``     the collection scan: every monograph, or why it is left out
+``content_rules``  text a clinic must never hand out as it is (rules per language)
+``approvals``      which edition of each monograph a pharmacist approved
 ``translations``   how monographs of one drug in several languages are linked
 ``formulary``      the monographs a clinic's formulary names
+``codes``          drug code systems (RxNorm, SNOMED CT, ATC, NDC) it names
 ``ingredients``    the ingredients a monograph names; near-duplicate names
+``synonyms``       one name per active ingredient (synonyms, salts, co- names)
 ``collation``      alphabetical order and letters, per language (ICU)
 ``readability``    reading grades, for ``check``
 ``glyphs``         whether the fonts can draw every character
@@ -22,8 +26,11 @@ The modules in ``__all__`` are the stage's public face; ``front_matter`` and
 """
 
 __all__ = [
+    "approvals",
+    "codes",
     "collation",
     "collection",
+    "content_rules",
     "formulary",
     "glyphs",
     "ingredients",
@@ -31,5 +38,6 @@ __all__ = [
     "model",
     "readability",
     "sources",
+    "synonyms",
     "translations",
 ]

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from medpdf.content import front_matter, glyphs, ingredients, model, sources, translations
+from medpdf.content import (
+    content_rules,
+    front_matter,
+    glyphs,
+    ingredients,
+    model,
+    sources,
+    translations,
+)
 from medpdf.content.glyphs import GlyphCheck
 from medpdf.content.model import Monograph
 from medpdf.digests import digest_of, software_fingerprint
@@ -22,6 +30,7 @@ from medpdf.errors import DiagnosedError, Diagnostic, Level, SourceError, UsageE
 from medpdf.settings.options import CONTENT_LANG
 
 if TYPE_CHECKING:
+    from medpdf.content.approvals import Review
     from medpdf.settings.config import Config
 
 
@@ -34,6 +43,8 @@ class Summary:
     #: Front matter ``lang:`` and ``translation_of:``, for linking translations.
     lang: str | None = None
     translation_of: str | None = None
+    #: Front matter ``codes:`` as ``system|code`` text, for finding a drug by code.
+    codes: tuple[str, ...] = ()
 
     def diagnostics(self, path: str) -> list[Diagnostic]:
         """The stored problems, attached to ``path``."""
@@ -46,10 +57,11 @@ class Summary:
         diagnostics: Iterable[Diagnostic],
         lang: str | None = None,
         translation_of: str | None = None,
+        codes: Iterable[object] = (),
     ) -> Summary:
         """Drop the path (it is not part of the key) and keep the rest."""
         problems = tuple((d.line, d.level.value, d.message) for d in diagnostics)
-        return cls(title, problems, lang, translation_of)
+        return cls(title, problems, lang, translation_of, tuple(str(c) for c in codes))
 
 
 class Summaries(Protocol):
@@ -96,6 +108,10 @@ class Entry:
     lang: str = "en"
     #: Slug of the drug this monograph translates; None for an original.
     translation_of: str | None = None
+    #: Its front matter ``codes:`` (``system|code``), for EHR lists and Infobutton.
+    codes: tuple[str, ...] = ()
+    #: Who approved this edition and when (:mod:`medpdf.content.approvals`), for the footer.
+    review: Review | None = None
 
     @property
     def drug(self) -> str:
@@ -136,7 +152,8 @@ def examine(source: sources.Source, rules: Rules) -> tuple[Summary, Monograph | 
     """Parse one source for its title and problems, never raising.
 
     A character no font can draw is an error: the file is left out (title
-    None) rather than printed with empty boxes.
+    None) rather than printed with empty boxes. So is text that is not a
+    leaflet (:mod:`medpdf.content.content_rules`).
     """
     try:
         mono = model.build(source)
@@ -149,8 +166,11 @@ def examine(source: sources.Source, rules: Rules) -> tuple[Summary, Monograph | 
         missing := rules.glyphs.diagnostics(source.display_path, source.text, lang)
     ):
         return Summary.of(None, [*missing, *mono.warnings]), None
-    warnings = [*mono.warnings, *_index_warnings(source, mono)]
-    return Summary.of(mono.title, warnings, mono.lang, mono.translation_of), mono
+    said = content_rules.check(source, mono, lang)
+    if any(d.is_error for d in said):  # not a leaflet: left out, like a file that fails
+        return Summary.of(None, [*said, *mono.warnings]), None
+    warnings = [*mono.warnings, *said, *_index_warnings(source, mono)]
+    return Summary.of(mono.title, warnings, mono.lang, mono.translation_of, mono.codes), mono
 
 
 def _index_warnings(source: sources.Source, mono: Monograph) -> list[Diagnostic]:
@@ -224,7 +244,9 @@ def scan(
         diagnostics.extend(summary.diagnostics(item.display_path))
         if summary.title is not None:
             lang = summary.lang or rules.default_lang
-            entries.append(Entry(item, summary.title, monograph, lang, summary.translation_of))
+            entries.append(
+                Entry(item, summary.title, monograph, lang, summary.translation_of, summary.codes)
+            )
     if store is not None and fresh:
         store.put_summaries(fresh)
     kept, duplicates = _duplicates(entries)

@@ -1,6 +1,6 @@
 """Front matter: the YAML between ``---`` lines, read safely, with line numbers.
 
-A monograph's title, review date and language come from here. Impossible
+A monograph's title, review date, language and drug codes come from here. Impossible
 values are reported as ``path:line`` problems rather than exceptions, so one
 bad file never stops the others.
 """
@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from medpdf.content import codes
+from medpdf.content.codes import Code
 from medpdf.content.sources import Source
 from medpdf.errors import Diagnostic, Level, SourceError
 from medpdf.settings.kinds import check_lang
@@ -128,6 +130,33 @@ def reviewed_of(
     return None, [warning]
 
 
+#: A purpose fits two lines of the pack's "What it is for" column.
+MAX_PURPOSE = 90
+
+
+def purpose_of(metadata: Mapping[str, Any], source: Source) -> str | None:
+    """``purpose:``, what the medicine is for in plain words, or a one-line error.
+
+    The medication pack prints it as written in its "What it is for" column,
+    where it has room for about two lines, so it is refused rather than cut.
+    """
+    value = metadata.get("purpose")
+    if value is None:
+        return None
+
+    def bad(message: str) -> SourceError:
+        return SourceError(source.display_path, line_of(source.text, "purpose"), message)
+
+    if not isinstance(value, str):
+        raise bad("front matter 'purpose' must be text such as \"To treat high blood pressure\"")
+    text = " ".join(value.split())
+    if not text:
+        raise bad("front matter 'purpose' is empty; leave it out to let medpdf find the use")
+    if len(text) > MAX_PURPOSE:
+        raise bad(f"front matter 'purpose' is at most {MAX_PURPOSE} characters, not {len(text)}")
+    return text
+
+
 def language_of(metadata: Mapping[str, Any], source: Source) -> tuple[str | None, str | None]:
     """``lang:`` (a BCP 47 tag) and ``translation_of:`` (a slug), or a one-line error.
 
@@ -153,3 +182,51 @@ def language_of(metadata: Mapping[str, Any], source: Source) -> tuple[str | None
             raise SourceError(path, line, "front matter 'translation_of' must be a slug")
         original = original.strip().lower()
     return lang, original
+
+
+#: A monograph names its drug by at most this many codes; more is a pasted list, not a drug.
+MAX_CODES = 50
+
+
+def codes_of(
+    metadata: Mapping[str, Any], source: Source
+) -> tuple[tuple[Code, ...], list[Diagnostic]]:
+    """``codes:``: the drug's codes (RxNorm, SNOMED CT, ATC, NDC or a clinic's own).
+
+    Each item is ``SYSTEM|CODE`` or a mapping ``{system: ..., code: ...}``. They let
+    an EHR's medication list and Infobutton find this monograph by code. A bad item
+    is a warning and is left out: the monograph still prints, and is still found by name.
+    """
+    value = metadata.get("codes")
+    if value is None:
+        return (), []
+    line = line_of(source.text, "codes")
+
+    def warning(message: str) -> Diagnostic:
+        return Diagnostic(
+            source.display_path, line, Level.WARNING, f"front matter 'codes' {message}"
+        )
+
+    if not isinstance(value, list):
+        return (), [warning("must be a list of SYSTEM|CODE items, e.g. - rxnorm|6809; ignored")]
+    found: list[Code] = []
+    problems: list[Diagnostic] = []
+    for number, item in enumerate(value[:MAX_CODES], start=1):
+        if isinstance(item, str):
+            system, sep, code = item.partition("|")
+            why = codes.check(system, code) if sep else "is not SYSTEM|CODE"
+        elif isinstance(item, dict) and set(item) == {"system", "code"}:
+            system, code = item["system"], item["code"]
+            why = codes.check(system, code)
+        else:
+            why = "must be SYSTEM|CODE or a mapping of system and code"
+        if why is not None:
+            shown = " ".join(str(item).split())[:60]
+            problems.append(warning(f"item {number} ('{shown}'): {why}; ignored"))
+            continue
+        entry = codes.Code.of(str(system), str(code))
+        if entry not in found:
+            found.append(entry)
+    if len(value) > MAX_CODES:
+        problems.append(warning(f"has {len(value)} items; only the first {MAX_CODES} are used"))
+    return tuple(found), problems

@@ -1,6 +1,6 @@
 """Translations: how monographs of one drug in several languages are linked.
 
-The scheme (README, "Languages"): a translation is a monograph of its own,
+The scheme (docs/editing/translations.md): a translation is a monograph of its own,
 anywhere in the content folder, whose front matter says ``lang:`` (its BCP 47
 language) and ``translation_of:`` (the slug of the original). The original
 needs nothing new; without ``lang:`` it is in the ``[output] content_lang``. Each

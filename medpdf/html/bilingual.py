@@ -13,11 +13,13 @@ side lacks gets an empty cell, so no text is ever dropped.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from markupsafe import Markup
 
 from medpdf import i18n
+from medpdf.content.approvals import Review
 from medpdf.content.model import Monograph
 from medpdf.html.templating import (
     MonographView,
@@ -91,11 +93,17 @@ def rows(left: Side, right: Side, config: Config) -> tuple[Row, ...]:
     return tuple(found)
 
 
-def handout_html(monograph: Monograph, also: Monograph, config: Config) -> str:
-    """The bilingual handout: ``monograph`` and its translation ``also``, section by section."""
+def handout_html(
+    monograph: Monograph, also: Monograph, config: Config, review: Review | None = None
+) -> str:
+    """The bilingual handout: ``monograph`` and its translation ``also``, section by section.
+
+    ``review`` is the approval of ``monograph``'s edition, which the footer names.
+    """
     first = side(monograph, config)
     page = page_options(config, lang=first.lang)
-    view = monograph_view(monograph, config.online_url(monograph.slug))
+    view = monograph_view(monograph, config.online_url(monograph.slug), first.lang)
+    view = dataclasses.replace(view, review=review)
     rendered = rows(Side(first.lang, page.dir, view), side(also, config), config)
     template = environment_for(config, first.lang).get_template("bilingual.html.j2")
     return template.render(drug=view, other=side(also, config), rows=rendered, page=page)

@@ -15,6 +15,7 @@ from medpdf.content.model import Monograph
 from medpdf.html.templating import booklet_page_options, environment_for, monograph_view
 from medpdf.pdf import CROSS_DOCUMENT_SCHEME
 from medpdf.settings.config import Config
+from medpdf.settings.options import CONTENT_LANG
 
 
 @dataclass(frozen=True)
@@ -137,5 +138,5 @@ def compact_run_html(monographs: Sequence[Monograph], letter: str, config: Confi
     """
     page = booklet_page_options(config)
     template = environment_for(config, page.lang).get_template("booklet-compact.html.j2")
-    drugs = [monograph_view(m) for m in monographs]
+    drugs = [monograph_view(m, lang=m.lang or config[CONTENT_LANG]) for m in monographs]
     return template.render(drugs=drugs, letter=letter, page=page)

@@ -19,7 +19,8 @@ import jinja2
 from markupsafe import Markup
 
 from medpdf import __version__, i18n
-from medpdf.content import markdown
+from medpdf.content import content_rules, markdown
+from medpdf.content.approvals import Review
 from medpdf.content.model import Monograph, Section, SectionKind
 from medpdf.settings.config import Config
 from medpdf.settings.kinds import PAPERS, Paper
@@ -81,6 +82,10 @@ class MonographView:
     digest: str
     reviewed: dt.date | None = None
     online: OnlineLink | None = None
+    #: The text says the medicine is no longer made (:mod:`medpdf.content.content_rules`): a banner.
+    discontinued: bool = False
+    #: Who approved this edition and when (:mod:`medpdf.content.approvals`): the footer says so.
+    review: Review | None = None
 
 
 @dataclass(frozen=True)
@@ -158,10 +163,14 @@ def _section_view(section: Section) -> SectionView:
     )
 
 
-def monograph_view(monograph: Monograph, online_url: str | None = None) -> MonographView:
+def monograph_view(
+    monograph: Monograph, online_url: str | None = None, lang: str | None = None
+) -> MonographView:
     """Convert the Markdown parts of a monograph to sanitized HTML.
 
-    ``online_url`` (the drug's web page, from the config) adds a QR code.
+    ``online_url`` (the drug's web page, from the config) adds a QR code;
+    ``lang`` (the text's language) applies that language's content rules, so a
+    discontinued medicine gets its banner.
     """
     generic = monograph.generic_name
     sections = monograph.ordered_sections()
@@ -180,6 +189,7 @@ def monograph_view(monograph: Monograph, online_url: str | None = None) -> Monog
         digest=monograph.digest[:12],
         reviewed=monograph.reviewed,
         online=online_link(online_url) if online_url else None,
+        discontinued=lang is not None and content_rules.says_discontinued(monograph, lang),
     )
 
 
@@ -312,6 +322,7 @@ def monograph_html(
     screen_base: str | None = None,
     in_pack: bool = False,
     own_disclaimer: bool = True,
+    review: Review | None = None,
 ) -> str:
     """The one way a monograph becomes HTML: handouts, booklet entries and the station's preview.
 
@@ -321,18 +332,21 @@ def monograph_html(
     medication pack, whose first page carries the patient fields and whose end
     carries the disclaimer when ``own_disclaimer`` is false. (A bilingual
     handout builds on this module's views: :func:`medpdf.html.bilingual.handout_html`.)
+    ``review`` is the approval of this edition, which the footer names.
     """
     lang = monograph.lang or config[CONTENT_LANG]
     templates = environment_for(config, lang)
     if booklet_letter is not None:
         page = booklet_page_options(config, lang)
-        view = monograph_view(monograph)
+        view = monograph_view(monograph, lang=lang)
         template = templates.get_template("booklet-entry.html.j2")
         return template.render(drug=view, page=page, letter=booklet_letter)
     page = page_options(config, lang=lang)
     if screen_base is not None:
         page = replace(page, screen_base=screen_base)
-    view = monograph_view(monograph, config.online_url(monograph.slug))
+    view = replace(
+        monograph_view(monograph, config.online_url(monograph.slug), lang), review=review
+    )
     if in_pack:
         page = replace(page, patient_fields=False)
         template = templates.get_template("pack-entry.html.j2")

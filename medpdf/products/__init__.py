@@ -6,6 +6,7 @@ module         what it makes
 ``handouts``   every handout (workers, cached) or one now (in process)
 ``booklet``    the reference booklet, in cached parts (a package)
 ``pack``       a patient's medicines in one PDF (a package)
+``language_choice``  ``--lang``: each medicine's translation where there is one
 =============  ==========================================================
 
 :func:`run` only orchestrates a build: it takes the output folder's lock
@@ -23,15 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medpdf.content import collection, sources
+from medpdf.content import approvals, collection, sources
 from medpdf.errors import Diagnostic
 from medpdf.run import RenderPool, RunContext, Runners, locked_output
+from medpdf.settings.options import APPROVED_ONLY
 
 if TYPE_CHECKING:
     from medpdf.products.booklet import BookletReport
     from medpdf.products.handouts import BuildReport
 
-__all__ = ["Progress", "RunReport", "booklet", "handouts", "pack", "run"]
+__all__ = ["Progress", "RunReport", "booklet", "handouts", "language_choice", "pack", "run"]
 
 #: Makes a progress callback for a product: (label, total) → context giving ``advance(n)``.
 Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
@@ -76,6 +78,9 @@ def run(
 ) -> RunReport:
     """Lock the output folder, validate once, then build what was asked for.
 
+    Approved editions carry their approval to the footer; with ``approved_only``
+    the others are left out (:func:`medpdf.content.approvals.apply`).
+
     ``runners`` is where the renders run: the local pool unless a cluster is given.
     """
     # The products are imported here, not at the top: any ``medpdf.products.*`` import runs
@@ -87,6 +92,9 @@ def run(
     sources.require_folder(config.content_dir)
     with locked_output(config.output_dir) as store:
         scanned = collection.scan(config.content_dir, store.cache, collection.Rules.of(config))
+        scanned = approvals.apply(
+            scanned, approvals.load(config.content_dir), config[APPROVED_ONLY]
+        )
         if on_collection is not None:
             on_collection(scanned)
         made_handouts = made_booklet = None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medpdf.content import model
+from medpdf.content.approvals import Review
 from medpdf.content.collection import Collection
 from medpdf.content.sources import Source
 from medpdf.digests import digest_of
@@ -42,7 +43,9 @@ from medpdf.run import (
 # -- the task: what a worker runs ---------------------------------------------------
 
 
-def handout_key(source: Source, context: RunContext, also: Source | None = None) -> str:
+def handout_key(
+    source: Source, context: RunContext, also: Source | None = None, review: Review | None = None
+) -> str:
     """The cache key of one handout's layout: its text, where it came from and the run.
 
     The printed date is not part of it: whether an output of another day will
@@ -51,6 +54,8 @@ def handout_key(source: Source, context: RunContext, also: Source | None = None)
     parts: tuple[str, ...] = (source.display_path, source.slug, source.text)
     if also is not None:  # a bilingual handout: the translation's text too
         parts += (also.display_path, also.text)
+    if review is not None:  # the footer names who approved this edition
+        parts += ("reviewed", review.by, review.on.isoformat())
     return digest_of("handout", context.fingerprint, *parts)
 
 
@@ -67,6 +72,8 @@ class HandoutJob:
     target: Path
     #: The translation put beside it (``--also``), for a bilingual handout.
     also: Source | None = None
+    #: Who approved this edition, printed in the footer (None: not approved, or not asked).
+    review: Review | None = None
 
 
 def handout_pdf(job: HandoutJob) -> Pdf:
@@ -77,9 +84,9 @@ def handout_pdf(job: HandoutJob) -> Pdf:
     if job.also is not None:
         from medpdf.html import bilingual
 
-        html = bilingual.handout_html(monograph, model.build(job.also), config)
+        html = bilingual.handout_html(monograph, model.build(job.also), config, job.review)
     else:
-        html = templating.monograph_html(monograph, config)
+        html = templating.monograph_html(monograph, config, review=job.review)
     result = typeset.render(html, config.resources)
     return Pdf(result.data, (result.page_count,), result.refused_urls)
 
@@ -138,13 +145,13 @@ def build_handouts(
     unchanged = 0
     for entry in collection.entries:
         target = folder / f"{entry.slug}.pdf"
-        key = handout_key(entry.source, context)
+        key = handout_key(entry.source, context, review=entry.review)
         done = store.current(target, key)
         if done is not None:
             unchanged += 1
             pages += int(done.get("pages", 0))
         else:
-            jobs.append((HandoutJob(entry.source, context, target), key))
+            jobs.append((HandoutJob(entry.source, context, target, review=entry.review), key))
     if progress is not None and unchanged:
         progress(unchanged)
     # Handouts this store wrote for monographs that are gone.
@@ -208,16 +215,18 @@ def render_one(
     *,
     cached: bool = True,
     also: Source | None = None,
+    review: Review | None = None,
 ) -> OneHandout:
     """One handout at ``target``, dated today: reused when this layout was written today.
 
     Rendered in this process under the run's time and memory limits; a
     content error is reported with its line. ``cached=False`` neither looks in
     nor records to the build cache (a file outside the output folder).
-    ``also`` puts that translation beside the text (a bilingual handout).
+    ``also`` puts that translation beside the text (a bilingual handout);
+    ``review`` is the approval of this edition, which the footer names.
     """
     # Only the cache needs the key, and its fingerprint hashes every presentation file.
-    key = handout_key(source, context, also) if cached else ""
+    key = handout_key(source, context, also, review) if cached else ""
     today = context.config.printed.isoformat()
     folder = context.config.cache_dir
     if cached:
@@ -225,7 +234,7 @@ def render_one(
             done = store.current(target, key) if store is not None else None
             if done is not None and done.get("printed") == today:
                 return OneHandout(int(done.get("pages", 0)), (), reused=True)
-    job = HandoutJob(source, context, target, also)
+    job = HandoutJob(source, context, target, also, review)
     made = run_here(handout_pdf, job, context.limits)
     if isinstance(made, Failure):
         if made.diagnostic is not None:
@@ -245,6 +254,19 @@ def render_one(
     return one
 
 
+def scan_collection(context: RunContext) -> Collection:
+    """The collection as ``check`` sees it, with the build cache's parse summaries if any.
+
+    Looking never creates the cache: a one-shot command leaves no ``output/`` behind.
+    """
+    from medpdf.content import collection
+
+    config = context.config
+    with _optional_store(config.cache_dir, create=False) as store:
+        cache = store.cache if store is not None else None
+        return collection.scan(config.content_dir, cache, collection.Rules.of(config))
+
+
 def translation_for(source: Source, lang: str, context: RunContext) -> Source:
     """The monograph of ``source``'s drug in ``lang``, for a bilingual handout.
 
@@ -252,12 +274,9 @@ def translation_for(source: Source, lang: str, context: RunContext) -> Source:
     is one), so the link is checked as ``check`` checks it. A missing
     translation is one line naming the languages there are.
     """
-    from medpdf.content import collection, translations
+    from medpdf.content import translations
 
-    config = context.config
-    with _optional_store(config.cache_dir, create=False) as store:
-        cache = store.cache if store is not None else None
-        found = collection.scan(config.content_dir, cache, collection.Rules.of(config))
+    found = scan_collection(context)
     entry = next((e for e in found.entries if e.slug == source.slug), None)
     if entry is None:  # the file itself has an error: say it, as `check` does
         problem = next((d for d in found.errors if d.path == source.display_path), None)

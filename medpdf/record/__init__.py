@@ -7,7 +7,7 @@ medpdf hands out (``medpdf print``, the station's PDF and print button,
 (the content version the footer prints), the options, and the printer and
 CUPS job where printed; the exact PDF is kept once per distinct content.
 Never patient data: a handout's patient lines are blank and no form text is
-kept.
+kept; a pack's notes (typed for one patient) are left out of the PDF kept here.
 
 For other products (packs): render the PDF, then::
 
@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from medpdf.errors import PrintError
+from medpdf.errors import PrintError, PrintUnconfirmed
 from medpdf.printing import PrintJob, submit
 from medpdf.record.entries import (
     ACTIONS,
@@ -47,11 +47,13 @@ __all__ = [
     "Drug",
     "Entry",
     "Record",
+    "approvals",
     "as_json",
     "folder_of",
     "keep",
     "line",
     "open_for",
+    "print_made",
     "reader_for",
     "recorded_options",
     "send",
@@ -121,7 +123,9 @@ def send(
     """Record a print, hand it to CUPS with ``submit``, then note the job id CUPS gave.
 
     Recorded first, so a print is never out without its record (killed after
-    ``lp``, the record says "job unknown"); forgotten again if CUPS refuses it.
+    ``lp``, the record says "job unknown"); forgotten again only when CUPS refused
+    it. When ``lp`` may have queued it without confirming (timed out, failed after
+    the upload, no job id), the record stays: "not confirmed by CUPS".
     """
     entry = kept.keep(
         pdf,
@@ -137,6 +141,8 @@ def send(
     )
     try:
         job = submit()
+    except PrintUnconfirmed:
+        raise  # it may come out of the printer: the record stays, with no job id
     except PrintError:
         kept.forget(entry.id)  # nothing went out
         raise
@@ -154,12 +160,17 @@ def print_made(
     title: str,
     copies: int,
     via: str,
+    kept_pdf: Path | None = None,
 ) -> PrintJob:
-    """Print a PDF just made with ``config`` (a handout, a pack), recorded with its options."""
+    """Print a PDF just made with ``config`` (a handout, a pack), recorded with its options.
+
+    ``kept_pdf`` is what the record keeps when the printed PDF holds what a
+    record must not (a patient's name): the same document made without it.
+    """
     paper = config[PAPER]
     _, job = send(
         kept,
-        pdf.read_bytes(),
+        (kept_pdf or pdf).read_bytes(),
         drugs,
         recorded_options(config.settings),
         lambda: submit(pdf, printer, title=title, copies=copies, paper=paper),

@@ -1,7 +1,7 @@
 """The kept PDFs: each distinct PDF once, named by its SHA-256 (``pdf/ab/abcd….pdf``).
 
 Files are only ever complete: written under a temporary name, synced and
-renamed (:func:`medpdf.run.store.write_atomic`), the folder synced after,
+renamed (:func:`medpdf.atomic.write_atomic`), the folder synced after,
 so a file's presence (at its size) means it is whole. When to write and when
 to remove is the record's decision (:mod:`medpdf.record.store`): always under
 its database's write lock.
@@ -13,10 +13,14 @@ import contextlib
 import hashlib
 import io
 import os
+import secrets
 from collections.abc import Collection
 from pathlib import Path
 
-from medpdf.run import sweep_stale_temps, write_atomic
+from medpdf.atomic import sweep_stale_temps, write_atomic
+
+#: The name of a writer's marker starts so: ``.writing.<pid>.<random>``.
+WRITING = ".writing."
 
 
 def page_count(pdf: bytes) -> int:
@@ -55,6 +59,30 @@ class Archive:
         if hashlib.sha256(data).hexdigest() != sha256:
             raise ValueError("its content does not match its SHA-256")
         return data
+
+    def remove(self, sha256: str) -> None:
+        """Remove one kept PDF (the record has just stopped pointing to it)."""
+        self.path(sha256).unlink(missing_ok=True)
+
+    def mark_writing(self) -> Path:
+        """A marker that a writer is between writing a PDF and committing its record.
+
+        Made before the PDF is written, removed after the commit: one left behind
+        (its writer was killed) is how the next writer knows to sweep.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        marker = self.folder / f"{WRITING}{os.getpid()}.{secrets.token_hex(4)}"
+        marker.touch()
+        return marker
+
+    def markers(self) -> list[Path]:
+        """Markers of writers that have not finished, or were killed.
+
+        One listing of the archive's top folder, not a walk through every kept PDF.
+        """
+        if not self.folder.is_dir():
+            return []
+        return [p for p in self.folder.iterdir() if p.name.startswith(WRITING)]
 
     def keep_only(self, wanted: Collection[str]) -> int:
         """Remove every PDF not in ``wanted`` and temporaries of writers that are gone."""

@@ -147,6 +147,7 @@ class Cache:
                         tuple((p[0], p[1], p[2]) for p in raw["problems"]),
                         raw.get("lang"),
                         raw.get("translation_of"),
+                        tuple(str(c) for c in raw.get("codes", ())),
                     )
         return found
 
@@ -161,6 +162,7 @@ class Cache:
                         "problems": [list(p) for p in s.problems],
                         "lang": s.lang,
                         "translation_of": s.translation_of,
+                        "codes": list(s.codes),
                     }
                 ),
             )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -62,9 +62,7 @@ class RunContext:
         """Presentation plus the options that change a PDF (an allowlist from the option table)."""
         return digest_of(self.presentation, output_values(self.config.settings))
 
-    def with_options(
-        self, changes: Mapping[str, Any], printed: dt.date | None = None
-    ) -> RunContext:
+    def with_options(self, *, printed: dt.date | None = None, **changes: Any) -> RunContext:
         """The same run with some options changed, dated ``printed`` (a station request's run).
 
         The fingerprint of the presentation files is the run's: it is not hashed again.

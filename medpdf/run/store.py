@@ -1,12 +1,13 @@
 """The one way files reach ``output/``: atomically, recorded, one build at a time.
 
-Every PDF is written to a temporary file named after the writer's PID, synced
-and renamed, so a reader sees the old file or the new one and never half of
-one; temporary files of writers that were killed are swept by the next build.
-A build writes only through its :class:`Store`, whose :meth:`~Store.keep`
-(a file of the output folder) and :meth:`~Store.keep_part` (a part kept in the
-cache: a booklet chunk, stamp or slice) write a file and then record it in the
-cache, so the cache never names a file that is not in place. A lock per
+Every PDF is written atomically (:mod:`medpdf.atomic`: a temporary file named
+after the writer's PID, synced and renamed), so a reader sees the old file or
+the new one and never half of one; temporary files of writers that were
+killed are swept by the next build. A build writes only through its
+:class:`Store`, whose :meth:`~Store.keep` (a file of the output folder) and
+:meth:`~Store.keep_part` (a part kept in the cache: a booklet chunk, stamp or
+slice) write a file and then record it in the cache, so the cache never names
+a file that is not in place. A lock per
 output folder refuses a second build instead of letting two race on the same
 files and cache.
 """
@@ -15,77 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from medpdf.atomic import sweep_stale_temps, write_atomic, write_atomic_with
 from medpdf.errors import BusyError
 from medpdf.run.cache import Cache
-
-_TMP_SUFFIX = ".medpdf-tmp"
 
 #: What a store writes: the bytes, or a function that streams them into an open file
 #: (a 70 MB booklet is saved straight into its file, not held twice in memory).
 Content = bytes | Callable[[BinaryIO], object]
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def sweep_stale_temps(folder: Path) -> int:
-    """Delete temporary files left by writers that were killed (their PID is gone).
-
-    Temp names carry the writer's PID, so a concurrent live build's files are kept.
-    """
-    removed = 0
-    if not folder.is_dir():
-        return removed
-    for tmp in folder.glob(f".*{_TMP_SUFFIX}"):
-        parts = tmp.name.split(".")  # "", pid, random part, "medpdf-tmp"
-        pid = parts[1] if len(parts) == 4 else ""
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-                removed += 1
-    return removed
-
-
-def write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` so that readers see the old file or the new, never half."""
-    write_atomic_with(target, lambda handle: handle.write(data))
-
-
-def write_atomic_with(target: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Like :func:`write_atomic`, for a streaming writer: a 70 MB booklet, not twice in memory."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        # Not named after the target: a 250-character slug plus a suffix would
-        # pass the file system's 255-byte name limit.
-        dir=target.parent,
-        prefix=f".{os.getpid()}.",
-        suffix=_TMP_SUFFIX,
-    )
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.chmod(0o644)
-        tmp.replace(target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def _write(target: Path, content: Content) -> None:

@@ -64,26 +64,35 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Ask Linux to kill this worker if the build that started it dies (even by SIGKILL).
 
     Without it, workers of a killed build would go on writing into ``output/``.
+    ``parent`` is the starter's process id: a parent that died before prctl took
+    effect shows as another parent (init, or a container's subreaper), whereas
+    a parent that is process 1 itself (medpdf or a Dask worker as a
+    container's first process) is no death.
     """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the pool's own pipes still end them
         return
-    if os.getppid() == 1:  # the parent died before prctl took effect
+    if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
 
 _PR_SET_PDEATHSIG = 1
 
 
-def _init_worker(memory_mib: int) -> None:
-    """Runs first in every worker: cap its address space and quiet WeasyPrint's logs."""
-    _die_with_parent()
+def init_render_process(memory_mib: int, parent: int) -> None:
+    """Runs first in every render process: cap its address space and quiet WeasyPrint's logs.
+
+    The local pool's workers run it as their initializer, a Dask worker's render
+    child (:mod:`medpdf.cluster.child`) as its first step; ``parent`` is the
+    process id of the process that started it.
+    """
+    _die_with_parent(parent)
     limit = memory_mib * MIB
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
@@ -134,21 +143,36 @@ class Outcome(Generic[T, R]):
     result: R | Failure
 
 
+def overtime_message(seconds: float) -> str:
+    """The line for a render stopped at its time limit (wherever it ran)."""
+    return f"rendering took longer than the {seconds:g} s limit and was stopped"
+
+
+def memory_message(memory_mib: int) -> str:
+    """The line for a render that hit its memory limit."""
+    return f"rendering needed more than the {memory_mib} MiB memory limit"
+
+
+def died_message(exitcode: int | None, memory_mib: int) -> str:
+    """The line for a render process that ended without an answer."""
+    if exitcode is not None and exitcode < 0:
+        signal_number = -exitcode
+        return (
+            f"the render process was killed by signal {signal_number} "
+            f"(memory limit {memory_mib} MiB)"
+        )
+    return f"the render process died (exit status {exitcode})"
+
+
 def _describe(exc: BaseException, limits: Limits, seconds: float) -> str:
     if isinstance(exc, FutureTimeout):
-        return f"rendering took longer than the {seconds:g} s limit and was stopped"
+        return overtime_message(seconds)
     if isinstance(exc, MemoryError):
-        return f"rendering needed more than the {limits.memory_mib} MiB memory limit"
+        return memory_message(limits.memory_mib)
     from pebble import ProcessExpired
 
     if isinstance(exc, ProcessExpired):
-        code = exc.exitcode
-        if code is not None and code < 0:
-            return (
-                f"the render process was killed by signal {-code} "
-                f"(memory limit {limits.memory_mib} MiB)"
-            )
-        return f"the render process died (exit status {code})"
+        return died_message(exc.exitcode, limits.memory_mib)
     message = str(exc) or type(exc).__name__
     return f"rendering failed: {message}"
 
@@ -207,8 +231,8 @@ class RenderPool:
             self._started = ProcessPool(
                 max_workers=self.limits.jobs,
                 max_tasks=self.limits.tasks_per_worker,
-                initializer=_init_worker,
-                initargs=(self.limits.memory_mib,),
+                initializer=init_render_process,
+                initargs=(self.limits.memory_mib, os.getpid()),
                 context=multiprocessing.get_context("spawn"),
             )
         return self._started

@@ -9,7 +9,7 @@ module             what it holds
 ``table_kinds``    values that are whole ``medpdf.toml`` tables (clinic, ...)
 ``config``         ``Config``, ``medpdf.toml``, where resources live, today
 ``variants``       one collection built several ways (``--variants``)
-``option_docs``    reference text made from the table (``make readme``)
+``option_docs``    reference text made from the table (``make option-docs``)
 =================  ==========================================================
 
 Each module is public: other packages import from any of them.

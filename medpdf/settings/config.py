@@ -88,6 +88,18 @@ def today() -> dt.date:
     return dt.date.today()
 
 
+def now() -> dt.datetime:
+    """The moment (UTC) a record says something was handed out, by the same clock as :func:`today`.
+
+    With ``SOURCE_DATE_EPOCH`` both are that moment, so a record's time and the
+    date printed on its PDF (its ``day``) never disagree.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    return dt.datetime.now(dt.UTC)
+
+
 def _default_values() -> tuple[tuple[str, Any], ...]:
     return tuple(options.defaults().items())
 

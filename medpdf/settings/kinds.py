@@ -10,6 +10,7 @@ settings themselves with these kinds.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -208,6 +209,41 @@ class Names(Kind[tuple[str, ...]]):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise fail(f"must be an array of host names, not {show(value)}")
+        return self.from_text(",".join(value), fail)
+
+    def to_text(self, value: tuple[str, ...]) -> str:
+        """Comma-separated."""
+        return ",".join(value)
+
+
+class Addresses(Kind[tuple[str, ...]]):
+    """IP addresses or networks: comma-separated on a command line, an array in ``medpdf.toml``."""
+
+    metavar = "ADDRESS,..."
+
+    def from_text(self, text: str, fail: Fail) -> tuple[str, ...]:
+        """``10.0.0.5, 192.0.2.0/24`` → each in its normal form."""
+        found = []
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            try:
+                network = ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise fail(
+                    f"must be IP addresses or networks such as 10.0.0.5 or 10.0.0.0/24, "
+                    f"not {show(part)}"
+                ) from None
+            single = network.num_addresses == 1
+            found.append(str(network.network_address) if single else str(network))
+        return tuple(found)
+
+    def from_toml(self, value: object, fail: Fail, folder: Path) -> tuple[str, ...]:
+        """An array of strings (one string is taken as one address)."""
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(f"must be an array of IP addresses, not {show(value)}")
         return self.from_text(",".join(value), fail)
 
     def to_text(self, value: tuple[str, ...]) -> str:

@@ -58,7 +58,7 @@ class Option(Generic[T]):
 
     @property
     def toml_name(self) -> str | None:
-        """``output.paper`` / ``clinic``: how messages and the README name it."""
+        """``output.paper`` / ``clinic``: how messages and the docs name it."""
         if self.toml is None:
             return None
         table, key = self.toml

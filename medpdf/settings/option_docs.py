@@ -1,12 +1,14 @@
-"""Reference text made from the option table, so the README cannot drift from the code.
+"""Reference text made from the option table, so the docs cannot drift from the code.
 
-The README's list of the options a variant may set sits between two marker
+The docs' list of the options a variant may set (``docs/running/cluster.md``) sits
+between two marker
 comments, ``<!-- begin variant-options ... -->`` and ``<!-- end variant-options -->``.
 :func:`variant_options_table` makes that list from :data:`medpdf.settings.options.OPTIONS`
 (the options that change a PDF, as :func:`medpdf.settings.variants.variant_options` picks
-them); ``python -m medpdf.settings.option_docs README.md`` (``make readme``) rewrites the
-section, ``--check`` only reports a difference, and ``tests/test_option_docs.py``
-fails while the README's copy differs.
+them); ``python -m medpdf.settings.option_docs docs/running/cluster.md`` (``make option-docs``)
+rewrites the section, ``--check`` only reports a difference, and
+``tests/test_option_docs.py`` fails while the page's copy differs. (The Reference pages
+of the docs site are made on every build instead: :mod:`medpdf.cli.reference`.)
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from medpdf.settings.kinds import show
 from medpdf.settings.option import Option
 from medpdf.settings.variants import variant_options
 
-#: The README section holding the variant options.
+#: The docs section holding the variant options.
 VARIANT_OPTIONS = "variant-options"
 #: How the opening marker tells an editor where the text comes from.
-_SOURCE_NOTE = "generated from medpdf/settings/options.py by `make readme`; edit the table there"
+_SOURCE_NOTE = (
+    "generated from medpdf/settings/options.py by `make option-docs`; edit the table there"
+)
 
 
 def _cell(text: str) -> str:
@@ -69,19 +73,19 @@ def with_section(text: str, name: str, body: str) -> str:
 
 
 def regenerated(readme: str) -> str:
-    """The README's text with every generated section made again from the code."""
+    """The page's text with every generated section made again from the code."""
     return with_section(readme, VARIANT_OPTIONS, variant_options_table())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Rewrite (or with ``--check``, only compare) the generated sections of a README."""
+    """Rewrite (or with ``--check``, only compare) the generated sections of a page."""
     parser = argparse.ArgumentParser(
         prog="python -m medpdf.settings.option_docs", description=__doc__
     )
-    parser.add_argument("readme", type=Path, help="the README.md to update")
+    parser.add_argument("page", type=Path, help="the Markdown page to update")
     parser.add_argument("--check", action="store_true", help="exit 1 if it is out of date")
     args = parser.parse_args(argv)
-    path: Path = args.readme
+    path: Path = args.page
     try:
         text = path.read_text(encoding="utf-8")
         wanted = regenerated(text)
@@ -91,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if wanted == text:
         return 0
     if args.check:
-        print(f"{path}: generated sections are out of date: run `make readme`", file=sys.stderr)
+        print(f"{path}: generated sections are out of date: run make option-docs", file=sys.stderr)
         return 1
     path.write_text(wanted, encoding="utf-8")
     print(f"{path}: generated sections rewritten", file=sys.stderr)

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 from medpdf.settings.kinds import (
     PAPERS,
+    Addresses,
     Boolean,
     Choice,
     Fail,
@@ -71,11 +72,12 @@ LANG: Option[str] = Option(
     "lang",
     Text(check_lang, metavar="TAG"),
     "en",
-    "Language of the booklet, e.g. es or pt-BR: it holds the monographs in that "
-    "language, in its alphabetical order, and speaks it.",
+    "Language wanted, e.g. es or pt-BR: the booklet holds the monographs in that language, "
+    "in its alphabetical order, and speaks it; handout, pack and print take each medicine's "
+    "translation into it where there is one (a pack says on page 1 which have none).",
     toml=("output", "lang"),
     flag="--lang",
-    commands=frozenset({"booklet", "build"}),
+    commands=frozenset({"booklet", "build", "handout", "pack", "print"}),
     invalidates=Invalidates.OUTPUT,
 )
 CONTENT_LANG: Option[str] = Option(
@@ -238,6 +240,17 @@ SCHEDULER: Option[str | None] = Option(
     flag="--scheduler",
     commands=frozenset({"handouts", "booklet", "build"}),
 )
+SCHEDULER_INSECURE: Option[bool] = Option(
+    "scheduler_insecure",
+    Boolean(),
+    False,
+    "Allow sending renders over plain tcp:// (unencrypted, unauthenticated) to a Dask "
+    "scheduler on another machine: only on a private network you trust. Not needed for "
+    "tls:// or a scheduler on this computer.",
+    toml=("build", "scheduler_insecure"),
+    flag="--scheduler-insecure",
+    commands=frozenset({"handouts", "booklet", "build"}),
+)
 HOST: Option[str] = Option(
     "host",
     Text(metavar="ADDRESS"),
@@ -314,6 +327,17 @@ HOST_NAMES: Option[tuple[str, ...]] = Option(
     flag="--host-names",
     commands=frozenset({"serve"}),
 )
+TRUSTED_PROXIES: Option[tuple[str, ...]] = Option(
+    "trusted_proxies",
+    Addresses(),
+    (),
+    "Addresses of reverse proxies in front of the station (comma-separated, networks "
+    "allowed) whose X-Forwarded-For and X-Forwarded-Proto are believed; from anyone else "
+    "these headers are ignored. Default: none.",
+    toml=("station", "trusted_proxies"),
+    flag="--trusted-proxies",
+    commands=frozenset({"serve"}),
+)
 CERTFILE: Option[str | None] = Option(
     "certfile",
     FilePath(),
@@ -359,6 +383,16 @@ PRINTS_PER_MINUTE: Option[float] = Option(
     flag="--prints-per-minute",
     commands=frozenset({"serve"}),
 )
+APPROVED_ONLY: Option[bool] = Option(
+    "approved_only",
+    Boolean(),
+    False,
+    "Hand out only editions a pharmacist approved (medpdf approve): builds leave the "
+    "others out and the station shows them as awaiting review.",
+    toml=("station", "approved_only"),
+    flag="--approved-only",
+    commands=frozenset({"handout", "handouts", "booklet", "build", "print", "serve"}),
+)
 
 #: The table every other place derives from.
 OPTIONS: tuple[Option[Any], ...] = (
@@ -382,6 +416,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     TIME_LIMIT,
     MEMORY_LIMIT,
     SCHEDULER,
+    SCHEDULER_INSECURE,
     HOST,
     PORT,
     QUEUE,
@@ -390,11 +425,13 @@ OPTIONS: tuple[Option[Any], ...] = (
     MAX_CONNECTIONS,
     USERS_FILE,
     HOST_NAMES,
+    TRUSTED_PROXIES,
     CERTFILE,
     KEYFILE,
     SESSION_IDLE,
     SESSION_MAX,
     PRINTS_PER_MINUTE,
+    APPROVED_ONLY,
 )
 
 

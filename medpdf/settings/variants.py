@@ -2,7 +2,8 @@
 
 A variants file is TOML. Each top-level table is a named variant, and its
 keys are the names of the options that change a PDF (:func:`variant_options`;
-the README's list of them is made from it by :mod:`medpdf.settings.option_docs`), read
+the docs' list of them, in docs/running/cluster.md, is made from it by
+:mod:`medpdf.settings.option_docs`), read
 by each option's own kind, exactly as ``medpdf.toml`` reads them. A
 ``matrix`` table inside a variant lists several values per option and
 stands for every combination::

@@ -25,7 +25,7 @@ clinic computer:
   connection cap in the HTTP protocol itself (``connections``).
 
 ``serve`` checks the access settings, binds the socket and runs uvicorn (with TLS
-when given a certificate).
+when given a certificate, ``tls``: plain http on that port is redirected).
 """
 
 __all__ = ["app", "listing", "serve"]

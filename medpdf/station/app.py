@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from medpdf.run import warm_up
-from medpdf.station import pack, routes
+from medpdf.station import ehr, pack, routes
 from medpdf.station.auth import RequireLogin
 from medpdf.station.guards import Guards
 from medpdf.station.language import InterfaceLanguage
@@ -54,7 +54,9 @@ def create_app(
 
     handlers = {HTTPException: routes.error_page}
     app = Starlette(
-        routes=[*routes.ROUTES, *pack.ROUTES], lifespan=lifespan, exception_handlers=handlers
+        routes=[*routes.ROUTES, *pack.ROUTES, *ehr.ROUTES],
+        lifespan=lifespan,
+        exception_handlers=handlers,
     )
     # The full drug list is ~700 kB of HTML; the fastest gzip level makes it ~120 kB for
     # a few milliseconds (measured on the whole collection). Small pages are not worth

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -23,6 +24,7 @@ from medpdf.i18n import N_
 from medpdf.station import language
 from medpdf.station.language import Told
 from medpdf.station.sessions import User
+from medpdf.station.throttle import Keys, whole_seconds
 
 if TYPE_CHECKING:
     from medpdf.station.state import Station
@@ -33,10 +35,17 @@ LOGGER = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset({"/login", "/health", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
 
-#: The one answer to a wrong password, an unknown name and a locked account alike.
+#: The one answer to a wrong password and an unknown name alike.
 LOGIN_FAILED = N_(
     "Wrong name or password. After several wrong tries, wait a while before trying again."
 )
+#: The answer to an attempt refused without checking its password (429).
+TOO_MANY = N_("Too many attempts — try again in %(seconds)s seconds.")
+#: The answer when more logins wait for a password check than the station takes on (503).
+BUSY = N_("Too many logins at once — try again in a few seconds.")
+
+#: The answer to a request for something private without a session (not a page).
+LOG_IN_FIRST = N_("Log in first.")
 
 #: The login form is two short fields and a path.
 MAX_LOGIN_BYTES = 4096
@@ -108,17 +117,18 @@ class RequireLogin:
 def _unauthenticated(scope: dict[str, Any]) -> Response:
     path: str = scope["path"]
     if path.endswith(".json"):
-        return JSONResponse({"error": "log in first"}, status_code=401)
+        said = language.gettext(_locale(scope), LOG_IN_FIRST)
+        return JSONResponse({"error": said}, status_code=401)
     if scope["method"] in ("GET", "HEAD") and not path.endswith(".pdf"):
         query = scope.get("query_string", b"").decode("latin-1")
         target = path + (f"?{query}" if query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return PlainTextResponse("Log in first.", status_code=401)
+    return PlainTextResponse(language.gettext(_locale(scope), LOG_IN_FIRST), status_code=401)
 
 
-def _login_failed(station: Station) -> str:
-    """The one message of every failed login, in the interface language."""
-    return language.gettext(station.resources.locale, LOGIN_FAILED)
+def _locale(scope: dict[str, Any]) -> Path:
+    station: Station = scope["app"].state.station
+    return station.resources.locale
 
 
 async def login_page(request: Request) -> Response:
@@ -148,38 +158,48 @@ async def _attempt(request: Request, station: Station) -> Response:
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "/")))
     address = request.client.host if request.client else "unknown"
-    keys = (f"user:{name.lower()}", f"address:{address}")
+    keys = Keys.of(name, address)
     throttle = station.logins
     assert station.accounts is not None
     account = station.accounts.get(name)
 
-    def refuse() -> Response:
-        return station.page(
-            "login", status=401, next=target, message=_login_failed(station), account=name
-        )
+    def answer(status: int, message: str, **values: object) -> Response:
+        shown = language.gettext(station.resources.locale, message, **values)
+        return station.page("login", status=status, next=target, message=shown, account=name)
 
-    wait = throttle.wait(keys)
+    if station.password_checks.full():
+        LOGGER.warning("login for %r from %s refused unchecked: too many at once", name, address)
+        response = answer(503, BUSY)
+        response.headers["Retry-After"] = "5"
+        return response
+    # Counted before the check, with no await in between: attempts sent together are
+    # counted in turn, and those past the limit never cost a hash.
+    wait = throttle.begin(keys)
     if wait > 0:
+        seconds = whole_seconds(wait)
         LOGGER.warning(
-            "login for %r from %s refused unchecked: %.0f s to wait after failed logins",
+            "login for %r from %s refused unchecked: %d s to wait after failed logins",
             name,
             address,
-            wait,
+            seconds,
         )
-        return refuse()
-    if not await asyncio.to_thread(accounts.verify, account, password) or account is None:
-        locked = throttle.failed(keys)
+        response = answer(429, TOO_MANY, seconds=seconds)
+        response.headers["Retry-After"] = str(seconds)
+        return response
+    async with station.password_checks.turn():
+        right = await asyncio.to_thread(accounts.verify, account, password)
+    if not right or account is None:
         LOGGER.warning(
-            "failed login for %r from %s (%d in a row for the name, %d from the address)",
+            "failed login for %r from %s (%d in a row for the name here, %d from the address)",
             name,
             address,
-            throttle.failures(keys[0]),
-            throttle.failures(keys[1]),
+            throttle.failures(keys.pair),
+            throttle.failures(keys.address),
         )
-        for key in locked:
+        for key in throttle.locked(keys):
             LOGGER.warning("too many failed logins: %s locked for 15 minutes", key)
-        return refuse()
-    throttle.succeeded(keys[0])
+        return answer(401, LOGIN_FAILED)
+    throttle.succeeded(keys)
     access = station.access
     station.sessions.end(request.cookies.get(access.cookie_name))  # never reuse an id
     response = RedirectResponse(target, status_code=303)
@@ -204,6 +224,9 @@ async def logout(request: Request) -> Response:
     access = station.access
     station.sessions.end(request.cookies.get(access.cookie_name))
     response = RedirectResponse("/login", status_code=303)
+    # "My medicines" (browser storage) must not outlive the session: pack.js forgets it
+    # on the way out, and this tells the browser to, should the script not have run.
+    response.headers["Clear-Site-Data"] = '"storage"'
     response.delete_cookie(
         access.cookie_name, path="/", secure=access.tls, httponly=True, samesite="strict"
     )

@@ -11,7 +11,8 @@
   no form post, so a hostile page open in a staff browser cannot fill the queue.
 - **Headers.** Every answer says ``nosniff`` and keeps its referrer to the
   station; answers without their own policy (PDFs, JSON, static files) get one
-  that forbids loading anything and being framed.
+  that forbids loading anything and being framed; answers over https say
+  ``Strict-Transport-Security``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,20 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 
+from medpdf.i18n import N_
+from medpdf.station.language import refusal
+
 ASGIApp = Callable[..., Awaitable[None]]
 
 #: The policy of answers that set none themselves.
 DEFAULT_POLICY = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+#: Browsers keep to https for this long (a year) after an answer over https.
+HSTS = b"max-age=31536000"
+
+#: The refusals, in the request's language (plain text: no page of the station's look).
+WRONG_HOST = N_("Invalid host header: this station answers only to its own names.")
+OTHER_SITE = N_("The printing station answers only its own pages.")
 
 #: Loopback names a loopback station answers to.
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
@@ -74,6 +85,7 @@ def cross_site_allowed(scope: dict[str, Any], headers: Any) -> bool:
     page = (
         path == "/"
         or path == "/login"
+        or path == "/infobutton"  # the EHR's "i" button opens it in a browser
         or (
             path.startswith("/drug/")
             and "." not in path
@@ -113,15 +125,17 @@ class Guards:
                 ]
                 if b"content-security-policy" not in names:
                     sent.append((b"content-security-policy", DEFAULT_POLICY))
+                if scope.get("scheme") == "https":
+                    # Once a browser has seen the station over https, it never again
+                    # sends a password or a page over plain http to it.
+                    sent.append((b"strict-transport-security", HSTS))
                 message["headers"] = sent
             await send(message)
 
         if not host_allowed(headers.get("host", ""), self.allowed_hosts):
-            response = PlainTextResponse("Invalid host header", status_code=400)
+            response = PlainTextResponse(refusal(scope, WRONG_HOST), status_code=400)
         elif not cross_site_allowed(scope, headers):
-            response = PlainTextResponse(
-                "The printing station answers only its own pages.", status_code=403
-            )
+            response = PlainTextResponse(refusal(scope, OTHER_SITE), status_code=403)
         else:
             await self.app(scope, receive, send_with_headers)
             return

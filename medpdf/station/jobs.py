@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from medpdf.content.approvals import Review
 from medpdf.content.sources import Source
 from medpdf.digests import digest_of
 from medpdf.products.handouts import HandoutJob, handout_key, handout_task
@@ -108,15 +110,22 @@ class Renderer:
         self.rendered = 0
         self._slots = asyncio.Semaphore(pool.limits.jobs)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        #: Private renders running or waiting (:meth:`private`), within the same bound.
+        self._private = 0
 
-    async def handout(self, source: Source, context: RunContext) -> bytes:
+    async def handout(
+        self, source: Source, context: RunContext, review: Review | None = None
+    ) -> bytes:
         """The PDF of ``source`` rendered in ``context``, from the shelf when it is there.
 
-        Kept per day: a handout printed today says so in its footer.
+        Kept per day: a handout printed today says so in its footer (and who
+        approved its edition, ``review``).
         """
-        key = digest_of(handout_key(source, context), context.config.printed.isoformat())
+        key = digest_of(
+            handout_key(source, context, review=review), context.config.printed.isoformat()
+        )
         return await self.made(
-            key, handout_task, lambda target: HandoutJob(source, context, target)
+            key, handout_task, lambda target: HandoutJob(source, context, target, review=review)
         )
 
     async def made(
@@ -149,14 +158,36 @@ class Renderer:
             raise RenderFailed("the rendered PDF could not be kept; raise --cache-size")
         return data
 
+    async def private(
+        self, task: Callable[[J], Rendered], job_of: Callable[[Path], J], seconds: float | None
+    ) -> bytes:
+        """A PDF that must not be kept (a patient's name on it): never shelved nor shared.
+
+        Rendered into a private temporary folder, read, and the folder removed.
+        """
+        if len(self._in_flight) + self._private >= self.pool.limits.jobs + self.queue:
+            raise Busy
+        self._private += 1
+        try:
+            with tempfile.TemporaryDirectory(prefix="medpdf-private-") as folder:
+                target = Path(folder) / "private.pdf"
+                await self._run(task, job_of(target), seconds)
+                return target.read_bytes()
+        finally:
+            self._private -= 1
+
     @property
     def waiting(self) -> int:
         """Renders asked for that wait for a free worker."""
-        return len(self._in_flight) - self.running
+        return len(self._in_flight) + self._private - self.running
 
     async def _render(
         self, key: str, task: Callable[[J], Rendered], job: J, seconds: float | None
     ) -> None:
+        await self._run(task, job, seconds)
+        self.shelf.added(key)
+
+    async def _run(self, task: Callable[[J], Rendered], job: J, seconds: float | None) -> None:
         await self._slots.acquire()
         self.running += 1
         try:
@@ -168,7 +199,6 @@ class Renderer:
             if isinstance(result, Failure):
                 raise RenderFailed(result.message)
             self.rendered += 1
-            self.shelf.added(key)
         finally:
             self.running -= 1
             self._slots.release()

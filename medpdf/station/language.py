@@ -157,6 +157,27 @@ def error_message(locale_dir: Path, exc: HTTPException) -> str:
 _CURRENT: contextvars.ContextVar[Interface] = contextvars.ContextVar("medpdf_station_interface")
 
 
+def interface_of(scope: Scope) -> tuple[Interface, bool]:
+    """A request's interface language, and whether it was chosen now (the cookie is set)."""
+    headers = Headers(scope=scope)
+    url = URL(scope=scope)
+    cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
+    catalog, chosen = choose(QueryParams(url.query), cookie, headers.get("accept-language", ""))
+    return Interface(catalog, menu()), chosen
+
+
+def refusal(scope: Scope, message: str) -> str:
+    """``message`` in the request's language, for answers made before the app runs (guards)."""
+    station = getattr(scope["app"].state, "station", None)
+    if station is None:
+        return message
+    token = _CURRENT.set(interface_of(scope)[0])
+    try:
+        return gettext(station.resources.locale, message)
+    finally:
+        _CURRENT.reset(token)
+
+
 def current() -> Interface:
     """The interface language of the request being answered (English outside one)."""
     return _CURRENT.get(Interface(i18n.FALLBACK, ()))
@@ -175,11 +196,9 @@ class InterfaceLanguage:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        url = URL(scope=scope)
-        cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
-        catalog, chosen = choose(QueryParams(url.query), cookie, headers.get("accept-language", ""))
-        token = _CURRENT.set(Interface(catalog, menu()))
+        interface, chosen = interface_of(scope)
+        catalog = interface.catalog
+        token = _CURRENT.set(interface)
 
         async def keep(message: Message) -> None:
             if chosen and message["type"] == "http.response.start":

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from medpdf.content import collection, sources
 from medpdf.content.collection import Entry
@@ -21,11 +22,33 @@ from medpdf.run import Cache
 
 LOGGER = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 def fold(text: str) -> str:
     """Case- and accent-free text, so "cafe" finds "Café" and "beta" finds "Beta"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One line of the search results: a drug, or a file left out for an error.
+
+    A monograph an editor broke is still found by its name, marked temporarily
+    unavailable: otherwise a search for "metoprolol" offers only the combination
+    product, and a nurse may print the wrong leaflet.
+    """
+
+    slug: str
+    title: str
+    unavailable: bool = False
+
+
+def title_of_slug(slug: str) -> str:
+    """A name for a file that could not be read: its slug in words ("Metoprolol tartrate")."""
+    words = slug.replace("-", " ").replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else slug
 
 
 @dataclass(frozen=True)
@@ -63,27 +86,50 @@ class Listing:
         Titles that start with the query come first, then those with a word that
         does, then the rest, each in A-Z order.
         """
-        words = fold(query).split()
-        if not words:
-            return list(self.entries)
-        ranked: list[tuple[int, str, Entry]] = []
-        for title, entry in zip(self.folded, self.entries, strict=True):
-            haystack = f"{title} {entry.slug}"
-            if not all(word in haystack for word in words):
-                continue
-            if title.startswith(words[0]):
-                rank = 0
-            elif f" {words[0]}" in f" {title}" or f"-{words[0]}" in title:
-                rank = 1
-            else:
-                rank = 2
-            ranked.append((rank, title, entry))
-        ranked.sort(key=lambda item: (item[0], item[1]))
-        return [entry for _, _, entry in ranked]
+        slugs = (e.slug for e in self.entries)
+        return _ranked(zip(self.folded, slugs, self.entries, strict=True), query)
+
+    def hits(self, query: str) -> list[Hit]:
+        """What a search shows: matching drugs and files left out for errors, ranked together.
+
+        A file left out is marked temporarily unavailable.
+        """
+        pairs = zip(self.folded, self.entries, strict=True)
+        found = [(t, e.slug, Hit(e.slug, e.title)) for t, e in pairs]
+        for slug in self.broken:
+            hit = Hit(slug, title_of_slug(slug), unavailable=True)
+            found.append((fold(hit.title), slug, hit))
+        if not fold(query).split():
+            return [hit for _, _, hit in sorted(found, key=lambda item: item[0])]
+        return _ranked(found, query)
 
     def suggestions(self, query: str) -> list[Entry]:
         """Close names for a query that matched nothing (typos)."""
         return [self.by_slug[slug] for slug in collection.suggestions(query, self.entries)]
+
+
+def _ranked(items: Iterable[tuple[str, str, T]], query: str) -> list[T]:
+    """Items (folded title, slug, item) whose title or slug has every word of ``query``.
+
+    Titles starting with it come first, then those with a word that does, then the rest.
+    """
+    words = fold(query).split()
+    if not words:
+        return [item for _, _, item in items]
+    ranked: list[tuple[int, str, T]] = []
+    for title, slug, item in items:
+        haystack = f"{title} {slug}"
+        if not all(word in haystack for word in words):
+            continue
+        if title.startswith(words[0]):
+            rank = 0
+        elif f" {words[0]}" in f" {title}" or f"-{words[0]}" in title:
+            rank = 1
+        else:
+            rank = 2
+        ranked.append((rank, title, item))
+    ranked.sort(key=lambda found: (found[0], found[1]))
+    return [item for _, _, item in ranked]
 
 
 def scan(content_dir: Path, cache_folder: Path, rules: collection.Rules | None = None) -> Listing:

@@ -5,8 +5,9 @@ is never behind what staff handed out; if the record cannot be written the
 request fails with one line (a 500 page) instead. The record is written from
 a thread (SQLite blocks), each write on its own connection.
 
-``GET /printed`` lists today's records, newest first; ``?drug=`` searches every
-day by drug slug or title. ``GET /printed/<id>.pdf`` opens the exact PDF a
+``GET /printed`` lists today's records, prints first, each part newest first;
+``?drug=`` searches every day by drug slug or title, ``?action=printed`` (or
+``opened``, ``written``) keeps one kind. ``GET /printed/<id>.pdf`` opens the exact PDF a
 record kept (that is a hand-out too, recorded as a reprint).
 """
 
@@ -15,18 +16,34 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from medpdf import record
 from medpdf.content.model import Monograph
 from medpdf.errors import PrintError, RecordError, UsageError
+from medpdf.i18n import N_
 from medpdf.printing import PrintJob
 from medpdf.run import RunContext
 from medpdf.settings.config import today
 from medpdf.station.auth import user_of
+from medpdf.station.language import Told
+from medpdf.station.printers import printer_problem
 from medpdf.station.state import Station
+
+#: When the record cannot be written or read; the detail (folder, reason) stays as it is.
+NOT_HANDED_OUT = N_(
+    "The handout was not handed out: the record of what is handed out cannot be written "
+    "(%(detail)s). Ask whoever looks after the station."
+)
+NOT_PRINTED = N_(
+    "Nothing was printed: the record of what is handed out cannot be written (%(detail)s). "
+    "Ask whoever looks after the station."
+)
+NO_RECORD_READ = N_(
+    "The record of what was handed out cannot be read (%(detail)s). "
+    "Ask whoever looks after the station."
+)
 
 #: Records one page shows; a search that finds more says so.
 PAGE_SIZE = 200
@@ -65,7 +82,7 @@ async def keep_opened(
             user=user,
         )
     except RecordError as exc:
-        raise HTTPException(500, f"The handout was not handed out: {exc.message}") from None
+        raise Told(500, NOT_HANDED_OUT, detail=exc.message) from None
 
 
 async def keep_printed(
@@ -78,7 +95,10 @@ async def keep_printed(
     copies: int,
     user: str | None,
 ) -> PrintJob:
-    """Record a print, send it with ``submit``, note the job id; a refused job is forgotten."""
+    """Record a print, send it with ``submit``, note the job id; a refused job is forgotten.
+
+    ``data`` is what the record keeps; ``submit`` sends its own PDF (a pack's with notes).
+    """
     try:
         _, job = await asyncio.to_thread(
             record.send,
@@ -94,9 +114,9 @@ async def keep_printed(
             user=user,
         )
     except RecordError as exc:
-        raise HTTPException(500, f"Nothing was printed: {exc.message}") from None
+        raise Told(500, NOT_PRINTED, detail=exc.message) from None
     except PrintError as exc:
-        raise HTTPException(502, exc.message) from None
+        raise printer_problem(exc, printer) from None
     return job
 
 
@@ -104,6 +124,8 @@ async def printed_page(request: Request) -> Response:
     """Today's records, or every record of a drug (``?drug=``), newest first."""
     station: Station = request.app.state.station
     drug = str(request.query_params.get("drug", "")).strip()[:200]
+    asked = str(request.query_params.get("action", ""))
+    action = asked if asked in record.ACTIONS else None
     day = None if drug else today()
     try:
         found = await asyncio.to_thread(
@@ -112,13 +134,18 @@ async def printed_page(request: Request) -> Response:
             day=day,
             newest_first=True,
             limit=PAGE_SIZE + 1,
+            action=action,
+            prints_first=True,
         )
     except RecordError as exc:
-        raise HTTPException(500, exc.message) from None
+        raise Told(500, NO_RECORD_READ, detail=exc.message) from None
     return station.page(
         "printed",
+        user=user_of(request),
         drug=drug,
         day=day,
+        action=action or "",
+        actions=record.ACTIONS,
         entries=found[:PAGE_SIZE],
         more=len(found) > PAGE_SIZE,
         page_size=PAGE_SIZE,
@@ -144,9 +171,9 @@ async def printed_pdf(request: Request) -> Response:
             user=_user_name(request),
         )
     except UsageError:
-        raise HTTPException(404, f"There is no record {number}.") from None
+        raise Told(404, N_("There is no record %(number)s."), number=number) from None
     except RecordError as exc:
-        raise HTTPException(500, exc.message) from None
+        raise Told(500, NO_RECORD_READ, detail=exc.message) from None
     slug = original.drugs[0].slug if len(original.drugs) == 1 else "handouts"
     return pdf_response(data, f"{slug}-record-{original.id}.pdf")
 

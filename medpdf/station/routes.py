@@ -12,7 +12,7 @@ from pathlib import Path
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
     HTMLResponse,
@@ -32,10 +32,17 @@ from medpdf.run import RunContext
 from medpdf.settings import options
 from medpdf.settings.kinds import PAPERS
 from medpdf.settings.options import PAPER, PRINTER
-from medpdf.station import auth, language, printed
+from medpdf.station import auth, language, printed, review
 from medpdf.station.auth import same_origin, user_of
+from medpdf.station.forms import print_form
 from medpdf.station.jobs import Busy, RenderFailed
 from medpdf.station.language import Told
+from medpdf.station.printers import (
+    NO_PRINTER_CHOSEN,
+    NO_PRINTING,
+    UNKNOWN_PRINTER,
+    printer_problem,
+)
 from medpdf.station.sessions import User
 from medpdf.station.state import MEDIA_TYPES, PREVIEW_POLICY, SentJob, Station
 
@@ -52,13 +59,13 @@ async def home(request: Request) -> Response:
     station = _station(request)
     query = str(request.query_params.get("q", ""))[:200]
     listing = station.listing
-    found = listing.search(query)
+    found = listing.hits(query)
     return station.page(
         "home",
         user=user_of(request),
         query=query,
         entries=found,
-        total=len(listing.entries),
+        total=len(listing.entries) + len(listing.broken),
         suggestions=listing.suggestions(query) if query.strip() and not found else [],
         errors=listing.errors,
     )
@@ -72,9 +79,14 @@ async def suggestions(request: Request) -> Response:
 
 
 async def drug_list(request: Request) -> Response:
-    """Slugs and titles of every drug, for the search box's script."""
-    entries = _station(request).listing.entries
-    return JSONResponse([{"slug": e.slug, "title": e.title} for e in entries])
+    """Slugs and titles of every drug, for the search box's script (and which are unavailable)."""
+    hits = _station(request).listing.hits("")
+    return JSONResponse(
+        [
+            {"slug": h.slug, "title": h.title, **({"unavailable": True} if h.unavailable else {})}
+            for h in hits
+        ]
+    )
 
 
 async def drug_page(request: Request) -> Response:
@@ -86,9 +98,12 @@ async def drug_page(request: Request) -> Response:
     chosen = station.request_context(request.query_params).config.settings
     printers, no_printing = await station.printers()
     user = user_of(request)
+    awaiting = station.review.refused(source)
     return station.page(
         "drug",
         user=user,
+        awaiting=language.error_message(station.resources.locale, awaiting) if awaiting else None,
+        may_review=review.may_review(user),
         may_print=user is None or user.may_print,
         drug=mono,
         printers=printers.printers if printers else (),
@@ -123,7 +138,10 @@ async def drug_preview(request: Request) -> Response:
     """The handout as HTML, styled for the screen; no WeasyPrint involved."""
     station = _station(request)
     entry = station.entry(request.path_params["slug"])
-    mono = station.monograph(station.fresh_source(entry))
+    source = station.fresh_source(entry)
+    mono = station.monograph(source)
+    if not review.may_review(user_of(request)) and (refused := station.review.refused(source)):
+        raise refused
     config = station.request_context(request.query_params).config
     html = templating.monograph_html(mono, config, screen_base="/static/")
     return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
@@ -139,13 +157,24 @@ def busy() -> Told:
 
 
 async def _handout_bytes(station: Station, source: sources.Source, context: RunContext) -> bytes:
-    """The handout PDF, or the error page that says why there is none."""
+    """The handout PDF, or the error page that says why there is none.
+
+    With ``approved_only`` an edition nobody approved is refused (409, "Awaiting review").
+    """
+    footer = station.review.footer(source)
     try:
-        return await station.renderer.handout(source, context)
+        return await station.renderer.handout(source, context, footer)
     except Busy:
         raise busy() from None
     except RenderFailed as exc:
-        raise HTTPException(500, f"{source.display_path}: {exc}") from None
+        raise Told(
+            500,
+            N_(
+                "Making the PDF failed (%(detail)s). "
+                "Try again, or ask whoever looks after the station."
+            ),
+            detail=f"{source.display_path}: {exc}",
+        ) from None
 
 
 async def drug_pdf(request: Request) -> Response:
@@ -165,18 +194,6 @@ async def drug_pdf(request: Request) -> Response:
 
 #: Copies one click may print; more is a mistake at a clinic counter.
 MAX_COPIES = 20
-
-#: The print form is a handful of short fields; anything bigger is not from its page.
-MAX_FORM_BYTES = 4096
-#: How the station's print form is sent; anything else did not come from it.
-FORM_TYPE = "application/x-www-form-urlencoded"
-
-
-#: What staff read when CUPS cannot be used; the reason goes to the log and /health.
-NO_PRINTING = N_(
-    "Direct printing is not available right now. Use “Open PDF for printing” and print "
-    "from the PDF viewer, or ask whoever looks after the station."
-)
 
 
 def _sent_notice(station: Station, slug: str, request: Request) -> str | None:
@@ -245,24 +262,6 @@ def print_allowed(request: Request, refused: str) -> User | None:
     return user
 
 
-async def print_form(
-    request: Request, max_fields: int, max_bytes: int = MAX_FORM_BYTES
-) -> FormData | None:
-    """The print form, small and urlencoded as the station's own pages send it.
-
-    None when the browser went away before the form arrived.
-    """
-    size = request.headers.get("content-length", "")
-    if not size.isdigit() or int(size) > max_bytes:
-        raise Told(413, N_("The print form was too large."))
-    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
-        raise Told(415, N_("Printing can only be started from the station's own pages."))
-    try:
-        return await request.form(max_files=0, max_fields=max_fields)
-    except ClientDisconnect:
-        return None
-
-
 async def print_target(station: Station, form: FormData, user: User | None) -> tuple[int, str]:
     """Copies and printer of a print form, after the user's print rate limit."""
     copies_text = str(form.get("copies", "1")).strip()
@@ -280,12 +279,16 @@ async def print_target(station: Station, form: FormData, user: User | None) -> t
     found, _ = await station.printers()
     if found is None:
         raise Told(502, NO_PRINTING)
+    wanted = str(form.get("printer", ""))[:200]
     try:
-        printer = printing.choose_printer(found, str(form.get("printer", "")) or None)
-    except PrinterChoiceError as exc:
-        raise HTTPException(400, str(exc)) from None
+        printer = printing.choose_printer(found, wanted or None)
     except PrintError as exc:
-        raise HTTPException(502, exc.message) from None
+        raise printer_problem(exc, wanted) from None
+    except PrinterChoiceError as exc:
+        LOGGER.warning("print refused: %s", exc.message)
+        if wanted:
+            raise Told(400, UNKNOWN_PRINTER, printer=wanted) from None
+        raise Told(400, NO_PRINTER_CHOSEN) from None
     return int(copies_text), printer
 
 
@@ -388,6 +391,9 @@ ROUTES = [
     Route("/booklet.pdf", booklet_pdf),
     Route("/printed", printed.printed_page),
     Route("/printed/{number:int}.pdf", printed.printed_pdf),
+    Route("/review", review.review_list),
+    Route("/review/{slug:str}", review.review_drug),
+    Route("/review/{slug:str}/approve", review.approve, methods=["POST"]),
     Route("/health", health),
     Route("/static/{path:path}", static_file),
     Route("/favicon.ico", no_icon),

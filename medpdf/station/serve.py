@@ -8,6 +8,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from medpdf import accounts
 from medpdf.errors import UsageError
@@ -23,6 +24,7 @@ from medpdf.settings.options import (
     REQUEST_TIMEOUT,
     SESSION_IDLE,
     SESSION_MAX,
+    TRUSTED_PROXIES,
     USERS_FILE,
 )
 from medpdf.station.app import create_app
@@ -31,6 +33,7 @@ from medpdf.station.guards import hosts_for, is_loopback
 from medpdf.station.listing import Listing
 from medpdf.station.sessions import Access
 from medpdf.station.state import StationSettings
+from medpdf.station.tls import server_context, tls_or_plain
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -65,23 +68,33 @@ def run(
     ready: Callable[[Listing], None] | None = None,
     limits: ConnectionLimits | None = None,
     tls: tuple[str, str] | None = None,
+    proxies: tuple[str, ...] = (),
 ) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM); workers stop with the server.
 
-    ``tls`` is (certificate file, key file): uvicorn's own TLS support serves https.
+    ``tls`` is (certificate file, key file): https (:mod:`medpdf.station.tls`).
+    ``proxies`` (``[station] trusted_proxies``) are the only addresses whose
+    ``X-Forwarded-For``/``-Proto`` count; uvicorn's default believes them from
+    127.0.0.1, which let any local program log in and be throttled as any address.
     """
     import uvicorn
 
+    limits = limits or ConnectionLimits()
+    protocol: Any = guarded_protocol(limits)
+    if tls is not None:
+        # TLS is set up here rather than by uvicorn, so that plain http on this port gets
+        # an answer (a redirect to https) instead of a closed connection.
+        protocol = tls_or_plain(protocol, server_context(*tls), limits, settings.allowed_hosts)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, ready),
-            http=guarded_protocol(limits or ConnectionLimits()),
+            http=protocol,
             log_level="info" if access_log else "warning",
             access_log=access_log,
             lifespan="on",
             timeout_graceful_shutdown=5,
-            ssl_certfile=tls[0] if tls else None,
-            ssl_keyfile=tls[1] if tls else None,
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=list(proxies),
         )
     )
     # uvicorn shuts down gracefully (workers included), then re-raises the
@@ -98,6 +111,8 @@ class Plan:
     limits: ConnectionLimits
     tls: tuple[str, str] | None
     loopback: bool
+    #: Reverse proxies whose forwarded headers count (``[station] trusted_proxies``).
+    proxies: tuple[str, ...] = ()
 
 
 def plan(config: Config) -> Plan:
@@ -131,7 +146,8 @@ def plan(config: Config) -> Plan:
         access=access,
     )
     limits = ConnectionLimits(config[REQUEST_TIMEOUT], int(config[MAX_CONNECTIONS]))
-    return Plan(station, limits, tls, loopback)
+    proxies = config[TRUSTED_PROXIES]
+    return Plan(station, limits, tls, loopback, proxies)
 
 
 def _tls_files(certfile: str | None, keyfile: str | None) -> tuple[str, str] | None:

@@ -55,8 +55,13 @@ class User:
 
     @property
     def may_print(self) -> bool:
-        """The ``print`` role may send jobs to printers; ``view`` may not."""
-        return self.role == "print"
+        """The ``print`` and ``review`` roles may send jobs to printers; ``view`` may not."""
+        return self.role in ("print", "review")
+
+    @property
+    def may_review(self) -> bool:
+        """The ``review`` role sees editions awaiting review and approves them."""
+        return self.role == "review"
 
 
 @dataclass

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.responses import (
     HTMLResponse,
 )
@@ -38,8 +37,9 @@ from medpdf.settings.options import CACHE_SIZE, CLINIC, QUEUE
 from medpdf.station import language
 from medpdf.station.jobs import PdfShelf, Renderer
 from medpdf.station.listing import scan
+from medpdf.station.review import desk_of
 from medpdf.station.sessions import Access, Sessions, User
-from medpdf.station.throttle import LoginThrottle, RateLimit
+from medpdf.station.throttle import LoginThrottle, PasswordChecks, RateLimit
 
 LOGGER = logging.getLogger(__name__)
 
@@ -127,8 +127,11 @@ class Station:
         self.accounts = Accounts(self.access.users_file) if self.access.users_file else None
         self.sessions = Sessions(self.access)
         self.logins = LoginThrottle()
+        self.password_checks = PasswordChecks()
         self.prints = RateLimit(self.access.prints_per_minute)
         self.sent = SentJobs()
+        #: Approvals: the approvals file, approved_only, the Approve rate (station/review.py).
+        self.review = desk_of(self.config)
 
     async def printers(self) -> tuple[printing.Destinations | None, str | None]:
         """CUPS's printers (asked at most every few seconds), or why there are none."""
@@ -207,8 +210,8 @@ class Station:
 
         A bad value is the client's error (400), reported by the option's own rule.
         """
-        values = options.from_query(query, self.config.settings, lambda m: HTTPException(400, m))
-        return self.context.with_options(values, printed=today())
+        values = options.from_query(query, self.config.settings, _bad_option)
+        return self.context.with_options(printed=today(), **values)
 
     def page(
         self, name: str, status: int = 200, user: User | None = None, **context: object
@@ -226,6 +229,7 @@ class Station:
             user=user,
             accounts=self.accounts is not None,
             cleartext=self.access.cleartext,
+            pack_minutes=int(self.access.idle_seconds // 60),
             **context,
         )
         return HTMLResponse(html, status, headers={"Content-Security-Policy": _PAGE_POLICY})
@@ -270,6 +274,18 @@ class SentJobs:
         if job is None or job.slug != slug or job.user != name:
             return None
         return job
+
+
+def _bad_option(detail: str) -> language.Told:
+    """A handout option only a hand-made link gets wrong: translated, with the rule's detail."""
+    return language.Told(
+        400,
+        i18n.N_(
+            "A handout option has a value this station does not take (%(detail)s): "
+            "use the options on the drug's page."
+        ),
+        detail=detail,
+    )
 
 
 @functools.lru_cache(maxsize=512)

@@ -29,12 +29,13 @@ from medpdf.content.sources import Source
 from medpdf.digests import digest_of
 from medpdf.errors import DiagnosedError, RenderError, UsageError
 from medpdf.html import templating
+from medpdf.products import language_choice
 from medpdf.products.handouts import handout_key
 from medpdf.products.pack import pages
-from medpdf.products.pack.packlist import MAX_MEDICINES, PackRequest, Wanted, slug_of
+from medpdf.products.pack.packlist import MAX_MEDICINES, PackRequest, Patient, Wanted, slug_of
 from medpdf.run import Failure, Rendered, RunContext, run_here, sweep_stale_temps, write_atomic
 from medpdf.settings.config import Config
-from medpdf.settings.options import CONTENT_LANG, LARGE_PRINT
+from medpdf.settings.options import CONTENT_LANG, LANG, LARGE_PRINT
 
 #: A purpose longer than this is shortened; large print has less room per line.
 PURPOSE_LIMIT = {False: 90, True: 70}
@@ -89,6 +90,14 @@ class PackJob:
     wanted: tuple[Wanted, ...]
     context: RunContext
     target: Path
+    #: Medicines of a record's list without a leaflet: rows of page 1 only.
+    unlisted: tuple[Wanted, ...] = ()
+    #: The patient's name and birth date (``--with-patient``); never stored.
+    patient: Patient | None = None
+    #: ``--lang``: the language the pack speaks (else its first medicine's).
+    lang: str | None = None
+    #: Titles of the medicines printed in their original language for want of a translation.
+    unavailable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,12 @@ class Pack:
     monographs: tuple[model.Monograph, ...]
     wanted: tuple[Wanted, ...]
     context: RunContext
+    #: Medicines of a record's list without a leaflet: rows of page 1 only.
+    unlisted: tuple[Wanted, ...] = ()
+    #: ``--lang``: the language the pack speaks (else its first medicine's).
+    lang: str | None = None
+    #: Titles of the medicines printed in their original language for want of a translation.
+    unavailable: tuple[str, ...] = ()
 
     @classmethod
     def settle(
@@ -112,18 +127,23 @@ class Pack:
         """The pack ``request`` asks for; ``names`` are what each medicine answers to.
 
         Times and notes are matched to the medicines by those names and titles;
-        one that matches none is a :class:`~medpdf.errors.UsageError`.
+        one that matches none is a :class:`~medpdf.errors.UsageError`. The
+        request's medicines without a leaflet come along as rows of page 1.
         """
         pairs = zip(monographs, names, strict=True)
         wanted = request.settle([(m.title, answers | {m.title}) for m, answers in pairs])
-        return cls(tuple(found), tuple(monographs), wanted, context)
+        return cls(tuple(found), tuple(monographs), wanted, context, request.unlisted)
 
     @property
     def key(self) -> str:
         """Every medicine's text and layout, the times and notes, the day: a kept PDF's key."""
         handouts = (handout_key(source, self.context) for source in self.sources)
         return digest_of(
-            "pack", *handouts, repr(self.wanted), self.context.config.printed.isoformat()
+            "pack",
+            *handouts,
+            repr(self.wanted),
+            repr(self.unlisted),
+            self.context.config.printed.isoformat(),
         )
 
     @property
@@ -131,21 +151,59 @@ class Pack:
         """The time limit of its render: one handout's, n + 1 times over."""
         return self.context.limits.seconds * (len(self.sources) + 1)
 
-    def job(self, target: Path) -> PackJob:
-        """The render of this pack, written at ``target``."""
-        return PackJob(self.sources, self.wanted, self.context, target)
+    def job(self, target: Path, patient: Patient | None = None) -> PackJob:
+        """The render of this pack, written at ``target`` (with the patient's name if given)."""
+        return PackJob(
+            self.sources,
+            self.wanted,
+            self.context,
+            target,
+            self.unlisted,
+            patient,
+            self.lang,
+            self.unavailable,
+        )
+
+    @property
+    def has_notes(self) -> bool:
+        """True when a note was typed for a medicine: words about one patient."""
+        return any(w.note for w in (*self.wanted, *self.unlisted))
+
+    def without_notes(self) -> Pack:
+        """The same pack with its notes left out (a line each to write by hand), to keep."""
+        return replace(
+            self,
+            wanted=tuple(w.without_note() for w in self.wanted),
+            unlisted=tuple(w.without_note() for w in self.unlisted),
+        )
 
     def schedule_html(self, screen_base: str | None = None) -> str:
         """Page 1, "My medicines", as the PDF shows it (``screen_base``: for a browser)."""
-        view = _view(self.monographs, self.wanted, self.context.config)
+        view = _view(self.monographs, self.wanted, self.context.config, self.unlisted)
         return pages.pack_html("schedule", view, self.context.config, screen_base)
 
 
 def _view(
-    monographs: tuple[model.Monograph, ...], wanted: tuple[Wanted, ...], config: Config
+    monographs: tuple[model.Monograph, ...],
+    wanted: tuple[Wanted, ...],
+    config: Config,
+    unlisted: tuple[Wanted, ...] = (),
+    patient: Patient | None = None,
+    page_lang: str | None = None,
+    unavailable: tuple[str, ...] = (),
 ) -> pages.PackView:
     limit = PURPOSE_LIMIT[bool(config[LARGE_PRINT])]
-    return pages.pack_view(monographs, wanted, config[CONTENT_LANG], limit)
+    return pages.pack_view(
+        monographs,
+        wanted,
+        config[CONTENT_LANG],
+        limit,
+        unlisted,
+        patient,
+        originals=language_choice.originals(monographs, config.content_dir),
+        page_lang=page_lang,
+        unavailable=unavailable,
+    )
 
 
 def _entry_html(
@@ -179,7 +237,15 @@ def pack_task(job: PackJob) -> Rendered:
 
     config = job.context.config
     monographs = tuple(model.build(source) for source in job.sources)
-    view = _view(monographs, job.wanted, config)
+    view = _view(
+        monographs,
+        job.wanted,
+        config,
+        job.unlisted,
+        job.patient,
+        page_lang=job.lang,
+        unavailable=job.unavailable,
+    )
     own = view.shared_disclaimer is None
     htmls = [pages.pack_html("schedule", view, config)]
     htmls += [
@@ -209,6 +275,10 @@ class PackMade:
     titles: tuple[str, ...]
     page_counts: tuple[int, ...]
     refused_urls: tuple[str, ...]
+    #: The monographs printed, in order (translations where ``--lang`` chose them).
+    monographs: tuple[model.Monograph, ...] = ()
+    #: Titles printed in their own language for want of a translation into ``--lang``.
+    unavailable: tuple[str, ...] = ()
 
     @property
     def pages(self) -> int:
@@ -231,17 +301,39 @@ def make_pack(request: PackRequest, context: RunContext, target: Path | None = N
     """Resolve, check and render one pack; ``target`` defaults to output/packs/<name>.pdf."""
     config = context.config
     found, answers = resolve(config.content_dir, request.names)
+    lang = config[LANG] if config.is_given(LANG) else None
+    unavailable: tuple[str, ...] = ()
+    if lang is not None:  # each medicine's translation into --lang, where there is one
+        chosen = language_choice.choose(found, lang, context)
+        found, unavailable = list(chosen.sources), chosen.unavailable
     monographs = [model.build(source) for source in found]  # a broken file names itself here
-    pack = Pack.settle(request, found, monographs, answers, context)
+    # A monograph and its own translation are one medicine: the first is kept, and
+    # answers to the names of both.
+    kept = language_choice.one_per_drug(monographs)
+    drugs = [language_choice.drug_of(m) for m in monographs]
+    answers = [
+        set().union(*(answers[j] for j in range(len(found)) if drugs[j] == drugs[i])) for i in kept
+    ]
+    found, monographs = [found[i] for i in kept], [monographs[i] for i in kept]
+    pack = replace(
+        Pack.settle(request, found, monographs, answers, context),
+        lang=lang,
+        unavailable=unavailable,
+    )
     name = default_name(request, [source.slug for source in found])
     destination = target or packs_dir(config) / f"{name}.pdf"
     limits = replace(context.limits, seconds=pack.seconds)
     sweep_stale_temps(destination.parent)  # what a killed earlier run left behind
-    result = run_here(pack_task, pack.job(destination), limits)
+    result = run_here(pack_task, pack.job(destination, request.patient), limits)
     if isinstance(result, Failure):
         if result.diagnostic is not None:
             raise DiagnosedError(result.diagnostic)
         raise RenderError("medication pack", result.message)
     return PackMade(
-        destination, tuple(m.title for m in monographs), result.page_counts, result.refused_urls
+        destination,
+        tuple(m.title for m in monographs),
+        result.page_counts,
+        result.refused_urls,
+        tuple(monographs),
+        unavailable,
     )
