@@ -112,5 +112,6 @@ def index_task(job: IndexJob) -> Pdf:
     config = job.context.config
     html = booklet_pages.render_booklet_index(job.groups, job.first, job.info, config)
     # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
-    result = typeset.render_combined([html], config.resources, contents=True, pad_html=_pad(config))
+    # Not padded: the index ends the booklet, and no part follows it on a right-hand page.
+    result = typeset.render_combined([html], config.resources, contents=True)
     return Pdf(result.data, result.page_counts, result.refused_urls)
