@@ -10,8 +10,14 @@ title, language and PDF/UA identification that a merge would otherwise
 drop. :func:`assemble` does it in steps, one function each (merge, stamp,
 links, outline, metadata, one font file per typeface), and returns the booklet
 in memory; the caller
-saves it into its file (:meth:`Assembled.save`: streams copied as they are),
-so this stage never decides where or how a file is written.
+saves it into its file (:meth:`Assembled.save`: streams copied as they are,
+the other objects in object streams), so this stage never decides where or
+how a file is written.
+
+Memory is what limits the whole collection (21,000 pages): each part is
+closed as soon as its pages are copied (qpdf copies their streams' data), and
+the stamp's forms are made from its pages' drawing alone, so neither the
+parts nor the stamp file stay open while the booklet is in memory.
 """
 
 from __future__ import annotations
@@ -91,26 +97,29 @@ class _Overlay:
 class Assembled:
     """A merged booklet in memory: its page count, and saving it into an open file."""
 
-    def __init__(self, booklet: Any, parts: list[Any], tags: TagWriter, units: list[int]) -> None:
+    def __init__(self, booklet: Any, tags: TagWriter, units: list[int]) -> None:
         self._booklet = booklet
-        self._parts = parts  # the merged pages' streams are read from these when saving
         self._tags = tags
         self._units = units
         self.pages = len(units)
 
     def save(self, handle: BinaryIO) -> None:
-        """Write the booklet into ``handle``, then its merged structure tree after it."""
+        """Write the booklet into ``handle``, then its merged structure tree after it.
+
+        The booklet in memory is closed once saved (it can be saved once):
+        the tree is written while it no longer takes room.
+        """
         import pikepdf
 
         # Streams are copied as they are: re-compressing 70 MB of content streams doubled
-        # the time.
+        # the time. Every other object goes into object streams (a third of the file).
         self._booklet.save(
             handle,
             min_version="1.7",
             stream_decode_level=pikepdf.StreamDecodeLevel.none,
-            # A classic cross-reference table, which the tree's update extends.
-            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,
         )
+        self._booklet.close()
         self._tags.append(handle, self._units)
 
 
@@ -138,7 +147,7 @@ def assemble(
     from medpdf.pdf import fontmerge
 
     booklet = pikepdf.Pdf.new()
-    opened, pages, tags, owners = _merge(booklet, parts)
+    pages, tags, owners = _merge(booklet, parts)
     fontmerge.share_subsets(booklet)  # one embedded file per typeface, not one per part
     total = len(pages)
     # A chunk's pages are one unit of the tree (its articles' fragments are joined
@@ -161,22 +170,19 @@ def assemble(
     )
     _outline(booklet, pages, placed, start, back_pages, meta, contents_page)
     _describe(booklet, meta)
-    return Assembled(booklet, opened, tags, units)
+    return Assembled(booklet, tags, units)
 
 
-def _merge(
-    booklet: Any, parts: Sequence[Path]
-) -> tuple[list[Any], list[Any], TagWriter, list[int]]:
-    """Graft every part's pages into ``booklet``.
+def _merge(booklet: Any, parts: Sequence[Path]) -> tuple[list[Any], TagWriter, list[int]]:
+    """Graft every part's pages into ``booklet``, closing each part after.
 
-    Returns the opened parts, the pages, their tags, and for each page the index
-    of the part it came from.
+    Returns the pages, their tags, and for each page the index of the part it
+    came from.
     """
     import pikepdf
 
     from medpdf.pdf import tagmerge
 
-    opened = []
     # Pages are grafted into the page tree directly and kept in a Python list:
     # pikepdf's PageList re-reads the whole page list on every append or index,
     # which made 18,000 pages take minutes (and outline items by page index, seconds).
@@ -185,30 +191,48 @@ def _merge(
     tags = tagmerge.TagWriter()
     owners: list[int] = []
     for number, path in enumerate(parts):
-        part = pikepdf.Pdf.open(path)
-        opened.append(part)
-        copies = [booklet.copy_foreign(page.obj) for page in part.pages]
-        tags.add(part, copies, len(page_objs))
+        with pikepdf.Pdf.open(path) as part:
+            copies = [booklet.copy_foreign(page.obj) for page in part.pages]
+            tags.add(part, copies, len(page_objs))
         for copied in copies:
             copied.Parent = tree
         page_objs.extend(copies)
         owners += [number] * len(copies)
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
-    return opened, page_objs, tags, owners
+    return page_objs, tags, owners
 
 
 def _stamp(
     booklet: Any, pages: list[Any], stamp_for: Callable[[Sequence[tuple[float, float]]], Path]
 ) -> None:
-    """Overlay each page with its page of the stamp drawn for these page sizes."""
+    """Overlay each page with its page of the stamp drawn for these page sizes.
+
+    Each stamp page becomes a form of its drawing alone; the resources (the
+    stamp's font) are copied once and shared, and the stamp file is closed.
+    """
     import pikepdf
 
     sizes = [(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in pages]
-    stamped = pikepdf.Pdf.open(stamp_for(sizes))
     overlay = _Overlay(booklet)
-    for obj, stamp in zip(pages, stamped.pages, strict=True):
-        overlay.add(obj, booklet.copy_foreign(stamp.as_form_xobject()))
+    shared: dict[bytes, Any] = {}
+    with pikepdf.Pdf.open(stamp_for(sizes)) as stamped:
+        for obj, stamp in zip(pages, stamped.pages, strict=True):
+            page = stamp.obj
+            resources = page.get("/Resources", pikepdf.Dictionary())
+            key = resources.unparse()
+            if key not in shared:
+                shared[key] = booklet.copy_foreign(stamped.make_indirect(resources))
+            contents: Any = page.Contents
+            streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+            form = booklet.make_stream(
+                b"\n".join(stream.read_bytes() for stream in streams),
+                Type=pikepdf.Name.XObject,
+                Subtype=pikepdf.Name.Form,
+                BBox=pikepdf.Array([float(n) for n in page.MediaBox]),
+                Resources=shared[key],
+            )
+            overlay.add(obj, form)
 
 
 def _destination(page: Any) -> Any:

@@ -1,0 +1,104 @@
+"""An incremental update (ISO 32000-1, 7.5.6) written object by object, compressed.
+
+The booklet's structure tree is appended to the saved booklet
+(:mod:`medpdf.pdf.tagmerge`). Hundreds of thousands of small dictionaries
+written as plain objects made the tagged booklet twice the size of the
+untagged one, so :class:`UpdateWriter` packs them into object streams
+(7.5.7) and ends the update with a cross-reference stream (7.5.8) whose
+``/Prev`` is the saved file's: both are allowed in PDF/A-2 and read by every
+reader that reads the booklet's own object streams. Objects are written as
+they come; only their places are kept.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import BinaryIO
+
+#: Objects per object stream: large enough to compress well, small enough that a
+#: reader looking up one object does not inflate much.
+OBJECTS_PER_STREAM = 200
+
+
+class UpdateWriter:
+    """Appends numbered objects to a PDF file, then the update's cross-reference stream."""
+
+    def __init__(self, handle: BinaryIO, first_free: int) -> None:
+        self._handle = handle
+        self._position = handle.tell()
+        self._next = first_free
+        #: number -> (1, offset, 0) for an object in the file, (2, stream, index) in a stream.
+        self._entries: dict[int, tuple[int, int, int]] = {}
+        self._pending: list[tuple[int, bytes]] = []
+
+    def reserve(self) -> int:
+        """A new object number, to be written later."""
+        self._next += 1
+        return self._next - 1
+
+    def add(self, body: bytes, number: int | None = None) -> int:
+        """Write object ``number`` (a new one if None) with ``body`` (not a stream)."""
+        if number is None:
+            number = self.reserve()
+        self._pending.append((number, body))
+        if len(self._pending) >= OBJECTS_PER_STREAM:
+            self._flush()
+        return number
+
+    def _write(self, number: int, head: bytes, data: bytes) -> None:
+        """One stream object in the file, at the current position."""
+        self._entries[number] = (1, self._position, 0)
+        chunk = b"%d 0 obj\n<<%s /Length %d>>\nstream\n%s\nendstream\nendobj\n" % (
+            number,
+            head,
+            len(data),
+            data,
+        )
+        self._handle.write(chunk)
+        self._position += len(chunk)
+
+    def _flush(self) -> None:
+        """Pack the pending objects into one object stream."""
+        if not self._pending:
+            return
+        stream = self.reserve()
+        offsets: list[bytes] = []
+        bodies: list[bytes] = []
+        at = 0
+        for index, (number, body) in enumerate(self._pending):
+            offsets.append(b"%d %d" % (number, at))
+            bodies.append(body)
+            at += len(body) + 1
+            self._entries[number] = (2, stream, index)
+        header = b" ".join(offsets) + b"\n"
+        data = zlib.compress(header + b"\n".join(bodies) + b"\n")
+        self._write(
+            stream,
+            b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode" % (len(offsets), len(header)),
+            data,
+        )
+        self._pending = []
+
+    def finish(self, trailer: bytes, previous: int) -> None:
+        """The cross-reference stream; ``trailer`` holds ``/Root`` and the like."""
+        self._flush()
+        xref = self.reserve()
+        self._entries[xref] = (1, self._position, 0)
+        numbers = sorted(self._entries)
+        runs: list[list[int]] = []
+        for number in numbers:
+            if runs and number == runs[-1][-1] + 1:
+                runs[-1].append(number)
+            else:
+                runs.append([number])
+        index = b" ".join(b"%d %d" % (run[0], len(run)) for run in runs)
+        rows = b"".join(struct.pack(">BIH", *self._entries[number]) for number in numbers)
+        start = self._position
+        self._write(
+            xref,
+            b"/Type /XRef /Size %d /Index [%s] /W [1 4 2] /Prev %d %s /Filter /FlateDecode"
+            % (self._next, index, previous, trailer),
+            zlib.compress(rows),
+        )
+        self._handle.write(b"startxref\n%d\n%%%%EOF\n" % start)
