@@ -98,7 +98,7 @@ class Assembled:
     """A merged booklet in memory: its page count, and saving it into an open file."""
 
     def __init__(self, booklet: Any, tags: TagWriter, units: list[int]) -> None:
-        self._booklet = booklet
+        self._booklet: Any = booklet
         self._tags = tags
         self._units = units
         self.pages = len(units)
@@ -106,20 +106,24 @@ class Assembled:
     def save(self, handle: BinaryIO) -> None:
         """Write the booklet into ``handle``, then its merged structure tree after it.
 
-        The booklet in memory is closed once saved (it can be saved once):
-        the tree is written while it no longer takes room.
+        The booklet in memory is let go once saved (it can be saved once): the
+        tree is written while the booklet no longer takes room.
         """
         import pikepdf
 
+        booklet, self._booklet = self._booklet, None
+        if booklet is None:
+            raise RuntimeError("the booklet was saved already")
         # Streams are copied as they are: re-compressing 70 MB of content streams doubled
         # the time. Every other object goes into object streams (a third of the file).
-        self._booklet.save(
+        booklet.save(
             handle,
             min_version="1.7",
             stream_decode_level=pikepdf.StreamDecodeLevel.none,
             object_stream_mode=pikepdf.ObjectStreamMode.generate,
         )
-        self._booklet.close()
+        booklet.close()
+        del booklet
         self._tags.append(handle, self._units)
 
 

@@ -170,7 +170,7 @@ def share_subsets(pdf: pikepdf.Pdf) -> int:
         if data is None:
             LOGGER.info("fonts: the subsets of %s are not one font's; kept apart", face)
             continue
-        shared = pdf.make_stream(data)
+        shared = pdf.make_stream(data, Length1=len(data))  # required of a TrueType file
         for descriptor in descriptors:
             descriptor.FontFile2 = shared
         removed += len(streams) - 1

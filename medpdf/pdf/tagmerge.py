@@ -79,6 +79,7 @@ class TagWriter:
         """Number the links and return the placeholder tree root for the catalog."""
         for key, annot in enumerate(self._link_annots, start=total):
             annot.StructParent = key
+        self._link_annots = []  # the booklet's objects: not kept past its saving
         return booklet.make_indirect(Dictionary(Type=Name.StructTreeRoot))
 
     def append(self, handle: BinaryIO, units: Sequence[int]) -> None:

@@ -16,9 +16,23 @@ import struct
 import zlib
 from typing import BinaryIO
 
-#: Objects per object stream: large enough to compress well, small enough that a
-#: reader looking up one object does not inflate much.
+#: Objects per object stream: large enough to compress well (1,000 made the tree
+#: 2 % smaller), small enough that a reader looking up one object inflates little.
 OBJECTS_PER_STREAM = 200
+#: zlib's default: level 9 made the tree 2 % smaller and its writing 45 % slower.
+LEVEL = 6
+
+
+def _up_predicted(rows: bytes, width: int) -> bytes:
+    """``rows`` of ``width`` bytes with PNG "Up" prediction: each row prefixed by its type, 2."""
+    out = bytearray()
+    previous = bytes(width)
+    for start in range(0, len(rows), width):
+        row = rows[start : start + width]
+        out.append(2)
+        out += bytes((a - b) & 0xFF for a, b in zip(row, previous, strict=True))
+        previous = row
+    return bytes(out)
 
 
 class UpdateWriter:
@@ -72,7 +86,7 @@ class UpdateWriter:
             at += len(body) + 1
             self._entries[number] = (2, stream, index)
         header = b" ".join(offsets) + b"\n"
-        data = zlib.compress(header + b"\n".join(bodies) + b"\n")
+        data = zlib.compress(header + b"\n".join(bodies) + b"\n", LEVEL)
         self._write(
             stream,
             b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode" % (len(offsets), len(header)),
@@ -93,12 +107,14 @@ class UpdateWriter:
             else:
                 runs.append([number])
         index = b" ".join(b"%d %d" % (run[0], len(run)) for run in runs)
+        # Rows of 7 bytes; each stored as the difference from the row above (the PNG "Up"
+        # predictor, 7.4.4.4), which turns the rising offsets into runs that compress well.
         rows = b"".join(struct.pack(">BIH", *self._entries[number]) for number in numbers)
         start = self._position
         self._write(
             xref,
             b"/Type /XRef /Size %d /Index [%s] /W [1 4 2] /Prev %d %s /Filter /FlateDecode"
-            % (self._next, index, previous, trailer),
-            zlib.compress(rows),
+            b" /DecodeParms <</Predictor 12 /Columns 7>>" % (self._next, index, previous, trailer),
+            zlib.compress(_up_predicted(rows, 7), LEVEL),
         )
         self._handle.write(b"startxref\n%d\n%%%%EOF\n" % start)
