@@ -117,18 +117,24 @@ def merge_child(manifest: Path, variant: str, pages: int, out: Path) -> None:
                 first += count
     sizes_seen: list[int] = []
 
-    def stamp_for(sizes: Sequence[tuple[float, float]]) -> Path:
-        sizes_seen.append(len(sizes))
-        return out.with_suffix(".stamp.pdf")
-
-    # The stamp is drawn before the clock starts: it is the same for both variants.
+    # The stamp is drawn before the clock starts (in files, as a build does): it is
+    # the same for both variants.
     size = (595.2756, 841.8898)
     style = stamp.load_style(DEFAULT_RESOURCES.styles)
     words = stamp.StampWords(booklet_words.PAGE_OF, booklet_words.PRINTED, "en")
-    write_atomic(
-        out.with_suffix(".stamp.pdf"),
-        stamp.stamp_pdf([size] * first, style, dt.date(2030, 1, 2), words),
-    )
+    stamps: list[Path] = []
+    for start in range(0, first, stamp.STAMP_PAGES):
+        count = min(stamp.STAMP_PAGES, first - start)
+        stamps.append(out.with_suffix(f".stamp-{start}.pdf"))
+        write_atomic(
+            stamps[-1],
+            stamp.stamp_pdf([size] * count, style, dt.date(2030, 1, 2), words, start + 1, first),
+        )
+
+    def stamp_for(sizes: Sequence[tuple[float, float]]) -> list[Path]:
+        sizes_seen.append(len(sizes))
+        return stamps
+
     started = time.perf_counter()
     made = assemble(
         parts,

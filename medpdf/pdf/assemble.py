@@ -16,8 +16,8 @@ how a file is written.
 
 Memory is what limits the whole collection (21,000 pages): each part is
 closed as soon as its pages are copied (qpdf copies their streams' data), and
-the stamp's forms are made from its pages' drawing alone, so neither the
-parts nor the stamp file stay open while the booklet is in memory.
+the stamp is overlaid file by file (:mod:`medpdf.pdf.overlay`), so neither
+the parts nor the stamp stay open while the booklet is in memory.
 """
 
 from __future__ import annotations
@@ -59,41 +59,6 @@ class BookletMeta:
     page_link: str
 
 
-class _Overlay:
-    """Draws a form on top of a page, as a pagination artifact, outside the page's own state.
-
-    pikepdf's ``add_overlay`` would do the drawing, but it splices into the
-    page's content stream, where the artifact cannot be told apart, and it
-    adds a resource name per page to the resources a chunk's pages share.
-    Here the page's stream is kept, and two small streams shared by every
-    page go around it; each page gets its own resources naming its stamp.
-    """
-
-    NAME = "/MedpdfStamp"
-
-    def __init__(self, booklet: Any) -> None:
-        from medpdf.pdf import structure
-
-        self._before = booklet.make_stream(b"q\n")
-        self._after = booklet.make_stream(
-            b"Q\n" + structure.PAGINATION_ARTIFACT + b"\nq " + self.NAME.encode() + b" Do Q\nEMC\n"
-        )
-
-    def add(self, page: Any, form: Any) -> None:
-        """Overlay ``form`` (drawn for this page's size) on ``page``."""
-        import pikepdf
-
-        contents = page.Contents
-        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
-        page.Contents = pikepdf.Array([self._before, *streams, self._after])
-        shared = page.get("/Resources", pikepdf.Dictionary())
-        resources = pikepdf.Dictionary({k: v for k, v in shared.items()})
-        xobjects = pikepdf.Dictionary({k: v for k, v in shared.get("/XObject", {}).items()})
-        xobjects[self.NAME] = form
-        resources.XObject = xobjects
-        page.Resources = resources
-
-
 class Assembled:
     """A merged booklet in memory: its page count, and saving it into an open file."""
 
@@ -129,7 +94,7 @@ class Assembled:
 
 def assemble(
     parts: Sequence[Path],
-    stamp_for: Callable[[Sequence[tuple[float, float]]], Path],
+    stamp_for: Callable[[Sequence[tuple[float, float]]], Sequence[Path]],
     placed: Sequence[Placed],
     front_pages: int,
     meta: BookletMeta,
@@ -139,8 +104,8 @@ def assemble(
 ) -> Assembled:
     """Merge ``parts``, overlay the stamp, link and outline; the booklet, ready to save.
 
-    ``stamp_for`` gets the size of every merged page and returns a PDF with one
-    stamp page for each (the caller draws or reuses it). The last ``back_pages``
+    ``stamp_for`` gets the size of every merged page and returns PDFs with one
+    stamp page for each, in order (the caller draws or reuses them). The last ``back_pages``
     (the ingredient index) are linked like the contents; a link to a monograph
     in another file of the set (``elsewhere``: slug → file name beside this one,
     0-based page) opens that file at that page. The outline's "Contents" opens
@@ -148,7 +113,7 @@ def assemble(
     """
     import pikepdf
 
-    from medpdf.pdf import fontmerge
+    from medpdf.pdf import fontmerge, overlay
 
     booklet = pikepdf.Pdf.new()
     pages, tags, owners = _merge(booklet, parts)
@@ -162,7 +127,9 @@ def assemble(
     ]
     booklet.Root.StructTreeRoot = tags.prepare(booklet, total)
     booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
-    _stamp(booklet, pages, stamp_for)
+    overlay.stamp(
+        booklet, pages, stamp_for([(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in pages])
+    )
     start = {item.slug: front_pages + item.first_page for item in placed}
     _link(
         pages,
@@ -205,38 +172,6 @@ def _merge(booklet: Any, parts: Sequence[Path]) -> tuple[list[Any], TagWriter, l
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
     return page_objs, tags, owners
-
-
-def _stamp(
-    booklet: Any, pages: list[Any], stamp_for: Callable[[Sequence[tuple[float, float]]], Path]
-) -> None:
-    """Overlay each page with its page of the stamp drawn for these page sizes.
-
-    Each stamp page becomes a form of its drawing alone; the resources (the
-    stamp's font) are copied once and shared, and the stamp file is closed.
-    """
-    import pikepdf
-
-    sizes = [(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in pages]
-    overlay = _Overlay(booklet)
-    shared: dict[bytes, Any] = {}
-    with pikepdf.Pdf.open(stamp_for(sizes)) as stamped:
-        for obj, stamp in zip(pages, stamped.pages, strict=True):
-            page = stamp.obj
-            resources = page.get("/Resources", pikepdf.Dictionary())
-            key = resources.unparse()
-            if key not in shared:
-                shared[key] = booklet.copy_foreign(stamped.make_indirect(resources))
-            contents: Any = page.Contents
-            streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
-            form = booklet.make_stream(
-                b"\n".join(stream.read_bytes() for stream in streams),
-                Type=pikepdf.Name.XObject,
-                Subtype=pikepdf.Name.Form,
-                BBox=pikepdf.Array([float(n) for n in page.MediaBox]),
-                Resources=shared[key],
-            )
-            overlay.add(obj, form)
 
 
 def _destination(page: Any) -> Any:

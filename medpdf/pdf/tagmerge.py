@@ -63,6 +63,7 @@ class TagWriter:
     def __init__(self) -> None:
         self._parts: list[_Part] = []
         self._link_annots: list[Any] = []  # link annotations in parent-tree key order
+        self._link_pages: set[int] = set()  # booklet pages that have links
 
     def add(self, part: pikepdf.Pdf, pages: Sequence[Any], first: int) -> None:
         """Take note of ``part``, whose pages were copied into the booklet as ``pages``."""
@@ -74,6 +75,7 @@ class TagWriter:
             page.StructParents = first + index
         for page, number, _ in links:
             self._link_annots.append(pages[page].Annots[number])
+            self._link_pages.add(first + page)
 
     def prepare(self, booklet: pikepdf.Pdf, total: int) -> Any:
         """Number the links and return the placeholder tree root for the catalog."""
@@ -92,11 +94,16 @@ class TagWriter:
         """
         handle.flush()
         with pikepdf.Pdf.open(Path(f"/proc/self/fd/{handle.fileno()}")) as saved:
-            page_numbers = [page.obj.objgen[0] for page in saved.pages]
+            # The booklet's page tree is one flat list (medpdf.pdf.assemble): its
+            # references give the pages' numbers without reading 21,000 pages back.
+            kids = saved.Root.Pages.Kids
+            page_numbers = [kid.objgen[0] for kid in kids]
+            if len(page_numbers) != int(saved.Root.Pages.Count):
+                raise ValueError("the booklet's page tree is not one flat list")
             annot_numbers = {
                 (index, number): annot.objgen[0]
-                for index, page in enumerate(saved.pages)
-                for number, annot in enumerate(page.obj.get("/Annots", []))
+                for index in sorted(self._link_pages)
+                for number, annot in enumerate(kids[index].get("/Annots", []))
                 if "/StructParent" in annot
             }
             root_number = saved.Root.StructTreeRoot.objgen[0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from array import array
 from typing import BinaryIO
 
 #: Objects per object stream: large enough to compress well (1,000 made the tree
@@ -25,13 +26,12 @@ LEVEL = 6
 
 def _up_predicted(rows: bytes, width: int) -> bytes:
     """``rows`` of ``width`` bytes with PNG "Up" prediction: each row prefixed by its type, 2."""
+    above = bytes(width) + rows[:-width]
+    differences = bytes((a - b) & 0xFF for a, b in zip(rows, above, strict=True))
     out = bytearray()
-    previous = bytes(width)
     for start in range(0, len(rows), width):
-        row = rows[start : start + width]
         out.append(2)
-        out += bytes((a - b) & 0xFF for a, b in zip(row, previous, strict=True))
-        previous = row
+        out += differences[start : start + width]
     return bytes(out)
 
 
@@ -41,15 +41,31 @@ class UpdateWriter:
     def __init__(self, handle: BinaryIO, first_free: int) -> None:
         self._handle = handle
         self._position = handle.tell()
-        self._next = first_free
-        #: number -> (1, offset, 0) for an object in the file, (2, stream, index) in a stream.
-        self._entries: dict[int, tuple[int, int, int]] = {}
+        self._first = self._next = first_free
+        # Cross-reference entries: (1, offset, 0) for an object in the file, (2, stream,
+        # index) for one in an object stream. New objects' in three arrays (7 bytes each
+        # rather than a tuple in a dict: the tree of 21,000 pages has 640,000 objects);
+        # objects of the saved file that the update replaces in a dict.
+        self._kinds = array("B")
+        self._fields = array("Q")
+        self._indices = array("H")
+        self._replaced: dict[int, tuple[int, int, int]] = {}
         self._pending: list[tuple[int, bytes]] = []
 
     def reserve(self) -> int:
         """A new object number, to be written later."""
         self._next += 1
+        self._kinds.append(0)
+        self._fields.append(0)
+        self._indices.append(0)
         return self._next - 1
+
+    def _enter(self, number: int, kind: int, field: int, index: int) -> None:
+        if number < self._first:
+            self._replaced[number] = (kind, field, index)
+            return
+        at = number - self._first
+        self._kinds[at], self._fields[at], self._indices[at] = kind, field, index
 
     def add(self, body: bytes, number: int | None = None) -> int:
         """Write object ``number`` (a new one if None) with ``body`` (not a stream)."""
@@ -62,7 +78,7 @@ class UpdateWriter:
 
     def _write(self, number: int, head: bytes, data: bytes) -> None:
         """One stream object in the file, at the current position."""
-        self._entries[number] = (1, self._position, 0)
+        self._enter(number, 1, self._position, 0)
         chunk = b"%d 0 obj\n<<%s /Length %d>>\nstream\n%s\nendstream\nendobj\n" % (
             number,
             head,
@@ -84,7 +100,7 @@ class UpdateWriter:
             offsets.append(b"%d %d" % (number, at))
             bodies.append(body)
             at += len(body) + 1
-            self._entries[number] = (2, stream, index)
+            self._enter(number, 2, stream, index)
         header = b" ".join(offsets) + b"\n"
         data = zlib.compress(header + b"\n".join(bodies) + b"\n", LEVEL)
         self._write(
@@ -98,23 +114,34 @@ class UpdateWriter:
         """The cross-reference stream; ``trailer`` holds ``/Root`` and the like."""
         self._flush()
         xref = self.reserve()
-        self._entries[xref] = (1, self._position, 0)
-        numbers = sorted(self._entries)
+        self._enter(xref, 1, self._position, 0)
+        # The replaced numbers, then every new one (one reserved but never written is free).
         runs: list[list[int]] = []
-        for number in numbers:
-            if runs and number == runs[-1][-1] + 1:
-                runs[-1].append(number)
+        for number in sorted(self._replaced):
+            if runs and number == runs[-1][0] + runs[-1][1]:
+                runs[-1][1] += 1
             else:
-                runs.append([number])
-        index = b" ".join(b"%d %d" % (run[0], len(run)) for run in runs)
+                runs.append([number, 1])
+        if runs and runs[-1][0] + runs[-1][1] == self._first:
+            runs[-1][1] += self._next - self._first
+        else:
+            runs.append([self._first, self._next - self._first])
+        index = b" ".join(b"%d %d" % (start, count) for start, count in runs)
         # Rows of 7 bytes; each stored as the difference from the row above (the PNG "Up"
         # predictor, 7.4.4.4), which turns the rising offsets into runs that compress well.
-        rows = b"".join(struct.pack(">BIH", *self._entries[number]) for number in numbers)
+        rows = bytearray(7 * (len(self._replaced) + self._next - self._first))
+        at = 0
+        for number in sorted(self._replaced):
+            struct.pack_into(">BIH", rows, at, *self._replaced[number])
+            at += 7
+        for kind, field, entry in zip(self._kinds, self._fields, self._indices, strict=True):
+            struct.pack_into(">BIH", rows, at, kind, field, entry)
+            at += 7
         start = self._position
         self._write(
             xref,
             b"/Type /XRef /Size %d /Index [%s] /W [1 4 2] /Prev %d %s /Filter /FlateDecode"
             b" /DecodeParms <</Predictor 12 /Columns 7>>" % (self._next, index, previous, trailer),
-            zlib.compress(_up_predicted(rows, 7), LEVEL),
+            zlib.compress(_up_predicted(bytes(rows), 7), LEVEL),
         )
         self._handle.write(b"startxref\n%d\n%%%%EOF\n" % start)
