@@ -211,9 +211,10 @@ def _write_part(
         else:
             last = index if joinable else None
         last_unit = unit
-    numbers: list[int | None] = [
-        writer.reserve() if owner[index] == index else None for index in range(len(rows))
-    ]
+    kept = [index for index in range(len(rows)) if owner[index] == index]
+    numbers: list[int | None] = [None] * len(rows)
+    for index, reserved in zip(kept, writer.reserve_many(len(kept)), strict=True):
+        numbers[index] = reserved
     for index, row in enumerate(rows):
         number = numbers[index]
         if number is None:

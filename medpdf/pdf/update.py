@@ -25,13 +25,25 @@ LEVEL = 6
 
 
 def _up_predicted(rows: bytes, width: int) -> bytes:
-    """``rows`` of ``width`` bytes with PNG "Up" prediction: each row prefixed by its type, 2."""
-    above = bytes(width) + rows[:-width]
-    differences = bytes((a - b) & 0xFF for a, b in zip(rows, above, strict=True))
-    out = bytearray()
-    for start in range(0, len(rows), width):
-        out.append(2)
-        out += differences[start : start + width]
+    """``rows`` of ``width`` bytes with PNG "Up" prediction: each row prefixed by its type, 2.
+
+    Each byte becomes its difference from the byte above, modulo 256, computed
+    for all bytes at once: every byte widened to a 16-bit lane, 256 added to
+    the minuends so that no lane borrows from the next, two integer
+    subtractions' worth of work instead of a Python loop over 4 MB.
+    """
+    size, count = len(rows), len(rows) // width
+    minuend = bytearray(2 * size)
+    minuend[0::2] = rows
+    minuend[1::2] = b"\x01" * size
+    subtrahend = bytearray(2 * size)
+    subtrahend[2 * width :: 2] = rows[:-width]
+    lanes = int.from_bytes(minuend, "little") - int.from_bytes(subtrahend, "little")
+    differences = lanes.to_bytes(2 * size, "little")[0::2]
+    out = bytearray(count * (width + 1))
+    out[0 :: width + 1] = b"\x02" * count
+    for column in range(width):
+        out[column + 1 :: width + 1] = differences[column::width]
     return bytes(out)
 
 
@@ -59,6 +71,14 @@ class UpdateWriter:
         self._fields.append(0)
         self._indices.append(0)
         return self._next - 1
+
+    def reserve_many(self, count: int) -> range:
+        """``count`` new object numbers, to be written later."""
+        self._kinds.frombytes(bytes(count))
+        self._fields.frombytes(bytes(8 * count))
+        self._indices.frombytes(bytes(2 * count))
+        self._next += count
+        return range(self._next - count, self._next)
 
     def _enter(self, number: int, kind: int, field: int, index: int) -> None:
         if number < self._first:
