@@ -37,6 +37,13 @@ judged on the ``all`` size; with only smaller sizes they are NOT MEASURED and th
 largest size is shown for information); the unchanged rebuild lays out no chunk
 (every size).
 
+The compact booklet (``--compact``: two columns, monographs run on), for every
+size in the same run unless ``--no-compact``: a cold build of the same sample in
+a folder of its own, reported beside the default cold build (wall time, per
+monograph, peak memory, pages). Its goals: at most 40 % of the default booklet's
+pages, no slower per monograph, and within the same memory bound (1.5 GB, and
+no more than the default build's peak).
+
 The merge alone at the whole collection's size, tagged parts against the same
 parts untagged, is ``benchmarks/booklet_merge.py``.
 
@@ -46,6 +53,7 @@ Usage (from the repository root; run the full version on a quiet machine)::
     .venv/bin/python benchmarks/booklet.py --keep /tmp/bb          # ... keeping outputs
     .venv/bin/python benchmarks/booklet.py --sizes 40 --baseline-size 40   # quick check
     .venv/bin/python benchmarks/booklet.py --volume-pages 800      # bound volumes
+    .venv/bin/python benchmarks/booklet.py --sizes 300 --skip-baseline --duplex  # 300, two-sided
 """
 
 from __future__ import annotations
@@ -81,6 +89,7 @@ from _common import (
 )
 
 SCRIPT = "booklet.py"
+COMPACT_PAGES_GOAL = 0.40
 COLD_GOAL_SECONDS = 600.0
 MEMORY_GOAL_BYTES = 1_500_000_000
 EDIT_GOAL_SECONDS = 30.0
@@ -280,6 +289,81 @@ def bench_size(
     return [cold, unchanged, one_edit, add_delete]
 
 
+def bench_compact(
+    size: str, chosen: Sequence[Path], corpus: Path, workdir: Path, jobs: int | None
+) -> Step:
+    """A cold ``medpdf booklet --compact`` of the same sample, in a folder of its own."""
+    content = workdir / "content"
+    copy_sample(chosen, corpus, content)
+    EXTRA_FLAGS.append("--compact")
+    try:
+        cold = run_step(size, len(chosen), "compact cold", content, workdir, jobs)
+    finally:
+        EXTRA_FLAGS.remove("--compact")
+    made = sorted((workdir / "output").glob("booklet-vol*.pdf"))
+    counted = [pdf_pages(path) for path in made] or [pdf_pages(workdir / "output" / "booklet.pdf")]
+    pages = None if None in counted else sum(n for n in counted if n is not None)
+    return dataclasses.replace(cold, pdf_pages=pages)
+
+
+def print_compact(steps: Sequence[Step]) -> bool:
+    """The compact booklet beside the default one, per size; True when its goals pass."""
+    pairs = [
+        (default, compact)
+        for compact in steps
+        if compact.label == "compact cold"
+        for default in steps
+        if default.label == "cold" and default.size == compact.size
+    ]
+    if not pairs:
+        return True
+    print()
+    print("compact booklet against the default one (cold builds of the same sample)")
+    rows = []
+    ok = True
+    for default, compact in pairs:
+        ratio = compact.pages / max(default.pages, 1)
+        per_default = default.run.seconds / max(default.monographs, 1)
+        per_compact = compact.run.seconds / max(compact.monographs, 1)
+        for step, per in ((default, per_default), (compact, per_compact)):
+            rows.append(
+                [
+                    step.size,
+                    "default" if step is default else "compact",
+                    f"{step.run.seconds:.1f}",
+                    f"{per * 1000:.0f}",
+                    f"{step.run.peak_mib:.0f}",
+                    str(step.pages),
+                ]
+            )
+        pages_ok = ratio <= COMPACT_PAGES_GOAL
+        speed_ok = per_compact <= per_default
+        memory_ok = (
+            compact.run.peak_bytes <= MEMORY_GOAL_BYTES
+            and compact.run.peak_bytes <= default.run.peak_bytes
+        )
+        ok = ok and pages_ok and speed_ok and memory_ok
+        rows.append(["", "compact / default", f"{compact.run.seconds / default.run.seconds:.2f}",
+                     f"{per_compact / per_default:.2f}",
+                     f"{compact.run.peak_bytes / max(default.run.peak_bytes, 1):.2f}",
+                     f"{ratio:.2f}"])  # fmt: skip
+        print_table(["N", "booklet", "cold wall s", "ms/monograph", "peak MiB", "pages"], rows)
+        rows = []
+        print(
+            f"  [{verdict(pages_ok)}] pages <= {COMPACT_PAGES_GOAL:.0%} of the default "
+            f"booklet's: {compact.pages} / {default.pages} = {ratio:.1%}"
+        )
+        print(
+            f"  [{verdict(speed_ok)}] no slower per monograph: {per_compact * 1000:.0f} ms "
+            f"against {per_default * 1000:.0f} ms"
+        )
+        print(
+            f"  [{verdict(memory_ok)}] peak memory within 1.5 GB and the default build's: "
+            f"{compact.run.peak_mib:.0f} MiB against {default.run.peak_mib:.0f} MiB"
+        )
+    return ok
+
+
 def run_baseline(chosen: Sequence[Path], corpus: Path, workdir: Path) -> Baseline:
     """The naive single-document build of ``chosen`` (copied, like medpdf's input)."""
     content = workdir / "content"
@@ -467,6 +551,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="passed to medpdf: bound volumes of at most N pages (pages: all volumes)",
     )
     parser.add_argument(
+        "--duplex", action="store_true", help="passed to medpdf: booklets for two-sided printing"
+    )
+    parser.add_argument(
+        "--no-compact", action="store_true", help="no compact booklet beside the default one"
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         default=None,
@@ -481,6 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.volume_pages:
         EXTRA_FLAGS[:] = ["--volume-pages", str(args.volume_pages)]
+    if args.duplex:
+        EXTRA_FLAGS.append("--duplex")
     corpus = require_corpus(args.corpus, SCRIPT)
     files = corpus_files(corpus)
     all_label = f"all ({len(files)})"
@@ -511,8 +603,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             for label, chosen in sizes:
                 folder = scratch / ("all" if label == all_label else f"n{label}")
                 steps += bench_size(label, chosen, corpus, folder, args.jobs)
+                if not args.no_compact:
+                    compact = folder.with_name(folder.name + "-compact")
+                    steps.append(bench_compact(label, chosen, corpus, compact, args.jobs))
             print_results(steps, baseline)
             ok = print_goals(steps, all_label)
+            ok = print_compact(steps) and ok
             if args.keep is not None:
                 print(f"\noutputs kept in {scratch}")
     except BenchmarkError as exc:

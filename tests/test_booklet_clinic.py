@@ -347,6 +347,23 @@ def test_check_report_lists_near_duplicate_ingredients(content: Path):
     assert "'Zinc Sulfate' / 'Zinc Sulphate' (2 monographs)" in result.output
 
 
+def test_check_reports_title_components_that_make_junk_index_entries(tmp_path: Path):
+    folder = tmp_path / "content"
+    write_monograph(folder, "omega", monograph("Omega- + Vitamin E", None, 1))
+    write_monograph(
+        folder, "rotavirus", monograph("Rotavirus vaccine live attenuated + oral", None, 1)
+    )
+    write_monograph(folder, "fine", monograph("Omega-3 Fatty Acids + Vitamin E", None, 1))
+    result = invoke_cli("check", "--content", str(folder))
+    warnings = [line for line in result.stdout.splitlines() if "component" in line]
+    assert warnings == [
+        f"{folder / 'omega.md'}:3: warning: title component 'Omega-' ends with a hyphen; "
+        "the index would list it as 'Omega'",
+        f"{folder / 'rotavirus.md'}:3: warning: title component 'oral' is a descriptor, "
+        "not an ingredient",
+    ], result.stdout
+
+
 def test_name_rules():
     assert (
         ingredients.name_key("Vitamin B 12")
@@ -369,30 +386,42 @@ def test_name_rules():
     assert ingredients.split_names(prose) == ("Potassium Iodide", "Sodium Chloride")
 
 
-def test_duplex_starts_every_monograph_on_a_right_hand_page(content: Path, tmp_path: Path):
+def test_duplex_wastes_no_page_and_mirrors_each_monograph_where_it_falls(
+    content: Path, tmp_path: Path
+):
     build(content, tmp_path, "--duplex")
     path = tmp_path / "booklet.pdf"
     texts = normalised_page_texts(path)
     first = starts(texts)
     assert set(first) == {title for title, _, _ in DRUGS.values()}
-    assert all(page % 2 == 1 for page in first.values()), first
+    # A monograph starts on the next page, left or right: no blank page before it.
+    assert {page % 2 for page in first.values()} == {0, 1}, first
     blanks = [n for n, t in enumerate(texts, 1) if "This page is intentionally left blank." in t]
-    assert blanks and all(n % 2 == 0 for n in blanks)
+    # Only a part (front matter, a chunk of monographs, the index) is padded, at its end,
+    # so that the next part starts on a right-hand page.
+    assert all(n % 2 == 0 for n in blanks), blanks
+    letters = {title.removeprefix("É")[0] for title in first}
+    assert len(blanks) <= len(letters) + 3, blanks  # a chunk per letter here, front, index
     for n in blanks:  # a blank page still carries the disclaimer and the page number
         assert "not medical advice" in texts[n - 1]
         assert f"Page {n} of {len(texts)}" in texts[n - 1]
-    # The contents and the index point at the right-hand start pages.
+        if n < len(texts):  # and the next part starts after it
+            assert n + 1 in first.values() or texts[n].startswith("Ingredient index"), n
+    # The contents and the index point at the start pages.
     rows = index_rows(path)
     for refs in rows.values():
         for title, _, page in refs:
             assert page == first[title]
-    # Mirrored margins, the wider inside: text starts further right on right-hand pages.
+    # Mirrored margins, the wider inside, on whichever side a monograph starts.
+    mm = 72 / 25.4
     with pdfplumber.open(path) as pdf:
+        for title, number in first.items():
+            page = pdf.pages[number - 1]
+            inner = 24 if number % 2 else 12
+            assert min(c["x0"] for c in page.chars) == pytest.approx(inner * mm, abs=1), title
         right = pdf.pages[first["Dexamethasone"] - 1]
         left = pdf.pages[first["Dexamethasone"]]
-        mm = 72 / 25.4
-        assert min(c["x0"] for c in right.chars) == pytest.approx(24 * mm, abs=1)
-        assert min(c["x0"] for c in left.chars) == pytest.approx(12 * mm, abs=1)
+        assert first["Dexamethasone"] % 2 == 1
         # The stamp sits at the right margin of each: outer on the right, inner on the left.
         for page, margin in ((right, 12), (left, 24)):
             stamp = [w for w in page.extract_words() if w["text"] == "Page"][-1]
@@ -424,3 +453,30 @@ def test_an_edit_rewrites_only_the_volumes_it_touches(content: Path, tmp_path: P
     # Volume 1 (A-B) holds nothing that moved: not even re-assembled.
     assert "booklet-vol01.pdf" not in changed
     assert "Avoid wine." in " ".join(normalised_page_texts(tmp_path / holder))
+
+
+def test_a_wrapped_index_line_goes_on_under_its_own_start(tmp_path: Path):
+    from medpdf.html import booklet_pages
+    from medpdf.pdf import typeset
+    from medpdf.settings import config
+
+    long = (
+        "Dextromethorphan Hydrobromide + Menthol + Cetirizine + Chlorpheniramine Maleate"
+        " + Guaifenesin + Phenylpropanolamine"
+    )
+    refs = tuple(booklet_pages.Ref(f"d{i}", title, 10 + i) for i, title in enumerate([long, "X"]))
+    groups = (booklet_pages.IndexGroup("D", (booklet_pages.IndexEntry("d", "Dextro", refs),)),)
+    info = booklet_pages.BookletInfo("Booklet", None, 2)
+    settings = config.make(content_dir=tmp_path)
+    html = booklet_pages.render_booklet_index(groups, True, info, settings)
+    pdf = tmp_path / "index.pdf"
+    pdf.write_bytes(typeset.render_combined([html], settings.resources, contents=True).data)
+    with pdfplumber.open(pdf) as doc:
+        words = doc.pages[0].extract_words()
+    entry = next(w for w in words if w["text"] == "Dextro")
+    first = next(w for w in words if w["text"] == "Dextromethorphan")
+    tail = next(w for w in words if w["text"] == "Phenylpropanolamine")
+    assert tail["top"] > first["top"] + 5  # it wraps
+    # The monograph is indented under its ingredient, and its second line further still.
+    assert first["x0"] > entry["x0"] + 10
+    assert tail["x0"] > first["x0"] + 5

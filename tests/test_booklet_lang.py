@@ -53,8 +53,9 @@ def build(folder: Path, name: str, *flags: str, content: Path = FIXTURES) -> Pat
 def contents(path: Path, lang: str) -> Groups:
     """The contents pages as (letter, [(title, page), ...]) in printed order.
 
-    The contents start on page 3 (after cover and disclaimer), one letter a page,
-    and end before the page its first line points to.
+    The contents start on page 3 (after cover and disclaimer), their letters
+    running on, and end before the page its first line points to. A letter is
+    the one-character word before a line's title.
     """
     heading, running = WORDS[lang]
     texts = normalised_page_texts(path)
@@ -63,10 +64,13 @@ def contents(path: Path, lang: str) -> Groups:
     page, first_entry = 2, None
     while first_entry is None or page < first_entry - 1:
         body = texts[page].removeprefix(heading + " ").split(f" {running} ")[0]
-        letter, rest = body.split(" ", 1)
-        lines = [(title, int(number)) for title, number in re.findall(r"(.+?) (\d+)(?: |$)", rest)]
-        groups.append((letter, lines))
-        first_entry = first_entry or lines[0][1]
+        for title, number in re.findall(r"(.+?) (\d+)(?: |$)", body):
+            letter, _, rest = title.partition(" ")
+            if len(letter) == 1 and rest:
+                groups.append((letter, []))
+                title = rest
+            groups[-1][1].append((title, int(number)))
+        first_entry = first_entry or groups[0][1][0][1]
         page += 1
     return groups
 
@@ -114,7 +118,10 @@ def test_spanish_booklet_holds_spanish_monographs_only(booklets):
     # so in the default [output] content_lang, en) although --lang is es.
     for english in ("Folic Acid", "Azithromycin", "Nystatin", "Ondansetron", "Amoxicillin"):
         assert english not in texts
-    assert "oxibutinina.md" in texts
+    assert "Oxibutinina" in texts
+    # Its footer names it by its slug and edition, never by its file.
+    assert "oxibutinina · versión" in texts.lower()
+    assert ".md" not in texts
 
 
 def test_chinese_booklet_is_in_pinyin_order(booklets):

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pikepdf
+import pypdf
 import pytest
-from conftest import normalised_page_texts
+from conftest import normalised_page_texts, write_monograph
 from pikepdf import Array, Dictionary, Name, NumberTree
-from test_booklet import ORDER, make, starts_from_text, write_collection
+from test_booklet import ORDER, make, monograph, starts_from_text, write_collection
 
 from medpdf.pdf import slices
 from medpdf.pdf.archival import PDFUA_NAMESPACE
@@ -282,10 +283,17 @@ def assert_pdfua_clean(path: Path) -> None:
 # -- a booklet in volumes, two-sided, with its index ---------------------------------
 
 
+#: The volume set's monographs: the booklet tests' and Aarox.
+VOLUME_ORDER = ["Aarox", *ORDER]
+
+
 @pytest.fixture(scope="module")
 def volume_set(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     root = tmp_path_factory.mktemp("volumes")
     content = write_collection(root / "content")
+    # One page before Abrelin's one page: Acmotril starts on an even page of chunk A,
+    # where a duplex volume may begin, so the chunk can be cut there.
+    write_monograph(content / "a", "aarox", monograph("Aarox", 1))
     cuts: list[tuple[int, int]] = []
     real = slices.write_slice
 
@@ -296,9 +304,11 @@ def volume_set(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(plan, "CHUNK_LIMIT", 4)  # chunks longer than a volume's share
         patch.setattr(slices, "write_slice", spy)
-        report = make(content, root / "output", volume_pages=14, duplex=True)
+        report = make(content, root / "output", volume_pages=12, duplex=True)
     assert len(report.volumes) >= 3
     assert cuts, "no chunk was cut between two volumes: the slices go untested"
+    # Two-sided: a volume begins on a right-hand page, so a slice starts on one too.
+    assert all(start % 2 == 0 for start, _ in cuts), cuts
     return list(report.volumes)
 
 
@@ -328,7 +338,7 @@ def test_each_volume_holds_one_article_per_drug_even_from_a_cut_chunk(
 ) -> None:
     seen: list[str] = []
     for path in volume_set:
-        starts = starts_from_text(normalised_page_texts(path))
+        starts = starts_from_text(normalised_page_texts(path), VOLUME_ORDER)
         with pikepdf.open(path) as pdf:
             page_of = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
             document = kids(pdf.Root.StructTreeRoot)[0]
@@ -339,7 +349,7 @@ def test_each_volume_holds_one_article_per_drug_even_from_a_cut_chunk(
                 h1 = next(e for e, _ in walk(article) if Name.H1 == e.S)
                 assert page_of[h1.Pg.objgen] + 1 == starts[title]
         seen += titles
-    assert seen == ORDER
+    assert seen == VOLUME_ORDER
 
 
 def test_blank_pages_hold_one_paragraph_and_nothing_else(volume_set: list[Path]) -> None:
@@ -374,7 +384,7 @@ def test_the_index_is_a_toc_of_links_to_every_volume(volume_set: list[Path]) -> 
         assert not [e for e in back if e.S in (Name.Table, Name.TR, Name.TD)]
         assert Name.H2 in [e.S for e in back]  # "Ingredient index"
         items = [e for e in back if e.S == Name.TOCI]
-        assert len(items) == len(ORDER)  # one ingredient per invented drug
+        assert len(items) == len(VOLUME_ORDER)  # one ingredient per invented drug
         targets = set()
         for item in items:
             assert item.P.S == Name.TOC
@@ -389,3 +399,29 @@ def test_the_index_is_a_toc_of_links_to_every_volume(volume_set: list[Path]) -> 
                 assert Name.GoToR == annot.A.S
                 targets.add(str(annot.A.F))
         assert targets == {path.name for path in volume_set}
+
+
+def test_the_contents_bookmark_opens_the_contents_page(volume_set: list[Path]) -> None:
+    # It opened page 3 whatever came first; in volume 1 that was the disclaimer.
+    for path in volume_set:
+        texts = normalised_page_texts(path)
+        reader = pypdf.PdfReader(path)
+        item = reader.outline[0]
+        assert item.title == "Contents"
+        page = reader.get_destination_page_number(item)
+        assert " Contents " in f" {texts[page]} ", (path.name, page + 1)
+        assert all(" Contents " not in f" {text} " for text in texts[:page]), path.name
+
+
+def test_each_volume_embeds_one_font_file_per_typeface(volume_set: list[Path]) -> None:
+    # Every part embedded its own subset of each face: 18 files for 4 faces in a volume
+    # of 300 monographs. The stamp's DejaVuSans (reportlab) is a face of its own.
+    for path in volume_set:
+        with pikepdf.open(path) as pdf:
+            files: dict[str, set[tuple[int, int]]] = {}
+            for obj in pdf.objects:
+                if isinstance(obj, Dictionary) and obj.get("/Type") == Name.FontDescriptor:
+                    face = str(obj.FontName).split("+", 1)[-1]
+                    files.setdefault(face, set()).add(obj.FontFile2.objgen)
+            assert len(files) >= 2, files
+            assert all(len(streams) == 1 for streams in files.values()), (path.name, files)

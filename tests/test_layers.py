@@ -37,7 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: Lines a module may have; the option table is one declaration per option, kept whole.
 MAX_LINES = 400
 LONGER_ON_PURPOSE = {
-    "medpdf.settings.options": 470,
+    "medpdf.settings.options": 490,  # one declaration per option; --compact added 11 lines
     # Grew past the bound in this round's merges (the pack's purposes, the record's
     # read-only and disk-full handling); each is to be split, not allowed to grow further.
     "medpdf.products.pack.purposes": 500,

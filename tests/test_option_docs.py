@@ -46,6 +46,7 @@ def test_every_listed_option_is_read_from_a_variants_file(tmp_path: Path) -> Non
         "qr_url": '"https://example.org/{slug}"',
         "clinic": '{ name = "Riverside" }',
         "duplex": "true",
+        "compact": "true",
     }
     listed = listed_options(PAGE.read_text(encoding="utf-8"))
     assert sorted(values) == sorted(listed)  # a new option needs a value here too

@@ -332,8 +332,11 @@ def test_a_medicine_list_file_with_letter_large_print_clinic_and_qr(clinic_pack:
     assert sizes == {LETTER}
     first = clinic_pack.pages[0]
     assert first.startswith("Willowbank Health Centre My medicines")
-    # In large print what a medicine is for goes under its name, then the note.
-    assert first.index("Klémorex To treat an invented dryness of the knees") < first.index(
+    # In large print what a medicine is for goes under its name, then the note. On Letter
+    # paper, with the note on interactions and 29 mm time columns, the schedule runs on to
+    # page 2 (its header row repeated there).
+    schedule = " ".join(clinic_pack.pages[:2])
+    assert schedule.index("Klémorex To treat an invented dryness of the knees") < schedule.index(
         "Zorvatin To calm an invented itch of the elbows 2 puffs after meals"
     )
     starts = leaflet_starts(clinic_pack)
@@ -348,11 +351,21 @@ def test_a_medicine_list_file_with_letter_large_print_clinic_and_qr(clinic_pack:
 def test_large_print_schedule_text_is_at_least_16pt(clinic_pack: Pack) -> None:
     with pdfplumber.open(clinic_pack.path) as pdf:
         page = pdf.pages[0]
-        table = page.crop((0, 0, page.width, page.height - 120))  # above the footer
-        words = table.extract_words(extra_attrs=["size"])
+        words = page.extract_words(extra_attrs=["size", "fontname"])
+        words += pdf.pages[1].extract_words(extra_attrs=["size", "fontname"])
+        cells = {(round(c["x0"]), round(c["x1"])) for c in page.rects if c["height"] > 15}
     schedule = [w for w in words if w["text"] in {"Morning", "Bedtime", "Zorvatin", "Klémorex"}]
     assert len(schedule) >= 4
     assert min(w["size"] for w in schedule) >= 15.9
+    # The column headers are bold, and "Bedtime" has room in its cell on both sides.
+    bedtime = next(w for w in words if w["text"] == "Bedtime")
+    assert "Bold" in bedtime["fontname"]
+    left = max(x0 for x0, _ in cells if x0 <= bedtime["x0"])
+    right = min(x1 for _, x1 in cells if x1 >= bedtime["x1"])
+    assert min(bedtime["x0"] - left, right - bedtime["x1"]) >= 3  # points; it was 1.7
+    # Every character on the page, the footer's too, is 16 pt or more, but the card's.
+    footer = [c for c in page.chars if c["top"] > page.height - 46 * 72 / 25.4]
+    assert footer and min(c["size"] for c in footer) >= 15.9
 
 
 # -- disclaimers that differ ------------------------------------------------------------------

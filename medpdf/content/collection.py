@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from medpdf.content import content_rules, glyphs, model, sources, translations
+from medpdf.content import (
+    content_rules,
+    front_matter,
+    glyphs,
+    ingredients,
+    model,
+    sources,
+    translations,
+)
 from medpdf.content.glyphs import GlyphCheck
 from medpdf.content.model import Monograph
 from medpdf.digests import digest_of, software_fingerprint
@@ -161,8 +169,25 @@ def examine(source: sources.Source, rules: Rules) -> tuple[Summary, Monograph | 
     said = content_rules.check(source, mono, lang)
     if any(d.is_error for d in said):  # not a leaflet: left out, like a file that fails
         return Summary.of(None, [*said, *mono.warnings]), None
-    warnings = [*mono.warnings, *said]
+    warnings = [*mono.warnings, *said, *_index_warnings(source, mono)]
     return Summary.of(mono.title, warnings, mono.lang, mono.translation_of, mono.codes), mono
+
+
+def _index_warnings(source: sources.Source, mono: Monograph) -> list[Diagnostic]:
+    """Title or generic name components that would be junk entries of the booklet's index."""
+    found = []
+    for field, text, line in (
+        ("title", mono.title, front_matter.line_of(source.text, "title")),
+        (
+            "generic name",
+            "" if mono.generic_name in (None, mono.title) else mono.generic_name,
+            None,
+        ),
+    ):
+        for written, why in ingredients.junk_names(text):
+            message = f"{field} component {written!r} {why}"
+            found.append(Diagnostic(source.display_path, line, Level.WARNING, message))
+    return found
 
 
 def _summary_key(source: sources.Source, rules: Rules) -> str:

@@ -71,6 +71,37 @@ def split_names(text: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+#: Words that describe a product, not an ingredient: alone as a component of a title
+#: ("Rotavirus vaccine live attenuated +oral") they would be an index entry of their own.
+DESCRIPTORS = frozenset(
+    {
+        "adsorbed", "attenuated", "capsule", "capsules", "conjugated", "cream", "drops",
+        "er", "forte", "gel", "inactivated", "injection", "live", "lotion", "ointment",
+        "oral", "plain", "purified", "recombinant", "sr", "solution", "suspension",
+        "syrup", "tablet", "tablets", "topical", "xr",
+    }
+)  # fmt: skip
+
+
+def junk_names(text: str) -> list[tuple[str, str]]:
+    """Components of a title or generic name that would make a junk index entry, and why.
+
+    A component cut short ("Omega-", "Pyridoxal-": the index would list "Omega")
+    or one that is only a descriptor ("attenuated", "oral").
+    """
+    found: list[tuple[str, str]] = []
+    for part in _SPLIT.split(_strip_bracketed(text)):
+        written = " ".join(part.split())
+        name = written.strip(" -")
+        if not name or not any(c.isalpha() for c in name):
+            continue
+        if written.endswith("-"):
+            found.append((written, f"ends with a hyphen; the index would list it as {name!r}"))
+        elif name.casefold() in DESCRIPTORS:
+            found.append((written, "is a descriptor, not an ingredient"))
+    return found
+
+
 def ingredients_of(monograph: Monograph) -> tuple[str, ...]:
     """Every ingredient the monograph's title and generic name name, each once."""
     found: dict[str, str] = {}

@@ -8,11 +8,14 @@ turns them into destinations once the parts are merged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from medpdf.html.templating import booklet_page_options, environment_for
+from medpdf.content.model import Monograph
+from medpdf.html.templating import booklet_page_options, environment_for, monograph_view
 from medpdf.pdf import CROSS_DOCUMENT_SCHEME
 from medpdf.settings.config import Config
+from medpdf.settings.options import CONTENT_LANG
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def render_booklet_front(
     config: Config,
     volumes: tuple[VolumeLine, ...] = (),
 ) -> str:
-    """One part of the booklet's front pages: ``cover``, or ``contents`` of one letter.
+    """One part of the booklet's front pages: ``cover``, or the ``contents``.
 
     ``volumes`` (volume 1 of a booklet in volumes) adds the master contents to the cover part.
     """
@@ -125,3 +128,15 @@ def booklet_blank_html(config: Config) -> str:
     page = booklet_page_options(config)
     template = environment_for(config, page.lang).get_template("booklet-blank.html.j2")
     return template.render(page=page)
+
+
+def compact_run_html(monographs: Sequence[Monograph], letter: str, config: Config) -> str:
+    """Monographs of the compact booklet running on in two columns, as one document.
+
+    ``letter`` is the A-Z group the run opens ("" when it goes on with one). The
+    run speaks the booklet's language (its monographs are all in it).
+    """
+    page = booklet_page_options(config)
+    template = environment_for(config, page.lang).get_template("booklet-compact.html.j2")
+    drugs = [monograph_view(m, lang=m.lang or config[CONTENT_LANG]) for m in monographs]
+    return template.render(drugs=drugs, letter=letter, page=page)

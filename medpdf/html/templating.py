@@ -26,6 +26,7 @@ from medpdf.settings.config import Config
 from medpdf.settings.kinds import PAPERS, Paper
 from medpdf.settings.options import (
     CLINIC,
+    COMPACT,
     CONTENT_LANG,
     DUPLEX,
     LANG,
@@ -77,7 +78,7 @@ class MonographView:
     intro_html: Markup
     sections: tuple[SectionView, ...]
     disclaimer_html: Markup | None
-    source_path: str
+    #: The edition a printout names: the version hash (its file's path is never printed).
     digest: str
     reviewed: dt.date | None = None
     online: OnlineLink | None = None
@@ -101,6 +102,8 @@ class PageOptions:
     clinic: ClinicInfo | None = None
     #: Booklet pages for two-sided printing: mirrored margins (booklet-duplex.css).
     duplex: bool = False
+    #: The compact booklet's pages: two columns, monographs running on.
+    compact: bool = False
     #: Set when the handout is shown in a browser (the printing station's
     #: preview): where the stylesheets are served, and a screen stylesheet.
     screen_base: str | None = None
@@ -122,12 +125,41 @@ def _section_key(section: Section) -> str:
     return "component" if section.component else "other"
 
 
+#: A paragraph that introduces what follows: nothing but bold text ending with a colon
+#: or a question mark (a label, "Calcium Phosphate:", or a question), or a line or two
+#: that ends with a colon ("Dosage varies greatly depending on the intended use:"). A
+#: longer one is not kept with the next block: the chain would move its lines over the
+#: page too. Matched on the sanitizer's output, where text has no "<".
+_LEAD_IN = re.compile(r"<p>(\s*<strong>[^<]*[:?]\s*</strong>\s*|[^<]{1,100}:\s*)</p>")
+#: A list item that is only a bold question or label, as a tight or a loose list writes it
+#: (a list of bold side effects, "Nausea", "Vomiting", is no chain of lead-ins).
+_LEAD_IN_ITEM = re.compile(
+    r'<li>(\s*(?:<p class="lead-in">)?\s*<strong>[^<]*[:?]\s*</strong>\s*(?:</p>)?\s*)</li>'
+)
+#: A list item of a few plain words ("Rash"): one line in every layout, even half a
+#: page wide in large print.
+_SHORT_ITEM = re.compile(r"<li>([^<]{1,24})</li>")
+
+
+def _mark_blocks(html: str) -> str:
+    """Class the blocks the stylesheet's pagination rules need to tell apart.
+
+    ``lead-in``: a paragraph or list item of only bold text, or a paragraph
+    ending with a colon, kept with what it introduces; ``short``: a one-line
+    list item, which alone would leave a heading above it with a single line
+    at a page foot.
+    """
+    html = _LEAD_IN.sub(r'<p class="lead-in">\1</p>', html)
+    html = _LEAD_IN_ITEM.sub(r'<li class="lead-in">\1</li>', html)
+    return _SHORT_ITEM.sub(r'<li class="short">\1</li>', html)
+
+
 def _section_view(section: Section) -> SectionView:
     return SectionView(
         key=_section_key(section),
         heading=section.kind.value if section.kind else section.heading,
         qualifier=section.qualifier,
-        html=Markup(markdown.to_html(section.body)),
+        html=Markup(_mark_blocks(markdown.to_html(section.body))),
     )
 
 
@@ -149,12 +181,11 @@ def monograph_view(
         slug=monograph.slug,
         title=monograph.title,
         generic_name=generic,
-        intro_html=Markup(markdown.to_html(monograph.intro)),
+        intro_html=Markup(_mark_blocks(markdown.to_html(monograph.intro))),
         sections=tuple(_section_view(s) for s in sections),
         disclaimer_html=(
             Markup(markdown.to_inline_html(monograph.disclaimer)) if monograph.disclaimer else None
         ),
-        source_path=monograph.source_path,
         digest=monograph.digest[:12],
         reviewed=monograph.reviewed,
         online=online_link(online_url) if online_url else None,
@@ -209,8 +240,17 @@ def css_content(message: str, **fragments: str) -> Markup:
 
 
 def booklet_page_options(config: Config, lang: str | None = None) -> PageOptions:
-    """Settings of the booklet's documents: undated (the date is stamped), duplex if asked."""
-    return replace(page_options(config, dated=False, lang=lang), duplex=config[DUPLEX])
+    """Settings of the booklet's documents: undated (the date is stamped), duplex if asked.
+
+    The compact booklet keeps the same margins on both sides even in duplex: it has
+    no mirrored pages, so no part of it needs to start on a right-hand one.
+    """
+    compact = config[COMPACT]
+    return replace(
+        page_options(config, dated=False, lang=lang),
+        duplex=config[DUPLEX] and not compact,
+        compact=compact,
+    )
 
 
 #: How every environment compiles templates; also part of the compiled templates' file

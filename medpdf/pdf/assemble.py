@@ -8,7 +8,8 @@ trees merged into one (:mod:`medpdf.pdf.tagmerge`), the contents links
 turned into in-document destinations, an outline letter → drug, and the
 title, language and PDF/UA identification that a merge would otherwise
 drop. :func:`assemble` does it in steps, one function each (merge, stamp,
-links, outline, metadata), and returns the booklet in memory; the caller
+links, outline, metadata, one font file per typeface), and returns the booklet
+in memory; the caller
 saves it into its file (:meth:`Assembled.save`: streams copied as they are),
 so this stage never decides where or how a file is written.
 """
@@ -121,6 +122,7 @@ def assemble(
     meta: BookletMeta,
     back_pages: int = 0,
     elsewhere: Mapping[str, tuple[str, int]] | None = None,
+    contents_page: int = 2,
 ) -> Assembled:
     """Merge ``parts``, overlay the stamp, link and outline; the booklet, ready to save.
 
@@ -128,18 +130,23 @@ def assemble(
     stamp page for each (the caller draws or reuses it). The last ``back_pages``
     (the ingredient index) are linked like the contents; a link to a monograph
     in another file of the set (``elsewhere``: slug → file name beside this one,
-    0-based page) opens that file at that page.
+    0-based page) opens that file at that page. The outline's "Contents" opens
+    ``contents_page`` (0-based).
     """
     import pikepdf
 
+    from medpdf.pdf import fontmerge
+
     booklet = pikepdf.Pdf.new()
-    opened, pages, tags = _merge(booklet, parts)
+    opened, pages, tags, owners = _merge(booklet, parts)
+    fontmerge.share_subsets(booklet)  # one embedded file per typeface, not one per part
     total = len(pages)
-    # Each monograph is one unit of the tree; front and back parts are units of their own.
-    units = [-1] * front_pages + [
-        number for number, item in enumerate(placed) for _ in range(item.pages)
+    # A chunk's pages are one unit of the tree (its articles' fragments are joined
+    # there); front and back pages are none.
+    units = [
+        owner if front_pages <= index < total - back_pages else -1
+        for index, owner in enumerate(owners)
     ]
-    units += [-1] * (total - len(units))
     booklet.Root.StructTreeRoot = tags.prepare(booklet, total)
     booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
     _stamp(booklet, pages, stamp_for)
@@ -152,13 +159,19 @@ def assemble(
         meta,
         elsewhere,
     )
-    _outline(booklet, pages, placed, start, back_pages, meta)
+    _outline(booklet, pages, placed, start, back_pages, meta, contents_page)
     _describe(booklet, meta)
     return Assembled(booklet, opened, tags, units)
 
 
-def _merge(booklet: Any, parts: Sequence[Path]) -> tuple[list[Any], list[Any], TagWriter]:
-    """Graft every part's pages into ``booklet``; the opened parts, the pages, their tags."""
+def _merge(
+    booklet: Any, parts: Sequence[Path]
+) -> tuple[list[Any], list[Any], TagWriter, list[int]]:
+    """Graft every part's pages into ``booklet``.
+
+    Returns the opened parts, the pages, their tags, and for each page the index
+    of the part it came from.
+    """
     import pikepdf
 
     from medpdf.pdf import tagmerge
@@ -170,7 +183,8 @@ def _merge(booklet: Any, parts: Sequence[Path]) -> tuple[list[Any], list[Any], T
     tree = booklet.Root.Pages
     page_objs: list[Any] = []
     tags = tagmerge.TagWriter()
-    for path in parts:
+    owners: list[int] = []
+    for number, path in enumerate(parts):
         part = pikepdf.Pdf.open(path)
         opened.append(part)
         copies = [booklet.copy_foreign(page.obj) for page in part.pages]
@@ -178,9 +192,10 @@ def _merge(booklet: Any, parts: Sequence[Path]) -> tuple[list[Any], list[Any], T
         for copied in copies:
             copied.Parent = tree
         page_objs.extend(copies)
+        owners += [number] * len(copies)
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
-    return opened, page_objs, tags
+    return opened, page_objs, tags, owners
 
 
 def _stamp(
@@ -244,6 +259,7 @@ def _outline(
     start: Mapping[str, int],
     back_pages: int,
     meta: BookletMeta,
+    contents_page: int,
 ) -> None:
     """The outline: contents, each letter with its drugs, and the index."""
     import pikepdf
@@ -251,7 +267,7 @@ def _outline(
     total = len(pages)
     with booklet.open_outline() as outline:
         outline.root.append(
-            pikepdf.OutlineItem(meta.contents, _destination(pages[min(2, total - 1)]))
+            pikepdf.OutlineItem(meta.contents, _destination(pages[min(contents_page, total - 1)]))
         )
         letter_item: Any = None
         for item in placed:

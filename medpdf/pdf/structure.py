@@ -91,24 +91,40 @@ def _as_toc(table: Any) -> None:
 
 
 def _scope_column_headers(root: Any) -> None:
-    """Give header cells of a table's head ``/Scope /Column``.
+    """Give header cells ``/Scope``: ``/Column`` in a table's head, ``/Row`` in its body.
 
     WeasyPrint ties each data cell to its headers with ``/Headers``, but sets
     no ``/Scope`` on the header cells, so a checker cannot tell which way a
-    header reads; a header cell in ``<thead>`` heads its column.
+    header reads: a header cell in ``<thead>`` heads its column, one in a body
+    row (``<th scope="row">``, a schedule's medicine) heads its row.
     """
     for element in elements(root):
-        if Name.THead != element.S:
+        if element.S not in (Name.THead, Name.TBody, Name.Table):
             continue
+        scope = Name.Column if Name.THead == element.S else Name.Row
         for row in _kids(element):
-            for cell in _kids(row) if _is_element(row) else []:
+            if not (_is_element(row) and Name.TR == row.S):
+                continue
+            for cell in _kids(row):
                 if not (_is_element(cell) and Name.TH == cell.S):
                     continue
                 attributes = cell.get("/A")
                 if not isinstance(attributes, Dictionary):
                     attributes = cell.A = Dictionary(O=Name.Table)
                 if "/Scope" not in attributes:
-                    attributes.Scope = Name.Column
+                    attributes.Scope = scope
+
+
+def scope_headers(data: bytes) -> bytes:
+    """A tagged PDF (a handout, a pack) with its table header cells scoped (see above)."""
+    pdf = pikepdf.Pdf.open(io.BytesIO(data))
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None:
+        return data
+    _scope_column_headers(root)
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()
 
 
 #: Keys of an element that carries no meaning beyond its type.
@@ -152,6 +168,30 @@ def _unwrap(root: Any, marks_of: dict[tuple[int, int], Any]) -> None:
         element.K = Array(merged)
 
 
+def _columns(found: list[Any]) -> set[tuple[int, int]]:
+    """The ``Div`` elements that only hold articles' fragments: a run's page and column boxes.
+
+    A compact booklet's run is one ``div`` set in columns; WeasyPrint tags its box
+    on each page, and each column, as a ``Div`` around the fragments of the
+    articles in it. They group by layout, not meaning: their kids go to their
+    parent, so the articles' fragments sit side by side and the merge joins each
+    article's into one ``Art``.
+    """
+    holds_art: set[tuple[int, int]] = set()
+    for element in reversed(found):  # kids before their parents
+        if Name.Art == element.S or element.objgen in holds_art:
+            parent = element.get("/P")
+            if parent is not None and Name.Div == parent.get("/S"):
+                holds_art.add(parent.objgen)
+    return {
+        element.objgen
+        for element in found
+        if element.objgen in holds_art
+        and all(_is_element(kid) for kid in _kids(element))
+        and Name.Art != element.S
+    }
+
+
 def _extract(pdf: pikepdf.Pdf, root: Any) -> dict[str, Any]:
     """The part's tree as plain data: what the merge needs, without a PDF object per element.
 
@@ -170,15 +210,31 @@ def _extract(pdf: pikepdf.Pdf, root: Any) -> dict[str, Any]:
     # The part's own Document element is left out: its children go under the booklet's.
     documents = [kid for kid in _kids(root) if _is_element(kid) and Name.Document == kid.S]
     found = [element for document in documents for element in elements(document)]
+    through = _columns(found)
+    found = [element for element in found if element.objgen not in through]
     for element in found:
         ids[element.objgen] = len(ids)
+
+    def parent_of(element: Any) -> int:
+        parent = element.get("/P")
+        while parent is not None and parent.objgen in through:
+            parent = parent.get("/P")
+        return ids.get(parent.objgen, -1) if parent is not None else -1
+
+    def element_kids(element: Any) -> Iterator[Any]:
+        for kid in _kids(element):
+            if _is_element(kid) and kid.objgen in through:
+                yield from element_kids(kid)
+            else:
+                yield kid
+
     rows: list[list[Any]] = []
     links: list[list[int]] = []
     for element in found:
         page = page_index.get(element.Pg.objgen) if "/Pg" in element else None
-        parent = ids.get(element.P.objgen, -1) if "/P" in element else -1
+        parent = parent_of(element)
         kids: list[Any] = []
-        for kid in _kids(element):
+        for kid in element_kids(element):
             if isinstance(kid, int):
                 kids.append([kid])
             elif _is_element(kid):

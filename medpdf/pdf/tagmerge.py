@@ -53,9 +53,10 @@ class TagWriter:
     def append(self, handle: Any, units: Sequence[int]) -> None:
         """Append the tree to the booklet just saved to ``handle`` (see the class docstring).
 
-        ``units[i]`` says which monograph booklet page ``i`` belongs to:
-        consecutive ``Art`` elements of one unit are joined, as WeasyPrint cuts
-        an article into one fragment per page.
+        ``units[i]`` says which part (a chunk of monographs) booklet page ``i``
+        belongs to, -1 for none: consecutive ``Art`` elements of one unit are
+        joined unless the later one begins an article (its ``H1``), as
+        WeasyPrint cuts an article into one fragment per page (and per column).
         """
         handle.flush()
         with pikepdf.Pdf.open(Path(f"/proc/self/fd/{handle.fileno()}")) as saved:
@@ -166,7 +167,8 @@ def _write_part(
             continue
         unit = units[first + row[1]] if row[1] is not None else -1
         joinable = row[0] == "/Art" and all(isinstance(k, int) for k in row[3])
-        if last is not None and joinable and unit == last_unit:
+        opens = joinable and any(rows[k][0] == "/H1" for k in row[3])
+        if last is not None and joinable and not opens and unit == last_unit != -1:
             owner[index] = last
             rows[last][3] = rows[last][3] + row[3]
         else:

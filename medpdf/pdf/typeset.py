@@ -163,6 +163,14 @@ def _split_stylesheets(html: str, resources: Resources) -> tuple[str, list[Any]]
     return head + html[head_end:], sheets
 
 
+def _with_stylesheet(html: str, href: str) -> str:
+    """``html`` with one more stylesheet link, last in its head (so it wins the cascade)."""
+    head_end = html.find("</head>")
+    if head_end < 0:
+        raise ValueError("a document without <head>")
+    return f'{html[:head_end]}<link rel="stylesheet" href="{href}">\n{html[head_end:]}'
+
+
 def _document(html: str, resources: Resources, fetcher: RestrictedFetcher, **options: Any) -> Any:
     body, sheets = _split_stylesheets(html, resources)
     base_url = resources.root.resolve().as_uri() + "/"
@@ -179,8 +187,17 @@ def render(html: str, resources: Resources) -> PdfResult:
     """
     fetcher = RestrictedFetcher(resources.readable_dirs)
     document = _document(html, resources, fetcher, **_HANDOUT_OPTIONS)
-    data = _write(document, _HANDOUT_OPTIONS)
+    data = _scoped(_write(document, _HANDOUT_OPTIONS), [html])
     return PdfResult(data=data, page_count=len(document.pages), refused_urls=tuple(fetcher.refused))
+
+
+def _scoped(data: bytes, htmls: Sequence[str]) -> bytes:
+    """``data`` with its header cells scoped, when a document has any (pikepdf: 16 ms)."""
+    if not any("<th" in html for html in htmls):
+        return data
+    from medpdf.pdf import structure
+
+    return structure.scope_headers(data)
 
 
 def _add_margin_boxes(pages: Sequence[Any], strip: Sequence[Any]) -> None:
@@ -218,6 +235,7 @@ def render_combined(
     contents: bool = False,
     page_numbers: Callable[[int], str] | None = None,
     pad_html: str | None = None,
+    verso_sheet: str | None = None,
 ) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one tagged PDF.
 
@@ -225,9 +243,14 @@ def render_combined(
     the chunk shares one set of font subsets instead of one per document. By
     default the result is a booklet part, tagged and tidied for the booklet's
     structure merge; ``contents`` says it is a contents part (its tables become
-    a ``TOC``). With ``pad_html`` (a duplex booklet's blank page), a document
-    with an odd number of pages is followed by that page, so the next starts on
-    a right-hand page; its count then includes the blank. ``accessible`` makes
+    a ``TOC``). For two-sided printing, a document that starts on a left-hand
+    page (after an odd number of pages) is laid out with ``verso_sheet`` added
+    (a stylesheet href that starts it on a verso: its first page gets the left
+    page's margins), and with ``pad_html`` (a duplex booklet's blank page) the
+    whole is padded to an even page count, so that whatever follows starts on a
+    right-hand page; the last document's count then includes the blank. Only
+    the part's end is padded, never each document: a blank page after every
+    monograph of odd length made 15 % of a duplex booklet blank. ``accessible`` makes
     the whole what a handout is instead, tagged PDF/UA-1 and PDF/A-2a (a
     medication pack); its title and language are the first document's.
 
@@ -241,26 +264,23 @@ def render_combined(
     fetcher = RestrictedFetcher(resources.readable_dirs)
     fonts = FontConfiguration()
     options = _HANDOUT_OPTIONS if accessible else {}
-    documents = [
-        _document(html, resources, fetcher, font_config=fonts, **options) for html in htmls
-    ]
-    blank = None
-    if pad_html is not None and any(len(d.pages) % 2 for d in documents):
-        blank = _document(pad_html, resources, fetcher, font_config=fonts, **options).pages[0]
-    pages = []
-    counts = []
-    for document in documents:
-        pages += document.pages
-        padded = blank is not None and len(document.pages) % 2 == 1
-        if padded:
-            pages.append(blank)
-        counts.append(len(document.pages) + int(padded))
+    documents = []
+    pages: list[Any] = []
+    for html in htmls:
+        if verso_sheet is not None and len(pages) % 2:
+            html = _with_stylesheet(html, verso_sheet)
+        documents.append(_document(html, resources, fetcher, font_config=fonts, **options))
+        pages += documents[-1].pages
+    counts = [len(d.pages) for d in documents]
+    if pad_html is not None and len(pages) % 2:
+        pages.append(_document(pad_html, resources, fetcher, font_config=fonts, **options).pages[0])
+        counts[-1] += 1
     if page_numbers is not None:
         html = page_numbers(len(pages))
         strip = _document(html, resources, fetcher, font_config=fonts, **options)
         _add_margin_boxes(pages, strip.pages)
     if accessible:
-        data = _write(documents[0].copy(pages), options, cross_document=True)
+        data = _scoped(_write(documents[0].copy(pages), options, cross_document=True), htmls)
     else:
         written = _write(documents[0].copy(pages), _TAGGED_OPTIONS, cross_document=True)
         from medpdf.pdf import structure  # pikepdf: 16 ms a handout does not need
@@ -268,6 +288,44 @@ def render_combined(
         data = structure.tidy(written, contents=contents)
     return CombinedResult(
         data=data,
+        page_counts=tuple(counts),
+        refused_urls=tuple(fetcher.refused),
+    )
+
+
+def render_run(
+    html: str, resources: Resources, anchors: Sequence[str], *, pad_html: str | None = None
+) -> CombinedResult:
+    """Lay out one document holding several items one after another (a compact booklet's run).
+
+    Each item starts where the anchor of the same place in ``anchors`` (an
+    element id) falls; its count is the pages from there to the next item's
+    start, so items that share a page count 0 and the counts add up to the
+    document's pages (the first item counts from the first page). Written as a
+    tagged booklet part, padded to an even count with ``pad_html`` if given.
+    """
+    if not anchors:
+        raise ValueError("nothing to render")
+    fetcher = RestrictedFetcher(resources.readable_dirs)
+    fonts = FontConfiguration()
+    document = _document(html, resources, fetcher, font_config=fonts)
+    pages: list[Any] = list(document.pages)
+    where: dict[str, int] = {}
+    for number, page in enumerate(pages):
+        for name in page.anchors:
+            where.setdefault(name, number)
+    missing = [name for name in anchors if name not in where]
+    if missing:
+        raise ValueError(f"anchors not laid out: {missing[:3]}")
+    starts = [0, *(where[name] for name in anchors[1:])]
+    if pad_html is not None and len(pages) % 2:
+        pages.append(_document(pad_html, resources, fetcher, font_config=fonts).pages[0])
+    counts = [stop - start for start, stop in zip(starts, [*starts[1:], len(pages)], strict=True)]
+    written = _write(document.copy(pages), _TAGGED_OPTIONS, cross_document=True)
+    from medpdf.pdf import structure
+
+    return CombinedResult(
+        data=structure.tidy(written),
         page_counts=tuple(counts),
         refused_urls=tuple(fetcher.refused),
     )

@@ -150,10 +150,22 @@ DUPLEX: Option[bool] = Option(
     "duplex",
     Boolean(),
     False,
-    "Booklet for two-sided printing: every monograph starts on a right-hand page "
-    "(a left page left empty says so), mirrored margins with a wider inner margin.",
+    "Booklet for two-sided printing: mirrored margins with a wider inner margin; "
+    "each part (front matter, a run of monographs, the index) starts on a right-hand "
+    "page (a left page left empty says so).",
     toml=("booklet", "duplex"),
     flag="--duplex",
+    commands=frozenset({"booklet", "build"}),
+    invalidates=Invalidates.OUTPUT,
+)
+COMPACT: Option[bool] = Option(
+    "compact",
+    Boolean(),
+    False,
+    "Compact booklet, set like a formulary: two columns of 9 pt text, monographs "
+    "running on, the first and last drug of each page in its running heads.",
+    toml=("booklet", "compact"),
+    flag="--compact",
     commands=frozenset({"booklet", "build"}),
     invalidates=Invalidates.OUTPUT,
 )
@@ -395,6 +407,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     FORMULARY,
     VOLUME_PAGES,
     DUPLEX,
+    COMPACT,
     MAX_GRADE,
     PRINTER,
     RECORD_FOLDER,

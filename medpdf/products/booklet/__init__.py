@@ -40,7 +40,7 @@ from medpdf.products.booklet import parts, plan, write
 from medpdf.products.booklet.index import Listed
 from medpdf.products.booklet.words import BOOKLET_TITLE
 from medpdf.run import RenderPool, RunContext, Runners, Store, sweep_stale_temps
-from medpdf.settings.options import FORMULARY, LANG, VOLUME_PAGES
+from medpdf.settings.options import COMPACT, FORMULARY, LANG, VOLUME_PAGES
 
 __all__ = ["BOOKLET_TITLE", "BookletReport", "build_booklet"]
 
@@ -90,7 +90,7 @@ def build_booklet(
     chosen = plan.in_language(collection.entries, lang)
     entries = plan.ordered(formulary.select(chosen, context.config[FORMULARY]), lang)
     titles = {e.slug: e.title for e in entries}
-    chunks = plan.plan_chunks(entries, context.fingerprint, lang)
+    chunks = plan.plan_chunks(entries, context.fingerprint, lang, context.config[COMPACT])
     problems: list[Diagnostic] = []
     if not chunks:
         return BookletReport(None, 0, 0, 0, 0, (), time.perf_counter() - started)
@@ -120,8 +120,9 @@ def build_booklet(
             for source, names in zip(chunk.sources, found[chunk.key], strict=True)
         ]
         limit = context.config[VOLUME_PAGES]
+        firsts = frozenset(chunk.sources[0].slug for chunk in used)
         books = parts.bind(
-            placed, listed, int(limit) if limit else None, target, context, store, pool
+            placed, listed, int(limit) if limit else None, target, context, store, pool, firsts
         )
         LOGGER.info("booklet: front and back matter ready (%.1f s)", time.perf_counter() - started)
     chunk_pages: list[tuple[str, int, int]] = []

@@ -5,11 +5,11 @@ Given the plan (:mod:`.plan`), this lays out
 1. every chunk not in the store (a failing chunk is retried monograph by
    monograph, so one bad monograph is left out, not its neighbours);
 2. each volume's front matter — cover naming its range, the master contents
-   (volume 1 of several), disclaimer, the volume's own contents with literal
-   page numbers — repeating until the contents' length agrees with the
-   numbers it prints;
-3. the ingredient index for the back of the last volume, in parts of a few
-   pages, with literal page numbers (and volume numbers);
+   (volume 1 of several), disclaimer, then the volume's own contents with
+   literal page numbers, its letters running on — repeating until the
+   contents' length agrees with the numbers it prints;
+3. the ingredient index for the back of the last volume, its letters running
+   on, with literal page numbers (and volume numbers);
 4. and, when a volume came out longer than ``--volume-pages`` allows, plans
    the volumes again with that much less room (:func:`bind`).
 
@@ -21,6 +21,7 @@ are laid out again. The workers run :mod:`.tasks`.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,12 +32,12 @@ from medpdf.html import booklet_pages
 from medpdf.pdf.assemble import Placed
 from medpdf.products.booklet import index as ingredient_index
 from medpdf.products.booklet.plan import (
-    LINES_PER_PAGE,
     Chunk,
     Volume,
-    guess_pages,
+    contents_estimate,
     index_estimate,
     make_chunk,
+    mirrored,
     plan_volumes,
     toc,
     volume_path,
@@ -51,12 +52,9 @@ from medpdf.products.booklet.tasks import (
 )
 from medpdf.products.booklet.words import BOOKLET_TITLE
 from medpdf.run import Failure, Pdf, RunContext, Runner, Store, refusal_warnings
-from medpdf.settings.options import CLINIC, LANG
+from medpdf.settings.options import CLINIC, COMPACT, LANG
 
 LOGGER = logging.getLogger(__name__)
-
-#: Index lines in one laid-out part (about five pages).
-INDEX_PART_LINES = 5 * LINES_PER_PAGE
 
 
 def _keep(store: Store, key: str, made: Pdf) -> None:
@@ -186,6 +184,16 @@ def _run_parts(
     return pages
 
 
+@dataclass(frozen=True)
+class Front:
+    """A volume's front matter as laid out: its parts' keys, pages, and where the contents begin."""
+
+    keys: tuple[str, ...]
+    pages: int
+    #: Pages before the contents (cover, master contents, disclaimer).
+    cover_pages: int
+
+
 def lay_out_front(
     volume: Volume,
     info: booklet_pages.BookletInfo,
@@ -193,20 +201,22 @@ def lay_out_front(
     context: RunContext,
     store: Store,
     pool: Runner,
-) -> tuple[list[str], int]:
+) -> Front:
     """Lay out cover and contents until the contents' length agrees with the numbers it prints.
 
-    Returns the cache keys of the front parts in order and their page count.
-    None carries the date (it is stamped), so another day finds them all cached.
+    The contents are one part whose letters run on (a letter no longer starts a
+    page, nor, in duplex, a blank one). None carries the date (it is stamped),
+    so another day finds them all cached.
     """
     hint_name = f"booklet-front-pages-{volume.number}"
     hint = store.recall(hint_name)
-    guess = 2 + sum(guess_pages(len(g.entries)) for g in toc(volume.placed, 0))
+    guess = 2 + contents_estimate(Counter(p.letter for p in volume.placed))
     front_pages = int(hint) if hint and hint.isdigit() else guess
     for _ in range(4):
         jobs = [FrontJob("cover", (), False, info, context, "", lines)]
-        for number, group in enumerate(toc(volume.placed, front_pages)):
-            jobs.append(FrontJob("contents", (group,), number == 0, info, context, ""))
+        if volume.placed:
+            groups = toc(volume.placed, front_pages)
+            jobs.append(FrontJob("contents", groups, True, info, context, ""))
         keys = [
             digest_of(
                 "front",
@@ -223,7 +233,7 @@ def lay_out_front(
         actual = sum(pages[key] for key in keys)
         if actual == front_pages:
             store.remember(hint_name, str(actual))
-            return keys, actual
+            return Front(tuple(keys), actual, pages[keys[0]])
         front_pages = actual
     raise MedpdfError("booklet: the contents' page count does not settle")
 
@@ -235,21 +245,12 @@ def lay_out_index(
     store: Store,
     pool: Runner,
 ) -> tuple[list[str], int]:
-    """Lay out the ingredient index in parts of a few pages each; keys and page count.
+    """Lay out the ingredient index as one part, its letters running on; keys and page count.
 
-    A part holds whole letters, at least :data:`INDEX_PART_LINES` lines unless it
-    is the last: small booklets get a compact index, big ones parts to lay out in
-    parallel, and an edit re-lays out only the parts whose numbers moved.
+    One part: cut into parts, each began a new page (and, in duplex, a part of
+    odd length was followed by a blank one).
     """
-    parts: list[list[booklet_pages.IndexGroup]] = [[]]
-    lines = 0
-    for group in groups:
-        if lines >= INDEX_PART_LINES:
-            parts.append([])
-            lines = 0
-        parts[-1].append(group)
-        lines += ingredient_index.lines_of(group)
-    jobs = [IndexJob(tuple(part), i == 0, info, context, "") for i, part in enumerate(parts)]
+    jobs = [IndexJob(tuple(groups), True, info, context, "")]
     keys = [
         digest_of("index", context.fingerprint, repr(job.groups), str(job.first), repr(info))
         for job in jobs
@@ -268,6 +269,8 @@ class Book:
     front_pages: int
     back_keys: tuple[str, ...] = ()
     back_pages: int = 0
+    #: The first page of the contents (0-based), which the outline's "Contents" opens.
+    contents_page: int = 0
 
     @property
     def pages(self) -> int:
@@ -302,8 +305,8 @@ def _books(
     for volume in volumes:
         info = _info(context, volume, count)
         master = lines if volume.number == 1 else ()
-        keys, pages = lay_out_front(volume, info, master, context, store, pool)
-        books.append(Book(volume, info, tuple(keys), pages))
+        front = lay_out_front(volume, info, master, context, store, pool)
+        books.append(Book(volume, info, front.keys, front.pages, contents_page=front.cover_pages))
     where: dict[str, booklet_pages.Ref] = {}
     for book in books:
         for item in book.volume.placed:
@@ -324,14 +327,29 @@ def bind(
     context: RunContext,
     store: Store,
     pool: Runner,
+    chunk_firsts: frozenset[str] = frozenset(),
 ) -> list[Book]:
-    """Plan volumes and lay out their front and back matter."""
+    """Plan volumes and lay out their front and back matter.
+
+    ``chunk_firsts`` are the slugs that begin a chunk: in the compact booklet only
+    they may begin a volume.
+    """
     index_pages = index_estimate(listed, context.config[LANG])
+    starts: Callable[[Placed], bool] | None = None
+    if context.config[COMPACT]:
+        starts = lambda item: item.slug in chunk_firsts  # noqa: E731
+    elif mirrored(context.config):
+        starts = lambda item: item.first_page % 2 == 0  # noqa: E731
     slack = 0
     books: list[Book] = []
     for _ in range(4):
         room = limit - slack if limit else None
-        volumes = plan_volumes(placed, max(room, 1) if room is not None else None, index_pages)
+        volumes = plan_volumes(
+            placed,
+            max(room, 1) if room is not None else None,
+            index_pages,
+            starts,
+        )
         books = _books(volumes, listed, target, context, store, pool)
         if not limit:
             break

@@ -11,7 +11,11 @@
    pages each, front matter and (in the last volume) the ingredient index
    included. Cuts fall between monographs, never inside one; when a letter
    begins within the last tenth of a volume, the cut moves back to it, so a
-   letter is not split over two books for the sake of a few pages. The plan
+   letter is not split over two books for the sake of a few pages. In a duplex
+   booklet a volume begins only with a monograph that starts on a right-hand
+   page (an even body page: every chunk has an even page count), as its
+   layout assumed; in the compact booklet, where monographs share pages, only
+   with a chunk. The plan
    works from the places and an estimate of each volume's front matter (cover,
    disclaimer, contents) and of the index; when a laid-out volume comes out
    longer than N, :func:`medpdf.products.booklet.parts.bind` plans again with
@@ -25,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,10 +40,24 @@ from medpdf.digests import digest_of
 from medpdf.html import booklet_pages
 from medpdf.pdf.assemble import Placed
 from medpdf.products.booklet import index as ingredient_index
+from medpdf.settings.config import Config
+from medpdf.settings.options import COMPACT, DUPLEX
 
 #: Average and largest number of monographs per chunk.
 CHUNK_TARGET = 24
 CHUNK_LIMIT = 48
+#: The same for the compact booklet, whose chunk is one run of two columns: a chunk's
+#: end leaves its last page part-filled, so a run is a whole letter when it has at most
+#: COMPACT_LIMIT monographs (about 250 pages); only a longer letter is cut, by content
+#: (a letter of the whole collection has up to ~850 monographs).
+COMPACT_TARGET = 128
+COMPACT_LIMIT = 192
+
+
+def mirrored(config: Config) -> bool:
+    """Whether the booklet has left and right pages: duplex, except the compact booklet."""
+    return bool(config[DUPLEX]) and not config[COMPACT]
+
 
 # -- chunks ----------------------------------------------------------------------------
 
@@ -78,9 +96,9 @@ class Chunk:
     sources: tuple[Source, ...]
 
 
-def _is_boundary(slug: str) -> bool:
+def _is_boundary(slug: str, target: int) -> bool:
     # Content-defined: whether a chunk ends after this monograph depends on its slug only.
-    return int(hashlib.sha256(slug.encode()).hexdigest()[:8], 16) % CHUNK_TARGET == 0
+    return int(hashlib.sha256(slug.encode()).hexdigest()[:8], 16) % target == 0
 
 
 def make_chunk(letter: str, opens: bool, items: Sequence[Source], fingerprint: str) -> Chunk:
@@ -91,14 +109,21 @@ def make_chunk(letter: str, opens: bool, items: Sequence[Source], fingerprint: s
     return Chunk(digest_of(*parts), letter, opens, tuple(items))
 
 
-def plan_chunks(entries: Sequence[Entry], fingerprint: str, lang: str = "en") -> list[Chunk]:
-    """Cut the ordered entries into chunks; changes of ``lang``'s letter always cut."""
+def plan_chunks(
+    entries: Sequence[Entry], fingerprint: str, lang: str = "en", compact: bool = False
+) -> list[Chunk]:
+    """Cut the ordered entries into chunks; changes of ``lang``'s letter always cut.
+
+    ``compact``: a letter of at most :data:`COMPACT_LIMIT` monographs is one chunk.
+    """
+    target, limit = (COMPACT_TARGET, COMPACT_LIMIT) if compact else (CHUNK_TARGET, CHUNK_LIMIT)
+    letters = [letter_of(entry.title, lang) for entry in entries]
+    sizes = Counter(letters)
     chunks: list[Chunk] = []
     current: list[Source] = []
     letter = ""
     opens = False
-    for entry in entries:
-        entry_letter = letter_of(entry.title, lang)
+    for entry, entry_letter in zip(entries, letters, strict=True):
         if current and entry_letter != letter:
             chunks.append(make_chunk(letter, opens, current, fingerprint))
             current = []
@@ -106,7 +131,8 @@ def plan_chunks(entries: Sequence[Entry], fingerprint: str, lang: str = "en") ->
             opens = entry_letter != letter
             letter = entry_letter
         current.append(entry.source)
-        if _is_boundary(entry.slug) or len(current) >= CHUNK_LIMIT:
+        whole = compact and sizes[letter] <= limit
+        if not whole and (_is_boundary(entry.slug, target) or len(current) >= limit):
             chunks.append(make_chunk(letter, opens, current, fingerprint))
             current, opens = [], False
     if current:
@@ -170,10 +196,16 @@ def volume_path(target: Path, number: int) -> Path:
     return target.with_name(f"{target.stem}-vol{number:02d}{target.suffix}")
 
 
+def contents_estimate(letters: Counter[str]) -> int:
+    """Pages of contents for these lines per letter: they run on, a heading line per letter."""
+    if not letters:
+        return 0
+    return math.ceil((sum(letters.values()) + 3 + 2 * len(letters)) / LINES_PER_PAGE)
+
+
 def front_estimate(items: Sequence[Placed], master: int = 0) -> int:
-    """Cover and disclaimer, each letter's contents from a new page, the master contents."""
-    letters = Counter(p.letter for p in items)
-    contents = sum(math.ceil((n + 3) / LINES_PER_PAGE) for n in letters.values())
+    """Cover and disclaimer, the contents, the master contents."""
+    contents = contents_estimate(Counter(p.letter for p in items))
     return 2 + contents + (math.ceil((master + 6) / LINES_PER_PAGE) if master else 0)
 
 
@@ -189,15 +221,36 @@ def _cut(items: list[Placed], limit: int) -> int:
     return len(items)
 
 
+def _allowed_cut(items: Sequence[Placed], cut: int, starts: Callable[[Placed], bool]) -> int:
+    """``cut`` moved back until ``items[cut]``, the next volume's first, may start a volume.
+
+    In a duplex booklet that is a monograph on an even page (every chunk has an
+    even page count and a letter starts a chunk, so one is never far); in the
+    compact booklet, the first of a chunk (monographs share its pages). Only a
+    volume shorter than a chunk may find none: then the cut stays.
+    """
+    moved = cut
+    while 0 < moved < len(items) and not starts(items[moved]):
+        moved -= 1
+    return moved if moved > 0 else cut
+
+
 def _fits(items: Sequence[Placed], extra: int, limit: int) -> bool:
     return front_estimate(items) + sum(p.pages for p in items) + extra <= limit
 
 
-def plan_volumes(placed: Sequence[Placed], limit: int | None, index_pages: int) -> list[Volume]:
+def plan_volumes(
+    placed: Sequence[Placed],
+    limit: int | None,
+    index_pages: int,
+    may_start: Callable[[Placed], bool] | None = None,
+) -> list[Volume]:
     """Cut ``placed`` into volumes of at most ``limit`` pages (estimated; None: one volume).
 
     Volume 1's master contents and the last volume's index are reserved for.
-    A single monograph longer than a volume gets a volume of its own.
+    A single monograph longer than a volume gets a volume of its own. With
+    ``may_start``, a volume begins only with a monograph it accepts (see
+    :func:`_allowed_cut`).
     """
     if not limit:
         return [Volume(0, tuple(placed))]
@@ -208,9 +261,11 @@ def plan_volumes(placed: Sequence[Placed], limit: int | None, index_pages: int) 
     master = 1  # pages for the master contents, in volume 1 only
     for item in placed:
         letters[item.letter] += 1
-        front = 2 + sum(math.ceil((n + 3) / LINES_PER_PAGE) for n in letters.values())
+        front = 2 + contents_estimate(letters)
         if current and front + pages + item.pages + (master if not groups else 0) > limit:
             cut = _cut(current, limit)
+            if may_start is not None:
+                cut = _allowed_cut([*current, item], cut, may_start)
             groups.append(current[:cut])
             current = current[cut:]
             pages = sum(p.pages for p in current)
@@ -223,7 +278,10 @@ def plan_volumes(placed: Sequence[Placed], limit: int | None, index_pages: int) 
     # (into a volume of their own; the index alone may need one too).
     last = groups[-1]
     keep = 0
-    while keep < len(last) and not _fits(last[keep:], index_pages, limit):
+    while keep < len(last) and (
+        not _fits(last[keep:], index_pages, limit)
+        or (may_start is not None and keep > 0 and not may_start(last[keep]))
+    ):
         keep += 1
     if keep:
         groups[-1:] = [last[:keep], last[keep:]]

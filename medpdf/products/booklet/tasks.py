@@ -13,14 +13,19 @@ from medpdf.content import model
 from medpdf.content.ingredients import ingredients_of
 from medpdf.content.sources import Source
 from medpdf.html import booklet_pages, templating
+from medpdf.products.booklet.plan import mirrored
 from medpdf.run import Pdf, RunContext
 from medpdf.settings.config import Config
-from medpdf.settings.options import DUPLEX
+from medpdf.settings.options import COMPACT
 
 
 def _pad(config: Config) -> str | None:
     """The blank page that keeps every booklet part starting on a right-hand page (duplex)."""
-    return booklet_pages.booklet_blank_html(config) if config[DUPLEX] else None
+    return booklet_pages.booklet_blank_html(config) if mirrored(config) else None
+
+
+#: Added to a monograph that starts on a left-hand page of a duplex chunk.
+VERSO_SHEET = "styles/booklet-verso.css"
 
 
 @dataclass(frozen=True)
@@ -35,23 +40,35 @@ class EntriesJob:
 
 
 def entries_task(job: EntriesJob) -> Pdf:
-    """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF."""
+    """Lay out booklet entries, each its own document (its own "page x of y"), as one PDF.
+
+    In the compact booklet they run on in one document instead.
+    """
     from medpdf.pdf import typeset
 
     config = job.context.config
     monographs = [model.build(source) for source in job.sources]
+    found = tuple(ingredients_of(m) for m in monographs)
+    if config[COMPACT]:
+        html = booklet_pages.compact_run_html(monographs, job.letters[0], config)
+        anchors = [f"drug-{m.slug}" for m in monographs]
+        run = typeset.render_run(html, config.resources, anchors, pad_html=_pad(config))
+        return Pdf(run.data, run.page_counts, run.refused_urls, found)
     htmls = [
         templating.monograph_html(monograph, config, booklet_letter=letter)
         for monograph, letter in zip(monographs, job.letters, strict=True)
     ]
-    result = typeset.render_combined(htmls, config.resources, pad_html=_pad(config))
-    found = tuple(ingredients_of(m) for m in monographs)
+    # Monographs follow each other on either side (duplex); only the chunk's end is padded.
+    verso = VERSO_SHEET if mirrored(config) else None
+    result = typeset.render_combined(
+        htmls, config.resources, pad_html=_pad(config), verso_sheet=verso
+    )
     return Pdf(result.data, result.page_counts, result.refused_urls, found)
 
 
 @dataclass(frozen=True)
 class FrontJob:
-    """One part of the booklet's front pages: the cover, or one letter's contents."""
+    """One part of the booklet's front pages: the cover, or the contents."""
 
     part: str  # "cover" or "contents"
     toc: tuple[booklet_pages.TocGroup, ...]
@@ -95,5 +112,6 @@ def index_task(job: IndexJob) -> Pdf:
     config = job.context.config
     html = booklet_pages.render_booklet_index(job.groups, job.first, job.info, config)
     # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
-    result = typeset.render_combined([html], config.resources, contents=True, pad_html=_pad(config))
+    # Not padded: the index ends the booklet, and no part follows it on a right-hand page.
+    result = typeset.render_combined([html], config.resources, contents=True)
     return Pdf(result.data, result.page_counts, result.refused_urls)

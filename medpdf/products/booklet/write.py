@@ -21,7 +21,7 @@ from medpdf.digests import digest_of
 from medpdf.html import templating
 from medpdf.pdf.assemble import BookletMeta, assemble
 from medpdf.products.booklet.parts import Book
-from medpdf.products.booklet.plan import chunk_spans, volume_path
+from medpdf.products.booklet.plan import chunk_spans, mirrored, volume_path
 from medpdf.products.booklet.words import (
     BOOKLET_TITLE,
     CONTENTS,
@@ -33,7 +33,7 @@ from medpdf.products.booklet.words import (
     translated,
 )
 from medpdf.run import RunContext, Store
-from medpdf.settings.options import DUPLEX, LANG, LARGE_PRINT
+from medpdf.settings.options import LANG, LARGE_PRINT
 
 
 def _stamp_for(
@@ -54,7 +54,7 @@ def _stamp_for(
         keys.append(key)
         if store.part(key) is None:
             config = context.config
-            style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], config[DUPLEX])
+            style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], mirrored(config))
             _ = translated(config)
             words = stamp.StampWords(_(PAGE_OF), _(PRINTED), config[LANG])
             data = stamp.stamp_pdf(sizes, style, config.printed, words)
@@ -142,6 +142,7 @@ def write_books(
             meta,
             back_pages=book.back_pages,
             elsewhere=elsewhere if book.back_pages else None,
+            contents_page=book.contents_page,
         )
         store.keep(path, key, made.save, {"pages": made.pages, "stamp": stamps})
         kept += stamps
