@@ -51,6 +51,7 @@ _SAFE_OPTIONS: dict[str, Any] = {
 _HANDOUT_OPTIONS: dict[str, Any] = {"pdf_variant": archival.VARIANT}
 # A booklet part only needs its tags: the merged file gets its own metadata.
 _TAGGED_OPTIONS: dict[str, Any] = {"pdf_tags": True, "pdf_version": "1.7"}
+_UNTAGGED_OPTIONS: dict[str, Any] = {"pdf_version": "1.7"}
 
 
 class FetchRefused(ValueError):
@@ -236,6 +237,7 @@ def render_combined(
     page_numbers: Callable[[int], str] | None = None,
     pad_html: str | None = None,
     verso_sheet: str | None = None,
+    tagged: bool = True,
 ) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one tagged PDF.
 
@@ -257,7 +259,8 @@ def render_combined(
     ``page_numbers`` gives, for the total page count, the HTML of a document with
     as many pages whose margin boxes are added to the pages: numbers that run across
     the documents ("Page X of Y" in a pack), set in the same fonts and subsets and
-    marked as artifacts like any margin box.
+    marked as artifacts like any margin box. ``tagged=False`` writes a booklet
+    part without its structure tree (for a benchmark's untagged build).
     """
     if not htmls:
         raise ValueError("nothing to render")
@@ -282,10 +285,7 @@ def render_combined(
     if accessible:
         data = _scoped(_write(documents[0].copy(pages), options, cross_document=True), htmls)
     else:
-        written = _write(documents[0].copy(pages), _TAGGED_OPTIONS, cross_document=True)
-        from medpdf.pdf import structure  # pikepdf: 16 ms a handout does not need
-
-        data = structure.tidy(written, contents=contents)
+        data = _part(documents[0].copy(pages), tagged, contents)
     return CombinedResult(
         data=data,
         page_counts=tuple(counts),
@@ -293,8 +293,23 @@ def render_combined(
     )
 
 
+def _part(document: Any, tagged: bool, contents: bool = False) -> bytes:
+    """A booklet part's PDF: tagged and tidied for the structure merge, or untagged."""
+    if not tagged:
+        return _write(document, _UNTAGGED_OPTIONS, cross_document=True)
+    written = _write(document, _TAGGED_OPTIONS, cross_document=True)
+    from medpdf.pdf import structure  # pikepdf: 16 ms a handout does not need
+
+    return structure.tidy(written, contents=contents)
+
+
 def render_run(
-    html: str, resources: Resources, anchors: Sequence[str], *, pad_html: str | None = None
+    html: str,
+    resources: Resources,
+    anchors: Sequence[str],
+    *,
+    pad_html: str | None = None,
+    tagged: bool = True,
 ) -> CombinedResult:
     """Lay out one document holding several items one after another (a compact booklet's run).
 
@@ -321,11 +336,8 @@ def render_run(
     if pad_html is not None and len(pages) % 2:
         pages.append(_document(pad_html, resources, fetcher, font_config=fonts).pages[0])
     counts = [stop - start for start, stop in zip(starts, [*starts[1:], len(pages)], strict=True)]
-    written = _write(document.copy(pages), _TAGGED_OPTIONS, cross_document=True)
-    from medpdf.pdf import structure
-
     return CombinedResult(
-        data=structure.tidy(written),
+        data=_part(document.copy(pages), tagged),
         page_counts=tuple(counts),
         refused_urls=tuple(fetcher.refused),
     )
