@@ -4,15 +4,17 @@ A chunk of ``--size`` (default 25) consecutive corpus monographs, starting at
 ``--start`` (default: the middle of the sorted corpus), is laid out in this
 process exactly as a booklet worker does it (``medpdf.products.booklet.tasks.
 entries_task``: model, templates, one WeasyPrint document per monograph, one
-tagged PDF written, then ``medpdf.pdf.structure.tidy``). The process first lays
+tagged PDF written, its tree kept as data). The process first lays
 the chunk out once untimed (a worker's first task parses the stylesheets and
 loads the fonts; its later tasks reuse them), then:
 
 1. **profile**: one tagged layout under pyinstrument (a sampling profiler, so
-   Python-heavy code is not inflated as with cProfile). Every sample is put in
-   the class of the innermost frame that names one (see ``RULES``): tidy
-   steps, WeasyPrint's ``add_tags``, writing (paint, fonts, pydyf), layout
-   (``render``), HTML (model and templates), other.
+   Python-heavy code is not inflated as with cProfile; wall-clock samples,
+   so shares are fair and seconds are inflated on a loaded machine). Every
+   sample is put in the class of the innermost frame that names one (see
+   ``RULES``; older code's ``structure.tidy`` steps are named too, to profile
+   a checkout from before ``parttags``): tidy, WeasyPrint's tagging, writing
+   (paint, fonts, pydyf), layout (``render``), HTML (model and templates).
 2. **A/B**: the chunk laid out ``--repeat`` times tagged and untagged in turn
    (the benchmark-only switch, ``RunContext.tagged``), CPU time of this
    process per layout; the smallest of each is compared. This is the tagging
@@ -61,7 +63,8 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("medpdf/pdf/structure.py", "_extract", "tidy: tree to sidecar data"),
     ("medpdf/pdf/structure.py", "_scope_column_headers", "tidy: scope headers"),
     ("medpdf/pdf/structure.py", "tidy", "tidy: open, save, the rest"),
-    ("weasyprint/pdf/tags.py", "", "tagging: WeasyPrint add_tags"),
+    ("medpdf/pdf/parttags.py", "", "tidy: tree to data (parttags, no PDF tree)"),
+    ("weasyprint/pdf/tags.py", "", "tagging: WeasyPrint's elements"),
     ("weasyprint/document.py", "write_pdf", "writing: paint, fonts, PDF objects"),
     ("weasyprint/document.py", "_render", "layout: WeasyPrint render"),
     ("weasyprint/html.py", "render", "layout: WeasyPrint render"),
