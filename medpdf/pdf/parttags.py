@@ -197,6 +197,8 @@ def _columns(found: list[_Node]) -> set[_Node]:
 
 def _extra(node: _Node) -> str:
     """The element's other keys as PDF syntax, sorted by key (as pikepdf lists them)."""
+    if not node.extra:
+        return ""
     # A one-item array's syntax without its brackets: the value's, from pydyf's public API.
     return " ".join(
         f"/{key} " + pydyf.Array([node.extra[key]]).data[1:-1].decode("latin-1")
