@@ -52,7 +52,9 @@ def entries_task(job: EntriesJob) -> Pdf:
     if config[COMPACT]:
         html = booklet_pages.compact_run_html(monographs, job.letters[0], config)
         anchors = [f"drug-{m.slug}" for m in monographs]
-        run = typeset.render_run(html, config.resources, anchors, pad_html=_pad(config))
+        run = typeset.render_run(
+            html, config.resources, anchors, pad_html=_pad(config), tagged=job.context.tagged
+        )
         return Pdf(run.data, run.page_counts, run.refused_urls, found)
     htmls = [
         templating.monograph_html(monograph, config, booklet_letter=letter)
@@ -61,7 +63,11 @@ def entries_task(job: EntriesJob) -> Pdf:
     # Monographs follow each other on either side (duplex); only the chunk's end is padded.
     verso = VERSO_SHEET if mirrored(config) else None
     result = typeset.render_combined(
-        htmls, config.resources, pad_html=_pad(config), verso_sheet=verso
+        htmls,
+        config.resources,
+        pad_html=_pad(config),
+        verso_sheet=verso,
+        tagged=job.context.tagged,
     )
     return Pdf(result.data, result.page_counts, result.refused_urls, found)
 
@@ -89,7 +95,11 @@ def front_task(job: FrontJob) -> Pdf:
         job.part, job.toc, job.first, job.info, config, job.volumes
     )
     result = typeset.render_combined(
-        [html], config.resources, contents=job.part == "contents", pad_html=_pad(config)
+        [html],
+        config.resources,
+        contents=job.part == "contents",
+        pad_html=_pad(config),
+        tagged=job.context.tagged,
     )
     return Pdf(result.data, result.page_counts, result.refused_urls)
 
@@ -113,5 +123,7 @@ def index_task(job: IndexJob) -> Pdf:
     html = booklet_pages.render_booklet_index(job.groups, job.first, job.info, config)
     # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
     # Not padded: the index ends the booklet, and no part follows it on a right-hand page.
-    result = typeset.render_combined([html], config.resources, contents=True)
+    result = typeset.render_combined(
+        [html], config.resources, contents=True, tagged=job.context.tagged
+    )
     return Pdf(result.data, result.page_counts, result.refused_urls)
