@@ -390,3 +390,23 @@ def test_the_next_day_costs_no_layout(tmp_path: Path, monkeypatch: pytest.Monkey
     # Handouts write the date as their language does; the booklet's stamp is ISO 8601.
     assert f"Printed {long_date(next_day, 'en')}" in normalised_text(handout_dir / "brantix.pdf")
     assert f"Printed {long_date(day, 'en')}" in normalised_text(handout_dir / "abrelin.pdf")
+
+
+def test_the_benchmarks_untagged_switch_never_reuses_tagged_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    content = write_collection(tmp_path / "content")
+    tagged = make(content, tmp_path / "out")
+    assert tagged.target is not None
+    texts = normalised_page_texts(tagged.target)
+    with pikepdf.open(tagged.target) as pdf:
+        assert all("/StructParents" in page.obj for page in pdf.pages)
+
+    monkeypatch.setenv("MEDPDF_BENCHMARK_UNTAGGED", "1")
+    untagged = make(content, tmp_path / "out")
+    assert untagged.target == tagged.target
+    # Every chunk laid out again (the switch is in the cache key), the same pages.
+    assert untagged.chunks_laid_out == tagged.chunks_laid_out > 0
+    assert normalised_page_texts(untagged.target) == texts
+    with pikepdf.open(untagged.target) as pdf:
+        assert not any("/StructParents" in page.obj for page in pdf.pages)
