@@ -241,6 +241,7 @@ def render_combined(
     page_numbers: Callable[[int], str] | None = None,
     pad_html: str | None = None,
     verso_sheet: str | None = None,
+    starts_on_verso: bool = False,
     tagged: bool = True,
 ) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one tagged PDF.
@@ -255,7 +256,9 @@ def render_combined(
     (a stylesheet href that starts it on a verso: its first page gets the left
     page's margins), and with ``pad_html`` (a duplex booklet's blank page) the
     whole is padded to an even page count, so that whatever follows starts on a
-    right-hand page; the last document's count then includes the blank. Only
+    right-hand page (``starts_on_verso``: the part itself begins on a left-hand
+    page, after an odd part it runs on from); the last document's count then
+    includes the blank. Only
     the part's end is padded, never each document: a blank page after every
     monograph of odd length made 15 % of a duplex booklet blank. ``accessible`` makes
     the whole what a handout is instead, tagged PDF/UA-1 and PDF/A-2a (a
@@ -274,13 +277,15 @@ def render_combined(
     options = _HANDOUT_OPTIONS if accessible else {}
     documents = []
     pages: list[Any] = []
+    # Pages before this part's first: one when it starts on a left-hand page.
+    before = int(starts_on_verso)
     for html in htmls:
-        if verso_sheet is not None and len(pages) % 2:
+        if verso_sheet is not None and (before + len(pages)) % 2:
             html = _with_stylesheet(html, verso_sheet)
         documents.append(_document(html, resources, fetcher, font_config=fonts, **options))
         pages += documents[-1].pages
     counts = [len(d.pages) for d in documents]
-    if pad_html is not None and len(pages) % 2:
+    if pad_html is not None and (before + len(pages)) % 2:
         pages.append(_document(pad_html, resources, fetcher, font_config=fonts, **options).pages[0])
         counts[-1] += 1
     if page_numbers is not None:

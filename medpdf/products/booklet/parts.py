@@ -20,6 +20,7 @@ are laid out again. The workers run :mod:`.tasks`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -39,6 +40,7 @@ from medpdf.products.booklet.plan import (
     make_chunk,
     mirrored,
     plan_volumes,
+    runs,
     toc,
     volume_path,
 )
@@ -194,6 +196,46 @@ class Front:
     cover_pages: int
 
 
+def _run_in_turn(
+    make: Callable[[int, bool], FrontJob | IndexJob],
+    count: int,
+    key_of: Callable[[FrontJob | IndexJob], str],
+    task: Callable[..., Pdf],
+    store: Store,
+    pool: Runner,
+    duplex: bool,
+) -> list[tuple[str, int]]:
+    """Lay out ``count`` parts that run on from each other; each part's key and pages.
+
+    ``make(i, verso)`` is the i-th part's job. In duplex a part that follows an
+    odd one begins on a left-hand page, which its layout must know: the parts
+    are laid out one after another then; otherwise all together.
+    """
+    if not duplex:
+        jobs = [make(i, False) for i in range(count)]
+        keys = [key_of(job) for job in jobs]
+        pages = _run_parts(jobs, keys, task, store, pool)
+        return [(key, pages[key]) for key in keys]
+    made: list[tuple[str, int]] = []
+    for i in range(count):
+        job = make(i, sum(n for _, n in made) % 2 == 1)
+        key = key_of(job)
+        made.append((key, _run_parts([job], [key], task, store, pool)[key]))
+    return made
+
+
+def _contents_job(
+    contents: Sequence[tuple[booklet_pages.TocGroup, ...]],
+    info: booklet_pages.BookletInfo,
+    context: RunContext,
+    i: int,
+    verso: bool,
+) -> FrontJob:
+    """The i-th contents part: the first has the heading, the last ends the front (padded)."""
+    last = i == len(contents) - 1
+    return FrontJob("contents", contents[i], i == 0, info, context, "", verso=verso, pad=last)
+
+
 def lay_out_front(
     volume: Volume,
     info: booklet_pages.BookletInfo,
@@ -204,36 +246,49 @@ def lay_out_front(
 ) -> Front:
     """Lay out cover and contents until the contents' length agrees with the numbers it prints.
 
-    The contents are one part whose letters run on (a letter no longer starts a
-    page, nor, in duplex, a blank one). None carries the date (it is stamped),
-    so another day finds them all cached.
+    The contents' letters run on (a letter does not start a page, nor, in
+    duplex, a blank one); a long contents is laid out in parts of at most
+    :data:`.plan.PART_LINES` lines, which run on from each other too. None
+    carries the date (it is stamped), so another day finds them all cached.
     """
     hint_name = f"booklet-front-pages-{volume.number}"
     hint = store.recall(hint_name)
     guess = 2 + contents_estimate(Counter(p.letter for p in volume.placed))
     front_pages = int(hint) if hint and hint.isdigit() else guess
+    duplex = mirrored(context.config)
+
+    def key_of(job: FrontJob | IndexJob) -> str:
+        assert isinstance(job, FrontJob)
+        return digest_of(
+            "front",
+            context.fingerprint,
+            job.part,
+            repr(job.toc),
+            str(job.first),
+            repr(info),
+            repr(job.volumes),
+            f"verso={job.verso} pad={job.pad}",
+        )
+
+    cover = FrontJob("cover", (), False, info, context, "", lines)
+    cover_key = key_of(cover)
     for _ in range(4):
-        jobs = [FrontJob("cover", (), False, info, context, "", lines)]
+        made = [(cover_key, _run_parts([cover], [cover_key], front_task, store, pool)[cover_key])]
         if volume.placed:
-            groups = toc(volume.placed, front_pages)
-            jobs.append(FrontJob("contents", groups, True, info, context, ""))
-        keys = [
-            digest_of(
-                "front",
-                context.fingerprint,
-                job.part,
-                repr(job.toc),
-                str(job.first),
-                repr(info),
-                repr(job.volumes),
+            contents = runs(toc(volume.placed, front_pages), lambda _: 1)
+            made += _run_in_turn(
+                functools.partial(_contents_job, contents, info, context),
+                len(contents),
+                key_of,
+                front_task,
+                store,
+                pool,
+                duplex,
             )
-            for job in jobs
-        ]
-        pages = _run_parts(jobs, keys, front_task, store, pool)
-        actual = sum(pages[key] for key in keys)
+        actual = sum(pages for _, pages in made)
         if actual == front_pages:
             store.remember(hint_name, str(actual))
-            return Front(tuple(keys), actual, pages[keys[0]])
+            return Front(tuple(key for key, _ in made), actual, made[0][1])
         front_pages = actual
     raise MedpdfError("booklet: the contents' page count does not settle")
 
@@ -245,18 +300,29 @@ def lay_out_index(
     store: Store,
     pool: Runner,
 ) -> tuple[list[str], int]:
-    """Lay out the ingredient index as one part, its letters running on; keys and page count.
+    """Lay out the ingredient index, its letters running on; keys and page count.
 
-    One part: cut into parts, each began a new page (and, in duplex, a part of
-    odd length was followed by a blank one).
+    In parts of at most :data:`.plan.PART_LINES` lines, which run on from each
+    other (the index is not padded: nothing follows it).
     """
-    jobs = [IndexJob(tuple(groups), True, info, context, "")]
-    keys = [
-        digest_of("index", context.fingerprint, repr(job.groups), str(job.first), repr(info))
-        for job in jobs
-    ]
-    pages = _run_parts(jobs, keys, index_task, store, pool)
-    return keys, sum(pages[key] for key in keys)
+    cut = runs(groups, ingredient_index.entry_lines)
+
+    def key_of(job: FrontJob | IndexJob) -> str:
+        assert isinstance(job, IndexJob)
+        return digest_of(
+            "index",
+            context.fingerprint,
+            repr(job.groups),
+            str(job.first),
+            repr(info),
+            f"verso={job.verso}",
+        )
+
+    def job(i: int, verso: bool) -> IndexJob:
+        return IndexJob(cut[i], i == 0, info, context, "", verso=verso)
+
+    made = _run_in_turn(job, len(cut), key_of, index_task, store, pool, mirrored(context.config))
+    return [key for key, _ in made], sum(pages for _, pages in made)
 
 
 @dataclass(frozen=True)

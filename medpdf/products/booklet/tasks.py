@@ -84,6 +84,11 @@ class FrontJob:
     key: str
     #: Volume 1 of a booklet in volumes: the master contents, on the cover part.
     volumes: tuple[booklet_pages.VolumeLine, ...] = ()
+    #: Duplex: the part begins on a left-hand page (the contents part before it was odd).
+    verso: bool = False
+    #: Duplex: padded to an even count; only the front's last part is, so that
+    #: the contents run on from part to part.
+    pad: bool = True
 
 
 def front_task(job: FrontJob) -> Pdf:
@@ -98,7 +103,9 @@ def front_task(job: FrontJob) -> Pdf:
         [html],
         config.resources,
         contents=job.part == "contents",
-        pad_html=_pad(config),
+        pad_html=_pad(config) if job.pad else None,
+        verso_sheet=VERSO_SHEET if mirrored(config) else None,
+        starts_on_verso=job.verso,
         tagged=job.context.tagged,
     )
     return Pdf(result.data, result.page_counts, result.refused_urls)
@@ -113,6 +120,8 @@ class IndexJob:
     info: booklet_pages.BookletInfo
     context: RunContext
     key: str
+    #: Duplex: the part begins on a left-hand page (the index part before it was odd).
+    verso: bool = False
 
 
 def index_task(job: IndexJob) -> Pdf:
@@ -124,6 +133,11 @@ def index_task(job: IndexJob) -> Pdf:
     # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
     # Not padded: the index ends the booklet, and no part follows it on a right-hand page.
     result = typeset.render_combined(
-        [html], config.resources, contents=True, tagged=job.context.tagged
+        [html],
+        config.resources,
+        contents=True,
+        verso_sheet=VERSO_SHEET if mirrored(config) else None,
+        starts_on_verso=job.verso,
+        tagged=job.context.tagged,
     )
     return Pdf(result.data, result.page_counts, result.refused_urls)
