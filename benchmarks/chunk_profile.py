@@ -145,12 +145,12 @@ def merge_cpu(made: Pdf, context: RunContext, folder: Path) -> tuple[float, int]
         placed.append(Placed(f"m{number}", f"Monograph {number}", "A", page, count))
         page += count
 
-    def stamp_for(sizes: Sequence[tuple[float, float]]) -> Path:
+    def stamp_for(sizes: Sequence[tuple[float, float]]) -> list[Path]:
         style = stamp.load_style(context.config.resources.styles, False, False)
         words = stamp.StampWords("Page %(page)s of %(pages)s", "Printed %(date)s", "en")
         path = folder / "stamp.pdf"
         path.write_bytes(stamp.stamp_pdf(sizes, style, context.config.printed, words))
-        return path
+        return [path]
 
     meta = BookletMeta("Chunk", "en", "medpdf", "Contents", "Index", "%(title)s, page %(page)s")
     before = time.process_time()
