@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,12 +145,22 @@ class Measured:
         return self.peak_bytes / 2**20
 
 
-def run_measured(argv: Sequence[str], cwd: Path) -> Measured:
-    """Run ``argv`` in ``cwd`` under a :class:`TreeSampler`; output goes to temp files."""
+def run_measured(argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> Measured:
+    """Run ``argv`` in ``cwd`` under a :class:`TreeSampler`; output goes to temp files.
+
+    ``env``: variables set for the command on top of this process's environment.
+    """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        child = subprocess.Popen(list(argv), cwd=cwd, stdout=out, stderr=err, text=True)
+        child = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            text=True,
+            env={**os.environ, **env} if env else None,
+        )
         try:
             with TreeSampler(child.pid) as sampler:
                 returncode = child.wait()

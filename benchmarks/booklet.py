@@ -44,6 +44,14 @@ monograph, peak memory, pages). Its goals: at most 40 % of the default booklet's
 pages, no slower per monograph, and within the same memory bound (1.5 GB, and
 no more than the default build's peak).
 
+With ``--untagged-too``, for every size in the same run: a cold build of the
+same sample with tagging switched off (the benchmark-only environment variable
+``MEDPDF_BENCHMARK_UNTAGGED=1``, which is part of medpdf's cache key), in a
+folder of its own, beside the tagged cold build: wall and CPU time (the
+command's and its workers'), peak memory, and the ratios tagged / untagged.
+Goal: tagged no more than 5 % above untagged (judged on CPU time, which a
+loaded machine disturbs less than wall time; both are shown).
+
 The merge alone at the whole collection's size, tagged parts against the same
 parts untagged, is ``benchmarks/booklet_merge.py``.
 
@@ -54,6 +62,8 @@ Usage (from the repository root; run the full version on a quiet machine)::
     .venv/bin/python benchmarks/booklet.py --sizes 40 --baseline-size 40   # quick check
     .venv/bin/python benchmarks/booklet.py --volume-pages 800      # bound volumes
     .venv/bin/python benchmarks/booklet.py --sizes 300 --skip-baseline --duplex  # 300, two-sided
+    .venv/bin/python benchmarks/booklet.py --sizes 100 --baseline-size 100 --no-compact \
+        --untagged-too                                             # tagged against untagged
 """
 
 from __future__ import annotations
@@ -90,6 +100,9 @@ from _common import (
 
 SCRIPT = "booklet.py"
 COMPACT_PAGES_GOAL = 0.40
+UNTAGGED_GOAL = 1.05
+#: medpdf.run.contract.UNTAGGED_VARIABLE: builds the booklet without tags (benchmarks only).
+UNTAGGED_ENV = {"MEDPDF_BENCHMARK_UNTAGGED": "1"}
 COLD_GOAL_SECONDS = 600.0
 MEMORY_GOAL_BYTES = 1_500_000_000
 EDIT_GOAL_SECONDS = 30.0
@@ -225,13 +238,19 @@ EXTRA_FLAGS: list[str] = []
 
 
 def run_step(
-    size: str, sample: int, label: str, content: Path, workdir: Path, jobs: int | None
+    size: str,
+    sample: int,
+    label: str,
+    content: Path,
+    workdir: Path,
+    jobs: int | None,
+    env: dict[str, str] | None = None,
 ) -> Step:
     """``medpdf booklet --content CONTENT`` in ``workdir`` (its ``output/`` and cache)."""
     argv = ["booklet", "--content", str(content), *EXTRA_FLAGS]
     if jobs is not None:
         argv += ["--jobs", str(jobs)]
-    run = run_measured(medpdf_argv(*argv), workdir)
+    run = run_measured(medpdf_argv(*argv), workdir, env)
     summary = parse_summary(BOOKLET_SUMMARY, run, f"{label} (N={size})")
     step = Step(
         size,
@@ -247,7 +266,7 @@ def run_step(
     print(
         f"  N={size} {label}: {step.monographs} monographs, {step.pages} pages, "
         f"{step.laid_out} chunks laid out, {step.reused} reused, {step.left_out} left out, "
-        f"exit {run.returncode}, {run.seconds:.1f} s",
+        f"exit {run.returncode}, {run.seconds:.1f} s, {run.cpu_seconds:.1f} s CPU",
         flush=True,
     )
     return step
@@ -304,6 +323,50 @@ def bench_compact(
     counted = [pdf_pages(path) for path in made] or [pdf_pages(workdir / "output" / "booklet.pdf")]
     pages = None if None in counted else sum(n for n in counted if n is not None)
     return dataclasses.replace(cold, pdf_pages=pages)
+
+
+def bench_untagged(
+    size: str, chosen: Sequence[Path], corpus: Path, workdir: Path, jobs: int | None
+) -> Step:
+    """A cold build of the same sample with tagging switched off, in a folder of its own."""
+    content = workdir / "content"
+    copy_sample(chosen, corpus, content)
+    return run_step(size, len(chosen), "untagged cold", content, workdir, jobs, UNTAGGED_ENV)
+
+
+def print_untagged(steps: Sequence[Step]) -> bool:
+    """Tagged cold builds beside untagged ones, per size; True when the goal passes."""
+    pairs = [
+        (tagged, untagged)
+        for untagged in steps
+        if untagged.label == "untagged cold"
+        for tagged in steps
+        if tagged.label == "cold" and tagged.size == untagged.size
+    ]
+    if not pairs:
+        return True
+    print()
+    print("tagged against untagged (cold builds of the same sample; CPU: the command and workers)")
+    ok = True
+    rows = []
+    for tagged, untagged in pairs:
+        for step in (tagged, untagged):
+            rows.append([step.size, "tagged" if step is tagged else "untagged",
+                         f"{step.run.seconds:.1f}", f"{step.run.cpu_seconds:.1f}",
+                         f"{step.run.peak_mib:.0f}", str(step.pages)])  # fmt: skip
+        wall = tagged.run.seconds / untagged.run.seconds
+        cpu = tagged.run.cpu_seconds / max(untagged.run.cpu_seconds, 1e-9)
+        rows.append(["", "tagged / untagged", f"{wall:.3f}", f"{cpu:.3f}",
+                     f"{tagged.run.peak_bytes / max(untagged.run.peak_bytes, 1):.2f}",
+                     ""])  # fmt: skip
+        ok = ok and cpu <= UNTAGGED_GOAL
+        print_table(["N", "booklet", "cold wall s", "cold CPU s", "peak MiB", "pages"], rows)
+        rows = []
+        print(
+            f"  [{verdict(cpu <= UNTAGGED_GOAL)}] tagged CPU <= {UNTAGGED_GOAL:.2f} x untagged: "
+            f"{cpu:.3f} (wall {wall:.3f})"
+        )
+    return ok
 
 
 def print_compact(steps: Sequence[Step]) -> bool:
@@ -557,6 +620,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--no-compact", action="store_true", help="no compact booklet beside the default one"
     )
     parser.add_argument(
+        "--untagged-too",
+        action="store_true",
+        help="also a cold build without tags (benchmark-only switch); prints tagged / untagged",
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         default=None,
@@ -603,12 +671,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             for label, chosen in sizes:
                 folder = scratch / ("all" if label == all_label else f"n{label}")
                 steps += bench_size(label, chosen, corpus, folder, args.jobs)
+                if args.untagged_too:
+                    plain = folder.with_name(folder.name + "-untagged")
+                    steps.append(bench_untagged(label, chosen, corpus, plain, args.jobs))
                 if not args.no_compact:
                     compact = folder.with_name(folder.name + "-compact")
                     steps.append(bench_compact(label, chosen, corpus, compact, args.jobs))
             print_results(steps, baseline)
             ok = print_goals(steps, all_label)
             ok = print_compact(steps) and ok
+            ok = print_untagged(steps) and ok
             if args.keep is not None:
                 print(f"\noutputs kept in {scratch}")
     except BenchmarkError as exc:

@@ -21,11 +21,13 @@ Usage::
 
     .venv/bin/python benchmarks/booklet_merge.py                  # 96 monographs, 21,000 pages
     .venv/bin/python benchmarks/booklet_merge.py --pages 2000     # quick check
+    .venv/bin/python benchmarks/booklet_merge.py --layout DIR     # lay out once, reuse after
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import resource
@@ -115,18 +117,24 @@ def merge_child(manifest: Path, variant: str, pages: int, out: Path) -> None:
                 first += count
     sizes_seen: list[int] = []
 
-    def stamp_for(sizes: Sequence[tuple[float, float]]) -> Path:
-        sizes_seen.append(len(sizes))
-        return out.with_suffix(".stamp.pdf")
-
-    # The stamp is drawn before the clock starts: it is the same for both variants.
+    # The stamp is drawn before the clock starts (in files, as a build does): it is
+    # the same for both variants.
     size = (595.2756, 841.8898)
     style = stamp.load_style(DEFAULT_RESOURCES.styles)
     words = stamp.StampWords(booklet_words.PAGE_OF, booklet_words.PRINTED, "en")
-    write_atomic(
-        out.with_suffix(".stamp.pdf"),
-        stamp.stamp_pdf([size] * first, style, dt.date(2030, 1, 2), words),
-    )
+    stamps: list[Path] = []
+    for start in range(0, first, stamp.STAMP_PAGES):
+        count = min(stamp.STAMP_PAGES, first - start)
+        stamps.append(out.with_suffix(f".stamp-{start}.pdf"))
+        write_atomic(
+            stamps[-1],
+            stamp.stamp_pdf([size] * count, style, dt.date(2030, 1, 2), words, start + 1, first),
+        )
+
+    def stamp_for(sizes: Sequence[tuple[float, float]]) -> list[Path]:
+        sizes_seen.append(len(sizes))
+        return stamps
+
     started = time.perf_counter()
     made = assemble(
         parts,
@@ -154,6 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample", type=positive_int, default=96)
     parser.add_argument("--pages", type=positive_int, default=21_000)
     parser.add_argument(
+        "--layout",
+        type=Path,
+        help="folder for the laid-out chunks, kept; a later run with it merges them again",
+    )
+    parser.add_argument(
         "--child", nargs=4, metavar=("MANIFEST", "VARIANT", "PAGES", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -166,14 +179,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         corpus, [("sample", f"{args.sample} monographs"), ("merged", f"{args.pages:,} pages")]
     )
     files = even_sample(corpus_files(corpus), args.sample)
-    with tempfile.TemporaryDirectory(prefix="medpdf-merge-") as tmp:
-        work = Path(tmp)
-        print("laying out (tagged, tidied)")
-        manifest = lay_out(files, corpus, work)
-        for chunk in manifest["chunks"]:
-            chunk["tagged"] = chunk["file"]
-            chunk["untagged"] = str(untagged_copy(Path(chunk["file"])))
-        (work / "manifest.json").write_text(json.dumps(manifest))
+    with contextlib.ExitStack() as stack:
+        if args.layout is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="medpdf-merge-")))
+        else:
+            work = args.layout.resolve()
+            work.mkdir(parents=True, exist_ok=True)
+        if (work / "manifest.json").exists():
+            print(f"reusing the chunks laid out in {work}")
+        else:
+            print("laying out (tagged, tidied)")
+            manifest = lay_out(files, corpus, work)
+            for chunk in manifest["chunks"]:
+                chunk["tagged"] = chunk["file"]
+                chunk["untagged"] = str(untagged_copy(Path(chunk["file"])))
+            (work / "manifest.json").write_text(json.dumps(manifest))
         rows = []
         figures = {}
         for variant in ("untagged", "tagged"):

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import pdfplumber
 import pikepdf
 import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, normalised_text, write_monograph
@@ -390,3 +391,66 @@ def test_the_next_day_costs_no_layout(tmp_path: Path, monkeypatch: pytest.Monkey
     # Handouts write the date as their language does; the booklet's stamp is ISO 8601.
     assert f"Printed {long_date(next_day, 'en')}" in normalised_text(handout_dir / "brantix.pdf")
     assert f"Printed {long_date(day, 'en')}" in normalised_text(handout_dir / "abrelin.pdf")
+
+
+def test_the_benchmarks_untagged_switch_never_reuses_tagged_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    content = write_collection(tmp_path / "content")
+    tagged = make(content, tmp_path / "out")
+    assert tagged.target is not None
+    texts = normalised_page_texts(tagged.target)
+    with pikepdf.open(tagged.target) as pdf:
+        assert all("/StructParents" in page.obj for page in pdf.pages)
+
+    monkeypatch.setenv("MEDPDF_BENCHMARK_UNTAGGED", "1")
+    untagged = make(content, tmp_path / "out")
+    assert untagged.target == tagged.target
+    # Every chunk laid out again (the switch is in the cache key), the same pages.
+    assert untagged.chunks_laid_out == tagged.chunks_laid_out > 0
+    assert normalised_page_texts(untagged.target) == texts
+    with pikepdf.open(untagged.target) as pdf:
+        assert not any("/StructParents" in page.obj for page in pdf.pages)
+
+
+def first_word_x(path: Path, page_numbers: Sequence[int]) -> dict[int, float]:
+    """Left edge of each page's first word (1-based pages): a page's margins show in it."""
+    with pdfplumber.open(path) as pdf:
+        return {n: min(w["x0"] for w in pdf.pages[n - 1].extract_words()) for n in page_numbers}
+
+
+def test_long_contents_and_index_are_parts_that_run_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # A few lines per part, so this small booklet's contents and index are cut as the
+    # whole collection's are (one WeasyPrint document for its index needed 1 GB).
+    monkeypatch.setattr(plan, "PART_LINES", 4)
+    content = write_collection(tmp_path / "content")
+    report = make(content, tmp_path / "out", duplex=True)
+    assert report.target is not None
+    texts = normalised_page_texts(report.target)
+    starts = starts_from_text(texts)
+    assert toc_numbers(texts) == starts
+    front = front_pages(texts)
+    assert front % 2 == 0  # the first monograph on a right-hand page
+    contents = [n for n in range(3, front + 1) if any(t in texts[n - 1] for t in ORDER)]
+    # Several parts, each a page here, none followed by a blank: only the front's end is padded.
+    assert len(contents) >= 4
+    assert contents == list(range(3, 3 + len(contents)))
+    assert front - contents[-1] <= 1
+    back = list(range(index_start(texts), len(texts) + 1))
+    assert len(back) >= 2
+    # A part that begins on a left-hand page was laid out as one: mirrored margins.
+    lefts = first_word_x(report.target, [*contents, *back])
+    even = {round(x) for n, x in lefts.items() if n % 2 == 0}
+    odd = {round(x) for n, x in lefts.items() if n % 2 == 1}
+    assert len(even) == 1 and len(odd) == 1 and even != odd, lefts
+    with pikepdf.open(report.target) as pdf:
+        page_index = {page.obj.objgen: n for n, page in enumerate(pdf.pages, start=1)}
+        links = {
+            page_index[annot.Dest[0].objgen]
+            for page in pdf.pages[:front]
+            for annot in page.obj.get("/Annots", [])
+            if annot.get("/Subtype") == "/Link" and "/Dest" in annot
+        }
+    assert links == set(starts.values())

@@ -18,8 +18,9 @@ import pytest
 from conftest import MINIMAL, invoke_cli, normalised_page_texts, write_monograph
 
 from medpdf.content import ingredients
+from medpdf.html.booklet_pages import TocEntry, TocGroup
 from medpdf.pdf.assemble import Placed
-from medpdf.products.booklet.plan import Volume, plan_volumes
+from medpdf.products.booklet.plan import Volume, plan_volumes, runs
 
 pytestmark = pytest.mark.slow
 
@@ -339,6 +340,30 @@ def test_volume_plan_cuts_at_a_letter_near_the_end_and_keeps_room_for_the_index(
     # A monograph longer than a volume gets one of its own rather than being split.
     alone = plan_volumes(placed(5, 300, 5), 100, index_pages=0)
     assert [len(v.placed) for v in alone] == [1, 1, 1]
+
+
+def test_contents_parts_are_cut_before_a_letter_and_inside_one_only_when_it_is_too_long():
+    def group(letter: str, count: int) -> TocGroup:
+        return TocGroup(
+            letter, tuple(TocEntry(f"{letter}{i}", f"{letter}{i}", i) for i in range(count))
+        )
+
+    groups = [group("A", 3), group("B", 4), group("C", 12), group("D", 1)]
+    cut = runs(groups, lambda _: 1, budget=8)
+    # A and B (5 + 6 lines with headings) do not share a part; C is cut between entries.
+    assert [[(g.letter, len(g.entries)) for g in part] for part in cut] == [
+        [("A", 3)],
+        [("B", 4)],
+        [("C", 6)],
+        [("C", 6)],
+        [("D", 1)],
+    ]
+    assert all(sum(2 + len(g.entries) for g in part) <= 8 for part in cut)
+    # Nothing lost, nothing repeated, order kept.
+    assert [e for part in cut for g in part for e in g.entries] == [
+        e for g in groups for e in g.entries
+    ]
+    assert runs(groups, lambda _: 1, budget=100) == [tuple(groups)]
 
 
 def test_check_report_lists_near_duplicate_ingredients(content: Path):

@@ -10,6 +10,7 @@ cut between volumes.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -24,7 +25,7 @@ from conftest import normalised_page_texts, write_monograph
 from pikepdf import Array, Dictionary, Name, NumberTree
 from test_booklet import ORDER, make, monograph, starts_from_text, write_collection
 
-from medpdf.pdf import slices
+from medpdf.pdf import slices, stamp
 from medpdf.pdf.archival import PDFUA_NAMESPACE
 from medpdf.products import booklet
 from medpdf.products.booklet import plan
@@ -38,6 +39,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     content = write_collection(root / "content")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(plan, "CHUNK_LIMIT", 2)  # several chunks to merge
+        patch.setattr(stamp, "STAMP_PAGES", 3)  # and several stamp files
         report = make(content, root / "output")
     assert report.target is not None
     return report.target
@@ -102,6 +104,43 @@ def test_one_root_one_document_and_the_catalog_entries(built: Path) -> None:
         assert meta["dc:title"] == booklet.BOOKLET_TITLE
 
 
+def test_the_file_is_compressed_and_reads_strictly(built: Path) -> None:
+    # Objects in object streams, each section's cross-reference a stream: the saved
+    # booklet, then the tree appended after it, which refers back to it (/Prev).
+    data = built.read_bytes()
+    assert b"/Type /ObjStm" in data
+    sections = 0
+    at = int(data[data.rindex(b"startxref") + 9 :].split()[0])
+    while True:
+        head = data[at : at + 1000]
+        assert re.match(rb"\d+ 0 obj\s*<<", head), head[:40]
+        assert b"/Type /XRef" in head[: head.index(b"stream")], head[:200]
+        sections += 1
+        found = re.search(rb"/Prev (\d+)", head[: head.index(b"stream")])
+        if found is None:
+            break
+        at = int(found.group(1))
+    assert sections == 2
+    reader = pypdf.PdfReader(built, strict=True)
+    texts = [page.extract_text() for page in reader.pages]
+    assert len(texts) == len(normalised_page_texts(built))
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} of {len(texts)}" in text, (number, text)
+    if shutil.which("pdftotext"):  # poppler, where it is installed
+        done = subprocess.run(["pdftotext", str(built), "-"], capture_output=True, check=False)
+        assert done.returncode == 0 and not done.stderr, done.stderr
+
+
+def test_the_stamp_files_share_one_font(built: Path) -> None:
+    with pikepdf.open(built) as pdf:
+        faces = [
+            str(obj.BaseFont)
+            for obj in pdf.objects
+            if isinstance(obj, Dictionary) and obj.get("/Type") == Name.Font
+        ]
+    assert sum("DejaVuSans" in face and "-" not in face for face in faces) == 1, faces
+
+
 def test_every_marked_sequence_is_reached_from_the_tree_exactly_once(built: Path) -> None:
     assert_marks_match_the_tree(built)
 
@@ -147,10 +186,13 @@ def test_running_heads_and_stamp_are_artifacts(built: Path) -> None:
             # The stamp is drawn only from inside that artifact.
             assert f"Page {index + 1} of {len(pdf.pages)}" in texts[index]
         # Margin boxes (running header, the drug's page x of y, footer) are artifacts too.
-        whole = b"".join(
-            s.read_bytes() for p in pdf.pages for s in p.obj.Contents if "/Subtype" not in s
-        )
-        assert whole.count(b"/Artifact <</Type /Pagination>> BDC") > 2 * len(pdf.pages)
+        artifacts = 0
+        for page in pdf.pages:
+            for operands, _ in pikepdf.parse_content_stream(page, "BDC"):
+                tag, properties = operands
+                if tag == "/Artifact" and properties.get("/Type") == "/Pagination":
+                    artifacts += 1
+        assert artifacts > 2 * len(pdf.pages)
 
 
 def test_every_link_has_its_structure_parent(built: Path) -> None:

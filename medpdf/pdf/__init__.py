@@ -7,10 +7,13 @@ module         what it holds
 ``archival``   handouts that are PDF/A-2a and PDF/UA-1 at once
 ``libraries``  finding the system libraries WeasyPrint loads, quickly
 ``assemble``   merging laid-out parts into a booklet: stamp, links, outline
+``fontmerge``  one embedded font file per typeface in the merged booklet
+``overlay``    the stamp overlaid on the booklet's pages, file by file
 ``stamp``      the page numbers and date drawn on every booklet page
 ``slices``     pages cut out of a laid-out PDF
 ``structure``  the structure tree of a part (for ``assemble`` and ``slices``)
 ``tagmerge``   merging the parts' structure trees into the booklet's
+``update``     an incremental update in object streams (the booklet's tree)
 =============  ==============================================================
 
 Every operation on PDF objects lives here. The face imports nothing: the

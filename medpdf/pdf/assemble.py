@@ -10,8 +10,14 @@ title, language and PDF/UA identification that a merge would otherwise
 drop. :func:`assemble` does it in steps, one function each (merge, stamp,
 links, outline, metadata, one font file per typeface), and returns the booklet
 in memory; the caller
-saves it into its file (:meth:`Assembled.save`: streams copied as they are),
-so this stage never decides where or how a file is written.
+saves it into its file (:meth:`Assembled.save`: streams copied as they are,
+the other objects in object streams), so this stage never decides where or
+how a file is written.
+
+Memory is what limits the whole collection (21,000 pages): each part is
+closed as soon as its pages are copied (qpdf copies their streams' data), and
+the stamp is overlaid file by file (:mod:`medpdf.pdf.overlay`), so neither
+the parts nor the stamp stay open while the booklet is in memory.
 """
 
 from __future__ import annotations
@@ -53,70 +59,42 @@ class BookletMeta:
     page_link: str
 
 
-class _Overlay:
-    """Draws a form on top of a page, as a pagination artifact, outside the page's own state.
-
-    pikepdf's ``add_overlay`` would do the drawing, but it splices into the
-    page's content stream, where the artifact cannot be told apart, and it
-    adds a resource name per page to the resources a chunk's pages share.
-    Here the page's stream is kept, and two small streams shared by every
-    page go around it; each page gets its own resources naming its stamp.
-    """
-
-    NAME = "/MedpdfStamp"
-
-    def __init__(self, booklet: Any) -> None:
-        from medpdf.pdf import structure
-
-        self._before = booklet.make_stream(b"q\n")
-        self._after = booklet.make_stream(
-            b"Q\n" + structure.PAGINATION_ARTIFACT + b"\nq " + self.NAME.encode() + b" Do Q\nEMC\n"
-        )
-
-    def add(self, page: Any, form: Any) -> None:
-        """Overlay ``form`` (drawn for this page's size) on ``page``."""
-        import pikepdf
-
-        contents = page.Contents
-        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
-        page.Contents = pikepdf.Array([self._before, *streams, self._after])
-        shared = page.get("/Resources", pikepdf.Dictionary())
-        resources = pikepdf.Dictionary({k: v for k, v in shared.items()})
-        xobjects = pikepdf.Dictionary({k: v for k, v in shared.get("/XObject", {}).items()})
-        xobjects[self.NAME] = form
-        resources.XObject = xobjects
-        page.Resources = resources
-
-
 class Assembled:
     """A merged booklet in memory: its page count, and saving it into an open file."""
 
-    def __init__(self, booklet: Any, parts: list[Any], tags: TagWriter, units: list[int]) -> None:
-        self._booklet = booklet
-        self._parts = parts  # the merged pages' streams are read from these when saving
+    def __init__(self, booklet: Any, tags: TagWriter, units: list[int]) -> None:
+        self._booklet: Any = booklet
         self._tags = tags
         self._units = units
         self.pages = len(units)
 
     def save(self, handle: BinaryIO) -> None:
-        """Write the booklet into ``handle``, then its merged structure tree after it."""
+        """Write the booklet into ``handle``, then its merged structure tree after it.
+
+        The booklet in memory is let go once saved (it can be saved once): the
+        tree is written while the booklet no longer takes room.
+        """
         import pikepdf
 
+        booklet, self._booklet = self._booklet, None
+        if booklet is None:
+            raise RuntimeError("the booklet was saved already")
         # Streams are copied as they are: re-compressing 70 MB of content streams doubled
-        # the time.
-        self._booklet.save(
+        # the time. Every other object goes into object streams (a third of the file).
+        booklet.save(
             handle,
             min_version="1.7",
             stream_decode_level=pikepdf.StreamDecodeLevel.none,
-            # A classic cross-reference table, which the tree's update extends.
-            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,
         )
+        booklet.close()
+        del booklet
         self._tags.append(handle, self._units)
 
 
 def assemble(
     parts: Sequence[Path],
-    stamp_for: Callable[[Sequence[tuple[float, float]]], Path],
+    stamp_for: Callable[[Sequence[tuple[float, float]]], Sequence[Path]],
     placed: Sequence[Placed],
     front_pages: int,
     meta: BookletMeta,
@@ -126,8 +104,8 @@ def assemble(
 ) -> Assembled:
     """Merge ``parts``, overlay the stamp, link and outline; the booklet, ready to save.
 
-    ``stamp_for`` gets the size of every merged page and returns a PDF with one
-    stamp page for each (the caller draws or reuses it). The last ``back_pages``
+    ``stamp_for`` gets the size of every merged page and returns PDFs with one
+    stamp page for each, in order (the caller draws or reuses them). The last ``back_pages``
     (the ingredient index) are linked like the contents; a link to a monograph
     in another file of the set (``elsewhere``: slug → file name beside this one,
     0-based page) opens that file at that page. The outline's "Contents" opens
@@ -135,10 +113,10 @@ def assemble(
     """
     import pikepdf
 
-    from medpdf.pdf import fontmerge
+    from medpdf.pdf import fontmerge, overlay
 
     booklet = pikepdf.Pdf.new()
-    opened, pages, tags, owners = _merge(booklet, parts)
+    pages, tags, owners = _merge(booklet, parts)
     fontmerge.share_subsets(booklet)  # one embedded file per typeface, not one per part
     total = len(pages)
     # A chunk's pages are one unit of the tree (its articles' fragments are joined
@@ -149,7 +127,9 @@ def assemble(
     ]
     booklet.Root.StructTreeRoot = tags.prepare(booklet, total)
     booklet.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
-    _stamp(booklet, pages, stamp_for)
+    overlay.stamp(
+        booklet, pages, stamp_for([(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in pages])
+    )
     start = {item.slug: front_pages + item.first_page for item in placed}
     _link(
         pages,
@@ -161,22 +141,19 @@ def assemble(
     )
     _outline(booklet, pages, placed, start, back_pages, meta, contents_page)
     _describe(booklet, meta)
-    return Assembled(booklet, opened, tags, units)
+    return Assembled(booklet, tags, units)
 
 
-def _merge(
-    booklet: Any, parts: Sequence[Path]
-) -> tuple[list[Any], list[Any], TagWriter, list[int]]:
-    """Graft every part's pages into ``booklet``.
+def _merge(booklet: Any, parts: Sequence[Path]) -> tuple[list[Any], TagWriter, list[int]]:
+    """Graft every part's pages into ``booklet``, closing each part after.
 
-    Returns the opened parts, the pages, their tags, and for each page the index
-    of the part it came from.
+    Returns the pages, their tags, and for each page the index of the part it
+    came from.
     """
     import pikepdf
 
     from medpdf.pdf import tagmerge
 
-    opened = []
     # Pages are grafted into the page tree directly and kept in a Python list:
     # pikepdf's PageList re-reads the whole page list on every append or index,
     # which made 18,000 pages take minutes (and outline items by page index, seconds).
@@ -185,30 +162,16 @@ def _merge(
     tags = tagmerge.TagWriter()
     owners: list[int] = []
     for number, path in enumerate(parts):
-        part = pikepdf.Pdf.open(path)
-        opened.append(part)
-        copies = [booklet.copy_foreign(page.obj) for page in part.pages]
-        tags.add(part, copies, len(page_objs))
+        with pikepdf.Pdf.open(path) as part:
+            copies = [booklet.copy_foreign(page.obj) for page in part.pages]
+            tags.add(part, copies, len(page_objs))
         for copied in copies:
             copied.Parent = tree
         page_objs.extend(copies)
         owners += [number] * len(copies)
     tree.Kids = pikepdf.Array(page_objs)
     tree.Count = len(page_objs)
-    return opened, page_objs, tags, owners
-
-
-def _stamp(
-    booklet: Any, pages: list[Any], stamp_for: Callable[[Sequence[tuple[float, float]]], Path]
-) -> None:
-    """Overlay each page with its page of the stamp drawn for these page sizes."""
-    import pikepdf
-
-    sizes = [(float(p.MediaBox[2]), float(p.MediaBox[3])) for p in pages]
-    stamped = pikepdf.Pdf.open(stamp_for(sizes))
-    overlay = _Overlay(booklet)
-    for obj, stamp in zip(pages, stamped.pages, strict=True):
-        overlay.add(obj, booklet.copy_foreign(stamp.as_form_xobject()))
+    return page_objs, tags, owners
 
 
 def _destination(page: Any) -> Any:

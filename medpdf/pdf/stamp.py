@@ -125,10 +125,24 @@ def _drawable(font: Any, words: StampWords) -> bool:
     return not words.rtl and all(ord(char) in covered for char in sample)
 
 
+#: Booklet pages per stamp file. The stamp of the whole collection drawn as one file
+#: took 140 MB to draw and 80 MB to open again; in files of this many pages, a few.
+STAMP_PAGES = 2000
+
+
 def stamp_pdf(
-    sizes: Sequence[tuple[float, float]], style: StampStyle, printed: dt.date, words: StampWords
+    sizes: Sequence[tuple[float, float]],
+    style: StampStyle,
+    printed: dt.date,
+    words: StampWords,
+    first: int = 1,
+    total: int | None = None,
 ) -> bytes:
-    """One page per booklet page holding only its "Page X of Y" and the printed date."""
+    """One page per booklet page holding only its "Page X of Y" and the printed date.
+
+    ``sizes`` are those of pages ``first`` (from 1) onwards of a booklet of
+    ``total`` pages (by default, these pages alone).
+    """
     from reportlab.lib.colors import HexColor
     from reportlab.lib.units import mm
     from reportlab.pdfbase import pdfmetrics
@@ -146,7 +160,7 @@ def stamp_pdf(
         initialFontName=font_name,  # otherwise every page also names Helvetica
         initialFontSize=style.size_pt,
     )
-    total = len(sizes)
+    total = len(sizes) if total is None else total
     # The date stays ISO in every language: it fits the footer's box, which a long
     # date in Spanish ("31 de diciembre de 2026") would not.
     if _drawable(pdfmetrics.getFont(font_name), words):
@@ -162,7 +176,7 @@ def stamp_pdf(
             return style.plain_text.format(page=f"{number:,}", pages=f"{total:,}")
 
     rtl = words.rtl
-    for number, (width, height) in enumerate(sizes, start=1):
+    for number, (width, height) in enumerate(sizes, start=first):
         sheet.setPageSize((width, height))
         sheet.setFillColor(HexColor(style.color))
         edge = style.edge_mm(number) * mm

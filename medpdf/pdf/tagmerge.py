@@ -1,56 +1,90 @@
 """The booklet's one structure tree, written after the merged pages from the parts' tree data.
 
 Each part carries its tree as data (:func:`medpdf.pdf.structure.sidecar`).
-Before the booklet is saved, :meth:`TagWriter.add` numbers the parent-tree
-keys of pages and links (``/StructParents``: the booklet page index; links
-follow the pages) and :meth:`TagWriter.prepare` puts a placeholder
-``/StructTreeRoot`` in the catalog. After saving, :meth:`TagWriter.append`
-reads the object numbers the pages, links and placeholder got and appends the
-tree as an incremental update (ISO 32000-1, 7.5.6): one ``StructTreeRoot``,
-one ``Document``, each part's elements under it in page order, a drug's
-per-page ``Art`` fragments joined into one, the parent tree, role maps merged.
-It is written straight to the file, part by part: as pikepdf objects, the
-tree of 21,000 pages took 1.7 GB and 44 s to merge.
+While the booklet is merged, :meth:`TagWriter.add` keeps each part's data
+(still compressed: the part itself is closed once its pages are copied),
+numbers the parent-tree keys of pages and links (``/StructParents``: the
+booklet page index; links follow the pages), and :meth:`TagWriter.prepare`
+puts a placeholder ``/StructTreeRoot`` in the catalog. After saving,
+:meth:`TagWriter.append` reads the object numbers the pages, links and
+placeholder got and appends the tree as an incremental update
+(:mod:`medpdf.pdf.update`, in object streams): one ``StructTreeRoot``, one
+``Document``, each part's elements under it in page order, a drug's
+per-page ``Art`` fragments joined into one, the parent tree, role maps
+merged. It is written straight to the file, part by part: as pikepdf
+objects, the tree of 21,000 pages took 1.7 GB and 44 s to merge.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pikepdf
 from pikepdf import Dictionary, Name
 
-from medpdf.pdf.structure import link_data, sidecar
+from medpdf.pdf.structure import SIDECAR, link_data
+from medpdf.pdf.update import UpdateWriter
+
+
+@dataclass(frozen=True)
+class _Part:
+    """What the tree needs of a merged part once the part is closed."""
+
+    #: The part's tree data (:func:`medpdf.pdf.structure.sidecar`), zlib-compressed JSON.
+    packed: bytes
+    links: list[list[int]]
+    first: int
+    pages: int
+
+    @classmethod
+    def of(cls, part: pikepdf.Pdf, links: list[list[int]], first: int) -> _Part:
+        """Keep ``part``'s tree data as stored (re-compressed if it was not Flate)."""
+        stream = part.Root[SIDECAR]
+        if stream.get("/Filter") == Name.FlateDecode and "/DecodeParms" not in stream:
+            packed = stream.read_raw_bytes()
+        else:
+            packed = zlib.compress(stream.read_bytes())
+        return cls(packed, links, first, len(part.pages))
+
+    def data(self) -> dict[str, Any]:
+        """The tree data, as :func:`medpdf.pdf.structure.sidecar` gives it."""
+        return {**json.loads(zlib.decompress(self.packed)), "links": self.links}
 
 
 class TagWriter:
     """Writes the booklet's one structure tree, from the parts' data (see the module)."""
 
     def __init__(self) -> None:
-        self._parts: list[tuple[pikepdf.Pdf, int]] = []  # (part, its first booklet page)
+        self._parts: list[_Part] = []
         self._link_annots: list[Any] = []  # link annotations in parent-tree key order
+        self._link_pages: set[int] = set()  # booklet pages that have links
 
     def add(self, part: pikepdf.Pdf, pages: Sequence[Any], first: int) -> None:
         """Take note of ``part``, whose pages were copied into the booklet as ``pages``."""
         links = link_data(part)
         if links is None:  # an untagged part (laid out before tags): its pages stay so
             return
-        self._parts.append((part, first))
+        self._parts.append(_Part.of(part, links, first))
         for index, page in enumerate(pages):
             page.StructParents = first + index
         for page, number, _ in links:
             self._link_annots.append(pages[page].Annots[number])
+            self._link_pages.add(first + page)
 
     def prepare(self, booklet: pikepdf.Pdf, total: int) -> Any:
         """Number the links and return the placeholder tree root for the catalog."""
         for key, annot in enumerate(self._link_annots, start=total):
             annot.StructParent = key
+        self._link_annots = []  # the booklet's objects: not kept past its saving
         return booklet.make_indirect(Dictionary(Type=Name.StructTreeRoot))
 
-    def append(self, handle: Any, units: Sequence[int]) -> None:
+    def append(self, handle: BinaryIO, units: Sequence[int]) -> None:
         """Append the tree to the booklet just saved to ``handle`` (see the class docstring).
 
         ``units[i]`` says which part (a chunk of monographs) booklet page ``i``
@@ -60,11 +94,16 @@ class TagWriter:
         """
         handle.flush()
         with pikepdf.Pdf.open(Path(f"/proc/self/fd/{handle.fileno()}")) as saved:
-            page_numbers = [page.obj.objgen[0] for page in saved.pages]
+            # The booklet's page tree is one flat list (medpdf.pdf.assemble): its
+            # references give the pages' numbers without reading 21,000 pages back.
+            kids = saved.Root.Pages.Kids
+            page_numbers = [kid.objgen[0] for kid in kids]
+            if len(page_numbers) != int(saved.Root.Pages.Count):
+                raise ValueError("the booklet's page tree is not one flat list")
             annot_numbers = {
                 (index, number): annot.objgen[0]
-                for index, page in enumerate(saved.pages)
-                for number, annot in enumerate(page.obj.get("/Annots", []))
+                for index in sorted(self._link_pages)
+                for number, annot in enumerate(kids[index].get("/Annots", []))
                 if "/StructParent" in annot
             }
             root_number = saved.Root.StructTreeRoot.objgen[0]
@@ -81,22 +120,20 @@ class TagWriter:
             reader.seek(max(0, handle.tell() - 1024))
             tail = reader.read()
         previous = int(tail[tail.rindex(b"startxref") + 9 :].split()[0])
-        writer = _ObjectWriter(handle, size)
+        writer = UpdateWriter(handle, size)
         document = writer.reserve()
         parent_tree = writer.reserve()
         top: list[int] = []
         leaves: list[int] = []
         links: list[int] = []
         roles: dict[str, str] = {}
-        for part, first in self._parts:
-            data = sidecar(part)
-            assert data is not None
+        for part in self._parts:
+            data, first, pages = part.data(), part.first, part.pages
             for role, standard in data["roles"].items():
                 roles.setdefault(role, standard)
             numbers = _write_part(
                 writer, data, first, document, page_numbers, annot_numbers, units, top
             )
-            pages = len(part.pages)
             marks: list[list[int | None]] = [[] for _ in range(pages)]
             for number, row in zip(numbers, data["elements"], strict=True):
                 if number is None:
@@ -148,7 +185,7 @@ def _ref(number: int | None) -> bytes:
 
 
 def _write_part(
-    writer: _ObjectWriter,
+    writer: UpdateWriter,
     data: dict[str, Any],
     first: int,
     document: int,
@@ -174,9 +211,10 @@ def _write_part(
         else:
             last = index if joinable else None
         last_unit = unit
-    numbers: list[int | None] = [
-        writer.reserve() if owner[index] == index else None for index in range(len(rows))
-    ]
+    kept = [index for index in range(len(rows)) if owner[index] == index]
+    numbers: list[int | None] = [None] * len(rows)
+    for index, reserved in zip(kept, writer.reserve_many(len(kept)), strict=True):
+        numbers[index] = reserved
     for index, row in enumerate(rows):
         number = numbers[index]
         if number is None:
@@ -207,51 +245,3 @@ def _write_part(
             body += b" " + extra.encode("latin-1")
         writer.add(body + b">>", number)
     return numbers
-
-
-class _ObjectWriter:
-    """Appends numbered objects to a PDF file and closes them with an xref section."""
-
-    def __init__(self, handle: Any, first_free: int) -> None:
-        self._handle = handle
-        self._position = handle.tell()
-        self._next = first_free
-        self._first_new = first_free
-        self._offsets: dict[int, int] = {}
-
-    def reserve(self) -> int:
-        """A new object number, to be written later."""
-        self._next += 1
-        return self._next - 1
-
-    def add(self, body: bytes, number: int | None = None) -> int:
-        """Write object ``number`` (a new one if None) with ``body``; returns its number."""
-        if number is None:
-            number = self.reserve()
-        data = b"%d 0 obj\n%s\nendobj\n" % (number, body)
-        self._handle.write(data)
-        self._offsets[number] = self._position
-        self._position += len(data)
-        return number
-
-    def finish(self, fixed: bytes, previous: int) -> None:
-        """The xref section and trailer of the update."""
-        numbers = sorted(self._offsets)
-        sections: list[bytes] = []
-        run: list[int] = []
-        for number in numbers:
-            if run and number != run[-1] + 1:
-                sections.append(self._section(run))
-                run = []
-            run.append(number)
-        if run:
-            sections.append(self._section(run))
-        self._handle.write(
-            b"xref\n0 1\n0000000000 65535 f\r\n%s"
-            b"trailer\n<</Size %d %s /Prev %d>>\nstartxref\n%d\n%%%%EOF\n"
-            % (b"".join(sections), self._next, fixed, previous, self._position)
-        )
-
-    def _section(self, run: list[int]) -> bytes:
-        entries = b"".join(b"%010d 00000 n\r\n" % self._offsets[n] for n in run)
-        return b"%d %d\n%s" % (run[0], len(run), entries)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +26,17 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from medpdf.content.markdown import is_allowed_link
-from medpdf.pdf import CROSS_DOCUMENT_SCHEME, archival
+from medpdf.pdf import CROSS_DOCUMENT_SCHEME, archival, parttags
 from medpdf.pdf.libraries import linker_cache_lookup
 from medpdf.settings.config import Resources
 
 with linker_cache_lookup():  # 150-200 ms of child processes less per process
+    import pydyf
     import weasyprint
+    import weasyprint.pdf
     from weasyprint.formatting_structure.boxes import MarginBox
     from weasyprint.pdf.metadata import DocumentMetadata
+    from weasyprint.pdf.tags import _build_box_tree
     from weasyprint.text.fonts import FontConfiguration
 
 LOGGER = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ _SAFE_OPTIONS: dict[str, Any] = {
 _HANDOUT_OPTIONS: dict[str, Any] = {"pdf_variant": archival.VARIANT}
 # A booklet part only needs its tags: the merged file gets its own metadata.
 _TAGGED_OPTIONS: dict[str, Any] = {"pdf_tags": True, "pdf_version": "1.7"}
+_UNTAGGED_OPTIONS: dict[str, Any] = {"pdf_version": "1.7"}
 
 
 class FetchRefused(ValueError):
@@ -236,19 +241,24 @@ def render_combined(
     page_numbers: Callable[[int], str] | None = None,
     pad_html: str | None = None,
     verso_sheet: str | None = None,
+    starts_on_verso: bool = False,
+    tagged: bool = True,
 ) -> CombinedResult:
     """Lay out each document on its own, then write all their pages as one tagged PDF.
 
     Each document keeps its own page counters (a drug's "page x of y"), while
     the chunk shares one set of font subsets instead of one per document. By
-    default the result is a booklet part, tagged and tidied for the booklet's
-    structure merge; ``contents`` says it is a contents part (its tables become
-    a ``TOC``). For two-sided printing, a document that starts on a left-hand
-    page (after an odd number of pages) is laid out with ``verso_sheet`` added
+    default the result is a booklet part, tagged, its tree kept as data for the
+    booklet's structure merge (:mod:`.parttags`); ``contents`` says it is a
+    contents part (its tables become a ``TOC``). For two-sided printing, a
+    document that starts on a left-hand page (after an odd number of pages) is
+    laid out with ``verso_sheet`` added
     (a stylesheet href that starts it on a verso: its first page gets the left
     page's margins), and with ``pad_html`` (a duplex booklet's blank page) the
     whole is padded to an even page count, so that whatever follows starts on a
-    right-hand page; the last document's count then includes the blank. Only
+    right-hand page (``starts_on_verso``: the part itself begins on a left-hand
+    page, after an odd part it runs on from); the last document's count then
+    includes the blank. Only
     the part's end is padded, never each document: a blank page after every
     monograph of odd length made 15 % of a duplex booklet blank. ``accessible`` makes
     the whole what a handout is instead, tagged PDF/UA-1 and PDF/A-2a (a
@@ -257,7 +267,8 @@ def render_combined(
     ``page_numbers`` gives, for the total page count, the HTML of a document with
     as many pages whose margin boxes are added to the pages: numbers that run across
     the documents ("Page X of Y" in a pack), set in the same fonts and subsets and
-    marked as artifacts like any margin box.
+    marked as artifacts like any margin box. ``tagged=False`` writes a booklet
+    part without its structure tree (for a benchmark's untagged build).
     """
     if not htmls:
         raise ValueError("nothing to render")
@@ -266,13 +277,15 @@ def render_combined(
     options = _HANDOUT_OPTIONS if accessible else {}
     documents = []
     pages: list[Any] = []
+    # Pages before this part's first: one when it starts on a left-hand page.
+    before = int(starts_on_verso)
     for html in htmls:
-        if verso_sheet is not None and len(pages) % 2:
+        if verso_sheet is not None and (before + len(pages)) % 2:
             html = _with_stylesheet(html, verso_sheet)
         documents.append(_document(html, resources, fetcher, font_config=fonts, **options))
         pages += documents[-1].pages
     counts = [len(d.pages) for d in documents]
-    if pad_html is not None and len(pages) % 2:
+    if pad_html is not None and (before + len(pages)) % 2:
         pages.append(_document(pad_html, resources, fetcher, font_config=fonts, **options).pages[0])
         counts[-1] += 1
     if page_numbers is not None:
@@ -282,10 +295,7 @@ def render_combined(
     if accessible:
         data = _scoped(_write(documents[0].copy(pages), options, cross_document=True), htmls)
     else:
-        written = _write(documents[0].copy(pages), _TAGGED_OPTIONS, cross_document=True)
-        from medpdf.pdf import structure  # pikepdf: 16 ms a handout does not need
-
-        data = structure.tidy(written, contents=contents)
+        data = _part(documents[0].copy(pages), tagged, contents)
     return CombinedResult(
         data=data,
         page_counts=tuple(counts),
@@ -293,8 +303,69 @@ def render_combined(
     )
 
 
+#: Booklet parts being written, whose tags become data (True: a contents part).
+_AS_DATA: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+_ADD_TAGS = weasyprint.pdf.add_tags
+
+
+class _Elements:
+    """Stands in for the PDF while WeasyPrint builds a part's elements: they stay out of it.
+
+    Also hands out the pages' references once: pydyf makes the tuple anew on each
+    call, once per element, which made tagging quadratic in a chunk's pages.
+    """
+
+    def __init__(self, page_references: tuple[bytes, ...]) -> None:
+        self.page_references = page_references
+        self.objects: list[Any] = [None]  # numbered from 1, as in a PDF
+
+    def add_object(self, element: Any) -> None:
+        element.number = len(self.objects)
+        self.objects.append(element)
+
+
+def _add_tags(pdf: Any, document: Any, pdf_version: Any, page_streams: Any) -> None:
+    """WeasyPrint's tagging step; a booklet part's tree goes to :mod:`.parttags` as data."""
+    contents = _AS_DATA.get(document)
+    if contents is None:
+        _ADD_TAGS(pdf, document, pdf_version, page_streams)
+        return
+    elements = _Elements(pdf.page_references)
+    root = pydyf.Dictionary({"Type": "/StructElem", "S": "/Document", "K": pydyf.Array()})
+    elements.add_object(root)
+    marks: list[dict[int, bytes]] = []  # per page: MCID -> element
+    annotations: list[Any] = []
+    for number, (page, stream) in enumerate(zip(document.pages, page_streams, strict=True)):
+        marks.append({})
+        for kid in _build_box_tree(
+            page._page_box, root, elements, number, marks[-1], annotations, stream._tags
+        ):
+            root["K"].append(kid.reference)
+    parttags.attach(pdf, elements.objects, root, marks, page_streams, contents)
+
+
+# WeasyPrint 70 (pinned) calls its module's add_tags while writing a tagged PDF.
+weasyprint.pdf.add_tags = _add_tags
+
+
+def _part(document: Any, tagged: bool, contents: bool = False) -> bytes:
+    """A booklet part's PDF: its structure tree as data for the merge, or untagged."""
+    if not tagged:
+        return _write(document, _UNTAGGED_OPTIONS, cross_document=True)
+    _AS_DATA[document] = contents
+    try:
+        return _write(document, _TAGGED_OPTIONS, cross_document=True)
+    finally:
+        del _AS_DATA[document]
+
+
 def render_run(
-    html: str, resources: Resources, anchors: Sequence[str], *, pad_html: str | None = None
+    html: str,
+    resources: Resources,
+    anchors: Sequence[str],
+    *,
+    pad_html: str | None = None,
+    tagged: bool = True,
 ) -> CombinedResult:
     """Lay out one document holding several items one after another (a compact booklet's run).
 
@@ -321,11 +392,8 @@ def render_run(
     if pad_html is not None and len(pages) % 2:
         pages.append(_document(pad_html, resources, fetcher, font_config=fonts).pages[0])
     counts = [stop - start for start, stop in zip(starts, [*starts[1:], len(pages)], strict=True)]
-    written = _write(document.copy(pages), _TAGGED_OPTIONS, cross_document=True)
-    from medpdf.pdf import structure
-
     return CombinedResult(
-        data=structure.tidy(written),
+        data=_part(document.copy(pages), tagged),
         page_counts=tuple(counts),
         refused_urls=tuple(fetcher.refused),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +29,9 @@ from medpdf.run.workers import Limits
 from medpdf.settings.config import Config
 from medpdf.settings.options import output_values
 
+#: Set to ``1`` by a benchmark to build the booklet without tags (see :attr:`RunContext.tagged`).
+UNTAGGED_VARIABLE = "MEDPDF_BENCHMARK_UNTAGGED"
+
 
 @dataclass(frozen=True)
 class RunContext:
@@ -38,11 +42,18 @@ class RunContext:
     #: its run's); otherwise it is computed on first use, once.
     known_presentation: str | None = None
     limits: Limits = field(default_factory=Limits)
+    #: Booklet parts carry a structure tree. Only a benchmark turns it off (the issue's
+    #: "tagged within 5 % of untagged" needs both builds), through the environment
+    #: variable :data:`UNTAGGED_VARIABLE`: it is no option, as nobody should ship an
+    #: untagged booklet. It is part of the fingerprint, so neither build reuses the
+    #: other's parts.
+    tagged: bool = True
 
     @classmethod
     def of(cls, config: Config, limits: Limits | None = None) -> RunContext:
         """The run's context; its limits from the options."""
-        return cls(config, None, limits or Limits.of(config))
+        tagged = os.environ.get(UNTAGGED_VARIABLE, "") != "1"
+        return cls(config, None, limits or Limits.of(config), tagged)
 
     @cached_property
     def presentation(self) -> str:
@@ -60,7 +71,8 @@ class RunContext:
     @cached_property
     def fingerprint(self) -> str:
         """Presentation plus the options that change a PDF (an allowlist from the option table)."""
-        return digest_of(self.presentation, output_values(self.config.settings))
+        fingerprint = digest_of(self.presentation, output_values(self.config.settings))
+        return fingerprint if self.tagged else digest_of(fingerprint, "untagged")
 
     def with_options(self, *, printed: dt.date | None = None, **changes: Any) -> RunContext:
         """The same run with some options changed, dated ``printed`` (a station request's run).
@@ -70,7 +82,7 @@ class RunContext:
         config = self.config.replace(**changes)
         if printed is not None:
             config = dataclasses.replace(config, printed=printed)
-        return RunContext(config, self.presentation, self.limits)
+        return RunContext(config, self.presentation, self.limits, self.tagged)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ module         what it does
 ``plan``       order and letters, content-defined chunks, places, volumes
 ``tasks``      the worker side: lay out a chunk, a front part, an index part
 ``parts``      the main side: lay out what the store does not hold yet
+``matter``     the front and back matter: cover, contents, index, in parts
 ``write``      merge each volume, stamp and link it, keep it
 ``index``      the ingredient index at the back
 ``words``      the booklet's words outside its pages (title, stamp, outline)

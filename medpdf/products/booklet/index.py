@@ -57,6 +57,11 @@ def build_index(
     return tuple(IndexGroup(letter, tuple(entries)) for letter, entries in groups.items())
 
 
+def entry_lines(entry: IndexEntry) -> int:
+    """Printed lines of an entry: a heading line for an ingredient with several monographs."""
+    return 1 if len(entry.refs) == 1 else 1 + len(entry.refs)
+
+
 def lines_of(group: IndexGroup) -> int:
-    """Printed lines of a group: a heading line per ingredient with several monographs."""
-    return sum(1 if len(e.refs) == 1 else 1 + len(e.refs) for e in group.entries)
+    """Printed lines of a group's entries."""
+    return sum(entry_lines(e) for e in group.entries)

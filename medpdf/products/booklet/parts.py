@@ -6,10 +6,9 @@ Given the plan (:mod:`.plan`), this lays out
    monograph, so one bad monograph is left out, not its neighbours);
 2. each volume's front matter — cover naming its range, the master contents
    (volume 1 of several), disclaimer, then the volume's own contents with
-   literal page numbers, its letters running on — repeating until the
-   contents' length agrees with the numbers it prints;
+   literal page numbers, its letters running on (:mod:`.matter`);
 3. the ingredient index for the back of the last volume, its letters running
-   on, with literal page numbers (and volume numbers);
+   on, with literal page numbers (and volume numbers) (:mod:`.matter`);
 4. and, when a volume came out longer than ``--volume-pages`` allows, plans
    the volumes again with that much less room (:func:`bind`).
 
@@ -21,51 +20,33 @@ are laid out again. The workers run :mod:`.tasks`.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from medpdf.digests import digest_of
-from medpdf.errors import Diagnostic, Level, MedpdfError
+from medpdf.errors import Diagnostic, Level
 from medpdf.html import booklet_pages
 from medpdf.pdf.assemble import Placed
 from medpdf.products.booklet import index as ingredient_index
+from medpdf.products.booklet.matter import keep_part, lay_out_front, lay_out_index
 from medpdf.products.booklet.plan import (
     Chunk,
     Volume,
-    contents_estimate,
     index_estimate,
     make_chunk,
     mirrored,
     plan_volumes,
-    toc,
     volume_path,
 )
 from medpdf.products.booklet.tasks import (
     EntriesJob,
-    FrontJob,
-    IndexJob,
     entries_task,
-    front_task,
-    index_task,
 )
 from medpdf.products.booklet.words import BOOKLET_TITLE
-from medpdf.run import Failure, Pdf, RunContext, Runner, Store, refusal_warnings
+from medpdf.run import Pdf, RunContext, Runner, Store, refusal_warnings
 from medpdf.settings.options import CLINIC, COMPACT, LANG
 
 LOGGER = logging.getLogger(__name__)
-
-
-def _keep(store: Store, key: str, made: Pdf) -> None:
-    """Keep a part a worker made in the store, with its page counts.
-
-    Chunks also bring their monographs' ingredients, for the index.
-    """
-    extra: dict[str, object] = {"pages": list(made.page_counts)}
-    if made.ingredients:
-        extra["ingredients"] = [list(names) for names in made.ingredients]
-    store.keep_part(key, made.data, extra)
 
 
 # -- chunks ----------------------------------------------------------------------------
@@ -120,7 +101,7 @@ def lay_out_chunks(
             made = outcome.result
             if isinstance(made, Pdf):
                 laid_out += 1
-                _keep(store, chunk.key, made)
+                keep_part(store, chunk.key, made)
                 found[chunk.key] = made.ingredients
                 counts[chunk.key] = made.page_counts
                 problems += refusal_warnings(chunk.sources[0].display_path, made.refused_urls)
@@ -150,113 +131,6 @@ def lay_out_chunks(
             if part.key in counts:
                 used.append(part)
     return counts, used, laid_out
-
-
-# -- front and back matter ------------------------------------------------------------
-
-
-def _run_parts(
-    jobs: Sequence[FrontJob | IndexJob],
-    keys: Sequence[str],
-    task: Callable[..., Pdf],
-    store: Store,
-    pool: Runner,
-) -> dict[str, int]:
-    """Lay out the parts not in the cache (in parallel); page count by key."""
-    pages: dict[str, int] = {}
-    todo: list[FrontJob | IndexJob] = []
-    for key, job in zip(keys, jobs, strict=True):
-        extra = store.part(key)
-        if extra is not None:
-            pages[key] = int(extra["pages"][0])
-        else:
-            todo.append(replace(job, key=key))
-    # A letter's contents can run to dozens of pages: more time than one handout.
-    seconds = pool.limits.seconds * 4
-    for outcome in pool.run(task, todo, seconds=lambda _: seconds):
-        if isinstance(outcome.result, Failure):
-            raise MedpdfError(
-                f"booklet: laying out a front or back part failed: {outcome.result.message}"
-            )
-        key = outcome.item.key
-        _keep(store, key, outcome.result)
-        pages[key] = outcome.result.page_counts[0]
-    return pages
-
-
-@dataclass(frozen=True)
-class Front:
-    """A volume's front matter as laid out: its parts' keys, pages, and where the contents begin."""
-
-    keys: tuple[str, ...]
-    pages: int
-    #: Pages before the contents (cover, master contents, disclaimer).
-    cover_pages: int
-
-
-def lay_out_front(
-    volume: Volume,
-    info: booklet_pages.BookletInfo,
-    lines: tuple[booklet_pages.VolumeLine, ...],
-    context: RunContext,
-    store: Store,
-    pool: Runner,
-) -> Front:
-    """Lay out cover and contents until the contents' length agrees with the numbers it prints.
-
-    The contents are one part whose letters run on (a letter no longer starts a
-    page, nor, in duplex, a blank one). None carries the date (it is stamped),
-    so another day finds them all cached.
-    """
-    hint_name = f"booklet-front-pages-{volume.number}"
-    hint = store.recall(hint_name)
-    guess = 2 + contents_estimate(Counter(p.letter for p in volume.placed))
-    front_pages = int(hint) if hint and hint.isdigit() else guess
-    for _ in range(4):
-        jobs = [FrontJob("cover", (), False, info, context, "", lines)]
-        if volume.placed:
-            groups = toc(volume.placed, front_pages)
-            jobs.append(FrontJob("contents", groups, True, info, context, ""))
-        keys = [
-            digest_of(
-                "front",
-                context.fingerprint,
-                job.part,
-                repr(job.toc),
-                str(job.first),
-                repr(info),
-                repr(job.volumes),
-            )
-            for job in jobs
-        ]
-        pages = _run_parts(jobs, keys, front_task, store, pool)
-        actual = sum(pages[key] for key in keys)
-        if actual == front_pages:
-            store.remember(hint_name, str(actual))
-            return Front(tuple(keys), actual, pages[keys[0]])
-        front_pages = actual
-    raise MedpdfError("booklet: the contents' page count does not settle")
-
-
-def lay_out_index(
-    groups: Sequence[booklet_pages.IndexGroup],
-    info: booklet_pages.BookletInfo,
-    context: RunContext,
-    store: Store,
-    pool: Runner,
-) -> tuple[list[str], int]:
-    """Lay out the ingredient index as one part, its letters running on; keys and page count.
-
-    One part: cut into parts, each began a new page (and, in duplex, a part of
-    odd length was followed by a blank one).
-    """
-    jobs = [IndexJob(tuple(groups), True, info, context, "")]
-    keys = [
-        digest_of("index", context.fingerprint, repr(job.groups), str(job.first), repr(info))
-        for job in jobs
-    ]
-    pages = _run_parts(jobs, keys, index_task, store, pool)
-    return keys, sum(pages[key] for key in keys)
 
 
 @dataclass(frozen=True)

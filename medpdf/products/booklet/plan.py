@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 from medpdf.content import collation, translations
 from medpdf.content.collection import Entry
@@ -340,6 +341,50 @@ def toc(placed: Sequence[Placed], offset: int) -> tuple[booklet_pages.TocGroup, 
     if current:
         groups.append(booklet_pages.TocGroup(letter, tuple(current)))
     return tuple(groups)
+
+
+#: Contents or index lines laid out as one part (about 55 pages, ~300 MB to lay out).
+#: The whole collection's index as one WeasyPrint document (313 pages) needed
+#: about 1 GB, the render limit; cut into parts, its size no longer matters.
+PART_LINES = 2400
+
+Group = TypeVar("Group", booklet_pages.TocGroup, booklet_pages.IndexGroup)
+
+
+def runs(
+    groups: Sequence[Group], lines: Callable[[Any], int], budget: int | None = None
+) -> list[tuple[Group, ...]]:
+    """Cut contents or index letters into parts of at most ``budget`` lines (``lines``: an entry's).
+
+    A cut falls before a letter, so a part begins with its heading; only a
+    letter longer than a part is cut between entries, and its rest goes on
+    under its heading again. Each part begins a page: that is the price of a
+    cut, a part-filled page at most once per part.
+    """
+    budget = PART_LINES if budget is None else budget
+    parts: list[tuple[Group, ...]] = []
+    current: list[Group] = []
+    used = 0
+    for group in groups:
+        size = 2 + sum(lines(entry) for entry in group.entries)
+        if current and used + size > budget:
+            parts.append(tuple(current))
+            current, used = [], 0
+        taken: list[Any] = []
+        taken_lines = 2
+        for entry in group.entries:
+            n = lines(entry)
+            if taken and used + taken_lines + n > budget:
+                current.append(replace(group, entries=tuple(taken)))
+                parts.append(tuple(current))
+                current, used, taken, taken_lines = [], 0, [], 2
+            taken.append(entry)
+            taken_lines += n
+        current.append(replace(group, entries=tuple(taken)))
+        used += taken_lines
+    if current:
+        parts.append(tuple(current))
+    return parts
 
 
 def guess_pages(lines: int) -> int:

@@ -52,7 +52,9 @@ def entries_task(job: EntriesJob) -> Pdf:
     if config[COMPACT]:
         html = booklet_pages.compact_run_html(monographs, job.letters[0], config)
         anchors = [f"drug-{m.slug}" for m in monographs]
-        run = typeset.render_run(html, config.resources, anchors, pad_html=_pad(config))
+        run = typeset.render_run(
+            html, config.resources, anchors, pad_html=_pad(config), tagged=job.context.tagged
+        )
         return Pdf(run.data, run.page_counts, run.refused_urls, found)
     htmls = [
         templating.monograph_html(monograph, config, booklet_letter=letter)
@@ -61,7 +63,11 @@ def entries_task(job: EntriesJob) -> Pdf:
     # Monographs follow each other on either side (duplex); only the chunk's end is padded.
     verso = VERSO_SHEET if mirrored(config) else None
     result = typeset.render_combined(
-        htmls, config.resources, pad_html=_pad(config), verso_sheet=verso
+        htmls,
+        config.resources,
+        pad_html=_pad(config),
+        verso_sheet=verso,
+        tagged=job.context.tagged,
     )
     return Pdf(result.data, result.page_counts, result.refused_urls, found)
 
@@ -78,6 +84,11 @@ class FrontJob:
     key: str
     #: Volume 1 of a booklet in volumes: the master contents, on the cover part.
     volumes: tuple[booklet_pages.VolumeLine, ...] = ()
+    #: Duplex: the part begins on a left-hand page (the contents part before it was odd).
+    verso: bool = False
+    #: Duplex: padded to an even count; only the front's last part is, so that
+    #: the contents run on from part to part.
+    pad: bool = True
 
 
 def front_task(job: FrontJob) -> Pdf:
@@ -89,7 +100,13 @@ def front_task(job: FrontJob) -> Pdf:
         job.part, job.toc, job.first, job.info, config, job.volumes
     )
     result = typeset.render_combined(
-        [html], config.resources, contents=job.part == "contents", pad_html=_pad(config)
+        [html],
+        config.resources,
+        contents=job.part == "contents",
+        pad_html=_pad(config) if job.pad else None,
+        verso_sheet=VERSO_SHEET if mirrored(config) else None,
+        starts_on_verso=job.verso,
+        tagged=job.context.tagged,
     )
     return Pdf(result.data, result.page_counts, result.refused_urls)
 
@@ -103,6 +120,8 @@ class IndexJob:
     info: booklet_pages.BookletInfo
     context: RunContext
     key: str
+    #: Duplex: the part begins on a left-hand page (the index part before it was odd).
+    verso: bool = False
 
 
 def index_task(job: IndexJob) -> Pdf:
@@ -113,5 +132,12 @@ def index_task(job: IndexJob) -> Pdf:
     html = booklet_pages.render_booklet_index(job.groups, job.first, job.info, config)
     # Tagged as the contents are: each line a TOCI whose title is a Reference to its link.
     # Not padded: the index ends the booklet, and no part follows it on a right-hand page.
-    result = typeset.render_combined([html], config.resources, contents=True)
+    result = typeset.render_combined(
+        [html],
+        config.resources,
+        contents=True,
+        verso_sheet=VERSO_SHEET if mirrored(config) else None,
+        starts_on_verso=job.verso,
+        tagged=job.context.tagged,
+    )
     return Pdf(result.data, result.page_counts, result.refused_urls)

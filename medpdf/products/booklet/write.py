@@ -38,28 +38,38 @@ from medpdf.settings.options import LANG, LARGE_PRINT
 
 def _stamp_for(
     context: RunContext, store: Store, keys: list[str]
-) -> Callable[[Sequence[tuple[float, float]]], Path]:
-    """Draw (or reuse) the stamp for a book of the given page sizes; its key goes in ``keys``."""
+) -> Callable[[Sequence[tuple[float, float]]], list[Path]]:
+    """Draw (or reuse) the stamp for a book of the given page sizes; its keys go in ``keys``.
+
+    The stamp is drawn in files of :data:`~medpdf.pdf.stamp.STAMP_PAGES` pages,
+    each kept by its own key.
+    """
     from medpdf.pdf import stamp
 
-    def draw(sizes: Sequence[tuple[float, float]]) -> Path:
-        size_text = ",".join(f"{w:g}x{h:g}" for w, h in sizes[:1])
-        key = digest_of(
-            "stamp",
-            context.fingerprint,
-            context.config.printed.isoformat(),
-            str(len(sizes)),
-            size_text,
-        )
-        keys.append(key)
-        if store.part(key) is None:
-            config = context.config
-            style = stamp.load_style(config.resources.styles, config[LARGE_PRINT], mirrored(config))
-            _ = translated(config)
-            words = stamp.StampWords(_(PAGE_OF), _(PRINTED), config[LANG])
-            data = stamp.stamp_pdf(sizes, style, config.printed, words)
-            store.keep_part(key, data, {"pages": [len(sizes)]})
-        return store.part_path(key)
+    def draw(sizes: Sequence[tuple[float, float]]) -> list[Path]:
+        config = context.config
+        paths: list[Path] = []
+        for start in range(0, len(sizes), stamp.STAMP_PAGES):
+            batch = sizes[start : start + stamp.STAMP_PAGES]
+            key = digest_of(
+                "stamp",
+                context.fingerprint,
+                config.printed.isoformat(),
+                str(len(sizes)),
+                ",".join(f"{w:g}x{h:g}" for w, h in batch[:1]),
+                str(start),
+            )
+            keys.append(key)
+            if store.part(key) is None:
+                style = stamp.load_style(
+                    config.resources.styles, config[LARGE_PRINT], mirrored(config)
+                )
+                _ = translated(config)
+                words = stamp.StampWords(_(PAGE_OF), _(PRINTED), config[LANG])
+                data = stamp.stamp_pdf(batch, style, config.printed, words, start + 1, len(sizes))
+                store.keep_part(key, data, {"pages": [len(batch)]})
+            paths.append(store.part_path(key))
+        return paths
 
     return draw
 

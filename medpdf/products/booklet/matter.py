@@ -1,0 +1,203 @@
+"""The booklet's front and back matter: cover, contents and index, laid out in the workers.
+
+The contents carry literal page numbers, so they are laid out until their own
+length agrees with the numbers they print. A long contents or index is cut
+into parts of at most :data:`.plan.PART_LINES` lines (:func:`.plan.runs`) that
+run on from each other: in duplex a part after an odd one is laid out to begin
+on a left-hand page, and only the front's last part is padded. Every part is
+kept in the store by a key of what it shows.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from medpdf.digests import digest_of
+from medpdf.errors import MedpdfError
+from medpdf.html import booklet_pages
+from medpdf.products.booklet import index as ingredient_index
+from medpdf.products.booklet.plan import Volume, contents_estimate, mirrored, runs, toc
+from medpdf.products.booklet.tasks import FrontJob, IndexJob, front_task, index_task
+from medpdf.run import Failure, Pdf, RunContext, Runner, Store
+
+
+def keep_part(store: Store, key: str, made: Pdf) -> None:
+    """Keep a part a worker made in the store, with its page counts.
+
+    Chunks also bring their monographs' ingredients, for the index.
+    """
+    extra: dict[str, object] = {"pages": list(made.page_counts)}
+    if made.ingredients:
+        extra["ingredients"] = [list(names) for names in made.ingredients]
+    store.keep_part(key, made.data, extra)
+
+
+def _run_parts(
+    jobs: Sequence[FrontJob | IndexJob],
+    keys: Sequence[str],
+    task: Callable[..., Pdf],
+    store: Store,
+    pool: Runner,
+) -> dict[str, int]:
+    """Lay out the parts not in the cache (in parallel); page count by key."""
+    pages: dict[str, int] = {}
+    todo: list[FrontJob | IndexJob] = []
+    for key, job in zip(keys, jobs, strict=True):
+        extra = store.part(key)
+        if extra is not None:
+            pages[key] = int(extra["pages"][0])
+        else:
+            todo.append(replace(job, key=key))
+    # A letter's contents can run to dozens of pages: more time than one handout.
+    seconds = pool.limits.seconds * 4
+    for outcome in pool.run(task, todo, seconds=lambda _: seconds):
+        if isinstance(outcome.result, Failure):
+            raise MedpdfError(
+                f"booklet: laying out a front or back part failed: {outcome.result.message}"
+            )
+        key = outcome.item.key
+        keep_part(store, key, outcome.result)
+        pages[key] = outcome.result.page_counts[0]
+    return pages
+
+
+@dataclass(frozen=True)
+class Front:
+    """A volume's front matter as laid out: its parts' keys, pages, and where the contents begin."""
+
+    keys: tuple[str, ...]
+    pages: int
+    #: Pages before the contents (cover, master contents, disclaimer).
+    cover_pages: int
+
+
+def _run_in_turn(
+    make: Callable[[int, bool], FrontJob | IndexJob],
+    count: int,
+    key_of: Callable[[FrontJob | IndexJob], str],
+    task: Callable[..., Pdf],
+    store: Store,
+    pool: Runner,
+    duplex: bool,
+) -> list[tuple[str, int]]:
+    """Lay out ``count`` parts that run on from each other; each part's key and pages.
+
+    ``make(i, verso)`` is the i-th part's job. In duplex a part that follows an
+    odd one begins on a left-hand page, which its layout must know: the parts
+    are laid out one after another then; otherwise all together.
+    """
+    if not duplex:
+        jobs = [make(i, False) for i in range(count)]
+        keys = [key_of(job) for job in jobs]
+        pages = _run_parts(jobs, keys, task, store, pool)
+        return [(key, pages[key]) for key in keys]
+    made: list[tuple[str, int]] = []
+    for i in range(count):
+        job = make(i, sum(n for _, n in made) % 2 == 1)
+        key = key_of(job)
+        made.append((key, _run_parts([job], [key], task, store, pool)[key]))
+    return made
+
+
+def _contents_job(
+    contents: Sequence[tuple[booklet_pages.TocGroup, ...]],
+    info: booklet_pages.BookletInfo,
+    context: RunContext,
+    i: int,
+    verso: bool,
+) -> FrontJob:
+    """The i-th contents part: the first has the heading, the last ends the front (padded)."""
+    last = i == len(contents) - 1
+    return FrontJob("contents", contents[i], i == 0, info, context, "", verso=verso, pad=last)
+
+
+def lay_out_front(
+    volume: Volume,
+    info: booklet_pages.BookletInfo,
+    lines: tuple[booklet_pages.VolumeLine, ...],
+    context: RunContext,
+    store: Store,
+    pool: Runner,
+) -> Front:
+    """Lay out cover and contents until the contents' length agrees with the numbers it prints.
+
+    The contents' letters run on (a letter does not start a page, nor, in
+    duplex, a blank one); a long contents is laid out in parts of at most
+    :data:`.plan.PART_LINES` lines, which run on from each other too. None
+    carries the date (it is stamped), so another day finds them all cached.
+    """
+    hint_name = f"booklet-front-pages-{volume.number}"
+    hint = store.recall(hint_name)
+    guess = 2 + contents_estimate(Counter(p.letter for p in volume.placed))
+    front_pages = int(hint) if hint and hint.isdigit() else guess
+    duplex = mirrored(context.config)
+
+    def key_of(job: FrontJob | IndexJob) -> str:
+        assert isinstance(job, FrontJob)
+        return digest_of(
+            "front",
+            context.fingerprint,
+            job.part,
+            repr(job.toc),
+            str(job.first),
+            repr(info),
+            repr(job.volumes),
+            f"verso={job.verso} pad={job.pad}",
+        )
+
+    cover = FrontJob("cover", (), False, info, context, "", lines)
+    cover_key = key_of(cover)
+    for _ in range(4):
+        made = [(cover_key, _run_parts([cover], [cover_key], front_task, store, pool)[cover_key])]
+        if volume.placed:
+            contents = runs(toc(volume.placed, front_pages), lambda _: 1)
+            made += _run_in_turn(
+                functools.partial(_contents_job, contents, info, context),
+                len(contents),
+                key_of,
+                front_task,
+                store,
+                pool,
+                duplex,
+            )
+        actual = sum(pages for _, pages in made)
+        if actual == front_pages:
+            store.remember(hint_name, str(actual))
+            return Front(tuple(key for key, _ in made), actual, made[0][1])
+        front_pages = actual
+    raise MedpdfError("booklet: the contents' page count does not settle")
+
+
+def lay_out_index(
+    groups: Sequence[booklet_pages.IndexGroup],
+    info: booklet_pages.BookletInfo,
+    context: RunContext,
+    store: Store,
+    pool: Runner,
+) -> tuple[list[str], int]:
+    """Lay out the ingredient index, its letters running on; keys and page count.
+
+    In parts of at most :data:`.plan.PART_LINES` lines, which run on from each
+    other (the index is not padded: nothing follows it).
+    """
+    cut = runs(groups, ingredient_index.entry_lines)
+
+    def key_of(job: FrontJob | IndexJob) -> str:
+        assert isinstance(job, IndexJob)
+        return digest_of(
+            "index",
+            context.fingerprint,
+            repr(job.groups),
+            str(job.first),
+            repr(info),
+            f"verso={job.verso}",
+        )
+
+    def job(i: int, verso: bool) -> IndexJob:
+        return IndexJob(cut[i], i == 0, info, context, "", verso=verso)
+
+    made = _run_in_turn(job, len(cut), key_of, index_task, store, pool, mirrored(context.config))
+    return [key for key, _ in made], sum(pages for _, pages in made)
