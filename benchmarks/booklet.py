@@ -334,15 +334,20 @@ def bench_untagged(
     return run_step(size, len(chosen), "untagged cold", content, workdir, jobs, UNTAGGED_ENV)
 
 
+def beside_cold(steps: Sequence[Step], label: str) -> list[tuple[Step, Step]]:
+    """Each step called ``label`` with the default cold build of the same size before it."""
+    return [
+        (cold, other)
+        for other in steps
+        if other.label == label
+        for cold in steps
+        if cold.label == "cold" and cold.size == other.size
+    ]
+
+
 def print_untagged(steps: Sequence[Step]) -> bool:
     """Tagged cold builds beside untagged ones, per size; True when the goal passes."""
-    pairs = [
-        (tagged, untagged)
-        for untagged in steps
-        if untagged.label == "untagged cold"
-        for tagged in steps
-        if tagged.label == "cold" and tagged.size == untagged.size
-    ]
+    pairs = beside_cold(steps, "untagged cold")
     if not pairs:
         return True
     print()
@@ -371,13 +376,7 @@ def print_untagged(steps: Sequence[Step]) -> bool:
 
 def print_compact(steps: Sequence[Step]) -> bool:
     """The compact booklet beside the default one, per size; True when its goals pass."""
-    pairs = [
-        (default, compact)
-        for compact in steps
-        if compact.label == "compact cold"
-        for default in steps
-        if default.label == "cold" and default.size == compact.size
-    ]
+    pairs = beside_cold(steps, "compact cold")
     if not pairs:
         return True
     print()

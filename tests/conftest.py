@@ -12,6 +12,8 @@ import datetime as dt
 import http.server
 import io
 import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -395,3 +397,15 @@ def assert_safe(html: str) -> None:
                 assert tag == "a"
                 assert value is not None
                 assert value.split(":", 1)[0].lower() in {"http", "https", "mailto"}, html
+
+
+def assert_pdfua_clean(path: Path) -> None:
+    """The pdfua checker (16 PDF/UA rules) finds nothing in ``path``, not even a warning."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pdfua", "check", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[WARN" not in done.stdout, done.stdout

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import pikepdf
 import pypdf
 import pytest
-from conftest import normalised_page_texts, write_monograph
+from conftest import assert_pdfua_clean, normalised_page_texts, write_monograph
 from pikepdf import Array, Dictionary, Name, NumberTree
 from test_booklet import ORDER, make, monograph, starts_from_text, write_collection
 
@@ -310,16 +309,6 @@ def test_incremental_rebuild_gives_the_cold_tree(tmp_path: Path) -> None:
 
 def test_pdfua_checker_finds_nothing(built: Path) -> None:
     assert_pdfua_clean(built)
-
-
-def assert_pdfua_clean(path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pdfua", "check", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # -- a booklet in volumes, two-sided, with its index ---------------------------------

@@ -8,15 +8,13 @@ checker (a second opinion, 16 of PDF/UA-1's rules) finds nothing on either.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pikepdf
-from conftest import invoke_cli
+from conftest import assert_pdfua_clean, invoke_cli
 from pikepdf import Name
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -34,17 +32,6 @@ def elements(root: Any) -> Iterator[Any]:
             kids = item.get("/K")
             if kids is not None:
                 stack.append(kids)
-
-
-def assert_pdfua_clean(path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pdfua", "check", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "[WARN" not in done.stdout, done.stdout
 
 
 def test_pack_header_cells_head_their_columns_and_rows(tmp_path: Path) -> None:
