@@ -252,14 +252,13 @@ def render_combined(
     booklet's structure merge (:mod:`.parttags`); ``contents`` says it is a
     contents part (its tables become a ``TOC``). For two-sided printing, a
     document that starts on a left-hand page (after an odd number of pages) is
-    laid out with ``verso_sheet`` added
-    (a stylesheet href that starts it on a verso: its first page gets the left
-    page's margins), and with ``pad_html`` (a duplex booklet's blank page) the
-    whole is padded to an even page count, so that whatever follows starts on a
-    right-hand page (``starts_on_verso``: the part itself begins on a left-hand
-    page, after an odd part it runs on from); the last document's count then
-    includes the blank. Only
-    the part's end is padded, never each document: a blank page after every
+    laid out with ``verso_sheet`` added (a stylesheet href that starts it on a
+    verso: its first page gets the left page's margins), and with ``pad_html``
+    (a duplex booklet's blank page) the whole is padded to an even page count,
+    so that whatever follows starts on a right-hand page (``starts_on_verso``:
+    the part itself begins on a left-hand page, after an odd part it runs on
+    from); the last document's count then includes the blank. Only the part's
+    end is padded, never each document: a blank page after every
     monograph of odd length made 15 % of a duplex booklet blank. ``accessible`` makes
     the whole what a handout is instead, tagged PDF/UA-1 and PDF/A-2a (a
     medication pack); its title and language are the first document's.

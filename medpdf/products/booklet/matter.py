@@ -102,16 +102,22 @@ def _run_in_turn(
     return made
 
 
-def _contents_job(
+def _front_job(
+    cover: FrontJob,
     contents: Sequence[tuple[booklet_pages.TocGroup, ...]],
-    info: booklet_pages.BookletInfo,
-    context: RunContext,
     i: int,
     verso: bool,
 ) -> FrontJob:
-    """The i-th contents part: the first has the heading, the last ends the front (padded)."""
-    last = i == len(contents) - 1
-    return FrontJob("contents", contents[i], i == 0, info, context, "", verso=verso, pad=last)
+    """The i-th front part: the cover, then the contents parts.
+
+    The first contents part has the heading; the last ends the front (padded).
+    """
+    if i == 0:
+        return cover
+    last = i == len(contents)
+    return FrontJob(
+        "contents", contents[i - 1], i == 1, cover.info, cover.context, "", verso=verso, pad=last
+    )
 
 
 def lay_out_front(
@@ -149,20 +155,18 @@ def lay_out_front(
         )
 
     cover = FrontJob("cover", (), False, info, context, "", lines)
-    cover_key = key_of(cover)
     for _ in range(4):
-        made = [(cover_key, _run_parts([cover], [cover_key], front_task, store, pool)[cover_key])]
-        if volume.placed:
-            contents = runs(toc(volume.placed, front_pages), lambda _: 1)
-            made += _run_in_turn(
-                functools.partial(_contents_job, contents, info, context),
-                len(contents),
-                key_of,
-                front_task,
-                store,
-                pool,
-                duplex,
-            )
+        contents = runs(toc(volume.placed, front_pages), lambda _: 1) if volume.placed else []
+        # The cover is padded in duplex: the contents begin on a right-hand page.
+        made = _run_in_turn(
+            functools.partial(_front_job, cover, contents),
+            1 + len(contents),
+            key_of,
+            front_task,
+            store,
+            pool,
+            duplex,
+        )
         actual = sum(pages for _, pages in made)
         if actual == front_pages:
             store.remember(hint_name, str(actual))

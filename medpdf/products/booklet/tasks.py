@@ -28,6 +28,11 @@ def _pad(config: Config) -> str | None:
 VERSO_SHEET = "styles/booklet-verso.css"
 
 
+def _verso(config: Config) -> str | None:
+    """The sheet for a document that begins on a left-hand page: duplex only."""
+    return VERSO_SHEET if mirrored(config) else None
+
+
 @dataclass(frozen=True)
 class EntriesJob:
     """Booklet entries laid out together as one PDF (a chunk)."""
@@ -61,12 +66,11 @@ def entries_task(job: EntriesJob) -> Pdf:
         for monograph, letter in zip(monographs, job.letters, strict=True)
     ]
     # Monographs follow each other on either side (duplex); only the chunk's end is padded.
-    verso = VERSO_SHEET if mirrored(config) else None
     result = typeset.render_combined(
         htmls,
         config.resources,
         pad_html=_pad(config),
-        verso_sheet=verso,
+        verso_sheet=_verso(config),
         tagged=job.context.tagged,
     )
     return Pdf(result.data, result.page_counts, result.refused_urls, found)
@@ -104,7 +108,7 @@ def front_task(job: FrontJob) -> Pdf:
         config.resources,
         contents=job.part == "contents",
         pad_html=_pad(config) if job.pad else None,
-        verso_sheet=VERSO_SHEET if mirrored(config) else None,
+        verso_sheet=_verso(config),
         starts_on_verso=job.verso,
         tagged=job.context.tagged,
     )
@@ -136,7 +140,7 @@ def index_task(job: IndexJob) -> Pdf:
         [html],
         config.resources,
         contents=True,
-        verso_sheet=VERSO_SHEET if mirrored(config) else None,
+        verso_sheet=_verso(config),
         starts_on_verso=job.verso,
         tagged=job.context.tagged,
     )
