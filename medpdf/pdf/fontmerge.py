@@ -6,16 +6,19 @@ for four faces of DejaVu Sans, the compact booklet 69, the whole collection
 over a thousand. WeasyPrint subsets with HarfBuzz keeping the glyph ids of the
 font (``RETAIN_GIDS``) and addresses glyphs by those ids (``Identity-H``,
 ``CIDToGIDMap /Identity``), so the subsets of one face differ only in which
-glyphs they carry. :func:`share_subsets` builds, per face, one font holding
-every glyph any subset carries (the largest subset, with the others' glyphs
-copied in), and points every part's font descriptor at it: one embedded file
+glyphs they carry. :class:`Faces` is shown every part's subsets before the
+booklet is written and builds, per face, one font holding every glyph any
+subset carries (the largest subset, with the others' glyphs copied in); the
+booklet then points every part's font descriptor at it: one embedded file
 per face, and the pages draw exactly the same glyphs. Faces whose subsets do
 not agree (not subsets of one font file) are left as they are.
 
 The other subsets are read as raw tables (``loca``, ``glyf``, ``hmtx``), not
 decoded glyph by glyph: a glyph's bytes are the same in every subset (a
 composite names its parts by glyph id), and decoding every subset's whole
-glyph table took 14 s at whole-collection scale.
+glyph table took 14 s at whole-collection scale. Only the largest subset of a
+face and the glyphs it lacks are kept while the parts are read: the whole
+collection embeds over a thousand subsets.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-import pikepdf
 from fontTools.ttLib import TTFont
 from fontTools.ttLib.tables._g_l_y_f import Glyph
 
@@ -105,73 +107,94 @@ _MAXP_LIMITS = (
 )
 
 
-def _bounds(base: TTFont, subsets: list[_Subset]) -> None:
-    """The merged font's head bounding box and maxp limits, from its subsets'.
+@dataclass
+class _Face:
+    """What is kept of one face's subsets while the parts are read."""
 
-    Taken from the subsets rather than recomputed, which would decode every glyph.
-    """
-    heads = [subset.font["head"] for subset in subsets]
-    head = base["head"]
-    head.xMin, head.yMin = min(h.xMin for h in heads), min(h.yMin for h in heads)
-    head.xMax, head.yMax = max(h.xMax for h in heads), max(h.yMax for h in heads)
-    maxp = base["maxp"]
-    for name in _MAXP_LIMITS:
-        values = [getattr(subset.font["maxp"], name, 0) for subset in subsets]
-        if hasattr(maxp, name):
-            setattr(maxp, name, max(values))
+    #: The largest subset seen (the most glyph ids), as it is embedded.
+    largest: bytes
+    size: int
+    identity: tuple[object, ...]
+    #: Every glyph some subset carries: its bytes and metrics.
+    glyphs: dict[int, tuple[bytes, tuple[int, int]]]
+    #: The union of the subsets' head bounding boxes and their maxp limits.
+    box: list[int]
+    limits: dict[str, int]
+    #: Digests of the distinct subsets (two parts often carry the very same one).
+    seen: set[bytes]
+    agree: bool = True
 
 
-def _merged(programs: list[bytes]) -> bytes | None:
-    """One font carrying every glyph of ``programs``, or None if they are not one font's."""
-    subsets = [_Subset.read(data) for data in programs]
-    if any(subset is None for subset in subsets):
-        return None  # CFF outlines (Noto CJK): left as they are
-    read = [subset for subset in subsets if subset is not None]
-    if len({subset.identity() for subset in read}) != 1:
-        return None
-    # The largest subset has the highest glyph id kept, so every other id fits in it.
-    read.sort(key=lambda subset: -len(subset.offsets))
-    base = read[0]
+class Faces:
+    """The subsets of every TrueType face of the booklet, merged into one font per face."""
+
+    def __init__(self) -> None:
+        self._faces: dict[str, _Face] = {}
+        self._streams: dict[str, int] = defaultdict(int)
+
+    def add(self, descriptor: Any) -> str:
+        """Take in the subset a part's font descriptor embeds; the face it belongs to."""
+        face = _face(descriptor)
+        self._streams[face] += 1
+        known = self._faces.get(face)
+        if known is not None and not known.agree:
+            return face
+        data = descriptor.FontFile2.read_bytes()
+        digest = hashlib.sha256(data).digest()
+        if known is not None and digest in known.seen:
+            return face
+        subset = _Subset.read(data)
+        if subset is None:  # CFF outlines (Noto CJK): left as they are
+            self._faces[face] = _Face(b"", 0, (), {}, [], {}, set(), agree=False)
+            return face
+        head, maxp = subset.font["head"], subset.font["maxp"]
+        limits = {name: getattr(maxp, name, 0) for name in _MAXP_LIMITS}
+        box = [head.xMin, head.yMin, head.xMax, head.yMax]
+        if known is None:
+            known = self._faces[face] = _Face(
+                data, len(subset.offsets), subset.identity(), {}, box, limits, set()
+            )
+        elif subset.identity() != known.identity:
+            known.agree = False
+            return face
+        known.seen.add(digest)
+        for gid in subset.glyphs() - known.glyphs.keys():
+            known.glyphs[gid] = (subset.glyph(gid), subset.metrics(gid))
+        if len(subset.offsets) > known.size:
+            known.largest, known.size = data, len(subset.offsets)
+        known.box = [*map(min, known.box[:2], box[:2]), *map(max, known.box[2:], box[2:])]
+        known.limits = {name: max(known.limits[name], limits[name]) for name in _MAXP_LIMITS}
+        return face
+
+    def shared(self) -> dict[str, bytes]:
+        """One font per face embedded by more than one descriptor, if its subsets agree."""
+        merged: dict[str, bytes] = {}
+        for face, known in self._faces.items():
+            if self._streams[face] < 2:
+                continue
+            if not known.agree:
+                LOGGER.info("fonts: the subsets of %s are not one font's; kept apart", face)
+                continue
+            merged[face] = _merged(known)
+        return merged
+
+
+def _merged(known: _Face) -> bytes:
+    """The largest subset of a face with the glyphs it lacks copied in."""
+    base = _Subset.read(known.largest)
+    assert base is not None  # it was read as a TrueType subset when it was added
     order = base.font.getGlyphOrder()
-    have = base.glyphs()
     glyf, hmtx = base.font["glyf"], base.font["hmtx"]
-    for other in read[1:]:
-        for gid in sorted(other.glyphs() - have):
-            glyf.glyphs[order[gid]] = Glyph(other.glyph(gid))
-            hmtx[order[gid]] = other.metrics(gid)
-            have.add(gid)
-    _bounds(base.font, read)
+    for gid in sorted(known.glyphs.keys() - base.glyphs()):
+        data, metrics = known.glyphs[gid]
+        glyf.glyphs[order[gid]] = Glyph(data)
+        hmtx[order[gid]] = metrics
+    head = base.font["head"]
+    head.xMin, head.yMin, head.xMax, head.yMax = known.box
+    maxp = base.font["maxp"]
+    for name in _MAXP_LIMITS:
+        if hasattr(maxp, name):
+            setattr(maxp, name, known.limits[name])
     buffer = io.BytesIO()
     base.font.save(buffer)
     return buffer.getvalue()
-
-
-def share_subsets(pdf: pikepdf.Pdf) -> int:
-    """Give every TrueType face of ``pdf`` one embedded font file; how many files went."""
-    by_face: dict[str, list[Any]] = defaultdict(list)
-    for obj in pdf.objects:
-        if (
-            isinstance(obj, pikepdf.Dictionary)
-            and obj.get("/Type") == pikepdf.Name.FontDescriptor
-            and "/FontFile2" in obj
-        ):
-            by_face[_face(obj)].append(obj)
-    removed = 0
-    for face, descriptors in by_face.items():
-        streams = {d.FontFile2.objgen: d.FontFile2 for d in descriptors}
-        if len(streams) < 2:
-            continue
-        # Two parts often carry the very same subset (a face used for a few words).
-        programs = {}
-        for stream in streams.values():
-            data = stream.read_bytes()
-            programs[hashlib.sha256(data).digest()] = data
-        data = _merged(list(programs.values()))
-        if data is None:
-            LOGGER.info("fonts: the subsets of %s are not one font's; kept apart", face)
-            continue
-        shared = pdf.make_stream(data, Length1=len(data))  # required of a TrueType file
-        for descriptor in descriptors:
-            descriptor.FontFile2 = shared
-        removed += len(streams) - 1
-    return removed

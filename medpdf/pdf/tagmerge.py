@@ -1,32 +1,27 @@
-"""The booklet's one structure tree, written after the merged pages from the parts' tree data.
+"""The booklet's one structure tree, written after its pages from the parts' tree data.
 
 Each part carries its tree as data (:func:`medpdf.pdf.structure.sidecar`).
-While the booklet is merged, :meth:`TagWriter.add` keeps each part's data
-(still compressed: the part itself is closed once its pages are copied),
-numbers the parent-tree keys of pages and links (``/StructParents``: the
-booklet page index; links follow the pages), and :meth:`TagWriter.prepare`
-puts a placeholder ``/StructTreeRoot`` in the catalog. After saving,
-:meth:`TagWriter.append` reads the object numbers the pages, links and
-placeholder got and appends the tree as an incremental update
-(:mod:`medpdf.pdf.update`, in object streams): one ``StructTreeRoot``, one
-``Document``, each part's elements under it in page order, a drug's
-per-page ``Art`` fragments joined into one, the parent tree, role maps
-merged. It is written straight to the file, part by part: as pikepdf
-objects, the tree of 21,000 pages took 1.7 GB and 44 s to merge.
+While the booklet's pages are written (:mod:`medpdf.pdf.assemble`),
+:meth:`TagWriter.add` keeps each part's data (still compressed: the part
+itself is closed once its pages are written) and gives the parent-tree keys
+of its pages and links (``/StructParents``: the booklet page index; links
+follow the pages). :meth:`TagWriter.write` then writes the tree into the same
+file, part by part: one ``StructTreeRoot``, one ``Document``, each part's
+elements under it in page order, a drug's per-page ``Art`` fragments joined
+into one, the parent tree, role maps merged. As pikepdf objects, the tree of
+21,000 pages took 1.7 GB and 44 s to merge.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pikepdf
-from pikepdf import Dictionary, Name
+from pikepdf import Name
 
 from medpdf.pdf.structure import SIDECAR, link_data
 from medpdf.pdf.update import UpdateWriter
@@ -60,67 +55,46 @@ class _Part:
 class TagWriter:
     """Writes the booklet's one structure tree, from the parts' data (see the module)."""
 
-    def __init__(self) -> None:
+    def __init__(self, total: int) -> None:
+        self._total = total  # the booklet's pages: link keys follow the pages'
         self._parts: list[_Part] = []
-        self._link_annots: list[Any] = []  # link annotations in parent-tree key order
-        self._link_pages: set[int] = set()  # booklet pages that have links
+        self._links = 0
 
-    def add(self, part: pikepdf.Pdf, pages: Sequence[Any], first: int) -> None:
-        """Take note of ``part``, whose pages were copied into the booklet as ``pages``."""
-        links = link_data(part)
-        if links is None:  # an untagged part (laid out before tags): its pages stay so
-            return
-        self._parts.append(_Part.of(part, links, first))
-        for index, page in enumerate(pages):
-            page.StructParents = first + index
-        for page, number, _ in links:
-            self._link_annots.append(pages[page].Annots[number])
-            self._link_pages.add(first + page)
+    def add(self, part: pikepdf.Pdf, first: int) -> dict[tuple[int, int], int] | None:
+        """Take note of ``part``, whose pages become booklet pages ``first`` on.
 
-    def prepare(self, booklet: pikepdf.Pdf, total: int) -> Any:
-        """Number the links and return the placeholder tree root for the catalog."""
-        for key, annot in enumerate(self._link_annots, start=total):
-            annot.StructParent = key
-        self._link_annots = []  # the booklet's objects: not kept past its saving
-        return booklet.make_indirect(Dictionary(Type=Name.StructTreeRoot))
-
-    def append(self, handle: BinaryIO, units: Sequence[int]) -> None:
-        """Append the tree to the booklet just saved to ``handle`` (see the class docstring).
-
-        ``units[i]`` says which part (a chunk of monographs) booklet page ``i``
-        belongs to, -1 for none: consecutive ``Art`` elements of one unit are
-        joined unless the later one begins an article (its ``H1``), as
-        WeasyPrint cuts an article into one fragment per page (and per column).
+        Returns the parent-tree key of each of its tagged links, by (page of
+        the part, index in the page's ``/Annots``); None for an untagged part
+        (laid out before tags), whose pages get no ``/StructParents``.
         """
-        handle.flush()
-        with pikepdf.Pdf.open(Path(f"/proc/self/fd/{handle.fileno()}")) as saved:
-            # The booklet's page tree is one flat list (medpdf.pdf.assemble): its
-            # references give the pages' numbers without reading 21,000 pages back.
-            kids = saved.Root.Pages.Kids
-            page_numbers = [kid.objgen[0] for kid in kids]
-            if len(page_numbers) != int(saved.Root.Pages.Count):
-                raise ValueError("the booklet's page tree is not one flat list")
-            annot_numbers = {
-                (index, number): annot.objgen[0]
-                for index in sorted(self._link_pages)
-                for number, annot in enumerate(kids[index].get("/Annots", []))
-                if "/StructParent" in annot
-            }
-            root_number = saved.Root.StructTreeRoot.objgen[0]
-            trailer = saved.trailer
-            size = int(trailer.Size)
-            fixed = b"/Root %d 0 R" % saved.Root.objgen[0]
-            if "/Info" in trailer:
-                fixed += b" /Info %d 0 R" % trailer.Info.objgen[0]
-            if "/ID" in trailer:
-                fixed += b" /ID " + trailer.ID.unparse()
-        handle.seek(0, os.SEEK_END)
-        # The handle is write-only; Linux gives the same file to read as /proc/self/fd/N.
-        with Path(f"/proc/self/fd/{handle.fileno()}").open("rb") as reader:
-            reader.seek(max(0, handle.tell() - 1024))
-            tail = reader.read()
-        previous = int(tail[tail.rindex(b"startxref") + 9 :].split()[0])
-        writer = UpdateWriter(handle, size)
+        links = link_data(part)
+        if links is None:
+            return None
+        self._parts.append(_Part.of(part, links, first))
+        keys = {
+            (page, number): self._total + self._links + index
+            for index, (page, number, _) in enumerate(links)
+        }
+        self._links += len(links)
+        return keys
+
+    def write(
+        self,
+        writer: UpdateWriter,
+        root: int,
+        page_numbers: Sequence[int],
+        annot_numbers: dict[tuple[int, int], int],
+        units: Sequence[int],
+    ) -> None:
+        """Write the tree, its root as object ``root``.
+
+        ``annot_numbers`` gives each tagged link's object number by (booklet
+        page, index in its ``/Annots``). ``units[i]`` says which part (a
+        chunk of monographs) booklet page ``i`` belongs to, -1 for none:
+        consecutive ``Art`` elements of one unit are joined unless the later
+        one begins an article (its ``H1``), as WeasyPrint cuts an article
+        into one fragment per page (and per column).
+        """
         document = writer.reserve()
         parent_tree = writer.reserve()
         top: list[int] = []
@@ -163,7 +137,7 @@ class TagWriter:
             )
         writer.add(b"<</Kids [%s]>>" % b" ".join(_ref(n) for n in leaves), parent_tree)
         writer.add(
-            b"<</S /Document /P %d 0 R /K [%s]>>" % (root_number, b" ".join(_ref(n) for n in top)),
+            b"<</S /Document /P %d 0 R /K [%s]>>" % (root, b" ".join(_ref(n) for n in top)),
             document,
         )
         role_map = "".join(f" {role} {standard}" for role, standard in sorted(roles.items()))
@@ -175,9 +149,8 @@ class TagWriter:
                 total + len(links),
                 f" /RoleMap <<{role_map}>>".encode() if roles else b"",
             ),
-            root_number,
+            root,
         )
-        writer.finish(fixed, previous)
 
 
 def _ref(number: int | None) -> bytes:

@@ -1,13 +1,13 @@
-"""An incremental update (ISO 32000-1, 7.5.6) written object by object, compressed.
+"""A PDF body written object by object, compressed: a whole file, or an incremental update.
 
-The booklet's structure tree is appended to the saved booklet
-(:mod:`medpdf.pdf.tagmerge`). Hundreds of thousands of small dictionaries
-written as plain objects made the tagged booklet twice the size of the
-untagged one, so :class:`UpdateWriter` packs them into object streams
-(7.5.7) and ends the update with a cross-reference stream (7.5.8) whose
-``/Prev`` is the saved file's: both are allowed in PDF/A-2 and read by every
-reader that reads the booklet's own object streams. Objects are written as
-they come; only their places are kept.
+The booklet is written part by part (:mod:`medpdf.pdf.assemble`), its
+structure tree last (:mod:`medpdf.pdf.tagmerge`). Hundreds of thousands of
+small dictionaries written as plain objects made the tagged booklet twice the
+size of the untagged one, so :class:`UpdateWriter` packs every object that is
+not a stream into object streams (ISO 32000-1, 7.5.7) and ends with a
+cross-reference stream (7.5.8); for an incremental update (7.5.6) its
+``/Prev`` is the saved file's. Both are allowed in PDF/A-2 and read by every
+reader. Objects are written as they come; only their places are kept.
 """
 
 from __future__ import annotations
@@ -97,6 +97,13 @@ class UpdateWriter:
             self._flush()
         return number
 
+    def stream(self, head: bytes, data: bytes, number: int | None = None) -> int:
+        """Write a stream object now: ``head`` holds its dictionary's entries but ``/Length``."""
+        if number is None:
+            number = self.reserve()
+        self._write(number, head, data)
+        return number
+
     def _write(self, number: int, head: bytes, data: bytes) -> None:
         """One stream object in the file, at the current position."""
         self._enter(number, 1, self._position, 0)
@@ -131,8 +138,12 @@ class UpdateWriter:
         )
         self._pending = []
 
-    def finish(self, trailer: bytes, previous: int) -> None:
-        """The cross-reference stream; ``trailer`` holds ``/Root`` and the like."""
+    def finish(self, trailer: bytes, previous: int | None) -> None:
+        """The cross-reference stream; ``trailer`` holds ``/Root`` and the like.
+
+        ``previous``: the saved file's cross-reference offset, for an update;
+        None for a whole file, whose table then starts with object 0 (free).
+        """
         self._flush()
         xref = self.reserve()
         self._enter(xref, 1, self._position, 0)
@@ -143,6 +154,9 @@ class UpdateWriter:
                 runs[-1][1] += 1
             else:
                 runs.append([number, 1])
+        whole = previous is None
+        if whole:  # object 0 heads the (empty) list of free objects, generation 65535
+            runs.insert(0, [0, 1])
         if runs and runs[-1][0] + runs[-1][1] == self._first:
             runs[-1][1] += self._next - self._first
         else:
@@ -150,8 +164,11 @@ class UpdateWriter:
         index = b" ".join(b"%d %d" % (start, count) for start, count in runs)
         # Rows of 7 bytes; each stored as the difference from the row above (the PNG "Up"
         # predictor, 7.4.4.4), which turns the rising offsets into runs that compress well.
-        rows = bytearray(7 * (len(self._replaced) + self._next - self._first))
+        rows = bytearray(7 * (whole + len(self._replaced) + self._next - self._first))
         at = 0
+        if whole:
+            struct.pack_into(">BIH", rows, at, 0, 0, 65535)
+            at += 7
         for number in sorted(self._replaced):
             struct.pack_into(">BIH", rows, at, *self._replaced[number])
             at += 7
@@ -161,8 +178,9 @@ class UpdateWriter:
         start = self._position
         self._write(
             xref,
-            b"/Type /XRef /Size %d /Index [%s] /W [1 4 2] /Prev %d %s /Filter /FlateDecode"
-            b" /DecodeParms <</Predictor 12 /Columns 7>>" % (self._next, index, previous, trailer),
+            b"/Type /XRef /Size %d /Index [%s] /W [1 4 2]%s %s /Filter /FlateDecode"
+            b" /DecodeParms <</Predictor 12 /Columns 7>>"
+            % (self._next, index, b"" if previous is None else b" /Prev %d" % previous, trailer),
             zlib.compress(_up_predicted(bytes(rows), 7), LEVEL),
         )
         self._handle.write(b"startxref\n%d\n%%%%EOF\n" % start)
