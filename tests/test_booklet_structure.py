@@ -24,7 +24,7 @@ from conftest import assert_pdfua_clean, normalised_page_texts, write_monograph
 from pikepdf import Array, Dictionary, Name, NumberTree
 from test_booklet import ORDER, make, monograph, starts_from_text, write_collection
 
-from medpdf.pdf import slices, stamp
+from medpdf.pdf import assemble, slices, stamp
 from medpdf.pdf.archival import PDFUA_NAMESPACE
 from medpdf.products import booklet
 from medpdf.products.booklet import plan
@@ -293,13 +293,27 @@ def test_incremental_rebuild_gives_the_cold_tree(tmp_path: Path) -> None:
         edited.read_text(encoding="utf-8").replace("### Usage\n", "### Usage\nChanged.\n\n"),
         encoding="utf-8",
     )
-    warm = make(content, tmp_path / "warm")
+    written: list[int] = []
+    real = assemble.write_segment
+
+    def counted(*args: Any) -> Any:
+        written.append(args[2].first_page)
+        return real(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(assemble, "write_segment", counted)
+        warm = make(content, tmp_path / "warm")
+        rebuilt = len(written)
+        cold = make(content, tmp_path / "cold")
     assert warm.chunks_reused > 0
-    cold = make(content, tmp_path / "cold")
     assert cold.chunks_reused == 0
+    # The rebuild wrote again only what the edit moved; the cold build wrote every part.
+    assert 0 < rebuilt < len(written) - rebuilt, written
     with pikepdf.open(warm.target) as a, pikepdf.open(cold.target) as b:
         assert shape(a) == shape(b)
         assert any("Changed." in text for text in normalised_page_texts(warm.target))
+    # The kept segments are the very bytes a cold build writes.
+    assert warm.target.read_bytes() == cold.target.read_bytes()
 
 
 def test_pdfua_checker_finds_nothing(built: Path) -> None:

@@ -9,39 +9,43 @@ turned into in-document destinations, an outline letter → drug, one font
 file per typeface (:mod:`medpdf.pdf.fontmerge`), and the title, language and
 PDF/UA identification that a merge would otherwise drop.
 
-:func:`assemble` reads what the file needs to know before it is written: the
-parts' page sizes (the stamp is drawn for them) and their font subsets. The
-caller then has the booklet written into its file (:meth:`Assembled.save`),
-so this stage never decides where or how a file is written. Saving writes
-the file part by part (:mod:`medpdf.pdf.copier`): each part is opened, its
-pages are written with their stamp, links and tag keys, and it is closed
-before the next; the outline, the page tree and the structure tree come
-last. Every object but a stream goes into an object stream. Memory is what
-limited the whole collection (21,000 pages): as one pikepdf document, the
-merged booklet took a gigabyte; written this way, the booklet never is in
-memory, and a rebuild after one edit writes it again in seconds.
+:func:`assemble` learns what the file needs to know before it is written:
+each part's survey (:mod:`medpdf.pdf.survey`: page sizes, for the stamp;
+font subsets; links) and the merged fonts. The caller then has the booklet
+written into its file (:meth:`Assembled.save`), so this stage never decides
+where or how a file is written. Saving writes the booklet's shared objects,
+then each part as a segment (:mod:`medpdf.pdf.segment`), then the page tree,
+the structure tree's root, the outline and the catalog; every object but a
+stream goes into an object stream. As one pikepdf document, the merged
+booklet of 21,000 pages took a gigabyte; written this way it is never in
+memory. Surveys, merged fonts and segments are kept through a :class:`Memo`
+(the build's store): a rebuild after one edit surveys and writes one part
+again and copies the rest.
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import zlib
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import BinaryIO, Protocol
 
 import pikepdf
 
-from medpdf.pdf import CROSS_DOCUMENT_SCHEME
+from medpdf.digests import digest_of
 from medpdf.pdf.archival import PDFUA_NAMESPACE
-from medpdf.pdf.copier import Copier
+from medpdf.pdf.fontmerge import merged_face
 from medpdf.pdf.outline import write_outline
+from medpdf.pdf.segment import Links, Place, Segment, Shared, write_segment
+from medpdf.pdf.survey import Survey, survey
+from medpdf.pdf.survey import programs as survey_programs
+from medpdf.pdf.tagmerge import PartTree, write_root
 from medpdf.pdf.update import UpdateWriter
 
-if TYPE_CHECKING:
-    from medpdf.pdf.overlay import Stamps
-    from medpdf.pdf.tagmerge import TagWriter
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,28 @@ class BookletMeta:
     page_link: str
 
 
-@dataclass(frozen=True)
-class _Survey:
-    """What is known of a part before the booklet is written."""
+class Memo(Protocol):
+    """Where what a booklet's writing made is kept for the next build, by key.
 
-    path: Path
-    pages: int
-    #: The part's font descriptors' embedded subsets: (object, generation) and face.
-    fonts: tuple[tuple[tuple[int, int], str], ...]
+    A key ends in the kind of what it names (``.json``, ``.ttf``, ``.segment``):
+    none of them is a PDF of its own.
+    """
+
+    def recall(self, key: str) -> bytes | None:
+        """What was kept as ``key``, if it still is."""
+
+    def keep(self, key: str, data: bytes) -> None:
+        """Keep ``data`` as ``key``."""
+
+
+class _Forgetful:
+    """A memo that keeps nothing (a one-off merge)."""
+
+    def recall(self, key: str) -> bytes | None:
+        return None
+
+    def keep(self, key: str, data: bytes) -> None:
+        pass
 
 
 class Assembled:
@@ -84,67 +102,93 @@ class Assembled:
 
     def __init__(
         self,
-        parts: list[_Survey],
+        parts: list[tuple[Path, Survey]],
         stamps: Sequence[Path],
         fonts: dict[str, bytes],
-        placed: Sequence[Placed],
-        layout: tuple[int, int, int],
+        links: Links,
+        layout: tuple[Sequence[Placed], int, int, int],
         meta: BookletMeta,
-        elsewhere: Mapping[str, tuple[str, int]] | None,
+        memo: Memo,
     ) -> None:
         self._parts = parts
         self._stamps = stamps
         self._fonts = fonts
-        self._placed = placed
-        self._front, self._back, self._contents = layout
+        self._links = links
+        self._placed, self._front, self._back, self._contents = layout
         self._meta = meta
-        self._elsewhere = elsewhere or {}
-        self.pages = sum(part.pages for part in parts)
+        self._memo = memo
+        self.pages = sum(survey.pages for _, survey in parts)
 
     def save(self, handle: BinaryIO) -> None:
-        """Write the booklet into ``handle``, part by part (see the module)."""
+        """Write the booklet into ``handle``, segment by segment (see the module)."""
         from medpdf.pdf.overlay import Stamps
-        from medpdf.pdf.tagmerge import TagWriter
 
         handle.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
         writer = UpdateWriter(handle, 1)
-        catalog, tree, page_tree = writer.reserve(), writer.reserve(), writer.reserve()
-        numbers = writer.reserve_many(self.pages)
-        fonts = {
-            face: writer.stream(
-                b"/Length1 %d /Filter /FlateDecode" % len(data), zlib.compress(data)
+        catalog, root, page_tree, document, parent_tree = (writer.reserve() for _ in range(5))
+        first_page = writer.reserve_many(self.pages).start
+        fonts = tuple(
+            (
+                face,
+                writer.stream(b"/Length1 %d /Filter /FlateDecode" % len(data), zlib.compress(data)),
             )
-            for face, data in self._fonts.items()
-        }
-        start = {item.slug: self._front + item.first_page for item in self._placed}
-        pages = _Pages(
-            writer, numbers, page_tree, Stamps(self._stamps, writer), TagWriter(self.pages)
+            for face, data in sorted(self._fonts.items())
         )
-        links = _Links(
-            self._meta, {item.slug: item.title for item in self._placed}, start, self._elsewhere
+        sizes = [size for _, survey in self._parts for size in survey.sizes]
+        stamps = Stamps(self._stamps, writer, sizes)
+        shared = Shared(
+            page_tree, document, first_page, self.pages, stamps.before, stamps.after, fonts
         )
-        units: list[int] = []
-        for index, part in enumerate(self._parts):
-            body = self._front <= len(units) < self.pages - self._back
-            with pikepdf.Pdf.open(part.path) as source:
-                copier = Copier(source, writer)
-                for objgen, face in part.fonts:
-                    if face in fonts:
-                        copier.alias(objgen, fonts[face])
-                pages.add(source, copier, len(units), links, self._front, self._back)
-                copier.drain()
-            units += [index if body else -1] * part.pages
-        pages.stamps.finish()
+        trees: list[PartTree] = []
+        at = links = 0
+        try:
+            for path, survey in self._parts:
+                body = self._front <= at < self.pages - self._back
+                first_number = writer.begin_segment()
+                place = Place(
+                    at,
+                    first_number,
+                    first_number + survey.bound,
+                    links,
+                    body,
+                    linking=not body,
+                )
+                key = (
+                    digest_of(
+                        "segment",
+                        path.name,
+                        repr(place),
+                        repr(shared),
+                        stamps.key(at, survey.pages),
+                        self._links.key if place.linking else "",
+                    )
+                    + ".segment"
+                )
+                kept = self._memo.recall(key)
+                if kept is None:
+                    segment = write_segment(path, survey, place, shared, stamps, self._links)
+                    self._memo.keep(key, segment.pack())
+                else:
+                    segment = Segment.unpack(kept)
+                writer.take(segment.data, segment.entries)
+                if segment.tree is not None:
+                    trees.append(segment.tree)
+                at += survey.pages
+                links += survey.links or 0
+        finally:
+            stamps.close()
+        pages = range(first_page, first_page + self.pages)
         writer.add(
             b"<</Type /Pages /Count %d /Kids [%s]>>"
-            % (self.pages, b" ".join(b"%d 0 R" % n for n in numbers)),
+            % (self.pages, b" ".join(b"%d 0 R" % n for n in pages)),
             page_tree,
         )
-        pages.tags.write(writer, tree, numbers, pages.annots, units)
-        outline = write_outline(
-            writer, self._placed, start, numbers, self._back, self._meta, self._contents
-        )
+        write_root(writer, root, document, parent_tree, trees, self.pages)
         meta = self._meta
+        start = {item.slug: self._front + item.first_page for item in self._placed}
+        outline = write_outline(
+            writer, self._placed, start, pages, self._back, meta, self._contents
+        )
         info = writer.add(
             b"<</Title %s /Creator %s>>"
             % (pikepdf.String(meta.title).unparse(), pikepdf.String(meta.creator).unparse())
@@ -155,14 +199,10 @@ class Assembled:
             b"<</Type /Catalog /Pages %d 0 R /StructTreeRoot %d 0 R /MarkInfo <</Marked true>>"
             b" /Lang %s /PageMode /UseOutlines /ViewerPreferences <</DisplayDocTitle true>>"
             b" /Outlines %d 0 R /Metadata %d 0 R>>"
-            % (page_tree, tree, pikepdf.String(meta.lang).unparse(), outline, metadata),
+            % (page_tree, root, pikepdf.String(meta.lang).unparse(), outline, metadata),
             catalog,
         )
-        identity = (
-            hashlib.md5(b"\n".join(str(part.path).encode() for part in self._parts) + xmp)
-            .hexdigest()
-            .encode()
-        )
+        identity = digest_of(*(path.name for path, _ in self._parts), xmp)[:32].encode()
         writer.finish(
             b"/Root %d 0 R /Info %d 0 R /ID [<%s> <%s>]" % (catalog, info, identity, identity),
             None,
@@ -181,130 +221,6 @@ def _xmp(meta: BookletMeta) -> bytes:
     return data
 
 
-class _Links:
-    """The private ``x-dest:`` links of the contents and index, made real."""
-
-    def __init__(
-        self,
-        meta: BookletMeta,
-        titles: Mapping[str, str],
-        start: Mapping[str, int],
-        elsewhere: Mapping[str, tuple[str, int]],
-    ) -> None:
-        self._meta = meta
-        self._titles = titles
-        self._start = start
-        self._elsewhere = elsewhere
-
-    def resolve(self, annot: Any, copier: Copier, numbers: Sequence[int]) -> None:
-        """Point ``annot`` at its monograph's first page, here or in another file of the set."""
-        action = annot.get("/A")
-        uri = str(action.get("/URI", "")) if action is not None else ""
-        if not uri.startswith(CROSS_DOCUMENT_SCHEME):
-            return
-        slug = uri.removeprefix(CROSS_DOCUMENT_SCHEME)
-        if slug in self._start:
-            page = self._start[slug]
-            del annot["/A"]
-            annot.Dest = pikepdf.Array([copier.proxy(numbers[page]), pikepdf.Name.Fit])
-            # What a screen reader announces for the link (it held the private URI).
-            said = self._meta.page_link % {"title": self._titles[slug], "page": page + 1}
-            annot.Contents = pikepdf.String(said)
-        elif slug in self._elsewhere:
-            name, number = self._elsewhere[slug]
-            annot.A = pikepdf.Dictionary(
-                S=pikepdf.Name.GoToR,
-                F=pikepdf.String(name),
-                D=pikepdf.Array([number, pikepdf.Name.Fit]),
-            )
-            annot.Contents = pikepdf.String(
-                self._meta.page_link % {"title": name, "page": number + 1}
-            )
-
-
-class _Pages:
-    """Writes the booklet's pages, part by part, with their stamp, links and tag keys."""
-
-    def __init__(
-        self,
-        writer: UpdateWriter,
-        numbers: Sequence[int],
-        tree: int,
-        stamps: Stamps,
-        tags: TagWriter,
-    ) -> None:
-        self._writer = writer
-        self._numbers = numbers
-        self._tree = tree
-        self.stamps = stamps
-        self.tags = tags
-        #: Each tagged link's object number, by (booklet page, index in its /Annots).
-        self.annots: dict[tuple[int, int], int] = {}
-
-    def add(
-        self,
-        source: pikepdf.Pdf,
-        copier: Copier,
-        first: int,
-        links: _Links,
-        front: int,
-        back: int,
-    ) -> None:
-        """Write ``source``'s pages as booklet pages ``first`` on."""
-        sheets = [page.obj for page in source.pages]
-        for index, sheet in enumerate(sheets):
-            copier.alias(sheet.objgen, self._numbers[first + index])
-        keys = self.tags.add(source, first)
-        parent = copier.proxy(self._tree)
-        around = copier.proxy(self.stamps.before), copier.proxy(self.stamps.after)
-        shared: dict[tuple[int, int], Any] = {}
-        total = len(self._numbers)
-        for index, sheet in enumerate(sheets):
-            at = first + index
-            sheet.Parent = parent
-            contents = sheet.Contents
-            streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
-            sheet.Contents = pikepdf.Array([around[0], *streams, around[1]])
-            sheet.Resources = _resources(source, sheet, shared, copier.proxy(self.stamps.form()))
-            if keys is not None:
-                sheet.StructParents = at
-            annots: Any = sheet.get("/Annots", pikepdf.Array())
-            for number, annot in enumerate(annots):
-                if not annot.is_indirect:  # a tagged link is an object of its own (OBJR)
-                    annot = annots[number] = source.make_indirect(annot)
-                if at < front or at >= total - back:
-                    links.resolve(annot, copier, self._numbers)
-                key = keys.get((index, number)) if keys is not None else None
-                if key is not None:
-                    annot.StructParent = key
-                    self.annots[(at, number)] = copier.number(annot.objgen)
-            self._writer.add(copier.text(sheet), self._numbers[at])
-
-
-def _resources(
-    source: pikepdf.Pdf, sheet: Any, shared: dict[tuple[int, int], Any], form: Any
-) -> Any:
-    """The page's own resources: the part's shared ones, and its stamp as ``NAME``.
-
-    The entries of a part's shared resources (colour spaces, graphics states,
-    fonts) are made objects of their own once, so that every page refers to
-    them rather than repeating them.
-    """
-    from medpdf.pdf.overlay import NAME
-
-    given = sheet.get("/Resources", pikepdf.Dictionary())
-    if given.is_indirect and given.objgen not in shared:
-        for key, value in list(given.items()):
-            if isinstance(value, pikepdf.Dictionary | pikepdf.Array) and not value.is_indirect:
-                given[key] = source.make_indirect(value)
-        shared[given.objgen] = given
-    resources = pikepdf.Dictionary({k: v for k, v in given.items()})
-    xobjects = pikepdf.Dictionary({k: v for k, v in given.get("/XObject", {}).items()})
-    xobjects[NAME] = form
-    resources.XObject = xobjects
-    return resources
-
-
 def assemble(
     parts: Sequence[Path],
     stamp_for: Callable[[Sequence[tuple[float, float]]], Sequence[Path]],
@@ -314,40 +230,73 @@ def assemble(
     back_pages: int = 0,
     elsewhere: Mapping[str, tuple[str, int]] | None = None,
     contents_page: int = 2,
+    memo: Memo | None = None,
 ) -> Assembled:
-    """Read ``parts`` and draw the stamp for their pages; the booklet, ready to write.
+    """Survey ``parts`` and draw the stamp for their pages; the booklet, ready to write.
 
     ``stamp_for`` gets the size of every page and returns PDFs with one
     stamp page for each, in order (the caller draws or reuses them). The last ``back_pages``
     (the ingredient index) are linked like the contents; a link to a monograph
     in another file of the set (``elsewhere``: slug → file name beside this one,
     0-based page) opens that file at that page. The outline's "Contents" opens
-    ``contents_page`` (0-based).
+    ``contents_page`` (0-based). With a ``memo``, the parts must be named by
+    their content (as the store's are): what is kept is found by their names.
     """
-    from medpdf.pdf.fontmerge import Faces
-
-    faces = Faces()
-    surveys: list[_Survey] = []
-    sizes: list[tuple[float, float]] = []
+    memo = _Forgetful() if memo is None else memo
+    surveyed: list[tuple[Path, Survey]] = []
     for path in parts:
-        with pikepdf.Pdf.open(path) as part:
-            for page in part.pages:
-                box = page.mediabox
-                sizes.append((float(box[2]), float(box[3])))
-            fonts = [
-                (obj.FontFile2.objgen, faces.add(obj))
-                for obj in part.objects
-                if isinstance(obj, pikepdf.Dictionary)
-                and obj.get("/Type") == pikepdf.Name.FontDescriptor
-                and "/FontFile2" in obj
-            ]
-            surveys.append(_Survey(path, len(part.pages), tuple(fonts)))
-    return Assembled(
-        surveys,
-        stamp_for(sizes),
-        faces.shared(),
-        placed,
-        (front_pages, back_pages, contents_page),
-        meta,
-        elsewhere,
+        key = digest_of("survey", path.name) + ".json"
+        kept = memo.recall(key)
+        if kept is None:
+            found = survey(path)
+            memo.keep(key, found.to_json())
+        else:
+            found = Survey.from_json(kept)
+        surveyed.append((path, found))
+    sizes = [size for _, found in surveyed for size in found.sizes]
+    start = {item.slug: front_pages + item.first_page for item in placed}
+    links = Links(
+        meta.page_link, {item.slug: item.title for item in placed}, start, elsewhere or {}
     )
+    return Assembled(
+        surveyed,
+        stamp_for(sizes),
+        _fonts(surveyed, memo),
+        links,
+        (placed, front_pages, back_pages, contents_page),
+        meta,
+        memo,
+    )
+
+
+def _fonts(surveyed: Sequence[tuple[Path, Survey]], memo: Memo) -> dict[str, bytes]:
+    """One font file for each face that more than one descriptor embeds, where they agree."""
+    by_face: dict[str, list[tuple[int, tuple[int, int], str]]] = defaultdict(list)
+    for index, (_, found) in enumerate(surveyed):
+        for number, generation, face, digest in found.fonts:
+            by_face[face].append((index, (number, generation), digest))
+    fonts: dict[str, bytes] = {}
+    for face, subsets in sorted(by_face.items()):
+        if len(subsets) < 2:
+            continue
+        distinct = {digest: (index, objgen) for index, objgen, digest in reversed(subsets)}
+        order = sorted(distinct, key=lambda digest: distinct[digest][0])
+        key = digest_of("font", face, *order) + ".ttf"
+        data = memo.recall(key)
+        if data is None:
+            wanted: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            for digest in order:
+                index, objgen = distinct[digest]
+                wanted[index].append(objgen)
+            programs = [
+                program
+                for index in sorted(wanted)
+                for program in survey_programs(surveyed[index][0], wanted[index])
+            ]
+            data = merged_face(programs) or b""
+            memo.keep(key, data)
+        if data:
+            fonts[face] = data
+        else:
+            LOGGER.info("fonts: the subsets of %s are not one font's; kept apart", face)
+    return fonts

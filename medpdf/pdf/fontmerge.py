@@ -6,10 +6,10 @@ for four faces of DejaVu Sans, the compact booklet 69, the whole collection
 over a thousand. WeasyPrint subsets with HarfBuzz keeping the glyph ids of the
 font (``RETAIN_GIDS``) and addresses glyphs by those ids (``Identity-H``,
 ``CIDToGIDMap /Identity``), so the subsets of one face differ only in which
-glyphs they carry. :class:`Faces` is shown every part's subsets before the
-booklet is written and builds, per face, one font holding every glyph any
-subset carries (the largest subset, with the others' glyphs copied in); the
-booklet then points every part's font descriptor at it: one embedded file
+glyphs they carry. :func:`merged_face` is given a face's subsets from every
+part before the booklet is written and builds one font holding every glyph
+any subset carries (the largest subset, with the others' glyphs copied in);
+the booklet then points every part's font descriptor at it: one embedded file
 per face, and the pages draw exactly the same glyphs. Faces whose subsets do
 not agree (not subsets of one font file) are left as they are.
 
@@ -25,21 +25,18 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import struct
 import sys
 from array import array
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from fontTools.ttLib import TTFont
 from fontTools.ttLib.tables._g_l_y_f import Glyph
 
-LOGGER = logging.getLogger(__name__)
 
-
-def _face(descriptor: Any) -> str:
+def face_of(descriptor: Any) -> str:
     """The typeface a subset belongs to: its font name without the subset tag."""
     return str(descriptor.FontName).lstrip("/").split("+", 1)[-1]
 
@@ -122,41 +119,28 @@ class _Face:
     limits: dict[str, int]
     #: Digests of the distinct subsets (two parts often carry the very same one).
     seen: set[bytes]
-    agree: bool = True
 
 
-class Faces:
-    """The subsets of every TrueType face of the booklet, merged into one font per face."""
+def merged_face(programs: Iterable[bytes]) -> bytes | None:
+    """One font carrying every glyph of ``programs`` (one face's subsets, in the parts' order).
 
-    def __init__(self) -> None:
-        self._faces: dict[str, _Face] = {}
-        self._streams: dict[str, int] = defaultdict(int)
-
-    def add(self, descriptor: Any) -> str:
-        """Take in the subset a part's font descriptor embeds; the face it belongs to."""
-        face = _face(descriptor)
-        self._streams[face] += 1
-        known = self._faces.get(face)
-        if known is not None and not known.agree:
-            return face
-        data = descriptor.FontFile2.read_bytes()
+    None when they are not subsets of one TrueType font file: those stay apart.
+    """
+    known: _Face | None = None
+    for data in programs:
         digest = hashlib.sha256(data).digest()
         if known is not None and digest in known.seen:
-            return face
+            continue
         subset = _Subset.read(data)
-        if subset is None:  # CFF outlines (Noto CJK): left as they are
-            self._faces[face] = _Face(b"", 0, (), {}, [], {}, set(), agree=False)
-            return face
+        if subset is None:  # CFF outlines (Noto CJK)
+            return None
         head, maxp = subset.font["head"], subset.font["maxp"]
         limits = {name: getattr(maxp, name, 0) for name in _MAXP_LIMITS}
         box = [head.xMin, head.yMin, head.xMax, head.yMax]
         if known is None:
-            known = self._faces[face] = _Face(
-                data, len(subset.offsets), subset.identity(), {}, box, limits, set()
-            )
+            known = _Face(data, len(subset.offsets), subset.identity(), {}, box, limits, set())
         elif subset.identity() != known.identity:
-            known.agree = False
-            return face
+            return None
         known.seen.add(digest)
         for gid in subset.glyphs() - known.glyphs.keys():
             known.glyphs[gid] = (subset.glyph(gid), subset.metrics(gid))
@@ -164,19 +148,7 @@ class Faces:
             known.largest, known.size = data, len(subset.offsets)
         known.box = [*map(min, known.box[:2], box[:2]), *map(max, known.box[2:], box[2:])]
         known.limits = {name: max(known.limits[name], limits[name]) for name in _MAXP_LIMITS}
-        return face
-
-    def shared(self) -> dict[str, bytes]:
-        """One font per face embedded by more than one descriptor, if its subsets agree."""
-        merged: dict[str, bytes] = {}
-        for face, known in self._faces.items():
-            if self._streams[face] < 2:
-                continue
-            if not known.agree:
-                LOGGER.info("fonts: the subsets of %s are not one font's; kept apart", face)
-                continue
-            merged[face] = _merged(known)
-        return merged
+    return None if known is None else _merged(known)
 
 
 def _merged(known: _Face) -> bytes:

@@ -5,10 +5,12 @@ pages, one stamp page per booklet page. Each stamp page becomes a form
 XObject of its drawing alone, drawn after the page's own content; with
 21,000 of them, its dictionary says no more than it must (no optional
 ``/Type``, one shared bounding box per page size: 0.7 MiB). The stamp files
-are opened one at a time, as the booklet's pages are written, and closed
-again: the whole collection's stamp as one file took 80 MB to open. The
-stamp's font is the same in every file (the same words and digits), so the
-resources are shared by content, not copied once per file.
+are opened one at a time and closed again: the whole collection's stamp as
+one file took 80 MB to open. What stamp pages share is written once, before
+the booklet's pages: the two streams around every page's content, one
+bounding box per page size, and the resources. The stamp's font is the same
+in every file (the same words and digits), so the resources are shared by
+content, not copied once per file.
 
 pikepdf's ``add_overlay`` would do the drawing, but it splices into the
 page's content stream, where the artifact cannot be told apart, and it adds
@@ -60,68 +62,72 @@ def _digest(obj: Any, into: Any, seen: set[tuple[int, int]]) -> None:
 
 
 class Stamps:
-    """The stamp's pages, written as form XObjects one booklet page at a time."""
+    """The stamp's pages, drawn as form XObjects into the segments that hold their pages."""
 
-    def __init__(self, files: Sequence[Path], writer: UpdateWriter) -> None:
+    def __init__(
+        self, files: Sequence[Path], writer: UpdateWriter, sizes: Sequence[tuple[float, float]]
+    ) -> None:
+        """Write what every stamp page shares (see the module) through ``writer``."""
         self._files = list(files)
-        self._writer = writer
-        self._open: pikepdf.Pdf | None = None
-        self._copier: Copier | None = None
-        self._sheets: list[Any] = []
-        self._shared: dict[bytes, int] = {}  # a stamp's resources, by content
-        self._in_file: dict[bytes, int] = {}  # the same, by how the open file writes them
-        self._boxes: dict[bytes, int] = {}  # one bounding box per page size, shared
+        self._open: tuple[int, pikepdf.Pdf, list[Any]] | None = None
         #: The streams drawn before a page's content and after it (with the stamp).
         self.before = writer.stream(b"/Filter /FlateDecode", zlib.compress(b"q\n"))
         after = b"Q\n" + structure.PAGINATION_ARTIFACT + b"\nq " + NAME.encode() + b" Do Q\nEMC\n"
         self.after = writer.stream(b"/Filter /FlateDecode", zlib.compress(after))
+        boxes: dict[tuple[float, float], int] = {}
+        shared: dict[bytes, int] = {}  # a stamp's resources, by content
+        #: For each booklet page: its stamp file, the page in it, its resources and box.
+        self._pages: list[tuple[int, int, int, int]] = []
+        for number, path in enumerate(self._files):
+            with pikepdf.Pdf.open(path) as stamped:
+                copier = Copier(stamped, writer)
+                in_file: dict[bytes, int] = {}  # the same, by how this file writes them
+                for index, sheet in enumerate(stamped.pages):
+                    page = len(self._pages)
+                    if page == len(sizes):
+                        raise ValueError("the stamp has more pages than the booklet")
+                    resources = sheet.obj.get("/Resources", pikepdf.Dictionary())
+                    written = resources.unparse()
+                    if written not in in_file:
+                        digest = hashlib.sha256()
+                        _digest(resources, digest, set())
+                        if digest.digest() not in shared:
+                            shared[digest.digest()] = writer.add(copier.text(resources))
+                            copier.drain()
+                        in_file[written] = shared[digest.digest()]
+                    if sizes[page] not in boxes:
+                        boxes[sizes[page]] = writer.add(b"[0 0 %.4f %.4f]" % sizes[page])
+                    self._pages.append((number, index, in_file[written], boxes[sizes[page]]))
+        if len(self._pages) != len(sizes):
+            raise ValueError(f"the stamp has {len(self._pages)} pages, the booklet {len(sizes)}")
 
-    def _next(self) -> tuple[Any, Copier]:
-        while not self._sheets:
+    def key(self, first: int, count: int) -> str:
+        """What the stamps of booklet pages ``first`` to ``first + count`` are drawn from."""
+        drawn = self._pages[first : first + count]
+        files = sorted({self._files[number].name for number, _, _, _ in drawn})
+        shared = sorted({(resources, box) for _, _, resources, box in drawn})
+        return f"{files} {drawn[0][:2] if drawn else ()} {shared}"
+
+    def form(self, writer: UpdateWriter, page: int) -> int:
+        """Write booklet page ``page``'s stamp as a form through ``writer``; its number."""
+        number, index, resources, box = self._pages[page]
+        if self._open is None or self._open[0] != number:
             self.close()
-            if not self._files:
-                raise ValueError("the booklet has more pages than the stamp")
-            self._open = pikepdf.Pdf.open(self._files.pop(0))
-            self._copier = Copier(self._open, self._writer)
-            self._sheets = [sheet.obj for sheet in self._open.pages]
-            self._sheets.reverse()
-            self._in_file = {}
-        assert self._copier is not None
-        return self._sheets.pop(), self._copier
-
-    def form(self) -> int:
-        """Write the next page's stamp as a form; its object number."""
-        page, copier = self._next()
-        resources = page.get("/Resources", pikepdf.Dictionary())
-        written = resources.unparse()
-        if written not in self._in_file:
-            digest = hashlib.sha256()
-            _digest(resources, digest, set())
-            if digest.digest() not in self._shared:
-                self._shared[digest.digest()] = self._writer.add(copier.text(resources))
-                copier.drain()
-            self._in_file[written] = self._shared[digest.digest()]
-        box = copier.text(page.MediaBox)
-        if box not in self._boxes:
-            self._boxes[box] = self._writer.add(box)
-        contents: Any = page.Contents
+            opened = pikepdf.Pdf.open(self._files[number])
+            # Indexing pikepdf's page list reads it again: the pages are listed once.
+            self._open = (number, opened, [sheet.obj for sheet in opened.pages])
+        sheet = self._open[2][index]
+        contents: Any = sheet.Contents
         streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
         data = b"\n".join(stream.read_bytes() for stream in streams)
-        return self._writer.stream(
+        return writer.stream(
             b"/Subtype /Form /BBox %d 0 R /Resources %d 0 R /Filter /FlateDecode"
-            % (self._boxes[box], self._in_file[written]),
+            % (box, resources),
             zlib.compress(data),
         )
 
     def close(self) -> None:
-        """Close the open stamp file."""
+        """Close the stamp file open for :meth:`form`."""
         if self._open is not None:
-            self._open.close()
+            self._open[1].close()
             self._open = None
-
-    def finish(self) -> None:
-        """Close the last stamp file; a stamp page or file left over is an error."""
-        left = len(self._sheets) + len(self._files)
-        self.close()
-        if left:
-            raise ValueError("the stamp has more pages than the booklet")

@@ -1,156 +1,129 @@
-"""The booklet's one structure tree, written after its pages from the parts' tree data.
+"""The booklet's one structure tree, from the parts' tree data.
 
 Each part carries its tree as data (:func:`medpdf.pdf.structure.sidecar`).
-While the booklet's pages are written (:mod:`medpdf.pdf.assemble`),
-:meth:`TagWriter.add` keeps each part's data (still compressed: the part
-itself is closed once its pages are written) and gives the parent-tree keys
-of its pages and links (``/StructParents``: the booklet page index; links
-follow the pages). :meth:`TagWriter.write` then writes the tree into the same
-file, part by part: one ``StructTreeRoot``, one ``Document``, each part's
-elements under it in page order, a drug's per-page ``Art`` fragments joined
-into one, the parent tree, role maps merged. As pikepdf objects, the tree of
-21,000 pages took 1.7 GB and 44 s to merge.
+As a part's pages are written (:mod:`medpdf.pdf.segment`),
+:func:`write_part_tree` writes its elements, in page order, a drug's per-page
+``Art`` fragments joined into one, and its leaf of the parent tree; its pages'
+parent-tree keys are their booklet page numbers, its links' follow all the
+pages. After the last part, :func:`write_root` writes one
+``StructTreeRoot`` and one ``Document`` over them, the parent tree, role maps
+merged. As pikepdf objects, the tree of 21,000 pages took 1.7 GB and 44 s to
+merge.
 """
 
 from __future__ import annotations
 
-import json
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pikepdf
-from pikepdf import Name
-
-from medpdf.pdf.structure import SIDECAR, link_data
 from medpdf.pdf.update import UpdateWriter
 
 
 @dataclass(frozen=True)
-class _Part:
-    """What the tree needs of a merged part once the part is closed."""
+class PartTree:
+    """What the booklet's root needs of one part's written tree."""
 
-    #: The part's tree data (:func:`medpdf.pdf.structure.sidecar`), zlib-compressed JSON.
-    packed: bytes
-    links: list[list[int]]
-    first: int
-    pages: int
+    #: The part's elements directly under the ``Document``.
+    tops: tuple[int, ...]
+    #: The parent tree's leaf for the part's pages.
+    leaf: int
+    #: The element of each tagged link, in parent-tree key order.
+    links: tuple[int, ...]
+    roles: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> list[Any]:
+        """The tree as JSON data (a written segment keeps it beside its bytes)."""
+        return [list(self.tops), self.leaf, list(self.links), [list(r) for r in self.roles]]
 
     @classmethod
-    def of(cls, part: pikepdf.Pdf, links: list[list[int]], first: int) -> _Part:
-        """Keep ``part``'s tree data as stored (re-compressed if it was not Flate)."""
-        stream = part.Root[SIDECAR]
-        if stream.get("/Filter") == Name.FlateDecode and "/DecodeParms" not in stream:
-            packed = stream.read_raw_bytes()
-        else:
-            packed = zlib.compress(stream.read_bytes())
-        return cls(packed, links, first, len(part.pages))
-
-    def data(self) -> dict[str, Any]:
-        """The tree data, as :func:`medpdf.pdf.structure.sidecar` gives it."""
-        return {**json.loads(zlib.decompress(self.packed)), "links": self.links}
+    def from_json(cls, data: list[Any]) -> PartTree:
+        """The tree kept by :meth:`to_json`."""
+        tops, leaf, links, roles = data
+        return cls(tuple(tops), leaf, tuple(links), tuple((a, b) for a, b in roles))
 
 
-class TagWriter:
-    """Writes the booklet's one structure tree, from the parts' data (see the module)."""
+def write_part_tree(
+    writer: UpdateWriter,
+    data: dict[str, Any],
+    first: int,
+    pages: int,
+    document: int,
+    page_numbers: Sequence[int],
+    annot_numbers: dict[tuple[int, int], int],
+    body: bool,
+) -> PartTree:
+    """Write one part's elements and its parent-tree leaf (see the module).
 
-    def __init__(self, total: int) -> None:
-        self._total = total  # the booklet's pages: link keys follow the pages'
-        self._parts: list[_Part] = []
-        self._links = 0
+    ``data`` is the part's tree (:func:`medpdf.pdf.structure.sidecar`), its
+    pages booklet pages ``first`` on; ``annot_numbers`` gives each tagged
+    link's object number by (booklet page, index in its ``/Annots``). The
+    ``Art`` fragments of one article are joined only in the body (``body``),
+    where a part is a chunk of monographs.
+    """
+    numbers = _write_part(writer, data, first, document, page_numbers, annot_numbers, body)
+    marks: list[list[int | None]] = [[] for _ in range(pages)]
+    tops: list[int] = []
+    for number, row in zip(numbers, data["elements"], strict=True):
+        if number is None:
+            continue
+        if row[2] == -1:
+            tops.append(number)
+        for kid in row[3]:
+            if isinstance(kid, list) and len(kid) == 1 and row[1] is not None:
+                page_marks = marks[row[1]]
+                page_marks.extend([None] * (kid[0] + 1 - len(page_marks)))
+                page_marks[kid[0]] = number
+    nums = b" ".join(
+        b"%d [%s]" % (first + index, b" ".join(_ref(n) for n in page_marks))
+        for index, page_marks in enumerate(marks)
+    )
+    leaf = writer.add(b"<</Limits [%d %d] /Nums [%s]>>" % (first, first + pages - 1, nums))
+    links = tuple(numbers[element] or 0 for _, _, element in data["links"])
+    return PartTree(tuple(tops), leaf, links, tuple(data["roles"].items()))
 
-    def add(self, part: pikepdf.Pdf, first: int) -> dict[tuple[int, int], int] | None:
-        """Take note of ``part``, whose pages become booklet pages ``first`` on.
 
-        Returns the parent-tree key of each of its tagged links, by (page of
-        the part, index in the page's ``/Annots``); None for an untagged part
-        (laid out before tags), whose pages get no ``/StructParents``.
-        """
-        links = link_data(part)
-        if links is None:
-            return None
-        self._parts.append(_Part.of(part, links, first))
-        keys = {
-            (page, number): self._total + self._links + index
-            for index, (page, number, _) in enumerate(links)
-        }
-        self._links += len(links)
-        return keys
+def write_root(
+    writer: UpdateWriter,
+    root: int,
+    document: int,
+    parent_tree: int,
+    trees: Sequence[PartTree],
+    total: int,
+) -> None:
+    """The ``StructTreeRoot``, its ``Document`` and parent tree, over the parts' trees.
 
-    def write(
-        self,
-        writer: UpdateWriter,
-        root: int,
-        page_numbers: Sequence[int],
-        annot_numbers: dict[tuple[int, int], int],
-        units: Sequence[int],
-    ) -> None:
-        """Write the tree, its root as object ``root``.
-
-        ``annot_numbers`` gives each tagged link's object number by (booklet
-        page, index in its ``/Annots``). ``units[i]`` says which part (a
-        chunk of monographs) booklet page ``i`` belongs to, -1 for none:
-        consecutive ``Art`` elements of one unit are joined unless the later
-        one begins an article (its ``H1``), as WeasyPrint cuts an article
-        into one fragment per page (and per column).
-        """
-        document = writer.reserve()
-        parent_tree = writer.reserve()
-        top: list[int] = []
-        leaves: list[int] = []
-        links: list[int] = []
-        roles: dict[str, str] = {}
-        for part in self._parts:
-            data, first, pages = part.data(), part.first, part.pages
-            for role, standard in data["roles"].items():
-                roles.setdefault(role, standard)
-            numbers = _write_part(
-                writer, data, first, document, page_numbers, annot_numbers, units, top
+    Links' parent-tree keys follow the ``total`` pages', in the parts' order.
+    """
+    leaves = [tree.leaf for tree in trees]
+    links = [number for tree in trees for number in tree.links]
+    roles: dict[str, str] = {}
+    for tree in trees:
+        for role, standard in tree.roles:
+            roles.setdefault(role, standard)
+    for start in range(0, len(links), 512):
+        chunk = links[start : start + 512]
+        nums = b" ".join(b"%d %d 0 R" % (total + start + i, n) for i, n in enumerate(chunk))
+        leaves.append(
+            writer.add(
+                b"<</Limits [%d %d] /Nums [%s]>>"
+                % (total + start, total + start + len(chunk) - 1, nums)
             )
-            marks: list[list[int | None]] = [[] for _ in range(pages)]
-            for number, row in zip(numbers, data["elements"], strict=True):
-                if number is None:
-                    continue
-                for kid in row[3]:
-                    if isinstance(kid, list) and len(kid) == 1 and row[1] is not None:
-                        page_marks = marks[row[1]]
-                        page_marks.extend([None] * (kid[0] + 1 - len(page_marks)))
-                        page_marks[kid[0]] = number
-            nums = b" ".join(
-                b"%d [%s]" % (first + index, b" ".join(_ref(n) for n in page_marks))
-                for index, page_marks in enumerate(marks)
-            )
-            leaves.append(
-                writer.add(b"<</Limits [%d %d] /Nums [%s]>>" % (first, first + pages - 1, nums))
-            )
-            links += [numbers[element] or 0 for _, _, element in data["links"]]
-        total = len(page_numbers)
-        for start in range(0, len(links), 512):
-            chunk = links[start : start + 512]
-            nums = b" ".join(b"%d %d 0 R" % (total + start + i, n) for i, n in enumerate(chunk))
-            leaves.append(
-                writer.add(
-                    b"<</Limits [%d %d] /Nums [%s]>>"
-                    % (total + start, total + start + len(chunk) - 1, nums)
-                )
-            )
-        writer.add(b"<</Kids [%s]>>" % b" ".join(_ref(n) for n in leaves), parent_tree)
-        writer.add(
-            b"<</S /Document /P %d 0 R /K [%s]>>" % (root, b" ".join(_ref(n) for n in top)),
+        )
+    writer.add(b"<</Kids [%s]>>" % b" ".join(_ref(n) for n in leaves), parent_tree)
+    tops = b" ".join(_ref(n) for tree in trees for n in tree.tops)
+    writer.add(b"<</S /Document /P %d 0 R /K [%s]>>" % (root, tops), document)
+    role_map = "".join(f" {role} {standard}" for role, standard in sorted(roles.items()))
+    writer.add(
+        b"<</Type /StructTreeRoot /K %d 0 R /ParentTree %d 0 R /ParentTreeNextKey %d%s>>"
+        % (
             document,
-        )
-        role_map = "".join(f" {role} {standard}" for role, standard in sorted(roles.items()))
-        writer.add(
-            b"<</Type /StructTreeRoot /K %d 0 R /ParentTree %d 0 R /ParentTreeNextKey %d%s>>"
-            % (
-                document,
-                parent_tree,
-                total + len(links),
-                f" /RoleMap <<{role_map}>>".encode() if roles else b"",
-            ),
-            root,
-        )
+            parent_tree,
+            total + len(links),
+            f" /RoleMap <<{role_map}>>".encode() if roles else b"",
+        ),
+        root,
+    )
 
 
 def _ref(number: int | None) -> bytes:
@@ -164,8 +137,7 @@ def _write_part(
     document: int,
     page_numbers: Sequence[int],
     annot_numbers: dict[tuple[int, int], int],
-    units: Sequence[int],
-    top: list[int],
+    in_body: bool,
 ) -> list[int | None]:
     """Write one part's elements; returns each element's object number (None: joined away)."""
     rows = data["elements"]
@@ -175,7 +147,7 @@ def _write_part(
     for index, row in enumerate(rows):
         if row[2] != -1:
             continue
-        unit = units[first + row[1]] if row[1] is not None else -1
+        unit = 0 if in_body and row[1] is not None else -1
         joinable = row[0] == "/Art" and all(isinstance(k, int) for k in row[3])
         opens = joinable and any(rows[k][0] == "/H1" for k in row[3])
         if last is not None and joinable and not opens and unit == last_unit != -1:
@@ -193,11 +165,7 @@ def _write_part(
         if number is None:
             continue
         kind, page, parent, kids, extra = row
-        if parent == -1:
-            top.append(number)
-            parent_number = document
-        else:
-            parent_number = numbers[owner[parent]] or document
+        parent_number = document if parent == -1 else numbers[owner[parent]] or document
         items = []
         for kid in kids:
             if isinstance(kid, int):

@@ -81,6 +81,63 @@ class UpdateWriter:
         self._next += count
         return range(self._next - count, self._next)
 
+    def begin_segment(self) -> int:
+        """Where a segment taken next (:meth:`take`) must begin; objects waiting are written."""
+        self._flush()
+        return self._next
+
+    def segment(self, limit: int) -> bytes:
+        """Every object's place, for :meth:`take`; numbers up to ``limit`` are the segment's.
+
+        Numbers this writer did not use up to ``limit`` stay free, so that the
+        next segment begins at ``limit`` however many this one needed.
+        """
+        self._flush()
+        if self._next > limit:
+            raise ValueError(f"a segment took {self._next - self._first} numbers, over its bound")
+        self.reserve_many(limit - self._next)
+        replaced = sorted(self._replaced.items())
+        return b"".join(
+            [
+                struct.pack(">QQQ", self._first, self._next - self._first, len(replaced)),
+                *(struct.pack(">QBQH", n, *entry) for n, entry in replaced),
+                self._kinds.tobytes(),
+                self._fields.tobytes(),
+                self._indices.tobytes(),
+            ]
+        )
+
+    def take(self, data: bytes, entries: bytes) -> None:
+        """Write a segment another writer made (its bytes and :meth:`segment`) here, now.
+
+        The segment's numbers must begin at this writer's next one; its
+        objects' offsets are moved by where the segment lands in the file.
+        """
+        self._flush()
+        shift = self._position
+        self._handle.write(data)
+        self._position += len(data)
+        first, count, replaced = struct.unpack_from(">QQQ", entries)
+        if first != self._next:
+            raise ValueError(f"a segment begins at {first}, not at {self._next}")
+        at = 24
+        for _ in range(replaced):
+            number, kind, field, index = struct.unpack_from(">QBQH", entries, at)
+            self._enter(number, kind, field + shift if kind == 1 else field, index)
+            at += 19
+        kinds = array("B", entries[at : at + count])
+        fields = array("Q")
+        fields.frombytes(entries[at + count : at + 9 * count])
+        indices = array("H")
+        indices.frombytes(entries[at + 9 * count : at + 11 * count])
+        for place, kind in enumerate(kinds):
+            if kind == 1:
+                fields[place] += shift
+        self._kinds.extend(kinds)
+        self._fields.extend(fields)
+        self._indices.extend(indices)
+        self._next += count
+
     def _enter(self, number: int, kind: int, field: int, index: int) -> None:
         if number < self._first:
             self._replaced[number] = (kind, field, index)

@@ -214,23 +214,32 @@ class Cache:
     # -- blobs: cached intermediate files (booklet chunks) ---------------
 
     def blob_path(self, key: str) -> Path:
-        """Where the blob of ``key`` lives (written by a worker, then recorded)."""
-        return self.blob_dir / f"{key}.pdf"
+        """Where the blob of ``key`` lives (written by a worker, then recorded).
+
+        A blob is a PDF unless its key names its own kind (``<digest>.json``).
+        """
+        return self.blob_dir / (key if "." in key else f"{key}.pdf")
 
     def blob(self, key: str) -> dict[str, Any] | None:
         """The extra data of a stored blob whose file is present and intact."""
+        found = self.blob_data(key)
+        return None if found is None else found[1]
+
+    def blob_data(self, key: str) -> tuple[bytes, dict[str, Any]] | None:
+        """A stored blob's bytes and extra data, if its file is present and intact."""
         row = self._db.execute("SELECT sha256, extra FROM blobs WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         path = self.blob_path(key)
         try:
-            if hashlib.sha256(path.read_bytes()).hexdigest() != row[0]:
-                LOGGER.info("cached %s is damaged; rebuilding it", path.name)
-                return None
+            data = path.read_bytes()
         except OSError:
             return None
+        if hashlib.sha256(data).hexdigest() != row[0]:
+            LOGGER.info("cached %s is damaged; rebuilding it", path.name)
+            return None
         extra: dict[str, Any] = json.loads(row[1])
-        return extra
+        return data, extra
 
     def record_blob(self, key: str, sha256: str, extra: dict[str, Any]) -> None:
         """Record a blob whose file is already in place (``Store.keep_part``)."""
@@ -245,9 +254,11 @@ class Cache:
         stale = [k for (k,) in self._db.execute("SELECT key FROM blobs") if k not in wanted]
         with self._transaction():
             self._db.executemany("DELETE FROM blobs WHERE key = ?", [(k,) for k in stale])
+        names = {self.blob_path(key).name for key in wanted}
         removed = 0
-        for path in self.blob_dir.glob("*.pdf"):
-            if path.stem not in wanted:
+        for path in self.blob_dir.iterdir():
+            # A hidden name is a writer's temporary file (swept by Store.sweep).
+            if path.name not in names and not path.name.startswith("."):
                 with contextlib.suppress(OSError):
                     path.unlink()
                     removed += 1

@@ -77,6 +77,11 @@ class Store:
         """What was recorded with the part ``key``, if its file is present and intact."""
         return self.cache.blob(key)
 
+    def part_data(self, key: str) -> bytes | None:
+        """The part ``key``'s bytes, if its file is present and intact."""
+        found = self.cache.blob_data(key)
+        return None if found is None else found[0]
+
     def part_path(self, key: str) -> Path:
         """Where the part ``key`` is (or will be) kept."""
         return self.cache.blob_path(key)

@@ -93,6 +93,28 @@ def _body_parts(book: Book, chunk_pages: Sequence[tuple[str, int, int]], store: 
     return keys
 
 
+class _Kept:
+    """The store as the booklet writer's memo (:class:`medpdf.pdf.assemble.Memo`).
+
+    It notes every key it is asked for and finds, or keeps, so that pruning
+    the store keeps them for the next build.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.keys: list[str] = []
+
+    def recall(self, key: str) -> bytes | None:
+        data = self._store.part_data(key)
+        if data is not None:
+            self.keys.append(key)
+        return data
+
+    def keep(self, key: str, data: bytes) -> None:
+        self._store.keep_part(key, data, {})
+        self.keys.append(key)
+
+
 @dataclass(frozen=True)
 class Bound:
     """What writing made: each file and its page count, and the cache keys it used."""
@@ -129,7 +151,7 @@ def write_books(
         done = store.current(path, key)
         if done is not None:  # nothing changed: the file on disk is this one
             files.append((path, int(done["pages"])))
-            kept += done.get("stamp", [])
+            kept += done.get("stamp", []) + done.get("segments", [])
             continue
         stamps: list[str] = []
         _ = translated(context.config)
@@ -144,6 +166,7 @@ def write_books(
             index=_(INGREDIENT_INDEX),
             page_link=_(PAGE_LINK),
         )
+        memo = _Kept(store)
         made = assemble(
             [store.part_path(k) for k in parts],
             _stamp_for(context, store, stamps),
@@ -153,9 +176,12 @@ def write_books(
             back_pages=book.back_pages,
             elsewhere=elsewhere if book.back_pages else None,
             contents_page=book.contents_page,
+            memo=memo,
         )
-        store.keep(path, key, made.save, {"pages": made.pages, "stamp": stamps})
-        kept += stamps
+        # memo.keys is complete once the file is written, before it is recorded.
+        recorded = {"pages": made.pages, "stamp": stamps, "segments": memo.keys}
+        store.keep(path, key, made.save, recorded)
+        kept += stamps + memo.keys
         files.append((path, made.pages))
     _remove_stale_volumes(target, {p for p, _ in files}, store)
     return Bound(tuple(files), tuple(kept))
