@@ -156,7 +156,7 @@ def merge_cpu(made: Pdf, context: RunContext, folder: Path) -> tuple[float, int]
     meta = BookletMeta("Chunk", "en", "medpdf", "Contents", "Index", "%(title)s, page %(page)s")
     before = time.process_time()
     booklet = assemble([part], cast(Any, stamp_for), placed, 0, meta)
-    with (folder / "booklet.pdf").open("w+b") as handle:  # the tree is appended by file
+    with (folder / "booklet.pdf").open("w+b") as handle:  # older checkouts read it back
         booklet.save(handle)
     return time.process_time() - before, (folder / "booklet.pdf").stat().st_size
 

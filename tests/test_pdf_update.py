@@ -76,3 +76,36 @@ def test_an_update_is_read_by_pikepdf_and_strict_pypdf(objects: int) -> None:
     tail = data[data.index(b"%%EOF") :]
     streams = -(-(objects + 2) // update.OBJECTS_PER_STREAM)  # rounded up
     assert len(re.findall(rb"\d+ 0 obj", tail)) == streams + 1
+
+
+def test_segments_made_apart_are_read_where_they_land() -> None:
+    # Two segments written on their own (offsets from 0, numbers in their own ranges),
+    # then taken into one file after a stream of its own: every object is found.
+    handle = io.BytesIO()
+    handle.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    writer = update.UpdateWriter(handle, 1)
+    catalog, tree, page = writer.reserve(), writer.reserve(), writer.reserve()
+    writer.stream(b"", b"% a stream before the segments " + bytes(20_000))
+    values: list[int] = []
+    for count in (3, update.OBJECTS_PER_STREAM + 7):
+        start = writer.begin_segment()
+        apart = update.UpdateWriter(io.BytesIO(), start)
+        values += [apart.add(b"<</Value %d>>" % (len(values) + i)) for i in range(count)]
+        apart.stream(b"", b"data")  # a stream of the segment's own, outside object streams
+        entries = apart.segment()  # writes what is pending first
+        writer.take(apart._handle.getvalue(), entries)  # type: ignore[attr-defined]
+        # The segment holds the numbers it used, rounded up; the rest stay free.
+        held = writer.begin_segment() - start
+        assert held % update.NUMBERS_STEP == 0 and 0 <= held - (count + 2) < update.NUMBERS_STEP
+    writer.add(b"<</Type /Page /Parent %d 0 R /MediaBox [0 0 10 10]>>" % tree, page)
+    writer.add(b"<</Type /Pages /Count 1 /Kids [%d 0 R]>>" % page, tree)
+    listed = b" ".join(b"%d 0 R" % n for n in values)
+    writer.add(b"<</Type /Catalog /Pages %d 0 R /Values [%s]>>" % (tree, listed), catalog)
+    writer.finish(b"/Root %d 0 R" % catalog, None)
+    data = handle.getvalue()
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert [int(item.Value) for item in pdf.Root.Values] == list(range(len(values)))
+    reader = pypdf.PdfReader(io.BytesIO(data), strict=True)
+    assert len(reader.pages) == 1
+    got = [int(item.get_object()["/Value"]) for item in reader.trailer["/Root"]["/Values"]]
+    assert got == list(range(len(values)))

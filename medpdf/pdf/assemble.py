@@ -148,7 +148,6 @@ class Assembled:
                 place = Place(
                     at,
                     first_number,
-                    first_number + survey.bound,
                     links,
                     body,
                     linking=not body,

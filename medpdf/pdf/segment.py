@@ -1,8 +1,9 @@
 """One part as written into the booklet: its pages, what they refer to, their stamps and tree.
 
 A segment is a run of finished PDF objects, numbered in a range of its own
-(:class:`Place`), that :meth:`medpdf.pdf.update.UpdateWriter.take` puts in
-the booklet's file as it is. Its bytes depend only on the part and on what
+(from :attr:`Place.first_number`, as many as it used, rounded up), which
+:meth:`medpdf.pdf.update.UpdateWriter.take` puts in the booklet's file as it
+is. Its bytes depend only on the part and on what
 its key holds (where it goes, the booklet's shared objects' numbers, the
 stamp pages it draws, and for the contents and index where each monograph
 starts), so a rebuild after one edit writes one new segment and copies the
@@ -57,9 +58,8 @@ class Place:
     """Where a part goes in the booklet."""
 
     first_page: int
-    #: Its object numbers: ``first_number`` up to ``limit``.
+    #: Its first object number.
     first_number: int
-    limit: int
     #: Its tagged links' parent-tree keys begin at the pages' count plus this.
     link_base: int
     #: A part of the body (a chunk of monographs), whose articles' fragments are joined.
@@ -189,7 +189,7 @@ def write_segment(
         tree = write_part_tree(
             writer, data, place.first_page, len(sheets), shared.document, pages, annots, place.body
         )
-    entries = writer.segment(place.limit)
+    entries = writer.segment()
     return Segment(handle.getvalue(), entries, tree)
 
 

@@ -1,10 +1,9 @@
 """What the booklet's writer must know of a part before it writes any of it.
 
 Every page's size (the stamp is drawn for them), every embedded TrueType
-subset (one font file per face is built from them: :mod:`.fontmerge`), how
-many tagged links the part has (their parent-tree keys follow the pages'),
-and an upper bound of the object numbers its segment takes
-(:mod:`.segment`). A survey is kept as JSON beside the part, so a rebuild
+subset (one font file per face is built from them: :mod:`.fontmerge`), and
+how many tagged links the part has (their parent-tree keys follow the
+pages'). A survey is kept as JSON beside the part, so a rebuild
 after one edit reads only the changed part.
 """
 
@@ -21,10 +20,6 @@ import pikepdf
 from medpdf.pdf import structure
 from medpdf.pdf.fontmerge import face_of
 
-#: Segments' number ranges are rounded up to a multiple of this: an edit that adds
-#: an object or two to a part leaves every later part's numbers where they were.
-NUMBERS_STEP = 1024
-
 
 @dataclass(frozen=True)
 class Survey:
@@ -36,25 +31,22 @@ class Survey:
     fonts: tuple[tuple[int, int, str, str], ...]
     #: The part's tagged links (None: an untagged part).
     links: int | None
-    #: The object numbers its segment may take.
-    bound: int
 
     def to_json(self) -> bytes:
         """The survey as kept."""
         return json.dumps(
-            [self.pages, self.sizes, self.fonts, self.links, self.bound], separators=(",", ":")
+            [self.pages, self.sizes, self.fonts, self.links], separators=(",", ":")
         ).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> Survey:
         """A survey kept by :meth:`to_json`."""
-        pages, sizes, fonts, links, bound = json.loads(data)
+        pages, sizes, fonts, links = json.loads(data)
         return cls(
             pages,
             tuple((float(w), float(h)) for w, h in sizes),
             tuple((int(o), int(g), str(f), str(d)) for o, g, f, d in fonts),
             links,
-            bound,
         )
 
 
@@ -62,11 +54,9 @@ def survey(path: Path) -> Survey:
     """Read what :class:`Survey` holds from the part at ``path``."""
     with pikepdf.Pdf.open(path) as part:
         sizes = []
-        annots = 0
         for page in part.pages:
             box = page.mediabox
             sizes.append((float(box[2]), float(box[3])))
-            annots += len(page.obj.get("/Annots", ()))
         fonts = [
             (
                 *obj.FontFile2.objgen,
@@ -78,20 +68,8 @@ def survey(path: Path) -> Survey:
             and obj.get("/Type") == pikepdf.Name.FontDescriptor
             and "/FontFile2" in obj
         ]
-        data = structure.sidecar(part)
-        rows = len(data["elements"]) if data is not None else 0
-        # Copied objects, the ones made objects of their own (annotations, the shared
-        # resources' entries), a stamp form per page, the tree's elements and leaf,
-        # and the object streams they are packed in.
-        bound = len(part.objects) + annots + 10 * len(sizes) + rows + 64
-        bound += bound // 400 + 2
-        return Survey(
-            len(sizes),
-            tuple(sizes),
-            tuple(fonts),
-            None if data is None else len(data["links"]),
-            -(-bound // NUMBERS_STEP) * NUMBERS_STEP,
-        )
+        links = structure.link_data(part)
+        return Survey(len(sizes), tuple(sizes), tuple(fonts), None if links is None else len(links))
 
 
 def programs(path: Path, subsets: Sequence[tuple[int, int]]) -> list[bytes]:

@@ -12,6 +12,7 @@ reader. Objects are written as they come; only their places are kept.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from array import array
@@ -23,6 +24,11 @@ from typing import BinaryIO
 OBJECTS_PER_STREAM = 500
 #: zlib's default: level 9 made the tree 2 % smaller and its writing 45 % slower.
 LEVEL = 6
+#: A segment's numbers are rounded up to a multiple of this (:meth:`UpdateWriter.segment`).
+#: Small, because qpdf ignores an object whose number is over a third of the file's
+#: size in bytes (a sanity check): a segment must not hold many more numbers than
+#: it has bytes.
+NUMBERS_STEP = 64
 
 
 def _up_predicted(rows: bytes, width: int) -> bytes:
@@ -86,16 +92,16 @@ class UpdateWriter:
         self._flush()
         return self._next
 
-    def segment(self, limit: int) -> bytes:
-        """Every object's place, for :meth:`take`; numbers up to ``limit`` are the segment's.
+    def segment(self) -> bytes:
+        """Every object's place, for :meth:`take`; the numbers the segment holds.
 
-        Numbers this writer did not use up to ``limit`` stay free, so that the
-        next segment begins at ``limit`` however many this one needed.
+        A segment holds the numbers it used rounded up to :data:`NUMBERS_STEP`:
+        an edit that adds an object or two to a segment leaves the next one's
+        numbers where they were. The numbers it did not use stay free.
         """
         self._flush()
-        if self._next > limit:
-            raise ValueError(f"a segment took {self._next - self._first} numbers, over its bound")
-        self.reserve_many(limit - self._next)
+        used = self._next - self._first
+        self.reserve_many(-(-max(used, 1) // NUMBERS_STEP) * NUMBERS_STEP - used)
         replaced = sorted(self._replaced.items())
         return b"".join(
             [
@@ -204,34 +210,34 @@ class UpdateWriter:
         self._flush()
         xref = self.reserve()
         self._enter(xref, 1, self._position, 0)
-        # The replaced numbers, then every new one (one reserved but never written is free).
-        runs: list[list[int]] = []
+        # Only the numbers in use are listed, in runs (/Index): a number reserved but never
+        # written, or left over at the end of a segment, is simply absent, so free. (qpdf
+        # takes a table of long runs of free entries for a damaged file.)
+        runs: list[list[int]] = [[0, 1]] if previous is None else []
         for number in sorted(self._replaced):
             if runs and number == runs[-1][0] + runs[-1][1]:
                 runs[-1][1] += 1
             else:
                 runs.append([number, 1])
-        whole = previous is None
-        if whole:  # object 0 heads the (empty) list of free objects, generation 65535
-            runs.insert(0, [0, 1])
-        if runs and runs[-1][0] + runs[-1][1] == self._first:
-            runs[-1][1] += self._next - self._first
-        else:
-            runs.append([self._first, self._next - self._first])
+        kinds = self._kinds.tobytes()
+        used = [(m.start(), m.end()) for m in re.finditer(b"[^\x00]+", kinds)]
+        runs += [[self._first + start, end - start] for start, end in used]
         index = b" ".join(b"%d %d" % (start, count) for start, count in runs)
         # Rows of 7 bytes; each stored as the difference from the row above (the PNG "Up"
         # predictor, 7.4.4.4), which turns the rising offsets into runs that compress well.
-        rows = bytearray(7 * (whole + len(self._replaced) + self._next - self._first))
+        rows = bytearray(7 * sum(count for _, count in runs))
         at = 0
-        if whole:
+        if previous is None:  # object 0 heads the (empty) list of free objects
             struct.pack_into(">BIH", rows, at, 0, 0, 65535)
             at += 7
         for number in sorted(self._replaced):
             struct.pack_into(">BIH", rows, at, *self._replaced[number])
             at += 7
-        for kind, field, entry in zip(self._kinds, self._fields, self._indices, strict=True):
-            struct.pack_into(">BIH", rows, at, kind, field, entry)
-            at += 7
+        fields, indices = self._fields, self._indices
+        for start, end in used:
+            for place in range(start, end):
+                struct.pack_into(">BIH", rows, at, kinds[place], fields[place], indices[place])
+                at += 7
         start = self._position
         self._write(
             xref,
