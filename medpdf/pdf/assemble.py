@@ -186,7 +186,10 @@ class Assembled:
         meta = self._meta
         start = {item.slug: self._front + item.first_page for item in self._placed}
         outline = write_outline(
-            writer, self._placed, start, pages, self._back, meta, self._contents
+            writer,
+            (meta.contents, pages[min(self._contents, self.pages - 1)]),
+            [(item.letter, (item.title, pages[start[item.slug]])) for item in self._placed],
+            (meta.index, pages[self.pages - self._back]) if self._back else None,
         )
         info = writer.add(
             b"<</Title %s /Creator %s>>"

@@ -7,38 +7,33 @@ needs the whole booklet in memory; this needs only the pages' object numbers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import pikepdf
 
 from medpdf.pdf.update import UpdateWriter
 
-if TYPE_CHECKING:
-    from medpdf.pdf.assemble import BookletMeta, Placed
+#: An outline entry: its title and the object number of the page it opens.
+Entry = tuple[str, int]
 
 
 def write_outline(
     writer: UpdateWriter,
-    placed: Sequence[Placed],
-    start: Mapping[str, int],
-    numbers: Sequence[int],
-    back_pages: int,
-    meta: BookletMeta,
-    contents_page: int,
+    contents: Entry,
+    drugs: Sequence[tuple[str, Entry]],
+    index: Entry | None,
 ) -> int:
-    """The outline: contents, each letter with its drugs (open), and the index; its root."""
-    total = len(numbers)
-    tops: list[tuple[str, int, list[tuple[str, int]]]] = [
-        (meta.contents, numbers[min(contents_page, total - 1)], [])
-    ]
-    for item in placed:
-        page = numbers[start[item.slug]]
-        if len(tops) == 1 or tops[-1][0] != item.letter:
-            tops.append((item.letter, page, []))
-        tops[-1][2].append((item.title, page))
-    if back_pages:
-        tops.append((meta.index, numbers[total - back_pages], []))
+    """The outline: contents, each letter with its drugs (open), and the index; its root.
+
+    ``drugs`` are in the booklet's order, each with its letter.
+    """
+    tops: list[tuple[str, int, list[Entry]]] = [(*contents, [])]
+    for letter, (title, page) in drugs:
+        if len(tops) == 1 or tops[-1][0] != letter:
+            tops.append((letter, page, []))
+        tops[-1][2].append((title, page))
+    if index is not None:
+        tops.append((*index, []))
     root = writer.reserve()
     top_numbers = writer.reserve_many(len(tops))
     for at, (title, page, kids) in enumerate(tops):
