@@ -293,6 +293,9 @@ def test_incremental_rebuild_gives_the_cold_tree(tmp_path: Path) -> None:
         edited.read_text(encoding="utf-8").replace("### Usage\n", "### Usage\nChanged.\n\n"),
         encoding="utf-8",
     )
+    # A damaged kept segment is written again, never copied (checked against its digest).
+    damaged = sorted((tmp_path / "warm").rglob("*.segment"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:-1] + b"?")
     written: list[int] = []
     real = assemble.write_segment
 
