@@ -140,18 +140,12 @@ class Assembled:
             page_tree, document, first_page, self.pages, stamps.before, stamps.after, fonts
         )
         trees: list[PartTree] = []
-        at = links = 0
+        at = link_base = 0
         try:
             for path, survey in self._parts:
                 body = self._front <= at < self.pages - self._back
                 first_number = writer.begin_segment()
-                place = Place(
-                    at,
-                    first_number,
-                    links,
-                    body,
-                    linking=not body,
-                )
+                place = Place(at, first_number, link_base, body)
                 key = (
                     digest_of(
                         "segment",
@@ -159,7 +153,7 @@ class Assembled:
                         repr(place),
                         repr(shared),
                         stamps.key(at, survey.pages),
-                        self._links.key if place.linking else "",
+                        "" if body else self._links.key,
                     )
                     + ".segment"
                 )
@@ -173,7 +167,7 @@ class Assembled:
                 if segment.tree is not None:
                     trees.append(segment.tree)
                 at += survey.pages
-                links += survey.links or 0
+                link_base += survey.links or 0
         finally:
             stamps.close()
         pages = range(first_page, first_page + self.pages)

@@ -23,7 +23,6 @@ collection embeds over a thousand subsets.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import struct
 import sys
@@ -117,20 +116,17 @@ class _Face:
     #: The union of the subsets' head bounding boxes and their maxp limits.
     box: list[int]
     limits: dict[str, int]
-    #: Digests of the distinct subsets (two parts often carry the very same one).
-    seen: set[bytes]
 
 
 def merged_face(programs: Iterable[bytes]) -> bytes | None:
     """One font carrying every glyph of ``programs`` (one face's subsets, in the parts' order).
 
     None when they are not subsets of one TrueType font file: those stay apart.
+    The caller passes each distinct subset once (two parts often carry the very
+    same one; the survey knows them by digest).
     """
     known: _Face | None = None
     for data in programs:
-        digest = hashlib.sha256(data).digest()
-        if known is not None and digest in known.seen:
-            continue
         subset = _Subset.read(data)
         if subset is None:  # CFF outlines (Noto CJK)
             return None
@@ -138,10 +134,9 @@ def merged_face(programs: Iterable[bytes]) -> bytes | None:
         limits = {name: getattr(maxp, name, 0) for name in _MAXP_LIMITS}
         box = [head.xMin, head.yMin, head.xMax, head.yMax]
         if known is None:
-            known = _Face(data, len(subset.offsets), subset.identity(), {}, box, limits, set())
+            known = _Face(data, len(subset.offsets), subset.identity(), {}, box, limits)
         elif subset.identity() != known.identity:
             return None
-        known.seen.add(digest)
         for gid in subset.glyphs() - known.glyphs.keys():
             known.glyphs[gid] = (subset.glyph(gid), subset.metrics(gid))
         if len(subset.offsets) > known.size:

@@ -62,10 +62,9 @@ class Place:
     first_number: int
     #: Its tagged links' parent-tree keys begin at the pages' count plus this.
     link_base: int
-    #: A part of the body (a chunk of monographs), whose articles' fragments are joined.
+    #: A part of the body (a chunk of monographs), whose articles' fragments are joined;
+    #: any other part (the front matter, the index) has its ``x-dest:`` links made real.
     body: bool
-    #: A part of the contents or index, whose ``x-dest:`` links are made real.
-    linking: bool
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,7 @@ def write_segment(
             for number, annot in enumerate(page_annots):
                 if not annot.is_indirect:  # a tagged link is an object of its own (OBJR)
                     annot = page_annots[number] = source.make_indirect(annot)
-                if place.linking:
+                if not place.body:
                     links.resolve(annot, copier, shared)
                 key = keys.get((index, number))
                 if key is not None:

@@ -75,4 +75,4 @@ def survey(path: Path) -> Survey:
 def programs(path: Path, subsets: Sequence[tuple[int, int]]) -> list[bytes]:
     """The embedded font files ``subsets`` (object, generation) of the part at ``path``."""
     with pikepdf.Pdf.open(path) as part:
-        return [bytes(part.get_object(objgen).read_bytes()) for objgen in subsets]
+        return [part.get_object(objgen).read_bytes() for objgen in subsets]

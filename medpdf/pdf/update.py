@@ -211,8 +211,8 @@ class UpdateWriter:
         xref = self.reserve()
         self._enter(xref, 1, self._position, 0)
         # Only the numbers in use are listed, in runs (/Index): a number reserved but never
-        # written, or left over at the end of a segment, is simply absent, so free. (qpdf
-        # takes a table of long runs of free entries for a damaged file.)
+        # written, or left over at the end of a segment, is simply absent, so free, and
+        # the table holds no row for it.
         runs: list[list[int]] = [[0, 1]] if previous is None else []
         for number in sorted(self._replaced):
             if runs and number == runs[-1][0] + runs[-1][1]:
