@@ -498,10 +498,25 @@ def test_a_wrapped_index_line_goes_on_under_its_own_start(tmp_path: Path):
     pdf.write_bytes(typeset.render_combined([html], settings.resources, contents=True).data)
     with pdfplumber.open(pdf) as doc:
         words = doc.pages[0].extract_words()
+        strokes, boxes = doc.pages[0].lines, doc.pages[0].rects
     entry = next(w for w in words if w["text"] == "Dextro")
     first = next(w for w in words if w["text"] == "Dextromethorphan")
     tail = next(w for w in words if w["text"] == "Phenylpropanolamine")
+    start = next(w for w in words if w["text"] == "Maleate")  # the wrapped line's first word
     assert tail["top"] > first["top"] + 5  # it wraps
     # The monograph is indented under its ingredient, and its second line further still.
     assert first["x0"] > entry["x0"] + 10
-    assert tail["x0"] > first["x0"] + 5
+    assert start["x0"] > first["x0"] + 5
+    # Each monograph's dots are one dashed stroke (not a pattern per line) along its
+    # last line; before the words of that line they are hidden by a white box that
+    # starts at or before the stroke (its round cap included) and reaches the words.
+    leaders = [s for s in strokes if s.get("dash") and s["x1"] - s["x0"] > 100]
+    assert len(leaders) == 2
+    dots = min(leaders, key=lambda s: abs(s["top"] - tail["bottom"]))
+    assert 0 < dots["top"] - tail["bottom"] < 5
+    white = [
+        r for r in boxes
+        if r["fill"] and tuple(r["non_stroking_color"] or ()) == (1.0, 1.0, 1.0)
+        and r["top"] <= dots["top"] - 0.5 and r["bottom"] >= dots["top"] + 0.5
+    ]
+    assert any(r["x0"] <= dots["x0"] - 0.5 and r["x1"] >= start["x0"] for r in white)
