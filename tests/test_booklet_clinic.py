@@ -515,8 +515,11 @@ def test_a_wrapped_index_line_goes_on_under_its_own_start(tmp_path: Path):
     dots = min(leaders, key=lambda s: abs(s["top"] - tail["bottom"]))
     assert 0 < dots["top"] - tail["bottom"] < 5
     white = [
-        r for r in boxes
-        if r["fill"] and tuple(r["non_stroking_color"] or ()) == (1.0, 1.0, 1.0)
-        and r["top"] <= dots["top"] - 0.5 and r["bottom"] >= dots["top"] + 0.5
+        r
+        for r in boxes
+        if r["fill"]
+        and tuple(r["non_stroking_color"] or ()) == (1.0, 1.0, 1.0)
+        and r["top"] <= dots["top"] - 0.5
+        and r["bottom"] >= dots["top"] + 0.5
     ]
     assert any(r["x0"] <= dots["x0"] - 0.5 and r["x1"] >= start["x0"] for r in white)
