@@ -523,3 +523,32 @@ def test_a_wrapped_index_line_goes_on_under_its_own_start(tmp_path: Path):
         and r["bottom"] >= dots["top"] + 0.5
     ]
     assert any(r["x0"] <= dots["x0"] - 0.5 and r["x1"] >= start["x0"] for r in white)
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_dots_are_not_drawn_again_where_the_contents_go_on(tmp_path: Path, compact: bool):
+    """The rule under a line is shared with the next line: at a break it belongs above it.
+
+    Every line's dots are one dashed stroke just under that line; where the table goes on
+    after a page (or column) break, nothing is drawn above its first line.
+    """
+    from medpdf.html import booklet_pages
+    from medpdf.pdf import typeset
+    from medpdf.settings import config
+
+    entries = tuple(booklet_pages.TocEntry(f"d{i}", f"Drug number {i}", 3 + i) for i in range(140))
+    info = booklet_pages.BookletInfo("Booklet", None, len(entries))
+    settings = config.make(content_dir=tmp_path, compact=compact)
+    toc = (booklet_pages.TocGroup("D", entries),)
+    html = booklet_pages.render_booklet_front("contents", toc, True, info, settings)
+    pdf = tmp_path / "contents.pdf"
+    pdf.write_bytes(typeset.render_combined([html], settings.resources, contents=True).data)
+    with pdfplumber.open(pdf) as doc:
+        assert len(doc.pages) >= 2
+        for page in doc.pages:
+            lines = [w for w in page.extract_words() if w["text"] == "Drug"]
+            dots = [s for s in page.lines if s.get("dash") and s["x1"] - s["x0"] > 20]
+            assert lines and dots
+            # Each stroke lies just under a line of this page (within a line's height).
+            for stroke in dots:
+                assert any(0 < stroke["top"] - word["bottom"] < 5 for word in lines), stroke

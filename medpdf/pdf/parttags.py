@@ -148,6 +148,11 @@ def _scope_headers(document: _Node) -> None:
                 attributes.setdefault("Scope", scope)
 
 
+def _empty(element: _Node) -> bool:
+    """Whether ``element`` holds no content at all (no marked content, no link), however deep."""
+    return all(isinstance(kid, _Node) and _empty(kid) for kid in element.kids)
+
+
 def _as_toc(table: _Node) -> None:
     """A contents table as a ``TOC``: each row a ``TOCI``, the title cell its ``Reference``."""
     table.kind = "/TOC"
@@ -157,6 +162,9 @@ def _as_toc(table: _Node) -> None:
             rows.extend(kid.kids)  # row groups mean nothing in a TOC
         else:
             rows.append(kid)
+    # The empty header row that contents tables repeat at breaks (booklet-front.css) holds
+    # nothing to read: no entry.
+    rows = [row for row in rows if not (isinstance(row, _Node) and _empty(row))]
     for row in rows:
         if isinstance(row, _Node):
             row.parent = table
