@@ -343,13 +343,9 @@ def toc(placed: Sequence[Placed], offset: int) -> tuple[booklet_pages.TocGroup, 
     return tuple(groups)
 
 
-#: Contents or index lines laid out as one part (about 27 pages, ~170 MB to lay out).
-#: The whole collection's index as one WeasyPrint document (313 pages) needed
-#: about 1 GB, the render limit; cut into parts, its size no longer matters. Parts
-#: are laid out in parallel, and after the monographs nothing else is: a
-#: 1,000-monograph booklet's index (about 1,700 lines) in two parts keeps both
-#: workers busy. Fixed, not derived from the workers, so the pages do not depend
-#: on the machine.
+#: Contents or index lines in one part (~27 pages; the whole index as one document
+#: needed the 1 GB render limit). Parts lay out in parallel: 1,000 monographs' index
+#: (~1,700 lines) keeps both workers busy. Fixed: pages must not depend on the machine.
 PART_LINES = 1200
 
 Group = TypeVar("Group", booklet_pages.TocGroup, booklet_pages.IndexGroup)
