@@ -552,3 +552,55 @@ def test_dots_are_not_drawn_again_where_the_contents_go_on(tmp_path: Path, compa
             # Each stroke lies just under a line of this page (within a line's height).
             for stroke in dots:
                 assert any(0 < stroke["top"] - word["bottom"] < 5 for word in lines), stroke
+
+
+def test_no_dots_run_under_the_monograph_an_ingredient_is_in(tmp_path: Path):
+    """'Cetirizine in Aceclofenac + ...': the dots start after the italic title, wrapped or not."""
+    from medpdf.html import booklet_pages
+    from medpdf.pdf import typeset
+    from medpdf.settings import config
+
+    long = "Aceclofenac + Benzyl Alcohol + Linoleic Acid + Menthol + Methyl Salicylate + Camphor"
+    titles = {"Benzyl Alcohol": long, "Cetirizine": "Cetirizine + Phenylephrine"}
+    groups = tuple(
+        booklet_pages.IndexGroup(
+            name[0], (booklet_pages.IndexEntry(name, name, (booklet_pages.Ref(name, title, 7),)),)
+        )
+        for name, title in titles.items()
+    )
+    info = booklet_pages.BookletInfo("Booklet", None, 2)
+    settings = config.make(content_dir=tmp_path)
+    html = booklet_pages.render_booklet_index(groups, True, info, settings)
+    pdf = tmp_path / "index.pdf"
+    pdf.write_bytes(typeset.render_combined([html], settings.resources, contents=True).data)
+    with pdfplumber.open(pdf) as doc:
+        page = doc.pages[0]
+        words = page.extract_words(extra_attrs=["fontname"])
+        strokes, boxes = page.lines, page.rects
+        # One link a line, on the ingredient's name (a box inside a link is one more link).
+        assert len(page.hyperlinks) == 2
+    leaders = [s for s in strokes if s.get("dash") and s["x1"] - s["x0"] > 20]
+    assert len(leaders) == 2
+    for dots in leaders:
+        # The line over these dots: its last word is italic ("... Camphor", "... Phenylephrine").
+        line = [w for w in words if 0 < dots["top"] - w["bottom"] < 5 and w["x0"] < dots["x1"]]
+        last = max(line, key=lambda w: w["x1"])
+        assert "Oblique" in last["fontname"] or "Italic" in last["fontname"], last
+        white = sorted(
+            (r["x0"], r["x1"])
+            for r in boxes
+            if r["fill"]
+            and tuple(r["non_stroking_color"] or ()) == (1.0, 1.0, 1.0)
+            and r["top"] <= dots["top"] - 0.5
+            and r["bottom"] >= dots["top"] + 0.5
+        )
+        # White boxes hide the dots from the stroke's start to past the last word.
+        reach = dots["x0"] - 0.5
+        for x0, x1 in white:
+            if x0 <= reach:
+                reach = max(reach, x1)
+        assert reach >= last["x1"], (last["text"], reach, last["x1"])
+    # Both titles are there in full, the long one over two lines.
+    text = " ".join(w["text"] for w in words)
+    assert "in Aceclofenac + Benzyl" in text and "Camphor" in text
+    assert "in Cetirizine + Phenylephrine" in text
