@@ -62,7 +62,7 @@ class _Node:
 
 
 def _number(reference: bytes) -> int:
-    return int(reference.split(b" ", 1)[0])
+    return int(reference[:-4])  # b"12 0 R": WeasyPrint's elements are all generation 0
 
 
 def _walk(node: _Node) -> Iterator[_Node]:
@@ -76,8 +76,8 @@ def _walk(node: _Node) -> Iterator[_Node]:
 
 def _nodes(
     elements: Sequence[Any], document: Any, pages: dict[bytes, int], annots: dict[bytes, Any]
-) -> _Node:
-    """The elements (pydyf dictionaries, numbered as listed) as nodes under the Document's."""
+) -> tuple[_Node, dict[int, _Node]]:
+    """The elements (pydyf dictionaries, numbered as listed) as nodes: the Document's, and all."""
     nodes: dict[int, _Node] = {}
     for number, element in enumerate(elements):
         if element is None or element.get("Type") == "/OBJR":
@@ -98,7 +98,7 @@ def _nodes(
             child = nodes[_number(kid)]
             child.parent = node
             node.kids.append(child)
-    return nodes[document.number]
+    return nodes[document.number], nodes
 
 
 def _is_wrapper(kid: _Node | int | tuple[int, int], parent: _Node) -> bool:
@@ -253,10 +253,16 @@ def _rows(document: _Node) -> tuple[list[list[Any]], list[list[int]]]:
 def _artifacts(stream: Any, mcids: set[int]) -> None:
     """Turn the marked content ``mcids`` of a page's (unwritten) content into artifacts."""
     operators = stream.stream
-    for index, operator in enumerate(operators):
-        if isinstance(operator, pydyf.Dictionary) and operator.get("MCID") in mcids:
+    left = set(mcids)
+    # From the end: WeasyPrint draws the margin boxes last.
+    for index in range(len(operators) - 1, 0, -1):
+        operator = operators[index]
+        if isinstance(operator, pydyf.Dictionary) and operator.get("MCID") in left:
+            left.remove(operator["MCID"])
             operators[index - 1] = "/Artifact"  # was the element's tag ("/Span")
             operators[index] = pydyf.Dictionary({"Type": "/Pagination"})
+            if not left:
+                return
 
 
 def attach(
@@ -279,11 +285,13 @@ def attach(
         for index, page in enumerate(page_objects)
         for position, annot in enumerate(page.get("Annots", ()))
     }
-    root = _nodes(elements, document, pages, annots)
-    linked = {id(elements[_number(reference)]) for reference in _references(elements, document)}
+    root, numbered = _nodes(elements, document, pages, annots)
+    linked = {id(root), *map(id, _walk(root))}
     for page, stream, page_marks in zip(page_objects, page_streams, marks, strict=True):
         page.pop("StructParents", None)
-        loose = {mcid for mcid, to in page_marks.items() if id(elements[_number(to)]) not in linked}
+        loose = {
+            mcid for mcid, to in page_marks.items() if id(numbered.get(_number(to))) not in linked
+        }
         if loose:
             _artifacts(stream, loose)
     _unwrap(root)
@@ -300,14 +308,3 @@ def attach(
         pdf.catalog[key] = stream.reference
     pdf.catalog["ViewerPreferences"] = pydyf.Dictionary({"DisplayDocTitle": "true"})
     pdf.catalog["MarkInfo"] = pydyf.Dictionary({"Marked": "true"})
-
-
-def _references(elements: Sequence[Any], document: Any) -> Iterator[bytes]:
-    """The references of every element reached from ``document`` (itself included)."""
-    stack = [document.reference]
-    while stack:
-        reference = stack.pop()
-        yield reference
-        element = elements[_number(reference)]
-        if element.get("Type") != "/OBJR":
-            stack.extend(kid for kid in element["K"] if isinstance(kid, bytes))
