@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from medpdf.content.markdown import is_allowed_link
-from medpdf.pdf import CROSS_DOCUMENT_SCHEME, archival, parttags
+from medpdf.pdf import CROSS_DOCUMENT_SCHEME, archival, parttags, serialize
 from medpdf.pdf.libraries import linker_cache_lookup
 from medpdf.settings.config import Resources
 
@@ -135,7 +135,7 @@ def _write(
         page.links[:] = [
             link for link in page.links if _is_safe_link(link[0], link[1], cross_document)
         ]
-    data: bytes = document.write_pdf(**(options or {}), **_SAFE_OPTIONS)
+    data: bytes = document.write_pdf(finisher=serialize.once, **(options or {}), **_SAFE_OPTIONS)
     return data
 
 
