@@ -11,7 +11,6 @@ kept in the store by a key of what it shows.
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -19,7 +18,8 @@ from medpdf.digests import digest_of
 from medpdf.errors import MedpdfError
 from medpdf.html import booklet_pages
 from medpdf.products.booklet import index as ingredient_index
-from medpdf.products.booklet.plan import Volume, contents_estimate, mirrored, runs, toc
+from medpdf.products.booklet.estimate import front_estimate
+from medpdf.products.booklet.plan import Volume, mirrored, runs, toc
 from medpdf.products.booklet.tasks import FrontJob, IndexJob, front_task, index_task
 from medpdf.run import Failure, Pdf, RunContext, Runner, Store
 
@@ -135,9 +135,11 @@ def lay_out_front(
     :data:`.plan.PART_LINES` lines, which run on from each other too. None
     carries the date (it is stamped), so another day finds them all cached.
     """
-    hint_name = f"booklet-front-pages-{volume.number}"
+    guess = front_estimate(volume.placed)
+    # What the last build with this guess found: the same collection gets it right at once,
+    # and another collection (another guess) is not misled by it.
+    hint_name = f"booklet-front-pages-{volume.number}-{guess}"
     hint = store.recall(hint_name)
-    guess = 2 + contents_estimate(Counter(p.letter for p in volume.placed))
     front_pages = int(hint) if hint and hint.isdigit() else guess
     duplex = mirrored(context.config)
 

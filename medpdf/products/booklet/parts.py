@@ -28,11 +28,11 @@ from medpdf.errors import Diagnostic, Level
 from medpdf.html import booklet_pages
 from medpdf.pdf.assemble import Placed
 from medpdf.products.booklet import index as ingredient_index
+from medpdf.products.booklet.estimate import index_estimate
 from medpdf.products.booklet.matter import keep_part, lay_out_front, lay_out_index
 from medpdf.products.booklet.plan import (
     Chunk,
     Volume,
-    index_estimate,
     make_chunk,
     mirrored,
     plan_volumes,

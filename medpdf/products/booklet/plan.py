@@ -27,7 +27,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -40,7 +39,7 @@ from medpdf.content.sources import Source
 from medpdf.digests import digest_of
 from medpdf.html import booklet_pages
 from medpdf.pdf.assemble import Placed
-from medpdf.products.booklet import index as ingredient_index
+from medpdf.products.booklet.estimate import contents_estimate, front_estimate, title_lines
 from medpdf.settings.config import Config
 from medpdf.settings.options import COMPACT, DUPLEX
 
@@ -157,8 +156,6 @@ def place(
 
 # -- volumes ---------------------------------------------------------------------------
 
-#: Contents lines on one page (10.5 pt at 1.45 line height on A4), for estimates only.
-LINES_PER_PAGE = 45
 #: A letter starting this close to a volume's end (a fraction of N) moves the cut back to it.
 LETTER_PULL = 0.1
 
@@ -195,19 +192,6 @@ def volume_path(target: Path, number: int) -> Path:
     if number == 0:
         return target
     return target.with_name(f"{target.stem}-vol{number:02d}{target.suffix}")
-
-
-def contents_estimate(letters: Counter[str]) -> int:
-    """Pages of contents for these lines per letter: they run on, a heading line per letter."""
-    if not letters:
-        return 0
-    return math.ceil((sum(letters.values()) + 3 + 2 * len(letters)) / LINES_PER_PAGE)
-
-
-def front_estimate(items: Sequence[Placed], master: int = 0) -> int:
-    """Cover and disclaimer, the contents, the master contents."""
-    contents = contents_estimate(Counter(p.letter for p in items))
-    return 2 + contents + (math.ceil((master + 6) / LINES_PER_PAGE) if master else 0)
 
 
 def _cut(items: list[Placed], limit: int) -> int:
@@ -259,10 +243,12 @@ def plan_volumes(
     current: list[Placed] = []
     pages = 0
     letters: Counter[str] = Counter()
+    lines = 0  # contents lines of ``current`` and ``item``
     master = 1  # pages for the master contents, in volume 1 only
     for item in placed:
         letters[item.letter] += 1
-        front = 2 + contents_estimate(letters)
+        lines += title_lines(item.title)
+        front = 2 + contents_estimate(lines, len(letters))
         if current and front + pages + item.pages + (master if not groups else 0) > limit:
             cut = _cut(current, limit)
             if may_start is not None:
@@ -270,8 +256,8 @@ def plan_volumes(
             groups.append(current[:cut])
             current = current[cut:]
             pages = sum(p.pages for p in current)
-            letters = Counter(p.letter for p in current)
-            letters[item.letter] += 1
+            letters = Counter(p.letter for p in [*current, item])
+            lines = sum(title_lines(p.title) for p in [*current, item])
         current.append(item)
         pages += item.pages
     groups.append(current)
@@ -385,16 +371,3 @@ def runs(
     if current:
         parts.append(tuple(current))
     return parts
-
-
-def guess_pages(lines: int) -> int:
-    """Pages that ``lines`` contents or index lines take, with a heading: an estimate."""
-    return max(1, math.ceil((lines + 3) / LINES_PER_PAGE))
-
-
-def index_estimate(listed: Sequence[ingredient_index.Listed], lang: str) -> int:
-    """Pages the index will take, from its line count (before page numbers are known)."""
-    rough = {item.slug: booklet_pages.Ref(item.slug, item.title, 0) for item in listed}
-    groups = ingredient_index.build_index(listed, rough, lang)
-    lines = sum(ingredient_index.lines_of(g) + 2 for g in groups)
-    return guess_pages(lines) + len(groups) // 10

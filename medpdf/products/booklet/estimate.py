@@ -1,0 +1,52 @@
+"""Pages of front matter and index, guessed before they are laid out.
+
+Volumes are cut from these guesses, and the contents are first laid out with
+page numbers that assume the guessed length: each wrong guess costs the
+contents one more layout (their numbers move), so the guess counts the lines a
+long title wraps onto and the lines a page really holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from medpdf.html import booklet_pages
+from medpdf.pdf.assemble import Placed
+from medpdf.products.booklet import index as ingredient_index
+
+#: Contents lines on one page (10.5 pt at 1.45 line height on A4: 44 on a full page of
+#: the 1,000-monograph booklet).
+LINES_PER_PAGE = 44
+#: Characters of a title on one contents line; a longer one wraps (1,000 monographs: 31 did).
+TITLE_CHARS = 76
+
+
+def title_lines(title: str) -> int:
+    """Contents lines a title takes."""
+    return 1 + (len(title) - 1) // TITLE_CHARS
+
+
+def contents_estimate(lines: int, letters: int) -> int:
+    """Pages of contents of ``lines`` title lines: they run on, two lines per letter heading."""
+    return math.ceil((lines + 3 + 2 * letters) / LINES_PER_PAGE) if lines else 0
+
+
+def front_estimate(items: Sequence[Placed], master: int = 0) -> int:
+    """Cover and disclaimer, the contents, the master contents."""
+    lines = sum(title_lines(p.title) for p in items)
+    contents = contents_estimate(lines, len({p.letter for p in items}))
+    return 2 + contents + (math.ceil((master + 6) / LINES_PER_PAGE) if master else 0)
+
+
+def guess_pages(lines: int) -> int:
+    """Pages that ``lines`` contents or index lines take, with a heading."""
+    return max(1, math.ceil((lines + 3) / LINES_PER_PAGE))
+
+
+def index_estimate(listed: Sequence[ingredient_index.Listed], lang: str) -> int:
+    """Pages the index will take, from its line count (before page numbers are known)."""
+    rough = {item.slug: booklet_pages.Ref(item.slug, item.title, 0) for item in listed}
+    groups = ingredient_index.build_index(listed, rough, lang)
+    lines = sum(ingredient_index.lines_of(g) + 2 for g in groups)
+    return guess_pages(lines) + len(groups) // 10
