@@ -268,6 +268,15 @@ def test_volumes_respect_the_limit_and_number_their_own_pages(content: Path, tmp
     cover = " ".join(normalised_page_texts(files[0])[:3])
     for number, span in enumerate(spans, start=1):
         assert f"{number} {span} booklet-vol{number:02d}.pdf" in cover
+    # Its column heads stand over one rule, not in boxes (monographs' table cells are boxed).
+    with pdfplumber.open(files[0]) as pdf:
+        page = next(p for p in pdf.pages if "From \u2013 to" in (p.extract_text() or ""))
+        head = next(w for w in page.extract_words() if w["text"] == "From")
+        strokes = [s for s in page.lines if not s.get("dash")]
+        around = [
+            s for s in strokes if head["top"] - 4 < s["bottom"] and s["top"] < head["bottom"] + 6
+        ]
+        assert len(around) >= 1 and all(s["top"] == s["bottom"] > head["bottom"] for s in around)
     # The index is in the last volume, with volume and page of each monograph.
     starts_by_title = {}
     for number, path in enumerate(files, start=1):
