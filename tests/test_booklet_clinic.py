@@ -11,6 +11,7 @@ import contextlib
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
 import pikepdf
@@ -489,10 +490,22 @@ def test_an_edit_rewrites_only_the_volumes_it_touches(content: Path, tmp_path: P
     assert "Avoid wine." in " ".join(normalised_page_texts(tmp_path / holder))
 
 
-def test_a_wrapped_index_line_goes_on_under_its_own_start(tmp_path: Path):
+def index_pdf(groups: tuple[Any, ...], tmp_path: Path) -> Path:
+    """An index of these groups laid out on its own, as the booklet lays out an index part."""
     from medpdf.html import booklet_pages
     from medpdf.pdf import typeset
     from medpdf.settings import config
+
+    info = booklet_pages.BookletInfo("Booklet", None, 2)
+    settings = config.make(content_dir=tmp_path)
+    html = booklet_pages.render_booklet_index(groups, True, info, settings)
+    pdf = tmp_path / "index.pdf"
+    pdf.write_bytes(typeset.render_combined([html], settings.resources, contents=True).data)
+    return pdf
+
+
+def test_a_wrapped_index_line_goes_on_under_its_own_start(tmp_path: Path):
+    from medpdf.html import booklet_pages
 
     long = (
         "Dextromethorphan Hydrobromide + Menthol + Cetirizine + Chlorpheniramine Maleate"
@@ -500,12 +513,7 @@ def test_a_wrapped_index_line_goes_on_under_its_own_start(tmp_path: Path):
     )
     refs = tuple(booklet_pages.Ref(f"d{i}", title, 10 + i) for i, title in enumerate([long, "X"]))
     groups = (booklet_pages.IndexGroup("D", (booklet_pages.IndexEntry("d", "Dextro", refs),)),)
-    info = booklet_pages.BookletInfo("Booklet", None, 2)
-    settings = config.make(content_dir=tmp_path)
-    html = booklet_pages.render_booklet_index(groups, True, info, settings)
-    pdf = tmp_path / "index.pdf"
-    pdf.write_bytes(typeset.render_combined([html], settings.resources, contents=True).data)
-    with pdfplumber.open(pdf) as doc:
+    with pdfplumber.open(index_pdf(groups, tmp_path)) as doc:
         words = doc.pages[0].extract_words()
         strokes, boxes = doc.pages[0].lines, doc.pages[0].rects
     entry = next(w for w in words if w["text"] == "Dextro")
@@ -566,8 +574,6 @@ def test_dots_are_not_drawn_again_where_the_contents_go_on(tmp_path: Path, compa
 def test_no_dots_run_under_the_monograph_an_ingredient_is_in(tmp_path: Path):
     """'Cetirizine in Aceclofenac + ...': the dots start after the italic title, wrapped or not."""
     from medpdf.html import booklet_pages
-    from medpdf.pdf import typeset
-    from medpdf.settings import config
 
     long = "Aceclofenac + Benzyl Alcohol + Linoleic Acid + Menthol + Methyl Salicylate + Camphor"
     titles = {"Benzyl Alcohol": long, "Cetirizine": "Cetirizine + Phenylephrine"}
@@ -577,12 +583,7 @@ def test_no_dots_run_under_the_monograph_an_ingredient_is_in(tmp_path: Path):
         )
         for name, title in titles.items()
     )
-    info = booklet_pages.BookletInfo("Booklet", None, 2)
-    settings = config.make(content_dir=tmp_path)
-    html = booklet_pages.render_booklet_index(groups, True, info, settings)
-    pdf = tmp_path / "index.pdf"
-    pdf.write_bytes(typeset.render_combined([html], settings.resources, contents=True).data)
-    with pdfplumber.open(pdf) as doc:
+    with pdfplumber.open(index_pdf(groups, tmp_path)) as doc:
         page = doc.pages[0]
         words = page.extract_words(extra_attrs=["fontname"])
         strokes, boxes = page.lines, page.rects
