@@ -283,6 +283,22 @@ def test_pdf_metadata_title_and_lang(alefacept: Handout) -> None:
         assert str(pdf.Root.Lang) == "en"
 
 
+def test_every_stream_is_whole_and_the_file_has_its_identifier(alefacept: Handout) -> None:
+    """medpdf makes each object's bytes itself (pdf/serialize.py), not pydyf: they must hold."""
+    with pikepdf.open(alefacept.path) as pdf:
+        streams = [o for o in pdf.objects if isinstance(o, pikepdf.Stream)]
+        assert len(streams) > 5  # pages, fonts, metadata, the object stream...
+        for stream in streams:
+            assert stream.get("/Filter") == "/FlateDecode"
+            assert len(stream.read_raw_bytes()) == int(stream.Length)
+            assert stream.read_bytes()  # inflates
+        assert pdf.check_pdf_syntax() == []
+        assert pdf.get_warnings() == []
+        # PDF/A's file identifier: pydyf's hash of every object's bytes, twice.
+        first, second = (bytes(part) for part in pdf.trailer.ID)
+        assert first == second and re.fullmatch(rb"[0-9a-f]{32}", first)
+
+
 def test_every_font_is_an_embedded_dejavu_sans_subset(alefacept: Handout) -> None:
     with pikepdf.open(alefacept.path) as pdf:
         fonts = list(font_dicts(pdf))
