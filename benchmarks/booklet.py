@@ -47,10 +47,12 @@ no more than the default build's peak).
 With ``--untagged-too``, for every size in the same run: a cold build of the
 same sample with tagging switched off (the benchmark-only environment variable
 ``MEDPDF_BENCHMARK_UNTAGGED=1``, which is part of medpdf's cache key), in a
-folder of its own, beside the tagged cold build: wall and CPU time (the
-command's and its workers'), peak memory, and the ratios tagged / untagged.
-Goal: tagged no more than 5 % above untagged (judged on CPU time, which a
-loaded machine disturbs less than wall time; both are shown).
+folder of its own, once before the tagged builds and once after them (A-B-A:
+a machine whose speed drifts during a long run moves both, and their mean is
+compared), beside the tagged cold build: wall and CPU time (the command's and
+its workers'), peak memory, the ratios tagged / untagged and how far the two
+untagged builds differ. Goal: tagged no more than 5 % above untagged (judged on
+CPU time, which a loaded machine disturbs less than wall time; both are shown).
 
 The merge alone at the whole collection's size, tagged parts against the same
 parts untagged, is ``benchmarks/booklet_merge.py``.
@@ -326,12 +328,16 @@ def bench_compact(
 
 
 def bench_untagged(
-    size: str, chosen: Sequence[Path], corpus: Path, workdir: Path, jobs: int | None
+    size: str, chosen: Sequence[Path], corpus: Path, workdir: Path, jobs: int | None, label: str
 ) -> Step:
     """A cold build of the same sample with tagging switched off, in a folder of its own."""
     content = workdir / "content"
     copy_sample(chosen, corpus, content)
-    return run_step(size, len(chosen), "untagged cold", content, workdir, jobs, UNTAGGED_ENV)
+    return run_step(size, len(chosen), label, content, workdir, jobs, UNTAGGED_ENV)
+
+
+#: The untagged cold builds, before and after the tagged ones (A-B-A).
+UNTAGGED_LABELS = ("untagged cold", "untagged again")
 
 
 def beside_cold(steps: Sequence[Step], label: str) -> list[tuple[Step, Step]]:
@@ -346,24 +352,36 @@ def beside_cold(steps: Sequence[Step], label: str) -> list[tuple[Step, Step]]:
 
 
 def print_untagged(steps: Sequence[Step]) -> bool:
-    """Tagged cold builds beside untagged ones, per size; True when the goal passes."""
-    pairs = beside_cold(steps, "untagged cold")
+    """Tagged cold builds beside untagged ones, per size; True when the goal passes.
+
+    The tagged build is compared with the mean of the untagged builds before and
+    after it; their difference shows how much the machine drifted meanwhile.
+    """
+    pairs = beside_cold(steps, UNTAGGED_LABELS[0])
     if not pairs:
         return True
     print()
     print("tagged against untagged (cold builds of the same sample; CPU: the command and workers)")
     ok = True
     rows = []
-    for tagged, untagged in pairs:
-        for step in (tagged, untagged):
-            rows.append([step.size, "tagged" if step is tagged else "untagged",
-                         f"{step.run.seconds:.1f}", f"{step.run.cpu_seconds:.1f}",
+    for tagged, first in pairs:
+        plain = [first] + [
+            s for s in steps if s.label == UNTAGGED_LABELS[1] and s.size == first.size
+        ]
+        for step in (first, tagged, *plain[1:]):
+            name = "tagged" if step is tagged else step.label.replace(" cold", "")
+            rows.append([step.size, name, f"{step.run.seconds:.1f}", f"{step.run.cpu_seconds:.1f}",
                          f"{step.run.peak_mib:.0f}", str(step.pages)])  # fmt: skip
-        wall = tagged.run.seconds / untagged.run.seconds
-        cpu = tagged.run.cpu_seconds / max(untagged.run.cpu_seconds, 1e-9)
-        rows.append(["", "tagged / untagged", f"{wall:.3f}", f"{cpu:.3f}",
-                     f"{tagged.run.peak_bytes / max(untagged.run.peak_bytes, 1):.2f}",
-                     ""])  # fmt: skip
+        plain_wall = sum(s.run.seconds for s in plain) / len(plain)
+        plain_cpu = sum(s.run.cpu_seconds for s in plain) / len(plain)
+        wall = tagged.run.seconds / plain_wall
+        cpu = tagged.run.cpu_seconds / max(plain_cpu, 1e-9)
+        peak = tagged.run.peak_bytes / max(max(s.run.peak_bytes for s in plain), 1)
+        rows.append(["", f"tagged / untagged (mean of {len(plain)})", f"{wall:.3f}", f"{cpu:.3f}",
+                     f"{peak:.2f}", ""])  # fmt: skip
+        if len(plain) > 1:
+            drift = plain[-1].run.cpu_seconds / max(plain[0].run.cpu_seconds, 1e-9)
+            rows.append(["", "untagged again / untagged", "", f"{drift:.3f}", "", ""])
         ok = ok and cpu <= UNTAGGED_GOAL
         print_table(["N", "booklet", "cold wall s", "cold CPU s", "peak MiB", "pages"], rows)
         rows = []
@@ -669,10 +687,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             steps: list[Step] = []
             for label, chosen in sizes:
                 folder = scratch / ("all" if label == all_label else f"n{label}")
+                untagged = [
+                    folder.with_name(f"{folder.name}-{name}") for name in ("untagged", "again")
+                ]
+                if args.untagged_too:
+                    steps.append(
+                        bench_untagged(
+                            label, chosen, corpus, untagged[0], args.jobs, UNTAGGED_LABELS[0]
+                        )
+                    )
                 steps += bench_size(label, chosen, corpus, folder, args.jobs)
                 if args.untagged_too:
-                    plain = folder.with_name(folder.name + "-untagged")
-                    steps.append(bench_untagged(label, chosen, corpus, plain, args.jobs))
+                    steps.append(
+                        bench_untagged(
+                            label, chosen, corpus, untagged[1], args.jobs, UNTAGGED_LABELS[1]
+                        )
+                    )
                 if not args.no_compact:
                     compact = folder.with_name(folder.name + "-compact")
                     steps.append(bench_compact(label, chosen, corpus, compact, args.jobs))
