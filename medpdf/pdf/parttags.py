@@ -74,60 +74,59 @@ def _walk(node: _Node) -> Iterator[_Node]:
         stack.extend(kid for kid in reversed(element.kids) if isinstance(kid, _Node))
 
 
-def _nodes(
+def _tree(
     elements: Sequence[Any], document: Any, pages: dict[bytes, int], annots: dict[bytes, Any]
-) -> tuple[_Node, dict[int, _Node]]:
-    """The elements (pydyf dictionaries, numbered as listed) as nodes: the Document's, and all."""
-    nodes: dict[int, _Node] = {}
-    for number, element in enumerate(elements):
-        if element is None or element.get("Type") == "/OBJR":
-            continue
-        page = pages[element["Pg"]] if "Pg" in element else None
-        extra = {key: value for key, value in element.items() if key not in _PLAIN_KEYS}
-        nodes[number] = _Node(element["S"], page, extra)
-    for number, node in nodes.items():
-        for kid in elements[number]["K"]:
+) -> tuple[_Node, set[int]]:
+    """The tree under ``document`` as nodes, wrappers dissolved; the numbers of all it reached.
+
+    Elements are numbered as listed. A ``Span`` or ``NonStruct`` that only groups
+    content on its parent's page gives its kids to the parent as it is met (WeasyPrint
+    wraps every run of text in one: half of all elements), so no node is made for it.
+    The numbers reached include those dissolved: an MCID marked by an element
+    outside them is a margin box's.
+    """
+    reached: set[int] = set()
+
+    def linked(kid: bytes) -> Any:  # an OBJR whose annotation the part holds, else None
+        target = elements[_number(kid)]
+        return target if target.get("Type") == "/OBJR" and target["Obj"] in annots else None
+
+    def is_wrapper(element: Any, parent: _Node) -> bool:
+        return (
+            element["S"] in ("/Span", "/NonStruct")
+            and element.keys() <= _PLAIN_KEYS
+            and parent.page is not None
+            and "Pg" in element
+            and pages[element["Pg"]] == parent.page
+            and not any(not isinstance(kid, int) and linked(kid) for kid in element["K"])
+        )
+
+    def fill(node: _Node, kids: Sequence[Any]) -> None:
+        for kid in kids:
             if isinstance(kid, int):
                 node.kids.append(kid)
                 continue
-            target = elements[_number(kid)]
+            number = _number(kid)
+            target = elements[number]
             if target.get("Type") == "/OBJR":
                 if target["Obj"] in annots:
                     node.kids.append(annots[target["Obj"]])
                 continue
-            child = nodes[_number(kid)]
-            child.parent = node
-            node.kids.append(child)
-    return nodes[document.number], nodes
+            reached.add(number)
+            if is_wrapper(target, node):
+                fill(node, target["K"])
+            else:
+                node.kids.append(made(target, node))
 
+    def made(element: Any, parent: _Node | None) -> _Node:
+        page = pages[element["Pg"]] if "Pg" in element else None
+        extra = {key: value for key, value in element.items() if key not in _PLAIN_KEYS}
+        node = _Node(element["S"], page, extra, parent)
+        fill(node, element["K"])
+        return node
 
-def _is_wrapper(kid: _Node | int | tuple[int, int], parent: _Node) -> bool:
-    """A ``Span`` or ``NonStruct`` that only groups, on its parent's page."""
-    return (
-        isinstance(kid, _Node)
-        and kid.kind in ("/Span", "/NonStruct")
-        and not kid.extra
-        and parent.page is not None
-        and kid.page == parent.page
-        and not any(isinstance(inner, tuple) for inner in kid.kids)
-    )
-
-
-def _unwrap(document: _Node) -> None:
-    """Replace wrapper elements by their content, deepest first."""
-    for element in reversed(list(_walk(document))):
-        if not any(_is_wrapper(kid, element) for kid in element.kids):
-            continue
-        merged: list[_Node | int | tuple[int, int]] = []
-        for kid in element.kids:
-            if not (isinstance(kid, _Node) and _is_wrapper(kid, element)):
-                merged.append(kid)
-                continue
-            for inner in kid.kids:
-                if isinstance(inner, _Node):
-                    inner.parent = element
-                merged.append(inner)
-        element.kids = merged
+    reached.add(document.number)
+    return made(document, None), reached
 
 
 def _scope_headers(document: _Node) -> None:
@@ -285,16 +284,12 @@ def attach(
         for index, page in enumerate(page_objects)
         for position, annot in enumerate(page.get("Annots", ()))
     }
-    root, numbered = _nodes(elements, document, pages, annots)
-    linked = {id(root), *map(id, _walk(root))}
+    root, reached = _tree(elements, document, pages, annots)
     for page, stream, page_marks in zip(page_objects, page_streams, marks, strict=True):
         page.pop("StructParents", None)
-        loose = {
-            mcid for mcid, to in page_marks.items() if id(numbered.get(_number(to))) not in linked
-        }
+        loose = {mcid for mcid, to in page_marks.items() if _number(to) not in reached}
         if loose:
             _artifacts(stream, loose)
-    _unwrap(root)
     _scope_headers(root)
     if contents:
         for element in list(_walk(root)):
