@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
 import pikepdf
@@ -454,3 +455,52 @@ def test_long_contents_and_index_are_parts_that_run_on(
             if annot.get("/Subtype") == "/Link" and "/Dest" in annot
         }
     assert links == set(starts.values())
+
+
+def index_numbers(texts: list[str]) -> dict[str, int]:
+    """The page number the ingredient index prints after each drug's title."""
+    back = " ".join(texts[index_start(texts) - 1 :])
+    return {
+        title: int(found.group(1))
+        for title in ORDER
+        if (found := re.search(rf"{re.escape(title)}[ .]*?(\d+)\b", back))
+    }
+
+
+def test_front_and_index_are_laid_out_in_one_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from medpdf.products.booklet import matter
+    from medpdf.run.workers import RenderPool
+
+    batches: list[str] = []
+    run = RenderPool.run
+
+    def recorded(self: RenderPool, function: Any, items: Any, seconds: Any = None) -> Any:
+        items = list(items)
+        if items:
+            batches.append(function.__name__)
+        return run(self, function, items, seconds)
+
+    monkeypatch.setattr(RenderPool, "run", recorded)
+    monkeypatch.setattr(plan, "PART_LINES", 4)  # several contents and index parts
+    content = write_collection(tmp_path / "content")
+    first = make(content, tmp_path / "first")
+    assert first.target is not None
+    texts = normalised_page_texts(first.target)
+    starts = starts_from_text(texts)
+    assert toc_numbers(texts) == index_numbers(texts) == starts
+    front = front_pages(texts)
+
+    for presumed, laid_out in (
+        # Presumed right: the fronts and the index in one batch, nothing laid out twice.
+        (front, ["entries_task", "matter_task"]),
+        # A front longer than presumed: laid out again, and the index with it, right.
+        (front - 1, ["entries_task", "matter_task", "front_task", "index_task"]),
+    ):
+        batches.clear()
+        monkeypatch.setattr(matter, "front_estimate", lambda _, n=presumed: n)
+        report = make(content, tmp_path / str(presumed))
+        assert report.target is not None
+        again = normalised_page_texts(report.target)
+        assert again == texts
+        assert toc_numbers(again) == index_numbers(again) == starts
+        assert batches == laid_out, (presumed, batches)

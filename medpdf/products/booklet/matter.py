@@ -20,7 +20,13 @@ from medpdf.html import booklet_pages
 from medpdf.products.booklet import index as ingredient_index
 from medpdf.products.booklet.estimate import front_estimate
 from medpdf.products.booklet.plan import Volume, mirrored, runs, toc
-from medpdf.products.booklet.tasks import FrontJob, IndexJob, front_task, index_task
+from medpdf.products.booklet.tasks import (
+    FrontJob,
+    IndexJob,
+    front_task,
+    index_task,
+    matter_task,
+)
 from medpdf.run import Failure, Pdf, RunContext, Runner, Store
 
 
@@ -120,13 +126,56 @@ def _front_job(
     )
 
 
-def lay_out_front(
-    volume: Volume,
+def _part_key(job: FrontJob | IndexJob) -> str:
+    """The store's key of a front or index part: everything it shows."""
+    if isinstance(job, FrontJob):
+        return digest_of(
+            "front",
+            job.context.fingerprint,
+            job.part,
+            repr(job.toc),
+            str(job.first),
+            repr(job.info),
+            repr(job.volumes),
+            f"verso={job.verso} pad={job.pad}",
+        )
+    return digest_of(
+        "index",
+        job.context.fingerprint,
+        repr(job.groups),
+        str(job.first),
+        repr(job.info),
+        f"verso={job.verso}",
+    )
+
+
+def presumed_front(volume: Volume, store: Store) -> tuple[str, int]:
+    """The name the front's length is remembered by, and the length to lay it out for first.
+
+    What the last build with the same guess found: the same collection gets it
+    right at once, and another collection (another guess) is not misled by it.
+    """
+    guess = front_estimate(volume.placed)
+    name = f"booklet-front-pages-{volume.number}-{guess}"
+    hint = store.recall(name)
+    return name, int(hint) if hint and hint.isdigit() else guess
+
+
+def front_cover(
     info: booklet_pages.BookletInfo,
-    lines: tuple[booklet_pages.VolumeLine, ...],
     context: RunContext,
-    store: Store,
-    pool: Runner,
+    lines: tuple[booklet_pages.VolumeLine, ...],
+) -> FrontJob:
+    """The job of a volume's cover part (with the master contents ``lines`` in volume 1)."""
+    return FrontJob("cover", (), False, info, context, "", lines)
+
+
+def _contents(volume: Volume, front_pages: int) -> list[tuple[booklet_pages.TocGroup, ...]]:
+    return runs(toc(volume.placed, front_pages), lambda _: 1) if volume.placed else []
+
+
+def lay_out_front(
+    volume: Volume, cover: FrontJob, context: RunContext, store: Store, pool: Runner
 ) -> Front:
     """Lay out cover and contents until the contents' length agrees with the numbers it prints.
 
@@ -135,35 +184,15 @@ def lay_out_front(
     :data:`.plan.PART_LINES` lines, which run on from each other too. None
     carries the date (it is stamped), so another day finds them all cached.
     """
-    guess = front_estimate(volume.placed)
-    # What the last build with this guess found: the same collection gets it right at once,
-    # and another collection (another guess) is not misled by it.
-    hint_name = f"booklet-front-pages-{volume.number}-{guess}"
-    hint = store.recall(hint_name)
-    front_pages = int(hint) if hint and hint.isdigit() else guess
+    hint_name, front_pages = presumed_front(volume, store)
     duplex = mirrored(context.config)
-
-    def key_of(job: FrontJob | IndexJob) -> str:
-        assert isinstance(job, FrontJob)
-        return digest_of(
-            "front",
-            context.fingerprint,
-            job.part,
-            repr(job.toc),
-            str(job.first),
-            repr(info),
-            repr(job.volumes),
-            f"verso={job.verso} pad={job.pad}",
-        )
-
-    cover = FrontJob("cover", (), False, info, context, "", lines)
     for _ in range(4):
-        contents = runs(toc(volume.placed, front_pages), lambda _: 1) if volume.placed else []
+        contents = _contents(volume, front_pages)
         # The cover is padded in duplex: the contents begin on a right-hand page.
         made = _run_in_turn(
             functools.partial(_front_job, cover, contents),
             1 + len(contents),
-            key_of,
+            _part_key,
             front_task,
             store,
             pool,
@@ -175,6 +204,16 @@ def lay_out_front(
             return Front(tuple(key for key, _ in made), actual, made[0][1])
         front_pages = actual
     raise MedpdfError("booklet: the contents' page count does not settle")
+
+
+def _index_job(
+    cut: Sequence[tuple[booklet_pages.IndexGroup, ...]],
+    info: booklet_pages.BookletInfo,
+    context: RunContext,
+    i: int,
+    verso: bool,
+) -> IndexJob:
+    return IndexJob(cut[i], i == 0, info, context, "", verso=verso)
 
 
 def lay_out_index(
@@ -190,20 +229,43 @@ def lay_out_index(
     other (the index is not padded: nothing follows it).
     """
     cut = runs(groups, ingredient_index.entry_lines)
-
-    def key_of(job: FrontJob | IndexJob) -> str:
-        assert isinstance(job, IndexJob)
-        return digest_of(
-            "index",
-            context.fingerprint,
-            repr(job.groups),
-            str(job.first),
-            repr(info),
-            f"verso={job.verso}",
-        )
-
-    def job(i: int, verso: bool) -> IndexJob:
-        return IndexJob(cut[i], i == 0, info, context, "", verso=verso)
-
-    made = _run_in_turn(job, len(cut), key_of, index_task, store, pool, mirrored(context.config))
+    made = _run_in_turn(
+        functools.partial(_index_job, cut, info, context),
+        len(cut),
+        _part_key,
+        index_task,
+        store,
+        pool,
+        mirrored(context.config),
+    )
     return [key for key, _ in made], sum(pages for _, pages in made)
+
+
+def prefetch(
+    fronts: Sequence[tuple[Volume, FrontJob, int]],
+    index: tuple[Sequence[booklet_pages.IndexGroup], booklet_pages.BookletInfo] | None,
+    context: RunContext,
+    store: Store,
+    pool: Runner,
+) -> None:
+    """Lay out the fronts' first round and the index in one batch, into the store.
+
+    ``fronts`` gives each volume with its cover's job and the front length
+    presumed (:func:`presumed_front`), which the index's page numbers presume too.
+    Laid out one after the other, the front and the index were the serial tail
+    of a cold build, each too short to keep both workers busy. When a front
+    comes out otherwise, :func:`lay_out_index` finds no part under its new keys
+    and lays them out again, as it would have anyway. Duplex parts are laid
+    out in turn, so they are not prefetched.
+    """
+    if mirrored(context.config):
+        return
+    jobs: list[FrontJob | IndexJob] = []
+    for volume, cover, front_pages in fronts:
+        contents = _contents(volume, front_pages)
+        jobs += [_front_job(cover, contents, i, False) for i in range(1 + len(contents))]
+    if index is not None:
+        groups, info = index
+        cut = runs(groups, ingredient_index.entry_lines)
+        jobs += [_index_job(cut, info, context, i, False) for i in range(len(cut))]
+    _run_parts(jobs, [_part_key(job) for job in jobs], matter_task, store, pool)

@@ -8,7 +8,9 @@ Given the plan (:mod:`.plan`), this lays out
    (volume 1 of several), disclaimer, then the volume's own contents with
    literal page numbers, its letters running on (:mod:`.matter`);
 3. the ingredient index for the back of the last volume, its letters running
-   on, with literal page numbers (and volume numbers) (:mod:`.matter`);
+   on, with literal page numbers (and volume numbers) (:mod:`.matter`); its
+   parts are laid out with the fronts' first round, for the fronts' presumed
+   lengths (again, should a front come out otherwise);
 4. and, when a volume came out longer than ``--volume-pages`` allows, plans
    the volumes again with that much less room (:func:`bind`).
 
@@ -29,7 +31,14 @@ from medpdf.html import booklet_pages
 from medpdf.pdf.assemble import Placed
 from medpdf.products.booklet import index as ingredient_index
 from medpdf.products.booklet.estimate import index_estimate
-from medpdf.products.booklet.matter import keep_part, lay_out_front, lay_out_index
+from medpdf.products.booklet.matter import (
+    front_cover,
+    keep_part,
+    lay_out_front,
+    lay_out_index,
+    prefetch,
+    presumed_front,
+)
 from medpdf.products.booklet.plan import (
     Chunk,
     Volume,
@@ -162,6 +171,16 @@ def _info(context: RunContext, volume: Volume, count: int) -> booklet_pages.Book
     )
 
 
+def _where(volumes: Sequence[Volume], front_pages: Sequence[int]) -> dict[str, booklet_pages.Ref]:
+    """Where each monograph begins in its volume, for the index, given the fronts' lengths."""
+    where: dict[str, booklet_pages.Ref] = {}
+    for volume, front in zip(volumes, front_pages, strict=True):
+        for item in volume.placed:
+            page = front + item.first_page + 1
+            where[item.slug] = booklet_pages.Ref(item.slug, item.title, page, volume.number)
+    return where
+
+
 def _books(
     volumes: Sequence[Volume],
     listed: Sequence[ingredient_index.Listed],
@@ -175,18 +194,28 @@ def _books(
         booklet_pages.VolumeLine(v.number, v.span, volume_path(target, v.number).name)
         for v in volumes
     )
+    lang = context.config[LANG]
+    infos = [_info(context, volume, count) for volume in volumes]
+    covers = [
+        front_cover(info, context, lines if volume.number == 1 else ())
+        for volume, info in zip(volumes, infos, strict=True)
+    ]
+    presumed = [presumed_front(volume, store)[1] for volume in volumes]
+    groups = ingredient_index.build_index(listed, _where(volumes, presumed), lang)
+    prefetch(
+        list(zip(volumes, covers, presumed, strict=True)),
+        (groups, infos[-1]) if groups else None,
+        context,
+        store,
+        pool,
+    )
     books: list[Book] = []
-    for volume in volumes:
-        info = _info(context, volume, count)
-        master = lines if volume.number == 1 else ()
-        front = lay_out_front(volume, info, master, context, store, pool)
+    for volume, info, cover in zip(volumes, infos, covers, strict=True):
+        front = lay_out_front(volume, cover, context, store, pool)
         books.append(Book(volume, info, front.keys, front.pages, contents_page=front.cover_pages))
-    where: dict[str, booklet_pages.Ref] = {}
-    for book in books:
-        for item in book.volume.placed:
-            page = book.front_pages + item.first_page + 1
-            where[item.slug] = booklet_pages.Ref(item.slug, item.title, page, book.volume.number)
-    groups = ingredient_index.build_index(listed, where, context.config[LANG])
+    fronts = [book.front_pages for book in books]
+    if fronts != presumed:
+        groups = ingredient_index.build_index(listed, _where(volumes, fronts), lang)
     if groups:
         keys, pages = lay_out_index(groups, books[-1].info, context, store, pool)
         books[-1] = replace(books[-1], back_keys=tuple(keys), back_pages=pages)

@@ -145,3 +145,8 @@ def index_task(job: IndexJob) -> Pdf:
         tagged=job.context.tagged,
     )
     return Pdf(result.data, result.page_counts, result.refused_urls)
+
+
+def matter_task(job: FrontJob | IndexJob) -> Pdf:
+    """Lay out a front or an index part: one batch can hold both (see ``matter.prefetch``)."""
+    return front_task(job) if isinstance(job, FrontJob) else index_task(job)
