@@ -19,6 +19,7 @@ from conftest import MINIMAL, invoke_cli, normalised_page_texts, normalised_text
 from waiting import PATIENCE
 
 from medpdf.content.collection import Entry, scan
+from medpdf.html import booklet_pages
 from medpdf.i18n import long_date
 from medpdf.products import booklet
 from medpdf.products.booklet import plan
@@ -333,6 +334,27 @@ def test_chunks_are_content_defined():
     assert all(len(c.sources) <= plan.CHUNK_LIMIT for c in after)
 
 
+def test_the_contents_guess_counts_a_page_begun_by_each_part():
+    from medpdf.products.booklet import estimate
+
+    def group(letter: str, titles: int, length: int = 20) -> booklet_pages.TocGroup:
+        entries = tuple(
+            booklet_pages.TocEntry(f"{letter}{n}", letter * length, 1) for n in range(titles)
+        )
+        return booklet_pages.TocGroup(letter, entries)
+
+    per_page = estimate.LINES_PER_PAGE
+    # 2 x 40 titles, 2 letter headings of 2 lines, the heading's 3 lines: 87 lines, two
+    # pages; cut in two parts, 45 and 42 lines: each begins a page, so three.
+    one, two = (group("A", per_page - 4),), (group("B", per_page - 4),)
+    assert estimate.parts_estimate([one + two]) == 2
+    assert estimate.parts_estimate([one, two]) == 3
+    # A title too long for one line takes two.
+    wrapping = (group("C", per_page - 5, estimate.TITLE_CHARS + 1),)
+    assert estimate.parts_estimate([(group("C", per_page - 5),)]) == 1
+    assert estimate.parts_estimate([wrapping]) == 2
+
+
 def test_letter_of():
     assert plan.letter_of("Ébrovan") == "E"
     assert plan.letter_of("  alpha") == "A"
@@ -497,7 +519,8 @@ def test_front_and_index_are_laid_out_in_one_batch(tmp_path: Path, monkeypatch: 
         (front - 1, ["entries_task", "matter_task", "front_task", "index_task"]),
     ):
         batches.clear()
-        monkeypatch.setattr(matter, "front_estimate", lambda _, n=presumed: n)
+        # Cover and disclaimer, then the contents.
+        monkeypatch.setattr(matter, "parts_estimate", lambda _, n=presumed - 2: n)
         report = make(content, tmp_path / str(presumed))
         assert report.target is not None
         again = normalised_page_texts(report.target)

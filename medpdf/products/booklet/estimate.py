@@ -18,8 +18,10 @@ from medpdf.products.booklet import index as ingredient_index
 #: Contents lines on one page (10.5 pt at 1.45 line height on A4: 44 on a full page of
 #: the 1,000-monograph booklet).
 LINES_PER_PAGE = 44
-#: Characters of a title on one contents line; a longer one wraps (1,000 monographs: 31 did).
-TITLE_CHARS = 76
+#: Characters of a title on one contents line; a longer one is counted as wrapping. Some
+#: titles of 66 to 76 characters wrap and some do not (glyphs differ in width); 66 gives the
+#: pages of each of the whole collection's seven contents parts and of the 1,000's one.
+TITLE_CHARS = 66
 
 
 def title_lines(title: str) -> int:
@@ -32,11 +34,29 @@ def contents_estimate(lines: int, letters: int) -> int:
     return math.ceil((lines + 3 + 2 * letters) / LINES_PER_PAGE) if lines else 0
 
 
+def parts_estimate(parts: Sequence[Sequence[booklet_pages.TocGroup]]) -> int:
+    """Pages of contents laid out in these parts: each begins a page, the first under the heading.
+
+    A cut costs the part-filled page before it, which a count of all the lines
+    together misses (the whole collection's seven parts: 146 pages guessed, 151 laid out).
+    """
+    pages = 0
+    for number, part in enumerate(parts):
+        lines = sum(title_lines(entry.title) for group in part for entry in group.entries)
+        pages += math.ceil((lines + 2 * len(part) + (3 if number == 0 else 0)) / LINES_PER_PAGE)
+    return pages
+
+
+def master_estimate(master: int) -> int:
+    """Pages of the master contents of ``master`` volumes (volume 1 of several), after the cover."""
+    return math.ceil((master + 6) / LINES_PER_PAGE) if master else 0
+
+
 def front_estimate(items: Sequence[Placed], master: int = 0) -> int:
     """Cover and disclaimer, the contents, the master contents."""
     lines = sum(title_lines(p.title) for p in items)
     contents = contents_estimate(lines, len({p.letter for p in items}))
-    return 2 + contents + (math.ceil((master + 6) / LINES_PER_PAGE) if master else 0)
+    return 2 + contents + master_estimate(master)
 
 
 def guess_pages(lines: int) -> int:

@@ -18,7 +18,7 @@ from medpdf.digests import digest_of
 from medpdf.errors import MedpdfError
 from medpdf.html import booklet_pages
 from medpdf.products.booklet import index as ingredient_index
-from medpdf.products.booklet.estimate import front_estimate
+from medpdf.products.booklet.estimate import front_estimate, master_estimate, parts_estimate
 from medpdf.products.booklet.plan import Volume, mirrored, runs, toc
 from medpdf.products.booklet.tasks import (
     FrontJob,
@@ -149,16 +149,19 @@ def _part_key(job: FrontJob | IndexJob) -> str:
     )
 
 
-def presumed_front(volume: Volume, store: Store) -> tuple[str, int]:
+def presumed_front(volume: Volume, cover: FrontJob, store: Store) -> tuple[str, int]:
     """The name the front's length is remembered by, and the length to lay it out for first.
 
-    What the last build with the same guess found: the same collection gets it
-    right at once, and another collection (another guess) is not misled by it.
+    What the last build with the same rough guess found: the same collection gets
+    it right at once, and another collection (another guess) is not misled by it.
+    Else the pages of the contents cut into parts as they will be laid out.
     """
-    guess = front_estimate(volume.placed)
-    name = f"booklet-front-pages-{volume.number}-{guess}"
+    name = f"booklet-front-pages-{volume.number}-{front_estimate(volume.placed)}"
     hint = store.recall(name)
-    return name, int(hint) if hint and hint.isdigit() else guess
+    if hint and hint.isdigit():
+        return name, int(hint)
+    contents = parts_estimate(_contents(volume, 0))
+    return name, 2 + master_estimate(len(cover.volumes)) + contents
 
 
 def front_cover(
@@ -184,7 +187,7 @@ def lay_out_front(
     :data:`.plan.PART_LINES` lines, which run on from each other too. None
     carries the date (it is stamped), so another day finds them all cached.
     """
-    hint_name, front_pages = presumed_front(volume, store)
+    hint_name, front_pages = presumed_front(volume, cover, store)
     duplex = mirrored(context.config)
     for _ in range(4):
         contents = _contents(volume, front_pages)
@@ -255,11 +258,9 @@ def prefetch(
     Laid out one after the other, the front and the index were the serial tail
     of a cold build, each too short to keep both workers busy. When a front
     comes out otherwise, :func:`lay_out_index` finds no part under its new keys
-    and lays them out again, as it would have anyway. Duplex parts are laid
-    out in turn, so they are not prefetched.
+    and lays them out again, as it would have anyway. Not for duplex, whose
+    parts are laid out in turn (each must know the page it begins on).
     """
-    if mirrored(context.config):
-        return
     jobs: list[FrontJob | IndexJob] = []
     for volume, cover, front_pages in fronts:
         contents = _contents(volume, front_pages)

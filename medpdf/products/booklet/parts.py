@@ -200,21 +200,26 @@ def _books(
         front_cover(info, context, lines if volume.number == 1 else ())
         for volume, info in zip(volumes, infos, strict=True)
     ]
-    presumed = [presumed_front(volume, store)[1] for volume in volumes]
-    groups = ingredient_index.build_index(listed, _where(volumes, presumed), lang)
-    prefetch(
-        list(zip(volumes, covers, presumed, strict=True)),
-        (groups, infos[-1]) if groups else None,
-        context,
-        store,
-        pool,
-    )
+    presumed = [
+        presumed_front(volume, cover, store)[1]
+        for volume, cover in zip(volumes, covers, strict=True)
+    ]
+    groups: tuple[booklet_pages.IndexGroup, ...] | None = None
+    if not mirrored(context.config):  # duplex parts are laid out in turn: no batch
+        groups = ingredient_index.build_index(listed, _where(volumes, presumed), lang)
+        prefetch(
+            list(zip(volumes, covers, presumed, strict=True)),
+            (groups, infos[-1]) if groups else None,
+            context,
+            store,
+            pool,
+        )
     books: list[Book] = []
     for volume, info, cover in zip(volumes, infos, covers, strict=True):
         front = lay_out_front(volume, cover, context, store, pool)
         books.append(Book(volume, info, front.keys, front.pages, contents_page=front.cover_pages))
     fronts = [book.front_pages for book in books]
-    if fronts != presumed:
+    if groups is None or fronts != presumed:
         groups = ingredient_index.build_index(listed, _where(volumes, fronts), lang)
     if groups:
         keys, pages = lay_out_index(groups, books[-1].info, context, store, pool)
