@@ -87,9 +87,9 @@ def _tree(
     """
     reached: set[int] = set()
 
-    def linked(kid: bytes) -> Any:  # an OBJR whose annotation the part holds, else None
+    def is_link(kid: bytes) -> bool:  # an OBJR whose annotation the part holds
         target = elements[_number(kid)]
-        return target if target.get("Type") == "/OBJR" and target["Obj"] in annots else None
+        return bool(target.get("Type") == "/OBJR" and target["Obj"] in annots)
 
     def is_wrapper(element: Any, parent: _Node) -> bool:
         return (
@@ -98,7 +98,7 @@ def _tree(
             and parent.page is not None
             and "Pg" in element
             and pages[element["Pg"]] == parent.page
-            and not any(not isinstance(kid, int) and linked(kid) for kid in element["K"])
+            and not any(not isinstance(kid, int) and is_link(kid) for kid in element["K"])
         )
 
     def fill(node: _Node, kids: Sequence[Any]) -> None:
