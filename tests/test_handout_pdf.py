@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,6 +31,7 @@ from medpdf.atomic import write_atomic
 from medpdf.content.collection import find_monograph
 from medpdf.content.model import Monograph
 from medpdf.html import templating
+from medpdf.pdf import typeset
 from medpdf.pdf.typeset import render as render_pdf
 from medpdf.settings import config
 from medpdf.settings.config import Config
@@ -478,3 +480,47 @@ def test_long_monograph_keeps_every_paragraph_and_one_default_disclaimer(
     assert DEFAULT_DISCLAIMER_START in normalise(last.body)
     assert DEFAULT_DISCLAIMER_END in normalise(last.body)
     assert not any(DEFAULT_DISCLAIMER_START in normalise(p.body) for p in others)
+
+
+# --------------------------------------------------------------------------- kept fonts
+
+#: Scripts whose glyphs come from other fonts than DejaVu Sans (Noto CJK, Arabic, Devanagari).
+MIXED_SCRIPTS = GLYPH_MONOGRAPH.replace(
+    "In context:", "Other scripts: 患者用药须知, معلومات للمريض, रोगी जानकारी.\n\nIn context:"
+)
+
+
+def test_a_handout_does_not_depend_on_what_its_thread_laid_out_before(tmp_path: Path) -> None:
+    """A thread lays out every document with one font configuration (``typeset._fonts``):
+    the fonts an earlier document loaded must not change the next one's bytes."""
+    write_monograph(tmp_path / "content", "mixed", MIXED_SCRIPTS)
+    with contextlib.chdir(REPO):
+        plain = config.make(content_dir=REPO / "content")
+        alefacept_html = templating.monograph_html(
+            find_monograph(plain.content_dir, "alefacept"), plain
+        )
+    mixed_settings = config.make(content_dir=tmp_path / "content")
+    mixed_html = templating.monograph_html(
+        find_monograph(mixed_settings.content_dir, "mixed"), mixed_settings
+    )
+
+    def first() -> tuple[bytes, object]:
+        return render_pdf(alefacept_html, plain.resources).data, typeset._fonts()
+
+    def after_mixed() -> tuple[bytes, bytes, object, object]:
+        fonts = typeset._fonts()
+        mixed = render_pdf(mixed_html, mixed_settings.resources).data
+        return mixed, render_pdf(alefacept_html, plain.resources).data, fonts, typeset._fonts()
+
+    # A new executor is a new thread, so each call starts without a font configuration.
+    with ThreadPoolExecutor(1) as fresh:
+        alone, fonts_alone = fresh.submit(first).result()
+    with ThreadPoolExecutor(1) as fresh:
+        mixed, after, fonts_before, fonts_after = fresh.submit(after_mixed).result()
+
+    assert fonts_before is fonts_after, "one thread, one font configuration"
+    assert fonts_alone is not fonts_after, "each thread has its own"
+    with pikepdf.open(io.BytesIO(mixed)) as pdf:
+        names = {str(font.BaseFont) for font in font_dicts(pdf)}
+    assert any("Noto" in name for name in names), f"the mixed handout loaded only {names}"
+    assert after == alone
