@@ -149,8 +149,16 @@ def _part_key(job: FrontJob | IndexJob) -> str:
     )
 
 
-def presumed_front(volume: Volume, cover: FrontJob, store: Store) -> tuple[str, int]:
-    """The name the front's length is remembered by, and the length to lay it out for first.
+@dataclass(frozen=True)
+class FrontGuess:
+    """The front length a volume's contents are first laid out for, and where it is kept."""
+
+    name: str
+    pages: int
+
+
+def presumed_front(volume: Volume, cover: FrontJob, store: Store) -> FrontGuess:
+    """The length to lay the front out for first, and the name the length found is kept by.
 
     What the last build with the same rough guess found: the same collection gets
     it right at once, and another collection (another guess) is not misled by it.
@@ -159,9 +167,9 @@ def presumed_front(volume: Volume, cover: FrontJob, store: Store) -> tuple[str, 
     name = f"booklet-front-pages-{volume.number}-{front_estimate(volume.placed)}"
     hint = store.recall(name)
     if hint and hint.isdigit():
-        return name, int(hint)
+        return FrontGuess(name, int(hint))
     contents = parts_estimate(_contents(volume, 0))
-    return name, 2 + master_estimate(len(cover.volumes)) + contents
+    return FrontGuess(name, 2 + master_estimate(len(cover.volumes)) + contents)
 
 
 def front_cover(
@@ -178,16 +186,22 @@ def _contents(volume: Volume, front_pages: int) -> list[tuple[booklet_pages.TocG
 
 
 def lay_out_front(
-    volume: Volume, cover: FrontJob, context: RunContext, store: Store, pool: Runner
+    volume: Volume,
+    cover: FrontJob,
+    guess: FrontGuess,
+    context: RunContext,
+    store: Store,
+    pool: Runner,
 ) -> Front:
     """Lay out cover and contents until the contents' length agrees with the numbers it prints.
 
+    The first round presumes ``guess``, as the index's prefetched numbers do.
     The contents' letters run on (a letter does not start a page, nor, in
     duplex, a blank one); a long contents is laid out in parts of at most
     :data:`.plan.PART_LINES` lines, which run on from each other too. None
     carries the date (it is stamped), so another day finds them all cached.
     """
-    hint_name, front_pages = presumed_front(volume, cover, store)
+    front_pages = guess.pages
     duplex = mirrored(context.config)
     for _ in range(4):
         contents = _contents(volume, front_pages)
@@ -203,7 +217,7 @@ def lay_out_front(
         )
         actual = sum(pages for _, pages in made)
         if actual == front_pages:
-            store.remember(hint_name, str(actual))
+            store.remember(guess.name, str(actual))
             return Front(tuple(key for key, _ in made), actual, made[0][1])
         front_pages = actual
     raise MedpdfError("booklet: the contents' page count does not settle")

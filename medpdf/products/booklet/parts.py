@@ -200,10 +200,10 @@ def _books(
         front_cover(info, context, lines if volume.number == 1 else ())
         for volume, info in zip(volumes, infos, strict=True)
     ]
-    presumed = [
-        presumed_front(volume, cover, store)[1]
-        for volume, cover in zip(volumes, covers, strict=True)
+    guesses = [
+        presumed_front(volume, cover, store) for volume, cover in zip(volumes, covers, strict=True)
     ]
+    presumed = [guess.pages for guess in guesses]
     groups: tuple[booklet_pages.IndexGroup, ...] | None = None
     if not mirrored(context.config):  # duplex parts are laid out in turn: no batch
         groups = ingredient_index.build_index(listed, _where(volumes, presumed), lang)
@@ -215,8 +215,8 @@ def _books(
             pool,
         )
     books: list[Book] = []
-    for volume, info, cover in zip(volumes, infos, covers, strict=True):
-        front = lay_out_front(volume, cover, context, store, pool)
+    for volume, info, cover, guess in zip(volumes, infos, covers, guesses, strict=True):
+        front = lay_out_front(volume, cover, guess, context, store, pool)
         books.append(Book(volume, info, front.keys, front.pages, contents_page=front.cover_pages))
     fronts = [book.front_pages for book in books]
     if groups is None or fronts != presumed:
