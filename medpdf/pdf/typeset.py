@@ -160,11 +160,11 @@ def _fonts() -> Any:
     """The calling thread's WeasyPrint font configuration, made once and kept.
 
     A configuration is a Pango font map: a new one per document (WeasyPrint's
-    default) loads, shapes and measures every font afresh. Kept, a handout took
-    230-270 ms of CPU instead of 300-320 ms and a worker peaked at 114 MiB, not
-    151 (40 corpus handouts, twice, three runs each), with the same bytes, dates
-    aside. Per thread: a Pango font map must not be used by two threads at once,
-    and nothing stops a caller from laying out in several. medpdf's stylesheets
+    default) loads the font setup and matches every font afresh. Kept, a handout
+    took 230-270 ms of CPU instead of 300-320 ms and a worker peaked at 114 MiB,
+    not 151 (40 corpus handouts, twice, three runs each), with the same bytes.
+    Per thread: a Pango font map must not be used by two threads at once, and
+    nothing stops a caller from laying out in several. medpdf's stylesheets
     declare no ``@font-face``, so the configuration holds only system fonts.
     """
     fonts = getattr(_THREAD, "fonts", None)
