@@ -9,17 +9,14 @@ The stylesheets a template links in its ``<head>`` are parsed once per process
 and handed to WeasyPrint as parsed objects, in the same order: re-parsing them
 cost about 20 ms of a 155 ms handout, and a booklet chunk parsed them once per
 monograph. They apply as the only stylesheets besides WeasyPrint's own
-defaults, so the cascade among them is unchanged.
-
-Likewise every document a thread lays out shares one font configuration (see
-:func:`_fonts`).
+defaults, so the cascade among them is unchanged. Every document a thread lays
+out shares one font configuration (:func:`_fonts`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -30,7 +27,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from medpdf.content.markdown import is_allowed_link
-from medpdf.pdf import CROSS_DOCUMENT_SCHEME, archival, parttags, serialize
+from medpdf.pdf import CROSS_DOCUMENT_SCHEME, archival, parttags, serialize, sheets
 from medpdf.pdf.libraries import linker_cache_lookup
 from medpdf.settings.config import Resources
 
@@ -143,29 +140,27 @@ def _write(
     return data
 
 
-#: ``<link rel="stylesheet" href="...">`` as medpdf's own templates write it.
-_LINK = re.compile(r'<link rel="stylesheet" href="([^"<>]+)">\s*')
-
-
 @functools.cache
 def _stylesheet(path: str, size: int, mtime_ns: int, fetcher_roots: tuple[Path, ...]) -> Any:
     """One parsed stylesheet, kept until the file changes."""
     return weasyprint.CSS(filename=path, url_fetcher=RestrictedFetcher(fetcher_roots))
 
 
+def _version(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
 _THREAD = threading.local()
 
 
 def _fonts() -> Any:
-    """The calling thread's WeasyPrint font configuration, made once and kept.
+    """The calling thread's WeasyPrint font configuration (a Pango font map), made once.
 
-    A configuration is a Pango font map: a new one per document (WeasyPrint's
-    default) loads the font setup and matches every font afresh. Kept, a handout
-    took 230-270 ms of CPU instead of 300-320 ms and a worker peaked at 114 MiB,
-    not 151 (40 corpus handouts, twice, three runs each), with the same bytes.
-    Per thread: a Pango font map must not be used by two threads at once, and
-    nothing stops a caller from laying out in several. medpdf's stylesheets
-    declare no ``@font-face``, so the configuration holds only system fonts.
+    A new one per document (WeasyPrint's default) loads and matches every font
+    afresh: a handout took 300-320 ms of CPU instead of 230-270. Per thread, as a
+    font map must not be used by two threads at once. medpdf's stylesheets
+    declare no ``@font-face``: the configuration holds only system fonts.
     """
     fonts = getattr(_THREAD, "fonts", None)
     if fonts is None:
@@ -173,38 +168,12 @@ def _fonts() -> Any:
     return fonts
 
 
-def _split_stylesheets(html: str, resources: Resources) -> tuple[str, list[Any]]:
-    """The document without its stylesheet links, and those stylesheets parsed (cached)."""
-    head_end = html.find("</head>")
-    if head_end < 0:
-        return html, []
-    head = html[:head_end]
-    sheets: list[Any] = []
-    for href in _LINK.findall(head):
-        path = (resources.root / href).resolve()
-        if not path.is_relative_to(resources.styles.resolve()) or not path.is_file():
-            continue  # left in place: the fetcher decides, as for any other link
-        stat = path.stat()
-        sheets.append(
-            _stylesheet(str(path), stat.st_size, stat.st_mtime_ns, resources.readable_dirs)
-        )
-        head = head.replace(f'<link rel="stylesheet" href="{href}">', "", 1)
-    return head + html[head_end:], sheets
-
-
-def _with_stylesheet(html: str, href: str) -> str:
-    """``html`` with one more stylesheet link, last in its head (so it wins the cascade)."""
-    head_end = html.find("</head>")
-    if head_end < 0:
-        raise ValueError("a document without <head>")
-    return f'{html[:head_end]}<link rel="stylesheet" href="{href}">\n{html[head_end:]}'
-
-
 def _document(html: str, resources: Resources, fetcher: RestrictedFetcher, **options: Any) -> Any:
-    body, sheets = _split_stylesheets(html, resources)
+    body, paths = sheets.take_own(html, resources)
+    parsed = [_stylesheet(str(path), *_version(path), resources.readable_dirs) for path in paths]
     base_url = resources.root.resolve().as_uri() + "/"
     return weasyprint.HTML(string=body, base_url=base_url, url_fetcher=fetcher).render(
-        stylesheets=sheets, font_config=_fonts(), **options, **_SAFE_OPTIONS
+        stylesheets=parsed, font_config=_fonts(), **options, **_SAFE_OPTIONS
     )
 
 
@@ -303,7 +272,7 @@ def render_combined(
     before = int(starts_on_verso)
     for html in htmls:
         if verso_sheet is not None and (before + len(pages)) % 2:
-            html = _with_stylesheet(html, verso_sheet)
+            html = sheets.with_link(html, verso_sheet)
         documents.append(_document(html, resources, fetcher, **options))
         pages += documents[-1].pages
     counts = [len(d.pages) for d in documents]
