@@ -22,7 +22,7 @@ from medpdf.content.collection import Entry, scan
 from medpdf.html import booklet_pages
 from medpdf.i18n import long_date
 from medpdf.products import booklet
-from medpdf.products.booklet import plan
+from medpdf.products.booklet import estimate, plan
 from medpdf.run.contract import RunContext
 from medpdf.run.store import locked_output
 from medpdf.settings import config
@@ -335,8 +335,6 @@ def test_chunks_are_content_defined():
 
 
 def test_the_contents_guess_counts_a_page_begun_by_each_part():
-    from medpdf.products.booklet import estimate
-
     def group(letter: str, titles: int, length: int = 20) -> booklet_pages.TocGroup:
         entries = tuple(
             booklet_pages.TocEntry(f"{letter}{n}", letter * length, 1) for n in range(titles)

@@ -29,9 +29,12 @@ def title_lines(title: str) -> int:
     return 1 + (len(title) - 1) // TITLE_CHARS
 
 
-def contents_estimate(lines: int, letters: int) -> int:
-    """Pages of contents of ``lines`` title lines: they run on, two lines per letter heading."""
-    return math.ceil((lines + 3 + 2 * letters) / LINES_PER_PAGE) if lines else 0
+def contents_estimate(lines: int, letters: int, heading: bool = True) -> int:
+    """Pages of contents of ``lines`` title lines: they run on, two lines per letter heading.
+
+    ``heading``: under the contents' heading (three lines), as the first part is.
+    """
+    return math.ceil((lines + 3 * heading + 2 * letters) / LINES_PER_PAGE) if lines else 0
 
 
 def parts_estimate(parts: Sequence[Sequence[booklet_pages.TocGroup]]) -> int:
@@ -40,11 +43,14 @@ def parts_estimate(parts: Sequence[Sequence[booklet_pages.TocGroup]]) -> int:
     A cut costs the part-filled page before it, which a count of all the lines
     together misses (the whole collection's seven parts: 146 pages guessed, 151 laid out).
     """
-    pages = 0
-    for number, part in enumerate(parts):
-        lines = sum(title_lines(entry.title) for group in part for entry in group.entries)
-        pages += math.ceil((lines + 2 * len(part) + (3 if number == 0 else 0)) / LINES_PER_PAGE)
-    return pages
+    return sum(
+        contents_estimate(
+            sum(title_lines(entry.title) for group in part for entry in group.entries),
+            len(part),
+            heading=number == 0,
+        )
+        for number, part in enumerate(parts)
+    )
 
 
 def master_estimate(master: int) -> int:
